@@ -1,0 +1,59 @@
+/** Stable error codes. Codes never change meaning once published; add new ones instead. */
+export type ErrorCode =
+  // input
+  | 'EINVALIDURI' // not a usable sip:/sips: URI
+  | 'EINVALIDVIA' // not a usable Via header value
+  | 'EINVALIDNAME' // a DNS name that cannot be queried (label > 63, name > 255, bad bytes)
+  | 'EINVALIDOPTION' // a locator or client option out of range
+  | 'EINVALIDNAMESERVER' // a nameserver string that is not ip, ip:port or [ipv6]:port
+  | 'EINVALIDMSG' // a Node-RED message that lacks what a node needs
+  // DNS outcomes
+  | 'ENOTFOUND' // NXDOMAIN
+  | 'ENODATA' // the name exists but has no record of that type
+  | 'ETIMEOUT' // no usable reply within the attempt budget
+  | 'ESERVFAIL' // every nameserver answered SERVFAIL
+  | 'EREFUSED' // every nameserver answered REFUSED
+  | 'ENOTIMP' // every nameserver answered NOTIMP
+  | 'EFORMERR' // the nameserver could not parse our query, even without EDNS
+  | 'EBADRESP' // every reply was malformed
+  | 'ECONNREFUSED' // every nameserver refused the connection (ICMP port unreachable / RST)
+  | 'ECNAMELOOP' // a CNAME chain that loops or is too long
+  | 'ENONAMESERVER' // no nameserver configured and none found in /etc/resolv.conf
+  | 'ECANCELLED' // the caller aborted
+  | 'ECLOSED' // the client or locator was closed
+  // RFC 3263 outcomes
+  | 'ENOTRANSPORT' // SIP NAPTRs exist but none names an enabled transport
+  | 'ENOSERVICE' // SRV says the service is decidedly not available (target ".")
+  | 'ENOADDRESS' // SRV records exist but no target has an address
+  | 'EEXHAUSTED'; // every target was tried and failed
+
+/** The one error class of the package: a stable `code` plus a sentence a user understands. */
+export class SipLocateError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** Optional structured context (query name, type, nameserver, ...). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SipLocateError';
+    this.code = code;
+    this.details = details;
+  }
+
+  /** Plain JSON form used in messages and CLI output. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** True when `err` is a SipLocateError (optionally with the given code). */
+export function isSipLocateError(err: unknown, code?: ErrorCode): err is SipLocateError {
+  return err instanceof SipLocateError && (code === undefined || err.code === code);
+}
+
+/** Wraps anything thrown into a SipLocateError, keeping known ones as they are. */
+export function toSipLocateError(err: unknown, fallback: ErrorCode, message: string): SipLocateError {
+  if (err instanceof SipLocateError) return err;
+  return new SipLocateError(fallback, message, {}, { cause: err });
+}

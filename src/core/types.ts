@@ -1,0 +1,134 @@
+import type { DnsRecord, RecordType } from './dns/types';
+
+/** SIP transports, lower case as they appear in URIs and output. */
+export type Transport = 'udp' | 'tcp' | 'tls' | 'sctp' | 'ws' | 'wss';
+
+/** Address family policy for A/AAAA results. */
+export type FamilyPolicy = 'ipv4' | 'ipv6' | 'ipv4-first' | 'ipv6-first';
+
+/** Why sending to a target failed (RFC 3263 section 4.3). */
+export type FailureReason = 'transport' | 'timeout' | '503';
+
+/** A failure report for a target. */
+export interface Failure {
+  reason: FailureReason;
+  /** Seconds from a Retry-After header (503 only). */
+  retryAfter?: number;
+}
+
+/** Milliseconds clock, injectable for tests. */
+export interface Clock {
+  now(): number;
+}
+
+/** What identifies a target for marks: transport, address and port. */
+export interface TargetKey {
+  transport: Transport;
+  address: string;
+  port: number;
+}
+
+/** One place to send a request to. */
+export interface Target extends TargetKey {
+  family: 4 | 6;
+  /** The host name the address belongs to (SRV target or URI host); the address itself for a numeric host. */
+  host: string;
+  /** How the target was found. */
+  source: 'numeric' | 'naptr' | 'srv' | 'address';
+  /** Seconds this target stays valid per DNS (minimum TTL along the chain); 0 for numeric hosts. */
+  ttl: number;
+  /** A failure mark that was active when the list was made. */
+  mark?: 'grey' | 'black';
+}
+
+/** The parsed parts of a SIP URI that matter for location. */
+export interface SipUri {
+  scheme: 'sip' | 'sips';
+  user?: string;
+  /** Host name (lower case, no trailing dot) or IP literal (IPv6 without brackets). */
+  host: string;
+  /** 4 or 6 for IP literals, 0 for names. */
+  hostKind: 0 | 4 | 6;
+  port?: number;
+  /** The transport parameter, lower case, if present. */
+  transport?: string;
+  maddr?: string;
+}
+
+/** One node of a resolution tree (NAPTR -> SRV -> A/AAAA), for --trace and Try it. */
+export interface TraceNode {
+  kind: 'uri' | 'naptr' | 'srv' | 'address' | 'numeric' | 'note';
+  /** The question name, or a label for uri/note nodes. */
+  name: string;
+  type?: RecordType;
+  /** 'cache' | 'network' | 'error' | 'skipped' */
+  outcome?: 'cache' | 'network' | 'error' | 'skipped';
+  records?: DnsRecord[];
+  /** Error code, when outcome is 'error'. */
+  code?: string;
+  /** A human sentence (why a record was skipped, which rule applied). */
+  note?: string;
+  children: TraceNode[];
+}
+
+/** The outcome of locate(). */
+export interface LocateResult {
+  uri: string;
+  /** Destination key (scheme, host, port, transport): the key of sticky pins. */
+  destination: string;
+  /** The failover order; targets[0] is the one to use now. Never empty. */
+  targets: Target[];
+  /** True when targets[0] is this destination's sticky server. */
+  sticky: boolean;
+  /** The resolution tree, when requested. */
+  trace?: TraceNode;
+}
+
+/** Per-call options of locate(). */
+export interface LocateOptions {
+  /** Build the resolution tree. */
+  trace?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The state a locator shares between flows: failure marks and sticky pins. */
+export interface LocatorState {
+  marks: Array<TargetKey & { mark: 'grey' | 'black'; expiresAt: number }>;
+  pins: Array<{ destination: string; target: Target; pinnedAt: number }>;
+}
+
+/** Options of createLocator(). */
+export interface LocatorOptions {
+  /** "ip", "ip:port" or "[ipv6]:port"; empty or absent means /etc/resolv.conf. */
+  nameservers?: string[];
+  /** Enabled transports in preference order (default udp, tcp, tls). */
+  transports?: Transport[];
+  /** Address family policy (default ipv4-first). */
+  family?: FamilyPolicy;
+  /** Stick to a known good server per destination (default false). */
+  sticky?: boolean;
+  /** Seconds a transport error or timeout greylists a target (default 32). */
+  greylistSeconds?: number;
+  /** Upper bound for a 503 Retry-After blacklist, seconds (default 3600). */
+  maxBlacklistSeconds?: number;
+  /** SIP NAPTRs present but none usable: 'fail' with ENOTRANSPORT (default) or 'fallback' to SRV. */
+  naptrNoMatch?: 'fail' | 'fallback';
+  /** Per-attempt DNS timeout, ms (default 2000). */
+  timeoutMs?: number;
+  /** Attempts per nameserver (default 3; budget = nameservers x tries). */
+  tries?: number;
+  /** Upper bound on the whole resolution, ms (default 10000). */
+  resolveTimeoutMs?: number;
+  /** DNS cache entries (RRsets), LRU (default 10000). */
+  cacheSize?: number;
+  /** TTL floor and cap, seconds (defaults 0 and 3600). */
+  minTtl?: number;
+  maxTtl?: number;
+  /** 0x20 case randomisation over UDP (default true). */
+  dns0x20?: boolean;
+  /** Largest number of targets returned (default 32; truncates, never fails). */
+  maxTargets?: number;
+  /** Injected clock (ms) and random source in [0,1), for tests. */
+  clock?: Clock;
+  random?: () => number;
+}

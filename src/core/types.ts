@@ -132,3 +132,33 @@ export interface LocatorOptions {
   clock?: Clock;
   random?: () => number;
 }
+
+/** Per-request failover state that travels with a message: the list and what was tried. */
+export interface FailoverState {
+  destination: string;
+  targets: readonly Target[];
+  /** Targets already tried for this request, the one that just failed last. */
+  tried: readonly TargetKey[];
+}
+
+/** A resolver with shared DNS cache, failure marks and sticky pins. */
+export interface Locator {
+  /** Resolves a SIP/SIPS URI (bare or in angle brackets) into the failover order; rejects with SipLocateError. */
+  locate(uri: string, options?: LocateOptions): Promise<LocateResult>;
+  /**
+   * Marks the last tried target failed (ending its stickiness) and returns the next target to try:
+   * untried unmarked targets in list order first, then grey, then black; undefined when none is left.
+   * In sticky mode the returned target becomes the destination's pin.
+   */
+  failover(state: FailoverState, failure: Failure): Target | undefined;
+  /** Marks a target failed: grey for transport/timeout/503 without Retry-After, black for 503 with Retry-After; unpins it. */
+  markFailed(target: TargetKey, failure: Failure): void;
+  /** Clears a grey mark; in sticky mode pins the target for `destination` when given. */
+  markSucceeded(target: TargetKey, destination?: string): void;
+  /** Current marks and pins (expired ones left out). */
+  state(): LocatorState;
+  /** Drops all marks and pins (not the DNS cache). */
+  resetState(): void;
+  /** Releases sockets and timers; later locate() calls reject with ECLOSED. */
+  close(): void;
+}

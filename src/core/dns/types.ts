@@ -90,3 +90,58 @@ export interface QueryEvent {
   /** Milliseconds spent. */
   ms: number;
 }
+
+/** Options of createDnsClient(). */
+export interface DnsClientOptions {
+  /** "ip", "ip:port" or "[ipv6]:port"; empty or absent means the system's (/etc/resolv.conf). */
+  nameservers?: string[];
+  /** Per-attempt timeout, ms (default 2000). */
+  timeoutMs?: number;
+  /** Attempts per nameserver (default 3); the budget is nameservers x tries. */
+  tries?: number;
+  /** Cached RRsets, LRU (default 10000). */
+  cacheSize?: number;
+  /** TTL floor and cap, seconds (defaults 0 and 3600). */
+  minTtl?: number;
+  maxTtl?: number;
+  /** 0x20 case randomisation over UDP (default true). */
+  dns0x20?: boolean;
+  /** Accept additional-section SRV/A/AAAA under the trust rules (default true). */
+  useAdditional?: boolean;
+  /** Longest CNAME chain followed (default 8). */
+  maxCnameChain?: number;
+  /** Milliseconds clock for TTLs (default Date.now). */
+  clock?: import('../types').Clock;
+  /** Called once per finished query (cache hit, network answer or error). */
+  onEvent?: (event: QueryEvent) => void;
+}
+
+/** Counters a client keeps since it was created. */
+export interface DnsClientStats {
+  /** query() calls. */
+  queries: number;
+  cacheHits: number;
+  /** Calls merged into an identical query already in flight. */
+  merged: number;
+  udpAttempts: number;
+  tcpAttempts: number;
+  timeouts: number;
+  /** Packets dropped for a wrong source, ID, flags or question. */
+  mismatched: number;
+  /** Wrong-ID packets from the right peer (each moves its query to TCP). */
+  spoofSuspected: number;
+  truncated: number;
+  malformed: number;
+  additionalAccepted: number;
+  additionalRejected: number;
+}
+
+/** A stub resolver: DnsQuerier plus lifecycle and counters. */
+export interface DnsClient extends DnsQuerier {
+  /** The nameservers in use, as "ip:port" / "[ipv6]:port". */
+  readonly nameservers: readonly string[];
+  stats(): DnsClientStats;
+  clearCache(): void;
+  /** Closes sockets and timers; pending and later queries reject with ECLOSED. */
+  close(): void;
+}

@@ -1,0 +1,410 @@
+import { randomInt } from 'node:crypto';
+import { SipLocateError, type ErrorCode } from '../errors';
+import { DnsCache, cacheKey, type CacheEntry } from './cache';
+import type { Reply, WireRecord } from './codec';
+import type { ExchangeOutcome, ExchangeRequest } from './exchange';
+import { assertQueryName, bailiwickOf, isAtOrBelow, normaliseName, randomiseCase } from './names';
+import { resolveNameservers, type Nameserver } from './nameservers';
+import { tcpExchange } from './tcp';
+import { udpExchange } from './udp';
+import type { DnsAnswer, DnsClient, DnsClientOptions, DnsClientStats, DnsRecord, QueryEvent, QueryOptions, RecordType } from './types';
+
+const RCODE_ERRORS: Record<string, ErrorCode> = {
+  SERVFAIL: 'ESERVFAIL',
+  REFUSED: 'EREFUSED',
+  NOTIMP: 'ENOTIMP',
+  FORMERR: 'EFORMERR',
+};
+
+/** Creates a stub resolver; throws EINVALIDOPTION / EINVALIDNAMESERVER / ENONAMESERVER for bad options. */
+export function createDnsClient(options: DnsClientOptions = {}): DnsClient {
+  return new StubResolver(options);
+}
+
+function intOption(value: number | undefined, fallback: number, min: number, max: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new SipLocateError('EINVALIDOPTION', `The option ${name} must be a number from ${min} to ${max}.`, { option: name, value });
+  }
+  return Math.floor(value);
+}
+
+function zeroStats(): DnsClientStats {
+  return {
+    queries: 0, cacheHits: 0, merged: 0, udpAttempts: 0, tcpAttempts: 0, timeouts: 0,
+    mismatched: 0, spoofSuspected: 0, truncated: 0, malformed: 0, additionalAccepted: 0, additionalRejected: 0,
+  };
+}
+
+/** A DNS answer still being put together: the RRset and the smallest TTL along the CNAME chain. */
+interface Found {
+  canonicalName: string;
+  records: DnsRecord[];
+  ttl: number;
+  nameserver: string;
+}
+
+class StubResolver implements DnsClient {
+  readonly nameservers: readonly string[];
+  private readonly servers: Nameserver[];
+  private readonly timeoutMs: number;
+  private readonly tries: number;
+  private readonly minTtl: number;
+  private readonly maxTtl: number;
+  private readonly maxChain: number;
+  private readonly use0x20: boolean;
+  private readonly useAdditional: boolean;
+  private readonly now: () => number;
+  private readonly onEvent?: (event: QueryEvent) => void;
+  private readonly cache: DnsCache;
+  private readonly counters = zeroStats();
+  private readonly inflight = new Map<string, Promise<Found>>();
+  private readonly caseBroken = new Set<string>();
+  private readonly closer = new AbortController();
+  private closed = false;
+
+  constructor(options: DnsClientOptions) {
+    this.servers = resolveNameservers(options.nameservers);
+    this.nameservers = this.servers.map((s) => s.label);
+    this.timeoutMs = intOption(options.timeoutMs, 2000, 1, 60000, 'timeoutMs');
+    this.tries = intOption(options.tries, 3, 1, 10, 'tries');
+    this.minTtl = intOption(options.minTtl, 0, 0, 86400, 'minTtl');
+    this.maxTtl = intOption(options.maxTtl, 3600, 0, 604800, 'maxTtl');
+    if (this.maxTtl < this.minTtl) throw new SipLocateError('EINVALIDOPTION', 'The option maxTtl must not be below minTtl.', { option: 'maxTtl' });
+    this.maxChain = intOption(options.maxCnameChain, 8, 0, 32, 'maxCnameChain');
+    this.use0x20 = options.dns0x20 !== false;
+    this.useAdditional = options.useAdditional !== false;
+    const clock = options.clock;
+    this.now = clock ? () => clock.now() : Date.now;
+    this.onEvent = options.onEvent;
+    this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now);
+  }
+
+  /** Resolves one question from cache or network; negative answers reject with ENOTFOUND / ENODATA. */
+  async query<T extends RecordType>(name: string, type: T, options?: QueryOptions): Promise<DnsAnswer<T>> {
+    this.counters.queries++;
+    const started = this.onEvent ? performance.now() : 0;
+    if (this.closed) throw new SipLocateError('ECLOSED', 'The DNS client is closed.');
+    const qname = typeof name === 'string' ? normaliseName(name) : '';
+    assertQueryName(qname);
+    const key = cacheKey(qname, type);
+    const hit = this.fromCache<T>(key, qname, type);
+    if (hit !== undefined) {
+      this.counters.cacheHits++;
+      if (hit instanceof SipLocateError) {
+        this.emit(qname, type, 'error', started, { code: hit.code });
+        throw hit;
+      }
+      this.emit(qname, type, 'cache', started, { records: hit.records });
+      return hit;
+    }
+    let pending = this.inflight.get(key);
+    if (pending) {
+      this.counters.merged++;
+    } else {
+      pending = this.resolve(qname, type, new Set([qname]));
+      this.inflight.set(key, pending);
+      const forget = (): void => {
+        this.inflight.delete(key);
+      };
+      pending.then(forget, forget);
+    }
+    try {
+      const found = await raceAbort(pending, options?.signal, qname, type);
+      this.emit(qname, type, 'network', started, { records: found.records, nameserver: found.nameserver });
+      return {
+        name: qname,
+        type,
+        canonicalName: found.canonicalName,
+        records: found.records as DnsRecord<T>[],
+        ttl: found.ttl,
+        fromCache: false,
+        trust: 'answer',
+        nameserver: found.nameserver,
+      };
+    } catch (err) {
+      this.emit(qname, type, 'error', started, { code: err instanceof SipLocateError ? err.code : 'EBADRESP' });
+      throw err;
+    }
+  }
+
+  /** Synchronous cache look-up: the answer, a cached negative as its error, or undefined on a miss. */
+  peek<T extends RecordType>(name: string, type: T): DnsAnswer<T> | SipLocateError | undefined {
+    if (this.closed || typeof name !== 'string') return undefined;
+    const qname = normaliseName(name);
+    return this.fromCache<T>(cacheKey(qname, type), qname, type);
+  }
+
+  stats(): DnsClientStats {
+    return { ...this.counters };
+  }
+
+  clearCache(): void {
+    this.cache.clear();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closer.abort();
+    this.cache.clear();
+  }
+
+  private fromCache<T extends RecordType>(key: string, qname: string, type: T): DnsAnswer<T> | SipLocateError | undefined {
+    const entry = this.cache.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.kind === 'negative') {
+      return new SipLocateError(entry.code, entry.message, { name: qname, type, nameserver: entry.nameserver, cached: true });
+    }
+    return {
+      name: qname,
+      type,
+      canonicalName: entry.canonicalName,
+      records: entry.records as DnsRecord<T>[],
+      ttl: Math.max(0, Math.ceil((entry.expiresAt - this.now()) / 1000)),
+      fromCache: true,
+      trust: entry.trust,
+      nameserver: entry.nameserver,
+    };
+  }
+
+  private emit(name: string, type: RecordType, outcome: QueryEvent['outcome'], started: number, extra: Partial<QueryEvent>): void {
+    if (!this.onEvent) return;
+    try {
+      this.onEvent({ name, type, outcome, ms: performance.now() - started, ...extra });
+    } catch {
+      // an observer must never break resolution
+    }
+  }
+
+  /** Clamps a TTL to the floor and cap; a TTL of 0 stays 0 (use once, never cached). */
+  private clampTtl(ttl: number): number {
+    if (ttl <= 0) return 0;
+    return Math.min(this.maxTtl, Math.max(this.minTtl, ttl));
+  }
+
+  private store(key: string, entry: CacheEntry, ttl: number): boolean {
+    if (ttl <= 0) return false;
+    return this.cache.set(key, entry);
+  }
+
+  /** Network resolution of one question, following CNAMEs by re-query when the reply stops short. */
+  private async resolve(qname: string, type: RecordType, seen: Set<string>): Promise<Found> {
+    const { reply, ns } = await this.exchange(qname, type);
+    if (reply.rcode === 'NXDOMAIN') {
+      throw this.negative(qname, type, 'ENOTFOUND', `${qname} does not exist (NXDOMAIN from ${ns.label}).`, reply, ns);
+    }
+    let current = qname;
+    let chainTtl = Number.POSITIVE_INFINITY;
+    for (;;) {
+      const rrset = reply.answers.filter((r) => r.name === current && r.type === type);
+      if (rrset.length > 0) {
+        const records = dedupe(rrset);
+        const ttl = this.clampTtl(Math.min(chainTtl, ...records.map((r) => r.ttl)));
+        const found: Found = { canonicalName: current, records, ttl, nameserver: ns.label };
+        this.storeFound(qname, type, found);
+        this.acceptAdditionals(qname, type, reply, records, ns);
+        return found;
+      }
+      const cname = reply.answers.find((r) => r.name === current && r.type === 'CNAME');
+      if (!cname) break;
+      const next = cname.data as string;
+      if (seen.has(next) || seen.size > this.maxChain) {
+        throw new SipLocateError('ECNAMELOOP', `The CNAME chain for ${qname} loops or is longer than ${this.maxChain} (at ${next}).`, { name: qname, type, nameserver: ns.label });
+      }
+      seen.add(next);
+      chainTtl = Math.min(chainTtl, cname.ttl);
+      current = next;
+    }
+    if (current !== qname) {
+      const rest = await this.resolve(current, type, seen);
+      const found: Found = { ...rest, ttl: this.clampTtl(Math.min(chainTtl, rest.ttl)) };
+      this.storeFound(qname, type, found);
+      return found;
+    }
+    throw this.negative(qname, type, 'ENODATA', `${qname} has no ${type} record (NODATA from ${ns.label}).`, reply, ns);
+  }
+
+  private storeFound(qname: string, type: RecordType, found: Found): void {
+    const entry: CacheEntry = {
+      kind: 'positive', name: qname, type, canonicalName: found.canonicalName, records: found.records,
+      trust: 'answer', nameserver: found.nameserver, expiresAt: this.now() + found.ttl * 1000,
+    };
+    this.store(cacheKey(qname, type), entry, found.ttl);
+  }
+
+  /** Builds (and caches per RFC 2308) a negative answer. */
+  private negative(qname: string, type: RecordType, code: 'ENOTFOUND' | 'ENODATA', message: string, reply: Reply, ns: Nameserver): SipLocateError {
+    const soa = reply.authorities.find((r) => r.type === 'SOA');
+    if (soa && soa.type === 'SOA') {
+      const ttl = Math.min(this.maxTtl, soa.ttl, soa.data.minimum);
+      this.store(cacheKey(qname, type), { kind: 'negative', code, message, nameserver: ns.label, expiresAt: this.now() + ttl * 1000 }, ttl);
+    }
+    return new SipLocateError(code, message, { name: qname, type, nameserver: ns.label });
+  }
+
+  /**
+   * Caches additional-section data at the lowest trust: only SRV owners that the NAPTR answer names, and A/AAAA
+   * owners that an SRV (answer or accepted additional) names, at or below the question's bailiwick.
+   */
+  private acceptAdditionals(qname: string, type: RecordType, reply: Reply, answer: DnsRecord[], ns: Nameserver): void {
+    const extra = reply.additionals;
+    if (extra.length === 0) return;
+    if (!this.useAdditional || (type !== 'NAPTR' && type !== 'SRV')) {
+      this.counters.additionalRejected += extra.length;
+      return;
+    }
+    const zone = bailiwickOf(qname);
+    const wantedSrv = new Set<string>();
+    const wantedHosts = new Set<string>();
+    for (const r of answer) {
+      if (r.type === 'NAPTR') wantedSrv.add((r.data as { replacement: string }).replacement);
+      if (r.type === 'SRV') wantedHosts.add((r.data as { target: string }).target);
+    }
+    const accepted = new Map<string, WireRecord[]>();
+    const take = (r: WireRecord): void => {
+      const key = cacheKey(r.name, r.type as RecordType);
+      const list = accepted.get(key);
+      if (list) list.push(r);
+      else accepted.set(key, [r]);
+    };
+    for (const r of extra) {
+      if (r.type === 'SRV' && wantedSrv.has(r.name) && isAtOrBelow(r.name, zone)) {
+        take(r);
+        wantedHosts.add(r.data.target);
+      }
+    }
+    let rejected = 0;
+    for (const r of extra) {
+      if (r.type === 'SRV') {
+        if (!accepted.has(cacheKey(r.name, 'SRV'))) rejected++;
+      } else if ((r.type === 'A' || r.type === 'AAAA') && wantedHosts.has(r.name) && isAtOrBelow(r.name, zone)) {
+        take(r);
+      } else {
+        rejected++;
+      }
+    }
+    this.counters.additionalRejected += rejected;
+    for (const [key, list] of accepted) {
+      const records = dedupe(list);
+      const ttl = this.clampTtl(Math.min(...records.map((r) => r.ttl)));
+      const first = records[0]!;
+      const stored = this.store(key, {
+        kind: 'positive', name: first.name, type: first.type, canonicalName: first.name, records,
+        trust: 'additional', nameserver: ns.label, expiresAt: this.now() + ttl * 1000,
+      }, ttl);
+      if (stored) this.counters.additionalAccepted += records.length;
+      else this.counters.additionalRejected += records.length;
+    }
+  }
+
+  /** Tries the nameservers in order, `tries` rounds; returns the first usable NOERROR/NXDOMAIN reply. */
+  private async exchange(qname: string, type: RecordType): Promise<{ reply: Reply; ns: Nameserver }> {
+    let lastError: SipLocateError | undefined;
+    const refused = new Set<string>();
+    for (let round = 0; round < this.tries; round++) {
+      for (const ns of this.servers) {
+        if (refused.has(ns.label)) continue;
+        const result = await this.attempt(qname, type, ns);
+        if (!(result instanceof SipLocateError)) return { reply: result, ns };
+        if (result.code === 'ECLOSED') throw result;
+        if (result.code === 'ECONNREFUSED') refused.add(ns.label);
+        lastError = result;
+      }
+      if (refused.size === this.servers.length) break;
+    }
+    throw lastError ?? new SipLocateError('ETIMEOUT', `No answer for ${type} ${qname}.`, { name: qname, type });
+  }
+
+  /** One attempt at one nameserver: UDP, then TCP on TC or a wrong ID; EDNS and 0x20 fallbacks. */
+  private async attempt(qname: string, type: RecordType, ns: Nameserver): Promise<Reply | SipLocateError> {
+    let with0x20 = this.use0x20 && !this.caseBroken.has(ns.label);
+    let edns = true;
+    let outcome: ExchangeOutcome;
+    for (let pass = 0; ; pass++) {
+      this.counters.udpAttempts++;
+      outcome = await udpExchange(this.request(ns, with0x20 ? randomiseCase(qname) : qname, type, edns), this.counters);
+      if (pass > 0) break;
+      if (outcome.kind === 'timeout' && outcome.caseMismatches > 0 && with0x20) {
+        this.caseBroken.add(ns.label);
+        with0x20 = false;
+        continue;
+      }
+      if (outcome.kind === 'reply' && outcome.reply.rcode === 'FORMERR' && !outcome.reply.hasOpt && edns) {
+        edns = false;
+        continue;
+      }
+      break;
+    }
+    if (outcome.kind === 'truncated' || outcome.kind === 'spoof') {
+      if (outcome.kind === 'truncated') this.counters.truncated++;
+      this.counters.tcpAttempts++;
+      outcome = await tcpExchange(this.request(ns, qname, type, edns), this.counters);
+    }
+    return this.interpret(outcome, qname, type, ns);
+  }
+
+  private request(ns: Nameserver, wireName: string, type: RecordType, edns: boolean): ExchangeRequest {
+    return { ns, id: randomInt(65536), wireName, type, edns, timeoutMs: this.timeoutMs, signal: this.closer.signal };
+  }
+
+  private interpret(outcome: ExchangeOutcome, qname: string, type: RecordType, ns: Nameserver): Reply | SipLocateError {
+    const details = { name: qname, type, nameserver: ns.label };
+    const q = `${type} ${qname}`;
+    switch (outcome.kind) {
+      case 'reply': {
+        const rcode = outcome.reply.rcode;
+        if (rcode === 'NOERROR' || rcode === 'NXDOMAIN') return outcome.reply;
+        const code = RCODE_ERRORS[rcode] ?? 'EBADRESP';
+        return new SipLocateError(code, `The nameserver ${ns.label} answered ${rcode} for ${q}.`, details);
+      }
+      case 'timeout':
+        this.counters.timeouts++;
+        return new SipLocateError('ETIMEOUT', `No answer from ${ns.label} for ${q} within ${this.timeoutMs} ms.`, details);
+      case 'refused':
+        return new SipLocateError('ECONNREFUSED', `The nameserver ${ns.label} refused the connection for ${q}.`, details);
+      case 'malformed':
+        return new SipLocateError('EBADRESP', `The nameserver ${ns.label} sent a malformed reply for ${q} (${outcome.reason}).`, details);
+      case 'neterror':
+        return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}: ${outcome.message}.`, details);
+      case 'aborted':
+        return new SipLocateError('ECLOSED', `The DNS client was closed while asking ${ns.label} for ${q}.`, details);
+      default:
+        return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}.`, details);
+    }
+  }
+}
+
+/** Removes duplicate records of one RRset (same type and data). */
+function dedupe(records: WireRecord[]): DnsRecord[] {
+  const seen = new Set<string>();
+  const out: DnsRecord[] = [];
+  for (const r of records) {
+    const id = typeof r.data === 'string' ? r.data : JSON.stringify(r.data);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(r as DnsRecord);
+  }
+  return out;
+}
+
+/** Lets one caller stop waiting for a shared query without cancelling it for the others. */
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, qname: string, type: RecordType): Promise<T> {
+  if (!signal) return promise;
+  const cancelled = (): SipLocateError => new SipLocateError('ECANCELLED', `The query for ${type} ${qname} was cancelled.`, { name: qname, type });
+  if (signal.aborted) return Promise.reject(cancelled());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(cancelled());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

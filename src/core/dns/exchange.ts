@@ -1,0 +1,44 @@
+import type { Reply } from './codec';
+import type { Nameserver } from './nameservers';
+import type { RecordType } from './types';
+
+/** One question sent to one nameserver over one transport. */
+export interface ExchangeRequest {
+  ns: Nameserver;
+  id: number;
+  /** The question name as sent (0x20 case applied over UDP). */
+  wireName: string;
+  type: RecordType;
+  edns: boolean;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** How one exchange ended. */
+export type ExchangeOutcome =
+  | { kind: 'reply'; reply: Reply; bytes: number }
+  | { kind: 'truncated' }
+  | { kind: 'spoof' }
+  | { kind: 'malformed'; reason: string }
+  | { kind: 'timeout'; caseMismatches: number }
+  | { kind: 'refused' }
+  | { kind: 'neterror'; message: string }
+  | { kind: 'aborted' };
+
+/** Counters an exchange adds to (shared with the client's stats). */
+export interface ExchangeCounters {
+  mismatched: number;
+  spoofSuspected: number;
+  malformed: number;
+}
+
+/** Whether a decoded reply answers the request: 'ok', 'case' (same question, other case) or 'mismatch'. */
+export function matchReply(reply: Reply, req: ExchangeRequest, caseSensitive: boolean): 'ok' | 'case' | 'mismatch' {
+  if (!reply.isResponse || reply.opcode !== 'QUERY' || reply.id !== req.id) return 'mismatch';
+  const q = reply.question;
+  if (q.type !== req.type || q.klass !== 'IN') return 'mismatch';
+  const got = q.name.endsWith('.') ? q.name.slice(0, -1) : q.name;
+  if (got === req.wireName) return 'ok';
+  if (got.toLowerCase() === req.wireName.toLowerCase()) return caseSensitive ? 'case' : 'ok';
+  return 'mismatch';
+}

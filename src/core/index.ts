@@ -2,3 +2,10 @@
 export * from './errors';
 export * from './types';
 export type { RecordType, NaptrData, SrvData, DnsRecord, DnsAnswer, DnsQuerier, QueryOptions, QueryEvent, Trust, DnsClient, DnsClientOptions, DnsClientStats } from './dns/types';
+export { createDnsClient } from './dns/client';
+export { parseNameserver } from './dns/nameservers';
+export { createLocator, type CreateLocatorOptions, type SipLocator } from './locator';
+export { locateResponse, type ResponseOptions } from './rfc3263/response';
+export { parseSipUri, parseVia, destinationKey, type ViaHeader } from './uri';
+export { TRANSPORTS, type TransportInfo } from './rfc3263/transports';
+export { orderSrv } from './rfc3263/srv';

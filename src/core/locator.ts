@@ -1,0 +1,232 @@
+import { isIP } from 'node:net';
+import { createDnsClient } from './dns/client';
+import type { DnsClient, DnsQuerier } from './dns/types';
+import { SipLocateError } from './errors';
+import { Marks, targetKeyOf } from './failover/marks';
+import { Pins } from './failover/pins';
+import { buildPlan, type PlanContext } from './rfc3263/locate';
+import { planTargets, type Plan } from './rfc3263/plan';
+import { isTransport } from './rfc3263/transports';
+import type { Clock, FailoverState, Failure, FamilyPolicy, LocateOptions, LocateResult, Locator, LocatorOptions, LocatorState, Target, TargetKey, Transport } from './types';
+import { destinationKey, parseSipUri } from './uri';
+
+const FAMILIES: readonly FamilyPolicy[] = ['ipv4', 'ipv6', 'ipv4-first', 'ipv6-first'];
+const REASONS: readonly string[] = ['transport', 'timeout', '503'];
+
+/** Options of createLocator(), plus an injectable DNS querier for tests. */
+export interface CreateLocatorOptions extends LocatorOptions {
+  /** Use this querier instead of a new DNS client (the locator then does not close it). */
+  querier?: DnsQuerier;
+}
+
+/** A Locator that also exposes its DNS client's counters. */
+export interface SipLocator extends Locator {
+  /** The DNS client (undefined when a querier was injected). */
+  readonly dns: DnsClient | undefined;
+}
+
+function numberOption(value: unknown, fallback: number, min: number, max: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new SipLocateError('EINVALIDOPTION', `The option ${name} must be a number from ${min} to ${max}.`, { option: name });
+  }
+  return value;
+}
+
+function transportsOption(value: unknown): Transport[] {
+  if (value === undefined) return ['udp', 'tcp', 'tls'];
+  if (!Array.isArray(value) || value.length === 0) throw new SipLocateError('EINVALIDOPTION', 'The option transports must list at least one transport (udp, tcp, tls, sctp, ws, wss).');
+  const out: Transport[] = [];
+  for (const t of value) {
+    const name = String(t).trim().toLowerCase();
+    if (!isTransport(name)) throw new SipLocateError('EINVALIDOPTION', `"${String(t).slice(0, 20)}" is not a transport; use udp, tcp, tls, sctp, ws or wss.`, { option: 'transports' });
+    if (!out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+/** Creates a locator; throws EINVALIDOPTION, EINVALIDNAMESERVER or ENONAMESERVER for bad options. */
+export function createLocator(options: CreateLocatorOptions = {}): SipLocator {
+  return new LocatorImpl(options);
+}
+
+/** Fills the fields a bare TargetKey lacks so it can be shown as a pin. */
+function asTarget(t: TargetKey): Target {
+  const full = t as Partial<Target>;
+  return {
+    transport: t.transport,
+    address: t.address,
+    port: t.port,
+    family: full.family ?? (isIP(t.address) === 6 ? 6 : 4),
+    host: full.host ?? t.address,
+    source: full.source ?? 'address',
+    ttl: full.ttl ?? 0,
+  };
+}
+
+class LocatorImpl implements SipLocator {
+  readonly dns: DnsClient | undefined;
+  private readonly querier: DnsQuerier;
+  private readonly clock: Clock;
+  private readonly random: () => number;
+  private readonly transports: Transport[];
+  private readonly family: FamilyPolicy;
+  private readonly sticky: boolean;
+  private readonly naptrNoMatch: 'fail' | 'fallback';
+  private readonly maxTargets: number;
+  private readonly resolveTimeoutMs: number;
+  private readonly planLimit: number;
+  private readonly plans = new Map<string, { plan: Plan; expiresAt: number }>();
+  private readonly marks: Marks;
+  private readonly pins = new Pins();
+  private closed = false;
+
+  constructor(o: CreateLocatorOptions) {
+    this.clock = o.clock ?? { now: Date.now };
+    this.random = o.random ?? Math.random;
+    this.transports = transportsOption(o.transports);
+    if (o.family !== undefined && !FAMILIES.includes(o.family)) throw new SipLocateError('EINVALIDOPTION', `The option family must be one of ${FAMILIES.join(', ')}.`, { option: 'family' });
+    this.family = o.family ?? 'ipv4-first';
+    this.sticky = o.sticky === true;
+    if (o.naptrNoMatch !== undefined && o.naptrNoMatch !== 'fail' && o.naptrNoMatch !== 'fallback') throw new SipLocateError('EINVALIDOPTION', 'The option naptrNoMatch must be "fail" or "fallback".', { option: 'naptrNoMatch' });
+    this.naptrNoMatch = o.naptrNoMatch ?? 'fail';
+    this.maxTargets = Math.floor(numberOption(o.maxTargets, 32, 1, 1024, 'maxTargets'));
+    this.resolveTimeoutMs = numberOption(o.resolveTimeoutMs, 10000, 1, 600000, 'resolveTimeoutMs');
+    this.planLimit = Math.floor(numberOption(o.cacheSize, 10000, 0, 10_000_000, 'cacheSize'));
+    this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'));
+    if (o.querier) {
+      this.querier = o.querier;
+      this.dns = undefined;
+    } else {
+      this.dns = createDnsClient({
+        nameservers: o.nameservers, timeoutMs: o.timeoutMs, tries: o.tries, cacheSize: o.cacheSize,
+        minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock,
+      });
+      this.querier = this.dns;
+    }
+  }
+
+  async locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
+    if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    const parsed = parseSipUri(uri);
+    const destination = destinationKey(parsed);
+    let plan: Plan;
+    let trace: LocateResult['trace'];
+    const cached = options.trace ? undefined : this.plans.get(destination);
+    if (cached && cached.expiresAt > this.clock.now()) {
+      plan = cached.plan;
+    } else {
+      const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true };
+      const built = await this.withDeadline(buildPlan(parsed, ctx), uri, options.signal);
+      plan = built.plan;
+      trace = built.trace;
+      this.remember(destination, plan);
+    }
+    const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
+    if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
+    const sticky = this.applyPin(destination, ordered);
+    const result: LocateResult = { uri, destination, targets: ordered, sticky };
+    if (trace) result.trace = trace;
+    return result;
+  }
+
+  failover(state: FailoverState, failure: Failure): Target | undefined {
+    const failed = state.tried[state.tried.length - 1];
+    if (failed) this.markFailed(failed, failure);
+    const tried = new Set(state.tried.map(targetKeyOf));
+    let grey: Target | undefined;
+    let black: Target | undefined;
+    let next: Target | undefined;
+    for (const t of state.targets) {
+      if (tried.has(targetKeyOf(t))) continue;
+      const m = this.marks.get(t);
+      if (!m) {
+        next = t;
+        break;
+      }
+      if (m.mark === 'grey') grey ??= t;
+      else black ??= t;
+    }
+    next ??= grey ?? black;
+    if (next && this.sticky) this.pins.set(state.destination, next, this.clock.now());
+    return next;
+  }
+
+  markFailed(target: TargetKey, failure: Failure): void {
+    if (!failure || !REASONS.includes(failure.reason)) throw new SipLocateError('EINVALIDOPTION', 'A failure reason must be "transport", "timeout" or "503".', { reason: failure?.reason });
+    this.marks.mark(target, failure);
+    this.pins.unpinTarget(target);
+  }
+
+  markSucceeded(target: TargetKey, destination?: string): void {
+    this.marks.clearGrey(target);
+    if (this.sticky && destination) this.pins.set(destination, asTarget(target), this.clock.now());
+  }
+
+  state(): LocatorState {
+    return { marks: this.marks.list(), pins: this.pins.list() };
+  }
+
+  resetState(): void {
+    this.marks.clear();
+    this.pins.clear();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.plans.clear();
+    this.dns?.close();
+  }
+
+  private remember(destination: string, plan: Plan): void {
+    if (plan.ttl <= 0 || this.planLimit === 0) return;
+    this.plans.delete(destination);
+    this.plans.set(destination, { plan, expiresAt: this.clock.now() + plan.ttl * 1000 });
+    if (this.plans.size > this.planLimit) this.plans.delete(this.plans.keys().next().value as string);
+  }
+
+  /** Unmarked targets first, then grey, then black; marked ones carry their mark. */
+  private applyMarks(targets: Target[]): Target[] {
+    const free: Target[] = [];
+    const grey: Target[] = [];
+    const black: Target[] = [];
+    for (const t of targets) {
+      const m = this.marks.get(t);
+      if (!m) free.push(t);
+      else (m.mark === 'grey' ? grey : black).push({ ...t, mark: m.mark });
+    }
+    return grey.length + black.length === 0 ? free : [...free, ...grey, ...black];
+  }
+
+  /** Puts the destination's pin first (dropping it when DNS no longer lists it) or pins targets[0]; true when targets[0] is pinned. */
+  private applyPin(destination: string, targets: Target[]): boolean {
+    if (!this.sticky) return false;
+    const pin = this.pins.get(destination);
+    if (pin) {
+      const key = targetKeyOf(pin.target);
+      const i = targets.findIndex((t) => targetKeyOf(t) === key);
+      if (i >= 0) {
+        if (i > 0) targets.unshift(targets.splice(i, 1)[0]!);
+        return true;
+      }
+      this.pins.delete(destination);
+    }
+    if (targets[0]!.mark === 'black') return false;
+    this.pins.set(destination, targets[0]!, this.clock.now());
+    return true;
+  }
+
+  private withDeadline<T>(work: Promise<T>, uri: string, signal?: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new SipLocateError('ETIMEOUT', `Locating ${uri} took longer than ${this.resolveTimeoutMs} ms.`, { uri })), this.resolveTimeoutMs);
+      const onAbort = (): void => reject(new SipLocateError('ECANCELLED', `Locating ${uri} was cancelled.`, { uri }));
+      if (signal?.aborted) onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      work.then(resolve, reject).finally(() => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      });
+    });
+  }
+}

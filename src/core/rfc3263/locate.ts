@@ -1,0 +1,288 @@
+import { isIP } from 'node:net';
+import { SipLocateError, type ErrorCode } from '../errors';
+import type { DnsAnswer, DnsQuerier, RecordType, SrvData } from '../dns/types';
+import type { FamilyPolicy, SipUri, TraceNode, Transport } from '../types';
+import { targetHost } from '../uri';
+import { familiesWanted, MAX_ADDRESSES_PER_HOST, type HostAddresses } from './addresses';
+import { groupByOrder, isSipNaptr, usableNaptrs } from './naptr';
+import type { Plan, PlanEntry } from './plan';
+import { isServiceRefused, MAX_SRV } from './srv';
+import { defaultPort, transportInfo } from './transports';
+
+/** What building a plan needs. */
+export interface PlanContext {
+  querier: DnsQuerier;
+  /** Enabled transports in preference order. */
+  transports: readonly Transport[];
+  family: FamilyPolicy;
+  naptrNoMatch: 'fail' | 'fallback';
+  /** Build the trace tree. */
+  trace: boolean;
+}
+
+/** A plan and, when asked for, the resolution tree. */
+export interface PlanResult {
+  plan: Plan;
+  trace?: TraceNode;
+}
+
+const NEGATIVE: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA']);
+/** Longest a plan built on a negative answer is reused, seconds. */
+const NEGATIVE_PLAN_TTL = 30;
+
+/** Collects the smallest TTL and the trace while a plan is built. */
+class Recorder {
+  ttl = Number.POSITIVE_INFINITY;
+  constructor(readonly tracing: boolean) {}
+
+  node(kind: TraceNode['kind'], name: string, parent: TraceNode | undefined, extra: Partial<TraceNode> = {}): TraceNode | undefined {
+    if (!this.tracing) return undefined;
+    const n: TraceNode = { kind, name, children: [], ...extra };
+    parent?.children.push(n);
+    return n;
+  }
+
+  note(parent: TraceNode | undefined, text: string): void {
+    if (parent) parent.children.push({ kind: 'note', name: text, note: text, children: [] });
+  }
+
+  seen(ttl: number): void {
+    if (ttl < this.ttl) this.ttl = ttl;
+  }
+}
+
+/** Asks one question; negative answers and DNS failures come back as `error`, closing/cancelling is rethrown. */
+async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder, name: string, type: T, parent: TraceNode | undefined, kind: TraceNode['kind']): Promise<{ answer?: DnsAnswer<T>; error?: SipLocateError; node?: TraceNode }> {
+  try {
+    const answer = await ctx.querier.query(name, type);
+    rec.seen(answer.ttl);
+    const node = rec.node(kind, name, parent, { type, outcome: answer.fromCache ? 'cache' : 'network', records: answer.records });
+    return { answer, node };
+  } catch (err) {
+    const error = err instanceof SipLocateError ? err : new SipLocateError('EBADRESP', `The look-up of ${type} ${name} failed.`, { name, type }, { cause: err });
+    if (error.code === 'ECLOSED' || error.code === 'ECANCELLED') throw error;
+    if (NEGATIVE.has(error.code)) rec.seen(NEGATIVE_PLAN_TTL);
+    const node = rec.node(kind, name, parent, { type, outcome: 'error', code: error.code, note: error.message });
+    return { error, node };
+  }
+}
+
+/** A/AAAA of a host (an IP literal is its own address); uses one cached family without waiting for the other. */
+async function resolveHost(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
+  const kind = isIP(host);
+  if (kind === 4) return { v4: [host], v6: [], ttl: Number.POSITIVE_INFINITY };
+  if (kind === 6) return { v4: [], v6: [host.toLowerCase()], ttl: Number.POSITIVE_INFINITY };
+  const want = familiesWanted(ctx.family);
+  let askV4 = want.v4;
+  let askV6 = want.v6;
+  if (askV4 && askV6 && !rec.tracing) {
+    const c4 = ctx.querier.peek(host, 'A');
+    const c6 = ctx.querier.peek(host, 'AAAA');
+    const hit4 = c4 !== undefined && !(c4 instanceof SipLocateError);
+    const hit6 = c6 !== undefined && !(c6 instanceof SipLocateError);
+    if (hit4 && c6 === undefined) {
+      askV6 = false;
+      ctx.querier.query(host, 'AAAA').catch(() => undefined);
+    } else if (hit6 && c4 === undefined) {
+      askV4 = false;
+      ctx.querier.query(host, 'A').catch(() => undefined);
+    }
+  }
+  const [a, aaaa] = await Promise.all([
+    askV4 ? ask(ctx, rec, host, 'A', parent, 'address') : undefined,
+    askV6 ? ask(ctx, rec, host, 'AAAA', parent, 'address') : undefined,
+  ]);
+  const out: HostAddresses = { v4: [], v6: [], ttl: Number.POSITIVE_INFINITY };
+  for (const r of [a, aaaa]) {
+    if (!r) continue;
+    if (r.answer) {
+      out.ttl = Math.min(out.ttl, r.answer.ttl);
+      const list = r.answer.records.map((x) => x.data).slice(0, MAX_ADDRESSES_PER_HOST);
+      if (r.answer.type === 'A') out.v4 = list;
+      else out.v6 = list;
+    } else if (r.error && !NEGATIVE.has(r.error.code)) {
+      out.error = r.error.code;
+    }
+  }
+  return out;
+}
+
+function hasAddresses(a: HostAddresses): boolean {
+  return a.v4.length + a.v6.length > 0;
+}
+
+/** How following one SRV name ended. */
+type SrvOutcome =
+  | { state: 'found'; entry: PlanEntry }
+  | { state: 'empty'; error: SipLocateError }
+  | { state: 'refused' }
+  | { state: 'noaddress'; error?: string };
+
+/** SRV look-up of `name` and the addresses of its targets. */
+async function followSrv(ctx: PlanContext, rec: Recorder, name: string, transport: Transport, source: 'naptr' | 'srv', parent: TraceNode | undefined): Promise<SrvOutcome> {
+  const { answer, error, node } = await ask(ctx, rec, name, 'SRV', parent, 'srv');
+  if (!answer) return { state: 'empty', error: error! };
+  const records: SrvData[] = answer.records.slice(0, MAX_SRV).map((r) => r.data);
+  if (isServiceRefused(records)) {
+    rec.note(node, `SRV target "." at ${name}: the service is decidedly not available (RFC 2782).`);
+    return { state: 'refused' };
+  }
+  const targets = [...new Set(records.filter((r) => r.target !== '.').map((r) => r.target))];
+  const hosts = new Map<string, HostAddresses>();
+  await Promise.all(targets.map(async (t) => hosts.set(t, await resolveHost(ctx, rec, t, node))));
+  const live = [...hosts.values()].filter(hasAddresses);
+  if (live.length === 0) {
+    rec.note(node, `No SRV target of ${name} has an address.`);
+    return { state: 'noaddress', error: [...hosts.values()].find((h) => h.error)?.error };
+  }
+  return { state: 'found', entry: { kind: 'srv', transport, source, srv: records, hosts } };
+}
+
+function fail(code: ErrorCode, message: string, details: Record<string, unknown> = {}): never {
+  throw new SipLocateError(code, message, details);
+}
+
+/** The transport a transport= parameter selects (sips: upgrades tcp to tls and ws to wss). */
+function forcedTransport(uri: SipUri, enabled: readonly Transport[]): Transport | undefined {
+  if (uri.transport === undefined) return undefined;
+  let t = uri.transport;
+  if (uri.scheme === 'sips') {
+    if (t === 'tcp' || t === 'tls') t = 'tls';
+    else if (t === 'ws' || t === 'wss') t = 'wss';
+    else fail('ENOTRANSPORT', `A sips: URI cannot use transport=${uri.transport}; it needs TLS or WSS.`, { transport: uri.transport });
+  }
+  if (!['udp', 'tcp', 'tls', 'sctp', 'ws', 'wss'].includes(t)) {
+    fail('ENOTRANSPORT', `The transport "${uri.transport}" in the URI is not one this package supports (udp, tcp, tls, sctp, ws, wss).`, { transport: uri.transport });
+  }
+  if (!enabled.includes(t as Transport)) {
+    fail('ENOTRANSPORT', `The URI asks for transport ${t}, which is not enabled (enabled: ${enabled.join(', ') || 'none'}).`, { transport: t });
+  }
+  return t as Transport;
+}
+
+/** The transport used without NAPTR/SRV: UDP for sip:, TLS for sips: (or the first enabled one that fits). */
+function plainTransport(scheme: 'sip' | 'sips', enabled: readonly Transport[]): Transport {
+  const preferred: Transport = scheme === 'sips' ? 'tls' : 'udp';
+  if (enabled.includes(preferred)) return preferred;
+  const fallback = enabled.find((t) => scheme === 'sip' || transportInfo(t).secure);
+  if (!fallback) fail('ENOTRANSPORT', `No enabled transport can carry a ${scheme}: URI.`);
+  return fallback;
+}
+
+function finish(rec: Recorder, entries: PlanEntry[], trace: TraceNode | undefined): PlanResult {
+  const ttl = Number.isFinite(rec.ttl) ? rec.ttl : 0;
+  return trace ? { plan: { entries, ttl }, trace } : { plan: { entries, ttl } };
+}
+
+/** RFC 3263 sections 4.1 and 4.2: turns a URI into a plan of transports, SRV sets and addresses. */
+export async function buildPlan(uri: SipUri, ctx: PlanContext): Promise<PlanResult> {
+  const rec = new Recorder(ctx.trace);
+  const root = rec.node('uri', `${uri.scheme}:${uri.host}${uri.port ? ':' + uri.port : ''}${uri.transport ? ';transport=' + uri.transport : ''}${uri.maddr ? ';maddr=' + uri.maddr : ''}`, undefined);
+  const { host, hostKind } = targetHost(uri);
+  const enabled = ctx.transports.filter((t) => uri.scheme === 'sip' || transportInfo(t).secure);
+  if (enabled.length === 0) fail('ENOTRANSPORT', `No enabled transport can carry a ${uri.scheme}: URI (enabled: ${ctx.transports.join(', ') || 'none'}).`);
+  const forced = forcedTransport(uri, enabled);
+
+  if (hostKind !== 0) {
+    const t = forced ?? plainTransport(uri.scheme, enabled);
+    rec.node('numeric', host, root, { note: `IP address: no DNS; ${t} port ${uri.port ?? defaultPort(t)}.` });
+    const addrs: HostAddresses = hostKind === 4 ? { v4: [host], v6: [], ttl: 0 } : { v4: [], v6: [host], ttl: 0 };
+    if (ctx.family === 'ipv4' && hostKind === 6) fail('ENOADDRESS', `${host} is an IPv6 address but the family policy is ipv4.`, { host });
+    if (ctx.family === 'ipv6' && hostKind === 4) fail('ENOADDRESS', `${host} is an IPv4 address but the family policy is ipv6.`, { host });
+    return finish(rec, [{ kind: 'address', transport: t, source: 'numeric', host, port: uri.port ?? defaultPort(t), addrs }], root);
+  }
+
+  if (uri.port !== undefined) {
+    const t = forced ?? plainTransport(uri.scheme, enabled);
+    rec.note(root, `Explicit port ${uri.port}: A/AAAA only, transport ${t}.`);
+    const addrs = await resolveHost(ctx, rec, host, root);
+    if (!hasAddresses(addrs)) return noAddress(host, addrs);
+    return finish(rec, [{ kind: 'address', transport: t, source: 'address', host, port: uri.port, addrs }], root);
+  }
+
+  if (forced) {
+    const name = `${transportInfo(forced).srvPrefix}.${host}`;
+    rec.note(root, `transport=${forced}: SRV ${name}, then A/AAAA.`);
+    const out = await followSrv(ctx, rec, name, forced, 'srv', root);
+    if (out.state === 'found') return finish(rec, [out.entry], root);
+    if (out.state === 'refused') fail('ENOSERVICE', `${name} says SIP over ${forced} is not offered (SRV target ".").`, { name });
+    if (out.state === 'noaddress') fail('ENOADDRESS', `SRV records exist for ${name} but none of their targets has an address.`, { name });
+    if (!NEGATIVE.has(out.error.code)) throw out.error;
+    return addressFallback(ctx, rec, host, forced, root);
+  }
+
+  // Send the RFC 3263 fallback SRV queries alongside NAPTR: when NAPTR points at them they are already on their way.
+  for (const t of enabled) ctx.querier.query(`${transportInfo(t).srvPrefix}.${host}`, 'SRV').catch(() => undefined);
+  const naptr = await ask(ctx, rec, host, 'NAPTR', root, 'naptr');
+  const records = naptr.answer ? naptr.answer.records.map((r) => r.data) : [];
+  if (naptr.error && !NEGATIVE.has(naptr.error.code)) rec.note(naptr.node, `NAPTR look-up failed (${naptr.error.code}); trying SRV.`);
+  if (records.some(isSipNaptr)) {
+    const { usable, skipped } = usableNaptrs(records, enabled, uri.scheme);
+    for (const s of skipped) rec.note(naptr.node, `Skipped NAPTR ${s.record.order} ${s.record.preference} "${s.record.flags}" "${s.record.services}" ${s.record.replacement}: ${s.why}.`);
+    if (usable.length === 0) {
+      if (ctx.naptrNoMatch === 'fail') {
+        const services = [...new Set(records.filter(isSipNaptr).map((r) => r.services))].join(', ');
+        fail('ENOTRANSPORT', `${host} offers SIP only over ${services}, and none of these is enabled (enabled: ${enabled.join(', ')}).`, { host, services });
+      }
+      rec.note(naptr.node, 'No usable SIP NAPTR; falling back to SRV (naptrNoMatch: fallback).');
+    } else {
+      return followNaptrs(ctx, rec, host, usable, naptr.node, root);
+    }
+  }
+  return srvFallback(ctx, rec, uri, host, enabled, root, naptr.error);
+}
+
+async function followNaptrs(ctx: PlanContext, rec: Recorder, host: string, usable: ReturnType<typeof usableNaptrs>['usable'], parent: TraceNode | undefined, root: TraceNode | undefined): Promise<PlanResult> {
+  let sawNoAddress = false;
+  let lastError: SipLocateError | undefined;
+  for (const group of groupByOrder(usable)) {
+    const entries: PlanEntry[] = [];
+    for (const choice of group) {
+      const { record, info } = choice;
+      if (choice.lookup === 'a') {
+        const addrs = await resolveHost(ctx, rec, record.replacement, parent);
+        if (hasAddresses(addrs)) entries.push({ kind: 'address', transport: info.transport, source: 'naptr', host: record.replacement, port: info.defaultPort, addrs });
+        else sawNoAddress = true;
+        continue;
+      }
+      const out = await followSrv(ctx, rec, record.replacement, info.transport, 'naptr', parent);
+      if (out.state === 'found') entries.push(out.entry);
+      else if (out.state === 'noaddress') sawNoAddress = true;
+      else if (out.state === 'empty') {
+        if (!NEGATIVE.has(out.error.code)) lastError = out.error;
+        rec.note(parent, `${record.replacement} has no SRV records; trying the next NAPTR record.`);
+      }
+    }
+    if (entries.length > 0) return finish(rec, entries, root);
+  }
+  if (sawNoAddress) fail('ENOADDRESS', `The NAPTR records of ${host} lead to SRV targets without any address.`, { host });
+  if (lastError) throw lastError;
+  fail('ENOTFOUND', `The NAPTR records of ${host} point at SRV names that have no records.`, { host });
+}
+
+async function srvFallback(ctx: PlanContext, rec: Recorder, uri: SipUri, host: string, enabled: readonly Transport[], root: TraceNode | undefined, naptrError: SipLocateError | undefined): Promise<PlanResult> {
+  rec.note(root, `No SIP NAPTR for ${host}: SRV for ${enabled.join(', ')}.`);
+  const outcomes = await Promise.all(enabled.map((t) => followSrv(ctx, rec, `${transportInfo(t).srvPrefix}.${host}`, t, 'srv', root)));
+  const entries: PlanEntry[] = [];
+  for (const o of outcomes) if (o.state === 'found') entries.push(o.entry);
+  if (entries.length > 0) return finish(rec, entries, root);
+  if (outcomes.some((o) => o.state === 'noaddress')) fail('ENOADDRESS', `SRV records exist for ${host} but none of their targets has an address.`, { host });
+  if (outcomes.some((o) => o.state === 'refused')) fail('ENOSERVICE', `${host} says SIP is not offered (SRV target "."), and no other transport has SRV records.`, { host });
+  const hard = outcomes.find((o): o is { state: 'empty'; error: SipLocateError } => o.state === 'empty' && !NEGATIVE.has(o.error.code));
+  if (hard) throw hard.error;
+  if (naptrError && !NEGATIVE.has(naptrError.code)) throw naptrError;
+  return addressFallback(ctx, rec, host, plainTransport(uri.scheme, enabled), root);
+}
+
+async function addressFallback(ctx: PlanContext, rec: Recorder, host: string, t: Transport, root: TraceNode | undefined): Promise<PlanResult> {
+  rec.note(root, `No SRV records: A/AAAA of ${host}, ${t} port ${defaultPort(t)}.`);
+  const addrs = await resolveHost(ctx, rec, host, root);
+  if (!hasAddresses(addrs)) return noAddress(host, addrs);
+  return finish(rec, [{ kind: 'address', transport: t, source: 'address', host, port: defaultPort(t), addrs }], root);
+}
+
+function noAddress(host: string, addrs: HostAddresses): never {
+  if (addrs.error === 'ETIMEOUT') fail('ETIMEOUT', `The address look-up of ${host} timed out.`, { host });
+  if (addrs.error) fail(addrs.error as ErrorCode, `The address look-up of ${host} failed (${addrs.error}).`, { host });
+  fail('ENOTFOUND', `${host} has no NAPTR, SRV or address records for SIP.`, { host });
+}

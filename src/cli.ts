@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+/** The sip-locate command: resolve a SIP URI the RFC 3263 way and print the targets. */
+import { createLocator } from './core/locator';
+import { SipLocateError } from './core/errors';
+import type { FamilyPolicy, LocateResult, TraceNode, Transport } from './core/types';
+import type { DnsRecord } from './core/dns/types';
+
+const USAGE = `Usage: sip-locate [options] URI
+
+Finds the servers for a SIP or SIPS URI as RFC 3263 prescribes (NAPTR, then SRV, then A/AAAA)
+and prints them in failover order.
+
+Options:
+  --nameserver ADDR   nameserver to ask (ip, ip:port or [ipv6]:port); repeatable; default /etc/resolv.conf
+  --transports LIST   enabled transports in preference order (default udp,tcp,tls)
+  --family POLICY     ipv4 | ipv6 | ipv4-first | ipv6-first (default ipv4-first)
+  --timeout MS        per-attempt DNS timeout in milliseconds (default 2000)
+  --tries N           attempts per nameserver (default 3)
+  --naptr-fallback    use SRV when SIP NAPTRs exist but none is usable (default: fail)
+  --json              print exactly one JSON object
+  --trace             also print the resolution tree: questions, records with TTLs, where each target came from
+  -h, --help          show this help
+`;
+
+interface CliOptions {
+  nameservers: string[];
+  transports?: Transport[];
+  family?: FamilyPolicy;
+  timeoutMs?: number;
+  tries?: number;
+  naptrFallback: boolean;
+  json: boolean;
+  trace: boolean;
+  uri?: string;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): CliOptions | 'help' {
+  const o: CliOptions = { nameservers: [], naptrFallback: false, json: false, trace: false };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value.`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const take = (): string => inline ?? value(i++, flag);
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--nameserver':
+        o.nameservers.push(...take().split(/[\s,]+/).filter(Boolean));
+        break;
+      case '--transports':
+        o.transports = take().split(',').map((s) => s.trim().toLowerCase()).filter(Boolean) as Transport[];
+        break;
+      case '--family':
+        o.family = take() as FamilyPolicy;
+        break;
+      case '--timeout':
+        o.timeoutMs = Number(take());
+        break;
+      case '--tries':
+        o.tries = Number(take());
+        break;
+      case '--naptr-fallback':
+        o.naptrFallback = true;
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '--trace':
+        o.trace = true;
+        break;
+      default:
+        if (a.startsWith('-')) throw new UsageError(`Unknown option ${a}. Run sip-locate --help.`);
+        if (o.uri !== undefined) throw new UsageError(`Give one URI only (got "${o.uri}" and "${a}").`);
+        o.uri = a;
+    }
+  }
+  if (o.uri === undefined) throw new UsageError('Give a SIP URI to locate, for example: sip-locate sip:example.com');
+  return o;
+}
+
+function recordText(r: DnsRecord): string {
+  const d = r.data as unknown;
+  if (typeof d === 'string') return `${r.type} ${d}`;
+  if (r.type === 'SRV') {
+    const s = d as { priority: number; weight: number; port: number; target: string };
+    return `SRV ${s.priority} ${s.weight} ${s.port} ${s.target}`;
+  }
+  const n = d as { order: number; preference: number; flags: string; services: string; replacement: string };
+  return `NAPTR ${n.order} ${n.preference} "${n.flags}" "${n.services}" ${n.replacement}`;
+}
+
+function treeLines(node: TraceNode, depth: number, out: string[]): void {
+  const pad = '  '.repeat(depth);
+  if (node.kind === 'note') {
+    out.push(`${pad}- ${node.note}`);
+    return;
+  }
+  const head = node.type ? `${node.type} ${node.name}` : node.name;
+  const how = node.outcome ? ` [${node.outcome}${node.code ? ' ' + node.code : ''}]` : '';
+  out.push(`${pad}${head}${how}${node.note && node.outcome !== 'error' ? '  ' + node.note : ''}`);
+  for (const r of node.records ?? []) out.push(`${pad}    ${recordText(r)}  ttl=${r.ttl}`);
+  for (const c of node.children) treeLines(c, depth + 1, out);
+}
+
+function table(result: LocateResult): string {
+  const rows = result.targets.map((t, i) => [String(i + 1), t.transport, t.address, String(t.port), String(t.family), t.host, t.source, String(t.ttl), t.mark ?? '']);
+  const head = ['#', 'transport', 'address', 'port', 'family', 'host', 'from', 'ttl', 'mark'];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]): string => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  let opts: CliOptions | 'help';
+  try {
+    opts = parseArgs(argv);
+  } catch (err) {
+    process.stderr.write(`sip-locate: ${(err as Error).message}\n`);
+    return 2;
+  }
+  if (opts === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const uri = opts.uri!;
+  let locator: ReturnType<typeof createLocator> | undefined;
+  try {
+    locator = createLocator({
+      nameservers: opts.nameservers, transports: opts.transports, family: opts.family, timeoutMs: opts.timeoutMs,
+      tries: opts.tries, naptrNoMatch: opts.naptrFallback ? 'fallback' : 'fail',
+    });
+    const result = await locator.locate(uri, { trace: opts.trace });
+    if (opts.json) {
+      const out: Record<string, unknown> = {
+        uri,
+        targets: result.targets.map((t) => ({ transport: t.transport, address: t.address, port: t.port, family: t.family, host: t.host })),
+      };
+      if (opts.trace) out.trace = result.trace;
+      process.stdout.write(JSON.stringify(out) + '\n');
+    } else {
+      if (opts.trace && result.trace) {
+        const lines: string[] = [];
+        treeLines(result.trace, 0, lines);
+        process.stdout.write(lines.join('\n') + '\n\n');
+      }
+      process.stdout.write(table(result) + '\n');
+    }
+    return 0;
+  } catch (err) {
+    const e = err instanceof SipLocateError ? err : new SipLocateError('EBADRESP', `Unexpected failure: ${(err as Error)?.message ?? String(err)}`);
+    if (opts.json) process.stdout.write(JSON.stringify({ uri, error: { code: e.code, message: e.message } }) + '\n');
+    else process.stderr.write(`sip-locate: ${e.code}: ${e.message}\n`);
+    return 1;
+  } finally {
+    locator?.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`sip-locate: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

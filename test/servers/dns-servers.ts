@@ -176,7 +176,7 @@ function probe(port: number, origin: string): Promise<boolean> {
     sock.on('message', (buf) => {
       try {
         const p = dnsPacket.decode(buf);
-        done(p.rcode === 'NOERROR' && (p.answers?.length ?? 0) > 0);
+        done((p as { rcode?: string }).rcode === 'NOERROR' && (p.answers?.length ?? 0) > 0);
       } catch {
         done(false);
       }

@@ -1,0 +1,60 @@
+// The sip-locate command, run as a child process (dist/cli.js, built by npm test) against real BIND.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
+
+const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+function run(args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('sip-locate command', { skip: skipUnless('bind') || (existsSync(CLI) ? false : 'run npm run build first') }, () => {
+  let server: RunningDnsServer;
+  before(async () => {
+    server = await startDnsServer('bind', { zones: [{ origin: 'example.test', file: zonePath('example.test.zone') }, { origin: 'rfc3263.test', file: zonePath('rfc3263.test.zone') }] });
+  });
+  after(async () => server?.stop());
+
+  test('--json prints exactly one object with lower-case transports', () => {
+    const r = run(['--nameserver', server.nameserver, '--json', '--family', 'ipv4', 'sip:ex41.rfc3263.test']);
+    assert.equal(r.code, 0);
+    assert.equal(r.out.trim().split('\n').length, 1);
+    assert.deepEqual(JSON.parse(r.out), { uri: 'sip:ex41.rfc3263.test', targets: [{ transport: 'tls', address: '127.0.10.1', port: 5061, family: 4, host: 'server1.ex41.rfc3263.test' }] });
+  });
+
+  test('--json failure: error object and a non-zero exit code', () => {
+    const r = run(['--nameserver', server.nameserver, '--json', 'sip:noaddr.rfc3263.test']);
+    assert.equal(r.code, 1);
+    const o = JSON.parse(r.out);
+    assert.equal(o.error.code, 'ENOADDRESS');
+    assert.match(o.error.message, /none of their targets has an address|without any address/);
+  });
+
+  test('default output is a table; --trace shows the NAPTR -> SRV -> A tree with TTLs', () => {
+    const r = run(['--nameserver', server.nameserver, '--trace', '--transports', 'udp,tcp', 'sip:ex41.rfc3263.test']);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /NAPTR ex41\.rfc3263\.test \[network\]/);
+    assert.match(r.out, /SRV 0 2 5060 server2\.ex41\.rfc3263\.test {2}ttl=300/);
+    assert.match(r.out, /Skipped NAPTR 50 50 "s" "SIPS\+D2T".*tls is not enabled/);
+    assert.match(r.out, /^#\s+transport\s+address/m);
+    assert.match(r.out, /tcp\s+127\.0\.10\.[12]\s+5060/);
+  });
+
+  test('bad options and URIs get clear sentences', () => {
+    const a = run(['--frobnicate', 'sip:x']);
+    assert.equal(a.code, 2);
+    assert.match(a.err, /Unknown option --frobnicate/);
+    const b = run(['--nameserver', 'nonsense', 'sip:example.test']);
+    assert.equal(b.code, 1);
+    assert.match(b.err, /EINVALIDNAMESERVER: "nonsense" is not a nameserver address/);
+    const c = run(['--nameserver', server.nameserver, 'http://example.test']);
+    assert.match(c.err, /EINVALIDURI: "http:\/\/example.test" is not a usable SIP URI: it must start with sip: or sips:/);
+    const d = run([]);
+    assert.equal(d.code, 2);
+    assert.match(d.err, /Give a SIP URI/);
+  });
+});

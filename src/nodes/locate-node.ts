@@ -1,0 +1,61 @@
+/** The sip-locate node: a SIP URI in, msg.sip with the failover order out (output 2 when nothing is found). */
+import { SipLocateError } from '../core/errors';
+import type { NodeMessage, Red, RedNode } from './red';
+import { errorOf, errorStatus, locatorOf, resolverOf, stateFromResult, targetText, type ResolverConfigNode } from './shared';
+
+/** The properties the editor saves for a sip-locate node. */
+export interface LocateConfig {
+  id: string;
+  name?: string;
+  resolver?: string;
+  uri?: string;
+  uriType?: string;
+  raiseErrors?: boolean;
+}
+
+/** Registers the sip-locate node type. */
+export function registerLocate(RED: Red): void {
+  function SipLocateNode(this: RedNode, config: LocateConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const resolver = resolverOf((id) => RED.nodes.getNode(id), config.resolver);
+    const property = config.uri || 'payload';
+    const propertyType = config.uriType || 'msg';
+    if (resolver instanceof SipLocateError) node.status(errorStatus('sip-locate.status.noResolver'));
+    else resolver.register(node);
+
+    node.on('input', (msg: NodeMessage, send, done) => {
+      const fail = (err: unknown, uri?: unknown): void => {
+        const error = errorOf(err);
+        msg.sip = { uri: typeof uri === 'string' ? uri : undefined, error };
+        node.status(errorStatus(error.code));
+        send([null, msg]);
+        if (config.raiseErrors) done(new Error(`${error.code}: ${error.message}`));
+        else done();
+      };
+      const locator = locatorOf(resolver);
+      if (locator instanceof SipLocateError) return fail(locator);
+      try {
+        RED.util.evaluateNodeProperty(property, propertyType, node, msg, (err, value) => {
+          if (err) return fail(new SipLocateError('EINVALIDMSG', `Could not read the URI from ${propertyType} ${property}: ${err.message}`));
+          locator.locate(value as string).then(
+            (result) => {
+              msg.sip = stateFromResult(result);
+              node.status({ fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ' (sticky)' : '') });
+              send([msg, null]);
+              done();
+            },
+            (e: unknown) => fail(e, value),
+          );
+        });
+      } catch (err) {
+        fail(err);
+      }
+    });
+    node.on('close', (_removed: boolean, done: () => void) => {
+      if (!(resolver instanceof SipLocateError)) (resolver as ResolverConfigNode).deregister(node);
+      done();
+    });
+  }
+  RED.nodes.registerType('sip-locate', SipLocateNode as unknown as (this: RedNode, config: never) => void);
+}

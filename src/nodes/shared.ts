@@ -1,0 +1,125 @@
+/** What the node adapters share: the msg.sip contract, validation of it, and status texts. */
+import { isIP } from 'node:net';
+import { SipLocateError } from '../core/errors';
+import { TRANSPORT_NAMES } from '../core/rfc3263/transports';
+import type { FailoverState, Failure, Locator, LocateResult, Target, TargetKey } from '../core/types';
+import type { NodeStatus, RedNode } from './red';
+
+/** The shape of msg.sip that sip-locate writes and the other nodes read. */
+export interface SipMsgState {
+  uri: string;
+  destination: string;
+  /** The target to use now. */
+  target: Target;
+  /** The whole failover order. */
+  targets: Target[];
+  /** Targets tried for this message, the current one last. */
+  tried: TargetKey[];
+  /** 1 for the first target, +1 per failover. */
+  attempt: number;
+  /** True when target is the destination's sticky server. */
+  sticky: boolean;
+  /** Why sending to target failed (read by sip-target-failed). */
+  failure?: Failure['reason'];
+  retryAfter?: number;
+  /** Set true to confirm target (sip-target-failed then marks it good). */
+  ok?: boolean;
+  error?: { code: string; message: string };
+  response?: { status: number; reason: string; headers: Record<string, string> };
+}
+
+/** The runtime side of a sip-resolver config node, as its users see it. */
+export interface ResolverConfigNode extends RedNode {
+  /** The shared locator, or undefined when the configuration is invalid. */
+  locator: Locator | undefined;
+  /** Why there is no locator. */
+  configError: SipLocateError | undefined;
+  sticky: boolean;
+  register(user: RedNode): void;
+  deregister(user: RedNode): void;
+}
+
+/** The config node a user node points at, or a typed error saying what to fix. */
+export function resolverOf(getNode: (id: string) => RedNode | null, id: unknown): ResolverConfigNode | SipLocateError {
+  const node = typeof id === 'string' && id.length > 0 ? getNode(id) : null;
+  if (!node || node.type !== 'sip-resolver') {
+    return new SipLocateError('EINVALIDOPTION', 'No sip-resolver configuration is selected: open this node and pick or add one.');
+  }
+  return node as ResolverConfigNode;
+}
+
+/** The locator of a resolver node, or the error to report. */
+export function locatorOf(resolver: ResolverConfigNode | SipLocateError): Locator | SipLocateError {
+  if (resolver instanceof SipLocateError) return resolver;
+  if (resolver.configError) return resolver.configError;
+  if (!resolver.locator) return new SipLocateError('ECLOSED', 'The sip-resolver configuration is not running.');
+  return resolver.locator;
+}
+
+/** msg.sip for a fresh location result. */
+export function stateFromResult(result: LocateResult): SipMsgState {
+  const target = result.targets[0]!;
+  return { uri: result.uri, destination: result.destination, target, targets: result.targets, tried: [keyOf(target)], attempt: 1, sticky: result.sticky };
+}
+
+/** The mark-relevant part of a target. */
+export function keyOf(t: TargetKey): TargetKey {
+  return { transport: t.transport, address: t.address, port: t.port };
+}
+
+function isTargetKey(v: unknown): v is TargetKey {
+  if (typeof v !== 'object' || v === null) return false;
+  const t = v as Record<string, unknown>;
+  return typeof t.transport === 'string' && (TRANSPORT_NAMES as readonly string[]).includes(t.transport)
+    && typeof t.address === 'string' && isIP(t.address) !== 0
+    && typeof t.port === 'number' && Number.isInteger(t.port) && t.port > 0 && t.port < 65536;
+}
+
+const MAX_TARGETS_IN_MSG = 1024;
+
+/** Checks that msg.sip came from sip-locate (target, targets, destination); returns it typed or an EINVALIDMSG error. */
+export function readSipState(sip: unknown): SipMsgState | SipLocateError {
+  const bad = (what: string): SipLocateError => new SipLocateError('EINVALIDMSG', `${what}: connect this node after sip-locate, and keep msg.sip as sip-locate wrote it.`);
+  if (typeof sip !== 'object' || sip === null || Array.isArray(sip)) return bad('msg.sip is missing');
+  const s = sip as Record<string, unknown>;
+  if (!Array.isArray(s.targets) || s.targets.length === 0) return bad('msg.sip.targets is missing or empty');
+  if (s.targets.length > MAX_TARGETS_IN_MSG || !s.targets.every(isTargetKey)) return bad('msg.sip.targets holds something that is not a target');
+  if (!isTargetKey(s.target)) return bad('msg.sip.target is missing or not a target');
+  if (typeof s.destination !== 'string' || s.destination.length === 0 || s.destination.length > 2100) return bad('msg.sip.destination is missing');
+  let tried: TargetKey[] = [];
+  if (Array.isArray(s.tried) && s.tried.length <= MAX_TARGETS_IN_MSG && s.tried.every(isTargetKey)) tried = (s.tried as TargetKey[]).map(keyOf);
+  const current = keyOf(s.target);
+  const last = tried[tried.length - 1];
+  if (!last || last.transport !== current.transport || last.address !== current.address || last.port !== current.port) tried.push(current);
+  const attempt = typeof s.attempt === 'number' && Number.isInteger(s.attempt) && s.attempt > 0 ? s.attempt : tried.length;
+  return { ...(s as unknown as SipMsgState), target: s.target as Target, targets: s.targets as Target[], tried, attempt };
+}
+
+/** The failover state carried in msg.sip. */
+export function failoverState(sip: SipMsgState): FailoverState {
+  return { destination: sip.destination, targets: sip.targets, tried: sip.tried };
+}
+
+/** Reads the failure reason from msg.sip, else the node's default; undefined when neither is valid. */
+export function failureOf(sip: SipMsgState, fallback: string): Failure | undefined {
+  const reason = sip.failure ?? fallback;
+  if (reason !== 'transport' && reason !== 'timeout' && reason !== '503') return undefined;
+  const ra = Number(sip.retryAfter);
+  return reason === '503' && Number.isFinite(ra) && ra > 0 ? { reason, retryAfter: ra } : { reason };
+}
+
+/** A short target text for status: "udp 192.0.2.1:5060". */
+export function targetText(t: TargetKey): string {
+  return `${t.transport} ${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`;
+}
+
+/** The status for an error code. */
+export function errorStatus(code: string): NodeStatus {
+  return { fill: 'red', shape: 'ring', text: code };
+}
+
+/** Converts anything thrown into the { code, message } of msg.sip.error. */
+export function errorOf(err: unknown): { code: string; message: string } {
+  if (err instanceof SipLocateError) return { code: err.code, message: err.message };
+  return { code: 'EINTERNAL', message: `Unexpected failure: ${err instanceof Error ? err.message : String(err)}` };
+}

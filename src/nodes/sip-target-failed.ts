@@ -1,0 +1,4 @@
+/** Node-RED entry of the sip-target-failed node. */
+import { registerTargetFailed } from './target-failed-node';
+
+export = registerTargetFailed;

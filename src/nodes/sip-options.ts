@@ -1,0 +1,4 @@
+/** Node-RED entry of the sip-options node. */
+import { registerOptions } from './options-node';
+
+export = registerOptions;

@@ -1,0 +1,153 @@
+/** Sends one SIP OPTIONS to a target over UDP, TCP or TLS and reports the final response or the failure. */
+import { createSocket } from 'node:dgram';
+import { connect as tcpConnect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { Target } from '../core/types';
+import { buildOptions, newBranch, parseResponse, retryAfterOf, token, type SipResponse } from './message';
+
+/** Options of sendOptions(). */
+export interface ProbeOptions {
+  /** Request-URI (default sip:<host>:<port>;transport=<transport>). */
+  requestUri?: string;
+  /** Give up after this many ms (default 32000 = timer F with T1 500 ms). */
+  timeoutMs?: number;
+  /** RFC 3261 T1 in ms (default 500); UDP retransmits at T1, 2T1, ... up to T2 = 4 s. */
+  t1Ms?: number;
+  /** Verify the TLS certificate against the target's host name (default true). */
+  verifyTls?: boolean;
+  fromUser?: string;
+  /** Counts stray and malformed packets. */
+  stats?: ProbeStats;
+}
+
+/** Counters of packets that did not answer the request. */
+export interface ProbeStats {
+  stray: number;
+  malformed: number;
+}
+
+/** A final response, or why none came. */
+export type ProbeResult =
+  | { kind: 'response'; status: number; reason: string; headers: Record<string, string> }
+  | { kind: 'failure'; failure: 'transport' | 'timeout' | '503'; retryAfter?: number; code: string; message: string; status?: number };
+
+const T2_MS = 4000;
+
+function requestUriOf(target: Target): string {
+  const host = isIP(target.host) === 6 || (isIP(target.host) === 0 && target.host.includes(':')) ? `[${target.host}]` : target.host;
+  return `${target.transport === 'tls' ? 'sips' : 'sip'}:${host}:${target.port}${target.transport === 'tls' ? '' : ';transport=' + target.transport}`;
+}
+
+function finalResult(r: SipResponse): ProbeResult {
+  if (r.status === 503) {
+    const retryAfter = retryAfterOf(r.headers);
+    return { kind: 'failure', failure: '503', retryAfter, code: 'E503', status: 503, message: `The server answered 503 ${r.reason}${retryAfter ? ` (Retry-After ${retryAfter} s)` : ''}.` };
+  }
+  return { kind: 'response', status: r.status, reason: r.reason, headers: r.headers };
+}
+
+/** Sends OPTIONS to the target; never rejects. */
+export function sendOptions(target: Target, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const timeoutMs = options.timeoutMs ?? 32_000;
+  const stats = options.stats ?? { stray: 0, malformed: 0 };
+  const ids = { branch: newBranch(), callId: `${token(12)}@node-red`, fromTag: token(6) };
+  const common = {
+    requestUri: options.requestUri ?? requestUriOf(target),
+    branch: ids.branch, callId: ids.callId, fromTag: ids.fromTag, fromUser: options.fromUser ?? 'probe', cseq: 1,
+  };
+  const matches = (r: SipResponse): boolean => r.branch === ids.branch && r.callId === ids.callId && r.cseqMethod === 'OPTIONS';
+  const timeout = (): ProbeResult => ({ kind: 'failure', failure: 'timeout', code: 'ETIMEOUT', message: `No final response from ${target.transport} ${target.address}:${target.port} within ${timeoutMs} ms.` });
+  const transportError = (err: Error & { code?: string }): ProbeResult => ({ kind: 'failure', failure: 'transport', code: err.code ?? 'ETRANSPORT', message: `Sending to ${target.transport} ${target.address}:${target.port} failed: ${err.message}.` });
+
+  if (target.transport === 'udp') {
+    return new Promise((resolve) => {
+      const socket = createSocket(isIP(target.address) === 6 ? 'udp6' : 'udp4');
+      let done = false;
+      let retransmit: NodeJS.Timeout | undefined;
+      const finish = (r: ProbeResult): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(retransmit);
+        clearTimeout(deadline);
+        try {
+          socket.close();
+        } catch {
+          // closed already
+        }
+        resolve(r);
+      };
+      const deadline = setTimeout(() => finish(timeout()), timeoutMs);
+      socket.on('error', (err) => finish(transportError(err)));
+      socket.on('message', (buf) => {
+        const r = parseResponse(buf, false);
+        if (r === 'malformed' || r === undefined) {
+          stats.malformed++;
+          return;
+        }
+        if (!matches(r)) {
+          stats.stray++;
+          return;
+        }
+        if (r.status >= 200) finish(finalResult(r));
+      });
+      socket.connect(target.port, target.address, () => {
+        const local = socket.address();
+        const wire = Buffer.from(buildOptions({ ...common, viaTransport: 'UDP', localAddress: local.address, localPort: local.port, toUri: common.requestUri }));
+        let interval = options.t1Ms ?? 500;
+        const send = (): void => {
+          if (done) return;
+          socket.send(wire, (err) => {
+            if (err) finish(transportError(err));
+          });
+          retransmit = setTimeout(send, interval);
+          interval = Math.min(interval * 2, T2_MS);
+        };
+        send();
+      });
+    });
+  }
+
+  if (target.transport !== 'tcp' && target.transport !== 'tls') {
+    return Promise.resolve({ kind: 'failure', failure: 'transport', code: 'ENOTRANSPORT', message: `sip-options cannot send over ${target.transport}; it supports udp, tcp and tls.` });
+  }
+  return new Promise((resolve) => {
+    let socket: Socket;
+    let done = false;
+    let buffered = Buffer.alloc(0);
+    const finish = (r: ProbeResult): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      socket.destroy();
+      resolve(r);
+    };
+    const deadline = setTimeout(() => finish(timeout()), timeoutMs);
+    const onReady = (): void => {
+      const wire = buildOptions({ ...common, viaTransport: target.transport === 'tls' ? 'TLS' : 'TCP', localAddress: socket.localAddress ?? '0.0.0.0', localPort: socket.localPort ?? 0, toUri: common.requestUri });
+      socket.write(wire);
+    };
+    if (target.transport === 'tls') {
+      const servername = isIP(target.host) === 0 ? target.host : undefined;
+      socket = tlsConnect({ host: target.address, port: target.port, servername, rejectUnauthorized: options.verifyTls !== false }, onReady);
+    } else {
+      socket = tcpConnect({ host: target.address, port: target.port }, onReady);
+    }
+    socket.on('error', (err) => finish(transportError(err)));
+    socket.on('close', () => finish({ kind: 'failure', failure: 'transport', code: 'ECONNRESET', message: `The ${target.transport} connection to ${target.address}:${target.port} closed before a final response.` }));
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        while (buffered.length >= 2 && buffered[0] === 0x0d && buffered[1] === 0x0a) buffered = buffered.subarray(2);
+        const r = parseResponse(buffered, true);
+        if (r === undefined) return;
+        if (r === 'malformed') {
+          stats.malformed++;
+          return finish({ kind: 'failure', failure: 'transport', code: 'EBADMSG', message: `The server at ${target.address}:${target.port} sent something that is not a SIP response.` });
+        }
+        buffered = buffered.subarray(r.length);
+        if (!matches(r)) stats.stray++;
+        else if (r.status >= 200) return finish(finalResult(r));
+      }
+    });
+  });
+}

@@ -1,0 +1,53 @@
+// Starts the devDependency Node-RED (the node-red command) as a child process on loopback with this
+// package loaded through nodesDir; used by the demo and by the tests that need a real Node-RED.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+/** The example flows, concatenated, each on its own tab. */
+export async function exampleFlows() {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = join(here, '..', 'examples');
+  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+}
+
+/** Starts Node-RED with userDir (flows written there first when given); resolves {url, pid, stop()} once the editor answers. */
+export async function startNodeRed({ userDir, port, flows, env = {}, quiet = false, nodeRedPath }) {
+  mkdirSync(userDir, { recursive: true });
+  if (flows) writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
+  const red = nodeRedPath ? join(nodeRedPath, 'red.js') : require.resolve('node-red/red.js');
+  const child = spawn(process.execPath, [red, '--settings', join(here, 'settings.js'), '--userDir', userDir], {
+    env: { ...process.env, PORT: String(port), ...env },
+    stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'],
+  });
+  let log = '';
+  child.stdout?.on('data', (d) => (log = (log + d).slice(-20000)));
+  child.stderr?.on('data', (d) => (log = (log + d).slice(-20000)));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+    clearTimeout(killer);
+  };
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`Node-RED exited with ${child.exitCode}: ${log.slice(-3000)}`);
+    try {
+      const res = await fetch(`${url}/settings`, { signal: AbortSignal.timeout(1000) });
+      if (res.status === 200 || res.status === 401) return { url, pid: child.pid, stop, log: () => log };
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`Node-RED did not answer on ${url} within 60 s: ${log.slice(-3000)}`);
+}
+
+export { writeFileSync };

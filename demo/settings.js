@@ -1,0 +1,16 @@
+// Node-RED settings for the demo (npm start) and the tests that run a real Node-RED.
+const path = require('node:path');
+
+module.exports = {
+  uiHost: process.env.SIP_LOCATE_UI_HOST || '127.0.0.1',
+  uiPort: Number(process.env.PORT || 1880),
+  flowFile: 'flows.json',
+  credentialSecret: false,
+  nodesDir: [path.join(__dirname, '..')],
+  logging: { console: { level: process.env.SIP_LOCATE_LOG_LEVEL || 'info', metrics: false, audit: false } },
+  editorTheme: { tours: false, projects: { enabled: false } },
+  contextStorage: { default: { module: 'memory' } },
+  diagnostics: { enabled: false },
+  telemetry: { enabled: false },
+  ...(process.env.SIP_LOCATE_ADMIN_AUTH ? { adminAuth: JSON.parse(process.env.SIP_LOCATE_ADMIN_AUTH) } : {}),
+};

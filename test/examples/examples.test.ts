@@ -1,0 +1,74 @@
+// Every example flow, unchanged, in a real Node-RED process against the demo DNS zone and demo SIP endpoints.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
+
+type Stoppable = { stop(): Promise<void>; nameserver?: string; address?: string; port?: number };
+const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-locate.js'));
+
+describe('example flows in a real Node-RED', { skip: built ? false : 'run npm run build first' }, () => {
+  let red: NodeRedProcess;
+  let dns: Stoppable;
+  let endpoints: Record<string, Stoppable & { address: string; port: number }>;
+  before(async () => {
+    const sip = await import('../../demo/sip-endpoints.mjs');
+    const zone = await import('../../demo/dns-server.mjs');
+    const nr = await import('../../demo/node-red.mjs');
+    endpoints = await sip.startDemoEndpoints(0);
+    dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints) });
+    red = await startNodeRedProcess(await nr.exampleFlows(), { SIP_LOCATE_NAMESERVERS: dns.nameserver! });
+  });
+  after(async () => {
+    await red?.stop();
+    await dns?.stop();
+    for (const e of Object.values(endpoints ?? {})) await e.stop();
+  });
+
+  test('01: a URI is located (msg.sip with the failover order); an unknown domain ends on output 2', async () => {
+    const found = red.waitDebug('a1c0000000000006');
+    await red.inject('a1c0000000000003');
+    const sip = (await found).msg as { target: { address: string }; targets: Array<{ address: string }>; attempt: number };
+    assert.equal(sip.targets.length, 3);
+    assert.equal(sip.targets[2]!.address, '127.0.0.11', 'the healthy server has the higher priority number');
+    assert.equal(sip.attempt, 1);
+    const missing = red.waitDebug('a1c0000000000007');
+    await red.inject('a1c0000000000004');
+    assert.equal(((await missing).msg as { code: string }).code, 'ENOTFOUND');
+  });
+
+  test('02: failover through 503 and silence to the healthy server; the next message goes straight there', async () => {
+    const answered = red.waitDebug('a2c0000000000006');
+    await red.inject('a2c0000000000003');
+    const first = (await answered).msg as { target: { address: string }; attempt: number; response: { status: number } };
+    assert.equal(first.target.address, '127.0.0.11');
+    assert.equal(first.attempt, 3);
+    assert.equal(first.response.status, 200);
+    const again = red.waitDebug('a2c0000000000006');
+    await red.inject('a2c0000000000003');
+    const second = (await again).msg as { target: { address: string }; attempt: number };
+    assert.deepEqual([second.target.address, second.attempt], ['127.0.0.11', 1], 'marks are shared between messages');
+  });
+
+  test('03: sticky mode keeps REGISTER, re-REGISTER and INVITE on one server', async () => {
+    const used: string[] = [];
+    for (const inject of ['a3c0000000000003', 'a3c0000000000004', 'a3c0000000000005', 'a3c0000000000003', 'a3c0000000000005']) {
+      const got = red.waitDebug('a3c0000000000008');
+      await red.inject(inject);
+      used.push(((await got).msg as { address: string }).address);
+    }
+    assert.equal(new Set(used).size, 1, used.join(', '));
+    assert.ok(['127.0.0.11', '127.0.0.12'].includes(used[0]!));
+  });
+
+  test('04: dial strings for Asterisk, FreeSWITCH and jambonz point at the server that answered', async () => {
+    const got = red.waitDebug('a5c0000000000007', 20000);
+    await red.inject('a5c0000000000003');
+    const dial = (await got).msg as { asterisk: string; freeswitch: string; jambonz: { sipUri: string } };
+    const port = endpoints.healthy!.port;
+    assert.equal(dial.asterisk, `PJSIP/alice@127.0.0.11:${port}`);
+    assert.equal(dial.freeswitch, `sofia/external/alice@127.0.0.11:${port};transport=udp`);
+    assert.equal(dial.jambonz.sipUri, `sip:alice@127.0.0.11:${port};transport=udp`);
+  });
+});

@@ -11,5 +11,8 @@ if [ ! -x "$dir/node_modules/.bin/node" ] || [ ! -d "$dir/node_modules/node-red"
 fi
 node22="$PWD/$dir/node_modules/.bin/node"
 echo "node-red-5: $("$node22" -v), node-red $(node -p "require('./$dir/node_modules/node-red/package.json').version")"
-# The node tests pick up the Node-RED runtime from SIP_LOCATE_NODE_RED (default: the devDependency, 4.1.x).
-SIP_LOCATE_NODE_RED="$PWD/$dir/node_modules/node-red" "$node22" test/run.mjs "$@"
+# The node tests take the runtime from SIP_LOCATE_NODE_RED (helper) and SIP_LOCATE_NODE_RED_DIR (the node-red command).
+export SIP_LOCATE_NODE_RED="$PWD/$dir/node_modules/node-red" SIP_LOCATE_NODE_RED_DIR="$PWD/$dir/node_modules/node-red"
+# test/run.mjs runs the tests with the same node binary that runs it, so Node-RED 5 gets Node 22.
+if [ $# -eq 0 ]; then set -- test/nodes test/examples test/e2e; fi
+"$node22" test/run.mjs "$@"

@@ -131,7 +131,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const f = flow();
     (f[1] as Record<string, unknown>).raiseErrors = true;
     f.push({ id: 'c1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] }, { id: 'caught', type: 'helper' });
-    await helper.load([...NODES, require('@node-red/nodes/core/common/25-catch.js')], f);
+    await helper.load(NODES, f);
     let count = 0;
     helper.getNode('caught').on('input', () => count++);
     const caught = nextMessage(helper.getNode('caught'));

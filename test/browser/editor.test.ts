@@ -1,0 +1,153 @@
+// The editor in a real browser: Debian's Chromium driven by playwright-core against a real Node-RED process.
+// Screenshots of each step go to test-results/browser/ (git-ignored).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
+import { INSTALL_HINT } from '../servers/dns-servers';
+
+const CHROMIUM = '/usr/bin/chromium';
+const shots = join(__dirname, '..', '..', 'test-results', 'browser');
+const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-locate.js'));
+
+function skipReason(): string | false {
+  if (!built) return 'run npm run build first';
+  if (existsSync(CHROMIUM)) return false;
+  const msg = `chromium is not installed; install with: ${INSTALL_HINT}`;
+  if (process.env.CI === 'true') throw new Error(`CI: ${msg}`);
+  process.stderr.write(`\n*** SKIPPED browser test: ${msg}\n`);
+  return msg;
+}
+
+describe('the editor in Chromium', { skip: skipReason() }, () => {
+  let red: NodeRedProcess;
+  let browser: Browser;
+  let page: Page;
+  let dns: { nameserver: string; stop(): Promise<void> };
+  let endpoints: Record<string, { stop(): Promise<void> }>;
+  const shot = async (name: string): Promise<void> => {
+    await page.screenshot({ path: join(shots, `${name}.png`) });
+  };
+
+  before(async () => {
+    mkdirSync(shots, { recursive: true });
+    const sip = await import('../../demo/sip-endpoints.mjs');
+    const zone = await import('../../demo/dns-server.mjs');
+    endpoints = await sip.startDemoEndpoints(0);
+    dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints as never) });
+    red = await startNodeRedProcess([{ id: 'tab0', type: 'tab', label: 'Flow 1' }], { SIP_LOCATE_NAMESERVERS: dns.nameserver });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(red.url);
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="sip-locate"]', { timeout: 30000 });
+  });
+  after(async () => {
+    await browser?.close();
+    await red?.stop();
+    await dns?.stop();
+    for (const e of Object.values(endpoints ?? {})) await e.stop();
+  });
+
+  test('the palette shows the three nodes with their icons', async () => {
+    for (const type of ['sip-locate', 'sip-target-failed', 'sip-options']) {
+      const node = page.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+      await node.waitFor();
+      const icon = await node.locator('.red-ui-palette-icon').evaluate((el) => getComputedStyle(el).backgroundImage);
+      assert.match(icon, new RegExp(`icons/node-red-contrib-sip-locate/${type}\\.svg`));
+      const status = await page.evaluate(async (url) => (await fetch(url)).status, `${red.url}/icons/node-red-contrib-sip-locate/${type}.svg`);
+      assert.equal(status, 200);
+    }
+    await shot('01-palette');
+  });
+
+  test('a node dragged from the palette lands in the flow and its dialog opens with the URI field', async () => {
+    const source = page.locator('.red-ui-palette-node[data-palette-type="sip-locate"]');
+    await source.dragTo(page.locator('#red-ui-workspace-chart'), { targetPosition: { x: 350, y: 200 }, steps: 20 });
+    const count = await page.evaluate(() => (window as unknown as { RED: { nodes: { filterNodes(f: object): unknown[] } } }).RED.nodes.filterNodes({ type: 'sip-locate' }).length);
+    assert.equal(count, 1);
+    await page.locator('g.red-ui-flow-node-group').filter({ hasText: 'sip-locate' }).locator('.red-ui-flow-node').dblclick();
+    await page.waitForSelector('#node-input-resolver', { state: 'attached' });
+    await page.waitForSelector('.red-ui-typedInput-container');
+    await shot('02-dragged-and-editing');
+    await page.locator('#node-dialog-delete').click();
+    assert.equal(await page.evaluate(() => (window as unknown as { RED: { nodes: { filterNodes(f: object): unknown[] } } }).RED.nodes.filterNodes({ type: 'sip-locate' }).length), 0);
+  });
+
+  test('an example is imported through the Import menu, deployed, and an inject shows the target in Debug', async () => {
+    await page.locator('#red-ui-header-button-sidemenu').click();
+    await page.locator('#menu-item-import').click();
+    await page.locator('#red-ui-clipboard-dialog').waitFor();
+    await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a').click();
+    const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+    await examples.getByText('node-red-contrib-sip-locate', { exact: true }).click();
+    await examples.getByText('01 - Locate a SIP URI', { exact: true }).click();
+    await shot('03-import-dialog');
+    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    await page.mouse.move(700, 500);
+    await page.mouse.click(700, 500);
+    await page.locator('#red-ui-header-button-deploy').click();
+    await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty(), undefined, { timeout: 15000 });
+    await page.locator('#red-ui-workspace-tabs li').filter({ hasText: '01 Locate a SIP URI' }).click();
+    await shot('04-imported-and-deployed');
+    await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('debug'));
+    const inject = page.locator('g.red-ui-flow-node-group').filter({ hasText: 'sip:pbx.demo.test' }).locator('.red-ui-flow-node-button');
+    await inject.click();
+    const msg = page.locator('.red-ui-debug-msg').filter({ hasText: 'targets' }).first();
+    await msg.waitFor({ timeout: 15000 });
+    await msg.locator('.red-ui-debug-msg-object-header').first().click();
+    await msg.locator('.red-ui-debug-msg-object-key:visible').filter({ hasText: /^target$/ }).first().click();
+    await msg.getByText(/"127\.0\.0\.1[134]"/).first().waitFor();
+    await shot('05-debug-target');
+    const text = await msg.innerText();
+    assert.match(text, /targets/);
+    assert.match(text, /127\.0\.0\.1[134]/, 'a located target address is shown');
+  });
+
+  test('Try it in the sip-resolver dialog draws the NAPTR -> SRV -> A tree with TTLs and the targets', async () => {
+    const nodeId = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ id: string; resolver: string }>; node(id: string): unknown }; editor: { editConfig(a: string, t: string, id: string): void } } }).RED;
+      const loc = RED.nodes.filterNodes({ type: 'sip-locate' }).find((n) => n.resolver);
+      RED.editor.editConfig('', 'sip-resolver', loc!.resolver);
+      return loc!.resolver;
+    });
+    assert.ok(nodeId);
+    await page.locator('#node-config-sip-try-uri').fill('sip:pbx.demo.test');
+    await page.locator('#node-config-sip-try-button').click();
+    const tree = page.locator('#node-config-sip-try-result .sip-locate-tree');
+    await tree.waitFor({ timeout: 15000 });
+    const text = await page.locator('#node-config-sip-try-result').innerText();
+    assert.match(text, /NAPTR/);
+    assert.match(text, /SRV 10 50 \d+ busy\.demo\.test/);
+    assert.match(text, /ttl 60/);
+    assert.match(text, /127\.0\.0\.11/);
+    await shot('06-try-it');
+    await page.locator('#node-config-dialog-cancel').click();
+    await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
+  });
+
+  test('the failover example: 503 and silence, then the healthy server answers (README screenshot)', async () => {
+    await page.locator('#red-ui-header-button-sidemenu').click();
+    await page.locator('#menu-item-import').click();
+    await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a').click();
+    const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+    await examples.getByText('node-red-contrib-sip-locate', { exact: true }).click();
+    await examples.getByText('02 - Failover until one answers', { exact: true }).click();
+    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    await page.locator('#red-ui-header-button-deploy').click();
+    await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty(), undefined, { timeout: 15000 });
+    await page.locator('#red-ui-workspace-tabs li').filter({ hasText: '02 Failover until one answers' }).click();
+    await page.locator('g.red-ui-flow-node-group').filter({ hasText: 'sip:pbx.demo.test' }).locator('.red-ui-flow-node-button').click();
+    const msg = page.locator('.red-ui-debug-msg').filter({ hasText: 'answered' }).first();
+    await msg.waitFor({ timeout: 20000 });
+    await msg.locator('.red-ui-debug-msg-object-header').first().click();
+    await msg.locator('.red-ui-debug-msg-object-key:visible').filter({ hasText: /^target$/ }).first().click();
+    await msg.getByText('"127.0.0.11"').first().waitFor();
+    assert.match(await msg.innerText(), /attempt: 3/);
+    await shot('07-failover-example');
+  });
+});

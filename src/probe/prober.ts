@@ -33,6 +33,17 @@ export type ProbeResult =
 
 const T2_MS = 4000;
 
+/** RFC 3261 17.1.2.2: the delay before each UDP retransmission, T1 doubling up to T2, within the timeout. */
+export function retransmitDelays(t1Ms: number, timeoutMs: number): number[] {
+  const out: number[] = [];
+  let elapsed = 0;
+  for (let interval = t1Ms; elapsed + interval < timeoutMs && out.length < 64; interval = Math.min(interval * 2, T2_MS)) {
+    out.push(interval);
+    elapsed += interval;
+  }
+  return out;
+}
+
 function requestUriOf(target: Target): string {
   const host = isIP(target.host) === 6 || (isIP(target.host) === 0 && target.host.includes(':')) ? `[${target.host}]` : target.host;
   return `${target.transport === 'tls' ? 'sips' : 'sip'}:${host}:${target.port}${target.transport === 'tls' ? '' : ';transport=' + target.transport}`;
@@ -93,16 +104,15 @@ export function sendOptions(target: Target, options: ProbeOptions = {}): Promise
       socket.connect(target.port, target.address, () => {
         const local = socket.address();
         const wire = Buffer.from(buildOptions({ ...common, viaTransport: 'UDP', localAddress: local.address, localPort: local.port, toUri: common.requestUri }));
-        let interval = options.t1Ms ?? 500;
-        const send = (): void => {
+        const delays = retransmitDelays(options.t1Ms ?? 500, timeoutMs);
+        const send = (n: number): void => {
           if (done) return;
           socket.send(wire, (err) => {
             if (err) finish(transportError(err));
           });
-          retransmit = setTimeout(send, interval);
-          interval = Math.min(interval * 2, T2_MS);
+          if (n < delays.length) retransmit = setTimeout(() => send(n + 1), delays[n]);
         };
-        send();
+        send(0);
       });
     });
   }

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sendOptions } from '../../src/probe/prober';
+import { retransmitDelays, sendOptions } from '../../src/probe/prober';
 import { parseResponse } from '../../src/probe/message';
 import type { Target, Transport } from '../../src/core/types';
 import { skipUnlessSipp, startSipp, type RunningSipp } from '../servers/sipp';
@@ -89,7 +89,13 @@ describe('OPTIONS prober details', () => {
     assert.deepEqual(stats, { stray: 1, malformed: 1 });
     const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
     assert.equal(gaps.length, 3);
-    assert.ok(gaps[0]! >= 45 && gaps[1]! >= 95 && gaps[2]! >= 195, `gaps ${gaps.map((g) => g.toFixed(0)).join(',')}`);
+    assert.ok(gaps[1]! > gaps[0]! * 1.5 && gaps[2]! > gaps[1]! * 1.5, `each gap about doubles: ${gaps.map((g) => g.toFixed(0)).join(',')}`);
+  });
+
+  test('the retransmission schedule: T1 doubling up to T2 = 4 s, inside timer F', () => {
+    assert.deepEqual(retransmitDelays(500, 32000), [500, 1000, 2000, 4000, 4000, 4000, 4000, 4000, 4000, 4000]);
+    assert.deepEqual(retransmitDelays(50, 400), [50, 100, 200]);
+    assert.deepEqual(retransmitDelays(500, 400), []);
   });
 
   test('responses: compact headers, folded lines, Content-Length framing on streams, malformed input', () => {

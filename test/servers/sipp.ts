@@ -58,6 +58,17 @@ function waitExit(child: ChildProcess): Promise<void> {
 
 /** Starts one sipp UAS on address:port (a free port when none is given) and waits until it listens. */
 export async function startSipp(o: { scenario: string; address: string; transport: 'udp' | 'tcp'; port?: number }): Promise<RunningSipp> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSippOnce(o);
+    } catch (err) {
+      // A free port can be taken by a parallel test between the check and sipp's bind: try again with new ones.
+      if (attempt >= 4 || !/errno = 98/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startSippOnce(o: { scenario: string; address: string; transport: 'udp' | 'tcp'; port?: number }): Promise<RunningSipp> {
   const port = o.port ?? (await freePort(o.address));
   const controlPort = await freePort('127.0.0.1');
   const mediaPort = await freePort(o.address);

@@ -101,3 +101,21 @@ test('SRV and NAPTR names must end exactly at RDLENGTH', () => {
   broken[broken.indexOf(Buffer.from('SIP+D2U')) - 1] = 40;
   assert.equal(checkFraming(broken), 'character-string runs past RDATA');
 });
+
+test('a record must decode to exactly its RDLENGTH (dns-packet would read the next record from inside a DNAME)', () => {
+  const q = { type: 'A' as const, name: 'nothere.example.test' };
+  const clean = Buffer.from(dnsPacket.encode({ type: 'response', id: 1, questions: [q], authorities: [{ type: 'DNAME', name: 'example.test', ttl: 60, data: 'ns1.example.test' } as dnsPacket.Answer] }));
+  assert.ok(typeof decodeReply(clean) !== 'string');
+  const rdlenAt = clean.length - ('ns1.example.test'.length + 2) - 2;
+  const padded = Buffer.concat([clean, Buffer.from([5, 0x68, 0x6f, 0x16, 0x74, 0x6d, 0])]);
+  padded.writeUInt16BE(padded.readUInt16BE(rdlenAt) + 7, rdlenAt);
+  assert.equal(checkFraming(padded), undefined, 'the walker itself is satisfied: RDATA stays inside the message');
+  assert.equal(decodeReply(padded), 'a record does not decode to its RDLENGTH');
+});
+
+test('a question class other than IN is rejected', () => {
+  const b = good();
+  const qclassAt = 12 + '_sip._udp.example.test'.length + 2 + 2;
+  b.writeUInt16BE(3, qclassAt);
+  assert.equal(checkFraming(b), 'question class is not IN');
+});

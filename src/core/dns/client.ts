@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { SipLocateError, type ErrorCode } from '../errors';
 import { DnsCache, cacheKey, type CacheEntry } from './cache';
 import type { Reply, WireRecord } from './codec';
@@ -78,6 +79,8 @@ class StubResolver implements DnsClient {
     this.now = clock ? () => clock.now() : Date.now;
     this.onEvent = options.onEvent;
     this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now);
+    // Every attempt in flight listens for close(): many at once is normal, not a leak.
+    setMaxListeners(0, this.closer.signal);
   }
 
   /** Resolves one question from cache or network; negative answers reject with ENOTFOUND / ENODATA. */

@@ -1,7 +1,10 @@
 import * as dnsPacket from 'dns-packet';
-import { checkFraming } from './framing';
+import { frameRecords } from './framing';
 import { normaliseName } from './names';
 import type { NaptrData, RecordType, SrvData } from './types';
+
+/** dns-packet's single-record codec (typed here: @types/dns-packet does not declare it). */
+const recordCodec = (dnsPacket as unknown as { answer: { decode: ((buf: Buffer, offset: number) => unknown) & { bytes: number } } }).answer;
 
 /** EDNS0 UDP payload size we advertise (the DNS flag day 2020 value). */
 export const EDNS_PAYLOAD = 1232;
@@ -83,10 +86,16 @@ function toRecord(raw: dnsPacket.Answer): WireRecord {
 
 /** Checks framing and decodes a reply; returns a reason string instead of throwing when it is malformed. */
 export function decodeReply(buf: Buffer): Reply | string {
-  const problem = checkFraming(buf);
-  if (problem) return problem;
+  const bounds = frameRecords(buf);
+  if (typeof bounds === 'string') return bounds;
   let packet: dnsPacket.Packet;
   try {
+    // Each record must decode to exactly its own bytes: dns-packet advances by what it parsed for some types
+    // (NAPTR, DNAME, ...), and a record that lies about its RDATA would shift every record after it.
+    for (const [start, end] of bounds) {
+      recordCodec.decode(buf, start);
+      if (recordCodec.decode.bytes !== end - start) return 'a record does not decode to its RDLENGTH';
+    }
     packet = dnsPacket.decode(buf);
   } catch (err) {
     return `undecodable: ${err instanceof Error ? err.message : 'unknown error'}`;

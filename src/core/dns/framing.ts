@@ -105,16 +105,22 @@ function checkRdata(buf: Buffer, type: number, start: number, rdlength: number):
 
 /** Checks a reply's framing; returns a reason when it must be rejected, undefined when it may be decoded. */
 export function checkFraming(buf: Buffer): FramingProblem {
+  const r = frameRecords(buf);
+  return typeof r === 'string' ? r : undefined;
+}
+
+/** Where each resource record of a well-framed reply starts and ends, or the reason the framing is wrong. */
+export function frameRecords(buf: Buffer): Array<[number, number]> | string {
   try {
-    walkMessage(buf);
-    return undefined;
+    return walkMessage(buf);
   } catch (err) {
     if (err instanceof Reject) return err.message;
     return 'unreadable message';
   }
 }
 
-function walkMessage(buf: Buffer): void {
+function walkMessage(buf: Buffer): Array<[number, number]> {
+  const bounds: Array<[number, number]> = [];
   if (buf.length < 12) fail('shorter than a DNS header');
   const qd = buf.readUInt16BE(4);
   const an = buf.readUInt16BE(6);
@@ -124,6 +130,7 @@ function walkMessage(buf: Buffer): void {
   if (an + ns + ar > MAX_RECORDS) fail('more than 256 records');
   let pos = walkName(buf, 12, true);
   if (pos + 4 > buf.length) fail('question runs past the end');
+  if (buf.readUInt16BE(pos + 2) !== CLASS_IN) fail('question class is not IN');
   pos += 4;
   let opts = 0;
   const sections = [an, ns, ar];
@@ -146,7 +153,9 @@ function walkMessage(buf: Buffer): void {
         checkRdata(buf, type, start, rdlength);
       }
       pos = start + rdlength;
+      bounds.push([owner, pos]);
     }
   }
   if (pos !== buf.length) fail('trailing bytes after the last record');
+  return bounds;
 }

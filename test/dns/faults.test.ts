@@ -1,0 +1,79 @@
+// Nameserver faults: the resolution gets through the healthy server within the attempt budget, or fails with
+// the right code within it. Each time bound is measured and asserted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type * as dnsPacket from 'dns-packet';
+import { createDnsClient } from '../../src/core/dns/client';
+import { createLocator } from '../../src/core/locator';
+import { SipLocateError } from '../../src/core/errors';
+import { deadNameserver, reply, startFakeDns, type FakeDnsServer, type FakeQuery } from '../servers/fake-dns';
+
+const A = (name: string): dnsPacket.Answer => ({ type: 'A', name, ttl: 300, data: '192.0.2.1' });
+const TIMEOUT = 150;
+
+async function faulty(): Promise<Record<string, FakeDnsServer | string>> {
+  return {
+    silent: await startFakeDns(() => []),
+    refused: await deadNameserver(),
+    servfail: await startFakeDns((q) => [reply(q, { rcode: 2 })]),
+    refusing: await startFakeDns((q) => [reply(q, { rcode: 5 })]),
+    truncCut: await startFakeDns((q: FakeQuery) => (q.transport === 'udp' ? [reply(q, { truncated: true })] : [{ bytes: reply(q, { answers: [A(q.name)] }), partial: true }])),
+    slow: await startFakeDns((q) => [{ bytes: reply(q, { answers: [A(q.name)] }), delayMs: TIMEOUT * 3 }]),
+    healthy: await startFakeDns((q) => [reply(q, { answers: [A(q.name)] })]),
+  };
+}
+const ns = (s: FakeDnsServer | string): string => (typeof s === 'string' ? s : s.nameserver);
+async function stopAll(all: Record<string, FakeDnsServer | string>): Promise<void> {
+  for (const s of Object.values(all)) if (typeof s !== 'string') await s.stop();
+}
+
+test('one healthy nameserver behind silent, refused, SERVFAIL, REFUSED, truncating-then-cut and slow ones', async () => {
+  const s = await faulty();
+  const order = ['silent', 'refused', 'servfail', 'refusing', 'truncCut', 'slow', 'healthy'];
+  const c = createDnsClient({ nameservers: order.map((k) => ns(s[k]!)), timeoutMs: TIMEOUT, tries: 2 });
+  const t0 = performance.now();
+  const a = await c.query('www.example.test', 'A');
+  const ms = performance.now() - t0;
+  assert.equal(a.nameserver, ns(s.healthy!));
+  // Two timeouts (silent, slow) are the whole cost; the others fail at once.
+  assert.ok(ms >= 2 * TIMEOUT - 5 && ms < 2 * TIMEOUT + 400, `took ${ms.toFixed(0)} ms, budget ${2 * TIMEOUT} ms`);
+  assert.equal(c.stats().timeouts, 2);
+  c.close();
+  await stopAll(s);
+});
+
+test('all nameservers down: the right code within nameservers x tries x timeout', async () => {
+  const s = await faulty();
+  const cases: Array<[string[], string, number]> = [
+    [['silent', 'slow'], 'ETIMEOUT', 2 * 2 * TIMEOUT],
+    [['refused'], 'ECONNREFUSED', 0],
+    [['servfail', 'servfail'], 'ESERVFAIL', 0],
+    [['refusing'], 'EREFUSED', 0],
+    [['truncCut'], 'EBADRESP', 0],
+  ];
+  for (const [names, code, budget] of cases) {
+    const c = createDnsClient({ nameservers: names.map((k) => ns(s[k]!)), timeoutMs: TIMEOUT, tries: 2 });
+    const t0 = performance.now();
+    const err = await c.query('www.example.test', 'A').then(() => undefined, (e: unknown) => e);
+    const ms = performance.now() - t0;
+    assert.ok(err instanceof SipLocateError, names.join(','));
+    assert.equal(err.code, code, names.join(','));
+    assert.ok(ms >= budget - 5 && ms < budget + 400, `${names.join(',')}: ${ms.toFixed(0)} ms for a budget of ${budget} ms`);
+    assert.match(err.message, /127\.0\.0\.1:\d+/, 'the message names the nameserver');
+    c.close();
+  }
+  await stopAll(s);
+});
+
+test('the locator bounds a whole resolution with resolveTimeoutMs, whatever the per-attempt timeouts', async () => {
+  const silent = await startFakeDns(() => []);
+  const l = createLocator({ nameservers: [silent.nameserver], timeoutMs: 2000, tries: 3, resolveTimeoutMs: 300 });
+  const t0 = performance.now();
+  const err = await l.locate('sip:example.test').then(() => undefined, (e: unknown) => e);
+  const ms = performance.now() - t0;
+  assert.ok(err instanceof SipLocateError);
+  assert.equal(err.code, 'ETIMEOUT');
+  assert.ok(ms >= 295 && ms < 800, `${ms.toFixed(0)} ms`);
+  l.close();
+  await silent.stop();
+});

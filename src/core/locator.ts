@@ -78,6 +78,8 @@ class LocatorImpl implements SipLocator {
   private readonly planLimit: number;
   private readonly plans = new Map<string, { plan: Plan; expiresAt: number }>();
   private readonly marks: Marks;
+  /** Parsed URIs and their destination keys, so a warm locate() does not parse again (bounded). */
+  private readonly parsed = new Map<string, { uri: ReturnType<typeof parseSipUri>; destination: string }>();
   private readonly pins = new Pins();
   private closed = false;
 
@@ -108,8 +110,14 @@ class LocatorImpl implements SipLocator {
 
   async locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
-    const parsed = parseSipUri(uri);
-    const destination = destinationKey(parsed);
+    let known = typeof uri === 'string' ? this.parsed.get(uri) : undefined;
+    if (!known) {
+      const p = parseSipUri(uri);
+      known = { uri: p, destination: destinationKey(p) };
+      if (this.parsed.size >= 10_000) this.parsed.delete(this.parsed.keys().next().value as string);
+      this.parsed.set(uri, known);
+    }
+    const { uri: parsed, destination } = known;
     let plan: Plan;
     let trace: LocateResult['trace'];
     const cached = options.trace ? undefined : this.plans.get(destination);

@@ -61,6 +61,9 @@ class StubResolver implements DnsClient {
   private readonly counters = zeroStats();
   private readonly inflight = new Map<string, Promise<Found>>();
   private readonly caseBroken = new Set<string>();
+  private readonly maxInFlight: number;
+  private inFlight = 0;
+  private readonly waiting: Array<() => void> = [];
   private readonly closer = new AbortController();
   private closed = false;
 
@@ -73,6 +76,7 @@ class StubResolver implements DnsClient {
     this.maxTtl = intOption(options.maxTtl, 3600, 0, 604800, 'maxTtl');
     if (this.maxTtl < this.minTtl) throw new SipLocateError('EINVALIDOPTION', 'The option maxTtl must not be below minTtl.', { option: 'maxTtl' });
     this.maxChain = intOption(options.maxCnameChain, 8, 0, 32, 'maxCnameChain');
+    this.maxInFlight = intOption(options.maxInFlight, 256, 1, 65536, 'maxInFlight');
     this.use0x20 = options.dns0x20 !== false;
     this.useAdditional = options.useAdditional !== false;
     const clock = options.clock;
@@ -151,6 +155,7 @@ class StubResolver implements DnsClient {
     this.closed = true;
     this.closer.abort();
     this.cache.clear();
+    for (const wake of this.waiting.splice(0)) wake();
   }
 
   private fromCache<T extends RecordType>(key: string, qname: string, type: T): DnsAnswer<T> | SipLocateError | undefined {
@@ -319,8 +324,21 @@ class StubResolver implements DnsClient {
     throw lastError ?? new SipLocateError('ETIMEOUT', `No answer for ${type} ${qname}.`, { name: qname, type });
   }
 
-  /** One attempt at one nameserver: UDP, then TCP on TC or a wrong ID; EDNS and 0x20 fallbacks. */
+  /** One attempt, run when fewer than maxInFlight are out: a burst waits its turn instead of overflowing socket buffers. */
   private async attempt(qname: string, type: RecordType, ns: Nameserver): Promise<Reply | SipLocateError> {
+    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.inFlight++;
+    try {
+      if (this.closed) return new SipLocateError('ECLOSED', `The DNS client was closed before asking ${ns.label} for ${type} ${qname}.`, { name: qname, type });
+      return await this.attemptNow(qname, type, ns);
+    } finally {
+      this.inFlight--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** One attempt at one nameserver: UDP, then TCP on TC or a wrong ID; EDNS and 0x20 fallbacks. */
+  private async attemptNow(qname: string, type: RecordType, ns: Nameserver): Promise<Reply | SipLocateError> {
     let with0x20 = this.use0x20 && !this.caseBroken.has(ns.label);
     let edns = true;
     let outcome: ExchangeOutcome;

@@ -110,6 +110,8 @@ export interface DnsClientOptions {
   useAdditional?: boolean;
   /** Longest CNAME chain followed (default 8). */
   maxCnameChain?: number;
+  /** Most network attempts (sockets) in flight at once; more wait their turn (default 256). */
+  maxInFlight?: number;
   /** Milliseconds clock for TTLs (default Date.now). */
   clock?: import('../types').Clock;
   /** Called once per finished query (cache hit, network answer or error). */

@@ -1,7 +1,7 @@
 import type { SrvData } from '../dns/types';
 import type { FamilyPolicy, Target, Transport } from '../types';
 import { orderByFamily, type HostAddresses } from './addresses';
-import { orderSrv } from './srv';
+import { MAX_SRV, orderSrv } from './srv';
 
 /** Targets from an SRV RRset: ordered anew (RFC 2782 weights) every time targets are drawn. */
 export interface SrvPlanEntry {
@@ -37,29 +37,80 @@ function keyOf(t: { transport: string; address: string; port: number }): string 
   return `${t.transport}|${t.address}|${t.port}`;
 }
 
-/** Draws the ordered targets of a plan: weighted SRV order, family policy, duplicates removed, truncated at maxTargets. */
-export function planTargets(plan: Plan, family: FamilyPolicy, random: () => number, maxTargets: number): Target[] {
-  const out: Target[] = [];
-  const seen = new Set<string>();
-  const push = (t: Target): boolean => {
-    const k = keyOf(t);
-    if (seen.has(k)) return true;
-    seen.add(k);
-    out.push(t);
-    return out.length < maxTargets;
+/** One SRV record with its targets already ordered by family. */
+interface PreparedSrv {
+  srv: SrvData;
+  targets: Target[];
+}
+
+/** What a plan looks like once prepared for one family policy: fixed parts computed once, not per call. */
+type Prepared = Array<{ fixed: Target[] } | { groups: PreparedSrv[][] }>;
+
+const preparedByPlan = new WeakMap<Plan, { family: FamilyPolicy; prepared: Prepared; unique: boolean }>();
+
+function prepare(plan: Plan, family: FamilyPolicy): { prepared: Prepared; unique: boolean } {
+  const hit = preparedByPlan.get(plan);
+  if (hit && hit.family === family) return hit;
+  const prepared: Prepared = [];
+  const keys = new Set<string>();
+  let count = 0;
+  const note = (ts: Target[]): Target[] => {
+    for (const t of ts) keys.add(keyOf(t));
+    count += ts.length;
+    return ts;
   };
   for (const entry of plan.entries) {
     if (entry.kind === 'address') {
-      for (const a of orderByFamily(entry.addrs, family)) {
-        if (!push({ transport: entry.transport, address: a.address, port: entry.port, family: a.family, host: entry.host, source: entry.source, ttl: Math.min(plan.ttl, entry.addrs.ttl) })) return out;
-      }
+      prepared.push({ fixed: note(orderByFamily(entry.addrs, family).map((a) => ({ transport: entry.transport, address: a.address, port: entry.port, family: a.family, host: entry.host, source: entry.source, ttl: Math.min(plan.ttl, entry.addrs.ttl) }))) });
       continue;
     }
-    for (const srv of orderSrv(entry.srv, random)) {
+    const groups = new Map<number, PreparedSrv[]>();
+    for (const srv of entry.srv.slice(0, MAX_SRV)) {
+      if (srv.target === '.') continue;
       const addrs = entry.hosts.get(srv.target);
-      if (!addrs) continue;
-      for (const a of orderByFamily(addrs, family)) {
-        if (!push({ transport: entry.transport, address: a.address, port: srv.port, family: a.family, host: srv.target, source: entry.source, ttl: Math.min(plan.ttl, addrs.ttl) })) return out;
+      const targets = addrs ? orderByFamily(addrs, family).map((a) => ({ transport: entry.transport, address: a.address, port: srv.port, family: a.family, host: srv.target, source: entry.source, ttl: Math.min(plan.ttl, addrs.ttl) })) : [];
+      note(targets);
+      const g = groups.get(srv.priority);
+      if (g) g.push({ srv, targets });
+      else groups.set(srv.priority, [{ srv, targets }]);
+    }
+    prepared.push({ groups: [...groups.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]) });
+  }
+  const result = { family, prepared, unique: keys.size === count };
+  preparedByPlan.set(plan, result);
+  return result;
+}
+
+/** Draws the ordered targets of a plan: weighted SRV order, family policy, duplicates removed, truncated at maxTargets. */
+export function planTargets(plan: Plan, family: FamilyPolicy, random: () => number, maxTargets: number): Target[] {
+  const { prepared, unique } = prepare(plan, family);
+  const out: Target[] = [];
+  const seen = unique ? undefined : new Set<string>();
+  const push = (list: Target[]): boolean => {
+    for (const t of list) {
+      if (seen) {
+        const k = keyOf(t);
+        if (seen.has(k)) continue;
+        seen.add(k);
+      }
+      out.push({ ...t });
+      if (out.length >= maxTargets) return false;
+    }
+    return true;
+  };
+  for (const step of prepared) {
+    if ('fixed' in step) {
+      if (!push(step.fixed)) return out;
+      continue;
+    }
+    for (const group of step.groups) {
+      if (group.length === 1) {
+        if (!push(group[0]!.targets)) return out;
+        continue;
+      }
+      const byRecord = new Map<SrvData, PreparedSrv>(group.map((g) => [g.srv, g]));
+      for (const srv of orderSrv(group.map((g) => g.srv), random)) {
+        if (!push(byRecord.get(srv)!.targets)) return out;
       }
     }
   }

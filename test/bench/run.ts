@@ -1,0 +1,221 @@
+// npm run bench [-- --json]: resolver figures measured side by side in one run (ratios and counts, so that they
+// hold on a noisy machine). Real BIND/NSD/Knot behind a userspace proxy with a fixed delay each way.
+import * as dns from 'node:dns';
+import { createLocator } from '../../src/core/locator';
+import { startDnsServer, type RunningDnsServer, type DnsServerKind } from '../servers/dns-servers';
+import { startProxy, type DnsProxy } from '../servers/proxy';
+import { startFakeDns, reply } from '../servers/fake-dns';
+import { startNodeRedProcess } from '../servers/node-red';
+import WebSocket from 'ws';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const DELAY = 10; // ms each way: RTT 20 ms
+const RTT = 2 * DELAY;
+const RUNS = 7;
+const json = process.argv.includes('--json');
+const log = (s: string): void => {
+  if (!json) process.stderr.write(s + '\n');
+};
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+async function coldLocate(ns: string): Promise<number> {
+  const l = createLocator({ nameservers: [ns], timeoutMs: 1000 });
+  const t0 = performance.now();
+  await l.locate('sip:example.test');
+  const ms = performance.now() - t0;
+  l.close();
+  return ms;
+}
+
+async function cold(kind: DnsServerKind, variant: 'default' | 'minimal'): Promise<{ rtt: number; queries: number; server: RunningDnsServer; proxy: DnsProxy }> {
+  const server = await startDnsServer(kind, { variant });
+  const proxy = await startProxy({ upstream: server.nameserver, delayMs: DELAY });
+  await coldLocate(proxy.nameserver); // warm-up (JIT, server caches)
+  const times: number[] = [];
+  const queries: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    proxy.reset();
+    times.push(await coldLocate(proxy.nameserver));
+    queries.push(proxy.udpQueries + proxy.tcpConnections);
+  }
+  return { rtt: median(times) / RTT, queries: median(queries), server, proxy };
+}
+
+/** The usual Node way: a sequential chain over dns.promises.Resolver (NAPTR, SRV, then A and AAAA per target). */
+async function nodeChain(ns: string): Promise<number> {
+  const r = new dns.promises.Resolver({ timeout: 1000, tries: 2 });
+  r.setServers([ns]);
+  const t0 = performance.now();
+  const naptr = (await r.resolveNaptr('example.test')).sort((a, b) => a.order - b.order || a.preference - b.preference);
+  const srv = await r.resolveSrv(naptr[0]!.replacement);
+  for (const s of srv) {
+    await r.resolve4(s.name).catch(() => []);
+    await r.resolve6(s.name).catch(() => []);
+  }
+  return performance.now() - t0;
+}
+
+/** kirm/sip.js (npm sip): SRV for tcp/udp/"tls" in parallel, no NAPTR, through Node's global resolver. */
+async function sipjs(ns: string): Promise<{ ms: number; targets: number }> {
+  dns.setServers([ns]);
+  const sip = require('sip') as { resolve(u: unknown, cb: (a: unknown[]) => void): void; parseUri(s: string): unknown };
+  const t0 = performance.now();
+  const targets = await new Promise<unknown[]>((resolve) => sip.resolve(sip.parseUri('sip:example.test'), resolve));
+  return { ms: performance.now() - t0, targets: targets.length };
+}
+
+async function warm(ns: string): Promise<{ perSec: number; vsMapGet: number }> {
+  const l = createLocator({ nameservers: [ns] });
+  const uri = 'sip:example.test';
+  const first = await l.locate(uri);
+  const N = 200_000;
+  for (let i = 0; i < 20_000; i++) await l.locate(uri);
+  let t0 = performance.now();
+  for (let i = 0; i < N; i++) await l.locate(uri);
+  const locateNs = ((performance.now() - t0) * 1e6) / N;
+  const map = new Map<string, unknown>([[uri, first]]);
+  let sink = 0;
+  t0 = performance.now();
+  for (let i = 0; i < N * 10; i++) if (map.get(uri) !== undefined) sink++;
+  const mapNs = ((performance.now() - t0) * 1e6) / (N * 10);
+  l.close();
+  if (sink < 0) log('impossible');
+  return { perSec: Math.round(1e9 / locateNs), vsMapGet: r2(locateNs / mapNs) };
+}
+
+async function memory(): Promise<{ bytesPer1kDomains: number; heapMBAt: Record<string, number>; boundHolds: boolean }> {
+  const fake = await startFakeDns((q) => [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 3600, data: '127.0.0.1' }] } : { answers: [] })]);
+  const cacheSize = 50_000;
+  const l = createLocator({ nameservers: [fake.nameserver], family: 'ipv4', cacheSize, dns0x20: false });
+  const heap = (): number => {
+    (global as { gc?: () => void }).gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  const h0 = heap();
+  const at: Record<string, number> = {};
+  let n = 0;
+  for (const stop of [25_000, 50_000, 75_000, 100_000]) {
+    for (; n < stop; n += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, k) => l.locate(`sip:h${n + k}.mem.test:5060`)));
+      fake.queries.length = 0; // the fake server's own log is not the resolver's memory
+    }
+    at[String(stop)] = r2((heap() - h0) / 1048576);
+  }
+  l.close();
+  await fake.stop();
+  const per1k = Math.round(((at['25000']! * 1048576) / 25_000) * 1000);
+  return { bytesPer1kDomains: per1k, heapMBAt: at, boundHolds: at['100000']! <= at['50000']! * 1.15 };
+}
+
+async function concurrency(ns: string): Promise<{ distinct10k: string; retries: number; failed: number }> {
+  const l = createLocator({ nameservers: [ns], family: 'ipv4', timeoutMs: 2000 });
+  const results = await Promise.allSettled(Array.from({ length: 10_000 }, (_, i) => l.locate(`sip:u@c${i}.conc.test:5060`)));
+  const failed = results.filter((r) => r.status === 'rejected').length;
+  const s = l.dns!.stats();
+  l.close();
+  return { distinct10k: `${10_000 - failed}/10000`, retries: s.udpAttempts - (s.queries - s.cacheHits - s.merged), failed };
+}
+
+async function nodeRedRatio(): Promise<{ msgRatio: number; locatePerSec: number; changePerSec: number }> {
+  const fake = await startFakeDns((q) => [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 3600, data: '127.0.0.1' }] } : {})]);
+  const red = await startNodeRedProcess([], {});
+  const flows = (middle: Record<string, unknown>): unknown[] => [
+    { id: 'bn-tab', type: 'tab', label: 'bench' },
+    { id: 'bn-wsl', type: 'websocket-listener', path: '/bench', wholemsg: 'false' },
+    { id: 'bn-res', type: 'sip-resolver', nameservers: fake.nameserver, transports: 'udp', family: 'ipv4' },
+    { id: 'bn-in', type: 'websocket in', z: 'bn-tab', server: 'bn-wsl', client: '', wires: [['bn-mid']] },
+    { ...middle, id: 'bn-mid', z: 'bn-tab', wires: [['bn-out'], []] },
+    { id: 'bn-out', type: 'websocket out', z: 'bn-tab', server: 'bn-wsl', client: '', wires: [] },
+  ];
+  const throughput = async (): Promise<number> => {
+    let ws: WebSocket | undefined;
+    for (let i = 0; i < 100 && !ws; i++) {
+      const c = new WebSocket(red.url.replace('http', 'ws') + '/bench');
+      if (await new Promise<boolean>((r) => { c.once('open', () => r(true)); c.once('error', () => r(false)); })) ws = c;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    const socket = ws!;
+    const N = 20_000;
+    let got = 0;
+    const done = new Promise<void>((resolve) => socket.on('message', () => { if (++got === N) resolve(); }));
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) socket.send('sip:bench.test:5060');
+    await done;
+    const perSec = N / ((performance.now() - t0) / 1000);
+    socket.close();
+    return perSec;
+  };
+  await red.deploy(flows({ type: 'change', rules: [{ t: 'set', p: 'sip', pt: 'msg', to: 'x', tot: 'str' }] }));
+  await throughput();
+  const changePerSec = await throughput();
+  await red.deploy(flows({ type: 'sip-locate', resolver: 'bn-res', uri: 'payload', uriType: 'msg' }));
+  await throughput();
+  const locatePerSec = await throughput();
+  await red.stop();
+  await fake.stop();
+  return { msgRatio: r2(locatePerSec / changePerSec), locatePerSec: Math.round(locatePerSec), changePerSec: Math.round(changePerSec) };
+}
+
+process.on('unhandledRejection', (e) => {
+  process.stderr.write(`bench: ${String(e)}\n`);
+  process.exit(1);
+});
+
+(async () => {
+  const out: Record<string, unknown> = { rttMs: RTT, runs: RUNS };
+  log(`cold resolution of sip:example.test through a proxy with ${RTT} ms RTT, median of ${RUNS}`);
+  const coldRtt: Record<string, number> = {};
+  const queries: Record<string, number> = {};
+  const servers: Array<{ server: RunningDnsServer; proxy: DnsProxy }> = [];
+  for (const [name, kind, variant] of [['bind', 'bind', 'default'], ['nsd', 'nsd', 'default'], ['knot', 'knot', 'default'], ['minimal', 'bind', 'minimal']] as const) {
+    const c = await cold(kind, variant);
+    coldRtt[name] = r2(c.rtt);
+    queries[name] = c.queries;
+    servers.push(c);
+    log(`  ${name.padEnd(8)} ${r2(c.rtt)} RTT, ${c.queries} queries`);
+  }
+  out.coldRtt = coldRtt;
+  out.queries = { cold: queries };
+  const bindProxy = servers[0]!.proxy.nameserver;
+  const ours = median(await Promise.all(Array.from({ length: RUNS }, () => coldLocate(bindProxy))));
+  const chain: number[] = [];
+  for (let i = 0; i < RUNS; i++) chain.push(await nodeChain(bindProxy));
+  const sj: Array<{ ms: number; targets: number }> = [];
+  for (let i = 0; i < RUNS; i++) sj.push(await sipjs(bindProxy));
+  out.vs = { nodeDns: r2(median(chain) / ours), sipjs: r2(median(sj.map((x) => x.ms)) / ours), sipjsNote: `npm sip 0.0.6 returned ${sj[0]!.targets} targets: no NAPTR (so not TLS as the NAPTR order says), SRV priority and weight ignored, _sip._tls instead of _sips._tcp` };
+  log(`  vs Node dns chain ${(out.vs as { nodeDns: number }).nodeDns}x slower, vs npm sip ${(out.vs as { sipjs: number }).sipjs}x`);
+  const w = await warm(servers[2]!.server.nameserver);
+  out.warm = { locatePerSec: w.perSec, vsMapGet: w.vsMapGet };
+  log(`  warm: ${w.perSec} locate()/s, ${w.vsMapGet}x a Map.get`);
+  const dir = mkdtempSync(join(tmpdir(), 'sip-bench-'));
+  writeFileSync(join(dir, 'conc.test.zone'), '$ORIGIN conc.test.\n$TTL 300\n@ IN SOA ns1 h 1 3600 600 86400 60\n IN NS ns1\nns1 IN A 127.0.0.1\n* IN A 127.0.0.1\n');
+  const nsd = await startDnsServer('nsd', { zones: [{ origin: 'conc.test', file: join(dir, 'conc.test.zone') }] });
+  out.concurrency = await concurrency(nsd.nameserver);
+  await nsd.stop();
+  rmSync(dir, { recursive: true, force: true });
+  log(`  concurrency: ${JSON.stringify(out.concurrency)}`);
+  out.memory = await memory();
+  log(`  memory: ${JSON.stringify(out.memory)}`);
+  out.nodeRed = await nodeRedRatio();
+  log(`  Node-RED: ${JSON.stringify(out.nodeRed)}`);
+  for (const s of servers) {
+    await s.proxy.stop();
+    await s.server.stop();
+  }
+  if (json) process.stdout.write(JSON.stringify(out) + '\n');
+  else {
+    const rows: Array<[string, string, string]> = [
+      ['coldRtt.bind', String(coldRtt.bind), '<= 1.2'], ['coldRtt.nsd', String(coldRtt.nsd), '<= 1.2'], ['coldRtt.knot', String(coldRtt.knot), '<= 1.2'], ['coldRtt.minimal', String(coldRtt.minimal), '<= 2.3'],
+      ['queries.cold (bind/nsd/knot/minimal)', `${queries.bind}/${queries.nsd}/${queries.knot}/${queries.minimal}`, ''],
+      ['vs.nodeDns', String((out.vs as { nodeDns: number }).nodeDns), '>= 2.5'], ['vs.sipjs', String((out.vs as { sipjs: number }).sipjs), ''],
+      ['warm.locatePerSec', String(w.perSec), ''], ['warm.vsMapGet', String(w.vsMapGet), '< 20'],
+      ['nodeRed.msgRatio', String((out.nodeRed as { msgRatio: number }).msgRatio), '>= 0.8'],
+      ['memory.bytesPer1kDomains', String((out.memory as { bytesPer1kDomains: number }).bytesPer1kDomains), 'bound holds: ' + String((out.memory as { boundHolds: boolean }).boundHolds)],
+      ['concurrency.distinct10k', (out.concurrency as { distinct10k: string }).distinct10k, `retries ${(out.concurrency as { retries: number }).retries}`],
+    ];
+    console.log('| figure | value | goal |\n|---|---|---|\n' + rows.map((r) => `| ${r[0]} | ${r[1]} | ${r[2]} |`).join('\n'));
+  }
+})();

@@ -1,7 +1,7 @@
 /** The sip-locate node: a SIP URI in, msg.sip with the failover order out (output 2 when nothing is found). */
 import { SipLocateError } from '../core/errors';
 import type { NodeMessage, Red, RedNode } from './red';
-import { errorOf, errorStatus, locatorOf, resolverOf, stateFromResult, targetText, type ResolverConfigNode } from './shared';
+import { attachResolver, errorOf, errorStatus, locatorOf, stateFromResult, targetText } from './shared';
 
 /** The properties the editor saves for a sip-locate node. */
 export interface LocateConfig {
@@ -18,11 +18,9 @@ export function registerLocate(RED: Red): void {
   function SipLocateNode(this: RedNode, config: LocateConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const resolver = resolverOf((id) => RED.nodes.getNode(id), config.resolver);
+    const resolver = attachResolver(RED, node, config.resolver, 'sip-locate.status.noResolver');
     const property = config.uri || 'payload';
     const propertyType = config.uriType || 'msg';
-    if (resolver instanceof SipLocateError) node.status(errorStatus('sip-locate.status.noResolver'));
-    else resolver.register(node);
 
     node.on('input', (msg: NodeMessage, send, done) => {
       const fail = (err: unknown, uri?: unknown): void => {
@@ -51,10 +49,6 @@ export function registerLocate(RED: Red): void {
       } catch (err) {
         fail(err);
       }
-    });
-    node.on('close', (_removed: boolean, done: () => void) => {
-      if (!(resolver instanceof SipLocateError)) (resolver as ResolverConfigNode).deregister(node);
-      done();
     });
   }
   RED.nodes.registerType('sip-locate', SipLocateNode as unknown as (this: RedNode, config: never) => void);

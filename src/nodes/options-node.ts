@@ -2,7 +2,7 @@
 import { SipLocateError } from '../core/errors';
 import { sendOptions, type ProbeStats } from '../probe/prober';
 import type { NodeMessage, Red, RedNode } from './red';
-import { errorOf, errorStatus, keyOf, locatorOf, readSipState, resolverOf, targetText, type ResolverConfigNode } from './shared';
+import { attachResolver, errorOf, errorStatus, keyOf, locatorOf, readSipState, targetText } from './shared';
 
 /** The properties the editor saves for a sip-options node. */
 export interface OptionsConfig {
@@ -23,8 +23,7 @@ export function registerOptions(RED: Red): void {
     const node = this;
     const stats: ProbeStats = { stray: 0, malformed: 0 };
     node.stats = stats;
-    const resolver = resolverOf((id) => RED.nodes.getNode(id), config.resolver);
-    if (!(resolver instanceof SipLocateError)) resolver.register(node);
+    const resolver = attachResolver(RED, node, config.resolver);
     const timeoutMs = Number(config.timeout) > 0 ? Number(config.timeout) : 32_000;
     const t1Ms = Number(config.t1) > 0 ? Number(config.t1) : 500;
     const verifyTls = !(config.verifyTls === false || config.verifyTls === 'false');
@@ -65,10 +64,6 @@ export function registerOptions(RED: Red): void {
         send([null, msg]);
         done();
       });
-    });
-    node.on('close', (_removed: boolean, done: () => void) => {
-      if (!(resolver instanceof SipLocateError)) (resolver as ResolverConfigNode).deregister(node);
-      done();
     });
   }
   RED.nodes.registerType('sip-options', SipOptionsNode as unknown as (this: RedNode, config: never) => void);

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { SipLocateError } from '../core/errors';
 import { TRANSPORT_NAMES } from '../core/rfc3263/transports';
 import type { FailoverState, Failure, Locator, LocateResult, Target, TargetKey } from '../core/types';
-import type { NodeStatus, RedNode } from './red';
+import type { NodeStatus, Red, RedNode } from './red';
 
 /** The shape of msg.sip that sip-locate writes and the other nodes read. */
 export interface SipMsgState {
@@ -122,4 +122,22 @@ export function errorStatus(code: string): NodeStatus {
 export function errorOf(err: unknown): { code: string; message: string } {
   if (err instanceof SipLocateError) return { code: err.code, message: err.message };
   return { code: 'EINTERNAL', message: `Unexpected failure: ${err instanceof Error ? err.message : String(err)}` };
+}
+
+/**
+ * Finds the node's sip-resolver and registers with it until the node closes; returns it, or the error to report.
+ * `noResolverStatus` (an i18n key) is shown when there is none; undefined when the resolver is optional.
+ */
+export function attachResolver(RED: Red, node: RedNode, id: unknown, noResolverStatus?: string): ResolverConfigNode | SipLocateError {
+  const resolver = resolverOf((nid) => RED.nodes.getNode(nid), id);
+  if (resolver instanceof SipLocateError) {
+    if (noResolverStatus) node.status(errorStatus(noResolverStatus));
+    return resolver;
+  }
+  resolver.register(node);
+  node.on('close', (_removed: boolean, done: () => void) => {
+    resolver.deregister(node);
+    done();
+  });
+  return resolver;
 }

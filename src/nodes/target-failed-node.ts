@@ -1,7 +1,7 @@
 /** The sip-target-failed node: marks msg.sip.target failed and hands out the next target (or confirms it with msg.sip.ok). */
 import { SipLocateError } from '../core/errors';
 import type { NodeMessage, Red, RedNode } from './red';
-import { errorOf, errorStatus, failoverState, failureOf, keyOf, locatorOf, readSipState, resolverOf, targetText, type ResolverConfigNode } from './shared';
+import { attachResolver, errorOf, errorStatus, failoverState, failureOf, keyOf, locatorOf, readSipState, targetText } from './shared';
 
 /** The properties the editor saves for a sip-target-failed node. */
 export interface TargetFailedConfig {
@@ -17,10 +17,8 @@ export function registerTargetFailed(RED: Red): void {
   function SipTargetFailedNode(this: RedNode, config: TargetFailedConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const resolver = resolverOf((id) => RED.nodes.getNode(id), config.resolver);
+    const resolver = attachResolver(RED, node, config.resolver, 'sip-target-failed.status.noResolver');
     const defaultReason = config.reason || 'transport';
-    if (resolver instanceof SipLocateError) node.status(errorStatus('sip-target-failed.status.noResolver'));
-    else resolver.register(node);
 
     node.on('input', (msg: NodeMessage, send, done) => {
       const toOutput2 = (err: unknown): void => {
@@ -67,10 +65,6 @@ export function registerTargetFailed(RED: Red): void {
       } catch (err) {
         toOutput2(err);
       }
-    });
-    node.on('close', (_removed: boolean, done: () => void) => {
-      if (!(resolver instanceof SipLocateError)) (resolver as ResolverConfigNode).deregister(node);
-      done();
     });
   }
   RED.nodes.registerType('sip-target-failed', SipTargetFailedNode as unknown as (this: RedNode, config: never) => void);

@@ -42,3 +42,29 @@ export function matchReply(reply: Reply, req: ExchangeRequest, caseSensitive: bo
   if (got.toLowerCase() === req.wireName.toLowerCase()) return caseSensitive ? 'case' : 'ok';
   return 'mismatch';
 }
+
+/**
+ * Settles an exchange exactly once: the first outcome wins; the timer, the abort listener and the socket
+ * (through `release`) are cleaned up. Returns the function that settles it.
+ */
+export function settleOnce(
+  req: ExchangeRequest,
+  release: () => void,
+  resolve: (o: ExchangeOutcome) => void,
+  onTimeout: () => ExchangeOutcome = () => ({ kind: 'timeout', caseMismatches: 0 }),
+): { finish: (o: ExchangeOutcome) => void; settled: () => boolean } {
+  let done = false;
+  const finish = (outcome: ExchangeOutcome): void => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    req.signal?.removeEventListener('abort', onAbort);
+    release();
+    resolve(outcome);
+  };
+  const onAbort = (): void => finish({ kind: 'aborted' });
+  const timer = setTimeout(() => finish(onTimeout()), req.timeoutMs);
+  if (req.signal?.aborted) finish({ kind: 'aborted' });
+  else req.signal?.addEventListener('abort', onAbort, { once: true });
+  return { finish, settled: () => done };
+}

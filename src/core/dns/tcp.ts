@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { decodeReply, encodeQuery } from './codec';
-import { matchReply, type ExchangeCounters, type ExchangeOutcome, type ExchangeRequest } from './exchange';
+import { matchReply, settleOnce, type ExchangeCounters, type ExchangeOutcome, type ExchangeRequest } from './exchange';
 
 /** Largest DNS message over TCP (the 2-byte length prefix allows no more). */
 const MAX_TCP_MESSAGE = 65535;
@@ -10,20 +10,8 @@ export function tcpExchange(req: ExchangeRequest, counters: ExchangeCounters): P
   return new Promise((resolve) => {
     const socket = connect({ host: req.ns.host, port: req.ns.port });
     let buffered = Buffer.alloc(0);
-    let done = false;
-    const finish = (outcome: ExchangeOutcome): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      resolve(outcome);
-    };
-    const onAbort = (): void => finish({ kind: 'aborted' });
-    const timer = setTimeout(() => finish({ kind: 'timeout', caseMismatches: 0 }), req.timeoutMs);
-    if (req.signal?.aborted) return finish({ kind: 'aborted' });
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-
+    const { finish, settled } = settleOnce(req, () => socket.destroy(), resolve);
+    if (settled()) return;
     socket.on('error', (err: NodeJS.ErrnoException) => {
       finish(err.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'neterror', message: err.message });
     });

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
 import { decodeReply, encodeQuery, peekId } from './codec';
-import { matchReply, type ExchangeCounters, type ExchangeOutcome, type ExchangeRequest } from './exchange';
+import { matchReply, settleOnce, type ExchangeCounters, type ExchangeOutcome, type ExchangeRequest } from './exchange';
 
 /**
  * One UDP exchange on a new connected socket (random source port; the kernel drops packets from other peers).
@@ -10,29 +10,21 @@ export function udpExchange(req: ExchangeRequest, counters: ExchangeCounters): P
   return new Promise((resolve) => {
     const socket = createSocket(req.ns.family === 6 ? 'udp6' : 'udp4');
     let caseMismatches = 0;
-    let done = false;
-    const finish = (outcome: ExchangeOutcome): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onAbort);
+    const release = (): void => {
       try {
         socket.close();
       } catch {
         // already closed
       }
-      resolve(outcome);
     };
-    const onAbort = (): void => finish({ kind: 'aborted' });
-    const timer = setTimeout(() => finish({ kind: 'timeout', caseMismatches }), req.timeoutMs);
-    if (req.signal?.aborted) return finish({ kind: 'aborted' });
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-
+    // A timeout reports how many replies differed only in case, so the client can turn 0x20 off.
+    const { finish, settled } = settleOnce(req, release, resolve, () => ({ kind: 'timeout', caseMismatches }));
+    if (settled()) return;
     socket.on('error', (err: NodeJS.ErrnoException) => {
       finish(err.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'neterror', message: err.message });
     });
     socket.on('message', (buf: Buffer) => {
-      if (done) return;
+      if (settled()) return;
       if (peekId(buf) !== req.id) {
         counters.spoofSuspected++;
         return finish({ kind: 'spoof' });
@@ -51,7 +43,7 @@ export function udpExchange(req: ExchangeRequest, counters: ExchangeCounters): P
       finish(reply.truncated ? { kind: 'truncated' } : { kind: 'reply', reply, bytes: buf.length });
     });
     socket.connect(req.ns.port, req.ns.host, () => {
-      if (done) return;
+      if (settled()) return;
       const query = encodeQuery(req.id, req.wireName, req.type, req.edns);
       socket.send(query, (err) => {
         if (err) finish({ kind: 'neterror', message: err.message });

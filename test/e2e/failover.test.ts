@@ -81,6 +81,17 @@ describe('end to end: Node-RED + BIND + sipp', { skip }, () => {
       ...failoverFlow('/fo', 'res-plain', 'fo-'),
       ...failoverFlow('/sticky', 'res-sticky', 'st-'),
     ]);
+    // A deploy can answer before the new http-in routes exist: wait until both answer (NXDOMAIN: no SIP traffic).
+    for (const path of ['/fo', '/sticky']) {
+      const deadline = Date.now() + 15000;
+      for (;;) {
+        const res = await fetch(`${red.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uri: 'sip:ready.nothere.e2e.test' }) });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+        if (Date.now() > deadline) throw new Error(`${path} did not come up: HTTP ${res.status}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
   });
 
   after(async () => {

@@ -192,4 +192,30 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
       await helper.stopServer();
     }
   });
+
+  test('status: the target (and sticky) after a location, the code after an error, the failover after a failure', async () => {
+    await helper.load(NODES, flow({ sticky: true }));
+    const loc = helper.getNode('loc');
+    const statuses: Array<Record<string, string>> = [];
+    loc.on('call:status', (call: { args: Array<Record<string, string>> }) => statuses.push(call.args[0]!));
+    const ok = nextMessage(helper.getNode('ok'));
+    loc.receive({ payload: 'sip:ex41.rfc3263.test' });
+    const msg = await ok;
+    const last = statuses.at(-1)!;
+    assert.deepEqual([last.fill, last.shape], ['green', 'dot']);
+    assert.equal(last.text, `tcp ${msg.sip.target.address}:5060 (sticky)`);
+    const err = nextMessage(helper.getNode('err'));
+    loc.receive({ payload: 'sip:nothere.example.test' });
+    await err;
+    assert.deepEqual(statuses.at(-1), { fill: 'red', shape: 'ring', text: 'ENOTFOUND' });
+    const fail = helper.getNode('fail');
+    const failStatuses: Array<Record<string, string>> = [];
+    fail.on('call:status', (call: { args: Array<Record<string, string>> }) => failStatuses.push(call.args[0]!));
+    msg.sip.failure = '503';
+    const next = nextMessage(helper.getNode('next'));
+    fail.receive(msg);
+    const moved = await next;
+    assert.equal(failStatuses.at(-1)!.text, `503 -> tcp ${moved.sip.target.address}:5060`);
+    assert.equal(failStatuses.at(-1)!.fill, 'yellow');
+  });
 });

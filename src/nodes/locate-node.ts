@@ -39,7 +39,7 @@ export function registerLocate(RED: Red): void {
           locator.locate(value as string).then(
             (result) => {
               msg.sip = stateFromResult(result);
-              node.status({ fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ' (sticky)' : '') });
+              node.status({ fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${RED._('sip-locate.status.sticky')})` : '') });
               send([msg, null]);
               done();
             },

@@ -39,7 +39,7 @@ export function registerTargetFailed(RED: Red): void {
           locator.markSucceeded(keyOf(sip.target), sip.destination);
           delete sip.ok;
           msg.sip = sip;
-          node.status({ fill: 'green', shape: 'dot', text: targetText(sip.target) + ' ok' });
+          node.status({ fill: 'green', shape: 'dot', text: `${targetText(sip.target)} ${RED._('sip-target-failed.status.confirmed')}` });
           send([msg, null]);
           return done();
         }

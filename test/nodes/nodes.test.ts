@@ -203,7 +203,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const msg = await ok;
     const last = statuses.at(-1)!;
     assert.deepEqual([last.fill, last.shape], ['green', 'dot']);
-    assert.equal(last.text, `tcp ${msg.sip.target.address}:5060 (sticky)`);
+    assert.equal(last.text, `tcp ${msg.sip.target.address}:5060 (sip-locate.status.sticky)`, 'translated through RED._ (the helper returns keys)');
     const err = nextMessage(helper.getNode('err'));
     loc.receive({ payload: 'sip:nothere.example.test' });
     await err;

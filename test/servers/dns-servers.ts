@@ -8,13 +8,14 @@
  * Each start writes its config into a fresh temp dir, takes a free port, waits until the server answers an SOA
  * query, and stop() kills exactly the spawned PID and waits for its exit.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as dnsPacket from 'dns-packet';
 import { freePort } from './ports';
+import { stopChild } from './process';
 
 /** The three real servers. */
 export type DnsServerKind = 'bind' | 'nsd' | 'knot';
@@ -185,11 +186,6 @@ function probe(port: number, origin: string): Promise<boolean> {
   });
 }
 
-function waitExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /** Starts a real server on a free loopback port and waits (at most 10 s) until it answers. */
 export async function startDnsServer(kind: DnsServerKind, opts: { zones?: ZoneSpec[]; variant?: DnsServerVariant } = {}): Promise<RunningDnsServer> {
   const zones = opts.zones ?? DEFAULT_ZONES;
@@ -217,10 +213,7 @@ export async function startDnsServer(kind: DnsServerKind, opts: { zones?: ZoneSp
     if (stderr.length < 8000) stderr += d.toString();
   });
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
-    await waitExit(child);
-    clearTimeout(killer);
+    await stopChild(child, 3000);
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 10_000;

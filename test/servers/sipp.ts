@@ -5,11 +5,12 @@
  *   ... send to uas.address:uas.port ...
  *   await uas.stop();
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './ports';
 import { INSTALL_HINT } from './dns-servers';
+import { stopChild } from './process';
 
 /** A running sipp UAS. */
 export interface RunningSipp {
@@ -51,11 +52,6 @@ function portBound(address: string, port: number, transport: 'udp' | 'tcp'): Pro
   }));
 }
 
-function waitExit(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 /** Starts one sipp UAS on address:port (a free port when none is given) and waits until it listens. */
 export async function startSipp(o: { scenario: string; address: string; transport: 'udp' | 'tcp'; port?: number }): Promise<RunningSipp> {
   for (let attempt = 1; ; attempt++) {
@@ -79,12 +75,7 @@ async function startSippOnce(o: { scenario: string; address: string; transport: 
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 4000) stderr += d.toString();
   });
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const killer = setTimeout(() => child.kill('SIGKILL'), 2000);
-    await waitExit(child);
-    clearTimeout(killer);
-  };
+  const stop = (): Promise<void> => stopChild(child, 2000);
   const deadline = Date.now() + 5000;
   while (Date.now() < deadline && child.exitCode === null) {
     if (await portBound(o.address, port, o.transport)) return { address: o.address, port, transport: o.transport, pid: child.pid!, stop };

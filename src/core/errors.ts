@@ -25,7 +25,11 @@ export type ErrorCode =
   | 'ENOTRANSPORT' // SIP NAPTRs exist but none names an enabled transport
   | 'ENOSERVICE' // SRV says the service is decidedly not available (target ".")
   | 'ENOADDRESS' // SRV records exist but no target has an address
-  | 'EEXHAUSTED'; // every target was tried and failed
+  | 'EEXHAUSTED' // every target was tried and failed
+  // state stores
+  | 'ESTOREDOWN' // the state store (context store or Redis) cannot be reached; marks and pins live in memory meanwhile
+  | 'ESTORETIMEOUT' // the state store did not answer in time
+  | 'ESTORERECORD'; // the state store holds or sent a record that is not a valid mark, pin or change
 
 /** The one error class of the package: a stable `code` plus a sentence a user understands. */
 export class SipLocateError extends Error {

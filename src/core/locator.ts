@@ -7,11 +7,13 @@ import { Pins } from './failover/pins';
 import { buildPlan, type PlanContext } from './rfc3263/locate';
 import { planTargets, type Plan } from './rfc3263/plan';
 import { isTransport } from './rfc3263/transports';
-import type { Clock, FailoverState, Failure, FamilyPolicy, LocateOptions, LocateResult, Locator, LocatorOptions, LocatorState, Target, TargetKey, Transport } from './types';
+import type { Clock, FailoverState, Failure, FamilyPolicy, LocateOptions, LocateResult, Locator, LocatorOptions, LocatorState, StateChange, Target, TargetKey, Transport } from './types';
 import { destinationKey, parseSipUri } from './uri';
 
 const FAMILIES: readonly FamilyPolicy[] = ['ipv4', 'ipv6', 'ipv4-first', 'ipv6-first'];
 const REASONS: readonly string[] = ['transport', 'timeout', '503'];
+/** How far past its own expiry a record may be dropped when a store reports it expired (clock skew between hosts), ms. */
+const EXPIRY_SKEW_MS = 2000;
 
 /** Options of createLocator(), plus an injectable DNS querier for tests. */
 export interface CreateLocatorOptions extends LocatorOptions {
@@ -50,6 +52,11 @@ export function createLocator(options: CreateLocatorOptions = {}): SipLocator {
   return new LocatorImpl(options);
 }
 
+/** The transport, address and port of a target, nothing more. */
+function keyOnly(t: TargetKey): TargetKey {
+  return { transport: t.transport, address: t.address, port: t.port };
+}
+
 /** Fills the fields a bare TargetKey lacks so it can be shown as a pin. */
 function asTarget(t: TargetKey): Target {
   const full = t as Partial<Target>;
@@ -80,7 +87,8 @@ class LocatorImpl implements SipLocator {
   private readonly marks: Marks;
   /** Parsed URIs and their destination keys, so a warm locate() does not parse again (bounded). */
   private readonly parsed = new Map<string, { uri: ReturnType<typeof parseSipUri>; destination: string }>();
-  private readonly pins = new Pins();
+  private readonly pins: Pins;
+  private readonly listeners = new Set<(change: StateChange) => void>();
   private closed = false;
 
   constructor(o: CreateLocatorOptions) {
@@ -95,6 +103,7 @@ class LocatorImpl implements SipLocator {
     this.maxTargets = Math.floor(numberOption(o.maxTargets, 32, 1, 1024, 'maxTargets'));
     this.resolveTimeoutMs = numberOption(o.resolveTimeoutMs, 10000, 1, 600000, 'resolveTimeoutMs');
     this.planLimit = Math.floor(numberOption(o.cacheSize, 10000, 0, 10_000_000, 'cacheSize'));
+    this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000);
     this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'));
     if (o.querier) {
       this.querier = o.querier;
@@ -156,19 +165,23 @@ class LocatorImpl implements SipLocator {
       else black ??= t;
     }
     next ??= grey ?? black;
-    if (next && this.sticky) this.pins.set(state.destination, next, this.clock.now());
+    if (next && this.sticky) this.pin(state.destination, next);
     return next;
   }
 
   markFailed(target: TargetKey, failure: Failure): void {
     if (!failure || !REASONS.includes(failure.reason)) throw new SipLocateError('EINVALIDOPTION', 'A failure reason must be "transport", "timeout" or "503".', { reason: failure?.reason });
-    this.marks.mark(target, failure);
-    this.pins.unpinTarget(target);
+    const { mark, changed } = this.marks.mark(target, failure);
+    if (changed) this.emit({ op: 'mark', mark: { ...mark } });
+    for (const destination of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination, target: keyOnly(target) });
   }
 
   markSucceeded(target: TargetKey, destination?: string): void {
-    this.marks.clearGrey(target);
-    if (this.sticky && destination) this.pins.set(destination, asTarget(target), this.clock.now());
+    if (this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: keyOnly(target) });
+    if (!this.sticky || !destination) return;
+    const pin = this.pins.get(destination);
+    if (pin && targetKeyOf(pin.target) === targetKeyOf(target) && !this.dueForRenewal(pin.expiresAt)) return;
+    this.pin(destination, asTarget(target));
   }
 
   state(): LocatorState {
@@ -178,6 +191,45 @@ class LocatorImpl implements SipLocator {
   resetState(): void {
     this.marks.clear();
     this.pins.clear();
+    this.emit({ op: 'reset' });
+  }
+
+  onChange(listener: (change: StateChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  apply(change: StateChange): void {
+    switch (change.op) {
+      case 'mark':
+        if (this.marks.put(change.mark).changed) this.pins.unpinTarget(change.mark);
+        break;
+      case 'unmark':
+        this.marks.clearGrey(change.target);
+        break;
+      case 'pin': {
+        // A pin elsewhere that points at a server this instance saw fail does not replace a pin on a working one.
+        const local = this.pins.get(change.pin.destination);
+        if (local && targetKeyOf(local.target) !== targetKeyOf(change.pin.target) && this.marks.get(change.pin.target) && !this.marks.get(local.target)) break;
+        this.pins.put(change.pin);
+        break;
+      }
+      case 'unpin':
+        this.pins.delete(change.destination, change.target);
+        break;
+      case 'expired': {
+        const deadline = this.clock.now() + EXPIRY_SKEW_MS;
+        if (change.mark) this.marks.expire(change.mark, deadline);
+        if (change.destination !== undefined) this.pins.expire(change.destination, deadline);
+        break;
+      }
+      case 'reset':
+        this.marks.clear();
+        this.pins.clear();
+        break;
+    }
   }
 
   close(): void {
@@ -185,6 +237,31 @@ class LocatorImpl implements SipLocator {
     this.closed = true;
     this.plans.clear();
     this.dns?.close();
+  }
+
+  /** Pins target for destination and reports it, naming the pin it replaced. */
+  private pin(destination: string, target: Target): void {
+    const old = this.pins.get(destination);
+    const pin = this.pins.set(destination, target);
+    if (this.listeners.size === 0) return;
+    const change: StateChange = { op: 'pin', pin: { ...pin, target: { ...pin.target } } };
+    if (old) change.replaces = keyOnly(old.target);
+    this.emit(change);
+  }
+
+  /** True when less than half of a pin's lifetime is left, so using it should renew it. */
+  private dueForRenewal(expiresAt: number): boolean {
+    return expiresAt - this.clock.now() < this.pins.lifetimeMs / 2;
+  }
+
+  private emit(change: StateChange): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(change);
+      } catch {
+        // A listener's failure must not break locating; stores report their own errors.
+      }
+    }
   }
 
   private remember(destination: string, plan: Plan): void {
@@ -216,12 +293,14 @@ class LocatorImpl implements SipLocator {
       const i = targets.findIndex((t) => targetKeyOf(t) === key);
       if (i >= 0) {
         if (i > 0) targets.unshift(targets.splice(i, 1)[0]!);
+        if (this.dueForRenewal(pin.expiresAt)) this.pin(destination, pin.target);
         return true;
       }
       this.pins.delete(destination);
+      this.emit({ op: 'unpin', destination, target: keyOnly(pin.target) });
     }
     if (targets[0]!.mark === 'black') return false;
-    this.pins.set(destination, targets[0]!, this.clock.now());
+    this.pin(destination, targets[0]!);
     return true;
   }
 

@@ -91,11 +91,37 @@ export interface LocateOptions {
   signal?: AbortSignal;
 }
 
+/** A failure mark as kept and stored: the target, its colour and its expiry (ms since the epoch). */
+export interface MarkRecord extends TargetKey {
+  mark: 'grey' | 'black';
+  expiresAt: number;
+}
+
+/** A sticky pin as kept and stored: the destination's server, when it was pinned and when the pin lapses (ms). */
+export interface PinRecord {
+  destination: string;
+  target: Target;
+  pinnedAt: number;
+  expiresAt: number;
+}
+
 /** The state a locator shares between flows: failure marks and sticky pins. */
 export interface LocatorState {
-  marks: Array<TargetKey & { mark: 'grey' | 'black'; expiresAt: number }>;
-  pins: Array<{ destination: string; target: Target; pinnedAt: number }>;
+  marks: MarkRecord[];
+  pins: PinRecord[];
 }
+
+/**
+ * One change to marks or pins: what a state store writes, and what other instances apply.
+ * `pin.replaces` names the target of the pin this one replaced, so a store can tell a replacement from a conflict.
+ */
+export type StateChange =
+  | { op: 'mark'; mark: MarkRecord }
+  | { op: 'unmark'; target: TargetKey }
+  | { op: 'pin'; pin: PinRecord; replaces?: TargetKey }
+  | { op: 'unpin'; destination: string; target: TargetKey }
+  | { op: 'expired'; mark?: TargetKey; destination?: string }
+  | { op: 'reset' };
 
 /** Options of createLocator(). */
 export interface LocatorOptions {
@@ -107,6 +133,8 @@ export interface LocatorOptions {
   family?: FamilyPolicy;
   /** Stick to a known good server per destination (default false). */
   sticky?: boolean;
+  /** Seconds an unused sticky pin lasts; each use renews it (default 7200). */
+  pinSeconds?: number;
   /** Seconds a transport error or timeout greylists a target (default 32). */
   greylistSeconds?: number;
   /** Upper bound for a 503 Retry-After blacklist, seconds (default 3600). */
@@ -159,6 +187,10 @@ export interface Locator {
   state(): LocatorState;
   /** Drops all marks and pins (not the DNS cache). */
   resetState(): void;
+  /** Calls listener with each change this locator makes to marks or pins; returns a function that stops it. */
+  onChange(listener: (change: StateChange) => void): () => void;
+  /** Applies a change made elsewhere (a store, another instance) without reporting it to onChange listeners. */
+  apply(change: StateChange): void;
   /** Releases sockets and timers; later locate() calls reject with ECLOSED. */
   close(): void;
 }

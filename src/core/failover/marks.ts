@@ -1,17 +1,16 @@
-import type { Clock, Failure, TargetKey, Transport } from '../types';
+import type { Clock, Failure, MarkRecord, TargetKey } from '../types';
 
 /** A grey mark (tried last) or a black mark (skipped while others remain), with its expiry. */
-export interface Mark {
-  transport: Transport;
-  address: string;
-  port: number;
-  mark: 'grey' | 'black';
-  expiresAt: number;
-}
+export type Mark = MarkRecord;
 
 /** The map key of a target. */
 export function targetKeyOf(t: TargetKey): string {
   return `${t.transport}|${t.address}|${t.port}`;
+}
+
+/** True when `next` should not replace `old`: a live black mark is neither turned grey nor shortened. */
+export function weakerMark(next: Mark, old: Mark | undefined): boolean {
+  return old !== undefined && old.mark === 'black' && (next.mark === 'grey' || old.expiresAt > next.expiresAt);
 }
 
 /** Failure marks with expiry, checked lazily on read. */
@@ -25,24 +24,38 @@ export class Marks {
     private readonly maxBlacklistSeconds: number,
   ) {}
 
-  /** Marks a target: black for a 503 with Retry-After, grey otherwise. A black mark is not shortened by a grey one. */
-  mark(t: TargetKey, failure: Failure): Mark {
+  /** Marks a target: black for a 503 with Retry-After, grey otherwise; returns the mark now in force and whether it changed. */
+  mark(t: TargetKey, failure: Failure): { mark: Mark; changed: boolean } {
     const now = this.clock.now();
     const retry = failure.reason === '503' && typeof failure.retryAfter === 'number' && Number.isFinite(failure.retryAfter) && failure.retryAfter > 0 ? failure.retryAfter : undefined;
     const next: Mark = retry !== undefined
       ? { transport: t.transport, address: t.address, port: t.port, mark: 'black', expiresAt: now + Math.min(retry, this.maxBlacklistSeconds) * 1000 }
       : { transport: t.transport, address: t.address, port: t.port, mark: 'grey', expiresAt: now + this.greylistSeconds * 1000 };
-    const key = targetKeyOf(t);
-    const old = this.get(t);
-    if (old && old.mark === 'black' && (next.mark === 'grey' || old.expiresAt > next.expiresAt)) return old;
-    this.map.set(key, next);
-    return next;
+    return this.put(next);
   }
 
-  /** Removes a grey mark (a success proves the target works); black marks stay until they expire. */
-  clearGrey(t: TargetKey): void {
+  /** Takes a mark made elsewhere, under the same rule as mark(): a black mark is not weakened. */
+  put(next: Mark): { mark: Mark; changed: boolean } {
+    const old = this.get(next);
+    if (weakerMark(next, old)) return { mark: old!, changed: false };
+    if (next.expiresAt <= this.clock.now()) return { mark: next, changed: false };
+    const own: Mark = { transport: next.transport, address: next.address, port: next.port, mark: next.mark, expiresAt: next.expiresAt };
+    this.map.set(targetKeyOf(own), own);
+    return { mark: own, changed: true };
+  }
+
+  /** Removes a grey mark (a success proves the target works); black marks stay until they expire. True when one was removed. */
+  clearGrey(t: TargetKey): boolean {
     const m = this.get(t);
-    if (m && m.mark === 'grey') this.map.delete(targetKeyOf(t));
+    if (!m || m.mark !== 'grey') return false;
+    this.map.delete(targetKeyOf(t));
+    return true;
+  }
+
+  /** Removes a target's mark when it is due by `deadline` (a store saw it expire). */
+  expire(t: TargetKey, deadline: number): void {
+    const m = this.map.get(targetKeyOf(t));
+    if (m && m.expiresAt <= deadline) this.map.delete(targetKeyOf(t));
   }
 
   /** The live mark of a target, if any. */

@@ -1,0 +1,122 @@
+/** A state store on a Node-RED context store (e.g. localfilesystem): marks and pins survive restarts of one instance. */
+import { SipLocateError } from '../core/errors';
+import type { LocatorState, MarkRecord, PinRecord } from '../core/types';
+import { readMark, readPin } from './records';
+import { withStoreTimeout } from './timeout';
+import type { StateStore, StoreEvents } from './types';
+
+/** The part of a Node-RED context object this store uses (the callback forms work with every context store). */
+export interface ContextLike {
+  get(key: string, store: string | undefined, callback: (err: Error | null | undefined, value?: unknown) => void): void;
+  set(key: string, value: unknown, store: string | undefined, callback: (err?: Error | null) => void): void;
+}
+
+/** Options of createContextStore(). */
+export interface ContextStoreOptions {
+  /** The context store name from settings.js (undefined: the default store). */
+  store?: string;
+  /** The marks and pins to save. */
+  snapshot: () => LocatorState;
+  /** Changes within this many ms are saved together (default 100). */
+  coalesceMs?: number;
+  /** Deadline for one context read or write, ms (default 5000). */
+  timeoutMs?: number;
+  clock?: { now(): number };
+}
+
+/** The context key holding the saved state. */
+export const CONTEXT_KEY = 'sipLocateState';
+
+/** What is saved under CONTEXT_KEY. */
+interface Saved {
+  v: 1;
+  savedAt: number;
+  marks: MarkRecord[];
+  pins: PinRecord[];
+}
+
+/** Creates a store that saves the whole (small) state to one context key, coalescing bursts of changes. */
+export function createContextStore(context: ContextLike, options: ContextStoreOptions): StateStore {
+  const coalesceMs = options.coalesceMs ?? 100;
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const clock = options.clock ?? { now: Date.now };
+  let events: StoreEvents | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+
+  const get = (): Promise<unknown> => withStoreTimeout(new Promise((resolve, reject) => {
+    context.get(CONTEXT_KEY, options.store, (err, value) => (err ? reject(storeError(err)) : resolve(value)));
+  }), timeoutMs, 'context get');
+
+  const set = (value: Saved): Promise<void> => withStoreTimeout(new Promise<void>((resolve, reject) => {
+    context.set(CONTEXT_KEY, value, options.store, (err) => (err ? reject(storeError(err)) : resolve()));
+  }), timeoutMs, 'context set');
+
+  const save = async (): Promise<void> => {
+    clearTimeout(timer);
+    timer = undefined;
+    const batch = waiting;
+    waiting = [];
+    if (batch.length === 0) return;
+    try {
+      const { marks, pins } = options.snapshot();
+      await set({ v: 1, savedAt: clock.now(), marks, pins });
+      for (const w of batch) w.resolve();
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+      throw err;
+    }
+  };
+
+  return {
+    kind: 'context',
+    start(e) {
+      events = e;
+      setImmediate(() => e.up());
+    },
+    async load() {
+      const value = await get();
+      const out: LocatorState = { marks: [], pins: [] };
+      if (value === undefined || value === null) return out;
+      const saved = value as Partial<Saved>;
+      if (typeof value !== 'object' || saved.v !== 1 || !Array.isArray(saved.marks) || !Array.isArray(saved.pins)) {
+        events?.invalid(new SipLocateError('ESTORERECORD', `The context key ${CONTEXT_KEY} does not hold sip-locate state; it will be overwritten.`));
+        return out;
+      }
+      const now = clock.now();
+      for (const m of saved.marks) {
+        const mark = readMark(m);
+        if (!mark) events?.invalid(new SipLocateError('ESTORERECORD', 'A saved mark is invalid and was ignored.'));
+        else if (mark.expiresAt > now) out.marks.push(mark);
+      }
+      for (const p of saved.pins) {
+        const pin = readPin(p);
+        if (!pin) events?.invalid(new SipLocateError('ESTORERECORD', 'A saved pin is invalid and was ignored.'));
+        else if (pin.expiresAt > now) out.pins.push(pin);
+      }
+      return out;
+    },
+    write() {
+      return new Promise<undefined>((resolve, reject) => {
+        waiting.push({ resolve: () => resolve(undefined), reject });
+        if (!timer) {
+          timer = setTimeout(() => {
+            save().catch((err: unknown) => events?.down(storeError(err)));
+          }, coalesceMs);
+          timer.unref();
+        }
+      });
+    },
+    flush() {
+      return save();
+    },
+    async close() {
+      await save();
+    },
+  };
+}
+
+function storeError(err: unknown): SipLocateError {
+  if (err instanceof SipLocateError) return err;
+  return new SipLocateError('ESTOREDOWN', `The context store failed: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
+}

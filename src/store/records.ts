@@ -1,0 +1,97 @@
+/** Checking marks, pins and changes that come back from a store or another instance: untrusted input. */
+import { isIP } from 'node:net';
+import { isTransport } from '../core/rfc3263/transports';
+import type { MarkRecord, PinRecord, StateChange, Target, TargetKey } from '../core/types';
+
+const MAX_DESTINATION = 2100;
+const MAX_HOST = 255;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isTime(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0;
+}
+
+/** A target key read from untrusted data, or undefined. */
+export function readTargetKey(v: unknown): TargetKey | undefined {
+  if (!isObject(v)) return undefined;
+  const { transport, address, port } = v;
+  if (typeof transport !== 'string' || !isTransport(transport)) return undefined;
+  if (typeof address !== 'string' || isIP(address) === 0) return undefined;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return { transport, address, port };
+}
+
+/** A full target read from untrusted data (missing descriptive fields are filled in), or undefined. */
+export function readTarget(v: unknown): Target | undefined {
+  const key = readTargetKey(v);
+  if (!key || !isObject(v)) return undefined;
+  const host = typeof v.host === 'string' && v.host.length > 0 && v.host.length <= MAX_HOST ? v.host : key.address;
+  const source = v.source === 'numeric' || v.source === 'naptr' || v.source === 'srv' || v.source === 'address' ? v.source : 'address';
+  const ttl = typeof v.ttl === 'number' && Number.isFinite(v.ttl) && v.ttl >= 0 ? v.ttl : 0;
+  return { ...key, family: isIP(key.address) === 6 ? 6 : 4, host, source, ttl };
+}
+
+/** A mark read from untrusted data; `expiresAt` may be replaced by the caller's own clock. */
+export function readMark(v: unknown, expiresAt?: number): MarkRecord | undefined {
+  const key = readTargetKey(v);
+  if (!key || !isObject(v) || (v.mark !== 'grey' && v.mark !== 'black')) return undefined;
+  const expiry = expiresAt ?? v.expiresAt;
+  if (!isTime(expiry)) return undefined;
+  return { ...key, mark: v.mark, expiresAt: expiry };
+}
+
+function readDestination(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_DESTINATION ? v : undefined;
+}
+
+/** A pin read from untrusted data; `expiresAt` may be replaced by the caller's own clock. */
+export function readPin(v: unknown, expiresAt?: number): PinRecord | undefined {
+  if (!isObject(v)) return undefined;
+  const destination = readDestination(v.destination);
+  const target = readTarget(v.target);
+  const expiry = expiresAt ?? v.expiresAt;
+  if (destination === undefined || !target || !isTime(expiry) || !isTime(v.pinnedAt)) return undefined;
+  return { destination, target, pinnedAt: v.pinnedAt, expiresAt: expiry };
+}
+
+/** A change read from untrusted data, with record expiries rebased on `now` + `ttlMs` when given; undefined when invalid. */
+export function readChange(v: unknown, now?: number, ttlMs?: number): StateChange | undefined {
+  if (!isObject(v)) return undefined;
+  const rebased = now !== undefined && ttlMs !== undefined && isTime(ttlMs) ? now + ttlMs : undefined;
+  switch (v.op) {
+    case 'mark': {
+      const mark = readMark(v.mark, rebased);
+      return mark && { op: 'mark', mark };
+    }
+    case 'unmark': {
+      const target = readTargetKey(v.target);
+      return target && { op: 'unmark', target };
+    }
+    case 'pin': {
+      const pin = readPin(v.pin, rebased);
+      if (!pin) return undefined;
+      const replaces = v.replaces === undefined ? undefined : readTargetKey(v.replaces);
+      if (v.replaces !== undefined && !replaces) return undefined;
+      return replaces ? { op: 'pin', pin, replaces } : { op: 'pin', pin };
+    }
+    case 'unpin': {
+      const destination = readDestination(v.destination);
+      const target = readTargetKey(v.target);
+      return destination !== undefined && target ? { op: 'unpin', destination, target } : undefined;
+    }
+    case 'reset':
+      return { op: 'reset' };
+    default:
+      return undefined;
+  }
+}
+
+/** Milliseconds a change's record has left at `now` (0 for changes without a record). */
+export function ttlOf(change: StateChange, now: number): number {
+  if (change.op === 'mark') return Math.max(0, change.mark.expiresAt - now);
+  if (change.op === 'pin') return Math.max(0, change.pin.expiresAt - now);
+  return 0;
+}

@@ -1,0 +1,109 @@
+/**
+ * A real Redis for tests: redis-server (Debian package redis-server) on a loopback port, no persistence,
+ * stopped by its own PID. kill() drops it hard mid-run; restart() brings it back, empty, on the same port.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { INSTALL_HINT } from './dns-servers';
+import { freePort } from './ports';
+import { stopChild, waitExit } from './process';
+
+/** A running redis-server. */
+export interface RunningRedis {
+  url: string;
+  port: number;
+  /** PID of the current process. */
+  pid(): number;
+  /** SIGKILL, as a crash would; resolves once it has exited. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty: nothing is persisted). */
+  restart(): Promise<void>;
+  /** One command over a fresh connection, for assertions (inline protocol). */
+  command(line: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** True when redis-server is installed. */
+export function redisAvailable(): boolean {
+  return spawnSync('sh', ['-c', 'command -v redis-server || test -x /usr/bin/redis-server'], { encoding: 'utf8' }).status === 0;
+}
+
+/** The skip reason when redis-server is missing (throws under CI=true), or false. */
+export function skipUnlessRedis(): string | false {
+  if (redisAvailable()) return false;
+  const msg = `redis-server is not installed; install with: ${INSTALL_HINT}`;
+  if (process.env.CI === 'true') throw new Error(`CI: ${msg}`);
+  process.stderr.write(`\n*** SKIPPED redis test: ${msg}\n`);
+  return msg;
+}
+
+/** Sends one inline command and resolves with the raw reply. */
+function rawCommand(port: number, line: string, ms = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`redis on ${port}: no reply to ${line} within ${ms} ms`));
+    }, ms);
+    socket.on('connect', () => socket.write(`${line}\r\n`));
+    socket.on('data', (d) => {
+      data += d.toString();
+      if (data.endsWith('\r\n')) {
+        clearTimeout(timer);
+        socket.end();
+        resolve(data);
+      }
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Starts redis-server on 127.0.0.1 and a free port; resolves once it answers PING. */
+export async function startRedis(): Promise<RunningRedis> {
+  const port = await freePort('127.0.0.1');
+  const dir = mkdtempSync(join(tmpdir(), 'sip-redis-'));
+  let child: ChildProcess;
+  let log = '';
+  const launch = async (): Promise<void> => {
+    child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', '--daemonize', 'no', '--notify-keyspace-events', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d) => (log = (log + d).slice(-5000)));
+    child.stderr?.on('data', (d) => (log = (log + d).slice(-5000)));
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${log}`);
+      try {
+        if ((await rawCommand(port, 'PING', 500)).startsWith('+PONG')) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await stopChild(child, 1000);
+        throw new Error(`redis-server did not answer on port ${port}: ${log}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}/0`,
+    port,
+    pid: () => child.pid!,
+    async kill() {
+      child.kill('SIGKILL');
+      await waitExit(child);
+    },
+    restart: launch,
+    command: (line) => rawCommand(port, line),
+    async stop() {
+      await stopChild(child, 3000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -9,7 +9,7 @@ module.exports = {
   nodesDir: [path.join(__dirname, '..')],
   logging: { console: { level: process.env.SIP_LOCATE_LOG_LEVEL || 'info', metrics: false, audit: false } },
   editorTheme: { tours: false, projects: { enabled: false } },
-  contextStorage: { default: { module: 'memory' } },
+  contextStorage: { default: { module: 'memory' }, file: { module: 'localfilesystem' } },
   diagnostics: { enabled: false },
   telemetry: { enabled: false },
   ...(process.env.SIP_LOCATE_ADMIN_AUTH ? { adminAuth: JSON.parse(process.env.SIP_LOCATE_ADMIN_AUTH) } : {}),

@@ -209,13 +209,9 @@ class LocatorImpl implements SipLocator {
       case 'unmark':
         this.marks.clearGrey(change.target);
         break;
-      case 'pin': {
-        // A pin elsewhere that points at a server this instance saw fail does not replace a pin on a working one.
-        const local = this.pins.get(change.pin.destination);
-        if (local && targetKeyOf(local.target) !== targetKeyOf(change.pin.target) && this.marks.get(change.pin.target) && !this.marks.get(local.target)) break;
+      case 'pin':
         this.pins.put(change.pin);
         break;
-      }
       case 'unpin':
         this.pins.delete(change.destination, change.target);
         break;

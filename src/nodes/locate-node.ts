@@ -1,7 +1,7 @@
 /** The sip-locate node: a SIP URI in, msg.sip with the failover order out (output 2 when nothing is found). */
 import { SipLocateError } from '../core/errors';
 import type { NodeMessage, Red, RedNode } from './red';
-import { attachResolver, errorOf, errorStatus, locatorOf, stateFromResult, targetText } from './shared';
+import { attachResolver, errorOf, errorStatus, locatorOf, stateFromResult, targetText, withStoreNote } from './shared';
 
 /** The properties the editor saves for a sip-locate node. */
 export interface LocateConfig {
@@ -39,7 +39,7 @@ export function registerLocate(RED: Red): void {
           locator.locate(value as string).then(
             (result) => {
               msg.sip = stateFromResult(result);
-              node.status({ fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${RED._('sip-locate.status.sticky')})` : '') });
+              node.status(withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${RED._('sip-locate.status.sticky')})` : '') }, RED._('sip-locate.status.memoryOnly')));
               send([msg, null]);
               done();
             },

@@ -2,6 +2,9 @@
 import { createLocator } from '../core/locator';
 import { SipLocateError } from '../core/errors';
 import type { FamilyPolicy, Locator, LocatorOptions, Transport } from '../core/types';
+import { createContextStore, type ContextLike } from '../store/context';
+import { linkStore, type StoreLink } from '../store/link';
+import type { StateStore, StoreKind, StoreStatus } from '../store/types';
 import type { HttpRequest, HttpResponse, NodeStatus, Red, RedNode } from './red';
 import { errorOf, type ResolverConfigNode } from './shared';
 
@@ -20,6 +23,43 @@ export interface ResolverConfig {
   minTtl?: number | string;
   maxTtl?: number | string;
   naptrFallback?: boolean | string;
+  /** Seconds an unused sticky pin lasts. */
+  pinSeconds?: number | string;
+  /** Where marks and pins are kept: memory (default), a Node-RED context store, or Redis. */
+  store?: string;
+  /** The context store name from settings.js ('' = the default store). */
+  contextStore?: string;
+  redisUrl?: string;
+  /** Redis key prefix; '' = sip-locate:<config node id>. */
+  redisPrefix?: string;
+}
+
+/** Where a resolver keeps marks and pins, as read from its configuration. */
+export interface StoreConfig {
+  kind: StoreKind;
+  contextStore?: string;
+  redisUrl?: string;
+  redisPrefix?: string;
+  redisPassword?: string;
+}
+
+/** Reads and checks the state store settings; throws EINVALIDOPTION. */
+export function storeFromConfig(c: ResolverConfig, id: string, password: string | undefined, contextStores: string[] | undefined): StoreConfig {
+  const kind = (c.store || 'memory') as StoreKind;
+  if (kind === 'memory') return { kind };
+  if (kind === 'context') {
+    const name = (c.contextStore ?? '').trim();
+    if (name && contextStores && !contextStores.includes(name)) {
+      throw new SipLocateError('EINVALIDOPTION', `There is no context store named "${name.slice(0, 40)}" in settings.js (contextStorage has: ${contextStores.join(', ') || 'none'}).`, { option: 'contextStore' });
+    }
+    return { kind, contextStore: name || undefined };
+  }
+  if (kind === 'redis') {
+    const url = (c.redisUrl ?? '').trim();
+    if (!url) throw new SipLocateError('EINVALIDOPTION', 'The state store is Redis but no Redis URL is set; write one like redis://127.0.0.1:6379/0.', { option: 'redisUrl' });
+    return { kind, redisUrl: url, redisPrefix: (c.redisPrefix ?? '').trim() || `sip-locate:${id}`, redisPassword: password || undefined };
+  }
+  throw new SipLocateError('EINVALIDOPTION', `The state store must be memory, context or redis, not "${String(c.store).slice(0, 20)}".`, { option: 'store' });
 }
 
 /** How long a closed-but-not-removed resolver keeps its locator for a redeploy to pick up, ms. */
@@ -30,6 +70,7 @@ const MAX_TRY_URI = 2048;
 interface Shared {
   fingerprint: string;
   locator: Locator;
+  link?: StoreLink;
   release?: NodeJS.Timeout;
 }
 
@@ -62,61 +103,117 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     minTtl: num(c.minTtl),
     maxTtl: num(c.maxTtl),
     naptrNoMatch: bool(c.naptrFallback) ? 'fallback' : 'fail',
+    pinSeconds: num(c.pinSeconds),
   };
 }
 
-/** Takes the locator for a config node id, reusing the one a previous instance left when nothing changed. */
-function acquire(id: string, options: LocatorOptions): Locator {
-  const fingerprint = JSON.stringify(options);
+/** Creates the store a configuration asks for (the Redis client is loaded only when used). */
+function createStore(config: StoreConfig, context: ContextLike, locator: Locator): StateStore | undefined {
+  if (config.kind === 'context') return createContextStore(context, { store: config.contextStore, snapshot: () => locator.state() });
+  if (config.kind === 'redis') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createRedisStore } = require('../store/redis') as typeof import('../store/redis');
+    return createRedisStore({ url: config.redisUrl!, prefix: config.redisPrefix!, password: config.redisPassword });
+  }
+  return undefined;
+}
+
+/** Closes a locator after its store link has flushed. */
+function closeShared(entry: Shared): void {
+  const { link, locator } = entry;
+  if (!link) {
+    locator.close();
+    return;
+  }
+  link.close().finally(() => locator.close());
+}
+
+/** Takes the locator (and store link) for a config node id, reusing what a previous instance left when nothing changed. */
+function acquire(id: string, options: LocatorOptions, store: StoreConfig, context: ContextLike): Shared {
+  const fingerprint = JSON.stringify([options, store]);
   const old = registry.get(id);
   if (old) {
     clearTimeout(old.release);
     old.release = undefined;
-    if (old.fingerprint === fingerprint) return old.locator;
-    old.locator.close();
+    if (old.fingerprint === fingerprint) return old;
+    closeShared(old);
     registry.delete(id);
   }
   const locator = createLocator(options);
-  registry.set(id, { fingerprint, locator });
-  return locator;
+  let link: StoreLink | undefined;
+  try {
+    const backing = createStore(store, context, locator);
+    if (backing) link = linkStore(locator, backing);
+  } catch (err) {
+    locator.close();
+    throw err;
+  }
+  const entry: Shared = { fingerprint, locator, link };
+  registry.set(id, entry);
+  return entry;
 }
 
-/** Gives a locator back: closed at once when the node was removed, after a grace period otherwise. */
-function release(id: string, locator: Locator, removed: boolean): void {
+/** Gives a locator back: closed at once when the node was removed, after a grace period otherwise; the store is flushed either way. */
+async function release(id: string, shared: Shared, removed: boolean): Promise<void> {
   const entry = registry.get(id);
-  if (!entry || entry.locator !== locator) {
-    locator.close();
+  if (!entry || entry !== shared) {
+    closeShared(shared);
     return;
   }
   if (removed) {
     registry.delete(id);
-    locator.close();
+    closeShared(entry);
     return;
   }
+  // Node-RED may be stopping: write what the context store holds before it closes.
+  await entry.link?.flush().catch(() => undefined);
   entry.release = setTimeout(() => {
     if (registry.get(id) === entry) registry.delete(id);
-    locator.close();
+    closeShared(entry);
   }, REDEPLOY_GRACE_MS);
   entry.release.unref();
+}
+
+/** The context store names settings.js defines, when the runtime tells. */
+function contextStoreNames(RED: Red): string[] | undefined {
+  const storage = (RED.settings as { contextStorage?: unknown } | undefined)?.contextStorage;
+  if (!storage || typeof storage !== 'object') return undefined;
+  return Object.keys(storage).filter((k) => k !== 'default' || typeof (storage as Record<string, unknown>).default === 'object');
 }
 
 /** Registers the sip-resolver node type and its admin endpoints. */
 export function registerResolver(RED: Red): void {
   function SipResolverNode(this: ResolverConfigNode, config: ResolverConfig): void {
     RED.nodes.createNode(this, config);
+    const node = this;
     const users = new Set<RedNode>();
+    let shared: Shared | undefined;
+    let stopStatus: (() => void) | undefined;
     this.sticky = bool(config.sticky);
     this.locator = undefined;
     this.configError = undefined;
+    this.storeStatus = () => shared?.link?.status();
+    const fanOut = (status: NodeStatus): void => {
+      for (const u of users) u.status(status);
+    };
     try {
-      this.locator = acquire(this.id, optionsFromConfig(config));
+      const credentials = (this as unknown as { credentials?: { redisPassword?: string } }).credentials;
+      const store = storeFromConfig(config, this.id, credentials?.redisPassword, contextStoreNames(RED));
+      shared = acquire(this.id, optionsFromConfig(config), store, (this as unknown as { context(): ContextLike }).context());
+      this.locator = shared.locator;
+      stopStatus = shared.link?.onStatus((s: StoreStatus) => {
+        if (s.state === 'down') {
+          node.warn(RED._('sip-resolver.status.storeDownLog', { kind: s.kind, message: s.error?.message ?? '' }));
+          fanOut({ fill: 'yellow', shape: 'ring', text: RED._('sip-resolver.status.storeDown', { kind: s.kind }) });
+        } else if (s.state === 'up') {
+          node.log(RED._('sip-resolver.status.storeUpLog', { kind: s.kind }));
+          fanOut({ fill: 'green', shape: 'dot', text: RED._('sip-resolver.status.storeUp', { kind: s.kind }) });
+        }
+      });
     } catch (err) {
       this.configError = err instanceof SipLocateError ? err : new SipLocateError('EINVALIDOPTION', String(err));
       this.error(RED._('sip-resolver.errors.config', { message: this.configError.message }));
     }
-    const fanOut = (status: NodeStatus): void => {
-      for (const u of users) u.status(status);
-    };
     this.register = (user: RedNode): void => {
       users.add(user);
       if (this.configError) user.status({ fill: 'red', shape: 'ring', text: this.configError.code });
@@ -125,14 +222,18 @@ export function registerResolver(RED: Red): void {
       users.delete(user);
     };
     this.on('close', (removed: boolean, done: () => void) => {
-      if (this.locator) release(this.id, this.locator, removed);
+      stopStatus?.();
       if (removed) fanOut({ fill: 'grey', shape: 'ring', text: 'sip-resolver.status.closed' });
       users.clear();
       this.locator = undefined;
-      done();
+      const finish = shared ? release(this.id, shared, removed) : Promise.resolve();
+      shared = undefined;
+      finish.then(() => done(), () => done());
     });
   }
-  RED.nodes.registerType('sip-resolver', SipResolverNode as unknown as (this: RedNode, config: never) => void);
+  RED.nodes.registerType('sip-resolver', SipResolverNode as unknown as (this: RedNode, config: never) => void, {
+    credentials: { redisPassword: { type: 'password' } },
+  });
   registerAdmin(RED);
 }
 
@@ -167,17 +268,17 @@ function registerAdmin(RED: Red): void {
       return;
     }
     locator.locate(uri, { trace: true }).then(
-      (result) => res.json({ ok: true, result, state: locator.state() }),
+      (result) => res.json({ ok: true, result, state: locator.state(), store: node.storeStatus() }),
       (err: unknown) => {
         const e = errorOf(err);
-        res.status(e.code === 'EINVALIDURI' ? 400 : 200).json({ ok: false, error: e, state: locator.state() });
+        res.status(e.code === 'EINVALIDURI' ? 400 : 200).json({ ok: false, error: e, state: locator.state(), store: node.storeStatus() });
       },
     );
   });
   RED.httpAdmin.get('/sip-resolver/:id/state', RED.auth.needsPermission('sip-resolver.read'), (req: HttpRequest, res: HttpResponse) => {
     const node = resolverFor(RED, req.params.id);
     if (!node || !node.locator) return notDeployed(res);
-    res.json(node.locator.state());
+    res.json({ ...node.locator.state(), store: node.storeStatus() ?? { kind: 'memory', state: 'memory' } });
   });
   RED.httpAdmin.post('/sip-resolver/:id/reset', RED.auth.needsPermission('sip-resolver.write'), (req: HttpRequest, res: HttpResponse) => {
     const node = resolverFor(RED, req.params.id);

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { SipLocateError } from '../core/errors';
 import { TRANSPORT_NAMES } from '../core/rfc3263/transports';
 import type { FailoverState, Failure, Locator, LocateResult, Target, TargetKey } from '../core/types';
+import type { StoreStatus } from '../store/types';
 import type { NodeStatus, Red, RedNode } from './red';
 
 /** The shape of msg.sip that sip-locate writes and the other nodes read. */
@@ -35,6 +36,8 @@ export interface ResolverConfigNode extends RedNode {
   /** Why there is no locator. */
   configError: SipLocateError | undefined;
   sticky: boolean;
+  /** How its state store is doing (undefined for memory). */
+  storeStatus(): StoreStatus | undefined;
   register(user: RedNode): void;
   deregister(user: RedNode): void;
 }
@@ -111,6 +114,12 @@ export function failureOf(sip: SipMsgState, fallback: string): Failure | undefin
 /** A short target text for status: "udp 192.0.2.1:5060". */
 export function targetText(t: TargetKey): string {
   return `${t.transport} ${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`;
+}
+
+/** A success status, turned yellow with `note` appended while the resolver's state store is down (work goes on from memory). */
+export function withStoreNote(resolver: ResolverConfigNode | SipLocateError, status: NodeStatus, note: string): NodeStatus {
+  if (resolver instanceof SipLocateError || resolver.storeStatus()?.state !== 'down') return status;
+  return { fill: 'yellow', shape: status.shape, text: `${status.text ?? ''} · ${note}` };
 }
 
 /** The status for an error code. */

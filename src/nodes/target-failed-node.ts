@@ -1,7 +1,7 @@
 /** The sip-target-failed node: marks msg.sip.target failed and hands out the next target (or confirms it with msg.sip.ok). */
 import { SipLocateError } from '../core/errors';
 import type { NodeMessage, Red, RedNode } from './red';
-import { attachResolver, errorOf, errorStatus, failoverState, failureOf, keyOf, locatorOf, readSipState, targetText } from './shared';
+import { attachResolver, errorOf, errorStatus, failoverState, failureOf, keyOf, locatorOf, readSipState, targetText, withStoreNote } from './shared';
 
 /** The properties the editor saves for a sip-target-failed node. */
 export interface TargetFailedConfig {
@@ -39,7 +39,7 @@ export function registerTargetFailed(RED: Red): void {
           locator.markSucceeded(keyOf(sip.target), sip.destination);
           delete sip.ok;
           msg.sip = sip;
-          node.status({ fill: 'green', shape: 'dot', text: `${targetText(sip.target)} ${RED._('sip-target-failed.status.confirmed')}` });
+          node.status(withStoreNote(resolver, { fill: 'green', shape: 'dot', text: `${targetText(sip.target)} ${RED._('sip-target-failed.status.confirmed')}` }, RED._('sip-target-failed.status.memoryOnly')));
           send([msg, null]);
           return done();
         }

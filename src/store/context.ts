@@ -43,6 +43,9 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
   let events: StoreEvents | undefined;
   let timer: NodeJS.Timeout | undefined;
   let waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  // Until the saved state has been read, nothing is saved: a save could only overwrite it with less.
+  let loaded = false;
+  let skipped = false;
 
   const get = (): Promise<unknown> => withStoreTimeout(new Promise((resolve, reject) => {
     context.get(CONTEXT_KEY, options.store, (err, value) => (err ? reject(storeError(err)) : resolve(value)));
@@ -52,12 +55,13 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
     context.set(CONTEXT_KEY, value, options.store, (err) => (err ? reject(storeError(err)) : resolve()));
   }), timeoutMs, 'context set');
 
-  const save = async (): Promise<void> => {
+  /** Saves the snapshot when changes wait (or always, when forced) and settles the waiting writes. */
+  const save = async (force: boolean): Promise<void> => {
     clearTimeout(timer);
     timer = undefined;
     const batch = waiting;
     waiting = [];
-    if (batch.length === 0) return;
+    if (batch.length === 0 && !force) return;
     try {
       const { marks, pins } = options.snapshot();
       await set({ v: 1, savedAt: clock.now(), marks, pins });
@@ -65,6 +69,18 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
     } catch (err) {
       for (const w of batch) w.reject(err);
       throw err;
+    }
+  };
+
+  /** From now on changes are saved; one save catches up the changes made before. */
+  const markLoaded = (): void => {
+    loaded = true;
+    if (skipped) {
+      skipped = false;
+      waiting.push({ resolve: () => undefined, reject: () => undefined });
+      timer ??= setTimeout(() => {
+        save(false).catch((err: unknown) => events?.down(storeError(err)));
+      }, coalesceMs);
     }
   };
 
@@ -77,10 +93,14 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
     async load() {
       const value = await get();
       const out: LocatorState = { marks: [], pins: [] };
-      if (value === undefined || value === null) return out;
+      if (value === undefined || value === null) {
+        markLoaded();
+        return out;
+      }
       const saved = value as Partial<Saved>;
       if (typeof value !== 'object' || saved.v !== 1 || !Array.isArray(saved.marks) || !Array.isArray(saved.pins)) {
         events?.invalid(new SipLocateError('ESTORERECORD', `The context key ${CONTEXT_KEY} does not hold sip-locate state; it will be overwritten.`));
+        markLoaded();
         return out;
       }
       const now = clock.now();
@@ -94,24 +114,29 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
         if (!pin) events?.invalid(new SipLocateError('ESTORERECORD', 'A saved pin is invalid and was ignored.'));
         else if (pin.expiresAt > now) out.pins.push(pin);
       }
+      markLoaded();
       return out;
     },
     write() {
+      if (!loaded) {
+        skipped = true;
+        return Promise.resolve(undefined);
+      }
       return new Promise<undefined>((resolve, reject) => {
         waiting.push({ resolve: () => resolve(undefined), reject });
         if (!timer) {
           timer = setTimeout(() => {
-            save().catch((err: unknown) => events?.down(storeError(err)));
+            save(false).catch((err: unknown) => events?.down(storeError(err)));
           }, coalesceMs);
           timer.unref();
         }
       });
     },
     flush() {
-      return save();
+      return loaded ? save(true) : Promise.resolve();
     },
     async close() {
-      await save();
+      await save(false);
     },
   };
 }

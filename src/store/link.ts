@@ -18,6 +18,8 @@ export interface StoreLink {
   onStatus(listener: (status: StoreStatus) => void): () => void;
   /** Resolves once the current catch-up (if any) has finished. */
   settled(): Promise<void>;
+  /** Writes out what the store buffers (after the first catch-up only, so an unread store is never overwritten). */
+  flush(): Promise<void>;
   /** Stops following the locator, flushes and closes the store. */
   close(): Promise<void>;
 }
@@ -38,6 +40,9 @@ export function linkStore(locator: Locator, store: StateStore, clock: { now(): n
   const listeners = new Set<(s: StoreStatus) => void>();
   const pending = new Map<string, StateChange>();
   let reachable = false;
+  // Remote changes: dropped until a catch-up reads the store (the read covers them), held while it reads, applied after.
+  let remoteMode: 'drop' | 'hold' | 'apply' = 'drop';
+  let held: StateChange[] = [];
   let closed = false;
   let syncing: Promise<void> | undefined;
   let again = false;
@@ -73,6 +78,7 @@ export function linkStore(locator: Locator, store: StateStore, clock: { now(): n
   const failed = (err: unknown): void => {
     status.failed++;
     reachable = false;
+    remoteMode = 'drop';
     setState('down', toSipLocateError(err, 'ESTOREDOWN', 'The state store did not take a change.'));
     scheduleRetry();
   };
@@ -100,19 +106,30 @@ export function linkStore(locator: Locator, store: StateStore, clock: { now(): n
     retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
   };
 
-  /** Replays deletions, takes what the store holds (earlier writers win), then writes what only memory holds. */
+  /**
+   * Replays deletions, writes what memory holds (marks first, so the store can tell a stale pin: earlier writers win
+   * otherwise), then takes everything the store holds.
+   */
   const catchUp = async (): Promise<void> => {
+    remoteMode = 'drop';
+    held = [];
     for (const [key, change] of [...pending]) {
       await store.write(change);
       if (pending.get(key) === change) pending.delete(key);
     }
-    const held = await store.load();
-    for (const mark of held.marks) locator.apply({ op: 'mark', mark });
-    for (const pin of held.pins) locator.apply({ op: 'pin', pin });
+    // From here on local changes are written through, so none made during the catch-up is left behind.
+    reachable = true;
     const mine = locator.state();
     await Promise.all(mine.marks.map((mark) => store.write({ op: 'mark', mark })));
     const winners = await Promise.all(mine.pins.map((pin) => store.write({ op: 'pin', pin })));
     for (const pin of winners) if (pin) locator.apply({ op: 'pin', pin });
+    remoteMode = 'hold';
+    const stored = await store.load();
+    for (const mark of stored.marks) locator.apply({ op: 'mark', mark });
+    for (const pin of stored.pins) locator.apply({ op: 'pin', pin });
+    for (const change of held) locator.apply(change);
+    held = [];
+    remoteMode = 'apply';
   };
 
   const sync = (): Promise<void> => {
@@ -126,12 +143,12 @@ export function linkStore(locator: Locator, store: StateStore, clock: { now(): n
         again = false;
         try {
           await catchUp();
-          reachable = true;
           retryDelay = RETRY_MIN_MS;
           status.lastSync = clock.now();
           setState('up');
         } catch (err) {
           reachable = false;
+          remoteMode = 'drop';
           setState('down', toSipLocateError(err, 'ESTOREDOWN', 'The state store could not be read.'));
           scheduleRetry();
           return;
@@ -155,11 +172,16 @@ export function linkStore(locator: Locator, store: StateStore, clock: { now(): n
     },
     down: (error) => {
       reachable = false;
+      remoteMode = 'drop';
       setState('down', error);
     },
     remote: (change) => {
       status.received++;
-      locator.apply(change);
+      if (remoteMode === 'apply') locator.apply(change);
+      else if (remoteMode === 'hold') {
+        if (held.length < MAX_PENDING) held.push(change);
+        else again = true; // too many to hold: read the store once more
+      }
     },
     invalid: () => {
       status.invalid++;
@@ -177,6 +199,9 @@ export function linkStore(locator: Locator, store: StateStore, clock: { now(): n
     async settled() {
       while (syncing) await syncing;
     },
+    async flush() {
+      if (status.lastSync !== undefined) await store.flush();
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -184,6 +209,7 @@ export function linkStore(locator: Locator, store: StateStore, clock: { now(): n
       clearTimeout(retryTimer);
       listeners.clear();
       await syncing?.catch(() => undefined);
+      if (status.lastSync !== undefined) await store.flush().catch(() => undefined);
       await store.close().catch(() => undefined);
     },
   };

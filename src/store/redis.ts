@@ -40,13 +40,14 @@ redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1`;
 // A pin: the first writer wins. A pin may replace one for the same target, the one it names as replaced,
-// or one whose target is marked failed; otherwise the standing pin and its time left are returned.
+// or one whose target is marked failed while its own is not; otherwise the standing pin and its time left are returned.
 const PIN = `local cur = redis.call('GET', KEYS[1])
 if cur then
   local ok, old = pcall(cjson.decode, cur)
   if ok and type(old) == 'table' and type(old.target) == 'table' then
     local k = tostring(old.target.transport) .. '|' .. tostring(old.target.address) .. '|' .. tostring(old.target.port)
-    if k ~= ARGV[5] and k ~= ARGV[6] and redis.call('EXISTS', ARGV[7] .. k) == 0 then
+    local stale = redis.call('EXISTS', ARGV[7] .. k) == 1 and redis.call('EXISTS', ARGV[7] .. ARGV[5]) == 0
+    if k ~= ARGV[5] and k ~= ARGV[6] and not stale then
       return {cur, redis.call('PTTL', KEYS[1])}
     end
   end

@@ -17,6 +17,8 @@ export interface NodeRedProcess {
   url: string;
   pid: number;
   debug: DebugMessage[];
+  /** Node statuses as the editor receives them, oldest first. */
+  statuses: Array<{ id: string; fill?: string; shape?: string; text?: string }>;
   /** Resolves with the next debug message from node `id` (after `after` messages of it were seen). */
   waitDebug(id: string, ms?: number): Promise<DebugMessage>;
   inject(id: string): Promise<void>;
@@ -27,10 +29,13 @@ export interface NodeRedProcess {
 
 type DemoModule = { startNodeRed(o: Record<string, unknown>): Promise<{ url: string; pid: number; stop(): Promise<void>; log(): string }> };
 
-/** Starts Node-RED (devDependency, or the one in SIP_LOCATE_NODE_RED_DIR) with these flows and environment. */
-export async function startNodeRedProcess(flows: unknown[], env: Record<string, string>): Promise<NodeRedProcess> {
+/**
+ * Starts Node-RED (devDependency, or the one in SIP_LOCATE_NODE_RED_DIR) with these flows and environment.
+ * With `userDir` the directory is kept on stop (for restarts) and `flows` may be undefined to keep the deployed ones.
+ */
+export async function startNodeRedProcess(flows: unknown[] | undefined, env: Record<string, string>, opts: { userDir?: string } = {}): Promise<NodeRedProcess> {
   const demo = (await import('../../demo/node-red.mjs')) as DemoModule;
-  const userDir = mkdtempSync(join(tmpdir(), 'sip-locate-nr-'));
+  const userDir = opts.userDir ?? mkdtempSync(join(tmpdir(), 'sip-locate-nr-'));
   const port = await freePort();
   const red = await demo.startNodeRed({ userDir, port, flows, env: { SIP_LOCATE_LOG_LEVEL: 'warn', ...env }, quiet: true, nodeRedPath: process.env.SIP_LOCATE_NODE_RED_DIR });
   const debug: DebugMessage[] = [];
@@ -42,6 +47,8 @@ export async function startNodeRedProcess(flows: unknown[], env: Record<string, 
     ws.once('error', reject);
   });
   ws.send(JSON.stringify({ subscribe: 'debug' }));
+  ws.send(JSON.stringify({ subscribe: 'status/#' }));
+  const statuses: NodeRedProcess['statuses'] = [];
   const deliver = (): void => {
     for (let i = 0; i < waiters.length; i++) {
       const w = waiters[i]!;
@@ -63,6 +70,11 @@ export async function startNodeRedProcess(flows: unknown[], env: Record<string, 
       return;
     }
     for (const f of frames) {
+      if (typeof f.topic === 'string' && f.topic.startsWith('status/') && f.data) {
+        const st = f.data as unknown as { fill?: string; shape?: string; text?: string };
+        statuses.push({ id: f.topic.slice('status/'.length), fill: st.fill, shape: st.shape, text: st.text });
+        continue;
+      }
       if (f.topic !== 'debug' || !f.data) continue;
       let msg: unknown = f.data.msg;
       try {
@@ -78,6 +90,7 @@ export async function startNodeRedProcess(flows: unknown[], env: Record<string, 
     url: red.url,
     pid: red.pid,
     debug,
+    statuses,
     log: red.log,
     waitDebug(id: string, ms = 15000): Promise<DebugMessage> {
       return new Promise((resolve, reject) => {
@@ -97,7 +110,7 @@ export async function startNodeRedProcess(flows: unknown[], env: Record<string, 
     async stop(): Promise<void> {
       ws.close();
       await red.stop();
-      rmSync(userDir, { recursive: true, force: true });
+      if (!opts.userDir) rmSync(userDir, { recursive: true, force: true });
     },
   };
 }

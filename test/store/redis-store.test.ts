@@ -200,6 +200,7 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
       return sa.pins.length === 1 && sb.pins.length === 1 && key(sa.pins[0]!.target) === key(sb.pins[0]!.target)
         && sa.marks.map(key).join() === sb.marks.map(key).join();
     }, 'A and B converge', 15000);
+    if (process.env.DEBUG_STORE) console.error(JSON.stringify({ pinned: key(pinned), next: key(next), a: a.locator.state(), b: b.locator.state(), aApplied: a.applied.map((x) => x.change), bApplied: b.applied.map((x) => x.change) }, null, 1));
     assert.equal(key(b.locator.state().pins[0]!.target), key(next), 'B moved to the server A failed over to');
     assert.deepEqual(b.locator.state().marks.map(key), [key(pinned)]);
     const stored = JSON.parse(await redisGet(`${prefix}:pin:${r.destination}`)) as { target: Target };

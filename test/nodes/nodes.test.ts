@@ -2,6 +2,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, NODES, nextMessage } from './helper';
+import { until } from '../store/until';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
 const ZONES = [{ origin: 'example.test', file: zonePath('example.test.zone') }, { origin: 'rfc3263.test', file: zonePath('rfc3263.test.zone') }];
@@ -166,6 +167,40 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const got = nextMessage(helper.getNode('err'));
     helper.getNode('loc').receive({ payload: 'sip:example.test' });
     assert.equal((await got).sip.error.code, 'EINVALIDNAMESERVER');
+  });
+
+  test('state store settings are checked: each mistake is an EINVALIDOPTION saying what to fix', async () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ store: 'redis' }, /no Redis URL/],
+      [{ store: 'redis', redisUrl: 'http://127.0.0.1:6379' }, /redis:\/\//],
+      [{ store: 'redis', redisUrl: 'redis://127.0.0.1/db' }, /database number/],
+      [{ store: 'disk' }, /memory, context or redis/],
+      [{ pinSeconds: 0 }, /pinSeconds/],
+    ];
+    for (const [extra, message] of cases) {
+      await helper.load(NODES, flow(extra));
+      const got = nextMessage(helper.getNode('err'));
+      helper.getNode('loc').receive({ payload: 'sip:example.test' });
+      const error = (await got).sip.error;
+      assert.equal(error.code, 'EINVALIDOPTION', JSON.stringify(extra));
+      assert.match(error.message, message);
+      await helper.unload();
+    }
+  });
+
+  test('a context state store keeps marks and pins in the config node\'s context; memory reports no store', async () => {
+    await helper.load(NODES, flow({ sticky: true, store: 'context' }));
+    const got = nextMessage(helper.getNode('ok'));
+    helper.getNode('loc').receive({ payload: 'sip:example.test;transport=udp' });
+    const pinned = (await got).sip.target;
+    const r1 = helper.getNode('r1') as any;
+    await until(() => r1.context().get('sipLocateState')?.pins.length === 1, 'the pin is saved to context');
+    const saved = r1.context().get('sipLocateState');
+    assert.equal(saved.pins[0].target.address, pinned.address);
+    assert.equal(r1.storeStatus().state, 'up');
+    await helper.unload();
+    await helper.load(NODES, flow());
+    assert.equal((helper.getNode('r1') as any).storeStatus(), undefined);
   });
 
   test('Try it admin endpoint: tree, targets and state; 400 for bad input; 404 before deploy', async () => {

@@ -130,6 +130,32 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
     await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
   });
 
+  test('the State store setting shows the fields of the chosen store; context lists the stores from settings.js', async () => {
+    await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ id: string; resolver: string }> }; editor: { editConfig(a: string, t: string, id: string): void } } }).RED;
+      const loc = RED.nodes.filterNodes({ type: 'sip-locate' }).find((n) => n.resolver);
+      RED.editor.editConfig('', 'sip-resolver', loc!.resolver);
+    });
+    const store = page.locator('#node-config-input-store');
+    await store.waitFor();
+    assert.equal(await store.inputValue(), 'memory', 'memory is the default');
+    assert.equal(await page.locator('#node-config-input-redisUrl').isVisible(), false);
+    assert.equal(await page.locator('#node-config-input-contextStore').isVisible(), false);
+    await store.selectOption('context');
+    assert.equal(await page.locator('#node-config-input-contextStore').isVisible(), true);
+    const options = await page.locator('#node-config-input-contextStore option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
+    assert.ok(options.includes('file'), `the localfilesystem store from settings.js is offered: ${options.join(',')}`);
+    await store.selectOption('redis');
+    assert.equal(await page.locator('#node-config-input-redisUrl').isVisible(), true);
+    assert.equal(await page.locator('#node-config-input-redisPassword').getAttribute('type'), 'password');
+    assert.equal(await page.locator('#node-config-input-contextStore').isVisible(), false);
+    await page.locator('#node-config-input-redisUrl').fill('redis://127.0.0.1:6379/0');
+    await page.locator('#node-config-input-redisUrl').scrollIntoViewIfNeeded();
+    await shot('07-state-store');
+    await page.locator('#node-config-dialog-cancel').click();
+    await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
+  });
+
   test('the failover example: 503 and silence, then the healthy server answers (README screenshot)', async () => {
     await page.locator('#red-ui-header-button-sidemenu').click();
     await page.locator('#menu-item-import').click();

@@ -7,6 +7,10 @@ import { startProxy, type DnsProxy } from '../servers/proxy';
 import { startFakeDns, reply } from '../servers/fake-dns';
 import { startNodeRedProcess } from '../servers/node-red';
 import WebSocket from 'ws';
+import { linkStore } from '../../src/store/link';
+import { createRedisStore } from '../../src/store/redis';
+import { redisAvailable, startRedis } from '../servers/redis';
+import type { StateChange } from '../../src/core/types';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +69,52 @@ async function sipjs(ns: string): Promise<{ ms: number; targets: number }> {
   const t0 = performance.now();
   const targets = await new Promise<unknown[]>((resolve) => sip.resolve(sip.parseUri('sip:example.test'), resolve));
   return { ms: performance.now() - t0, targets: targets.length };
+}
+
+/** Two locators sharing a real redis-server: how long a pin takes from one to the other, and what the link costs a warm sticky locate(). */
+async function sharedStore(ns: string): Promise<{ propagationMs: { p50: number; p99: number; max: number; n: number }; stickyWarmRatio: number } | { skipped: string }> {
+  if (!redisAvailable()) return { skipped: 'redis-server not installed' };
+  const redis = await startRedis();
+  const mk = (): ReturnType<typeof createLocator> => createLocator({ nameservers: [ns], sticky: true });
+  const a = mk();
+  const b = mk();
+  const waiters = new Map<string, () => void>();
+  const apply = b.apply.bind(b);
+  b.apply = (c: StateChange): void => {
+    apply(c);
+    if (c.op === 'pin') waiters.get(c.pin.destination)?.();
+  };
+  const la = linkStore(a, createRedisStore({ url: redis.url, prefix: 'bench' }));
+  const lb = linkStore(b, createRedisStore({ url: redis.url, prefix: 'bench' }));
+  while (la.status().state !== 'up' || lb.status().state !== 'up') await new Promise((r) => setTimeout(r, 10));
+  const target = (await a.locate('sip:example.test')).targets[0]!;
+  const delays: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const dest = `sip:d${i}.bench.test;udp`;
+    const got = new Promise<void>((resolve) => waiters.set(dest, resolve));
+    const t0 = performance.now();
+    a.markSucceeded(target, dest);
+    await got;
+    delays.push(performance.now() - t0);
+    waiters.delete(dest);
+  }
+  delays.sort((x, y) => x - y);
+  const q = (f: number): number => r2(delays[Math.min(delays.length - 1, Math.floor(f * delays.length))]!);
+  // Warm sticky locate() with and without a Redis link (reads never wait for the store).
+  const plain = mk();
+  const timed = async (l: ReturnType<typeof createLocator>): Promise<number> => {
+    for (let i = 0; i < 20_000; i++) await l.locate('sip:example.test');
+    const t0 = performance.now();
+    for (let i = 0; i < 100_000; i++) await l.locate('sip:example.test');
+    return performance.now() - t0;
+  };
+  const linked = await timed(a);
+  const alone = await timed(plain);
+  await la.close();
+  await lb.close();
+  for (const l of [a, b, plain]) l.close();
+  await redis.stop();
+  return { propagationMs: { p50: q(0.5), p99: q(0.99), max: r2(delays[delays.length - 1]!), n: delays.length }, stickyWarmRatio: r2(linked / alone) };
 }
 
 async function warm(ns: string): Promise<{ perSec: number; vsMapGet: number }> {
@@ -197,6 +247,8 @@ process.on('unhandledRejection', (e) => {
   await nsd.stop();
   rmSync(dir, { recursive: true, force: true });
   log(`  concurrency: ${JSON.stringify(out.concurrency)}`);
+  out.store = await sharedStore(servers[2]!.server.nameserver);
+  log(`  shared store: ${JSON.stringify(out.store)}`);
   out.memory = await memory();
   log(`  memory: ${JSON.stringify(out.memory)}`);
   out.nodeRed = await nodeRedRatio();
@@ -215,6 +267,8 @@ process.on('unhandledRejection', (e) => {
       ['nodeRed.msgRatio', String((out.nodeRed as { msgRatio: number }).msgRatio), '>= 0.8'],
       ['memory.bytesPer1kDomains', String((out.memory as { bytesPer1kDomains: number }).bytesPer1kDomains), 'bound holds: ' + String((out.memory as { boundHolds: boolean }).boundHolds)],
       ['concurrency.distinct10k', (out.concurrency as { distinct10k: string }).distinct10k, `retries ${(out.concurrency as { retries: number }).retries}`],
+      ['store.propagationMs (Redis, p50/p99/max)', 'propagationMs' in (out.store as object) ? (({ p50, p99, max }) => `${p50}/${p99}/${max}`)((out.store as { propagationMs: { p50: number; p99: number; max: number } }).propagationMs) : 'skipped', ''],
+      ['store.stickyWarmRatio (linked / memory)', 'stickyWarmRatio' in (out.store as object) ? String((out.store as { stickyWarmRatio: number }).stickyWarmRatio) : 'skipped', '~1: reads never wait'],
     ];
     console.log('| figure | value | goal |\n|---|---|---|\n' + rows.map((r) => `| ${r[0]} | ${r[1]} | ${r[2]} |`).join('\n'));
   }

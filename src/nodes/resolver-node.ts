@@ -111,7 +111,6 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
 function createStore(config: StoreConfig, context: ContextLike, locator: Locator): StateStore | undefined {
   if (config.kind === 'context') return createContextStore(context, { store: config.contextStore, snapshot: () => locator.state() });
   if (config.kind === 'redis') {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createRedisStore } = require('../store/redis') as typeof import('../store/redis');
     return createRedisStore({ url: config.redisUrl!, prefix: config.redisPrefix!, password: config.redisPassword });
   }

@@ -184,6 +184,11 @@ class LocatorImpl implements SipLocator {
     this.pin(destination, asTarget(target));
   }
 
+  pinnedTarget(destination: string): Target | undefined {
+    const pin = this.pins.get(destination);
+    return pin ? { ...pin.target } : undefined;
+  }
+
   state(): LocatorState {
     return { marks: this.marks.list(), pins: this.pins.list() };
   }

@@ -183,6 +183,8 @@ export interface Locator {
   markFailed(target: TargetKey, failure: Failure): void;
   /** Clears a grey mark; in sticky mode pins the target for `destination` when given. */
   markSucceeded(target: TargetKey, destination?: string): void;
+  /** The destination's sticky server, if it has a live pin. */
+  pinnedTarget(destination: string): Target | undefined;
   /** Current marks and pins (expired ones left out). */
   state(): LocatorState;
   /** Drops all marks and pins (not the DNS cache). */

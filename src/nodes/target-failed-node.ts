@@ -57,7 +57,8 @@ export function registerTargetFailed(RED: Red): void {
         sip.target = next;
         sip.tried = [...sip.tried, keyOf(next)];
         sip.attempt += 1;
-        sip.sticky = locator.state().pins.some((p) => p.destination === sip.destination && p.target.address === next.address && p.target.port === next.port && p.target.transport === next.transport);
+        const pinned = locator.pinnedTarget(sip.destination);
+        sip.sticky = !!pinned && pinned.address === next.address && pinned.port === next.port && pinned.transport === next.transport;
         msg.sip = sip;
         node.status({ fill: 'yellow', shape: 'ring', text: `${failure.reason} -> ${targetText(next)}` });
         send([msg, null]);

@@ -4,12 +4,14 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
+import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 
 type Stoppable = { stop(): Promise<void>; nameserver?: string; address?: string; port?: number };
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-locate.js'));
 
-describe('example flows in a real Node-RED', { skip: built ? false : 'run npm run build first' }, () => {
+describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built ? false : 'run npm run build first') }, () => {
   let red: NodeRedProcess;
+  let redis: RunningRedis;
   let dns: Stoppable;
   let endpoints: Record<string, Stoppable & { address: string; port: number }>;
   before(async () => {
@@ -18,10 +20,12 @@ describe('example flows in a real Node-RED', { skip: built ? false : 'run npm ru
     const nr = await import('../../demo/node-red.mjs');
     endpoints = await sip.startDemoEndpoints(0);
     dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints) });
-    red = await startNodeRedProcess(await nr.exampleFlows(), { SIP_LOCATE_NAMESERVERS: dns.nameserver! });
+    redis = await startRedis();
+    red = await startNodeRedProcess(await nr.exampleFlows(), { SIP_LOCATE_NAMESERVERS: dns.nameserver!, SIP_LOCATE_REDIS_URL: redis.url });
   });
   after(async () => {
     await red?.stop();
+    await redis?.stop();
     await dns?.stop();
     for (const e of Object.values(endpoints ?? {})) await e.stop();
   });
@@ -70,5 +74,19 @@ describe('example flows in a real Node-RED', { skip: built ? false : 'run npm ru
     assert.equal(dial.asterisk, `PJSIP/alice@127.0.0.11:${port}`);
     assert.equal(dial.freeswitch, `sofia/external/alice@127.0.0.11:${port};transport=udp`);
     assert.equal(dial.jambonz.sipUri, `sip:alice@127.0.0.11:${port};transport=udp`);
+  });
+
+  test('05: the Redis-backed sticky resolver keeps one server, and the pin is in Redis for other instances', async () => {
+    const used: string[] = [];
+    for (const inject of ['a7c0000000000003', 'a7c0000000000004', 'a7c0000000000005']) {
+      const got = red.waitDebug('a7c0000000000008');
+      await red.inject(inject);
+      used.push(((await got).msg as { address: string }).address);
+    }
+    assert.equal(new Set(used).size, 1, used.join(', '));
+    const keys = await redis.command('KEYS sip-locate-demo:pin:*');
+    assert.match(keys, /sip-locate-demo:pin:sip:registrar\.demo\.test/);
+    const state = (await (await fetch(`${red.url}/sip-resolver/a7c0000000000009/state`)).json()) as { store: { kind: string; state: string } };
+    assert.deepEqual([state.store.kind, state.store.state], ['redis', 'up']);
   });
 });

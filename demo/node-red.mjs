@@ -16,12 +16,12 @@ export async function exampleFlows() {
   return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
 }
 
-/** Starts Node-RED with userDir (flows written there first when given); resolves {url, pid, stop()} once the editor answers. */
-export async function startNodeRed({ userDir, port, flows, env = {}, quiet = false, nodeRedPath }) {
+/** Starts Node-RED with userDir (flows written there first when given) and extra node options; resolves {url, pid, stop()} once the editor answers. */
+export async function startNodeRed({ userDir, port, flows, env = {}, quiet = false, nodeRedPath, nodeArgs = [] }) {
   mkdirSync(userDir, { recursive: true });
   if (flows) writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
   const red = nodeRedPath ? join(nodeRedPath, 'red.js') : require.resolve('node-red/red.js');
-  const child = spawn(process.execPath, [red, '--settings', join(here, 'settings.js'), '--userDir', userDir], {
+  const child = spawn(process.execPath, [...nodeArgs, red, '--settings', join(here, 'settings.js'), '--userDir', userDir], {
     env: { ...process.env, PORT: String(port), ...env },
     stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'],
   });

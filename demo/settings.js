@@ -12,5 +12,7 @@ module.exports = {
   contextStorage: { default: { module: 'memory' }, file: { module: 'localfilesystem' } },
   diagnostics: { enabled: false },
   telemetry: { enabled: false },
+  // Load measurements only (node --expose-gc): lets a function node collect garbage before reading the heap.
+  ...(process.env.SIP_LOCATE_EXPOSE_GC ? { functionGlobalContext: { sipLocateGc: global.gc, sipLocateMemory: () => process.memoryUsage(), sipLocateHeapSnapshot: (file) => require('node:v8').writeHeapSnapshot(file) } } : {}),
   ...(process.env.SIP_LOCATE_ADMIN_AUTH ? { adminAuth: JSON.parse(process.env.SIP_LOCATE_ADMIN_AUTH) } : {}),
 };

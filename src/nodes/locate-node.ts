@@ -1,7 +1,7 @@
 /** The sip-locate node: a SIP URI in, msg.sip with the failover order out (output 2 when nothing is found). */
 import { SipLocateError } from '../core/errors';
 import type { NodeMessage, Red, RedNode } from './red';
-import { attachResolver, errorOf, errorStatus, locatorOf, stateFromResult, targetText, withStoreNote } from './shared';
+import { attachResolver, errorOf, errorStatus, locatorOf, stateFromResult, targetText, withStoreNote, throttledStatus } from './shared';
 
 /** The properties the editor saves for a sip-locate node. */
 export interface LocateConfig {
@@ -19,6 +19,7 @@ export function registerLocate(RED: Red): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const resolver = attachResolver(RED, node, config.resolver, 'sip-locate.status.noResolver');
+    const status = throttledStatus(node);
     const property = config.uri || 'payload';
     const propertyType = config.uriType || 'msg';
 
@@ -26,7 +27,7 @@ export function registerLocate(RED: Red): void {
       const fail = (err: unknown, uri?: unknown): void => {
         const error = errorOf(err);
         msg.sip = { uri: typeof uri === 'string' ? uri : undefined, error };
-        node.status(errorStatus(error.code));
+        status(errorStatus(error.code));
         send([null, msg]);
         if (config.raiseErrors) done(new Error(`${error.code}: ${error.message}`));
         else done();
@@ -39,7 +40,7 @@ export function registerLocate(RED: Red): void {
           locator.locate(value as string).then(
             (result) => {
               msg.sip = stateFromResult(result);
-              node.status(withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${RED._('sip-locate.status.sticky')})` : '') }, RED._('sip-locate.status.memoryOnly')));
+              status(withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${RED._('sip-locate.status.sticky')})` : '') }, RED._('sip-locate.status.memoryOnly')));
               send([msg, null]);
               done();
             },

@@ -2,7 +2,7 @@
 import { SipLocateError } from '../core/errors';
 import { sendOptions, type ProbeStats } from '../probe/prober';
 import type { NodeMessage, Red, RedNode } from './red';
-import { attachResolver, errorOf, errorStatus, keyOf, locatorOf, readSipState, targetText } from './shared';
+import { attachResolver, errorOf, errorStatus, keyOf, locatorOf, readSipState, targetText, throttledStatus } from './shared';
 
 /** The properties the editor saves for a sip-options node. */
 export interface OptionsConfig {
@@ -24,6 +24,7 @@ export function registerOptions(RED: Red): void {
     const stats: ProbeStats = { stray: 0, malformed: 0 };
     node.stats = stats;
     const resolver = attachResolver(RED, node, config.resolver);
+    const status = throttledStatus(node);
     const timeoutMs = Number(config.timeout) > 0 ? Number(config.timeout) : 32_000;
     const t1Ms = Number(config.t1) > 0 ? Number(config.t1) : 500;
     const verifyTls = !(config.verifyTls === false || config.verifyTls === 'false');
@@ -32,11 +33,11 @@ export function registerOptions(RED: Red): void {
       const sip = readSipState(msg.sip);
       if (sip instanceof SipLocateError) {
         msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? (msg.sip as object) : {}), error: errorOf(sip) };
-        node.status(errorStatus(sip.code));
+        status(errorStatus(sip.code));
         send([null, msg]);
         return done();
       }
-      node.status({ fill: 'blue', shape: 'ring', text: targetText(sip.target) });
+      status({ fill: 'blue', shape: 'ring', text: targetText(sip.target) });
       sendOptions(sip.target, { timeoutMs, t1Ms, verifyTls, stats, requestUri: config.requestUri || undefined, fromUser: config.fromUser || undefined }).then((r) => {
         delete sip.failure;
         delete sip.retryAfter;
@@ -46,7 +47,7 @@ export function registerOptions(RED: Red): void {
           const locator = locatorOf(resolver);
           if (!(locator instanceof SipLocateError)) locator.markSucceeded(keyOf(sip.target), sip.destination);
           msg.sip = sip;
-          node.status({ fill: 'green', shape: 'dot', text: `${r.status} ${targetText(sip.target)}` });
+          status({ fill: 'green', shape: 'dot', text: `${r.status} ${targetText(sip.target)}` });
           send([msg, null]);
         } else {
           sip.failure = r.failure;
@@ -55,7 +56,7 @@ export function registerOptions(RED: Red): void {
           else delete sip.response;
           sip.error = { code: r.code, message: r.message };
           msg.sip = sip;
-          node.status({ fill: 'red', shape: 'ring', text: `${r.failure} ${targetText(sip.target)}` });
+          status({ fill: 'red', shape: 'ring', text: `${r.failure} ${targetText(sip.target)}` });
           send([null, msg]);
         }
         done();

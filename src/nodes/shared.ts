@@ -122,6 +122,43 @@ export function withStoreNote(resolver: ResolverConfigNode | SipLocateError, sta
   return { fill: 'yellow', shape: status.shape, text: `${status.text ?? ''} · ${note}` };
 }
 
+/**
+ * Least time between two status updates of one node, ms. Node-RED passes every status to every open editor
+ * at no more than 1,000 messages a second per connection and queues the rest in memory, so a per-message
+ * status at a few thousand messages a second grows the runtime's heap without bound.
+ */
+export const STATUS_INTERVAL_MS = 250;
+
+/** A status setter that lets one update through per interval and always ends on the latest one. */
+export function throttledStatus(node: RedNode, intervalMs = STATUS_INTERVAL_MS): (status: NodeStatus) => void {
+  let last = -Infinity;
+  let pending: NodeStatus | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = (): void => {
+    timer = undefined;
+    if (!pending) return;
+    last = Date.now();
+    node.status(pending);
+    pending = undefined;
+  };
+  node.on('close', (_removed: boolean, done: () => void) => {
+    clearTimeout(timer);
+    timer = undefined;
+    pending = undefined;
+    done();
+  });
+  return (status) => {
+    const now = Date.now();
+    if (!timer && now - last >= intervalMs) {
+      last = now;
+      node.status(status);
+      return;
+    }
+    pending = status;
+    timer ??= setTimeout(flush, Math.max(0, intervalMs - (now - last)));
+  };
+}
+
 /** The status for an error code. */
 export function errorStatus(code: string): NodeStatus {
   return { fill: 'red', shape: 'ring', text: code };

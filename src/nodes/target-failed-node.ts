@@ -1,7 +1,7 @@
 /** The sip-target-failed node: marks msg.sip.target failed and hands out the next target (or confirms it with msg.sip.ok). */
 import { SipLocateError } from '../core/errors';
 import type { NodeMessage, Red, RedNode } from './red';
-import { attachResolver, errorOf, errorStatus, failoverState, failureOf, keyOf, locatorOf, readSipState, targetText, withStoreNote } from './shared';
+import { attachResolver, errorOf, errorStatus, failoverState, failureOf, keyOf, locatorOf, readSipState, targetText, withStoreNote, throttledStatus } from './shared';
 
 /** The properties the editor saves for a sip-target-failed node. */
 export interface TargetFailedConfig {
@@ -18,6 +18,7 @@ export function registerTargetFailed(RED: Red): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const resolver = attachResolver(RED, node, config.resolver, 'sip-target-failed.status.noResolver');
+    const status = throttledStatus(node);
     const defaultReason = config.reason || 'transport';
 
     node.on('input', (msg: NodeMessage, send, done) => {
@@ -25,7 +26,7 @@ export function registerTargetFailed(RED: Red): void {
         const error = errorOf(err);
         const sip = typeof msg.sip === 'object' && msg.sip !== null && !Array.isArray(msg.sip) ? (msg.sip as Record<string, unknown>) : {};
         msg.sip = { ...sip, error };
-        node.status(errorStatus(error.code));
+        status(errorStatus(error.code));
         send([null, msg]);
         if (config.raiseErrors) done(new Error(`${error.code}: ${error.message}`));
         else done();
@@ -39,7 +40,7 @@ export function registerTargetFailed(RED: Red): void {
           locator.markSucceeded(keyOf(sip.target), sip.destination);
           delete sip.ok;
           msg.sip = sip;
-          node.status(withStoreNote(resolver, { fill: 'green', shape: 'dot', text: `${targetText(sip.target)} ${RED._('sip-target-failed.status.confirmed')}` }, RED._('sip-target-failed.status.memoryOnly')));
+          status(withStoreNote(resolver, { fill: 'green', shape: 'dot', text: `${targetText(sip.target)} ${RED._('sip-target-failed.status.confirmed')}` }, RED._('sip-target-failed.status.memoryOnly')));
           send([msg, null]);
           return done();
         }
@@ -60,7 +61,7 @@ export function registerTargetFailed(RED: Red): void {
         const pinned = locator.pinnedTarget(sip.destination);
         sip.sticky = !!pinned && pinned.address === next.address && pinned.port === next.port && pinned.transport === next.transport;
         msg.sip = sip;
-        node.status({ fill: 'yellow', shape: 'ring', text: `${failure.reason} -> ${targetText(next)}` });
+        status({ fill: 'yellow', shape: 'ring', text: `${failure.reason} -> ${targetText(next)}` });
         send([msg, null]);
         done();
       } catch (err) {

@@ -32,6 +32,8 @@ export interface LoadReport {
   answeredBy: Record<string, number>;
   failedOver: number;
   rssMB: { start: number; end: number };
+  /** V8 heap in use right after a forced full GC, before the load and after it (MB). */
+  heapAfterGcMB: { start: number; end: number };
   seconds: number;
 }
 
@@ -73,7 +75,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   for (let i = 0; i < o.domains; i++) lines.push(`_sip._udp.d${i} IN SRV 10 50 ${portA} a`, `_sip._udp.d${i} IN SRV 10 50 ${portB} b`);
   writeFileSync(zone, lines.join('\n') + '\n');
   const dns = await startDnsServer('nsd', { zones: [{ origin: 'load.test', file: zone }] });
-  const red = await startNodeRedProcess([], {});
+  const red = await startNodeRedProcess([], { SIP_LOCATE_EXPOSE_GC: '1' }, { nodeArgs: ['--expose-gc'] });
   const wsPath = '/load';
   const summary = (output: string): Record<string, unknown> => ({
     id: `ld-sum-${output}`, type: 'change', z: 'ld-tab',
@@ -91,7 +93,18 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     { id: 'ld-fail', type: 'sip-target-failed', z: 'ld-tab', resolver: 'ld-res', reason: 'transport', wires: [['ld-opt'], ['ld-sum-exhausted']] },
     summary('answered'), summary('exhausted'), summary('notfound'),
     { id: 'ld-wsout', type: 'websocket out', z: 'ld-tab', server: 'ld-wsl', client: '', wires: [] },
+    { id: 'ld-mem-in', type: 'http in', z: 'ld-tab', url: '/load-memory', method: 'get', wires: [['ld-mem']] },
+    { id: 'ld-mem', type: 'function', z: 'ld-tab', func: "const gc = global.get('sipLocateGc');\nif (gc) { gc(); gc(); }\nif (msg.req.query.snapshot) global.get('sipLocateHeapSnapshot')(msg.req.query.snapshot);\nmsg.payload = global.get('sipLocateMemory')();\nreturn msg;", outputs: 1, wires: [['ld-mem-out']] },
+    { id: 'ld-mem-out', type: 'http response', z: 'ld-tab', statusCode: '', headers: {}, wires: [] },
   ]);
+  // SIP_LOCATE_HEAP_SNAPSHOT=prefix writes <prefix>-start/-end.heapsnapshot for a diff (diagnostics only).
+  const snapshotPrefix = process.env.SIP_LOCATE_HEAP_SNAPSHOT;
+  const heapAfterGc = async (label: string): Promise<number> => {
+    const query = snapshotPrefix ? `?snapshot=${encodeURIComponent(`${snapshotPrefix}-${label}.heapsnapshot`)}` : '';
+    const res = await fetch(`${red.url}/load-memory${query}`);
+    const m = (await res.json()) as { heapUsed: number };
+    return +(m.heapUsed / 1048576).toFixed(1);
+  };
   const ws = await connect(red.url.replace('http', 'ws') + wsPath);
   const sentAt = new Map<number, number>();
   const counts = new Map<number, number>();
@@ -108,6 +121,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     const t = sentAt.get(r.seq);
     if (t !== undefined && counts.get(r.seq) === 1) latencies.push(performance.now() - t);
   });
+  const heapStart = await heapAfterGc('start');
   const rssStart = rssMB(red.pid);
   const total = Math.round(o.ratePerSecond * o.seconds);
   const t0 = performance.now();
@@ -136,6 +150,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   while (counts.size < total && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - t0) / 1000;
   const rssEnd = rssMB(red.pid);
+  const heapEnd = await heapAfterGc('end');
   if (counts.size < total) process.stderr.write(`Node-RED log:\n${red.log().slice(-3000)}\n`);
   ws.close();
   await red.stop();
@@ -155,6 +170,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     answeredBy,
     failedOver,
     rssMB: { start: rssStart, end: rssEnd },
+    heapAfterGcMB: { start: heapStart, end: heapEnd },
     seconds: +seconds.toFixed(1),
   };
 }

@@ -228,6 +228,28 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     }
   });
 
+  test('status under a burst: 300 messages give a handful of status updates, the last one for the last message', async () => {
+    await helper.load(NODES, flow());
+    const loc = helper.getNode('loc');
+    const statuses: Array<Record<string, string>> = [];
+    loc.on('call:status', (call: { args: Array<Record<string, string>> }) => statuses.push(call.args[0]!));
+    const okNode = helper.getNode('ok');
+    const errNode = helper.getNode('err');
+    let n = 0;
+    const all = new Promise<void>((resolve) => {
+      const count = (): void => {
+        if (++n === 300) resolve();
+      };
+      okNode.on('input', count);
+      errNode.on('input', count);
+    });
+    for (let i = 0; i < 299; i++) loc.receive({ payload: 'sip:example.test;transport=udp' });
+    loc.receive({ payload: 'sip:nothere.example.test' });
+    await all;
+    await until(() => statuses.at(-1)?.text === 'ENOTFOUND', 'the last message\'s status');
+    assert.ok(statuses.length <= 5, `${statuses.length} status updates for 300 messages`);
+  });
+
   test('status: the target (and sticky) after a location, the code after an error, the failover after a failure', async () => {
     await helper.load(NODES, flow({ sticky: true }));
     const loc = helper.getNode('loc');
@@ -242,6 +264,8 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const err = nextMessage(helper.getNode('err'));
     loc.receive({ payload: 'sip:nothere.example.test' });
     await err;
+    // Within 250 ms of the last update, a status is held back and then shown: wait for it.
+    await until(() => statuses.at(-1)?.text === 'ENOTFOUND', 'the error status');
     assert.deepEqual(statuses.at(-1), { fill: 'red', shape: 'ring', text: 'ENOTFOUND' });
     const fail = helper.getNode('fail');
     const failStatuses: Array<Record<string, string>> = [];

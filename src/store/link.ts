@@ -16,8 +16,6 @@ export interface StoreLink {
   status(): StoreStatus;
   /** Calls listener whenever status().state changes; returns a function that stops it. */
   onStatus(listener: (status: StoreStatus) => void): () => void;
-  /** Resolves once the current catch-up (if any) has finished. */
-  settled(): Promise<void>;
   /** Writes out what the store buffers (after the first catch-up only, so an unread store is never overwritten). */
   flush(): Promise<void>;
   /** Stops following the locator, flushes and closes the store. */
@@ -195,9 +193,6 @@ export function linkStore(locator: Locator, store: StateStore, clock: { now(): n
       return () => {
         listeners.delete(listener);
       };
-    },
-    async settled() {
-      while (syncing) await syncing;
     },
     async flush() {
       if (status.lastSync !== undefined) await store.flush();

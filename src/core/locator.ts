@@ -89,6 +89,8 @@ class LocatorImpl implements SipLocator {
   private readonly parsed = new Map<string, { uri: ReturnType<typeof parseSipUri>; destination: string }>();
   private readonly pins: Pins;
   private readonly listeners = new Set<(change: StateChange) => void>();
+  /** Plans being built, by destination. */
+  private readonly building = new Map<string, Promise<Plan>>();
   private closed = false;
 
   constructor(o: CreateLocatorOptions) {
@@ -119,32 +121,34 @@ class LocatorImpl implements SipLocator {
 
   async locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
-    let known = typeof uri === 'string' ? this.parsed.get(uri) : undefined;
-    if (!known) {
-      const p = parseSipUri(uri);
-      known = { uri: p, destination: destinationKey(p) };
-      if (this.parsed.size >= 10_000) this.parsed.delete(this.parsed.keys().next().value as string);
-      this.parsed.set(uri, known);
-    }
-    const { uri: parsed, destination } = known;
-    let plan: Plan;
-    let trace: LocateResult['trace'];
-    const cached = options.trace ? undefined : this.plans.get(destination);
-    if (cached && cached.expiresAt > this.clock.now()) {
-      plan = cached.plan;
-    } else {
-      const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true };
+    const { uri: parsed, destination } = this.parse(uri);
+    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true };
+    if (options.trace) {
       const built = await this.withDeadline(buildPlan(parsed, ctx), uri, options.signal);
-      plan = built.plan;
-      trace = built.trace;
-      this.remember(destination, plan);
+      this.remember(destination, built.plan);
+      const result = this.resultFrom(uri, destination, built.plan);
+      if (built.trace) result.trace = built.trace;
+      return result;
     }
-    const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
-    if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
-    const sticky = this.applyPin(destination, ordered);
-    const result: LocateResult = { uri, destination, targets: ordered, sticky };
-    if (trace) result.trace = trace;
-    return result;
+    const cached = this.cachedPlan(destination);
+    if (cached) return this.resultFrom(uri, destination, cached);
+    // Messages for one destination that arrive while its plan is being built share that work.
+    let building = this.building.get(destination);
+    if (!building) {
+      building = buildPlan(parsed, ctx).then((built) => {
+        this.remember(destination, built.plan);
+        return built.plan;
+      }).finally(() => this.building.delete(destination));
+      this.building.set(destination, building);
+    }
+    return this.resultFrom(uri, destination, await this.withDeadline(building, uri, options.signal));
+  }
+
+  locateCached(uri: string): LocateResult | undefined {
+    if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    const { destination } = this.parse(uri);
+    const cached = this.cachedPlan(destination);
+    return cached ? this.resultFrom(uri, destination, cached) : undefined;
   }
 
   failover(state: FailoverState, failure: Failure): Target | undefined {
@@ -238,6 +242,32 @@ class LocatorImpl implements SipLocator {
     this.closed = true;
     this.plans.clear();
     this.dns?.close();
+  }
+
+  /** The parsed URI and its destination key, from a bounded cache; throws EINVALIDURI. */
+  private parse(uri: string): { uri: ReturnType<typeof parseSipUri>; destination: string } {
+    let known = typeof uri === 'string' ? this.parsed.get(uri) : undefined;
+    if (!known) {
+      const p = parseSipUri(uri);
+      known = { uri: p, destination: destinationKey(p) };
+      if (this.parsed.size >= 10_000) this.parsed.delete(this.parsed.keys().next().value as string);
+      this.parsed.set(uri, known);
+    }
+    return known;
+  }
+
+  /** The destination's plan while its DNS data is fresh. */
+  private cachedPlan(destination: string): Plan | undefined {
+    const cached = this.plans.get(destination);
+    return cached && cached.expiresAt > this.clock.now() ? cached.plan : undefined;
+  }
+
+  /** Draws the order from a plan and applies marks and the pin; throws ENOADDRESS when nothing is left. */
+  private resultFrom(uri: string, destination: string, plan: Plan): LocateResult {
+    const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
+    if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
+    const sticky = this.applyPin(destination, ordered);
+    return { uri, destination, targets: ordered, sticky };
   }
 
   /** Pins target for destination and reports it, naming the pin it replaced. */

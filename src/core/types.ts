@@ -173,6 +173,8 @@ export interface FailoverState {
 export interface Locator {
   /** Resolves a SIP/SIPS URI (bare or in angle brackets) into the failover order; rejects with SipLocateError. */
   locate(uri: string, options?: LocateOptions): Promise<LocateResult>;
+  /** The same answer as locate() when the DNS data for the URI is cached and fresh, else undefined; throws SipLocateError (EINVALIDURI, ENOADDRESS, ECLOSED). */
+  locateCached(uri: string): LocateResult | undefined;
   /**
    * Marks the last tried target failed (ending its stickiness) and returns the next target to try:
    * untried unmarked targets in list order first, then grey, then black; undefined when none is left.

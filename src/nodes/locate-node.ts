@@ -1,5 +1,6 @@
 /** The sip-locate node: a SIP URI in, msg.sip with the failover order out (output 2 when nothing is found). */
 import { SipLocateError } from '../core/errors';
+import type { LocateResult } from '../core/types';
 import type { NodeMessage, Red, RedNode } from './red';
 import { attachResolver, errorOf, errorStatus, locatorOf, stateFromResult, targetText, withStoreNote, throttledStatus } from './shared';
 
@@ -20,6 +21,7 @@ export function registerLocate(RED: Red): void {
     const node = this;
     const resolver = attachResolver(RED, node, config.resolver, 'sip-locate.status.noResolver');
     const status = throttledStatus(node);
+    const text = { sticky: RED._('sip-locate.status.sticky'), memoryOnly: RED._('sip-locate.status.memoryOnly') };
     const property = config.uri || 'payload';
     const propertyType = config.uriType || 'msg';
 
@@ -34,21 +36,43 @@ export function registerLocate(RED: Red): void {
       };
       const locator = locatorOf(resolver);
       if (locator instanceof SipLocateError) return fail(locator);
+      const found = (result: LocateResult): void => {
+        msg.sip = stateFromResult(result);
+        status(() => withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${text.sticky})` : '') }, text.memoryOnly));
+        send([msg, null]);
+        done();
+      };
+      const locate = (value: unknown): void => {
+        // Fresh DNS data answers at once; otherwise ask DNS.
+        let hit: LocateResult | undefined;
+        try {
+          hit = locator.locateCached(value as string);
+        } catch (err) {
+          return fail(err, value);
+        }
+        if (hit) return found(hit);
+        locator.locate(value as string).then(found, (e: unknown) => fail(e, value));
+      };
+      const unreadable = (err: unknown): void => fail(new SipLocateError('EINVALIDMSG', `Could not read the URI from ${propertyType} ${property}: ${err instanceof Error ? err.message : String(err)}`));
+      if (propertyType === 'msg') {
+        let value: unknown;
+        try {
+          value = RED.util.getMessageProperty(msg, property);
+        } catch (err) {
+          return unreadable(err);
+        }
+        return locate(value);
+      }
+      let read: { err: Error | null; value: unknown } | undefined;
       try {
         RED.util.evaluateNodeProperty(property, propertyType, node, msg, (err, value) => {
-          if (err) return fail(new SipLocateError('EINVALIDMSG', `Could not read the URI from ${propertyType} ${property}: ${err.message}`));
-          locator.locate(value as string).then(
-            (result) => {
-              msg.sip = stateFromResult(result);
-              status(withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${RED._('sip-locate.status.sticky')})` : '') }, RED._('sip-locate.status.memoryOnly')));
-              send([msg, null]);
-              done();
-            },
-            (e: unknown) => fail(e, value),
-          );
+          if (read) return;
+          read = { err, value };
+          if (err) unreadable(err);
+          else locate(value);
         });
       } catch (err) {
-        fail(err);
+        if (!read) unreadable(err);
       }
     });
   }

@@ -37,7 +37,8 @@ export function registerOptions(RED: Red): void {
         send([null, msg]);
         return done();
       }
-      status({ fill: 'blue', shape: 'ring', text: targetText(sip.target) });
+      const target = sip.target;
+      status(() => ({ fill: 'blue', shape: 'ring', text: targetText(target) }));
       sendOptions(sip.target, { timeoutMs, t1Ms, verifyTls, stats, requestUri: config.requestUri || undefined, fromUser: config.fromUser || undefined }).then((r) => {
         delete sip.failure;
         delete sip.retryAfter;
@@ -47,7 +48,7 @@ export function registerOptions(RED: Red): void {
           const locator = locatorOf(resolver);
           if (!(locator instanceof SipLocateError)) locator.markSucceeded(keyOf(sip.target), sip.destination);
           msg.sip = sip;
-          status({ fill: 'green', shape: 'dot', text: `${r.status} ${targetText(sip.target)}` });
+          status(() => ({ fill: 'green', shape: 'dot', text: `${r.status} ${targetText(target)}` }));
           send([msg, null]);
         } else {
           sip.failure = r.failure;
@@ -56,7 +57,7 @@ export function registerOptions(RED: Red): void {
           else delete sip.response;
           sip.error = { code: r.code, message: r.message };
           msg.sip = sip;
-          status({ fill: 'red', shape: 'ring', text: `${r.failure} ${targetText(sip.target)}` });
+          status(() => ({ fill: 'red', shape: 'ring', text: `${r.failure} ${targetText(target)}` }));
           send([null, msg]);
         }
         done();

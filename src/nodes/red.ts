@@ -33,6 +33,7 @@ export interface Red {
   };
   util: {
     evaluateNodeProperty(value: string, type: string, node: RedNode, msg: NodeMessage, callback: (err: Error | null, result: unknown) => void): void;
+    getMessageProperty(msg: NodeMessage, expr: string): unknown;
   };
   _: (key: string, subs?: Record<string, unknown>) => string;
   log: { warn(msg: string): void; info(msg: string): void };

@@ -129,17 +129,22 @@ export function withStoreNote(resolver: ResolverConfigNode | SipLocateError, sta
  */
 export const STATUS_INTERVAL_MS = 250;
 
-/** A status setter that lets one update through per interval and always ends on the latest one. */
-export function throttledStatus(node: RedNode, intervalMs = STATUS_INTERVAL_MS): (status: NodeStatus) => void {
+/**
+ * A status setter that lets one update through per interval and always ends on the latest one.
+ * A function is only called for the updates that are shown, so dropped ones cost nothing to format.
+ */
+export function throttledStatus(node: RedNode, intervalMs = STATUS_INTERVAL_MS): (status: NodeStatus | (() => NodeStatus)) => void {
   let last = -Infinity;
-  let pending: NodeStatus | undefined;
+  let pending: NodeStatus | (() => NodeStatus) | undefined;
+  const show = (s: NodeStatus | (() => NodeStatus)): void => node.status(typeof s === 'function' ? s() : s);
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
     timer = undefined;
     if (!pending) return;
     last = Date.now();
-    node.status(pending);
+    const s = pending;
     pending = undefined;
+    show(s);
   };
   node.on('close', (_removed: boolean, done: () => void) => {
     clearTimeout(timer);
@@ -151,7 +156,7 @@ export function throttledStatus(node: RedNode, intervalMs = STATUS_INTERVAL_MS):
     const now = Date.now();
     if (!timer && now - last >= intervalMs) {
       last = now;
-      node.status(status);
+      show(status);
       return;
     }
     pending = status;

@@ -19,6 +19,7 @@ export function registerTargetFailed(RED: Red): void {
     const node = this;
     const resolver = attachResolver(RED, node, config.resolver, 'sip-target-failed.status.noResolver');
     const status = throttledStatus(node);
+    const text = { confirmed: RED._('sip-target-failed.status.confirmed'), memoryOnly: RED._('sip-target-failed.status.memoryOnly') };
     const defaultReason = config.reason || 'transport';
 
     node.on('input', (msg: NodeMessage, send, done) => {
@@ -40,7 +41,8 @@ export function registerTargetFailed(RED: Red): void {
           locator.markSucceeded(keyOf(sip.target), sip.destination);
           delete sip.ok;
           msg.sip = sip;
-          status(withStoreNote(resolver, { fill: 'green', shape: 'dot', text: `${targetText(sip.target)} ${RED._('sip-target-failed.status.confirmed')}` }, RED._('sip-target-failed.status.memoryOnly')));
+          const confirmed = sip.target;
+          status(() => withStoreNote(resolver, { fill: 'green', shape: 'dot', text: `${targetText(confirmed)} ${text.confirmed}` }, text.memoryOnly));
           send([msg, null]);
           return done();
         }
@@ -61,7 +63,7 @@ export function registerTargetFailed(RED: Red): void {
         const pinned = locator.pinnedTarget(sip.destination);
         sip.sticky = !!pinned && pinned.address === next.address && pinned.port === next.port && pinned.transport === next.transport;
         msg.sip = sip;
-        status({ fill: 'yellow', shape: 'ring', text: `${failure.reason} -> ${targetText(next)}` });
+        status(() => ({ fill: 'yellow', shape: 'ring', text: `${failure.reason} -> ${targetText(next)}` }));
         send([msg, null]);
         done();
       } catch (err) {

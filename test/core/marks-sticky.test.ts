@@ -2,6 +2,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator, type CreateLocatorOptions } from '../../src/core/locator';
+import { createDnsClient } from '../../src/core/dns/client';
+import type { DnsQuerier } from '../../src/core/dns/types';
 import type { Target } from '../../src/core/types';
 import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
 import { startProxy, type DnsProxy } from '../servers/proxy';
@@ -25,6 +27,31 @@ describe('marks, failover and sticky servers', { skip: skipUnless('bind') }, () 
   });
   const make = (o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
     createLocator({ nameservers: [proxy.nameserver], clock, random: seeded(5), family: 'ipv4', ...o });
+
+  test('concurrent misses for one destination share one plan: 200 at once ask DNS what one asks', async () => {
+    const counted = async (n: number): Promise<{ asked: number; wire: number }> => {
+      const dnsClient = createDnsClient({ nameservers: [proxy.nameserver] });
+      let asked = 0;
+      const querier: DnsQuerier = {
+        query: (name, type, o) => {
+          asked++;
+          return dnsClient.query(name, type, o);
+        },
+        peek: (name, type) => dnsClient.peek(name, type),
+      };
+      const l = make({ querier });
+      proxy.reset();
+      const results = await Promise.all(Array.from({ length: n }, () => l.locate(URI)));
+      assert.ok(results.every((r) => r.targets.length === 3));
+      assert.ok(l.locateCached(URI), 'the plan is cached afterwards');
+      l.close();
+      dnsClient.close();
+      return { asked, wire: proxy.udpQueries };
+    };
+    const one = await counted(1);
+    const many = await counted(200);
+    assert.deepEqual(many, one, `200 concurrent locates asked ${many.asked} questions (${many.wire} on the wire); one asked ${one.asked}`);
+  });
 
   test('a transport failure greylists for 32 s: tried after all others, never dropped', async () => {
     const l = make();

@@ -65,9 +65,9 @@ function rawCommand(port: number, line: string, ms = 2000): Promise<string> {
   });
 }
 
-/** Starts redis-server on 127.0.0.1 and a free port; resolves once it answers PING. */
-export async function startRedis(): Promise<RunningRedis> {
-  const port = await freePort('127.0.0.1');
+/** Starts redis-server on 127.0.0.1 and the given or a free port; resolves once it answers PING. */
+export async function startRedis(opts: { port?: number } = {}): Promise<RunningRedis> {
+  const port = opts.port ?? (await freePort('127.0.0.1'));
   const dir = mkdtempSync(join(tmpdir(), 'sip-redis-'));
   let child: ChildProcess;
   let log = '';

@@ -10,6 +10,7 @@ import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dn
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 import { seeded } from '../rfc3263/seeded';
 import { until } from './until';
+import { freePort } from '../servers/ports';
 
 const URI = 'sip:example.test;transport=udp';
 const key = (t: { transport: string; address: string; port: number }): string => `${t.transport} ${t.address}:${t.port}`;
@@ -205,6 +206,32 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
     assert.deepEqual(b.locator.state().marks.map(key), [key(pinned)]);
     const stored = JSON.parse(await redisGet(`${prefix}:pin:${r.destination}`)) as { target: Target };
     assert.equal(key(stored.target), key(next), 'Redis holds the converged pin again');
+  });
+
+  test('Redis not there at start: the link says down, locating works, and it catches up once Redis starts', async () => {
+    const port = await freePort('127.0.0.1');
+    const l = createLocator({ nameservers: [dns.nameserver], family: 'ipv4', sticky: true, random: seeded(21) });
+    const link = linkStore(l, createRedisStore({ url: `redis://127.0.0.1:${port}/0`, prefix: 'late' }));
+    try {
+      await until(() => link.status().state === 'down', 'the link reports down');
+      assert.equal(link.status().error?.code, 'ESTOREDOWN');
+      const r = await l.locate(URI);
+      l.markFailed(r.targets[2]!, { reason: '503', retryAfter: 600 });
+      const late = await startRedis({ port });
+      try {
+        await until(() => link.status().state === 'up', 'the link comes up', 15000);
+        const pin = await late.command(`GET "late:pin:${r.destination}"`);
+        assert.match(pin, new RegExp(r.targets[0]!.address.replace(/\./g, '\\.')), 'the pin made while Redis was away is in Redis');
+        const mark = await late.command(`GET "late:mark:udp|${r.targets[2]!.address}|${r.targets[2]!.port}"`);
+        assert.match(mark, /"mark":"black"/, 'and so is the mark');
+      } finally {
+        await link.close();
+        await late.stop();
+      }
+    } finally {
+      await link.close();
+      l.close();
+    }
   });
 
   async function redisGet(k: string): Promise<string> {

@@ -22,47 +22,42 @@ export interface RedisStoreOptions {
 }
 
 // Each script writes and announces in one step, so other instances see changes in the order Redis applied them.
-// A mark: a live black mark is neither turned grey nor shortened.
-const MARK = `local cur = redis.call('GET', KEYS[1])
+// Every script starts by reading the key: `cur` (raw), `old` (decoded, if it is a table) and `k` (its pin's target key).
+const CURRENT = `local cur = redis.call('GET', KEYS[1])
+local old, k
 if cur then
-  local ok, old = pcall(cjson.decode, cur)
-  if ok and type(old) == 'table' and old.mark == 'black' and (ARGV[5] == 'grey' or redis.call('PTTL', KEYS[1]) > tonumber(ARGV[2])) then return 0 end
+  local ok, v = pcall(cjson.decode, cur)
+  if ok and type(v) == 'table' then old = v end
 end
+if old and type(old.target) == 'table' then
+  k = tostring(old.target.transport) .. '|' .. tostring(old.target.address) .. '|' .. tostring(old.target.port)
+end
+`;
+// A mark: a live black mark is neither turned grey nor shortened.
+const MARK = `${CURRENT}
+if old and old.mark == 'black' and (ARGV[5] == 'grey' or redis.call('PTTL', KEYS[1]) > tonumber(ARGV[2])) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1`;
 // Clearing a mark removes grey ones only.
-const UNMARK = `local cur = redis.call('GET', KEYS[1])
-if not cur then return 0 end
-local ok, old = pcall(cjson.decode, cur)
-if ok and type(old) == 'table' and old.mark == 'black' then return 0 end
+const UNMARK = `${CURRENT}
+if not cur or (old and old.mark == 'black') then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1`;
 // A pin: the first writer wins. A pin may replace one for the same target, the one it names as replaced,
 // or one whose target is marked failed while its own is not; otherwise the standing pin and its time left are returned.
-const PIN = `local cur = redis.call('GET', KEYS[1])
-if cur then
-  local ok, old = pcall(cjson.decode, cur)
-  if ok and type(old) == 'table' and type(old.target) == 'table' then
-    local k = tostring(old.target.transport) .. '|' .. tostring(old.target.address) .. '|' .. tostring(old.target.port)
-    local stale = redis.call('EXISTS', ARGV[7] .. k) == 1 and redis.call('EXISTS', ARGV[7] .. ARGV[5]) == 0
-    if k ~= ARGV[5] and k ~= ARGV[6] and not stale then
-      return {cur, redis.call('PTTL', KEYS[1])}
-    end
-  end
+const PIN = `${CURRENT}
+if k and k ~= ARGV[5] and k ~= ARGV[6] then
+  local stale = redis.call('EXISTS', ARGV[7] .. k) == 1 and redis.call('EXISTS', ARGV[7] .. ARGV[5]) == 0
+  if not stale then return {cur, redis.call('PTTL', KEYS[1])} end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 0`;
-// Unpinning removes the pin only while it still points at the failed target.
-const UNPIN = `local cur = redis.call('GET', KEYS[1])
-if not cur then return 0 end
-local ok, old = pcall(cjson.decode, cur)
-if ok and type(old) == 'table' and type(old.target) == 'table' then
-  local k = tostring(old.target.transport) .. '|' .. tostring(old.target.address) .. '|' .. tostring(old.target.port)
-  if k ~= ARGV[1] then return 0 end
-end
+// Unpinning removes the pin only while it still points at the failed target (or holds garbage).
+const UNPIN = `${CURRENT}
+if not cur or (k and k ~= ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[2], ARGV[3])
 return 1`;

@@ -25,6 +25,7 @@ function flows(nameserver: string, greylist: number, pinSeconds: number): unknow
   return [
     { id: 'tab', type: 'tab', label: 'context store' },
     { id: 'res', type: 'sip-resolver', nameservers: nameserver, transports: 'udp', family: 'ipv4', sticky: true, greylist, pinSeconds, store: 'context', contextStore: 'file' },
+    { id: 'bad', type: 'sip-resolver', nameservers: nameserver, transports: 'udp', store: 'context', contextStore: 'nosuch' },
     { id: 'in-loc', type: 'http in', z: 'tab', url: '/loc', method: 'post', wires: [['loc']] },
     { id: 'loc', type: 'sip-locate', z: 'tab', resolver: 'res', uri: 'payload.uri', uriType: 'msg', wires: [['ans-loc'], ['ans-loc']] },
     answer('ans-loc'),
@@ -85,6 +86,11 @@ describe('context state store: a real Node-RED with localfilesystem, stopped and
     red = await startNodeRedProcess([], {}, { userDir });
     await red.deploy(flows(dns.nameserver, greylist, pinSeconds));
     await routesUp();
+    const bad = await fetch(`${red.url}/sip-resolver/bad/try`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"uri":"sip:pbx.ctx.test"}' });
+    assert.equal(bad.status, 409);
+    const badBody = (await bad.json()) as { code: string; message: string };
+    assert.equal(badBody.code, 'EINVALIDOPTION');
+    assert.match(badBody.message, /no context store named "nosuch".*default, file/, 'the stores settings.js has are listed');
     const first = await post('/loc');
     assert.equal(first.sticky, true);
     const failedOver = await post('/fail');

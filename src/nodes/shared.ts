@@ -1,8 +1,7 @@
 /** What the node adapters share: the msg.sip contract, validation of it, and status texts. */
-import { isIP } from 'node:net';
 import { SipLocateError } from '../core/errors';
-import { TRANSPORT_NAMES } from '../core/rfc3263/transports';
 import type { FailoverState, Failure, Locator, LocateResult, Target, TargetKey } from '../core/types';
+import { readTargetKey } from '../store/records';
 import type { StoreStatus } from '../store/types';
 import type { NodeStatus, Red, RedNode } from './red';
 
@@ -71,11 +70,7 @@ export function keyOf(t: TargetKey): TargetKey {
 }
 
 function isTargetKey(v: unknown): v is TargetKey {
-  if (typeof v !== 'object' || v === null) return false;
-  const t = v as Record<string, unknown>;
-  return typeof t.transport === 'string' && (TRANSPORT_NAMES as readonly string[]).includes(t.transport)
-    && typeof t.address === 'string' && isIP(t.address) !== 0
-    && typeof t.port === 'number' && Number.isInteger(t.port) && t.port > 0 && t.port < 65536;
+  return readTargetKey(v) !== undefined;
 }
 
 const MAX_TARGETS_IN_MSG = 1024;

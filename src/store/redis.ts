@@ -126,6 +126,18 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
     }
   };
 
+  /** Every key under the prefix. */
+  const scanKeys = async (ms: number): Promise<string[]> => {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await run<[string, string[]]>(['SCAN', cursor, 'MATCH', `${globEscape(options.prefix)}:*`, 'COUNT', '1000'], 'scan', ms);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    return keys;
+  };
+
   const announce = (change: StateChange, now: number): string => JSON.stringify({ from: self, ttl: ttlOf(change, now), change });
 
   const enableExpiryEvents = async (): Promise<void> => {
@@ -198,13 +210,7 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
       if (!sub.isReady || !subscribed) throw new SipLocateError('ESTOREDOWN', 'The Redis subscription is not connected yet.');
       const out: LocatorState = { marks: [], pins: [] };
       const now = clock.now();
-      const keys: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, batch] = await run<[string, string[]]>(['SCAN', cursor, 'MATCH', `${globEscape(options.prefix)}:*`, 'COUNT', '1000'], 'scan', timeoutMs * 3);
-        cursor = next;
-        keys.push(...batch);
-      } while (cursor !== '0');
+      const keys = await scanKeys(timeoutMs * 3);
       const values = await Promise.all(keys.map((k) => Promise.all([run<string | null>(['GET', k], 'get', timeoutMs * 3), run<number>(['PTTL', k], 'pttl', timeoutMs * 3)])));
       keys.forEach((key, i) => {
         const [raw, pttl] = values[i]!;
@@ -259,13 +265,8 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
           await run(['EVAL', UNPIN, '1', pinPrefix + change.destination, targetKeyOf(change.target as TargetKey), channel, announce(change, now)], 'unpin');
           return undefined;
         case 'reset': {
-          let cursor = '0';
-          do {
-            const [next, batch] = await run<[string, string[]]>(['SCAN', cursor, 'MATCH', `${globEscape(options.prefix)}:*`, 'COUNT', '1000'], 'scan');
-            cursor = next;
-            const mine = batch.filter((k) => k.startsWith(markPrefix) || k.startsWith(pinPrefix));
-            if (mine.length > 0) await run(['DEL', ...mine], 'reset');
-          } while (cursor !== '0');
+          const mine = (await scanKeys(timeoutMs * 3)).filter((k) => k.startsWith(markPrefix) || k.startsWith(pinPrefix));
+          for (let i = 0; i < mine.length; i += 1000) await run(['DEL', ...mine.slice(i, i + 1000)], 'reset');
           await run(['PUBLISH', channel, announce(change, now)], 'reset');
           return undefined;
         }

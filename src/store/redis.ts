@@ -1,6 +1,6 @@
 /** A state store on Redis: marks and pins shared by several instances, first writer wins for pins, changes announced by pub/sub. */
 import { randomUUID } from 'node:crypto';
-import { createClient } from 'redis';
+import { createClient } from '@redis/client';
 import { SipLocateError } from '../core/errors';
 import { targetKeyOf } from '../core/failover/marks';
 import type { LocatorState, PinRecord, StateChange, TargetKey } from '../core/types';

@@ -9,3 +9,4 @@ export { locateResponse, type ResponseOptions } from './rfc3263/response';
 export { parseSipUri, parseVia, destinationKey, type ViaHeader } from './uri';
 export { TRANSPORTS, type TransportInfo } from './rfc3263/transports';
 export { orderSrv } from './rfc3263/srv';
+export { targetUri, targetKeyText } from './target-address';

@@ -4,6 +4,7 @@ import type { DnsClient, DnsQuerier } from './dns/types';
 import { SipLocateError } from './errors';
 import { Marks, targetKeyOf } from './failover/marks';
 import { Pins } from './failover/pins';
+import { withAddressing } from './target-address';
 import { buildPlan, type PlanContext } from './rfc3263/locate';
 import { planTargets, type Plan } from './rfc3263/plan';
 import { isTransport } from './rfc3263/transports';
@@ -60,7 +61,7 @@ function keyOnly(t: TargetKey): TargetKey {
 /** Fills the fields a bare TargetKey lacks so it can be shown as a pin. */
 function asTarget(t: TargetKey): Target {
   const full = t as Partial<Target>;
-  return {
+  return withAddressing({
     transport: t.transport,
     address: t.address,
     port: t.port,
@@ -68,7 +69,7 @@ function asTarget(t: TargetKey): Target {
     host: full.host ?? t.address,
     source: full.source ?? 'address',
     ttl: full.ttl ?? 0,
-  };
+  });
 }
 
 class LocatorImpl implements SipLocator {

@@ -39,6 +39,10 @@ export interface Target extends TargetKey {
   ttl: number;
   /** A failure mark that was active when the list was made. */
   mark?: 'grey' | 'black';
+  /** The target as a SIP URI to send to: `sip:[2001:db8::1]:5060;transport=udp`, `sips:` for tls and wss. */
+  uri: string;
+  /** The target's key as reports name it: `udp:192.0.2.1:5060`, IPv6 in brackets. */
+  key: string;
 }
 
 /** The parsed parts of a SIP URI that matter for location. */

@@ -1,6 +1,7 @@
 /** What the node adapters share: the msg.sip contract, validation of it, and status texts. */
 import { SipLocateError } from '../core/errors';
 import type { FailoverState, Failure, Locator, LocateResult, Target, TargetKey } from '../core/types';
+import { withAddressing } from '../core/target-address';
 import { readTargetKey } from '../store/records';
 import type { StoreStatus } from '../store/types';
 import type { NodeStatus, Red, RedNode } from './red';
@@ -90,7 +91,8 @@ export function readSipState(sip: unknown): SipMsgState | SipLocateError {
   const last = tried[tried.length - 1];
   if (!last || last.transport !== current.transport || last.address !== current.address || last.port !== current.port) tried.push(current);
   const attempt = typeof s.attempt === 'number' && Number.isInteger(s.attempt) && s.attempt > 0 ? s.attempt : tried.length;
-  return { ...(s as unknown as SipMsgState), target: s.target as Target, targets: s.targets as Target[], tried, attempt };
+  // uri and key are derived from transport, address and port, never taken from the message.
+  return { ...(s as unknown as SipMsgState), target: withAddressing(s.target as Target), targets: (s.targets as Target[]).map(withAddressing), tried, attempt };
 }
 
 /** The failover state carried in msg.sip. */

@@ -1,6 +1,7 @@
 /** Checking marks, pins and changes that come back from a store or another instance: untrusted input. */
 import { isIP } from 'node:net';
 import { isTransport } from '../core/rfc3263/transports';
+import { withAddressing } from '../core/target-address';
 import type { MarkRecord, PinRecord, StateChange, Target, TargetKey } from '../core/types';
 
 const MAX_DESTINATION = 2100;
@@ -31,7 +32,7 @@ export function readTarget(v: unknown): Target | undefined {
   const host = typeof v.host === 'string' && v.host.length > 0 && v.host.length <= MAX_HOST ? v.host : key.address;
   const source = v.source === 'numeric' || v.source === 'naptr' || v.source === 'srv' || v.source === 'address' ? v.source : 'address';
   const ttl = typeof v.ttl === 'number' && Number.isFinite(v.ttl) && v.ttl >= 0 ? v.ttl : 0;
-  return { ...key, family: isIP(key.address) === 6 ? 6 : 4, host, source, ttl };
+  return withAddressing({ ...key, family: isIP(key.address) === 6 ? 6 : 4, host, source, ttl });
 }
 
 /** A mark read from untrusted data; `expiresAt` may be replaced by the caller's own clock. */

@@ -1,4 +1,5 @@
 // sip-options' prober against real sipp UAS instances, a fake UDP responder and a local TLS server.
+import { withAddressing } from '../../src/core/target-address';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import type { Target, Transport } from '../../src/core/types';
 import { skipUnlessSipp, startSipp, type RunningSipp } from '../servers/sipp';
 import { freePort } from '../servers/ports';
 
-const target = (address: string, port: number, transport: Transport, host = address): Target => ({ transport, address, port, family: 4, host, source: 'numeric', ttl: 0 });
+const target = (address: string, port: number, transport: Transport, host = address): Target => withAddressing({ transport, address, port, family: 4, host, source: 'numeric', ttl: 0 });
 
 describe('OPTIONS prober against sipp', { skip: skipUnlessSipp() }, () => {
   const uas: Record<string, RunningSipp> = {};

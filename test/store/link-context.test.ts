@@ -1,5 +1,6 @@
 // The store link and the context store without a network: a Map stands in for a Node-RED context, and a store
 // that fails on demand stands in for an unreachable one (what a real context store will not do on request).
+import { withAddressing } from '../../src/core/target-address';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator } from '../../src/core/locator';
@@ -11,7 +12,7 @@ import { readChange, readPin } from '../../src/store/records';
 import type { StateStore, StoreEvents } from '../../src/store/types';
 import { until } from './until';
 
-const T = (n: number): Target => ({ transport: 'udp', address: `127.0.0.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
+const T = (n: number): Target => withAddressing({ transport: 'udp', address: `127.0.0.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
 const DEST = 'sip:pbx.test;udp';
 
 /** A Map-backed context with the callback API of Node-RED's; `fail` makes every call fail. */

@@ -3,6 +3,7 @@ import { SipLocateError } from '../errors';
 import type { DnsQuerier } from '../dns/types';
 import type { FamilyPolicy, Target, Transport } from '../types';
 import { parseSipUri, parseVia } from '../uri';
+import { withAddressing } from '../target-address';
 import { buildPlan } from './locate';
 import { planTargets } from './plan';
 import { isTransport } from './transports';
@@ -28,7 +29,7 @@ export async function locateResponse(via: string, querier: DnsQuerier, options: 
   const family = options.family ?? 'ipv4-first';
   const random = options.random ?? Math.random;
   const numeric = (address: string, port: number | undefined): Target[] => [
-    { transport, address, port: port ?? (transport === 'tls' ? 5061 : 5060), family: isIP(address) === 6 ? 6 : 4, host: address, source: 'numeric', ttl: 0 },
+    withAddressing({ transport, address, port: port ?? (transport === 'tls' ? 5061 : 5060), family: isIP(address) === 6 ? 6 : 4, host: address, source: 'numeric', ttl: 0 }),
   ];
   if (v.maddr !== undefined) {
     if (isIP(v.maddr)) return numeric(v.maddr, v.port);

@@ -1,0 +1,40 @@
+// target.uri and target.key: every transport, IPv4 and IPv6, and on the targets locate() hands out.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { targetKeyText, targetUri } from '../../src/core/target-address';
+import { createLocator } from '../../src/core/locator';
+import type { Transport } from '../../src/core/types';
+
+const cases: Array<[Transport, string, number, string, string]> = [
+  ['udp', '192.0.2.1', 5060, 'sip:192.0.2.1:5060;transport=udp', 'udp:192.0.2.1:5060'],
+  ['tcp', '192.0.2.1', 5060, 'sip:192.0.2.1:5060;transport=tcp', 'tcp:192.0.2.1:5060'],
+  ['tls', '192.0.2.1', 5061, 'sips:192.0.2.1:5061;transport=tcp', 'tls:192.0.2.1:5061'],
+  ['sctp', '192.0.2.1', 5060, 'sip:192.0.2.1:5060;transport=sctp', 'sctp:192.0.2.1:5060'],
+  ['ws', '192.0.2.1', 80, 'sip:192.0.2.1:80;transport=ws', 'ws:192.0.2.1:80'],
+  ['wss', '192.0.2.1', 443, 'sips:192.0.2.1:443;transport=ws', 'wss:192.0.2.1:443'],
+  ['udp', '2001:db8::1', 5060, 'sip:[2001:db8::1]:5060;transport=udp', 'udp:[2001:db8::1]:5060'],
+  ['tcp', '2001:db8::1', 5060, 'sip:[2001:db8::1]:5060;transport=tcp', 'tcp:[2001:db8::1]:5060'],
+  ['tls', '2001:db8::1', 5061, 'sips:[2001:db8::1]:5061;transport=tcp', 'tls:[2001:db8::1]:5061'],
+  ['sctp', '2001:db8::1', 5060, 'sip:[2001:db8::1]:5060;transport=sctp', 'sctp:[2001:db8::1]:5060'],
+  ['ws', '2001:db8::1', 8080, 'sip:[2001:db8::1]:8080;transport=ws', 'ws:[2001:db8::1]:8080'],
+  ['wss', '::ffff:192.0.2.1', 443, 'sips:[::ffff:192.0.2.1]:443;transport=ws', 'wss:[::ffff:192.0.2.1]:443'],
+];
+
+test('target uri and key for each transport, IPv4 and IPv6', () => {
+  for (const [transport, address, port, uri, key] of cases) {
+    assert.equal(targetUri({ transport, address, port }), uri);
+    assert.equal(targetKeyText({ transport, address, port }), key);
+  }
+});
+
+test('locate() fills uri and key on numeric IPv4 and IPv6 targets (no DNS asked)', async () => {
+  const locator = createLocator({ nameservers: ['127.0.0.1:9'], transports: ['udp', 'tcp', 'tls'] });
+  try {
+    const v6 = await locator.locate('sip:alice@[2001:db8::1]:5070;transport=tcp');
+    assert.deepEqual([v6.targets[0]!.uri, v6.targets[0]!.key], ['sip:[2001:db8::1]:5070;transport=tcp', 'tcp:[2001:db8::1]:5070']);
+    const v4 = await locator.locate('sips:bob@192.0.2.7');
+    assert.deepEqual([v4.targets[0]!.uri, v4.targets[0]!.key], ['sips:192.0.2.7:5061;transport=tcp', 'tls:192.0.2.7:5061']);
+  } finally {
+    locator.close();
+  }
+});

@@ -26,6 +26,9 @@ export type ErrorCode =
   | 'ENOSERVICE' // SRV says the service is decidedly not available (target ".")
   | 'ENOADDRESS' // SRV records exist but no target has an address
   | 'EEXHAUSTED' // every target was tried and failed
+  // failover
+  | 'ENOFAILOVER' // the status code is not in failoverCodes: an answer, not a reason to try the next target
+  | 'ENOTATARGET' // a failure report names a target that is not one of the destination's current targets
   // state stores
   | 'ESTOREDOWN' // the state store (context store or Redis) cannot be reached; marks and pins live in memory meanwhile
   | 'ESTORETIMEOUT' // the state store did not answer in time

@@ -9,4 +9,6 @@ export { locateResponse, type ResponseOptions } from './rfc3263/response';
 export { parseSipUri, parseVia, destinationKey, type ViaHeader } from './uri';
 export { TRANSPORTS, type TransportInfo } from './rfc3263/transports';
 export { orderSrv } from './rfc3263/srv';
+export { parseFailoverCodes, DEFAULT_FAILOVER_CODES, type FailoverPolicy } from './failover/policy';
+export { parseReport, type FailureReport } from './failover/report';
 export { targetUri, targetKeyText } from './target-address';

@@ -4,11 +4,12 @@ import type { DnsClient, DnsQuerier } from './dns/types';
 import { SipLocateError } from './errors';
 import { Marks, targetKeyOf } from './failover/marks';
 import { Pins } from './failover/pins';
+import { failoverFrom } from './failover/from-report';
 import { withAddressing } from './target-address';
 import { buildPlan, type PlanContext } from './rfc3263/locate';
 import { planTargets, type Plan } from './rfc3263/plan';
 import { isTransport } from './rfc3263/transports';
-import type { Clock, FailoverState, Failure, FamilyPolicy, LocateOptions, LocateResult, Locator, LocatorOptions, LocatorState, StateChange, Target, TargetKey, Transport } from './types';
+import type { Clock, FailoverState, Failure, FamilyPolicy, LocateOptions, LocateResult, Locator, LocatorOptions, LocatorState, ReportOptions, ReportResult, StateChange, Target, TargetKey, Transport } from './types';
 import { destinationKey, parseSipUri } from './uri';
 
 const FAMILIES: readonly FamilyPolicy[] = ['ipv4', 'ipv6', 'ipv4-first', 'ipv6-first'];
@@ -172,6 +173,10 @@ class LocatorImpl implements SipLocator {
     next ??= grey ?? black;
     if (next && this.sticky) this.pin(state.destination, next);
     return next;
+  }
+
+  failoverFrom(uri: string, failed: TargetKey | string, options?: ReportOptions): Promise<ReportResult> {
+    return failoverFrom(this, uri, failed, options);
   }
 
   markFailed(target: TargetKey, failure: Failure): void {

@@ -1,4 +1,5 @@
 import type { DnsRecord, RecordType } from './dns/types';
+import type { FailoverPolicy } from './failover/policy';
 
 /** SIP transports, lower case as they appear in URIs and output. */
 export type Transport = 'udp' | 'tcp' | 'tls' | 'sctp' | 'ws' | 'wss';
@@ -14,6 +15,8 @@ export interface Failure {
   reason: FailureReason;
   /** Seconds from a Retry-After header (503 only). */
   retryAfter?: number;
+  /** The SIP status code behind the failure, when there was one. */
+  status?: number;
 }
 
 /** Milliseconds clock, injectable for tests. */
@@ -173,6 +176,38 @@ export interface FailoverState {
   tried: readonly TargetKey[];
 }
 
+/** Options of failoverFrom(): what else the reporter knows about the failure. */
+export interface ReportOptions {
+  /** Targets already tried for this request besides the failed one (keys such as "udp:192.0.2.1:5060", target uris or keys). */
+  tried?: Array<TargetKey | string>;
+  /** The SIP status code the target answered with. */
+  status?: number;
+  /** Seconds from the response's Retry-After header. */
+  retryAfter?: number;
+  /** Why it failed when there was no response. */
+  reason?: 'transport' | 'timeout';
+  /** Confirm the target instead of failing it. */
+  ok?: boolean;
+  /** Status codes that move on to the next target ("503", "408, 5xx"); default "503". */
+  failoverCodes?: string | FailoverPolicy;
+  signal?: AbortSignal;
+}
+
+/** What failoverFrom() did: the destination's targets, the tried list (the next target last) and the next target. */
+export interface ReportResult {
+  uri: string;
+  destination: string;
+  targets: Target[];
+  /** Targets tried for this request, the next one last. */
+  tried: TargetKey[];
+  /** The target to use now: the next one after a failure, the reported one after a confirmation; undefined when none is left. */
+  target?: Target;
+  /** True when the report confirmed the target. */
+  confirmed: boolean;
+  /** True when the next (or confirmed) target is the destination's sticky server. */
+  sticky: boolean;
+}
+
 /** A resolver with shared DNS cache, failure marks and sticky pins. */
 export interface Locator {
   /** Resolves a SIP/SIPS URI (bare or in angle brackets) into the failover order; rejects with SipLocateError. */
@@ -185,6 +220,11 @@ export interface Locator {
    * In sticky mode the returned target becomes the destination's pin.
    */
   failover(state: FailoverState, failure: Failure): Target | undefined;
+  /**
+   * A failure (or success) reported from outside the flow: locates `uri`, refuses a target that is not one of its
+   * current targets (ENOTATARGET, nothing marked), then marks it per the failover policy and picks the next target.
+   */
+  failoverFrom(uri: string, failed: TargetKey | string, options?: ReportOptions): Promise<ReportResult>;
   /** Marks a target failed: grey for transport/timeout/503 without Retry-After, black for 503 with Retry-After; unpins it. */
   markFailed(target: TargetKey, failure: Failure): void;
   /** Clears a grey mark; in sticky mode pins the target for `destination` when given. */

@@ -1,7 +1,10 @@
 /** The sip-options node: probes msg.sip.target with OPTIONS; output 1 on a final response, output 2 on failure. */
 import { SipLocateError } from '../core/errors';
+import { parseFailoverCodes, type FailoverPolicy } from '../core/failover/policy';
+import { targetKeyText } from '../core/target-address';
 import { sendOptions, type ProbeStats } from '../probe/prober';
 import type { NodeMessage, Red, RedNode } from './red';
+import { RecentlyConfirmed } from './recently-confirmed';
 import { attachResolver, errorOf, errorStatus, keyOf, locatorOf, readSipState, targetText, throttledStatus } from './shared';
 
 /** The properties the editor saves for a sip-options node. */
@@ -14,6 +17,10 @@ export interface OptionsConfig {
   requestUri?: string;
   fromUser?: string;
   verifyTls?: boolean | string;
+  /** Status codes that go to output 2 to move on to the next target ("503", "408, 480, 5xx"); default 503. */
+  failoverCodes?: string;
+  /** Seconds a target this node confirmed is passed on without a new probe (0: probe every message). */
+  skipIfConfirmedWithin?: number | string;
 }
 
 /** Registers the sip-options node type. */
@@ -28,29 +35,62 @@ export function registerOptions(RED: Red): void {
     const timeoutMs = Number(config.timeout) > 0 ? Number(config.timeout) : 32_000;
     const t1Ms = Number(config.t1) > 0 ? Number(config.t1) : 500;
     const verifyTls = !(config.verifyTls === false || config.verifyTls === 'false');
+    let policy: FailoverPolicy | SipLocateError;
+    try {
+      policy = parseFailoverCodes(config.failoverCodes || undefined);
+    } catch (err) {
+      policy = err instanceof SipLocateError ? err : new SipLocateError('EINVALIDOPTION', 'failoverCodes could not be read.');
+      node.status(errorStatus(policy.code));
+    }
+    const skipMs = Number(config.skipIfConfirmedWithin) > 0 ? Number(config.skipIfConfirmedWithin) * 1000 : 0;
+    const recent = new RecentlyConfirmed(skipMs);
 
     node.on('input', (msg: NodeMessage, send, done) => {
-      const sip = readSipState(msg.sip);
+      const sip = policy instanceof SipLocateError ? policy : readSipState(msg.sip);
       if (sip instanceof SipLocateError) {
         msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? (msg.sip as object) : {}), error: errorOf(sip) };
         status(errorStatus(sip.code));
         send([null, msg]);
         return done();
       }
+      const rules = policy as FailoverPolicy;
       const target = sip.target;
+      const targetKey = targetKeyText(target);
+      if (skipMs > 0 && target.mark === undefined && recent.fresh(targetKey)) {
+        // Confirmed a moment ago and not marked when it was listed: pass it on without a probe.
+        delete sip.failure;
+        delete sip.retryAfter;
+        delete sip.error;
+        delete sip.response;
+        msg.sip = { ...sip, skipped: true };
+        send([msg, null]);
+        return done();
+      }
       status(() => ({ fill: 'blue', shape: 'ring', text: targetText(target) }));
       sendOptions(sip.target, { timeoutMs, t1Ms, verifyTls, stats, requestUri: config.requestUri || undefined, fromUser: config.fromUser || undefined }).then((r) => {
         delete sip.failure;
         delete sip.retryAfter;
         delete sip.error;
-        if (r.kind === 'response') {
+        const answer = r.kind === 'response' ? r : r.status === 503 && !rules.fails(503) ? { status: 503, reason: 'Service Unavailable', headers: {} } : undefined;
+        if (answer && rules.fails(answer.status)) {
+          // A final response the failoverCodes say to move on from.
+          recent.forget(targetKey);
+          sip.failure = answer.status;
+          sip.response = { status: answer.status, reason: answer.reason, headers: answer.headers };
+          msg.sip = sip;
+          status(() => ({ fill: 'red', shape: 'ring', text: `${answer.status} ${targetText(target)}` }));
+          send([null, msg]);
+        } else if (answer) {
+          const r = answer;
+          if (r.status !== 503) recent.confirm(targetKey);
           sip.response = { status: r.status, reason: r.reason, headers: r.headers };
           const locator = locatorOf(resolver);
-          if (!(locator instanceof SipLocateError)) locator.markSucceeded(keyOf(sip.target), sip.destination);
+          if (!(locator instanceof SipLocateError) && r.status !== 503) locator.markSucceeded(keyOf(sip.target), sip.destination);
           msg.sip = sip;
           status(() => ({ fill: 'green', shape: 'dot', text: `${r.status} ${targetText(target)}` }));
           send([msg, null]);
-        } else {
+        } else if (r.kind === 'failure') {
+          recent.forget(targetKey);
           sip.failure = r.failure;
           if (r.retryAfter !== undefined) sip.retryAfter = r.retryAfter;
           if (r.status !== undefined) sip.response = { status: r.status, reason: 'Service Unavailable', headers: {} };

@@ -19,6 +19,8 @@ export interface ResolverConfig {
   greylist?: number | string;
   timeout?: number | string;
   tries?: number | string;
+  /** Seconds one lookup may take in all (default 10). */
+  resolveTimeout?: number | string;
   cacheSize?: number | string;
   minTtl?: number | string;
   maxTtl?: number | string;
@@ -99,6 +101,7 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     greylistSeconds: num(c.greylist),
     timeoutMs: num(c.timeout),
     tries: num(c.tries),
+    resolveTimeoutMs: num(c.resolveTimeout) === undefined ? undefined : Number(c.resolveTimeout) * 1000,
     cacheSize: num(c.cacheSize),
     minTtl: num(c.minTtl),
     maxTtl: num(c.maxTtl),

@@ -20,8 +20,8 @@ export interface SipMsgState {
   attempt: number;
   /** True when target is the destination's sticky server. */
   sticky: boolean;
-  /** Why sending to target failed (read by sip-target-failed). */
-  failure?: Failure['reason'];
+  /** Why sending to target failed (read by sip-target-failed): a reason or a SIP status code. */
+  failure?: Failure['reason'] | number;
   retryAfter?: number;
   /** Set true to confirm target (sip-target-failed then marks it good). */
   ok?: boolean;
@@ -98,14 +98,6 @@ export function readSipState(sip: unknown): SipMsgState | SipLocateError {
 /** The failover state carried in msg.sip. */
 export function failoverState(sip: SipMsgState): FailoverState {
   return { destination: sip.destination, targets: sip.targets, tried: sip.tried };
-}
-
-/** Reads the failure reason from msg.sip, else the node's default; undefined when neither is valid. */
-export function failureOf(sip: SipMsgState, fallback: string): Failure | undefined {
-  const reason = sip.failure ?? fallback;
-  if (reason !== 'transport' && reason !== 'timeout' && reason !== '503') return undefined;
-  const ra = Number(sip.retryAfter);
-  return reason === '503' && Number.isFinite(ra) && ra > 0 ? { reason, retryAfter: ra } : { reason };
 }
 
 /** A short target text for status: "udp 192.0.2.1:5060". */

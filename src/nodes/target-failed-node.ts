@@ -1,7 +1,13 @@
-/** The sip-target-failed node: marks msg.sip.target failed and hands out the next target (or confirms it with msg.sip.ok). */
+/**
+ * The sip-target-failed node: marks msg.sip.target failed and hands out the next target (or confirms it with msg.sip.ok).
+ * Also takes a report from outside the flow ({uri, failed, tried?, status?, retryAfter?, reason?, ok?}), as a SIP proxy sends it.
+ */
 import { SipLocateError } from '../core/errors';
+import { decide, noFailover, parseFailoverCodes, type Decision, type FailoverPolicy, type Outcome } from '../core/failover/policy';
+import { isReport, parseReport } from '../core/failover/report';
+import type { Failure, ReportResult, Target } from '../core/types';
 import type { NodeMessage, Red, RedNode } from './red';
-import { attachResolver, errorOf, errorStatus, failoverState, failureOf, keyOf, locatorOf, readSipState, targetText, withStoreNote, throttledStatus } from './shared';
+import { attachResolver, errorOf, errorStatus, failoverState, keyOf, locatorOf, readSipState, targetText, withStoreNote, throttledStatus, type SipMsgState } from './shared';
 
 /** The properties the editor saves for a sip-target-failed node. */
 export interface TargetFailedConfig {
@@ -9,7 +15,22 @@ export interface TargetFailedConfig {
   name?: string;
   resolver?: string;
   reason?: string;
+  /** Status codes that move on to the next target ("503", "408, 480, 5xx"); default 503. */
+  failoverCodes?: string;
   raiseErrors?: boolean;
+}
+
+/** What msg.sip.failure (or the node's default reason) asks for, or undefined when it is not a reason or status code. */
+function outcomeOf(failure: unknown, retryAfter: unknown): Outcome | undefined {
+  if (failure === 'transport' || failure === 'timeout') return { reason: failure };
+  const status = failure === '503' ? 503 : typeof failure === 'number' ? failure : typeof failure === 'string' && /^\d{3}$/.test(failure) ? Number(failure) : NaN;
+  if (!Number.isInteger(status) || status < 100 || status > 699) return undefined;
+  const ra = Number(retryAfter);
+  return Number.isFinite(ra) && ra > 0 ? { status, retryAfter: ra } : { status };
+}
+
+function failureText(f: Failure): string {
+  return f.status !== undefined ? String(f.status) : f.reason;
 }
 
 /** Registers the sip-target-failed node type. */
@@ -21,6 +42,18 @@ export function registerTargetFailed(RED: Red): void {
     const status = throttledStatus(node);
     const text = { confirmed: RED._('sip-target-failed.status.confirmed'), memoryOnly: RED._('sip-target-failed.status.memoryOnly') };
     const defaultReason = config.reason || 'transport';
+    let policy: FailoverPolicy | SipLocateError;
+    try {
+      policy = parseFailoverCodes(config.failoverCodes || undefined);
+    } catch (err) {
+      policy = err instanceof SipLocateError ? err : new SipLocateError('EINVALIDOPTION', 'failoverCodes could not be read.');
+      node.status(errorStatus(policy.code));
+    }
+    let closed = false;
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      done();
+    });
 
     node.on('input', (msg: NodeMessage, send, done) => {
       const toOutput2 = (err: unknown): void => {
@@ -32,22 +65,61 @@ export function registerTargetFailed(RED: Red): void {
         if (config.raiseErrors) done(new Error(`${error.code}: ${error.message}`));
         else done();
       };
+      const confirmed = (sip: SipMsgState): void => {
+        msg.sip = sip;
+        const target = sip.target;
+        status(() => withStoreNote(resolver, { fill: 'green', shape: 'dot', text: `${targetText(target)} ${text.confirmed}` }, text.memoryOnly));
+        send([msg, null]);
+        done();
+      };
       try {
         const locator = locatorOf(resolver);
         if (locator instanceof SipLocateError) return toOutput2(locator);
+        if (policy instanceof SipLocateError) return toOutput2(policy);
+        const rules = policy;
+        if (isReport(msg.sip)) {
+          const report = parseReport(msg.sip);
+          if (report instanceof SipLocateError) return toOutput2(report);
+          const fallback = report.status === undefined && report.reason === undefined && !report.ok ? outcomeOf(defaultReason, undefined) : undefined;
+          locator.failoverFrom(report.uri, report.failed, {
+            tried: report.tried, ok: report.ok, failoverCodes: rules,
+            status: report.status ?? fallback?.status, retryAfter: report.retryAfter, reason: report.reason ?? fallback?.reason,
+          }).then((r: ReportResult) => {
+            if (closed) return done();
+            if (!r.target) {
+              msg.sip = { uri: r.uri, destination: r.destination, targets: r.targets, tried: r.tried, attempt: r.tried.length, sticky: false };
+              return toOutput2(new SipLocateError('EEXHAUSTED', `All ${r.targets.length} targets for ${r.destination} failed (${r.tried.length} tried).`));
+            }
+            const sip: SipMsgState = { uri: r.uri, destination: r.destination, target: r.target, targets: r.targets, tried: r.tried, attempt: r.tried.length, sticky: r.sticky };
+            if (r.confirmed) return confirmed(sip);
+            const next: Target = r.target;
+            msg.sip = sip;
+            status(() => ({ fill: 'yellow', shape: 'ring', text: `${report.status ?? report.reason ?? defaultReason} -> ${targetText(next)}` }));
+            send([msg, null]);
+            done();
+          }, (err: unknown) => {
+            if (closed) return done();
+            toOutput2(err);
+          });
+          return;
+        }
         const sip = readSipState(msg.sip);
         if (sip instanceof SipLocateError) return toOutput2(sip);
-        if (sip.ok === true) {
+        let decision: Decision;
+        if (sip.ok === true) decision = { action: 'confirm' };
+        else {
+          const outcome = outcomeOf(sip.failure ?? defaultReason, sip.retryAfter);
+          if (!outcome) return toOutput2(new SipLocateError('EINVALIDMSG', `msg.sip.failure must be "transport", "timeout" or a SIP status code such as 503 (got ${JSON.stringify(sip.failure).slice(0, 30)}).`));
+          decision = decide(rules, outcome);
+        }
+        if (decision.action === 'confirm') {
           locator.markSucceeded(keyOf(sip.target), sip.destination);
           delete sip.ok;
-          msg.sip = sip;
-          const confirmed = sip.target;
-          status(() => withStoreNote(resolver, { fill: 'green', shape: 'dot', text: `${targetText(confirmed)} ${text.confirmed}` }, text.memoryOnly));
-          send([msg, null]);
-          return done();
+          delete sip.failure;
+          return confirmed(sip);
         }
-        const failure = failureOf(sip, defaultReason);
-        if (!failure) return toOutput2(new SipLocateError('EINVALIDMSG', `msg.sip.failure must be "transport", "timeout" or "503" (got ${JSON.stringify(sip.failure).slice(0, 30)}).`));
+        if (decision.action === 'none') return toOutput2(noFailover(decision.status, rules));
+        const failure = decision.failure;
         const next = locator.failover(failoverState(sip), failure);
         delete sip.failure;
         delete sip.retryAfter;
@@ -63,7 +135,7 @@ export function registerTargetFailed(RED: Red): void {
         const pinned = locator.pinnedTarget(sip.destination);
         sip.sticky = !!pinned && pinned.address === next.address && pinned.port === next.port && pinned.transport === next.transport;
         msg.sip = sip;
-        status(() => ({ fill: 'yellow', shape: 'ring', text: `${failure.reason} -> ${targetText(next)}` }));
+        status(() => ({ fill: 'yellow', shape: 'ring', text: `${failureText(failure)} -> ${targetText(next)}` }));
         send([msg, null]);
         done();
       } catch (err) {

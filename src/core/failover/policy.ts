@@ -1,0 +1,76 @@
+/** Which SIP status codes move a request on to the next target (failoverCodes), and what a reported status means. */
+import { SipLocateError } from '../errors';
+import type { Failure } from '../types';
+
+/** The default failoverCodes: only 503 moves on (RFC 3263 section 4.3); 486, 603 and the like are answers. */
+export const DEFAULT_FAILOVER_CODES = '503';
+const MAX_SETTING = 500;
+
+/** A parsed failoverCodes setting. */
+export interface FailoverPolicy {
+  /** The setting, normalised: "408, 480, 5xx". */
+  readonly text: string;
+  /** True when a final response with this status moves on to the next target. */
+  fails(status: number): boolean;
+}
+
+/**
+ * Parses a failoverCodes setting: status codes 300-699 and classes 3xx-6xx, separated by commas or spaces
+ * ("408, 480, 5xx, 6xx"); empty means the default (503). Throws EINVALIDOPTION with a sentence.
+ */
+export function parseFailoverCodes(setting: unknown): FailoverPolicy {
+  if (setting === undefined || setting === null) return parseFailoverCodes(DEFAULT_FAILOVER_CODES);
+  const text = Array.isArray(setting) ? setting.map(String).join(',') : typeof setting === 'number' ? String(setting) : setting;
+  if (typeof text !== 'string') throw new SipLocateError('EINVALIDOPTION', 'failoverCodes must be a list of SIP status codes such as "503" or "408, 480, 5xx".', { option: 'failoverCodes' });
+  if (text.length > MAX_SETTING) throw new SipLocateError('EINVALIDOPTION', `failoverCodes is longer than ${MAX_SETTING} characters; use classes such as 5xx instead of listing every code.`, { option: 'failoverCodes' });
+  const items = text.split(/[\s,;]+/).filter((s) => s.length > 0);
+  if (items.length === 0) return parseFailoverCodes(DEFAULT_FAILOVER_CODES);
+  const codes = new Set<number>();
+  const classes = new Set<number>();
+  for (const item of items) {
+    const shown = JSON.stringify(item.slice(0, 20));
+    const cls = /^([1-9])xx$/i.exec(item);
+    const code = /^[1-9]\d\d$/.test(item) ? Number(item) : undefined;
+    const first = cls ? Number(cls[1]) : code !== undefined ? Math.floor(code / 100) : undefined;
+    if (first === undefined) throw new SipLocateError('EINVALIDOPTION', `${shown} in failoverCodes is not a SIP status code (such as 503) or a class (such as 5xx).`, { option: 'failoverCodes' });
+    if (first < 3 || first > 6) throw new SipLocateError('EINVALIDOPTION', `${shown} in failoverCodes is not a failure: only 3xx to 6xx responses can move a request to the next target.`, { option: 'failoverCodes' });
+    if (cls) classes.add(first);
+    else codes.add(code!);
+  }
+  const normal = [...[...codes].filter((c) => !classes.has(Math.floor(c / 100))).sort((a, b) => a - b).map(String), ...[...classes].sort().map((c) => `${c}xx`)];
+  return {
+    text: normal.join(', '),
+    fails: (status: number) => Number.isInteger(status) && (codes.has(status) || classes.has(Math.floor(status / 100))),
+  };
+}
+
+/** What a reported outcome asks for: confirm the target, fail over with this failure, or nothing (an answer that does not fail over). */
+export type Decision = { action: 'confirm' } | { action: 'failover'; failure: Failure } | { action: 'none'; status: number };
+
+/** What a reported failure asks for: a reason (transport, timeout) or a SIP status code with its Retry-After. */
+export interface Outcome {
+  reason?: 'transport' | 'timeout';
+  status?: number;
+  retryAfter?: number;
+}
+
+/**
+ * Decides what an outcome means under a policy: 2xx confirms; a transport error or timeout fails over (grey);
+ * a status in the policy fails over (503 with Retry-After black, others grey); any other status does not fail over.
+ */
+export function decide(policy: FailoverPolicy, outcome: Outcome): Decision {
+  const { status } = outcome;
+  if (status === undefined) return { action: 'failover', failure: { reason: outcome.reason ?? 'transport' } };
+  if (status >= 200 && status < 300) return { action: 'confirm' };
+  if (!policy.fails(status)) return { action: 'none', status };
+  if (status === 503) {
+    const ra = outcome.retryAfter;
+    return { action: 'failover', failure: ra !== undefined && Number.isFinite(ra) && ra > 0 ? { reason: '503', retryAfter: ra, status } : { reason: '503', status } };
+  }
+  return { action: 'failover', failure: { reason: status === 408 ? 'timeout' : 'transport', status } };
+}
+
+/** The ENOFAILOVER error for a status the policy does not fail over on. */
+export function noFailover(status: number, policy: FailoverPolicy): SipLocateError {
+  return new SipLocateError('ENOFAILOVER', `${status} is an answer, not a reason to try another server (failoverCodes: ${policy.text}).`, { status });
+}

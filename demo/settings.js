@@ -15,4 +15,6 @@ module.exports = {
   // Load measurements only (node --expose-gc): lets a function node collect garbage before reading the heap.
   ...(process.env.SIP_LOCATE_EXPOSE_GC ? { functionGlobalContext: { sipLocateGc: global.gc, sipLocateMemory: () => process.memoryUsage(), sipLocateHeapSnapshot: (file) => require('node:v8').writeHeapSnapshot(file) } } : {}),
   ...(process.env.SIP_LOCATE_ADMIN_AUTH ? { adminAuth: JSON.parse(process.env.SIP_LOCATE_ADMIN_AUTH) } : {}),
+  // Basic authentication for http-in endpoints ({user, pass: bcrypt hash}), as a SIP proxy's lookups use it.
+  ...(process.env.SIP_LOCATE_HTTP_NODE_AUTH ? { httpNodeAuth: JSON.parse(process.env.SIP_LOCATE_HTTP_NODE_AUTH) } : {}),
 };

@@ -40,8 +40,8 @@ export function scenarioPath(file: string): string {
   return join(__dirname, '..', 'sip', file);
 }
 
-/** True when something listens on address:port (read from /proc/net, so the check never takes the port itself). */
-function portBound(address: string, port: number, transport: 'udp' | 'tcp'): Promise<boolean> {
+/** True when something listens on address:port (IPv4; read from /proc/net, so the check never takes the port itself). */
+export function portBound(address: string, port: number, transport: 'udp' | 'tcp'): Promise<boolean> {
   const hexIp = address.split('.').reverse().map((b) => Number(b).toString(16).padStart(2, '0')).join('').toUpperCase();
   const local = `${hexIp}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const table = readFileSync(`/proc/net/${transport}`, 'utf8');

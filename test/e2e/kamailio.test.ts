@@ -2,22 +2,18 @@
 // over real BIND data, with sipp as the servers and as the caller. Failures are reported from Kamailio's failure_route.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
-import { skipUnlessSipp, startSipp, type RunningSipp } from '../servers/sipp';
+import { skipUnless } from '../servers/dns-servers';
+import { skipUnlessSipp } from '../servers/sipp';
 import { runSippUac } from '../servers/sipp-uac';
-import { skipUnlessKamailio, startKamailio, type RunningKamailio } from '../servers/kamailio';
-import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
-import { freePort } from '../servers/ports';
+import { skipUnlessKamailio, type RunningKamailio } from '../servers/kamailio';
+import { LAB_RESOLVER, startKamailioLab, type KamailioLab } from '../servers/kamailio-lab';
+import type { NodeRedProcess } from '../servers/node-red';
 
-const root = join(__dirname, '..', '..');
-const built = existsSync(join(root, 'dist', 'nodes', 'sip-locate.js'));
+const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-locate.js'));
 const skip = skipUnless('bind') || skipUnlessSipp() || skipUnlessKamailio() || (built ? false : 'run npm run build first');
-const EXAMPLE = join(root, 'examples', '06 - HTTP lookup for a SIP proxy.json');
-const RESOLVER = 'a6c000000000000a';
-const PASSWORD = 'proxy-test-secret';
+const RESOLVER = LAB_RESOLVER;
 
 interface Routed {
   method: string;
@@ -26,60 +22,18 @@ interface Routed {
 }
 
 describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip }, () => {
-  const sipp: RunningSipp[] = [];
-  const at = new Map<string, RunningSipp>();
-  let dns: RunningDnsServer;
+  let lab: KamailioLab;
   let red: NodeRedProcess;
   let kamailio: RunningKamailio;
-  let dir: string;
-  let deadPort: number;
-  const auth = { authorization: `Basic ${Buffer.from(`kamailio:${PASSWORD}`).toString('base64')}` };
+  let auth: Record<string, string>;
 
   before(async () => {
-    const start = async (name: string, scenario: string, address: string): Promise<void> => {
-      const s = await startSipp({ scenario, address, transport: 'udp' });
-      sipp.push(s);
-      at.set(name, s);
-    };
-    await start('ok1', 'uas_proxy_200.xml', '127.0.0.101');
-    await start('ok2', 'uas_proxy_200.xml', '127.0.0.102');
-    await start('busy', 'uas_proxy_503.xml', '127.0.0.103');
-    deadPort = await freePort('127.0.0.104');
-    dir = mkdtempSync(join(tmpdir(), 'sip-kamailio-e2e-'));
-    const zone = join(dir, 'kam.test.zone');
-    const p = (n: string): number => at.get(n)!.port;
-    writeFileSync(zone, [
-      '$ORIGIN kam.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 86400 60', '  IN NS ns1', 'ns1 IN A 127.0.0.1',
-      `_sip._udp.sticky IN SRV 10 50 ${p('ok1')} ok1`, `_sip._udp.sticky IN SRV 10 50 ${p('ok2')} ok2`,
-      `_sip._udp.busy IN SRV 10 0 ${p('busy')} busy`, `_sip._udp.busy IN SRV 20 0 ${p('ok1')} ok1`,
-      `_sip._udp.silent IN SRV 10 0 ${deadPort} dead`, `_sip._udp.silent IN SRV 20 0 ${p('ok2')} ok2`,
-      'ok1 IN A 127.0.0.101', 'ok2 IN A 127.0.0.102', 'busy IN A 127.0.0.103', 'dead IN A 127.0.0.104', '',
-    ].join('\n'));
-    dns = await startDnsServer('bind', { zones: [{ origin: 'kam.test', file: zone }] });
-    const bcrypt = require('bcryptjs') as { hashSync(s: string, rounds: number): string };
-    red = await startNodeRedProcess(JSON.parse(readFileSync(EXAMPLE, 'utf8')) as unknown[], {
-      SIP_LOCATE_NAMESERVERS: dns.nameserver,
-      SIP_LOCATE_HTTP_NODE_AUTH: JSON.stringify({ user: 'kamailio', pass: bcrypt.hashSync(PASSWORD, 4) }),
-    });
-    // The http-in route exists once an unknown name answers with the flow's own 404 body.
-    const deadline = Date.now() + 15000;
-    for (;;) {
-      const res = await fetch(`${red.url}/route?uri=${encodeURIComponent('sip:ready@nothere.kam.test')}`, { headers: auth });
-      const body = await res.text();
-      if (res.status === 404 && body.includes('ENOTFOUND')) break;
-      if (Date.now() > deadline) throw new Error(`/route did not come up: HTTP ${res.status} ${body.slice(0, 200)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const cfg = readFileSync(join(root, 'test', 'kamailio', 'kamailio.cfg'), 'utf8');
-    kamailio = await startKamailio(cfg, [['127.0.0.1:1880', red.url.replace('http://', '')], ['CHANGE-ME', PASSWORD]]);
+    lab = await startKamailioLab();
+    ({ red, kamailio, auth } = lab);
   });
 
   after(async () => {
-    await kamailio?.stop();
-    await red?.stop();
-    for (const s of sipp) await s.stop();
-    await dns?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await lab?.stop();
   });
 
   /** The ROUTED lines Kamailio logged since `from` (a log offset), waiting until `count` are there. */

@@ -1,4 +1,4 @@
-// npm run bench [-- --json | --node-red-only]: resolver figures measured side by side in one run (ratios and counts, so that they
+// npm run bench [-- --json | --node-red-only | --proxy-only]: resolver figures measured side by side in one run (ratios and counts, so that they
 // hold on a noisy machine). Real BIND/NSD/Knot behind a userspace proxy with a fixed delay each way.
 import * as dns from 'node:dns';
 import { createLocator } from '../../src/core/locator';
@@ -14,6 +14,8 @@ import type { StateChange } from '../../src/core/types';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchProxy } from './proxy';
+import { skipUnlessKamailio } from '../servers/kamailio';
 
 const DELAY = 10; // ms each way: RTT 20 ms
 const RTT = 2 * DELAY;
@@ -227,6 +229,10 @@ process.on('unhandledRejection', (e) => {
     console.log(JSON.stringify(await nodeRedRatio()));
     return;
   }
+  if (process.argv.includes('--proxy-only')) {
+    console.log(JSON.stringify(await benchProxy()));
+    return;
+  }
   const out: Record<string, unknown> = { rttMs: RTT, runs: RUNS };
   log(`cold resolution of sip:example.test through a proxy with ${RTT} ms RTT, median of ${RUNS}`);
   const coldRtt: Record<string, number> = {};
@@ -265,6 +271,8 @@ process.on('unhandledRejection', (e) => {
   log(`  memory: ${JSON.stringify(out.memory)}`);
   out.nodeRed = await nodeRedRatio();
   log(`  Node-RED: ${JSON.stringify(out.nodeRed)}`);
+  out.proxy = skipUnlessKamailio() ? { skipped: 'kamailio not installed' } : await benchProxy();
+  log(`  Kamailio + Node-RED: ${JSON.stringify(out.proxy)}`);
   for (const s of servers) {
     await s.proxy.stop();
     await s.server.stop();
@@ -280,6 +288,8 @@ process.on('unhandledRejection', (e) => {
       ['memory.bytesPer1kDomains', String((out.memory as { bytesPer1kDomains: number }).bytesPer1kDomains), 'bound holds: ' + String((out.memory as { boundHolds: boolean }).boundHolds)],
       ['concurrency.distinct10k', (out.concurrency as { distinct10k: string }).distinct10k, `retries ${(out.concurrency as { retries: number }).retries}`],
       ['store.propagationMs (Redis, p50/p99/max)', 'propagationMs' in (out.store as object) ? (({ p50, p99, max }) => `${p50}/${p99}/${max}`)((out.store as { propagationMs: { p50: number; p99: number; max: number } }).propagationMs) : 'skipped', ''],
+      ['proxy.addedMsP50', 'addedMsP50' in (out.proxy as object) ? String((out.proxy as { addedMsP50: number }).addedMsP50) : 'skipped', '<= 1.5'],
+      ['proxy.failoverMs', 'failoverMs' in (out.proxy as object) ? String((out.proxy as { failoverMs: number }).failoverMs) : 'skipped', '<= 5'],
       ['store.stickyWarmRatio (linked / memory)', 'stickyWarmRatio' in (out.store as object) ? String((out.store as { stickyWarmRatio: number }).stickyWarmRatio) : 'skipped', '~1: reads never wait'],
     ];
     console.log('| figure | value | goal |\n|---|---|---|\n' + rows.map((r) => `| ${r[0]} | ${r[1]} | ${r[2]} |`).join('\n'));

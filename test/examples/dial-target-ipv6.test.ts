@@ -1,0 +1,42 @@
+// Example 04's dial strings, built from msg.sip.target.uri, bracket IPv6 and keep IPv4 as before (its own change and template nodes).
+import { afterEach, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { helper, nextMessage } from '../nodes/helper';
+import { targetKeyText, targetUri } from '../../src/core/target-address';
+import type { Transport } from '../../src/core/types';
+
+const example = JSON.parse(readFileSync(join(__dirname, '..', '..', 'examples', '04 - Dial target for Asterisk FreeSWITCH jambonz.json'), 'utf8')) as Array<Record<string, unknown>>;
+const core = (file: string): unknown => require(join(require.resolve('@node-red/nodes/package.json'), '..', 'core', 'function', file));
+
+afterEach(async () => helper.unload());
+
+async function dial(transport: Transport, address: string, port: number): Promise<{ sipUri: string; asterisk: string; freeswitch: string; jambonz: { sipUri: string } }> {
+  const parts = example.find((n) => n.type === 'change')!;
+  const template = example.find((n) => n.type === 'template')!;
+  // Without their tab: no z, and no x/y (the test helper does not create tab-less nodes that have a position).
+  const bare = (n: Record<string, unknown>, wires: unknown[]): Record<string, unknown> => {
+    const { z: _z, x: _x, y: _y, ...rest } = n;
+    return { ...rest, wires };
+  };
+  await helper.load([core('15-change.js'), core('80-template.js')], [bare(parts, [[template.id]]), bare(template, [['out']]), { id: 'out', type: 'helper' }]);
+  const got = nextMessage(helper.getNode('out'));
+  const target = { transport, address, port, uri: targetUri({ transport, address, port }), key: targetKeyText({ transport, address, port }) };
+  helper.getNode(parts.id as string).receive({ sip: { uri: 'sip:alice@pbx.example.test', target } });
+  return (await got).payload;
+}
+
+test('example 04: IPv6 targets are bracketed in every dial string', async () => {
+  const d = await dial('udp', '2001:db8::1', 5060);
+  assert.equal(d.sipUri, 'sip:alice@[2001:db8::1]:5060;transport=udp');
+  assert.equal(d.asterisk, 'PJSIP/alice@[2001:db8::1]:5060');
+  assert.equal(d.freeswitch, 'sofia/external/alice@[2001:db8::1]:5060;transport=udp');
+  assert.equal(d.jambonz.sipUri, 'sip:alice@[2001:db8::1]:5060;transport=udp');
+});
+
+test('example 04: IPv4 over TLS gives a sips: URI', async () => {
+  const d = await dial('tls', '192.0.2.7', 5061);
+  assert.equal(d.sipUri, 'sips:alice@192.0.2.7:5061;transport=tcp');
+  assert.equal(d.asterisk, 'PJSIP/alice@192.0.2.7:5061');
+});

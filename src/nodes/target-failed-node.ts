@@ -50,8 +50,11 @@ export function registerTargetFailed(RED: Red): void {
       node.status(errorStatus(policy.code));
     }
     let closed = false;
+    // Reports wait for a locate when the cache is cold: closing the node cancels them.
+    const closing = new AbortController();
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
+      closing.abort();
       done();
     });
 
@@ -82,7 +85,7 @@ export function registerTargetFailed(RED: Red): void {
           if (report instanceof SipLocateError) return toOutput2(report);
           const fallback = report.status === undefined && report.reason === undefined && !report.ok ? outcomeOf(defaultReason, undefined) : undefined;
           locator.failoverFrom(report.uri, report.failed, {
-            tried: report.tried, ok: report.ok, failoverCodes: rules,
+            tried: report.tried, ok: report.ok, failoverCodes: rules, signal: closing.signal,
             status: report.status ?? fallback?.status, retryAfter: report.retryAfter, reason: report.reason ?? fallback?.reason,
           }).then((r: ReportResult) => {
             if (closed) return done();

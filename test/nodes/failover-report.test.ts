@@ -1,6 +1,7 @@
 // failoverCodes, numeric failures, reports from outside the flow and skipIfConfirmedWithin, in a Node-RED runtime over real BIND and sipp.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { helper, NODES, nextMessage } from './helper';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 import { skipUnlessSipp, startSipp, type RunningSipp } from '../servers/sipp';
@@ -133,6 +134,30 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
       assert.equal(probed.sip.failure, 'timeout');
     } finally {
       process.kill(sipp[0]!.pid, 'SIGCONT');
+    }
+  });
+});
+
+describe('resolveTimeout on sip-resolver', () => {
+  afterEach(async () => helper.unload());
+
+  test('a lookup against a nameserver that never answers ends with ETIMEOUT at the configured limit, not at 10 s', async () => {
+    // A nameserver that stays silent: something real servers do not do on request.
+    const silent = createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    try {
+      await helper.load(NODES, [
+        { id: 'r1', type: 'sip-resolver', nameservers: `127.0.0.1:${silent.address().port}`, transports: 'udp', family: 'ipv4', timeout: 5000, tries: 3, resolveTimeout: 0.3 },
+        { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [[], ['err']] },
+        { id: 'err', type: 'helper' },
+      ]);
+      const got = nextMessage(helper.getNode('err'), 4000);
+      helper.getNode('loc').receive({ payload: 'sip:slow.example.test' });
+      const msg = await got;
+      assert.equal(msg.sip.error.code, 'ETIMEOUT');
+      assert.match(msg.sip.error.message, /longer than 300 ms/);
+    } finally {
+      silent.close();
     }
   });
 });

@@ -1,6 +1,6 @@
 /** The sip-options node: probes msg.sip.target with OPTIONS; output 1 on a final response, output 2 on failure. */
 import { SipLocateError } from '../core/errors';
-import { parseFailoverCodes, type FailoverPolicy } from '../core/failover/policy';
+import { failoverPolicyOf, type FailoverPolicy } from '../core/failover/policy';
 import { targetKeyText } from '../core/target-address';
 import { sendOptions, type ProbeStats } from '../probe/prober';
 import type { NodeMessage, Red, RedNode } from './red';
@@ -35,13 +35,8 @@ export function registerOptions(RED: Red): void {
     const timeoutMs = Number(config.timeout) > 0 ? Number(config.timeout) : 32_000;
     const t1Ms = Number(config.t1) > 0 ? Number(config.t1) : 500;
     const verifyTls = !(config.verifyTls === false || config.verifyTls === 'false');
-    let policy: FailoverPolicy | SipLocateError;
-    try {
-      policy = parseFailoverCodes(config.failoverCodes || undefined);
-    } catch (err) {
-      policy = err instanceof SipLocateError ? err : new SipLocateError('EINVALIDOPTION', 'failoverCodes could not be read.');
-      node.status(errorStatus(policy.code));
-    }
+    const policy = failoverPolicyOf(config.failoverCodes);
+    if (policy instanceof SipLocateError) node.status(errorStatus(policy.code));
     const skipMs = Number(config.skipIfConfirmedWithin) > 0 ? Number(config.skipIfConfirmedWithin) * 1000 : 0;
     const recent = new RecentlyConfirmed(skipMs);
 

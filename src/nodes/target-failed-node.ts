@@ -3,7 +3,7 @@
  * Also takes a report from outside the flow ({uri, failed, tried?, status?, retryAfter?, reason?, ok?}), as a SIP proxy sends it.
  */
 import { SipLocateError } from '../core/errors';
-import { decide, noFailover, parseFailoverCodes, type Decision, type FailoverPolicy, type Outcome } from '../core/failover/policy';
+import { decide, failoverPolicyOf, noFailover, type Decision, type Outcome } from '../core/failover/policy';
 import { isReport, parseReport } from '../core/failover/report';
 import type { Failure, ReportResult, Target } from '../core/types';
 import type { NodeMessage, Red, RedNode } from './red';
@@ -42,13 +42,8 @@ export function registerTargetFailed(RED: Red): void {
     const status = throttledStatus(node);
     const text = { confirmed: RED._('sip-target-failed.status.confirmed'), memoryOnly: RED._('sip-target-failed.status.memoryOnly') };
     const defaultReason = config.reason || 'transport';
-    let policy: FailoverPolicy | SipLocateError;
-    try {
-      policy = parseFailoverCodes(config.failoverCodes || undefined);
-    } catch (err) {
-      policy = err instanceof SipLocateError ? err : new SipLocateError('EINVALIDOPTION', 'failoverCodes could not be read.');
-      node.status(errorStatus(policy.code));
-    }
+    const policy = failoverPolicyOf(config.failoverCodes);
+    if (policy instanceof SipLocateError) node.status(errorStatus(policy.code));
     let closed = false;
     // Reports wait for a locate when the cache is cold: closing the node cancels them.
     const closing = new AbortController();

@@ -84,7 +84,7 @@ describe('locator change events and apply()', () => {
     assert.equal(readChange('reset'), undefined);
     assert.deepEqual(readChange({ op: 'reset', extra: 1 }), { op: 'reset' });
     const pin = readPin({ destination: 'd', target: { transport: 'tcp', address: '::1', port: 5060, host: 'x'.repeat(300) }, pinnedAt: 1, expiresAt: 2 });
-    assert.deepEqual(pin?.target, { transport: 'tcp', address: '::1', port: 5060, family: 6, host: '::1', source: 'address', ttl: 0 });
+    assert.deepEqual(pin?.target, { transport: 'tcp', address: '::1', port: 5060, family: 6, host: '::1', source: 'address', ttl: 0, uri: 'sip:[::1]:5060;transport=tcp', key: 'tcp:[::1]:5060' });
     const rebased = readChange({ op: 'mark', mark: { transport: 'udp', address: '10.0.0.1', port: 5060, mark: 'grey', expiresAt: 5 } }, 1000, 250);
     assert.equal(rebased?.op === 'mark' && rebased.mark.expiresAt, 1250, 'expiry rebased on this host\'s clock');
   });

@@ -44,6 +44,15 @@ export function parseFailoverCodes(setting: unknown): FailoverPolicy {
   };
 }
 
+/** parseFailoverCodes() for a node setting: the policy, or the EINVALIDOPTION error that every message then gets. */
+export function failoverPolicyOf(setting: unknown): FailoverPolicy | SipLocateError {
+  try {
+    return parseFailoverCodes(setting === '' ? undefined : setting);
+  } catch (err) {
+    return err instanceof SipLocateError ? err : new SipLocateError('EINVALIDOPTION', 'failoverCodes could not be read.');
+  }
+}
+
 /** What a reported outcome asks for: confirm the target, fail over with this failure, or nothing (an answer that does not fail over). */
 export type Decision = { action: 'confirm' } | { action: 'failover'; failure: Failure } | { action: 'none'; status: number };
 

@@ -161,3 +161,31 @@ describe('resolveTimeout on sip-resolver', () => {
     }
   });
 });
+
+describe('sip-target-failed closing while a report waits for DNS', () => {
+  test('the report\'s locate is cancelled and nothing is sent after close', async () => {
+    const silent = createSocket('udp4');
+    await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
+    let asked = 0;
+    silent.on('message', () => asked++);
+    try {
+      await helper.load(NODES, [
+        { id: 'r1', type: 'sip-resolver', nameservers: `127.0.0.1:${silent.address().port}`, transports: 'udp', family: 'ipv4', timeout: 5000, tries: 3 },
+        { id: 'fail', type: 'sip-target-failed', resolver: 'r1', reason: 'transport', wires: [['next'], ['out2']] },
+        { id: 'next', type: 'helper' }, { id: 'out2', type: 'helper' },
+      ]);
+      const sent: unknown[] = [];
+      helper.getNode('fail').on('call:send', (call: { args: unknown[] }) => sent.push(call.args[0]));
+      helper.getNode('fail').receive({ sip: { uri: 'sip:cold.example.test', failed: 'udp:192.0.2.1:5060', status: 503 } });
+      const deadline = Date.now() + 5000;
+      while (asked === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.ok(asked > 0, 'the report made the node ask DNS');
+      await helper.unload();
+      // Cancellation settles in the same turn as close; one more turn lets any late send show.
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(sent, []);
+    } finally {
+      silent.close();
+    }
+  });
+});

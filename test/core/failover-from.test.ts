@@ -80,6 +80,16 @@ describe('locator.failoverFrom()', { skip: skipUnless('bind') }, () => {
     l.close();
   });
 
+  test('an IPv6 target may be named in any spelling: the report matches the canonical address', async () => {
+    const l = createLocator({ nameservers: [server.nameserver], clock, random: seeded(3), family: 'ipv6-first', sticky: false });
+    const t = (await l.locate('sip:example.test;transport=tcp')).targets;
+    assert.equal(t[0]!.key, 'tcp:[::1]:5070');
+    const r = await l.failoverFrom('sip:example.test;transport=tcp', 'tcp:[0:0:0:0:0:0:0:1]:5070', { reason: 'transport' });
+    assert.equal(r.target?.key, 'tcp:127.0.0.1:5070');
+    assert.deepEqual(l.state().marks.map((m) => [m.address, m.mark]), [['::1', 'grey']]);
+    l.close();
+  });
+
   test('bad names and tried lists are EINVALIDMSG', async () => {
     const l = make();
     await assert.rejects(l.failoverFrom(URI, 'nowhere'), (e: unknown) => isSipLocateError(e, 'EINVALIDMSG'));

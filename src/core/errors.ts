@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'ENOSERVICE' // SRV says the service is decidedly not available (target ".")
   | 'ENOADDRESS' // SRV records exist but no target has an address
   | 'EEXHAUSTED' // every target was tried and failed
+  | 'EBUDGET' // the resolution asked maxQueriesPerLocate questions and found no target within them
   // state stores
   | 'ESTOREDOWN' // the state store (context store or Redis) cannot be reached; marks and pins live in memory meanwhile
   | 'ESTORETIMEOUT' // the state store did not answer in time

@@ -81,6 +81,7 @@ class LocatorImpl implements SipLocator {
   private readonly sticky: boolean;
   private readonly naptrNoMatch: 'fail' | 'fallback';
   private readonly maxTargets: number;
+  private readonly maxQueries: number;
   private readonly resolveTimeoutMs: number;
   private readonly planLimit: number;
   private readonly plans = new Map<string, { plan: Plan; expiresAt: number }>();
@@ -103,6 +104,7 @@ class LocatorImpl implements SipLocator {
     if (o.naptrNoMatch !== undefined && o.naptrNoMatch !== 'fail' && o.naptrNoMatch !== 'fallback') throw new SipLocateError('EINVALIDOPTION', 'The option naptrNoMatch must be "fail" or "fallback".', { option: 'naptrNoMatch' });
     this.naptrNoMatch = o.naptrNoMatch ?? 'fail';
     this.maxTargets = Math.floor(numberOption(o.maxTargets, 32, 1, 1024, 'maxTargets'));
+    this.maxQueries = Math.floor(numberOption(o.maxQueriesPerLocate, 64, 1, 10000, 'maxQueriesPerLocate'));
     this.resolveTimeoutMs = numberOption(o.resolveTimeoutMs, 10000, 1, 600000, 'resolveTimeoutMs');
     this.planLimit = Math.floor(numberOption(o.cacheSize, 10000, 0, 10_000_000, 'cacheSize'));
     this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000);
@@ -122,7 +124,7 @@ class LocatorImpl implements SipLocator {
   async locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
     const { uri: parsed, destination } = this.parse(uri);
-    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true };
+    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true, maxQueries: this.maxQueries };
     if (options.trace) {
       const built = await this.withDeadline(buildPlan(parsed, ctx), uri, options.signal);
       this.remember(destination, built.plan);

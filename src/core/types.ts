@@ -156,6 +156,8 @@ export interface LocatorOptions {
   dns0x20?: boolean;
   /** Largest number of targets returned (default 32; truncates, never fails). */
   maxTargets?: number;
+  /** Most distinct DNS questions one resolution asks before it stops expanding (default 64). */
+  maxQueriesPerLocate?: number;
   /** Injected clock (ms) and random source in [0,1), for tests. */
   clock?: Clock;
   random?: () => number;

@@ -18,7 +18,16 @@ export interface PlanContext {
   naptrNoMatch: 'fail' | 'fallback';
   /** Build the trace tree. */
   trace: boolean;
+  /** Most distinct DNS questions one resolution asks (default DEFAULT_MAX_QUERIES). */
+  maxQueries?: number;
 }
+
+/** Default of maxQueriesPerLocate: distinct DNS questions one resolution may ask. */
+export const DEFAULT_MAX_QUERIES = 64;
+/** Most distinct SRV target hosts whose addresses are looked up per SRV RRset (lowest priority first). */
+export const MAX_SRV_HOSTS_FOLLOWED = 16;
+/** Most NAPTR records followed per order. */
+export const MAX_NAPTR_FOLLOWED = 16;
 
 /** A plan and, when asked for, the resolution tree. */
 export interface PlanResult {
@@ -30,10 +39,31 @@ const NEGATIVE: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA']);
 /** Longest a plan built on a negative answer is reused, seconds. */
 const NEGATIVE_PLAN_TTL = 30;
 
-/** Collects the smallest TTL and the trace while a plan is built. */
+/** Collects the smallest TTL and the trace while a plan is built, and counts the questions against the budget. */
 class Recorder {
   ttl = Number.POSITIVE_INFINITY;
-  constructor(readonly tracing: boolean) {}
+  /** Distinct questions asked so far ("TYPE name"). */
+  private readonly asked = new Set<string>();
+  /** True once a question was refused because the budget was spent. */
+  exhausted = false;
+  constructor(readonly tracing: boolean, readonly budget: number) {}
+
+  /** True when the question may be asked: already asked, or still within the budget. */
+  take(name: string, type: RecordType): boolean {
+    const key = `${type} ${name}`;
+    if (this.asked.has(key)) return true;
+    if (this.asked.size >= this.budget) {
+      this.exhausted = true;
+      return false;
+    }
+    this.asked.add(key);
+    return true;
+  }
+
+  /** How many distinct questions were asked. */
+  get questions(): number {
+    return this.asked.size;
+  }
 
   node(kind: TraceNode['kind'], name: string, parent: TraceNode | undefined, extra: Partial<TraceNode> = {}): TraceNode | undefined {
     if (!this.tracing) return undefined;
@@ -53,6 +83,10 @@ class Recorder {
 
 /** Asks one question; negative answers and DNS failures come back as `error`, closing/cancelling is rethrown. */
 async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder, name: string, type: T, parent: TraceNode | undefined, kind: TraceNode['kind']): Promise<{ answer?: DnsAnswer<T>; error?: SipLocateError; node?: TraceNode }> {
+  if (!rec.take(name, type)) {
+    const error = new SipLocateError('EBUDGET', `The look-up of ${type} ${name} was not sent: this resolution already asked ${rec.budget} DNS questions (maxQueriesPerLocate).`, { name, type, budget: rec.budget });
+    return { error, node: rec.node(kind, name, parent, { type, outcome: 'skipped', code: error.code, note: error.message }) };
+  }
   try {
     const answer = await ctx.querier.query(name, type);
     rec.seen(answer.ttl);
@@ -82,10 +116,10 @@ async function resolveHost(ctx: PlanContext, rec: Recorder, host: string, parent
     const hit6 = c6 !== undefined && !(c6 instanceof SipLocateError);
     if (hit4 && c6 === undefined) {
       askV6 = false;
-      ctx.querier.query(host, 'AAAA').catch(() => undefined);
+      if (rec.take(host, 'AAAA')) ctx.querier.query(host, 'AAAA').catch(() => undefined);
     } else if (hit6 && c4 === undefined) {
       askV4 = false;
-      ctx.querier.query(host, 'A').catch(() => undefined);
+      if (rec.take(host, 'A')) ctx.querier.query(host, 'A').catch(() => undefined);
     }
   }
   const [a, aaaa] = await Promise.all([
@@ -127,7 +161,10 @@ async function followSrv(ctx: PlanContext, rec: Recorder, name: string, transpor
     rec.note(node, `SRV target "." at ${name}: the service is decidedly not available (RFC 2782).`);
     return { state: 'refused' };
   }
-  const targets = [...new Set(records.filter((r) => r.target !== '.').map((r) => r.target))];
+  const byPriority = records.filter((r) => r.target !== '.').sort((x, y) => x.priority - y.priority);
+  const allTargets = [...new Set(byPriority.map((r) => r.target))];
+  const targets = allTargets.slice(0, MAX_SRV_HOSTS_FOLLOWED);
+  if (allTargets.length > targets.length) rec.note(node, `${name} names ${allTargets.length} target hosts; the addresses of the first ${MAX_SRV_HOSTS_FOLLOWED} by priority are looked up.`);
   const hosts = new Map<string, HostAddresses>();
   await Promise.all(targets.map(async (t) => hosts.set(t, await resolveHost(ctx, rec, t, node))));
   const live = [...hosts.values()].filter(hasAddresses);
@@ -174,9 +211,23 @@ function finish(rec: Recorder, entries: PlanEntry[], trace: TraceNode | undefine
   return trace ? { plan: { entries, ttl }, trace } : { plan: { entries, ttl } };
 }
 
-/** RFC 3263 sections 4.1 and 4.2: turns a URI into a plan of transports, SRV sets and addresses. */
+/** RFC 3263 sections 4.1 and 4.2: turns a URI into a plan of transports, SRV sets and addresses, asking at most ctx.maxQueries questions. */
 export async function buildPlan(uri: SipUri, ctx: PlanContext): Promise<PlanResult> {
-  const rec = new Recorder(ctx.trace);
+  const rec = new Recorder(ctx.trace, ctx.maxQueries ?? DEFAULT_MAX_QUERIES);
+  let result: PlanResult;
+  try {
+    result = await planFor(uri, ctx, rec);
+  } catch (err) {
+    if (rec.exhausted && err instanceof SipLocateError && err.code !== 'ECLOSED' && err.code !== 'ECANCELLED') {
+      fail('EBUDGET', `Locating ${uri.host} needed more than ${rec.budget} DNS questions and found no target within them (maxQueriesPerLocate).`, { host: uri.host, budget: rec.budget });
+    }
+    throw err;
+  }
+  if (rec.exhausted) rec.note(result.trace, `Stopped after ${rec.budget} DNS questions (maxQueriesPerLocate): these are the targets found so far.`);
+  return result;
+}
+
+async function planFor(uri: SipUri, ctx: PlanContext, rec: Recorder): Promise<PlanResult> {
   const root = rec.node('uri', `${uri.scheme}:${uri.host}${uri.port ? ':' + uri.port : ''}${uri.transport ? ';transport=' + uri.transport : ''}${uri.maddr ? ';maddr=' + uri.maddr : ''}`, undefined);
   const { host, hostKind } = targetHost(uri);
   const enabled = ctx.transports.filter((t) => uri.scheme === 'sip' || transportInfo(t).secure);
@@ -212,7 +263,10 @@ export async function buildPlan(uri: SipUri, ctx: PlanContext): Promise<PlanResu
   }
 
   // Send the RFC 3263 fallback SRV queries alongside NAPTR: when NAPTR points at them they are already on their way.
-  for (const t of enabled) ctx.querier.query(`${transportInfo(t).srvPrefix}.${host}`, 'SRV').catch(() => undefined);
+  for (const t of enabled) {
+    const name = `${transportInfo(t).srvPrefix}.${host}`;
+    if (rec.take(name, 'SRV')) ctx.querier.query(name, 'SRV').catch(() => undefined);
+  }
   const naptr = await ask(ctx, rec, host, 'NAPTR', root, 'naptr');
   const records = naptr.answer ? naptr.answer.records.map((r) => r.data) : [];
   if (naptr.error && !NEGATIVE.has(naptr.error.code)) rec.note(naptr.node, `NAPTR look-up failed (${naptr.error.code}); trying SRV.`);
@@ -237,7 +291,8 @@ async function followNaptrs(ctx: PlanContext, rec: Recorder, host: string, usabl
   let lastError: SipLocateError | undefined;
   for (const group of groupByOrder(usable)) {
     const entries: PlanEntry[] = [];
-    for (const choice of group) {
+    if (group.length > MAX_NAPTR_FOLLOWED) rec.note(parent, `Order ${group[0]!.record.order} has ${group.length} usable NAPTR records; the first ${MAX_NAPTR_FOLLOWED} by preference are followed.`);
+    for (const choice of group.slice(0, MAX_NAPTR_FOLLOWED)) {
       const { record, info } = choice;
       if (choice.lookup === 'a') {
         const addrs = await resolveHost(ctx, rec, record.replacement, parent);

@@ -293,8 +293,8 @@ export async function buildPlan(uri: SipUri, ctx: PlanContext): Promise<PlanResu
   return result;
 }
 
-/** Errors after which the next name of the search list is tried (glibc goes on after NXDOMAIN, NODATA and SERVFAIL). */
-const TRY_NEXT_NAME: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA', 'ESERVFAIL', 'ETIMEOUT']);
+/** Errors after which the next name of the search list is tried (glibc goes on after NXDOMAIN, NODATA, SERVFAIL and REFUSED). */
+const TRY_NEXT_NAME: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA', 'ESERVFAIL', 'EREFUSED', 'ETIMEOUT']);
 
 function uriLabel(uri: SipUri): string {
   return `${uri.scheme}:${uri.host}${uri.absolute ? '.' : ''}${uri.port ? ':' + uri.port : ''}${uri.transport ? ';transport=' + uri.transport : ''}${uri.maddr ? ';maddr=' + uri.maddr : ''}`;

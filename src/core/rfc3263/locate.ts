@@ -343,7 +343,7 @@ async function planFor(uri: SipUri, ctx: PlanContext, rec: Recorder, parent: Tra
     const t = forced ?? plainTransport(uri.scheme, enabled);
     rec.note(root, `Explicit port ${uri.port}: A/AAAA only, transport ${t}.`);
     const addrs = await resolveHost(ctx, rec, host, root);
-    if (!hasAddresses(addrs)) return noAddress(host, addrs);
+    if (!hasAddresses(addrs)) return noAddress(ctx, host, addrs);
     return finish(rec, [{ kind: 'address', transport: t, source: 'address', host, port: uri.port, addrs }], root);
   }
 
@@ -353,7 +353,7 @@ async function planFor(uri: SipUri, ctx: PlanContext, rec: Recorder, parent: Tra
     const out = await followSrv(ctx, rec, name, forced, 'srv', root);
     if (out.state === 'found') return finish(rec, [out.entry], root);
     if (out.state === 'refused') fail('ENOSERVICE', `${name} says SIP over ${forced} is not offered (SRV target ".").`, { name });
-    if (out.state === 'noaddress') noSrvAddress(name, out.why);
+    if (out.state === 'noaddress') noSrvAddress(ctx, name, out.why);
     if (!isNegative(ctx, out.error.code)) throw out.error;
     return addressFallback(ctx, rec, host, forced, root);
   }
@@ -406,7 +406,7 @@ async function followNaptrs(ctx: PlanContext, rec: Recorder, host: string, usabl
     }
     if (entries.length > 0) return finish(rec, entries, root);
   }
-  if (none.length > 0) noSrvAddress(`the NAPTR records of ${host}`, whyNone(none));
+  if (none.length > 0) noSrvAddress(ctx, `the NAPTR records of ${host}`, whyNone(none));
   if (lastError) throw lastError;
   fail('ENOTFOUND', `The NAPTR records of ${host} point at SRV names that have no records.`, { host });
 }
@@ -418,7 +418,7 @@ async function srvFallback(ctx: PlanContext, rec: Recorder, uri: SipUri, host: s
   for (const o of outcomes) if (o.state === 'found') entries.push(o.entry);
   if (entries.length > 0) return finish(rec, entries, root);
   const none = outcomes.flatMap((o) => (o.state === 'noaddress' ? [o.why] : []));
-  if (none.length > 0) noSrvAddress(host, whyNone(none));
+  if (none.length > 0) noSrvAddress(ctx, host, whyNone(none));
   if (outcomes.some((o) => o.state === 'refused')) fail('ENOSERVICE', `${host} says SIP is not offered (SRV target "."), and no other transport has SRV records.`, { host });
   const hard = outcomes.find((o): o is { state: 'empty'; error: SipLocateError } => o.state === 'empty' && !isNegative(ctx, o.error.code));
   if (hard) throw hard.error;
@@ -429,19 +429,19 @@ async function srvFallback(ctx: PlanContext, rec: Recorder, uri: SipUri, host: s
 async function addressFallback(ctx: PlanContext, rec: Recorder, host: string, t: Transport, root: TraceNode | undefined): Promise<PlanResult> {
   rec.note(root, `No SRV records: A/AAAA of ${host}, ${t} port ${defaultPort(t)}.`);
   const addrs = await resolveHost(ctx, rec, host, root);
-  if (!hasAddresses(addrs)) return noAddress(host, addrs);
+  if (!hasAddresses(addrs)) return noAddress(ctx, host, addrs);
   return finish(rec, [{ kind: 'address', transport: t, source: 'address', host, port: defaultPort(t), addrs }], root);
 }
 
 /** Fails for SRV (or NAPTR) records whose targets gave no usable address: the look-up's error, the excluded family, or ENOADDRESS. */
-function noSrvAddress(name: string, why: NoAddressWhy): never {
+function noSrvAddress(ctx: PlanContext, name: string, why: NoAddressWhy): never {
   if (why.error) fail(why.error as ErrorCode, `SRV records exist for ${name} but the address look-ups of their targets failed (${why.error}).`, { name });
-  if (why.excluded) fail('ENOADDRESS', `The SRV targets of ${name} have only IPv${why.excluded === 4 ? '4' : '6'} addresses, which the family policy excludes.`, { name });
+  if (why.excluded) fail('ENOADDRESS', `The SRV targets of ${name} have only IPv${why.excluded === 4 ? '4' : '6'} addresses, which the family policy ${ctx.family} excludes.`, { name });
   fail('ENOADDRESS', `SRV records exist for ${name} but none of their targets has a usable address.`, { name });
 }
 
-function noAddress(host: string, addrs: HostAddresses): never {
-  if (addrs.excluded) fail('ENOADDRESS', `${host} has only IPv${addrs.excluded === 4 ? '4' : '6'} addresses, which the family policy excludes.`, { host });
+function noAddress(ctx: PlanContext, host: string, addrs: HostAddresses): never {
+  if (addrs.excluded) fail('ENOADDRESS', `${host} has only IPv${addrs.excluded === 4 ? '4' : '6'} addresses, which the family policy ${ctx.family} excludes.`, { host });
   if (addrs.error === 'ETIMEOUT') fail('ETIMEOUT', `The address look-up of ${host} timed out.`, { host });
   if (addrs.error) fail(addrs.error as ErrorCode, `The address look-up of ${host} failed (${addrs.error}).`, { host });
   fail('ENOTFOUND', `${host} has no NAPTR, SRV or address records for SIP.`, { host });

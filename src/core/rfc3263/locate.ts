@@ -437,7 +437,7 @@ async function addressFallback(ctx: PlanContext, rec: Recorder, host: string, t:
 function noSrvAddress(ctx: PlanContext, name: string, why: NoAddressWhy): never {
   if (why.error) fail(why.error as ErrorCode, `SRV records exist for ${name} but the address look-ups of their targets failed (${why.error}).`, { name });
   if (why.excluded) fail('ENOADDRESS', `The SRV targets of ${name} have only IPv${why.excluded === 4 ? '4' : '6'} addresses, which the family policy ${ctx.family} excludes.`, { name });
-  fail('ENOADDRESS', `SRV records exist for ${name} but none of their targets has a usable address.`, { name });
+  fail('ENOADDRESS', `SRV records exist for ${name} but none of their targets has an address.`, { name });
 }
 
 function noAddress(ctx: PlanContext, host: string, addrs: HostAddresses): never {

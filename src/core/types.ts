@@ -127,7 +127,7 @@ export type StateChange =
 
 /** Options of createLocator(). */
 export interface LocatorOptions {
-  /** "ip", "ip:port" or "[ipv6]:port"; empty or absent means /etc/resolv.conf. */
+  /** "ip", "ip:port" or "[ipv6]:port"; empty or absent means the system's (dns.getServers(), with resolv.conf's search, ndots, timeout, attempts). */
   nameservers?: string[];
   /** Enabled transports in preference order (default udp, tcp, tls). */
   transports?: Transport[];

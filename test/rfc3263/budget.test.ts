@@ -1,44 +1,24 @@
 // Bounded work per lookup (maxQueriesPerLocate) against a real NSD serving a 64 NAPTR x 64 SRV zone.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator } from '../../src/core/locator';
 import { SipLocateError } from '../../src/core/errors';
-import type { TraceNode } from '../../src/core/types';
-import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
-import { startProxy, type DnsProxy } from '../servers/proxy';
-import { FANOUT_ORIGIN, writeFanoutZone } from './fanout-zone';
-
-function notes(node: TraceNode | undefined, out: string[] = []): string[] {
-  if (!node) return out;
-  if (node.kind === 'note' && node.note) out.push(node.note);
-  for (const c of node.children) notes(c, out);
-  return out;
-}
+import { skipUnless } from '../servers/dns-servers';
+import { notes, nsdWithProxy } from '../system/harness';
+import { FANOUT_ORIGIN, fanoutZoneText } from './fanout-zone';
 
 describe('maxQueriesPerLocate against NSD and a 64 x 64 zone', { skip: skipUnless('nsd') }, () => {
-  let server: RunningDnsServer;
-  let proxy: DnsProxy;
-  let zone: ReturnType<typeof writeFanoutZone>;
-  before(async () => {
-    zone = writeFanoutZone();
-    server = await startDnsServer('nsd', { zones: [{ origin: FANOUT_ORIGIN, file: zone.file }] });
-    proxy = await startProxy({ upstream: server.nameserver });
-  });
-  after(async () => {
-    await proxy?.stop();
-    await server?.stop();
-    zone?.remove();
-  });
+  const served = nsdWithProxy([{ origin: FANOUT_ORIGIN, text: fanoutZoneText() }]);
 
   test('the default budget: at most 64 questions reach the server, the targets found so far come back with a trace note', async () => {
-    proxy.reset();
-    const l = createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2, transports: ['udp'] });
+    served.proxy.reset();
+    const l = createLocator({ nameservers: [served.proxy.nameserver], timeoutMs: 1000, tries: 2, transports: ['udp'] });
     try {
       const r = await l.locate('sip:amp.test', { trace: true });
       // TCP connections repeat truncated UDP questions (64-record RRsets), they ask nothing new.
-      assert.ok(proxy.udpQueries <= 64, `sent ${proxy.udpQueries} UDP queries`);
-      assert.ok(new Set(proxy.questions.map((q) => q.toLowerCase())).size <= 64);
-      assert.ok(proxy.udpQueries >= 30, `expanded until the budget: ${proxy.udpQueries} queries`);
+      assert.ok(served.proxy.udpQueries <= 64, `sent ${served.proxy.udpQueries} UDP queries`);
+      assert.ok(new Set(served.proxy.questions.map((q) => q.toLowerCase())).size <= 64);
+      assert.ok(served.proxy.udpQueries >= 30, `expanded until the budget: ${served.proxy.udpQueries} queries`);
       assert.ok(r.targets.length > 0);
       assert.ok(r.targets.every((t) => t.address === '127.0.20.1' && t.transport === 'udp'));
       const text = notes(r.trace);
@@ -51,11 +31,11 @@ describe('maxQueriesPerLocate against NSD and a 64 x 64 zone', { skip: skipUnles
   });
 
   test('a budget of 10: exactly 10 distinct questions, targets from the lowest SRV priorities', async () => {
-    proxy.reset();
-    const l = createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2, transports: ['udp'], maxQueriesPerLocate: 10 });
+    served.proxy.reset();
+    const l = createLocator({ nameservers: [served.proxy.nameserver], timeoutMs: 1000, tries: 2, transports: ['udp'], maxQueriesPerLocate: 10 });
     try {
       const r = await l.locate('sip:amp.test');
-      const asked = [...new Set(proxy.questions.map((q) => q.toLowerCase()))];
+      const asked = [...new Set(served.proxy.questions.map((q) => q.toLowerCase()))];
       assert.equal(asked.length, 10, asked.join(', '));
       // NAPTR, the prefetched _sip._udp SRV, SRV of n0, then A+AAAA of h0..h3-n0 (priorities 0..3).
       assert.deepEqual(asked.filter((q) => q.startsWith('a ')).sort(), ['a h0-n0.amp.test', 'a h1-n0.amp.test', 'a h2-n0.amp.test', 'a h3-n0.amp.test']);
@@ -66,7 +46,7 @@ describe('maxQueriesPerLocate against NSD and a 64 x 64 zone', { skip: skipUnles
   });
 
   test('a budget spent before any address was found fails with EBUDGET', async () => {
-    const l = createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2, transports: ['udp'], maxQueriesPerLocate: 3 });
+    const l = createLocator({ nameservers: [served.proxy.nameserver], timeoutMs: 1000, tries: 2, transports: ['udp'], maxQueriesPerLocate: 3 });
     try {
       await assert.rejects(l.locate('sip:few.amp.test'), (err: unknown) => err instanceof SipLocateError && err.code === 'EBUDGET' && /more than 3 DNS questions/.test(err.message));
     } finally {

@@ -1,28 +1,17 @@
 // Issue 12 item 9: SRV port 0 skipped, the address look-up's failure code kept, clear family and sips: errors.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createLocator } from '../../src/core/locator';
 import { SipLocateError } from '../../src/core/errors';
-import type { TraceNode } from '../../src/core/types';
-import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
+import { skipUnless } from '../servers/dns-servers';
+import { notes, nsdWithProxy, zoneText } from '../system/harness';
 import { startFakeDns, reply, type FakeDnsServer } from '../servers/fake-dns';
 
-const ZONE = [
-  '$ORIGIN fix.test.', '$TTL 300', '@ IN SOA ns1 h 1 3600 600 86400 60', ' IN NS ns1', 'ns1 IN A 127.0.0.1',
+const ZONE = zoneText('fix.test', [
   '_sip._udp.zero IN SRV 0 0 0 a.zero', '_sip._udp.zero IN SRV 1 0 5060 b.zero', 'a.zero IN A 127.0.40.1', 'b.zero IN A 127.0.40.2',
   '_sip._udp.allzero IN SRV 0 0 0 a.zero',
   '_sip._udp.v4srv IN SRV 0 0 5060 a.zero',
-].join('\n') + '\n';
-
-function notes(node: TraceNode | undefined, out: string[] = []): string[] {
-  if (!node) return out;
-  if (node.kind === 'note' && node.note) out.push(node.note);
-  for (const c of node.children) notes(c, out);
-  return out;
-}
+]);
 
 async function codeAndMessage(p: Promise<unknown>): Promise<string> {
   try {
@@ -35,18 +24,8 @@ async function codeAndMessage(p: Promise<unknown>): Promise<string> {
 }
 
 describe('small fixes against NSD', { skip: skipUnless('nsd') }, () => {
-  let dir: string;
-  let server: RunningDnsServer;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sip-fix-'));
-    writeFileSync(join(dir, 'fix.test.zone'), ZONE);
-    server = await startDnsServer('nsd', { zones: [{ origin: 'fix.test', file: join(dir, 'fix.test.zone') }] });
-  });
-  after(async () => {
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-  const locator = (o: Parameters<typeof createLocator>[0] = {}): ReturnType<typeof createLocator> => createLocator({ nameservers: [server.nameserver], transports: ['udp'], addressLookup: 'dns', ...o });
+  const served = nsdWithProxy([{ origin: 'fix.test', text: ZONE }]);
+  const locator = (o: Parameters<typeof createLocator>[0] = {}): ReturnType<typeof createLocator> => createLocator({ nameservers: [served.proxy.nameserver], transports: ['udp'], addressLookup: 'dns', ...o });
 
   test('an SRV record with port 0 is skipped with a trace note; the others are used', async () => {
     const l = locator();

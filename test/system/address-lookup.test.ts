@@ -10,7 +10,7 @@ import { SipLocateError } from '../../src/core/errors';
 import type { TraceNode } from '../../src/core/types';
 import type { SystemLookup } from '../../src/core/system/lookup';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
-import { startProxy, type DnsProxy } from '../servers/proxy';
+import { flatten, nsdWithProxy } from './harness';
 import { startFakeDns, reply, type FakeDnsServer } from '../servers/fake-dns';
 
 /** An injected OS resolver: answers from a table and records each call. */
@@ -25,26 +25,12 @@ function fakeLookup(table: Record<string, Array<{ address: string; family: numbe
   return Object.assign(fn, { calls });
 }
 
-function systemNodes(node: TraceNode | undefined, out: TraceNode[] = []): TraceNode[] {
-  if (!node) return out;
-  if (node.outcome === 'system') out.push(node);
-  for (const c of node.children) systemNodes(c, out);
-  return out;
-}
+const systemNodes = (node: TraceNode | undefined): TraceNode[] => flatten(node).filter((n) => n.outcome === 'system');
 
 describe('addressLookup against NSD serving example.test', { skip: skipUnless('nsd') }, () => {
-  let server: RunningDnsServer;
-  let proxy: DnsProxy;
-  before(async () => {
-    server = await startDnsServer('nsd', { zones: [{ origin: 'example.test', file: zonePath('example.test.zone') }] });
-    proxy = await startProxy({ upstream: server.nameserver });
-  });
-  after(async () => {
-    await proxy?.stop();
-    await server?.stop();
-  });
+  const served = nsdWithProxy([{ origin: 'example.test', file: zonePath('example.test.zone') }]);
   const locator = (lookup: SystemLookup, o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
-    createLocator({ nameservers: [proxy.nameserver], transports: ['udp'], system: { lookup }, ...o });
+    createLocator({ nameservers: [served.proxy.nameserver], transports: ['udp'], system: { lookup }, ...o });
 
   test('dns-then-system (default): NXDOMAIN for the host, the OS answers; source system, TTL systemTtl (30 s)', async () => {
     const lookup = fakeLookup({ 'lab.example.test': [{ address: '192.0.2.5', family: 4 }, { address: '2001:db8::5', family: 6 }] });
@@ -101,14 +87,14 @@ describe('addressLookup against NSD serving example.test', { skip: skipUnless('n
   });
 
   test("addressLookup 'system': NAPTR and SRV from DNS, every address from the OS, no A/AAAA question sent", async () => {
-    proxy.reset();
+    served.proxy.reset();
     const lookup = fakeLookup({ 'sip1.example.test': [{ address: '192.0.2.1', family: 4 }], 'sip2.example.test': [{ address: '192.0.2.2', family: 4 }], 'sip3.example.test': [] });
     const l = locator(lookup, { addressLookup: 'system', family: 'ipv4' });
     try {
       const r = await l.locate('sip:example.test');
       assert.deepEqual(r.targets.map((t) => `${t.address}:${t.port} ${t.source}`).sort(), ['192.0.2.1:5070 system', '192.0.2.2:5071 system']);
       assert.deepEqual(lookup.calls.sort(), ['sip1.example.test/4', 'sip2.example.test/4', 'sip3.example.test/4']);
-      assert.ok(proxy.questions.every((q) => /^(NAPTR|SRV) /.test(q)), proxy.questions.join(', '));
+      assert.ok(served.proxy.questions.every((q) => /^(NAPTR|SRV) /.test(q)), served.proxy.questions.join(', '));
     } finally {
       l.close();
     }

@@ -6,10 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocator, type CreateLocatorOptions } from '../../src/core/locator';
 import { SipLocateError } from '../../src/core/errors';
-import type { TraceNode } from '../../src/core/types';
 import { searchCandidates } from '../../src/core/system/search';
-import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
-import { startProxy, type DnsProxy } from '../servers/proxy';
+import { skipUnless } from '../servers/dns-servers';
+import { notes, nsdWithProxy, zoneText } from './harness';
 import { startFakeDns, type FakeDnsServer } from '../servers/fake-dns';
 
 test('searchCandidates follows glibc: fewer dots than ndots tries the search list first, a trailing dot none', () => {
@@ -21,43 +20,21 @@ test('searchCandidates follows glibc: fewer dots than ndots tries the search lis
   assert.deepEqual(searchCandidates('pbx', false, { domains: [], ndots: 1 }), ['pbx']);
 });
 
-function notes(node: TraceNode | undefined, out: string[] = []): string[] {
-  if (!node) return out;
-  if (node.kind === 'note' && node.note) out.push(node.note);
-  for (const c of node.children) notes(c, out);
-  return out;
-}
-
-const ZONE = [
-  '$ORIGIN cluster.test.', '$TTL 300', '@ IN SOA ns1 h 1 3600 600 86400 60', ' IN NS ns1', 'ns1 IN A 127.0.0.1',
-  'pbx.telephony IN A 127.0.30.1', '_sip._udp.pbx.telephony IN SRV 0 0 5080 pbx.telephony', 'short IN A 127.0.30.2',
-].join('\n') + '\n';
+const ZONE = zoneText('cluster.test', [
+  'pbx.telephony IN A 127.0.30.1', '_sip._udp.pbx.telephony IN SRV 0 0 5080 pbx.telephony', 'short IN A 127.0.30.2']);
 
 describe('search list and ndots from an injected resolv.conf, servers from an injected getServers (NSD)', { skip: skipUnless('nsd') }, () => {
-  let dir: string;
-  let server: RunningDnsServer;
-  let proxy: DnsProxy;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'sip-search-'));
-    writeFileSync(join(dir, 'cluster.test.zone'), ZONE);
-    server = await startDnsServer('nsd', { zones: [{ origin: 'cluster.test', file: join(dir, 'cluster.test.zone') }] });
-    proxy = await startProxy({ upstream: server.nameserver });
-  });
-  after(async () => {
-    await proxy?.stop();
-    await server?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const served = nsdWithProxy([{ origin: 'cluster.test', text: ZONE }]);
   const conf = (name: string, text: string): string => {
-    const p = join(dir, name);
+    const p = join(served.dir, name);
     writeFileSync(p, text);
     return p;
   };
   const locator = (resolvConf: string, o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
-    createLocator({ system: { resolvConfPath: resolvConf, getServers: () => [proxy.nameserver] }, transports: ['udp'], addressLookup: 'dns', ...o });
+    createLocator({ system: { resolvConfPath: resolvConf, getServers: () => [served.proxy.nameserver] }, transports: ['udp'], addressLookup: 'dns', ...o });
 
   test('Kubernetes style: sip:pbx.telephony with ndots 5 matches pbx.telephony.cluster.test after two search domains', async () => {
-    proxy.reset();
+    served.proxy.reset();
     const l = locator(conf('k8s.conf', 'nameserver 192.0.2.53\nsearch default.svc.cluster.test svc.cluster.test cluster.test\noptions ndots:5\n'));
     try {
       const r = await l.locate('sip:pbx.telephony', { trace: true });
@@ -65,7 +42,7 @@ describe('search list and ndots from an injected resolv.conf, servers from an in
       const n = notes(r.trace);
       assert.ok(n.includes('Search list (ndots 5): trying pbx.telephony.default.svc.cluster.test, pbx.telephony.svc.cluster.test, pbx.telephony.cluster.test, pbx.telephony.'), n.join('\n'));
       assert.ok(n.includes('Matched pbx.telephony.cluster.test.'));
-      const asked = proxy.questions.map((q) => q.toLowerCase());
+      const asked = served.proxy.questions.map((q) => q.toLowerCase());
       assert.ok(asked.indexOf('naptr pbx.telephony.default.svc.cluster.test') < asked.indexOf('naptr pbx.telephony.cluster.test'));
       assert.ok(!asked.some((q) => q.endsWith(' pbx.telephony')), 'the bare name is not asked once a search name matched');
     } finally {
@@ -78,21 +55,21 @@ describe('search list and ndots from an injected resolv.conf, servers from an in
     const l = locator(conf('one.conf', 'search cluster.test\n'));
     try {
       assert.equal((await l.locate('sip:short')).targets[0]!.host, 'short.cluster.test');
-      proxy.reset();
+      served.proxy.reset();
       await assert.rejects(l.locate('sip:short.'), (err: unknown) => err instanceof SipLocateError && err.code === 'EREFUSED');
-      assert.ok(proxy.questions.length > 0 && proxy.questions.every((q) => !q.toLowerCase().includes('cluster.test')), proxy.questions.join(', '));
+      assert.ok(served.proxy.questions.length > 0 && served.proxy.questions.every((q) => !q.toLowerCase().includes('cluster.test')), served.proxy.questions.join(', '));
     } finally {
       l.close();
     }
   });
 
   test('a name with at least ndots dots is tried as written first, then with the search domains', async () => {
-    proxy.reset();
+    served.proxy.reset();
     const l = locator(conf('ndots1.conf', 'search cluster.test\noptions ndots:1\n'));
     try {
       const r = await l.locate('sip:pbx.telephony', { trace: true });
       assert.equal(r.targets[0]!.host, 'pbx.telephony.cluster.test');
-      const asked = proxy.questions.map((q) => q.toLowerCase());
+      const asked = served.proxy.questions.map((q) => q.toLowerCase());
       assert.ok(asked.indexOf('naptr pbx.telephony') >= 0 && asked.indexOf('naptr pbx.telephony') < asked.indexOf('naptr pbx.telephony.cluster.test'));
     } finally {
       l.close();
@@ -100,11 +77,11 @@ describe('search list and ndots from an injected resolv.conf, servers from an in
   });
 
   test('explicit nameservers keep working as before: no search list', async () => {
-    const l = createLocator({ nameservers: [proxy.nameserver], system: { resolvConfPath: conf('ignored.conf', 'search cluster.test\n') }, transports: ['udp'], addressLookup: 'dns' });
+    const l = createLocator({ nameservers: [served.proxy.nameserver], system: { resolvConfPath: conf('ignored.conf', 'search cluster.test\n') }, transports: ['udp'], addressLookup: 'dns' });
     try {
-      proxy.reset();
+      served.proxy.reset();
       await assert.rejects(l.locate('sip:short'), (err: unknown) => err instanceof SipLocateError && err.code === 'EREFUSED');
-      assert.ok(proxy.questions.every((q) => !q.toLowerCase().includes('cluster.test')), proxy.questions.join(', '));
+      assert.ok(served.proxy.questions.every((q) => !q.toLowerCase().includes('cluster.test')), served.proxy.questions.join(', '));
     } finally {
       l.close();
     }

@@ -1,13 +1,13 @@
 // Static records: the zone-file line parser (errors name the line, nothing else is thrown) and answers before DNS (real NSD).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseStaticRecords, MAX_STATIC_RECORDS } from '../../src/core/system/static-records';
 import { createLocator } from '../../src/core/locator';
 import { SipLocateError } from '../../src/core/errors';
 import type { TraceNode } from '../../src/core/types';
-import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
-import { startProxy, type DnsProxy } from '../servers/proxy';
+import { skipUnless, zonePath } from '../servers/dns-servers';
+import { flatten, nsdWithProxy } from './harness';
 
 const LINES = [
   '; lab PBX',
@@ -74,32 +74,18 @@ test('property: any input either parses or fails with EINVALIDOPTION naming a li
   );
 });
 
-function outcomes(node: TraceNode | undefined, out: string[] = []): string[] {
-  if (!node) return out;
-  if (node.type) out.push(`${node.type} ${node.name} [${node.outcome}]`);
-  for (const c of node.children) outcomes(c, out);
-  return out;
-}
+const outcomes = (node: TraceNode | undefined): string[] => flatten(node).flatMap((n) => (n.type ? [`${n.type} ${n.name} [${n.outcome}]`] : []));
 
 describe('static records answer before DNS (NSD serving example.test)', { skip: skipUnless('nsd') }, () => {
-  let server: RunningDnsServer;
-  let proxy: DnsProxy;
-  before(async () => {
-    server = await startDnsServer('nsd', { zones: [{ origin: 'example.test', file: zonePath('example.test.zone') }] });
-    proxy = await startProxy({ upstream: server.nameserver });
-  });
-  after(async () => {
-    await proxy?.stop();
-    await server?.stop();
-  });
+  const served = nsdWithProxy([{ origin: 'example.test', file: zonePath('example.test.zone') }]);
 
   test('a static NAPTR/SRV/A chain is located without one DNS question and shows [static] in the trace', async () => {
-    proxy.reset();
-    const l = createLocator({ nameservers: [proxy.nameserver], staticRecords: LINES, transports: ['udp'], addressLookup: 'dns' });
+    served.proxy.reset();
+    const l = createLocator({ nameservers: [served.proxy.nameserver], staticRecords: LINES, transports: ['udp'], addressLookup: 'dns' });
     try {
       const r = await l.locate('sip:pbx.example.com', { trace: true });
       assert.deepEqual(r.targets.map((t) => `${t.transport} ${t.address}:${t.port}`), ['udp 192.0.2.10:5062', 'udp 2001:db8::10:5062']);
-      assert.equal(proxy.udpQueries, 0);
+      assert.equal(served.proxy.udpQueries, 0);
       assert.deepEqual(outcomes(r.trace), ['NAPTR pbx.example.com [static]', 'SRV _sip._udp.pbx.example.com [static]', 'A a.example.com [static]', 'AAAA a.example.com [static]']);
     } finally {
       l.close();
@@ -107,21 +93,21 @@ describe('static records answer before DNS (NSD serving example.test)', { skip: 
   });
 
   test('split horizon: a static A overrides DNS for that name; other names still come from DNS', async () => {
-    proxy.reset();
-    const l = createLocator({ nameservers: [proxy.nameserver], staticRecords: 'sip2.example.test. IN A 192.0.2.77', transports: ['udp'], addressLookup: 'dns' });
+    served.proxy.reset();
+    const l = createLocator({ nameservers: [served.proxy.nameserver], staticRecords: 'sip2.example.test. IN A 192.0.2.77', transports: ['udp'], addressLookup: 'dns' });
     try {
       const r = await l.locate('sip:example.test');
       const addrs = r.targets.map((t) => `${t.address}:${t.port}`);
       assert.ok(addrs.includes('192.0.2.77:5071'), addrs.join(', '));
       assert.ok(!addrs.includes('127.0.0.2:5071'));
       assert.ok(addrs.includes('127.0.0.1:5070'));
-      assert.ok(!proxy.questions.some((q) => q.toLowerCase().endsWith(' sip2.example.test')), 'no DNS question for the static name');
+      assert.ok(!served.proxy.questions.some((q) => q.toLowerCase().endsWith(' sip2.example.test')), 'no DNS question for the static name');
     } finally {
       l.close();
     }
   });
 
   test('a bad static record makes createLocator throw EINVALIDOPTION with the line', () => {
-    assert.throws(() => createLocator({ nameservers: [proxy.nameserver], staticRecords: ['ok.example. A 192.0.2.1', 'bad.example. SRV 1 2 3'] }), (err: unknown) => err instanceof SipLocateError && err.code === 'EINVALIDOPTION' && /line 2/.test(err.message));
+    assert.throws(() => createLocator({ nameservers: [served.proxy.nameserver], staticRecords: ['ok.example. A 192.0.2.1', 'bad.example. SRV 1 2 3'] }), (err: unknown) => err instanceof SipLocateError && err.code === 'EINVALIDOPTION' && /line 2/.test(err.message));
   });
 });

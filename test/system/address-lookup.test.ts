@@ -100,6 +100,19 @@ describe('addressLookup against NSD serving example.test', { skip: skipUnless('n
     }
   });
 
+  test('OS look-ups count against maxQueriesPerLocate', async () => {
+    const lookup = fakeLookup({ 'sip1.example.test': [{ address: '192.0.2.1', family: 4 }], 'sip2.example.test': [{ address: '192.0.2.2', family: 4 }] });
+    // NAPTR and SRV _sip._udp.example.test use 2 of the 3 questions; one OS look-up is left.
+    const l = locator(lookup, { addressLookup: 'system', family: 'ipv4', maxQueriesPerLocate: 3 });
+    try {
+      const r = await l.locate('sip:example.test');
+      assert.equal(lookup.calls.length, 1, lookup.calls.join(', '));
+      assert.equal(r.targets.length, 1);
+    } finally {
+      l.close();
+    }
+  });
+
   test('the OS answer is checked: junk and scoped addresses are dropped, the family policy applies', async () => {
     const lookup: SystemLookup = async () => [{ address: 'not-an-ip', family: 4 }, { address: 'fe80::1%eth0', family: 6 }, { address: '192.0.2.8', family: 4 }, { address: '2001:db8::8', family: 6 }];
     const l = locator(lookup, { family: 'ipv6' });

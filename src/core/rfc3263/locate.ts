@@ -59,8 +59,8 @@ class Recorder {
   exhausted = false;
   constructor(readonly tracing: boolean, readonly budget: number) {}
 
-  /** True when the question may be asked: already asked, or still within the budget. */
-  take(name: string, type: RecordType): boolean {
+  /** True when the question (a DNS type, or 'OS' for the operating system's resolver) may be asked: already asked, or still within the budget. */
+  take(name: string, type: RecordType | 'OS'): boolean {
     const key = `${type} ${name}`;
     if (this.asked.has(key)) return true;
     if (this.asked.size >= this.budget) {
@@ -142,6 +142,10 @@ async function resolveHost(ctx: PlanContext, rec: Recorder, host: string, parent
 /** The addresses the OS resolver knows for host, valid for ctx.systemTtl seconds. */
 async function fromSystem(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
   const ttl = ctx.systemTtl ?? 30;
+  if (!rec.take(host, 'OS')) {
+    rec.node('address', host, parent, { outcome: 'skipped', code: 'EBUDGET', note: `The operating system was not asked for ${host}: this resolution already asked ${rec.budget} questions (maxQueriesPerLocate).` });
+    return { v4: [], v6: [], ttl, error: 'EBUDGET' };
+  }
   const found = await systemAddresses(ctx.systemLookup ?? osLookup, host, ctx.family, MAX_ADDRESSES_PER_HOST);
   const records: DnsRecord[] = [
     ...found.v4.map((data): DnsRecord => ({ name: host, type: 'A', ttl, data })),

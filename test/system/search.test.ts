@@ -1,6 +1,7 @@
 // System settings when no nameservers are given: servers from getServers(), search/ndots/timeout/attempts from an injected resolv.conf.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,20 @@ test('searchCandidates follows glibc: fewer dots than ndots tries the search lis
   assert.deepEqual(searchCandidates('a.b.c.d.e.f', false, search), ['a.b.c.d.e.f', 'a.b.c.d.e.f.default.svc.cluster.local', 'a.b.c.d.e.f.svc.cluster.local', 'a.b.c.d.e.f.cluster.local']);
   assert.deepEqual(searchCandidates('pbx.example.com', false, { domains: ['corp.example'], ndots: 1 }), ['pbx.example.com', 'pbx.example.com.corp.example']);
   assert.deepEqual(searchCandidates('pbx', false, { domains: [], ndots: 1 }), ['pbx']);
+});
+
+test('property: the name itself is tried exactly once, last when it has fewer dots than ndots, first otherwise', () => {
+  fc.assert(
+    fc.property(fc.domain(), fc.boolean(), fc.array(fc.domain(), { maxLength: 6 }), fc.integer({ min: 0, max: 15 }), (host, absolute, domains, ndots) => {
+      const names = searchCandidates(host, absolute, { domains, ndots });
+      assert.equal(names.filter((n) => n === host).length, 1);
+      if (absolute || domains.length === 0) return assert.deepEqual(names, [host]);
+      const dots = host.split('.').length - 1;
+      assert.equal(names.indexOf(host), dots < ndots ? names.length - 1 : 0);
+      assert.ok(names.length <= domains.length + 1 && names.every((n) => n.length <= 253));
+    }),
+    { numRuns: 500 },
+  );
 });
 
 const ZONE = zoneText('cluster.test', [

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { createDnsClient } from './dns/client';
-import { ADDRESS_LOOKUPS, type AddressLookup, type SystemLookup } from './system/lookup';
+import { ADDRESS_LOOKUPS, osLookup, type AddressLookup, type SystemLookup } from './system/lookup';
+import { limitLookups } from './system/lookup-limit';
 import { noDnsQuerier } from './system/no-dns';
 import type { SearchSettings } from './system/search';
 import { loadSystemSettings, type SystemSources } from './system/settings';
@@ -92,7 +93,7 @@ class LocatorImpl implements SipLocator {
   private readonly maxQueries: number;
   private readonly addressLookup: AddressLookup;
   private readonly systemTtl: number;
-  private readonly systemLookup: SystemLookup | undefined;
+  private readonly systemLookup: SystemLookup;
   /** The system's search list, when the system settings are in use. */
   private readonly search: SearchSettings | undefined;
   private readonly resolveTimeoutMs: number;
@@ -125,7 +126,7 @@ class LocatorImpl implements SipLocator {
     if (o.addressLookup !== undefined && !ADDRESS_LOOKUPS.includes(o.addressLookup)) throw new SipLocateError('EINVALIDOPTION', `The option addressLookup must be one of ${ADDRESS_LOOKUPS.join(', ')}.`, { option: 'addressLookup' });
     this.addressLookup = o.addressLookup ?? 'dns-then-system';
     this.systemTtl = numberOption(o.systemTtl, 30, 0, 86400, 'systemTtl');
-    this.systemLookup = o.system?.lookup;
+    this.systemLookup = limitLookups(o.system?.lookup ?? osLookup);
     const statics = parseStaticRecords(o.staticRecords);
     let querier: DnsQuerier;
     const explicit = (o.nameservers ?? []).some((s) => typeof s === 'string' && s.trim().length > 0);

@@ -11,12 +11,16 @@ Finds the servers for a SIP or SIPS URI as RFC 3263 prescribes (NAPTR, then SRV,
 and prints them in failover order.
 
 Options:
-  --nameserver ADDR   nameserver to ask (ip, ip:port or [ipv6]:port); repeatable; default /etc/resolv.conf
+  --nameserver ADDR   nameserver to ask (ip, ip:port or [ipv6]:port); repeatable; default: the system's
+                      (with resolv.conf's search list and ndots)
   --transports LIST   enabled transports in preference order (default udp,tcp,tls)
   --family POLICY     ipv4 | ipv6 | ipv4-first | ipv6-first (default ipv4-first)
   --timeout MS        per-attempt DNS timeout in milliseconds (default 2000)
   --tries N           attempts per nameserver (default 3)
   --naptr-fallback    use SRV when SIP NAPTRs exist but none is usable (default: fail)
+  --max-targets N     print at most N targets (default 32)
+  --max-queries N     most DNS questions one resolution asks (default 64)
+  --address-lookup M  dns | system | dns-then-system: where A/AAAA come from (default dns-then-system)
   --json              print exactly one JSON object
   --trace             also print the resolution tree: questions, records with TTLs, where each target came from
   -h, --help          show this help
@@ -29,6 +33,9 @@ interface CliOptions {
   timeoutMs?: number;
   tries?: number;
   naptrFallback: boolean;
+  maxTargets?: number;
+  maxQueries?: number;
+  addressLookup?: 'dns' | 'system' | 'dns-then-system';
   json: boolean;
   trace: boolean;
   uri?: string;
@@ -65,6 +72,15 @@ function parseArgs(argv: string[]): CliOptions | 'help' {
         break;
       case '--tries':
         o.tries = Number(take());
+        break;
+      case '--max-targets':
+        o.maxTargets = Number(take());
+        break;
+      case '--max-queries':
+        o.maxQueries = Number(take());
+        break;
+      case '--address-lookup':
+        o.addressLookup = take() as CliOptions['addressLookup'];
         break;
       case '--naptr-fallback':
         o.naptrFallback = true;
@@ -122,7 +138,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     opts = parseArgs(argv);
   } catch (err) {
-    process.stderr.write(`sip-locate: ${(err as Error).message}\n`);
+    const message = (err as Error).message;
+    // With --json a usage error is one JSON object too, so scripts never have to parse stderr.
+    if (argv.includes('--json')) process.stdout.write(JSON.stringify({ error: { code: 'EINVALIDOPTION', message } }) + '\n');
+    else process.stderr.write(`sip-locate: ${message}\n`);
     return 2;
   }
   if (opts === 'help') {
@@ -134,7 +153,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     locator = createLocator({
       nameservers: opts.nameservers, transports: opts.transports, family: opts.family, timeoutMs: opts.timeoutMs,
-      tries: opts.tries, naptrNoMatch: opts.naptrFallback ? 'fallback' : 'fail',
+      tries: opts.tries, naptrNoMatch: opts.naptrFallback ? 'fallback' : 'fail', maxTargets: opts.maxTargets,
+      maxQueriesPerLocate: opts.maxQueries, addressLookup: opts.addressLookup,
     });
     const result = await locator.locate(uri, { trace: opts.trace });
     if (opts.json) {

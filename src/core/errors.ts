@@ -29,6 +29,7 @@ export type ErrorCode =
   // failover
   | 'ENOFAILOVER' // the status code is not in failoverCodes: an answer, not a reason to try the next target
   | 'ENOTATARGET' // a failure report names a target that is not one of the destination's current targets
+  | 'EBUDGET' // the resolution asked maxQueriesPerLocate questions and found no target within them
   // state stores
   | 'ESTOREDOWN' // the state store (context store or Redis) cannot be reached; marks and pins live in memory meanwhile
   | 'ESTORETIMEOUT' // the state store did not answer in time

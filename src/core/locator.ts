@@ -1,5 +1,12 @@
 import { isIP } from 'node:net';
 import { createDnsClient } from './dns/client';
+import { ADDRESS_LOOKUPS, osLookup, type AddressLookup, type SystemLookup } from './system/lookup';
+import { limitLookups } from './system/lookup-limit';
+import { noDnsQuerier } from './system/no-dns';
+import type { SearchSettings } from './system/search';
+import { loadSystemSettings, type SystemSources } from './system/settings';
+import { withStaticRecords } from './system/static-querier';
+import { parseStaticRecords } from './system/static-records';
 import type { DnsClient, DnsQuerier } from './dns/types';
 import { SipLocateError } from './errors';
 import { Marks, targetKeyOf } from './failover/marks';
@@ -21,6 +28,8 @@ const EXPIRY_SKEW_MS = 2000;
 export interface CreateLocatorOptions extends LocatorOptions {
   /** Use this querier instead of a new DNS client (the locator then does not close it). */
   querier?: DnsQuerier;
+  /** Where the system settings come from when no nameservers are given, and the OS resolver (for tests). */
+  system?: SystemSources & { lookup?: SystemLookup };
 }
 
 /** A Locator that also exposes its DNS client's counters. */
@@ -83,6 +92,12 @@ class LocatorImpl implements SipLocator {
   private readonly sticky: boolean;
   private readonly naptrNoMatch: 'fail' | 'fallback';
   private readonly maxTargets: number;
+  private readonly maxQueries: number;
+  private readonly addressLookup: AddressLookup;
+  private readonly systemTtl: number;
+  private readonly systemLookup: SystemLookup;
+  /** The system's search list, when the system settings are in use. */
+  private readonly search: SearchSettings | undefined;
   private readonly resolveTimeoutMs: number;
   private readonly planLimit: number;
   private readonly plans = new Map<string, { plan: Plan; expiresAt: number }>();
@@ -105,26 +120,52 @@ class LocatorImpl implements SipLocator {
     if (o.naptrNoMatch !== undefined && o.naptrNoMatch !== 'fail' && o.naptrNoMatch !== 'fallback') throw new SipLocateError('EINVALIDOPTION', 'The option naptrNoMatch must be "fail" or "fallback".', { option: 'naptrNoMatch' });
     this.naptrNoMatch = o.naptrNoMatch ?? 'fail';
     this.maxTargets = Math.floor(numberOption(o.maxTargets, 32, 1, 1024, 'maxTargets'));
+    this.maxQueries = Math.floor(numberOption(o.maxQueriesPerLocate, 64, 1, 10000, 'maxQueriesPerLocate'));
     this.resolveTimeoutMs = numberOption(o.resolveTimeoutMs, 10000, 1, 600000, 'resolveTimeoutMs');
     this.planLimit = Math.floor(numberOption(o.cacheSize, 10000, 0, 10_000_000, 'cacheSize'));
     this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000);
     this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'));
+    if (o.addressLookup !== undefined && !ADDRESS_LOOKUPS.includes(o.addressLookup)) throw new SipLocateError('EINVALIDOPTION', `The option addressLookup must be one of ${ADDRESS_LOOKUPS.join(', ')}.`, { option: 'addressLookup' });
+    this.addressLookup = o.addressLookup ?? 'dns-then-system';
+    this.systemTtl = numberOption(o.systemTtl, 30, 0, 86400, 'systemTtl');
+    this.systemLookup = limitLookups(o.system?.lookup ?? osLookup);
+    const statics = parseStaticRecords(o.staticRecords);
+    let querier: DnsQuerier;
+    const explicit = (o.nameservers ?? []).some((s) => typeof s === 'string' && s.trim().length > 0);
     if (o.querier) {
-      this.querier = o.querier;
+      querier = o.querier;
       this.dns = undefined;
-    } else {
+    } else if (explicit) {
       this.dns = createDnsClient({
         nameservers: o.nameservers, timeoutMs: o.timeoutMs, tries: o.tries, cacheSize: o.cacheSize,
         minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock,
       });
-      this.querier = this.dns;
+      querier = this.dns;
+    } else {
+      // No nameservers given: the system's servers, and resolv.conf's search list, ndots, timeout and attempts.
+      const sys = loadSystemSettings(o.system);
+      this.search = { domains: sys.conf.search, ndots: sys.conf.ndots };
+      if (sys.nameservers.length > 0) {
+        this.dns = createDnsClient({
+          nameservers: sys.nameservers, timeoutMs: o.timeoutMs ?? sys.conf.timeoutMs, tries: o.tries ?? sys.conf.attempts, cacheSize: o.cacheSize,
+          minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock,
+        });
+        querier = this.dns;
+      } else if (this.addressLookup !== 'dns') {
+        this.dns = undefined;
+        querier = noDnsQuerier(sys.path);
+      } else {
+        throw new SipLocateError('ENONAMESERVER', `No nameserver is configured and the system lists none (${sys.path}); set nameservers or addressLookup "dns-then-system".`, { path: sys.path });
+      }
     }
+    this.querier = withStaticRecords(querier, statics);
   }
 
   async locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
     const { uri: parsed, destination } = this.parse(uri);
-    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true };
+    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true, maxQueries: this.maxQueries,
+      search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
     if (options.trace) {
       const built = await this.withDeadline(buildPlan(parsed, ctx), uri, options.signal);
       this.remember(destination, built.plan);

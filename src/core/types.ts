@@ -37,7 +37,7 @@ export interface Target extends TargetKey {
   /** The host name the address belongs to (SRV target or URI host); the address itself for a numeric host. */
   host: string;
   /** How the target was found. */
-  source: 'numeric' | 'naptr' | 'srv' | 'address';
+  source: 'numeric' | 'naptr' | 'srv' | 'address' | 'system';
   /** Seconds this target stays valid per DNS (minimum TTL along the chain); 0 for numeric hosts. */
   ttl: number;
   /** A failure mark that was active when the list was made. */
@@ -56,6 +56,8 @@ export interface SipUri {
   host: string;
   /** 4 or 6 for IP literals, 0 for names. */
   hostKind: 0 | 4 | 6;
+  /** True when the host name was written with a trailing dot (no search list applies). */
+  absolute?: boolean;
   port?: number;
   /** The transport parameter, lower case, if present. */
   transport?: string;
@@ -69,7 +71,7 @@ export interface TraceNode {
   name: string;
   type?: RecordType;
   /** 'cache' | 'network' | 'error' | 'skipped' */
-  outcome?: 'cache' | 'network' | 'error' | 'skipped';
+  outcome?: 'cache' | 'network' | 'error' | 'skipped' | 'static' | 'system';
   records?: DnsRecord[];
   /** Error code, when outcome is 'error'. */
   code?: string;
@@ -132,7 +134,7 @@ export type StateChange =
 
 /** Options of createLocator(). */
 export interface LocatorOptions {
-  /** "ip", "ip:port" or "[ipv6]:port"; empty or absent means /etc/resolv.conf. */
+  /** "ip", "ip:port" or "[ipv6]:port"; empty or absent means the system's (dns.getServers(), with resolv.conf's search, ndots, timeout, attempts). */
   nameservers?: string[];
   /** Enabled transports in preference order (default udp, tcp, tls). */
   transports?: Transport[];
@@ -163,6 +165,14 @@ export interface LocatorOptions {
   dns0x20?: boolean;
   /** Largest number of targets returned (default 32; truncates, never fails). */
   maxTargets?: number;
+  /** Most distinct DNS questions one resolution asks before it stops expanding (default 64). */
+  maxQueriesPerLocate?: number;
+  /** Where A/AAAA come from: 'dns', 'system' (the OS: hosts file, mDNS, nsswitch) or 'dns-then-system' (default). */
+  addressLookup?: 'dns' | 'system' | 'dns-then-system';
+  /** Seconds addresses from the OS are used (default 30). */
+  systemTtl?: number;
+  /** Zone-file lines (text or list) that answer before DNS, e.g. "pbx.example.com. 60 IN SRV 10 50 5060 a.example.com." (default none). */
+  staticRecords?: string | string[];
   /** Injected clock (ms) and random source in [0,1), for tests. */
   clock?: Clock;
   random?: () => number;

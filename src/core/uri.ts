@@ -89,6 +89,7 @@ export function parseSipUri(input: unknown): SipUri {
   const { hostText, port } = splitHostPort(hostport, original);
   const { host, hostKind } = parseHost(hostText, original);
   const uri: SipUri = { scheme, host, hostKind };
+  if (hostKind === 0 && hostText.endsWith('.')) uri.absolute = true;
   if (user !== undefined && user.length > 0) uri.user = user;
   if (port !== undefined) uri.port = port;
   for (const p of params) {
@@ -115,7 +116,8 @@ export function targetHost(uri: SipUri): { host: string; hostKind: 0 | 4 | 6 } {
 /** The destination key of sticky pins: scheme, target host, port and transport parameter. */
 export function destinationKey(uri: SipUri): string {
   const { host } = targetHost(uri);
-  return `${uri.scheme}:${host.includes(':') ? `[${host}]` : host}${uri.port ? `:${uri.port}` : ''}${uri.transport ? `;transport=${uri.transport}` : ''}`;
+  const dot = uri.absolute && uri.maddr === undefined ? '.' : '';
+  return `${uri.scheme}:${host.includes(':') ? `[${host}]` : host}${dot}${uri.port ? `:${uri.port}` : ''}${uri.transport ? `;transport=${uri.transport}` : ''}`;
 }
 
 /** A parsed Via header value (the first via-parm). */

@@ -34,6 +34,14 @@ export interface ResolverConfig {
   redisUrl?: string;
   /** Redis key prefix; '' = sip-locate:<config node id>. */
   redisPrefix?: string;
+  /** Where A/AAAA come from: dns, system or dns-then-system (default). */
+  addressLookup?: string;
+  /** Seconds addresses from the OS are used (default 30). */
+  systemTtl?: number | string;
+  /** Zone-file lines answered before DNS, one per line (default none). */
+  staticRecords?: string;
+  /** Most DNS questions per resolution (default 64). */
+  maxQueriesPerLocate?: number | string;
 }
 
 /** Where a resolver keeps marks and pins, as read from its configuration. */
@@ -107,6 +115,10 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     maxTtl: num(c.maxTtl),
     naptrNoMatch: bool(c.naptrFallback) ? 'fallback' : 'fail',
     pinSeconds: num(c.pinSeconds),
+    addressLookup: (c.addressLookup || undefined) as LocatorOptions['addressLookup'],
+    systemTtl: num(c.systemTtl),
+    staticRecords: c.staticRecords || undefined,
+    maxQueriesPerLocate: num(c.maxQueriesPerLocate),
   };
 }
 

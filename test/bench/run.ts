@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchProxy } from './proxy';
 import { skipUnlessKamailio } from '../servers/kamailio';
+import { FANOUT_ORIGIN, writeFanoutZone } from '../rfc3263/fanout-zone';
 
 const DELAY = 10; // ms each way: RTT 20 ms
 const RTT = 2 * DELAY;
@@ -162,6 +163,23 @@ async function memory(): Promise<{ bytesPer1kDomains: number; heapMBAt: Record<s
   return { bytesPer1kDomains: per1k, heapMBAt: at, boundHolds: at['100000']! <= at['50000']! * 1.15 };
 }
 
+/** Questions one cold locate('sip:amp.test') sends to a 64 NAPTR x 64 SRV zone with the default budget (64). */
+async function maxQueriesPerLocate(): Promise<{ questions: number; udpQueries: number; tcpConnections: number }> {
+  const zone = writeFanoutZone();
+  const server = await startDnsServer('nsd', { zones: [{ origin: FANOUT_ORIGIN, file: zone.file }] });
+  const proxy = await startProxy({ upstream: server.nameserver });
+  const l = createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000 });
+  try {
+    await l.locate('sip:amp.test');
+    return { questions: new Set(proxy.questions.map((q) => q.toLowerCase())).size, udpQueries: proxy.udpQueries, tcpConnections: proxy.tcpConnections };
+  } finally {
+    l.close();
+    await proxy.stop();
+    await server.stop();
+    zone.remove();
+  }
+}
+
 async function concurrency(ns: string): Promise<{ distinct10k: string; retries: number; failed: number }> {
   const l = createLocator({ nameservers: [ns], family: 'ipv4', timeoutMs: 2000 });
   const results = await Promise.allSettled(Array.from({ length: 10_000 }, (_, i) => l.locate(`sip:u@c${i}.conc.test:5060`)));
@@ -265,6 +283,9 @@ process.on('unhandledRejection', (e) => {
   await nsd.stop();
   rmSync(dir, { recursive: true, force: true });
   log(`  concurrency: ${JSON.stringify(out.concurrency)}`);
+  const fanout = await maxQueriesPerLocate();
+  out.dns = { ...(out.dns as object | undefined), maxQueriesPerLocate: fanout.questions, maxQueriesPerLocateNote: `64 NAPTR x 64 SRV zone: ${fanout.udpQueries} UDP queries, ${fanout.tcpConnections} TCP retries of truncated answers` };
+  log(`  dns.maxQueriesPerLocate: ${fanout.questions} questions (${fanout.udpQueries} UDP, ${fanout.tcpConnections} TCP)`);
   out.store = await sharedStore(servers[2]!.server.nameserver);
   log(`  shared store: ${JSON.stringify(out.store)}`);
   out.memory = await memory();
@@ -287,6 +308,7 @@ process.on('unhandledRejection', (e) => {
       ['nodeRed.msgRatio', String((out.nodeRed as { msgRatio: number }).msgRatio), '>= 0.8'],
       ['memory.bytesPer1kDomains', String((out.memory as { bytesPer1kDomains: number }).bytesPer1kDomains), 'bound holds: ' + String((out.memory as { boundHolds: boolean }).boundHolds)],
       ['concurrency.distinct10k', (out.concurrency as { distinct10k: string }).distinct10k, `retries ${(out.concurrency as { retries: number }).retries}`],
+      ['dns.maxQueriesPerLocate (64 x 64 zone)', String(fanout.questions), '<= 64'],
       ['store.propagationMs (Redis, p50/p99/max)', 'propagationMs' in (out.store as object) ? (({ p50, p99, max }) => `${p50}/${p99}/${max}`)((out.store as { propagationMs: { p50: number; p99: number; max: number } }).propagationMs) : 'skipped', ''],
       ['proxy.addedMsP50', 'addedMsP50' in (out.proxy as object) ? String((out.proxy as { addedMsP50: number }).addedMsP50) : 'skipped', '<= 1.5'],
       ['proxy.failoverMs', 'failoverMs' in (out.proxy as object) ? String((out.proxy as { failoverMs: number }).failoverMs) : 'skipped', '<= 5'],

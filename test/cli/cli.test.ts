@@ -27,7 +27,8 @@ describe('sip-locate command', { skip: skipUnless('bind') || (existsSync(CLI) ? 
   });
 
   test('--json failure: error object and a non-zero exit code', () => {
-    const r = run(['--nameserver', server.nameserver, '--json', 'sip:noaddr.rfc3263.test']);
+    // DNS only: the default would also ask the machine's own resolver for the address-less SRV targets.
+    const r = run(['--nameserver', server.nameserver, '--json', '--address-lookup', 'dns', 'sip:noaddr.rfc3263.test']);
     assert.equal(r.code, 1);
     const o = JSON.parse(r.out);
     assert.equal(o.error.code, 'ENOADDRESS');
@@ -56,5 +57,33 @@ describe('sip-locate command', { skip: skipUnless('bind') || (existsSync(CLI) ? 
     const d = run([]);
     assert.equal(d.code, 2);
     assert.match(d.err, /Give a SIP URI/);
+  });
+
+  test('--json usage errors print exactly one JSON object on stdout (exit 2), nothing on stderr', () => {
+    for (const args of [['--json', '--frobnicate', 'sip:x'], ['--json'], ['--json', 'sip:a', 'sip:b'], ['--json', '--timeout']]) {
+      const r = run(args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.equal(r.err, '');
+      assert.equal(r.out.trim().split('\n').length, 1);
+      const o = JSON.parse(r.out);
+      assert.equal(o.error.code, 'EINVALIDOPTION');
+      assert.ok(typeof o.error.message === 'string' && o.error.message.length > 10);
+    }
+  });
+
+  test('--max-targets limits the list; a bad value is EINVALIDOPTION', () => {
+    const all = JSON.parse(run(['--nameserver', server.nameserver, '--json', '--transports', 'udp', '--address-lookup', 'dns', 'sip:example.test']).out);
+    assert.ok(all.targets.length >= 3, JSON.stringify(all));
+    const one = JSON.parse(run(['--nameserver', server.nameserver, '--json', '--transports', 'udp', '--max-targets', '1', 'sip:example.test']).out);
+    assert.equal(one.targets.length, 1);
+    const bad = run(['--nameserver', server.nameserver, '--json', '--max-targets', '0', 'sip:example.test']);
+    assert.equal(bad.code, 1);
+    assert.equal(JSON.parse(bad.out).error.code, 'EINVALIDOPTION');
+  });
+
+  test('--max-queries: a budget too small to find a target is EBUDGET', () => {
+    const r = run(['--nameserver', server.nameserver, '--json', '--transports', 'udp', '--max-queries', '2', 'sip:example.test']);
+    assert.equal(r.code, 1);
+    assert.equal(JSON.parse(r.out).error.code, 'EBUDGET');
   });
 });

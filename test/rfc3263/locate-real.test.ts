@@ -26,7 +26,7 @@ for (const kind of DNS_SERVER_KINDS) {
       await proxy?.stop();
       await server?.stop();
     });
-    const locator = (o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> => createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2, random: seeded(7), ...o });
+    const locator = (o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> => createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2, random: seeded(7), addressLookup: 'dns', ...o });
     async function locate(uri: string, o: CreateLocatorOptions = {}): Promise<string[]> {
       const l = locator(o);
       try {
@@ -158,7 +158,14 @@ for (const kind of DNS_SERVER_KINDS) {
       assert.deepEqual(await locate('sip:dual.rfc3263.test', { family: 'ipv6-first' }), ['udp ::1:5060', 'udp 127.0.23.1:5060']);
       assert.deepEqual(await locate('sip:dual.rfc3263.test', { family: 'ipv6' }), ['udp ::1:5060']);
       assert.deepEqual(await locate('sip:dual.rfc3263.test', { family: 'ipv4' }), ['udp 127.0.23.1:5060']);
-      assert.equal(await codeOf('sip:v6only.rfc3263.test', { family: 'ipv4' }), 'ENOTFOUND');
+      // The error names the family policy as the reason (an IPv6-only host under family ipv4).
+      assert.equal(await codeOf('sip:v6only.rfc3263.test', { family: 'ipv4' }), 'ENOADDRESS');
+      const l = locator({ family: 'ipv4' });
+      try {
+        await assert.rejects(l.locate('sip:v6only.rfc3263.test'), /has only IPv6 addresses, which the family policy ipv4 excludes/);
+      } finally {
+        l.close();
+      }
     });
 
     test('cold resolution of example.test: NAPTR and the fallback SRV queries leave together; no other query when the server sends additionals', async () => {

@@ -7,6 +7,10 @@ export interface HostAddresses {
   ttl: number;
   /** Error code of a failed look-up (not for NXDOMAIN/NODATA), for messages. */
   error?: string;
+  /** True when the addresses came from the operating system's resolver. */
+  system?: boolean;
+  /** The family that has addresses but the family policy excludes (for messages). */
+  excluded?: 4 | 6;
 }
 
 /** Most addresses used per host. */

@@ -1,8 +1,11 @@
 import { isIP } from 'node:net';
 import { SipLocateError, type ErrorCode } from '../errors';
-import type { DnsAnswer, DnsQuerier, RecordType, SrvData } from '../dns/types';
+import type { DnsAnswer, DnsQuerier, DnsRecord, RecordType, SrvData } from '../dns/types';
 import type { FamilyPolicy, SipUri, TraceNode, Transport } from '../types';
 import { targetHost } from '../uri';
+import { searchCandidates, type SearchSettings } from '../system/search';
+import { STATIC_NAMESERVER } from '../system/static-querier';
+import { osLookup, systemAddresses, type AddressLookup, type SystemLookup } from '../system/lookup';
 import { familiesWanted, MAX_ADDRESSES_PER_HOST, type HostAddresses } from './addresses';
 import { groupByOrder, isSipNaptr, usableNaptrs } from './naptr';
 import type { Plan, PlanEntry } from './plan';
@@ -18,7 +21,24 @@ export interface PlanContext {
   naptrNoMatch: 'fail' | 'fallback';
   /** Build the trace tree. */
   trace: boolean;
+  /** Most distinct DNS questions one resolution asks (default DEFAULT_MAX_QUERIES). */
+  maxQueries?: number;
+  /** The system's search list, applied to the URI host (absent: the host is used as written). */
+  search?: SearchSettings;
+  /** Where A/AAAA come from (default 'dns'). */
+  addressLookup?: AddressLookup;
+  /** The OS resolver (default dns.lookup). */
+  systemLookup?: SystemLookup;
+  /** Seconds addresses from the OS are used (default 30). */
+  systemTtl?: number;
 }
+
+/** Default of maxQueriesPerLocate: distinct DNS questions one resolution may ask. */
+export const DEFAULT_MAX_QUERIES = 64;
+/** Most distinct SRV target hosts whose addresses are looked up per SRV RRset (lowest priority first). */
+export const MAX_SRV_HOSTS_FOLLOWED = 16;
+/** Most NAPTR records followed per order. */
+export const MAX_NAPTR_FOLLOWED = 16;
 
 /** A plan and, when asked for, the resolution tree. */
 export interface PlanResult {
@@ -30,10 +50,31 @@ const NEGATIVE: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA']);
 /** Longest a plan built on a negative answer is reused, seconds. */
 const NEGATIVE_PLAN_TTL = 30;
 
-/** Collects the smallest TTL and the trace while a plan is built. */
+/** Collects the smallest TTL and the trace while a plan is built, and counts the questions against the budget. */
 class Recorder {
   ttl = Number.POSITIVE_INFINITY;
-  constructor(readonly tracing: boolean) {}
+  /** Distinct questions asked so far ("TYPE name"). */
+  private readonly asked = new Set<string>();
+  /** True once a question was refused because the budget was spent. */
+  exhausted = false;
+  constructor(readonly tracing: boolean, readonly budget: number) {}
+
+  /** True when the question (a DNS type, or 'OS' for the operating system's resolver) may be asked: already asked, or still within the budget. */
+  take(name: string, type: RecordType | 'OS'): boolean {
+    const key = `${type} ${name}`;
+    if (this.asked.has(key)) return true;
+    if (this.asked.size >= this.budget) {
+      this.exhausted = true;
+      return false;
+    }
+    this.asked.add(key);
+    return true;
+  }
+
+  /** How many distinct questions were asked. */
+  get questions(): number {
+    return this.asked.size;
+  }
 
   node(kind: TraceNode['kind'], name: string, parent: TraceNode | undefined, extra: Partial<TraceNode> = {}): TraceNode | undefined {
     if (!this.tracing) return undefined;
@@ -53,10 +94,15 @@ class Recorder {
 
 /** Asks one question; negative answers and DNS failures come back as `error`, closing/cancelling is rethrown. */
 async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder, name: string, type: T, parent: TraceNode | undefined, kind: TraceNode['kind']): Promise<{ answer?: DnsAnswer<T>; error?: SipLocateError; node?: TraceNode }> {
+  if (!rec.take(name, type)) {
+    const error = new SipLocateError('EBUDGET', `The look-up of ${type} ${name} was not sent: this resolution already asked ${rec.budget} DNS questions (maxQueriesPerLocate).`, { name, type, budget: rec.budget });
+    return { error, node: rec.node(kind, name, parent, { type, outcome: 'skipped', code: error.code, note: error.message }) };
+  }
   try {
     const answer = await ctx.querier.query(name, type);
     rec.seen(answer.ttl);
-    const node = rec.node(kind, name, parent, { type, outcome: answer.fromCache ? 'cache' : 'network', records: answer.records });
+    const outcome = answer.nameserver === STATIC_NAMESERVER ? 'static' : answer.fromCache ? 'cache' : 'network';
+    const node = rec.node(kind, name, parent, { type, outcome, records: answer.records });
     return { answer, node };
   } catch (err) {
     const error = err instanceof SipLocateError ? err : new SipLocateError('EBADRESP', `The look-up of ${type} ${name} failed.`, { name, type }, { cause: err });
@@ -67,11 +113,52 @@ async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder, name: 
   }
 }
 
-/** A/AAAA of a host (an IP literal is its own address); uses one cached family without waiting for the other. */
+/** True for outcomes that mean "DNS has nothing here": NXDOMAIN, NODATA, and no nameserver when the OS may answer. */
+function isNegative(ctx: PlanContext, code: string): boolean {
+  return NEGATIVE.has(code) || (code === 'ENONAMESERVER' && (ctx.addressLookup ?? 'dns') !== 'dns');
+}
+
+/** A/AAAA of a host from DNS and/or the OS as ctx.addressLookup says; names the excluded family when only that one exists. */
 async function resolveHost(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
   const kind = isIP(host);
   if (kind === 4) return { v4: [host], v6: [], ttl: Number.POSITIVE_INFINITY };
   if (kind === 6) return { v4: [], v6: [host.toLowerCase()], ttl: Number.POSITIVE_INFINITY };
+  const mode = ctx.addressLookup ?? 'dns';
+  if (mode === 'system') return fromSystem(ctx, rec, host, parent);
+  const out = await dnsAddresses(ctx, rec, host, parent);
+  if (hasAddresses(out) || out.error !== undefined) return out;
+  if (mode === 'dns-then-system') {
+    const sys = await fromSystem(ctx, rec, host, parent);
+    if (hasAddresses(sys)) return sys;
+  }
+  if (ctx.family === 'ipv4' || ctx.family === 'ipv6') {
+    const other = ctx.family === 'ipv4' ? 'AAAA' : 'A';
+    const probe = await ask(ctx, rec, host, other, parent, 'address');
+    if (probe.answer) out.excluded = ctx.family === 'ipv4' ? 6 : 4;
+  }
+  return out;
+}
+
+/** The addresses the OS resolver knows for host, valid for ctx.systemTtl seconds. */
+async function fromSystem(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
+  const ttl = ctx.systemTtl ?? 30;
+  if (!rec.take(host, 'OS')) {
+    rec.node('address', host, parent, { outcome: 'skipped', code: 'EBUDGET', note: `The operating system was not asked for ${host}: this resolution already asked ${rec.budget} questions (maxQueriesPerLocate).` });
+    return { v4: [], v6: [], ttl, error: 'EBUDGET' };
+  }
+  const found = await systemAddresses(ctx.systemLookup ?? osLookup, host, ctx.family, MAX_ADDRESSES_PER_HOST);
+  const records: DnsRecord[] = [
+    ...found.v4.map((data): DnsRecord => ({ name: host, type: 'A', ttl, data })),
+    ...found.v6.map((data): DnsRecord => ({ name: host, type: 'AAAA', ttl, data })),
+  ];
+  const note = records.length > 0 ? 'from the operating system (hosts file, mDNS, nsswitch)' : `the operating system has no address${found.failure ? ` (${found.failure})` : ''}`;
+  rec.node('address', host, parent, { outcome: 'system', records, note });
+  rec.seen(ttl);
+  return { v4: found.v4, v6: found.v6, ttl, system: true };
+}
+
+/** A/AAAA of a host from DNS; uses one cached family without waiting for the other. */
+async function dnsAddresses(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
   const want = familiesWanted(ctx.family);
   let askV4 = want.v4;
   let askV6 = want.v6;
@@ -82,10 +169,10 @@ async function resolveHost(ctx: PlanContext, rec: Recorder, host: string, parent
     const hit6 = c6 !== undefined && !(c6 instanceof SipLocateError);
     if (hit4 && c6 === undefined) {
       askV6 = false;
-      ctx.querier.query(host, 'AAAA').catch(() => undefined);
+      if (rec.take(host, 'AAAA')) ctx.querier.query(host, 'AAAA').catch(() => undefined);
     } else if (hit6 && c4 === undefined) {
       askV4 = false;
-      ctx.querier.query(host, 'A').catch(() => undefined);
+      if (rec.take(host, 'A')) ctx.querier.query(host, 'A').catch(() => undefined);
     }
   }
   const [a, aaaa] = await Promise.all([
@@ -100,7 +187,7 @@ async function resolveHost(ctx: PlanContext, rec: Recorder, host: string, parent
       const list = r.answer.records.map((x) => x.data).slice(0, MAX_ADDRESSES_PER_HOST);
       if (r.answer.type === 'A') out.v4 = list;
       else out.v6 = list;
-    } else if (r.error && !NEGATIVE.has(r.error.code)) {
+    } else if (r.error && !isNegative(ctx, r.error.code)) {
       out.error = r.error.code;
     }
   }
@@ -116,7 +203,21 @@ type SrvOutcome =
   | { state: 'found'; entry: PlanEntry }
   | { state: 'empty'; error: SipLocateError }
   | { state: 'refused' }
-  | { state: 'noaddress'; error?: string };
+  | { state: 'noaddress'; why: NoAddressWhy };
+
+/** Why hosts have no usable address: a failed look-up's code, or the family the policy excluded. */
+interface NoAddressWhy {
+  error?: string;
+  excluded?: 4 | 6;
+}
+
+/** Combines the reasons of several hosts: a failed look-up (SERVFAIL, timeout) wins, then an excluded family shared by all. */
+function whyNone(list: readonly NoAddressWhy[]): NoAddressWhy {
+  const error = list.find((h) => h.error !== undefined)?.error;
+  if (error !== undefined) return { error };
+  const excluded = list[0]?.excluded;
+  return excluded !== undefined && list.every((h) => h.excluded === excluded) ? { excluded } : {};
+}
 
 /** SRV look-up of `name` and the addresses of its targets. */
 async function followSrv(ctx: PlanContext, rec: Recorder, name: string, transport: Transport, source: 'naptr' | 'srv', parent: TraceNode | undefined): Promise<SrvOutcome> {
@@ -127,15 +228,21 @@ async function followSrv(ctx: PlanContext, rec: Recorder, name: string, transpor
     rec.note(node, `SRV target "." at ${name}: the service is decidedly not available (RFC 2782).`);
     return { state: 'refused' };
   }
-  const targets = [...new Set(records.filter((r) => r.target !== '.').map((r) => r.target))];
+  const portZero = records.filter((r) => r.target !== '.' && r.port === 0);
+  for (const r of portZero) rec.note(node, `Skipped SRV ${r.priority} ${r.weight} 0 ${r.target}: port 0 cannot be used.`);
+  const byPriority = records.filter((r) => r.target !== '.' && r.port !== 0).sort((x, y) => x.priority - y.priority);
+  if (byPriority.length === 0) return { state: 'noaddress', why: {} };
+  const allTargets = [...new Set(byPriority.map((r) => r.target))];
+  const targets = allTargets.slice(0, MAX_SRV_HOSTS_FOLLOWED);
+  if (allTargets.length > targets.length) rec.note(node, `${name} names ${allTargets.length} target hosts; the addresses of the first ${MAX_SRV_HOSTS_FOLLOWED} by priority are looked up.`);
   const hosts = new Map<string, HostAddresses>();
   await Promise.all(targets.map(async (t) => hosts.set(t, await resolveHost(ctx, rec, t, node))));
   const live = [...hosts.values()].filter(hasAddresses);
   if (live.length === 0) {
     rec.note(node, `No SRV target of ${name} has an address.`);
-    return { state: 'noaddress', error: [...hosts.values()].find((h) => h.error)?.error };
+    return { state: 'noaddress', why: whyNone([...hosts.values()]) };
   }
-  return { state: 'found', entry: { kind: 'srv', transport, source, srv: records, hosts } };
+  return { state: 'found', entry: { kind: 'srv', transport, source, srv: records.filter((r) => r.port !== 0), hosts } };
 }
 
 function fail(code: ErrorCode, message: string, details: Record<string, unknown> = {}): never {
@@ -174,12 +281,56 @@ function finish(rec: Recorder, entries: PlanEntry[], trace: TraceNode | undefine
   return trace ? { plan: { entries, ttl }, trace } : { plan: { entries, ttl } };
 }
 
-/** RFC 3263 sections 4.1 and 4.2: turns a URI into a plan of transports, SRV sets and addresses. */
+/** RFC 3263 sections 4.1 and 4.2: turns a URI into a plan of transports, SRV sets and addresses, asking at most ctx.maxQueries questions. */
 export async function buildPlan(uri: SipUri, ctx: PlanContext): Promise<PlanResult> {
-  const rec = new Recorder(ctx.trace);
-  const root = rec.node('uri', `${uri.scheme}:${uri.host}${uri.port ? ':' + uri.port : ''}${uri.transport ? ';transport=' + uri.transport : ''}${uri.maddr ? ';maddr=' + uri.maddr : ''}`, undefined);
+  const rec = new Recorder(ctx.trace, ctx.maxQueries ?? DEFAULT_MAX_QUERIES);
+  let result: PlanResult;
+  try {
+    result = await searchPlan(uri, ctx, rec);
+  } catch (err) {
+    if (rec.exhausted && err instanceof SipLocateError && err.code !== 'ECLOSED' && err.code !== 'ECANCELLED') {
+      fail('EBUDGET', `Locating ${uri.host} needed more than ${rec.budget} DNS questions and found no target within them (maxQueriesPerLocate).`, { host: uri.host, budget: rec.budget });
+    }
+    throw err;
+  }
+  if (rec.exhausted) rec.note(result.trace, `Stopped after ${rec.budget} DNS questions (maxQueriesPerLocate): these are the targets found so far.`);
+  return result;
+}
+
+/** Errors after which the next name of the search list is tried (glibc goes on after NXDOMAIN, NODATA, SERVFAIL and REFUSED). */
+const TRY_NEXT_NAME: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA', 'ESERVFAIL', 'EREFUSED', 'ETIMEOUT']);
+
+function uriLabel(uri: SipUri): string {
+  return `${uri.scheme}:${uri.host}${uri.absolute ? '.' : ''}${uri.port ? ':' + uri.port : ''}${uri.transport ? ';transport=' + uri.transport : ''}${uri.maddr ? ';maddr=' + uri.maddr : ''}`;
+}
+
+/** Applies the search list to the URI host: each candidate name is located in turn until one resolves. */
+async function searchPlan(uri: SipUri, ctx: PlanContext, rec: Recorder): Promise<PlanResult> {
+  const names = uri.hostKind === 0 && uri.maddr === undefined ? searchCandidates(uri.host, uri.absolute === true, ctx.search) : [uri.host];
+  if (names.length === 1) return planFor({ ...uri, host: names[0]! }, ctx, rec, undefined);
+  const top = rec.node('uri', uriLabel(uri), undefined);
+  rec.note(top, `Search list (ndots ${ctx.search!.ndots}): trying ${names.join(', ')}.`);
+  let firstHard: SipLocateError | undefined;
+  for (const name of names) {
+    try {
+      const result = await planFor({ ...uri, host: name }, ctx, rec, top);
+      rec.note(top, `Matched ${name}.`);
+      return top ? { plan: result.plan, trace: top } : result;
+    } catch (err) {
+      if (!(err instanceof SipLocateError) || !TRY_NEXT_NAME.has(err.code) || rec.exhausted) throw err;
+      if (!NEGATIVE.has(err.code)) firstHard ??= err;
+      rec.note(top, `${name}: ${err.code}; trying the next name.`);
+    }
+  }
+  if (firstHard) throw firstHard;
+  fail('ENOTFOUND', `No name of the search list has NAPTR, SRV or address records for SIP (tried ${names.join(', ')}).`, { host: uri.host, tried: names });
+}
+
+async function planFor(uri: SipUri, ctx: PlanContext, rec: Recorder, parent: TraceNode | undefined): Promise<PlanResult> {
+  const root = rec.node('uri', uriLabel(uri), parent);
   const { host, hostKind } = targetHost(uri);
   const enabled = ctx.transports.filter((t) => uri.scheme === 'sip' || transportInfo(t).secure);
+  if (enabled.length === 0 && uri.scheme === 'sips') fail('ENOTRANSPORT', `A sips: URI needs TLS (transport tls or wss), and neither is enabled (enabled: ${ctx.transports.join(', ') || 'none'}).`);
   if (enabled.length === 0) fail('ENOTRANSPORT', `No enabled transport can carry a ${uri.scheme}: URI (enabled: ${ctx.transports.join(', ') || 'none'}).`);
   const forced = forcedTransport(uri, enabled);
 
@@ -196,7 +347,7 @@ export async function buildPlan(uri: SipUri, ctx: PlanContext): Promise<PlanResu
     const t = forced ?? plainTransport(uri.scheme, enabled);
     rec.note(root, `Explicit port ${uri.port}: A/AAAA only, transport ${t}.`);
     const addrs = await resolveHost(ctx, rec, host, root);
-    if (!hasAddresses(addrs)) return noAddress(host, addrs);
+    if (!hasAddresses(addrs)) return noAddress(ctx, host, addrs);
     return finish(rec, [{ kind: 'address', transport: t, source: 'address', host, port: uri.port, addrs }], root);
   }
 
@@ -206,16 +357,19 @@ export async function buildPlan(uri: SipUri, ctx: PlanContext): Promise<PlanResu
     const out = await followSrv(ctx, rec, name, forced, 'srv', root);
     if (out.state === 'found') return finish(rec, [out.entry], root);
     if (out.state === 'refused') fail('ENOSERVICE', `${name} says SIP over ${forced} is not offered (SRV target ".").`, { name });
-    if (out.state === 'noaddress') fail('ENOADDRESS', `SRV records exist for ${name} but none of their targets has an address.`, { name });
-    if (!NEGATIVE.has(out.error.code)) throw out.error;
+    if (out.state === 'noaddress') noSrvAddress(ctx, name, out.why);
+    if (!isNegative(ctx, out.error.code)) throw out.error;
     return addressFallback(ctx, rec, host, forced, root);
   }
 
   // Send the RFC 3263 fallback SRV queries alongside NAPTR: when NAPTR points at them they are already on their way.
-  for (const t of enabled) ctx.querier.query(`${transportInfo(t).srvPrefix}.${host}`, 'SRV').catch(() => undefined);
+  for (const t of enabled) {
+    const name = `${transportInfo(t).srvPrefix}.${host}`;
+    if (rec.take(name, 'SRV')) ctx.querier.query(name, 'SRV').catch(() => undefined);
+  }
   const naptr = await ask(ctx, rec, host, 'NAPTR', root, 'naptr');
   const records = naptr.answer ? naptr.answer.records.map((r) => r.data) : [];
-  if (naptr.error && !NEGATIVE.has(naptr.error.code)) rec.note(naptr.node, `NAPTR look-up failed (${naptr.error.code}); trying SRV.`);
+  if (naptr.error && !isNegative(ctx, naptr.error.code)) rec.note(naptr.node, `NAPTR look-up failed (${naptr.error.code}); trying SRV.`);
   if (records.some(isSipNaptr)) {
     const { usable, skipped } = usableNaptrs(records, enabled, uri.scheme);
     for (const s of skipped) rec.note(naptr.node, `Skipped NAPTR ${s.record.order} ${s.record.preference} "${s.record.flags}" "${s.record.services}" ${s.record.replacement}: ${s.why}.`);
@@ -233,29 +387,30 @@ export async function buildPlan(uri: SipUri, ctx: PlanContext): Promise<PlanResu
 }
 
 async function followNaptrs(ctx: PlanContext, rec: Recorder, host: string, usable: ReturnType<typeof usableNaptrs>['usable'], parent: TraceNode | undefined, root: TraceNode | undefined): Promise<PlanResult> {
-  let sawNoAddress = false;
+  const none: NoAddressWhy[] = [];
   let lastError: SipLocateError | undefined;
   for (const group of groupByOrder(usable)) {
     const entries: PlanEntry[] = [];
-    for (const choice of group) {
+    if (group.length > MAX_NAPTR_FOLLOWED) rec.note(parent, `Order ${group[0]!.record.order} has ${group.length} usable NAPTR records; the first ${MAX_NAPTR_FOLLOWED} by preference are followed.`);
+    for (const choice of group.slice(0, MAX_NAPTR_FOLLOWED)) {
       const { record, info } = choice;
       if (choice.lookup === 'a') {
         const addrs = await resolveHost(ctx, rec, record.replacement, parent);
         if (hasAddresses(addrs)) entries.push({ kind: 'address', transport: info.transport, source: 'naptr', host: record.replacement, port: info.defaultPort, addrs });
-        else sawNoAddress = true;
+        else none.push(addrs);
         continue;
       }
       const out = await followSrv(ctx, rec, record.replacement, info.transport, 'naptr', parent);
       if (out.state === 'found') entries.push(out.entry);
-      else if (out.state === 'noaddress') sawNoAddress = true;
+      else if (out.state === 'noaddress') none.push(out.why);
       else if (out.state === 'empty') {
-        if (!NEGATIVE.has(out.error.code)) lastError = out.error;
+        if (!isNegative(ctx, out.error.code)) lastError = out.error;
         rec.note(parent, `${record.replacement} has no SRV records; trying the next NAPTR record.`);
       }
     }
     if (entries.length > 0) return finish(rec, entries, root);
   }
-  if (sawNoAddress) fail('ENOADDRESS', `The NAPTR records of ${host} lead to SRV targets without any address.`, { host });
+  if (none.length > 0) noSrvAddress(ctx, `the NAPTR records of ${host}`, whyNone(none));
   if (lastError) throw lastError;
   fail('ENOTFOUND', `The NAPTR records of ${host} point at SRV names that have no records.`, { host });
 }
@@ -266,22 +421,31 @@ async function srvFallback(ctx: PlanContext, rec: Recorder, uri: SipUri, host: s
   const entries: PlanEntry[] = [];
   for (const o of outcomes) if (o.state === 'found') entries.push(o.entry);
   if (entries.length > 0) return finish(rec, entries, root);
-  if (outcomes.some((o) => o.state === 'noaddress')) fail('ENOADDRESS', `SRV records exist for ${host} but none of their targets has an address.`, { host });
+  const none = outcomes.flatMap((o) => (o.state === 'noaddress' ? [o.why] : []));
+  if (none.length > 0) noSrvAddress(ctx, host, whyNone(none));
   if (outcomes.some((o) => o.state === 'refused')) fail('ENOSERVICE', `${host} says SIP is not offered (SRV target "."), and no other transport has SRV records.`, { host });
-  const hard = outcomes.find((o): o is { state: 'empty'; error: SipLocateError } => o.state === 'empty' && !NEGATIVE.has(o.error.code));
+  const hard = outcomes.find((o): o is { state: 'empty'; error: SipLocateError } => o.state === 'empty' && !isNegative(ctx, o.error.code));
   if (hard) throw hard.error;
-  if (naptrError && !NEGATIVE.has(naptrError.code)) throw naptrError;
+  if (naptrError && !isNegative(ctx, naptrError.code)) throw naptrError;
   return addressFallback(ctx, rec, host, plainTransport(uri.scheme, enabled), root);
 }
 
 async function addressFallback(ctx: PlanContext, rec: Recorder, host: string, t: Transport, root: TraceNode | undefined): Promise<PlanResult> {
   rec.note(root, `No SRV records: A/AAAA of ${host}, ${t} port ${defaultPort(t)}.`);
   const addrs = await resolveHost(ctx, rec, host, root);
-  if (!hasAddresses(addrs)) return noAddress(host, addrs);
+  if (!hasAddresses(addrs)) return noAddress(ctx, host, addrs);
   return finish(rec, [{ kind: 'address', transport: t, source: 'address', host, port: defaultPort(t), addrs }], root);
 }
 
-function noAddress(host: string, addrs: HostAddresses): never {
+/** Fails for SRV (or NAPTR) records whose targets gave no usable address: the look-up's error, the excluded family, or ENOADDRESS. */
+function noSrvAddress(ctx: PlanContext, name: string, why: NoAddressWhy): never {
+  if (why.error) fail(why.error as ErrorCode, `SRV records exist for ${name} but the address look-ups of their targets failed (${why.error}).`, { name });
+  if (why.excluded) fail('ENOADDRESS', `The SRV targets of ${name} have only IPv${why.excluded === 4 ? '4' : '6'} addresses, which the family policy ${ctx.family} excludes.`, { name });
+  fail('ENOADDRESS', `SRV records exist for ${name} but none of their targets has an address.`, { name });
+}
+
+function noAddress(ctx: PlanContext, host: string, addrs: HostAddresses): never {
+  if (addrs.excluded) fail('ENOADDRESS', `${host} has only IPv${addrs.excluded === 4 ? '4' : '6'} addresses, which the family policy ${ctx.family} excludes.`, { host });
   if (addrs.error === 'ETIMEOUT') fail('ETIMEOUT', `The address look-up of ${host} timed out.`, { host });
   if (addrs.error) fail(addrs.error as ErrorCode, `The address look-up of ${host} failed (${addrs.error}).`, { host });
   fail('ENOTFOUND', `${host} has no NAPTR, SRV or address records for SIP.`, { host });

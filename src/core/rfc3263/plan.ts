@@ -62,14 +62,14 @@ function prepare(plan: Plan, family: FamilyPolicy): { prepared: Prepared; unique
   };
   for (const entry of plan.entries) {
     if (entry.kind === 'address') {
-      prepared.push({ fixed: note(orderByFamily(entry.addrs, family).map((a) => withAddressing({ transport: entry.transport, address: a.address, port: entry.port, family: a.family, host: entry.host, source: entry.source, ttl: Math.min(plan.ttl, entry.addrs.ttl) }))) });
+      prepared.push({ fixed: note(orderByFamily(entry.addrs, family).map((a) => withAddressing({ transport: entry.transport, address: a.address, port: entry.port, family: a.family, host: entry.host, source: entry.addrs.system ? 'system' : entry.source, ttl: Math.min(plan.ttl, entry.addrs.ttl) }))) });
       continue;
     }
     const groups = new Map<number, PreparedSrv[]>();
     for (const srv of entry.srv.slice(0, MAX_SRV)) {
       if (srv.target === '.') continue;
       const addrs = entry.hosts.get(srv.target);
-      const targets = addrs ? orderByFamily(addrs, family).map((a) => withAddressing({ transport: entry.transport, address: a.address, port: srv.port, family: a.family, host: srv.target, source: entry.source, ttl: Math.min(plan.ttl, addrs.ttl) })) : [];
+      const targets = addrs ? orderByFamily(addrs, family).map((a) => withAddressing({ transport: entry.transport, address: a.address, port: srv.port, family: a.family, host: srv.target, source: addrs.system ? 'system' : entry.source, ttl: Math.min(plan.ttl, addrs.ttl) })) : [];
       note(targets);
       const g = groups.get(srv.priority);
       if (g) g.push({ srv, targets });

@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'ENOSERVICE' // SRV says the service is decidedly not available (target ".")
   | 'ENOADDRESS' // SRV records exist but no target has an address
   | 'EEXHAUSTED' // every target was tried and failed
+  // ENUM (RFC 6116)
+  | 'ENOENUM' // no ENUM suffix gives a usable sip: URI for the number, and no enumFallback is set
   // state stores
   | 'ESTOREDOWN' // the state store (context store or Redis) cannot be reached; marks and pins live in memory meanwhile
   | 'ESTORETIMEOUT' // the state store did not answer in time

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { createDnsClient } from './dns/client';
+import { EnumStep, withEnum } from './enum/step';
 import type { DnsClient, DnsQuerier } from './dns/types';
 import { SipLocateError } from './errors';
 import { Marks, targetKeyOf } from './failover/marks';
@@ -91,6 +92,8 @@ class LocatorImpl implements SipLocator {
   private readonly listeners = new Set<(change: StateChange) => void>();
   /** Plans being built, by destination. */
   private readonly building = new Map<string, Promise<Plan>>();
+  /** tel: (and user=phone) URIs go through ENUM first (RFC 6116). */
+  private readonly enums: EnumStep;
   private closed = false;
 
   constructor(o: CreateLocatorOptions) {
@@ -106,6 +109,7 @@ class LocatorImpl implements SipLocator {
     this.resolveTimeoutMs = numberOption(o.resolveTimeoutMs, 10000, 1, 600000, 'resolveTimeoutMs');
     this.planLimit = Math.floor(numberOption(o.cacheSize, 10000, 0, 10_000_000, 'cacheSize'));
     this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000);
+    this.enums = new EnumStep(o, this.clock, this.planLimit);
     this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'));
     if (o.querier) {
       this.querier = o.querier;
@@ -121,6 +125,14 @@ class LocatorImpl implements SipLocator {
 
   async locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    if (this.enums.handles(uri)) {
+      return this.withDeadline(this.enums.resolve(uri, this.querier, options.trace === true).then(async (found) => withEnum(uri, found, await this.locateSip(found.sipUri, { trace: options.trace }))), uri, options.signal);
+    }
+    return this.locateSip(uri, options);
+  }
+
+  /** RFC 3263 location of a SIP URI. */
+  private async locateSip(uri: string, options: LocateOptions): Promise<LocateResult> {
     const { uri: parsed, destination } = this.parse(uri);
     const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true };
     if (options.trace) {
@@ -146,6 +158,15 @@ class LocatorImpl implements SipLocator {
 
   locateCached(uri: string): LocateResult | undefined {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    if (this.enums.handles(uri)) {
+      const found = this.enums.cached(uri);
+      const located = found && this.locateCachedSip(found.sipUri);
+      return found && located ? withEnum(uri, found, located) : undefined;
+    }
+    return this.locateCachedSip(uri);
+  }
+
+  private locateCachedSip(uri: string): LocateResult | undefined {
     const { destination } = this.parse(uri);
     const cached = this.cachedPlan(destination);
     return cached ? this.resultFrom(uri, destination, cached) : undefined;
@@ -241,6 +262,7 @@ class LocatorImpl implements SipLocator {
     if (this.closed) return;
     this.closed = true;
     this.plans.clear();
+    this.enums.clear();
     this.dns?.close();
   }
 

@@ -32,6 +32,12 @@ export interface ResolverConfig {
   redisUrl?: string;
   /** Redis key prefix; '' = sip-locate:<config node id>. */
   redisPrefix?: string;
+  /** ENUM suffixes for tel: URIs, in order, separated by commas or spaces ('' = e164.arpa). */
+  enumSuffixes?: string;
+  /** Send sip: URIs with user=phone through ENUM too. */
+  enumForUserPhone?: boolean | string;
+  /** SIP URI template when ENUM finds nothing, like sip:{number}@gateway.example.com ('' = none: ENOENUM). */
+  enumFallback?: string;
 }
 
 /** Where a resolver keeps marks and pins, as read from its configuration. */
@@ -104,6 +110,9 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     maxTtl: num(c.maxTtl),
     naptrNoMatch: bool(c.naptrFallback) ? 'fallback' : 'fail',
     pinSeconds: num(c.pinSeconds),
+    enumSuffixes: list(c.enumSuffixes).length > 0 ? list(c.enumSuffixes) : undefined,
+    enumForUserPhone: bool(c.enumForUserPhone),
+    enumFallback: (c.enumFallback ?? '').trim() || undefined,
   };
 }
 

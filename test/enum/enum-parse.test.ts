@@ -127,3 +127,23 @@ test('ENUM options are checked when the locator is made', () => {
   assert.equal(code({ enumFallback: 'mailto:{number}@gw.example.com' }), 'EINVALIDOPTION');
   assert.equal(code({ enumFallback: 'sip:{name}@gw.example.com' }), 'EINVALIDOPTION');
 });
+
+test('a DNS failure is reported as itself, not ENOENUM; enumFallback still routes the number and is not cached', async () => {
+  const { deadNameserver } = await import('../servers/fake-dns');
+  const ns = await deadNameserver();
+  const plain = createLocator({ nameservers: [ns], timeoutMs: 500, tries: 1 });
+  try {
+    await assert.rejects(plain.locate('tel:+12025550101'), (err: unknown) => err instanceof SipLocateError && err.code === 'ECONNREFUSED');
+  } finally {
+    plain.close();
+  }
+  const withFallback = createLocator({ nameservers: [ns], timeoutMs: 500, tries: 1, enumFallback: 'sip:{digits}@127.0.0.9' });
+  try {
+    const r = await withFallback.locate('tel:+12025550101');
+    assert.deepEqual(r.enum, { number: '+12025550101', uri: 'sip:12025550101@127.0.0.9', fallback: true });
+    assert.equal(r.targets[0]!.address, '127.0.0.9');
+    assert.equal(withFallback.locateCached('tel:+12025550101'), undefined, 'a fallback taken because DNS failed is not kept');
+  } finally {
+    withFallback.close();
+  }
+});

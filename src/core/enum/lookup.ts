@@ -30,6 +30,8 @@ export interface EnumLookup {
   queries: number;
   /** Why nothing matched, one sentence per suffix, for ENOENUM. */
   reasons: string[];
+  /** The first DNS failure that was not a negative answer (timeout, SERVFAIL, ...), if any. */
+  error?: SipLocateError;
 }
 
 const NEGATIVE: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA']);
@@ -38,6 +40,7 @@ const NEGATIVE: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA']);
 class Walk {
   queries = 0;
   ttl = Number.POSITIVE_INFINITY;
+  error: SipLocateError | undefined;
   constructor(readonly querier: DnsQuerier, readonly number: string, readonly maxQueries: number) {}
 
   note(parent: TraceNode | undefined, text: string): void {
@@ -62,6 +65,7 @@ class Walk {
       const error = err instanceof SipLocateError ? err : new SipLocateError('EBADRESP', `The look-up of NAPTR ${name} failed.`, { name }, { cause: err });
       if (error.code === 'ECLOSED' || error.code === 'ECANCELLED') throw error;
       if (NEGATIVE.has(error.code)) this.ttl = Math.min(this.ttl, NEGATIVE_ENUM_TTL);
+      else this.error ??= error;
       parent?.children.push({ kind: 'naptr', name, type: 'NAPTR', outcome: 'error', code: error.code, note: error.message, children: [] });
       return { why: `NAPTR ${name}: ${error.code}` };
     }
@@ -156,5 +160,7 @@ export async function lookupEnum(querier: DnsQuerier, number: string, suffixes: 
     if (typeof found !== 'string') return { match: found, ttl, queries: walk.queries, reasons };
     reasons.push(`${suffix}: ${found}`);
   }
-  return { ttl: Number.isFinite(walk.ttl) ? walk.ttl : 0, queries: walk.queries, reasons };
+  const out: EnumLookup = { ttl: Number.isFinite(walk.ttl) ? walk.ttl : 0, queries: walk.queries, reasons };
+  if (walk.error) out.error = walk.error;
+  return out;
 }

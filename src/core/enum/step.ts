@@ -112,7 +112,10 @@ export class EnumStep {
     return hit && hit.expiresAt > this.clock.now() ? hit.outcome : undefined;
   }
 
-  /** Runs ENUM for `uri`; falls back to enumFallback (or, for user=phone, the URI itself); throws ENOENUM or EINVALIDURI. */
+  /**
+   * Runs ENUM for `uri`; falls back to enumFallback (or, for user=phone, the URI itself); throws ENOENUM, EINVALIDURI,
+   * or the DNS failure (ETIMEOUT, ESERVFAIL, ...) when one kept every suffix from answering.
+   */
   async resolve(uri: string, querier: DnsQuerier, trace: boolean): Promise<EnumOutcome> {
     const { tel, sip } = this.numberOf(uri);
     const node: TraceNode | undefined = trace ? { kind: 'enum', name: `ENUM ${tel.number}`, note: `suffixes ${this.suffixes.join(', ')}`, children: [] } : undefined;
@@ -127,10 +130,13 @@ export class EnumStep {
     } else if (sip) {
       node?.children.push({ kind: 'note', name: 'fallback', note: `No usable ENUM record: locating ${uri} itself.`, children: [] });
       outcome = { sipUri: uri, info: { number: tel.number, uri, fallback: true } };
+    } else if (found.error) {
+      throw found.error;
     } else {
       throw new SipLocateError('ENOENUM', `No ENUM suffix gives a usable SIP URI for ${tel.number} (${found.reasons.join('; ').slice(0, 300)}); set enumFallback to route such numbers to a gateway.`, { number: tel.number, suffixes: this.suffixes });
     }
-    const ttl = found.match ? found.ttl : Math.min(found.ttl || NEGATIVE_ENUM_TTL, NEGATIVE_ENUM_TTL);
+    // A fallback taken because DNS failed is not kept: the next message asks again.
+    const ttl = found.match ? found.ttl : found.error ? 0 : Math.min(found.ttl || NEGATIVE_ENUM_TTL, NEGATIVE_ENUM_TTL);
     this.remember(uri, outcome, ttl);
     if (node) outcome = { ...outcome, trace: node };
     return outcome;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { createDnsClient } from '../../src/core/dns/client';
 import { createLocator, type CreateLocatorOptions } from '../../src/core/locator';
 import { lookupEnum, MAX_ENUM_QUERIES } from '../../src/core/enum/lookup';
+import { EnumStep } from '../../src/core/enum/step';
 import { SipLocateError } from '../../src/core/errors';
 import type { TraceNode } from '../../src/core/types';
 import { DNS_SERVER_KINDS, skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
@@ -179,6 +180,19 @@ for (const kind of DNS_SERVER_KINDS) {
       assert.equal(r.address, '127.0.40.9:5060');
       assert.deepEqual(r.enum, { number: '+12025550109', uri: 'sip:+12025550109@gw.enum.test', fallback: true });
       assert.ok(notes(r.trace).some((n) => n.includes('enumFallback')));
+    });
+
+    test('the ENUM outcome cache holds at most cacheSize numbers, oldest out first', async () => {
+      const client = createDnsClient({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2 });
+      const step = new EnumStep({ enumSuffixes: SUFFIXES }, { now: Date.now }, 2);
+      try {
+        for (const n of ['0101', '0102', '0103']) await step.resolve(`tel:+1202555${n}`, client, false);
+        assert.equal(step.cached('tel:+12025550101'), undefined);
+        assert.equal(step.cached('tel:+12025550102')?.sipUri, 'sip:carrier@c.enum.test');
+        assert.equal(step.cached('tel:+12025550103')?.sipUri, 'sip:first@a.enum.test');
+      } finally {
+        client.close();
+      }
     });
 
     test('locateCached answers a tel: URI once ENUM and RFC 3263 data are cached', async () => {

@@ -24,8 +24,6 @@ export interface EnumOutcome {
 
 /** Most suffixes a locator accepts. */
 const MAX_SUFFIXES = 8;
-/** Most ENUM outcomes kept for locateCached(). */
-const MAX_CACHED = 10_000;
 const SUFFIX_RE = /^(?=.{1,200}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
 function option(message: string, name: string): SipLocateError {
@@ -85,6 +83,7 @@ export class EnumStep {
   private readonly fallback: string | undefined;
   private readonly cache = new Map<string, { outcome: EnumOutcome; expiresAt: number }>();
 
+  /** `cacheLimit` bounds the outcomes kept for cached() (the locator's cacheSize, like its plans). */
   constructor(o: EnumOptions, private readonly clock: Clock, private readonly cacheLimit: number) {
     this.suffixes = suffixesOption(o.enumSuffixes);
     if (o.enumForUserPhone !== undefined && typeof o.enumForUserPhone !== 'boolean') throw option('The option enumForUserPhone must be true or false.', 'enumForUserPhone');
@@ -146,7 +145,7 @@ export class EnumStep {
     if (ttl <= 0 || this.cacheLimit === 0) return;
     this.cache.delete(uri);
     this.cache.set(uri, { outcome, expiresAt: this.clock.now() + ttl * 1000 });
-    if (this.cache.size > Math.min(this.cacheLimit, MAX_CACHED)) this.cache.delete(this.cache.keys().next().value as string);
+    if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value as string);
   }
 
   /** Drops cached outcomes. */

@@ -134,6 +134,11 @@ function notSipUri(text: string): string | undefined {
 
 const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
+/** True for a lower-case domain name (labels of letters, digits, "-" and "_", no trailing dot) of at most `max` characters. */
+export function isDomainName(text: string, max = 253): boolean {
+  return text.length <= max && DOMAIN_RE.test(text);
+}
+
 /** The domain a non-terminal rule leads to: its replacement, or its regexp applied to the number. */
 function nextDomain(record: NaptrData, number: string): string | { why: string } {
   let next = record.replacement;
@@ -143,7 +148,7 @@ function nextDomain(record: NaptrData, number: string): string | { why: string }
     next = out.result;
   }
   next = next.toLowerCase().replace(/\.$/, '');
-  if (!DOMAIN_RE.test(next)) return { why: `"${next.slice(0, 80)}" is not a domain name` };
+  if (!isDomainName(next)) return { why: `"${next.slice(0, 80)}" is not a domain name` };
   return next;
 }
 

@@ -2,7 +2,7 @@ import type { DnsQuerier } from '../dns/types';
 import { SipLocateError } from '../errors';
 import type { Clock, EnumResult, LocateResult, TraceNode } from '../types';
 import { parseSipUri } from '../uri';
-import { lookupEnum, NEGATIVE_ENUM_TTL } from './lookup';
+import { isDomainName, lookupEnum, NEGATIVE_ENUM_TTL } from './lookup';
 import { isTelUri, parseTelephoneSubscriber, parseTelUri, type TelNumber } from './tel';
 
 /** The ENUM settings of a locator. */
@@ -24,7 +24,6 @@ export interface EnumOutcome {
 
 /** Most suffixes a locator accepts. */
 const MAX_SUFFIXES = 8;
-const SUFFIX_RE = /^(?=.{1,200}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
 function option(message: string, name: string): SipLocateError {
   return new SipLocateError('EINVALIDOPTION', message, { option: name });
@@ -37,7 +36,8 @@ function suffixesOption(value: unknown): string[] {
   for (const v of value) {
     const s = String(v).trim().toLowerCase().replace(/\.$/, '');
     if (s.length === 0) continue;
-    if (!SUFFIX_RE.test(s)) throw option(`"${String(v).slice(0, 40)}" is not a domain name an ENUM suffix can be.`, 'enumSuffixes');
+    // A suffix leaves room for up to 15 reversed digits (30 characters) in a 253-character name.
+    if (!isDomainName(s, 200)) throw option(`"${String(v).slice(0, 40)}" is not a domain name an ENUM suffix can be.`, 'enumSuffixes');
     if (!out.includes(s)) out.push(s);
   }
   if (out.length > MAX_SUFFIXES) throw option(`The option enumSuffixes lists more than ${MAX_SUFFIXES} suffixes.`, 'enumSuffixes');

@@ -147,3 +147,15 @@ test('a DNS failure is reported as itself, not ENOENUM; enumFallback still route
     withFallback.close();
   }
 });
+
+test('which inputs take the ENUM step: tel: always; user=phone SIP URIs only when enabled', async () => {
+  const { EnumStep } = await import('../../src/core/enum/step');
+  const off = new EnumStep({}, { now: Date.now }, 10);
+  const on = new EnumStep({ enumForUserPhone: true }, { now: Date.now }, 10);
+  for (const uri of ['tel:+12025550101', '<tel:+1-202-555-0101>', 'Alice <TEL:+12025550101;ext=1>']) assert.ok(off.handles(uri), uri);
+  for (const uri of ['sip:+12025550101@gw.example;user=phone', '"Bob" <sips:+1-202-555-0101;isub=3@gw.example:5061;transport=tcp;USER=Phone>']) {
+    assert.ok(!off.handles(uri), uri);
+    assert.ok(on.handles(uri), uri);
+  }
+  for (const uri of ['sip:+12025550101@gw.example', 'sip:gw.example;user=phone', 'sip:alice@gw.example;user=ip', 42]) assert.ok(!on.handles(uri), String(uri));
+});

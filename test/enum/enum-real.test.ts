@@ -114,6 +114,15 @@ for (const kind of DNS_SERVER_KINDS) {
       const naptr = proxy.questions.filter((q) => q.toUpperCase().startsWith('NAPTR'));
       assert.equal(naptr.length, 4, `carrier, e164.arpa, loop1, loop2: ${naptr.join(', ')}`);
       assert.ok(naptr.length <= MAX_ENUM_QUERIES);
+      const client = createDnsClient({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2 });
+      try {
+        const capped = await lookupEnum(client, '+12025550104', SUFFIXES, undefined, 3);
+        assert.equal(capped.queries, 3, 'carrier, e164.arpa, hop1: the budget stops before hop2');
+        assert.equal(capped.match, undefined);
+        assert.match(capped.reasons.join(' '), /query budget of 3 questions is spent/);
+      } finally {
+        client.close();
+      }
     });
 
     test('a chain longer than five non-terminal rules is cut off', async () => {

@@ -2,7 +2,7 @@ import type { DnsQuerier } from '../dns/types';
 import { SipLocateError } from '../errors';
 import type { Clock, EnumResult, LocateResult, TraceNode } from '../types';
 import { parseSipUri } from '../uri';
-import { isDomainName, lookupEnum, NEGATIVE_ENUM_TTL } from './lookup';
+import { isDomainName, lookupEnum, MAX_ENUM_QUERIES, NEGATIVE_ENUM_TTL } from './lookup';
 import { isTelUri, parseTelephoneSubscriber, parseTelUri, type TelNumber } from './tel';
 
 /** The ENUM settings of a locator. */
@@ -20,6 +20,8 @@ export interface EnumOutcome {
   sipUri: string;
   info: EnumResult;
   trace?: TraceNode;
+  /** DNS questions the ENUM step asked (to be taken from the locate's query budget). */
+  queries: number;
 }
 
 /** Most suffixes a locator accepts. */
@@ -115,20 +117,20 @@ export class EnumStep {
    * Runs ENUM for `uri`; falls back to enumFallback (or, for user=phone, the URI itself); throws ENOENUM, EINVALIDURI,
    * or the DNS failure (ETIMEOUT, ESERVFAIL, ...) when one kept every suffix from answering.
    */
-  async resolve(uri: string, querier: DnsQuerier, trace: boolean): Promise<EnumOutcome> {
+  async resolve(uri: string, querier: DnsQuerier, trace: boolean, maxQueries = MAX_ENUM_QUERIES): Promise<EnumOutcome> {
     const { tel, sip } = this.numberOf(uri);
     const node: TraceNode | undefined = trace ? { kind: 'enum', name: `ENUM ${tel.number}`, note: `suffixes ${this.suffixes.join(', ')}`, children: [] } : undefined;
-    const found = await lookupEnum(querier, tel.number, this.suffixes, node);
+    const found = await lookupEnum(querier, tel.number, this.suffixes, node, maxQueries);
     let outcome: EnumOutcome;
     if (found.match) {
-      outcome = { sipUri: found.match.uri, info: { ...found.match } };
+      outcome = { sipUri: found.match.uri, info: { ...found.match }, queries: found.queries };
     } else if (this.fallback !== undefined) {
       const sipUri = fillTemplate(this.fallback, tel.number);
       node?.children.push({ kind: 'note', name: 'fallback', note: `No usable ENUM record: enumFallback ${sipUri}.`, children: [] });
-      outcome = { sipUri, info: { number: tel.number, uri: sipUri, fallback: true } };
+      outcome = { sipUri, info: { number: tel.number, uri: sipUri, fallback: true }, queries: found.queries };
     } else if (sip) {
       node?.children.push({ kind: 'note', name: 'fallback', note: `No usable ENUM record: locating ${uri} itself.`, children: [] });
-      outcome = { sipUri: uri, info: { number: tel.number, uri, fallback: true } };
+      outcome = { sipUri: uri, info: { number: tel.number, uri, fallback: true }, queries: found.queries };
     } else if (found.error) {
       throw found.error;
     } else {

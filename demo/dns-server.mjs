@@ -22,6 +22,10 @@ export function demoZone(origin, ep) {
     // registrar: two healthy servers sharing the load: without sticky mode requests alternate between them.
     SRV('_sip._udp.registrar', 10, 50, ep.healthy.port, 'healthy'),
     SRV('_sip._udp.registrar', 10, 50, ep.healthy2.port, 'healthy2'),
+    // ENUM tree (example 07): +1 202 555 0101 leads to pbx (failover to the healthy server); other numbers use the gateway.
+    { type: 'NAPTR', name: n('1.0.1.0.5.5.5.2.0.2.1.e164'), ttl: 60, data: { order: 10, preference: 10, flags: 'u', services: 'E2U+sip', regexp: '!^\\+(.*)$!sip:\\1@pbx.' + origin + '!', replacement: '.' } },
+    { type: 'NAPTR', name: n('1.0.1.0.5.5.5.2.0.2.1.e164'), ttl: 60, data: { order: 10, preference: 20, flags: 'u', services: 'E2U+email:mailto', regexp: '!^.*$!mailto:info@' + origin + '!', replacement: '.' } },
+    SRV('_sip._udp.gateway', 10, 0, ep.healthy2.port, 'healthy2'),
     A('healthy', ep.healthy.address),
     A('healthy2', ep.healthy2.address),
     A('busy', ep.busy.address),

@@ -45,6 +45,7 @@ console.log(`
     03 Sticky REGISTER and INVITE     one server for every request until it fails
     04 Dial target                    dial strings for Asterisk, FreeSWITCH and jambonz
     05 Sticky servers through Redis   pins and marks shared between Node-RED instances
+    07 Route a phone number (ENUM)    tel: numbers through ENUM to a SIP server, others to a gateway
   Double-click "demo DNS" (a sip-resolver) and use "Try it" to see the NAPTR -> SRV -> A tree.
 
   Demo DNS zone demo.test   ${dns.nameserver}   (SIP_LOCATE_NAMESERVERS)

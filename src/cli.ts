@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The sip-locate command: resolve a SIP URI the RFC 3263 way and print the targets. */
+/** The sip-locate command: resolve a SIP URI the RFC 3263 way (a tel: URI through ENUM first) and print the targets. */
 import { createLocator } from './core/locator';
 import { SipLocateError } from './core/errors';
 import type { FamilyPolicy, LocateResult, TraceNode, Transport } from './core/types';
@@ -8,7 +8,8 @@ import type { DnsRecord } from './core/dns/types';
 const USAGE = `Usage: sip-locate [options] URI
 
 Finds the servers for a SIP or SIPS URI as RFC 3263 prescribes (NAPTR, then SRV, then A/AAAA)
-and prints them in failover order.
+and prints them in failover order. A tel: URI (tel:+12025550101) is first turned into a SIP URI
+through ENUM (RFC 6116).
 
 Options:
   --nameserver ADDR   nameserver to ask (ip, ip:port or [ipv6]:port); repeatable; default: the system's
@@ -21,6 +22,9 @@ Options:
   --max-targets N     print at most N targets (default 32)
   --max-queries N     most DNS questions one resolution asks (default 64)
   --address-lookup M  dns | system | dns-then-system: where A/AAAA come from (default dns-then-system)
+  --enum-suffix NAME  ENUM suffix for tel: URIs, asked in the order given; repeatable (default e164.arpa)
+  --enum-user-phone   send sip: URIs with user=phone through ENUM too
+  --enum-fallback T   SIP URI template when ENUM finds nothing, e.g. 'sip:{number}@gateway.example.com'
   --json              print exactly one JSON object
   --trace             also print the resolution tree: questions, records with TTLs, where each target came from
   -h, --help          show this help
@@ -36,6 +40,9 @@ interface CliOptions {
   maxTargets?: number;
   maxQueries?: number;
   addressLookup?: 'dns' | 'system' | 'dns-then-system';
+  enumSuffixes: string[];
+  enumForUserPhone: boolean;
+  enumFallback?: string;
   json: boolean;
   trace: boolean;
   uri?: string;
@@ -44,7 +51,7 @@ interface CliOptions {
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): CliOptions | 'help' {
-  const o: CliOptions = { nameservers: [], naptrFallback: false, json: false, trace: false };
+  const o: CliOptions = { nameservers: [], naptrFallback: false, enumSuffixes: [], enumForUserPhone: false, json: false, trace: false };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value.`);
@@ -85,6 +92,15 @@ function parseArgs(argv: string[]): CliOptions | 'help' {
       case '--naptr-fallback':
         o.naptrFallback = true;
         break;
+      case '--enum-suffix':
+        o.enumSuffixes.push(take());
+        break;
+      case '--enum-user-phone':
+        o.enumForUserPhone = true;
+        break;
+      case '--enum-fallback':
+        o.enumFallback = take();
+        break;
       case '--json':
         o.json = true;
         break;
@@ -97,7 +113,7 @@ function parseArgs(argv: string[]): CliOptions | 'help' {
         o.uri = a;
     }
   }
-  if (o.uri === undefined) throw new UsageError('Give a SIP URI to locate, for example: sip-locate sip:example.com');
+  if (o.uri === undefined) throw new UsageError('Give a SIP URI (or a tel: URI) to locate, for example: sip-locate sip:example.com');
   return o;
 }
 
@@ -108,8 +124,8 @@ function recordText(r: DnsRecord): string {
     const s = d as { priority: number; weight: number; port: number; target: string };
     return `SRV ${s.priority} ${s.weight} ${s.port} ${s.target}`;
   }
-  const n = d as { order: number; preference: number; flags: string; services: string; replacement: string };
-  return `NAPTR ${n.order} ${n.preference} "${n.flags}" "${n.services}" ${n.replacement}`;
+  const n = d as { order: number; preference: number; flags: string; services: string; regexp: string; replacement: string };
+  return `NAPTR ${n.order} ${n.preference} "${n.flags}" "${n.services}"${n.regexp ? ` "${n.regexp}"` : ''} ${n.replacement}`;
 }
 
 function treeLines(node: TraceNode, depth: number, out: string[]): void {
@@ -155,6 +171,7 @@ async function main(argv: string[]): Promise<number> {
       nameservers: opts.nameservers, transports: opts.transports, family: opts.family, timeoutMs: opts.timeoutMs,
       tries: opts.tries, naptrNoMatch: opts.naptrFallback ? 'fallback' : 'fail', maxTargets: opts.maxTargets,
       maxQueriesPerLocate: opts.maxQueries, addressLookup: opts.addressLookup,
+      enumSuffixes: opts.enumSuffixes.length > 0 ? opts.enumSuffixes : undefined, enumForUserPhone: opts.enumForUserPhone, enumFallback: opts.enumFallback,
     });
     const result = await locator.locate(uri, { trace: opts.trace });
     if (opts.json) {
@@ -162,6 +179,7 @@ async function main(argv: string[]): Promise<number> {
         uri,
         targets: result.targets.map((t) => ({ transport: t.transport, address: t.address, port: t.port, family: t.family, host: t.host })),
       };
+      if (result.enum) out.enum = result.enum;
       if (opts.trace) out.trace = result.trace;
       process.stdout.write(JSON.stringify(out) + '\n');
     } else {
@@ -170,6 +188,7 @@ async function main(argv: string[]): Promise<number> {
         treeLines(result.trace, 0, lines);
         process.stdout.write(lines.join('\n') + '\n\n');
       }
+      if (result.enum) process.stdout.write(`ENUM ${result.enum.number} -> ${result.enum.uri}${result.enum.fallback ? ' (fallback)' : ` (${result.enum.domain}, order ${result.enum.order}, preference ${result.enum.preference})`}\n`);
       process.stdout.write(table(result) + '\n');
     }
     return 0;

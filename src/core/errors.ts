@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'ENOFAILOVER' // the status code is not in failoverCodes: an answer, not a reason to try the next target
   | 'ENOTATARGET' // a failure report names a target that is not one of the destination's current targets
   | 'EBUDGET' // the resolution asked maxQueriesPerLocate questions and found no target within them
+  // ENUM (RFC 6116)
+  | 'ENOENUM' // no ENUM suffix gives a usable sip: URI for the number, and no enumFallback is set
   // state stores
   | 'ESTOREDOWN' // the state store (context store or Redis) cannot be reached; marks and pins live in memory meanwhile
   | 'ESTORETIMEOUT' // the state store did not answer in time

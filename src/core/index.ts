@@ -7,6 +7,7 @@ export { parseNameserver } from './dns/nameservers';
 export { createLocator, type CreateLocatorOptions, type SipLocator } from './locator';
 export { locateResponse, type ResponseOptions } from './rfc3263/response';
 export { parseSipUri, parseVia, destinationKey, type ViaHeader } from './uri';
+export { parseTelUri, type TelNumber } from './enum/tel';
 export { TRANSPORTS, type TransportInfo } from './rfc3263/transports';
 export { orderSrv } from './rfc3263/srv';
 export { parseFailoverCodes, DEFAULT_FAILOVER_CODES, type FailoverPolicy } from './failover/policy';

@@ -7,6 +7,7 @@ import type { SearchSettings } from './system/search';
 import { loadSystemSettings, type SystemSources } from './system/settings';
 import { withStaticRecords } from './system/static-querier';
 import { parseStaticRecords } from './system/static-records';
+import { EnumStep, withEnum } from './enum/step';
 import type { DnsClient, DnsQuerier } from './dns/types';
 import { SipLocateError } from './errors';
 import { Marks, targetKeyOf } from './failover/marks';
@@ -108,6 +109,8 @@ class LocatorImpl implements SipLocator {
   private readonly listeners = new Set<(change: StateChange) => void>();
   /** Plans being built, by destination. */
   private readonly building = new Map<string, Promise<Plan>>();
+  /** tel: (and user=phone) URIs go through ENUM first (RFC 6116). */
+  private readonly enums: EnumStep;
   private closed = false;
 
   constructor(o: CreateLocatorOptions) {
@@ -124,6 +127,7 @@ class LocatorImpl implements SipLocator {
     this.resolveTimeoutMs = numberOption(o.resolveTimeoutMs, 10000, 1, 600000, 'resolveTimeoutMs');
     this.planLimit = Math.floor(numberOption(o.cacheSize, 10000, 0, 10_000_000, 'cacheSize'));
     this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000);
+    this.enums = new EnumStep(o, this.clock, this.planLimit);
     this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'));
     if (o.addressLookup !== undefined && !ADDRESS_LOOKUPS.includes(o.addressLookup)) throw new SipLocateError('EINVALIDOPTION', `The option addressLookup must be one of ${ADDRESS_LOOKUPS.join(', ')}.`, { option: 'addressLookup' });
     this.addressLookup = o.addressLookup ?? 'dns-then-system';
@@ -163,8 +167,22 @@ class LocatorImpl implements SipLocator {
 
   async locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    if (this.enums.handles(uri)) {
+      // One query budget for the whole lookup: what ENUM asked is taken from what RFC 3263 may ask.
+      const located = this.enums.resolve(uri, this.querier, options.trace === true, this.maxQueries).then(async (found) => {
+        const left = this.maxQueries - found.queries;
+        if (left < 1) throw new SipLocateError('EBUDGET', `The ENUM look-up of ${uri.slice(0, 80)} used all ${this.maxQueries} DNS questions of this resolution (maxQueriesPerLocate); none were left to locate ${found.sipUri.slice(0, 80)}.`, { budget: this.maxQueries });
+        return withEnum(uri, found, await this.locateSip(found.sipUri, { trace: options.trace }, left));
+      });
+      return this.withDeadline(located, uri, options.signal);
+    }
+    return this.locateSip(uri, options);
+  }
+
+  /** RFC 3263 location of a SIP URI. */
+  private async locateSip(uri: string, options: LocateOptions, maxQueries = this.maxQueries): Promise<LocateResult> {
     const { uri: parsed, destination } = this.parse(uri);
-    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true, maxQueries: this.maxQueries,
+    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true, maxQueries,
       search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
     if (options.trace) {
       const built = await this.withDeadline(buildPlan(parsed, ctx), uri, options.signal);
@@ -189,6 +207,15 @@ class LocatorImpl implements SipLocator {
 
   locateCached(uri: string): LocateResult | undefined {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    if (this.enums.handles(uri)) {
+      const found = this.enums.cached(uri);
+      const located = found && this.locateCachedSip(found.sipUri);
+      return found && located ? withEnum(uri, found, located) : undefined;
+    }
+    return this.locateCachedSip(uri);
+  }
+
+  private locateCachedSip(uri: string): LocateResult | undefined {
     const { destination } = this.parse(uri);
     const cached = this.cachedPlan(destination);
     return cached ? this.resultFrom(uri, destination, cached) : undefined;
@@ -288,6 +315,7 @@ class LocatorImpl implements SipLocator {
     if (this.closed) return;
     this.closed = true;
     this.plans.clear();
+    this.enums.clear();
     this.dns?.close();
   }
 

@@ -66,7 +66,8 @@ export interface SipUri {
 
 /** One node of a resolution tree (NAPTR -> SRV -> A/AAAA), for --trace and Try it. */
 export interface TraceNode {
-  kind: 'uri' | 'naptr' | 'srv' | 'address' | 'numeric' | 'note';
+  /** 'enum' is the ENUM step of a tel: URI (RFC 6116), the first branch of its tree. */
+  kind: 'uri' | 'enum' | 'naptr' | 'srv' | 'address' | 'numeric' | 'note';
   /** The question name, or a label for uri/note nodes. */
   name: string;
   type?: RecordType;
@@ -91,6 +92,22 @@ export interface LocateResult {
   sticky: boolean;
   /** The resolution tree, when requested. */
   trace?: TraceNode;
+  /** How ENUM turned a tel: (or user=phone) URI into the SIP URI located. */
+  enum?: EnumResult;
+}
+
+/** The ENUM step's outcome: the number, the SIP URI, and the record it came from (absent for a fallback). */
+export interface EnumResult {
+  /** The E.164 number, "+" and digits. */
+  number: string;
+  /** The SIP URI that was located. */
+  uri: string;
+  /** The ENUM domain whose NAPTR record gave the URI. */
+  domain?: string;
+  order?: number;
+  preference?: number;
+  /** True when no ENUM record was usable and enumFallback (or the user=phone URI itself) was used. */
+  fallback?: boolean;
 }
 
 /** Per-call options of locate(). */
@@ -173,6 +190,12 @@ export interface LocatorOptions {
   systemTtl?: number;
   /** Zone-file lines (text or list) that answer before DNS, e.g. "pbx.example.com. 60 IN SRV 10 50 5060 a.example.com." (default none). */
   staticRecords?: string | string[];
+  /** ENUM suffixes asked in order for tel: URIs (default ["e164.arpa"]). */
+  enumSuffixes?: string[];
+  /** Send SIP URIs with user=phone through ENUM too (default false). */
+  enumForUserPhone?: boolean;
+  /** SIP URI template used when ENUM finds nothing, like "sip:{number}@gateway.example.com" (default none: ENOENUM). */
+  enumFallback?: string;
   /** Injected clock (ms) and random source in [0,1), for tests. */
   clock?: Clock;
   random?: () => number;
@@ -220,7 +243,7 @@ export interface ReportResult {
 
 /** A resolver with shared DNS cache, failure marks and sticky pins. */
 export interface Locator {
-  /** Resolves a SIP/SIPS URI (bare or in angle brackets) into the failover order; rejects with SipLocateError. */
+  /** Resolves a SIP/SIPS URI (bare or in angle brackets), or a tel: URI through ENUM, into the failover order; rejects with SipLocateError. */
   locate(uri: string, options?: LocateOptions): Promise<LocateResult>;
   /** The same answer as locate() when the DNS data for the URI is cached and fresh, else undefined; throws SipLocateError (EINVALIDURI, ENOADDRESS, ECLOSED). */
   locateCached(uri: string): LocateResult | undefined;

@@ -1,4 +1,4 @@
-/** The sip-locate node: a SIP URI in, msg.sip with the failover order out (output 2 when nothing is found). */
+/** The sip-locate node: a SIP (or tel:) URI in, msg.sip with the failover order out (output 2 when nothing is found). */
 import { SipLocateError } from '../core/errors';
 import type { LocateResult } from '../core/types';
 import type { NodeMessage, Red, RedNode } from './red';
@@ -37,7 +37,8 @@ export function registerLocate(RED: Red): void {
       const locator = locatorOf(resolver);
       if (locator instanceof SipLocateError) return fail(locator);
       const found = (result: LocateResult): void => {
-        msg.sip = stateFromResult(result);
+        // A tel: URI went through ENUM: msg.sip.enum says which number, record and SIP URI.
+        msg.sip = result.enum ? { ...stateFromResult(result), enum: result.enum } : stateFromResult(result);
         status(() => withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${text.sticky})` : '') }, text.memoryOnly));
         send([msg, null]);
         done();

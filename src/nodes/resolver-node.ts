@@ -42,6 +42,12 @@ export interface ResolverConfig {
   staticRecords?: string;
   /** Most DNS questions per resolution (default 64). */
   maxQueriesPerLocate?: number | string;
+  /** ENUM suffixes for tel: URIs, in order, separated by commas or spaces ('' = e164.arpa). */
+  enumSuffixes?: string;
+  /** Send sip: URIs with user=phone through ENUM too. */
+  enumForUserPhone?: boolean | string;
+  /** SIP URI template when ENUM finds nothing, like sip:{number}@gateway.example.com ('' = none: ENOENUM). */
+  enumFallback?: string;
 }
 
 /** Where a resolver keeps marks and pins, as read from its configuration. */
@@ -119,6 +125,9 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     systemTtl: num(c.systemTtl),
     staticRecords: c.staticRecords || undefined,
     maxQueriesPerLocate: num(c.maxQueriesPerLocate),
+    enumSuffixes: list(c.enumSuffixes).length > 0 ? list(c.enumSuffixes) : undefined,
+    enumForUserPhone: bool(c.enumForUserPhone),
+    enumFallback: (c.enumFallback ?? '').trim() || undefined,
   };
 }
 

@@ -2,6 +2,7 @@
 // hold on a noisy machine). Real BIND/NSD/Knot behind a userspace proxy with a fixed delay each way.
 import * as dns from 'node:dns';
 import { createLocator } from '../../src/core/locator';
+import { applyRegexp } from '../../src/core/enum/regexp';
 import { startDnsServer, type RunningDnsServer, type DnsServerKind } from '../servers/dns-servers';
 import { startProxy, type DnsProxy } from '../servers/proxy';
 import { startFakeDns, reply } from '../servers/fake-dns';
@@ -118,6 +119,46 @@ async function sharedStore(ns: string): Promise<{ propagationMs: { p50: number; 
   for (const l of [a, b, plain]) l.close();
   await redis.stop();
   return { propagationMs: { p50: q(0.5), p99: q(0.99), max: r2(delays[delays.length - 1]!), n: delays.length }, stickyWarmRatio: r2(linked / alone) };
+}
+
+/** ENUM: what a tel: URI adds to a cold locate (in RTTs and questions), and the catastrophic regexp in RE2 against JavaScript's engine. */
+async function enumFigures(): Promise<{ extraRtt: number; queries: number; evilRegexpMs: number; nativeEvilMs: number; inputLength: number }> {
+  const origins = ['e164.arpa', 'enum.test'];
+  const server = await startDnsServer('bind', { zones: origins.map((origin) => ({ origin, file: join(__dirname, '..', 'zones', `${origin}.zone`) })) });
+  const proxy = await startProxy({ upstream: server.nameserver, delayMs: DELAY });
+  const once = async (uri: string): Promise<{ ms: number; queries: number }> => {
+    const l = createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000, family: 'ipv4', enumSuffixes: ['e164.arpa'] });
+    proxy.reset();
+    const t0 = performance.now();
+    await l.locate(uri);
+    const ms = performance.now() - t0;
+    l.close();
+    return { ms, queries: proxy.udpQueries + proxy.tcpConnections };
+  };
+  await once('tel:+12025550101');
+  const tel: number[] = [];
+  const sip: number[] = [];
+  const queries: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t = await once('tel:+12025550101');
+    tel.push(t.ms);
+    queries.push(t.queries);
+    sip.push((await once('sip:alice@a.enum.test')).ms);
+  }
+  await proxy.stop();
+  await server.stop();
+  const evil = '!^(((\\+|[0-9])*)*)*X$!sip:evil@example.com!';
+  const input = '+12025550101234';
+  const re2: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    applyRegexp(evil, input);
+    re2.push(performance.now() - t0);
+  }
+  const t0 = performance.now();
+  new RegExp('^(((\\+|[0-9])*)*)*X$').test(input);
+  const nativeEvilMs = performance.now() - t0;
+  return { extraRtt: r2((median(tel) - median(sip)) / RTT), queries: median(queries), evilRegexpMs: r2(median(re2)), nativeEvilMs: r2(nativeEvilMs), inputLength: input.length };
 }
 
 async function warm(ns: string): Promise<{ perSec: number; vsMapGet: number }> {
@@ -290,6 +331,8 @@ process.on('unhandledRejection', (e) => {
   log(`  shared store: ${JSON.stringify(out.store)}`);
   out.memory = await memory();
   log(`  memory: ${JSON.stringify(out.memory)}`);
+  out.enum = await enumFigures();
+  log(`  ENUM: ${JSON.stringify(out.enum)}`);
   out.nodeRed = await nodeRedRatio();
   log(`  Node-RED: ${JSON.stringify(out.nodeRed)}`);
   out.proxy = skipUnlessKamailio() ? { skipped: 'kamailio not installed' } : await benchProxy();
@@ -312,6 +355,8 @@ process.on('unhandledRejection', (e) => {
       ['store.propagationMs (Redis, p50/p99/max)', 'propagationMs' in (out.store as object) ? (({ p50, p99, max }) => `${p50}/${p99}/${max}`)((out.store as { propagationMs: { p50: number; p99: number; max: number } }).propagationMs) : 'skipped', ''],
       ['proxy.addedMsP50', 'addedMsP50' in (out.proxy as object) ? String((out.proxy as { addedMsP50: number }).addedMsP50) : 'skipped', '<= 1.5'],
       ['proxy.failoverMs', 'failoverMs' in (out.proxy as object) ? String((out.proxy as { failoverMs: number }).failoverMs) : 'skipped', '<= 5'],
+      ['enum.extraRtt (tel: vs its SIP URI, cold)', String((out.enum as { extraRtt: number }).extraRtt), '~1: one NAPTR question per suffix'],
+      ['enum.evilRegexpMs / enum.nativeEvilMs', `${(out.enum as { evilRegexpMs: number }).evilRegexpMs} / ${(out.enum as { nativeEvilMs: number }).nativeEvilMs}`, 're2js linear; JavaScript backtracks'],
       ['store.stickyWarmRatio (linked / memory)', 'stickyWarmRatio' in (out.store as object) ? String((out.store as { stickyWarmRatio: number }).stickyWarmRatio) : 'skipped', '~1: reads never wait'],
     ];
     console.log('| figure | value | goal |\n|---|---|---|\n' + rows.map((r) => `| ${r[0]} | ${r[1]} | ${r[2]} |`).join('\n'));

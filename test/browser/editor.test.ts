@@ -2,7 +2,7 @@
 // Screenshots of each step go to test-results/browser/ (git-ignored).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
@@ -175,5 +175,36 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
     await msg.getByText('"127.0.0.11"').first().waitFor();
     assert.match(await msg.innerText(), /attempt: 3/);
     await shot('07-failover-example');
+  });
+
+  test('Try it with a tel: URI draws the ENUM step as the first branch, then the SIP tree (example 07)', async () => {
+    const flow = JSON.parse(readFileSync(join(__dirname, '..', '..', 'examples', '07 - Route a phone number through ENUM.json'), 'utf8')) as unknown[];
+    await page.evaluate((nodes) => {
+      const RED = (window as unknown as { RED: { view: { importNodes(n: unknown[]): void } } }).RED;
+      RED.view.importNodes(nodes);
+    }, flow);
+    await page.mouse.move(700, 500);
+    await page.mouse.click(700, 500);
+    await page.locator('#red-ui-header-button-deploy').click();
+    await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty(), undefined, { timeout: 15000 });
+    await page.evaluate(() => {
+      type Config = { id: string; enumSuffixes?: string };
+      const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ resolver: string }>; node(id: string): Config | null }; editor: { editConfig(a: string, t: string, id: string): void } } }).RED;
+      const resolver = RED.nodes.filterNodes({ type: 'sip-locate' }).map((n) => RED.nodes.node(n.resolver)).find((r) => r?.enumSuffixes === 'e164.demo.test');
+      RED.editor.editConfig('', 'sip-resolver', resolver!.id);
+    });
+    assert.equal(await page.locator('#node-config-input-enumFallback').inputValue(), 'sip:{number}@gateway.demo.test');
+    await page.locator('#node-config-sip-try-uri').fill('tel:+1-202-555-0101');
+    await page.locator('#node-config-sip-try-button').click();
+    await page.locator('#node-config-sip-try-result .sip-locate-tree').waitFor({ timeout: 15000 });
+    const branches = await page.locator('#node-config-sip-try-result .sip-locate-tree > li > ul > li').allInnerTexts();
+    assert.match(branches[0]!, /^ENUM \+12025550101 suffixes e164\.demo\.test/);
+    assert.match(branches[0]!, /NAPTR 10 10 "u" "E2U\+sip" "!\^\\\+\(\.\*\)\$!sip:\\1@pbx\.demo\.test!"/);
+    assert.match(branches[1]!, /^sip:pbx\.demo\.test/);
+    assert.match(await page.locator('#node-config-sip-try-result .sip-locate-enum').innerText(), /ENUM \+12025550101 → sip:12025550101@pbx\.demo\.test \(1\.0\.1\.0\.5\.5\.5\.2\.0\.2\.1\.e164\.demo\.test, 10\/10\)/);
+    await page.locator('#node-config-sip-try-result').scrollIntoViewIfNeeded();
+    await shot('06b-try-it-enum');
+    await page.locator('#node-config-dialog-cancel').click();
+    await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
   });
 });

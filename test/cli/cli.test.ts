@@ -1,16 +1,9 @@
 // The sip-locate command, run as a child process (dist/cli.js, built by npm test) against real BIND.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { CLI, run } from './cli-run';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
-
-const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
-function run(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 describe('sip-locate command', { skip: skipUnless('bind') || (existsSync(CLI) ? false : 'run npm run build first') }, () => {
   let server: RunningDnsServer;

@@ -89,4 +89,17 @@ describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built
     const state = (await (await fetch(`${red.url}/sip-resolver/a7c0000000000009/state`)).json()) as { store: { kind: string; state: string } };
     assert.deepEqual([state.store.kind, state.store.state], ['redis', 'up']);
   });
+
+  test('07: a number in ENUM fails over to the healthy server; a number not in ENUM goes to the gateway template', async () => {
+    const answered = red.waitDebug('e7c0000000000007', 20000);
+    await red.inject('e7c0000000000003');
+    const first = (await answered).msg as { uri: string; enum: Record<string, unknown>; target: { address: string; port: number }; attempt: number; response: { status: number } };
+    assert.deepEqual(first.enum, { number: '+12025550101', domain: '1.0.1.0.5.5.5.2.0.2.1.e164.demo.test', uri: 'sip:12025550101@pbx.demo.test', order: 10, preference: 10 });
+    assert.deepEqual([first.target.address, first.attempt, first.response.status], ['127.0.0.11', 3, 200], 'busy, silent, then healthy');
+    const gateway = red.waitDebug('e7c0000000000007', 20000);
+    await red.inject('e7c0000000000004');
+    const second = (await gateway).msg as { enum: Record<string, unknown>; target: { port: number } };
+    assert.deepEqual(second.enum, { number: '+49301234567', uri: 'sip:+49301234567@gateway.demo.test', fallback: true });
+    assert.equal(second.target.port, endpoints.healthy2!.port);
+  });
 });

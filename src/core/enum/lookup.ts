@@ -1,0 +1,171 @@
+import type { DnsQuerier, NaptrData } from '../dns/types';
+import { SipLocateError } from '../errors';
+import type { TraceNode } from '../types';
+import { parseSipUri } from '../uri';
+import { classifyEnumNaptr, orderEnumNaptrs } from './naptr';
+import { applyRegexp } from './regexp';
+import { enumDomain } from './tel';
+
+/** Most DNS questions one ENUM look-up asks, over all suffixes and non-terminal rules. */
+export const MAX_ENUM_QUERIES = 16;
+/** Most non-terminal rules followed in a row from one suffix. */
+export const MAX_ENUM_CHAIN = 5;
+/** Seconds a look-up that found nothing is reused. */
+export const NEGATIVE_ENUM_TTL = 30;
+
+/** A usable ENUM answer: the SIP URI and the record it came from. */
+export interface EnumMatch {
+  number: string;
+  /** The ENUM domain whose NAPTR record gave the URI. */
+  domain: string;
+  uri: string;
+  order: number;
+  preference: number;
+}
+
+/** The outcome of a look-up: the match (if any), the smallest TTL seen and the questions asked. */
+export interface EnumLookup {
+  match?: EnumMatch;
+  ttl: number;
+  queries: number;
+  /** Why nothing matched, one sentence per suffix, for ENOENUM. */
+  reasons: string[];
+  /** The first DNS failure that was not a negative answer (timeout, SERVFAIL, ...), if any. */
+  error?: SipLocateError;
+}
+
+const NEGATIVE: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA']);
+
+/** One look-up's state: the querier, the budget and the trace. */
+class Walk {
+  queries = 0;
+  ttl = Number.POSITIVE_INFINITY;
+  error: SipLocateError | undefined;
+  constructor(readonly querier: DnsQuerier, readonly number: string, readonly maxQueries: number) {}
+
+  note(parent: TraceNode | undefined, text: string): void {
+    parent?.children.push({ kind: 'note', name: text, note: text, children: [] });
+  }
+
+  /** NAPTR records of `name` or the sentence why there are none; closing and cancelling are rethrown. */
+  async naptr(name: string, parent: TraceNode | undefined): Promise<{ records: NaptrData[]; node?: TraceNode } | { why: string }> {
+    if (this.queries >= this.maxQueries) {
+      const why = `the ENUM query budget of ${this.maxQueries} questions is spent`;
+      this.note(parent, `Not asking NAPTR ${name}: ${why}.`);
+      return { why };
+    }
+    this.queries++;
+    try {
+      const answer = await this.querier.query(name, 'NAPTR');
+      this.ttl = Math.min(this.ttl, answer.ttl);
+      const node: TraceNode | undefined = parent ? { kind: 'naptr', name, type: 'NAPTR', outcome: answer.fromCache ? 'cache' : 'network', records: answer.records, children: [] } : undefined;
+      if (node) parent!.children.push(node);
+      return { records: answer.records.map((r) => r.data), node };
+    } catch (err) {
+      const error = err instanceof SipLocateError ? err : new SipLocateError('EBADRESP', `The look-up of NAPTR ${name} failed.`, { name }, { cause: err });
+      if (error.code === 'ECLOSED' || error.code === 'ECANCELLED') throw error;
+      if (NEGATIVE.has(error.code)) this.ttl = Math.min(this.ttl, NEGATIVE_ENUM_TTL);
+      else this.error ??= error;
+      parent?.children.push({ kind: 'naptr', name, type: 'NAPTR', outcome: 'error', code: error.code, note: error.message, children: [] });
+      return { why: `NAPTR ${name}: ${error.code}` };
+    }
+  }
+
+  /** Follows the rules at `name`, first usable one first; `seen` holds the names already visited from this suffix. */
+  async follow(name: string, seen: Set<string>, depth: number, parent: TraceNode | undefined): Promise<EnumMatch | string> {
+    if (seen.has(name)) {
+      this.note(parent, `${name} was visited already: the non-terminal rules loop; stopped.`);
+      return `the non-terminal rules loop at ${name}`;
+    }
+    seen.add(name);
+    const got = await this.naptr(name, parent);
+    if ('why' in got) return got.why;
+    let why = `no NAPTR record of ${name} is a usable E2U+sip rule`;
+    for (const record of orderEnumNaptrs(got.records)) {
+      const rule = classifyEnumNaptr(record);
+      const label = `NAPTR ${record.order} ${record.preference} "${record.flags}" "${record.services}" "${record.regexp}" ${record.replacement}`;
+      if (rule.kind === 'skip') {
+        this.note(got.node, `Skipped ${label}: ${rule.why}.`);
+        continue;
+      }
+      if (rule.kind === 'terminal') {
+        const out = applyRegexp(record.regexp, this.number);
+        if (!out.ok) {
+          this.note(got.node, `Skipped ${label}: ${out.why}.`);
+          continue;
+        }
+        const uriWhy = notSipUri(out.result);
+        if (uriWhy !== undefined) {
+          this.note(got.node, `Skipped ${label}: the result "${out.result.slice(0, 80)}" ${uriWhy}.`);
+          continue;
+        }
+        this.note(got.node, `${label} gives ${out.result}.`);
+        return { number: this.number, domain: name, uri: out.result, order: record.order, preference: record.preference };
+      }
+      if (depth >= MAX_ENUM_CHAIN) {
+        this.note(got.node, `Skipped ${label}: more than ${MAX_ENUM_CHAIN} non-terminal rules in a row.`);
+        why = `more than ${MAX_ENUM_CHAIN} non-terminal rules in a row`;
+        continue;
+      }
+      const next = nextDomain(record, this.number);
+      if (typeof next !== 'string') {
+        this.note(got.node, `Skipped ${label}: ${next.why}.`);
+        continue;
+      }
+      this.note(got.node, `${label} is non-terminal: NAPTR ${next}.`);
+      const found = await this.follow(next, seen, depth + 1, got.node);
+      if (typeof found !== 'string') return found;
+      why = found;
+    }
+    return why;
+  }
+}
+
+/** Undefined for a usable sip:/sips: URI, else the reason it is not. */
+function notSipUri(text: string): string | undefined {
+  if (!/^sips?:/i.test(text)) return 'is not a sip: or sips: URI';
+  try {
+    parseSipUri(text);
+    return undefined;
+  } catch (err) {
+    return `is not a usable SIP URI (${err instanceof Error ? err.message.slice(0, 120) : 'unparsable'})`;
+  }
+}
+
+const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/** True for a lower-case domain name (labels of letters, digits, "-" and "_", no trailing dot) of at most `max` characters. */
+export function isDomainName(text: string, max = 253): boolean {
+  return text.length <= max && DOMAIN_RE.test(text);
+}
+
+/** The domain a non-terminal rule leads to: its replacement, or its regexp applied to the number. */
+function nextDomain(record: NaptrData, number: string): string | { why: string } {
+  let next = record.replacement;
+  if (record.regexp.length > 0) {
+    const out = applyRegexp(record.regexp, number);
+    if (!out.ok) return { why: out.why };
+    next = out.result;
+  }
+  next = next.toLowerCase().replace(/\.$/, '');
+  if (!isDomainName(next)) return { why: `"${next.slice(0, 80)}" is not a domain name` };
+  return next;
+}
+
+/**
+ * RFC 6116 section 3: asks NAPTR of the number's ENUM domain under each suffix in turn and returns the first
+ * usable SIP URI, following non-terminal rules (loops and chains bounded) within a query budget.
+ */
+export async function lookupEnum(querier: DnsQuerier, number: string, suffixes: readonly string[], parent: TraceNode | undefined, maxQueries = MAX_ENUM_QUERIES): Promise<EnumLookup> {
+  const walk = new Walk(querier, number, maxQueries);
+  const reasons: string[] = [];
+  for (const suffix of suffixes) {
+    const found = await walk.follow(enumDomain(number, suffix), new Set(), 0, parent);
+    const ttl = Number.isFinite(walk.ttl) ? walk.ttl : 0;
+    if (typeof found !== 'string') return { match: found, ttl, queries: walk.queries, reasons };
+    reasons.push(`${suffix}: ${found}`);
+  }
+  const out: EnumLookup = { ttl: Number.isFinite(walk.ttl) ? walk.ttl : 0, queries: walk.queries, reasons };
+  if (walk.error) out.error = walk.error;
+  return out;
+}

@@ -25,6 +25,9 @@ export interface ResolverConfig {
   naptrFallback?: boolean | string;
   /** Seconds an unused sticky pin lasts. */
   pinSeconds?: number | string;
+  /** Most pins and marks held in memory. */
+  maxPins?: number | string;
+  maxMarks?: number | string;
   /** Where marks and pins are kept: memory (default), a Node-RED context store, or Redis. */
   store?: string;
   /** The context store name from settings.js ('' = the default store). */
@@ -104,6 +107,8 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     maxTtl: num(c.maxTtl),
     naptrNoMatch: bool(c.naptrFallback) ? 'fallback' : 'fail',
     pinSeconds: num(c.pinSeconds),
+    maxPins: num(c.maxPins),
+    maxMarks: num(c.maxMarks),
   };
 }
 

@@ -1,5 +1,6 @@
 /** The sip-options node: probes msg.sip.target with OPTIONS; output 1 on a final response, output 2 on failure. */
 import { SipLocateError } from '../core/errors';
+import { checkProbeOptions, probeTarget } from '../probe/check';
 import { sendOptions, type ProbeStats } from '../probe/prober';
 import type { NodeMessage, Red, RedNode } from './red';
 import { attachResolver, errorOf, errorStatus, keyOf, locatorOf, readSipState, targetText, throttledStatus } from './shared';
@@ -28,18 +29,30 @@ export function registerOptions(RED: Red): void {
     const timeoutMs = Number(config.timeout) > 0 ? Number(config.timeout) : 32_000;
     const t1Ms = Number(config.t1) > 0 ? Number(config.t1) : 500;
     const verifyTls = !(config.verifyTls === false || config.verifyTls === 'false');
+    const requestUri = config.requestUri || undefined;
+    const fromUser = config.fromUser || undefined;
+    const configError = checkProbeOptions({ requestUri, fromUser });
+    // Closing aborts the probes in flight; nothing is sent and done() is not called after that.
+    const inFlight = new AbortController();
+    node.on('close', (_removed: boolean, done: () => void) => {
+      inFlight.abort();
+      done();
+    });
 
     node.on('input', (msg: NodeMessage, send, done) => {
-      const sip = readSipState(msg.sip);
-      if (sip instanceof SipLocateError) {
-        msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? (msg.sip as object) : {}), error: errorOf(sip) };
-        status(errorStatus(sip.code));
+      const fail = (error: SipLocateError): void => {
+        msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? (msg.sip as object) : {}), error: errorOf(error) };
+        status(errorStatus(error.code));
         send([null, msg]);
-        return done();
-      }
-      const target = sip.target;
+        done();
+      };
+      const sip = readSipState(msg.sip);
+      if (sip instanceof SipLocateError) return fail(sip);
+      const target = configError ?? probeTarget(sip.target);
+      if (target instanceof SipLocateError) return fail(target);
       status(() => ({ fill: 'blue', shape: 'ring', text: targetText(target) }));
-      sendOptions(sip.target, { timeoutMs, t1Ms, verifyTls, stats, requestUri: config.requestUri || undefined, fromUser: config.fromUser || undefined }).then((r) => {
+      sendOptions(target, { timeoutMs, t1Ms, verifyTls, stats, requestUri, fromUser, signal: inFlight.signal }).then((r) => {
+        if (inFlight.signal.aborted) return;
         delete sip.failure;
         delete sip.retryAfter;
         delete sip.error;
@@ -62,6 +75,7 @@ export function registerOptions(RED: Red): void {
         }
         done();
       }, (err: unknown) => {
+        if (inFlight.signal.aborted) return;
         msg.sip = { ...sip, error: errorOf(err), failure: 'transport' };
         send([null, msg]);
         done();

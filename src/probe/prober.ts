@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { setMaxListeners } from 'node:events';
-import { SipLocateError, toSipLocateError } from '../core/errors';
+import { SipLocateError, toSipLocateError, type ErrorCode } from '../core/errors';
 import type { Target } from '../core/types';
 import { checkProbeOptions, probeTarget } from './check';
 import { buildOptions, newBranch, parseResponse, retryAfterOf, token, type SipResponse } from './message';
@@ -34,7 +34,14 @@ export interface ProbeStats {
 /** A final response, or why none came. */
 export type ProbeResult =
   | { kind: 'response'; status: number; reason: string; headers: Record<string, string> }
-  | { kind: 'failure'; failure: 'transport' | 'timeout' | '503'; retryAfter?: number; code: string; message: string; status?: number };
+  | { kind: 'failure'; failure: 'transport' | 'timeout' | '503'; retryAfter?: number; code: ErrorCode; message: string; status?: number };
+
+/** The declared code for a socket error: refused and reset keep their names, anything else is ETRANSPORT. */
+function socketCode(err: Error & { code?: string }): ErrorCode {
+  if (err.code === 'ECONNREFUSED') return 'ECONNREFUSED';
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return 'ECONNRESET';
+  return 'ETRANSPORT';
+}
 
 const T2_MS = 4000;
 
@@ -84,7 +91,7 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
   };
   const matches = (r: SipResponse): boolean => r.branch === ids.branch && r.callId === ids.callId && r.cseqMethod === 'OPTIONS';
   const timeout = (): ProbeResult => ({ kind: 'failure', failure: 'timeout', code: 'ETIMEOUT', message: `No final response from ${target.transport} ${target.address}:${target.port} within ${timeoutMs} ms.` });
-  const transportError = (err: Error & { code?: string }): ProbeResult => ({ kind: 'failure', failure: 'transport', code: err.code ?? 'ETRANSPORT', message: `Sending to ${target.transport} ${target.address}:${target.port} failed: ${err.message}.` });
+  const transportError = (err: Error & { code?: string }): ProbeResult => ({ kind: 'failure', failure: 'transport', code: socketCode(err), message: `Sending to ${target.transport} ${target.address}:${target.port} failed: ${err.message}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}.` });
 
   if (target.transport === 'udp') {
     return new Promise((resolve, reject) => {

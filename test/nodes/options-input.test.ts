@@ -1,59 +1,18 @@
 // sip-options in a Node-RED runtime (node-red-node-test-helper) against a SIP responder on loopback: crafted targets
 // (property-based) never reach the wire unchecked and every message leaves on exactly one output; closing the node
 // aborts probes in flight and leaves nothing behind.
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { helper, NODES } from './helper';
-import { startSipResponder, type SipResponder } from '../probe/sip-responder';
+import { collector, helper, NODES } from './helper';
+import { openHandles, useResponders } from '../probe/sip-responder';
 
 const ALL = [...NODES, require('../../src/nodes/sip-options')];
 /** The header lines the prober writes, in order. */
 const HEADERS = ['via', 'max-forwards', 'from', 'to', 'call-id', 'cseq', 'contact', 'accept', 'user-agent', 'content-length'];
 
-/** Open UDP and TCP handles and timers of this process. */
-const handles = (): { sockets: number; timers: number } => {
-  const info = process.getActiveResourcesInfo();
-  return { sockets: info.filter((r) => r === 'UDPWRAP' || r === 'TCPSocketWrap' || r === 'TCPWRAP').length, timers: info.filter((r) => r === 'Timeout').length };
-};
-
-/** Records what leaves each output, by message id, and waits for a total. */
-function outputs(ids: string[]): { count: Map<string, number>; byOutput: Record<string, Array<{ sip: { error?: { code: string } } }>>; total(): number; until(n: number): Promise<void> } {
-  const count = new Map<string, number>();
-  const byOutput: Record<string, Array<{ sip: { error?: { code: string } } }>> = {};
-  let waiting: { n: number; resolve: () => void } | undefined;
-  const total = (): number => [...count.values()].reduce((a, b) => a + b, 0);
-  for (const id of ids) {
-    byOutput[id] = [];
-    helper.getNode(id).on('input', (msg: { _msgid: string; sip: { error?: { code: string } } }) => {
-      count.set(msg._msgid, (count.get(msg._msgid) ?? 0) + 1);
-      byOutput[id]!.push(msg);
-      if (waiting && total() >= waiting.n) waiting.resolve();
-    });
-  }
-  return {
-    count, byOutput, total,
-    until(n) {
-      if (total() >= n) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`only ${total()} of ${n} messages left the node`)), 20_000);
-        waiting = { n, resolve: () => { clearTimeout(t); resolve(); } };
-      });
-    },
-  };
-}
-
 describe('sip-options with crafted input and on close', () => {
-  let answering: SipResponder;
-  let silent: SipResponder;
-  before(async () => {
-    answering = await startSipResponder('answer');
-    silent = await startSipResponder('silent');
-  });
-  after(async () => {
-    await answering?.stop();
-    await silent?.stop();
-  });
+  const servers = useResponders();
   afterEach(async () => helper.unload());
 
   const flow = (extra: Record<string, unknown> = {}): Array<Record<string, unknown>> => [
@@ -65,7 +24,7 @@ describe('sip-options with crafted input and on close', () => {
 
   test('crafted msg.sip.target (300 runs): one output each; every request on the wire has exactly the prober\'s headers', async () => {
     await helper.load(ALL, flow());
-    const out = outputs(['ok', 'err']);
+    const out = collector(['ok', 'err']);
     const host = fc.oneof(
       fc.string({ maxLength: 40 }),
       fc.string({ maxLength: 20 }).map((s) => `a.test\r\n${s}`),
@@ -73,8 +32,8 @@ describe('sip-options with crafted input and on close', () => {
       fc.anything(),
     );
     const target = fc.oneof(
-      { weight: 4, arbitrary: host.map((h) => ({ transport: 'udp', address: '127.0.0.1', port: answering.udpPort, family: 4, host: h, source: 'numeric', ttl: 0 })) },
-      { weight: 1, arbitrary: fc.record({ transport: fc.oneof(fc.constant('udp'), fc.anything()), address: fc.oneof(fc.constant('127.0.0.1'), fc.anything()), port: fc.oneof(fc.constant(answering.udpPort), fc.anything()), host }) },
+      { weight: 4, arbitrary: host.map((h) => ({ transport: 'udp', address: '127.0.0.1', port: servers.answering.udpPort, family: 4, host: h, source: 'numeric', ttl: 0 })) },
+      { weight: 1, arbitrary: fc.record({ transport: fc.oneof(fc.constant('udp'), fc.anything()), address: fc.oneof(fc.constant('127.0.0.1'), fc.anything()), port: fc.oneof(fc.constant(servers.answering.udpPort), fc.anything()), host }) },
       { weight: 1, arbitrary: fc.anything() },
     );
     let sent = 0;
@@ -84,11 +43,11 @@ describe('sip-options with crafted input and on close', () => {
       await out.until(sent);
     }), { numRuns: 300, seed: 13 });
     assert.equal(out.total(), sent);
-    assert.ok([...out.count.values()].every((n) => n === 1), 'no message left twice');
+    assert.ok([...out.seen.values()].every((n) => n === 1), 'no message left twice');
     assert.ok(out.byOutput.ok!.length > 20 && out.byOutput.err!.length > 20, `${out.byOutput.ok!.length} answered, ${out.byOutput.err!.length} refused`);
-    for (const m of out.byOutput.err!) assert.equal(m.sip.error?.code, 'EINVALIDMSG');
-    assert.equal(answering.requests.length, out.byOutput.ok!.length, 'one request per answered message, none for refused ones');
-    for (const request of answering.requests) {
+    for (const m of out.byOutput.err as Array<{ sip: { error: { code: string } } }>) assert.equal(m.sip.error.code, 'EINVALIDMSG');
+    assert.equal(servers.answering.requests.length, out.byOutput.ok!.length, 'one request per answered message, none for refused ones');
+    for (const request of servers.answering.requests) {
       const lines = request.split('\r\n');
       assert.match(lines[0]!, /^OPTIONS sip:[!-~]+ SIP\/2\.0$/);
       assert.deepEqual(lines.slice(1, -2).map((l) => l.slice(0, l.indexOf(':')).toLowerCase()), HEADERS, request);
@@ -98,20 +57,20 @@ describe('sip-options with crafted input and on close', () => {
   test('a Request-URI or From user that would break the request fails every message with EINVALIDOPTION', async () => {
     for (const extra of [{ requestUri: 'sip:a.test SIP/2.0\r\nX-Injected: 1' }, { fromUser: 'probe\r\nX-Injected: 1' }]) {
       await helper.load(ALL, flow(extra));
-      const out = outputs(['ok', 'err']);
-      const before = answering.requests.length;
-      helper.getNode('opt').receive({ sip: sipFor({ transport: 'udp', address: '127.0.0.1', port: answering.udpPort, host: 'ok.test' }) });
+      const out = collector(['ok', 'err']);
+      const before = servers.answering.requests.length;
+      helper.getNode('opt').receive({ sip: sipFor({ transport: 'udp', address: '127.0.0.1', port: servers.answering.udpPort, host: 'ok.test' }) });
       await out.until(1);
-      assert.equal(out.byOutput.err![0]!.sip.error?.code, 'EINVALIDOPTION', JSON.stringify(extra));
-      assert.equal(answering.requests.length, before);
+      assert.equal((out.byOutput.err![0] as { sip: { error: { code: string } } }).sip.error.code, 'EINVALIDOPTION', JSON.stringify(extra));
+      assert.equal(servers.answering.requests.length, before);
       await helper.unload();
     }
   });
 
   test('close while probes are in flight: nothing is sent or done afterwards, no socket or timer is left', async () => {
     await helper.load(ALL, flow({ timeout: 30_000 }));
-    const before = handles();
-    const out = outputs(['ok', 'err']);
+    const before = openHandles();
+    const out = collector(['ok', 'err']);
     // Count the node's own send() and message completions (done()), which go on after the wires are gone.
     const calls = { send: 0, _complete: 0 };
     const node: object = helper.getNode('opt');
@@ -123,16 +82,16 @@ describe('sip-options with crafted input and on close', () => {
         return Reflect.apply(original as (...a: unknown[]) => unknown, this, args);
       });
     }
-    const first = silent.requests.length;
+    const first = servers.silent.requests.length;
     for (let i = 0; i < 3; i++) {
-      helper.getNode('opt').receive({ sip: sipFor({ transport: 'udp', address: '127.0.0.1', port: silent.udpPort, host: 'silent.test' }) });
-      helper.getNode('opt').receive({ sip: sipFor({ transport: 'tcp', address: '127.0.0.1', port: silent.tcpPort, host: 'silent.test' }) });
+      helper.getNode('opt').receive({ sip: sipFor({ transport: 'udp', address: '127.0.0.1', port: servers.silent.udpPort, host: 'servers.silent.test' }) });
+      helper.getNode('opt').receive({ sip: sipFor({ transport: 'tcp', address: '127.0.0.1', port: servers.silent.tcpPort, host: 'servers.silent.test' }) });
     }
-    await silent.received(first + 6);
-    assert.ok(handles().sockets >= before.sockets + 6, 'six probes are in flight');
+    await servers.silent.received(first + 6);
+    assert.ok(openHandles().sockets >= before.sockets + 6, 'six probes are in flight');
     await helper.unload();
-    await silent.allClosed();
-    const left = handles();
+    await servers.silent.allClosed();
+    const left = openHandles();
     assert.ok(left.sockets <= before.sockets, `sockets: ${left.sockets} after close, ${before.sockets} before the probes`);
     assert.ok(left.timers <= before.timers, `timers: ${left.timers} after close, ${before.timers} before the probes`);
     assert.equal(out.total(), 0, 'no message left the node');

@@ -1,49 +1,38 @@
 // What the prober refuses to put on the wire, and what aborting a probe leaves behind, against a SIP responder on loopback.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sendOptions } from '../../src/probe/prober';
 import { buildOptions } from '../../src/probe/message';
 import { checkProbeOptions, probeTarget } from '../../src/probe/check';
 import { SipLocateError } from '../../src/core/errors';
 import type { Target, Transport } from '../../src/core/types';
-import { startSipResponder, type SipResponder } from './sip-responder';
+import { openHandles, useResponders } from './sip-responder';
 
 const target = (port: number, transport: Transport, host: unknown = '127.0.0.1'): Target =>
   ({ transport, address: '127.0.0.1', port, family: 4, host, source: 'numeric', ttl: 0 }) as Target;
 
-/** Open UDP and TCP handles of this process. */
-const sockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'UDPWRAP' || r === 'TCPSocketWrap' || r === 'TCPWRAP').length;
-
 describe('prober input checks and abort', () => {
-  let answering: SipResponder;
-  let silent: SipResponder;
-  before(async () => {
-    answering = await startSipResponder('answer');
-    silent = await startSipResponder('silent');
-  });
-  after(async () => {
-    await answering?.stop();
-    await silent?.stop();
-  });
+  const servers = useResponders();
+  const sockets = (): number => openHandles().sockets;
 
   test('hosts with CR, LF, control bytes or other junk are refused with EINVALIDMSG before any socket opens', async () => {
-    const before = answering.requests.length;
+    const before = servers.answering.requests.length;
     for (const host of ['a.test\r\nX-Injected: 1', 'a.test\nVia: x', 'a\u0000b', 'a b', 'a;b', '', 'a'.repeat(300), 'ä.test', 42, {}, ['x']]) {
-      const checked = probeTarget(target(answering.udpPort, 'udp', host));
+      const checked = probeTarget(target(servers.answering.udpPort, 'udp', host));
       assert.ok(checked instanceof SipLocateError && checked.code === 'EINVALIDMSG', JSON.stringify(host));
-      await assert.rejects(sendOptions(target(answering.udpPort, 'udp', host), { timeoutMs: 1000 }), { code: 'EINVALIDMSG' }, JSON.stringify(host));
+      await assert.rejects(sendOptions(target(servers.answering.udpPort, 'udp', host), { timeoutMs: 1000 }), { code: 'EINVALIDMSG' }, JSON.stringify(host));
     }
-    assert.equal(answering.requests.length, before, 'nothing was sent');
+    assert.equal(servers.answering.requests.length, before, 'nothing was sent');
   });
 
   test('a target without a host uses its address; host names and IPs go through', async () => {
-    const missing = probeTarget({ transport: 'udp', address: '127.0.0.1', port: answering.udpPort });
+    const missing = probeTarget({ transport: 'udp', address: '127.0.0.1', port: servers.answering.udpPort });
     assert.ok(!(missing instanceof SipLocateError) && missing.host === '127.0.0.1');
     for (const host of [undefined, 'sip.example.test', '_sip._udp.example.test.', '127.0.0.1', '::1']) {
-      const r = await sendOptions(target(answering.udpPort, 'udp', host), { timeoutMs: 3000 });
+      const r = await sendOptions(target(servers.answering.udpPort, 'udp', host), { timeoutMs: 3000 });
       assert.equal(r.kind === 'response' && r.status, 200, String(host));
     }
-    const last = answering.requests.at(-1)!;
+    const last = servers.answering.requests.at(-1)!;
     assert.match(last.split('\r\n')[0]!, /^OPTIONS sip:\[::1\]:\d+;transport=udp SIP\/2\.0$/);
   });
 
@@ -63,17 +52,17 @@ describe('prober input checks and abort', () => {
     const baseline = sockets();
     const controller = new AbortController();
     const probes = [
-      ...Array.from({ length: 3 }, () => sendOptions(target(silent.udpPort, 'udp'), { timeoutMs: 30_000, signal: controller.signal })),
-      ...Array.from({ length: 3 }, () => sendOptions(target(silent.tcpPort, 'tcp'), { timeoutMs: 30_000, signal: controller.signal })),
+      ...Array.from({ length: 3 }, () => sendOptions(target(servers.silent.udpPort, 'udp'), { timeoutMs: 30_000, signal: controller.signal })),
+      ...Array.from({ length: 3 }, () => sendOptions(target(servers.silent.tcpPort, 'tcp'), { timeoutMs: 30_000, signal: controller.signal })),
     ];
     const settled = Promise.allSettled(probes);
-    await silent.received(silent.requests.length + 6);
-    assert.equal(silent.openConnections(), 3);
+    await servers.silent.received(servers.silent.requests.length + 6);
+    assert.equal(servers.silent.openConnections(), 3);
     controller.abort();
     const results = await settled;
     assert.deepEqual(results.map((r) => r.status === 'rejected' && (r.reason as SipLocateError).code), Array(6).fill('ECANCELLED'));
-    await silent.allClosed();
+    await servers.silent.allClosed();
     assert.equal(sockets(), baseline, 'no socket left open');
-    await assert.rejects(sendOptions(target(silent.udpPort, 'udp'), { signal: controller.signal }), { code: 'ECANCELLED' }, 'an aborted signal sends nothing');
+    await assert.rejects(sendOptions(target(servers.silent.udpPort, 'udp'), { signal: controller.signal }), { code: 'ECANCELLED' }, 'an aborted signal sends nothing');
   });
 });

@@ -3,6 +3,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { after, before } from 'node:test';
 
 /** A running responder. */
 export interface SipResponder {
@@ -91,4 +92,24 @@ export async function startSipResponder(mode: 'answer' | 'silent'): Promise<SipR
       await new Promise<void>((resolve) => tcp.close(() => resolve()));
     },
   };
+}
+
+/** An answering and a silent responder for the tests of the enclosing describe(), started before and stopped after them. */
+export function useResponders(): { answering: SipResponder; silent: SipResponder } {
+  const r = {} as { answering: SipResponder; silent: SipResponder };
+  before(async () => {
+    r.answering = await startSipResponder('answer');
+    r.silent = await startSipResponder('silent');
+  });
+  after(async () => {
+    await r.answering?.stop();
+    await r.silent?.stop();
+  });
+  return r;
+}
+
+/** Open UDP and TCP handles and timers of this process. */
+export function openHandles(): { sockets: number; timers: number } {
+  const info = process.getActiveResourcesInfo();
+  return { sockets: info.filter((r) => r === 'UDPWRAP' || r === 'TCPSocketWrap' || r === 'TCPWRAP').length, timers: info.filter((r) => r === 'Timeout').length };
 }

@@ -1,17 +1,34 @@
-// sip-options in a Node-RED runtime (node-red-node-test-helper) against a SIP responder on loopback: crafted targets
-// (property-based) never reach the wire unchecked and every message leaves on exactly one output; closing the node
-// aborts probes in flight and leaves nothing behind.
+// sip-options and sip-locate in a Node-RED runtime (node-red-node-test-helper), against a SIP responder on loopback
+// and a silent fake nameserver: crafted targets (property-based) never reach the wire unchecked and every message
+// leaves on exactly one output; closing a node cancels its probes and locates in flight and leaves nothing behind.
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { collector, helper, NODES } from './helper';
+import { startFakeDns } from '../servers/fake-dns';
+import { until } from '../store/until';
 import { openHandles, useResponders } from '../probe/sip-responder';
 
 const ALL = [...NODES, require('../../src/nodes/sip-options')];
 /** The header lines the prober writes, in order. */
 const HEADERS = ['via', 'max-forwards', 'from', 'to', 'call-id', 'cseq', 'contact', 'accept', 'user-agent', 'content-length'];
 
-describe('sip-options with crafted input and on close', () => {
+/** Counts a node's own send() and message completions (done()), which would go on after its wires are gone. */
+function countCalls(id: string): { send: number; _complete: number } {
+  const calls = { send: 0, _complete: 0 };
+  const node: object = helper.getNode(id);
+  for (const name of ['send', '_complete'] as const) {
+    const original: unknown = Reflect.get(node, name);
+    assert.equal(typeof original, 'function');
+    Reflect.set(node, name, function (this: object, ...args: unknown[]): unknown {
+      calls[name]++;
+      return Reflect.apply(original as (...a: unknown[]) => unknown, this, args);
+    });
+  }
+  return calls;
+}
+
+describe('sip-options and sip-locate: crafted input and close', () => {
   const servers = useResponders();
   afterEach(async () => helper.unload());
 
@@ -71,17 +88,7 @@ describe('sip-options with crafted input and on close', () => {
     await helper.load(ALL, flow({ timeout: 30_000 }));
     const before = openHandles();
     const out = collector(['ok', 'err']);
-    // Count the node's own send() and message completions (done()), which go on after the wires are gone.
-    const calls = { send: 0, _complete: 0 };
-    const node: object = helper.getNode('opt');
-    for (const name of ['send', '_complete'] as const) {
-      const original: unknown = Reflect.get(node, name);
-      assert.equal(typeof original, 'function');
-      Reflect.set(node, name, function (this: object, ...args: unknown[]): unknown {
-        calls[name]++;
-        return Reflect.apply(original as (...a: unknown[]) => unknown, this, args);
-      });
-    }
+    const calls = countCalls('opt');
     const first = servers.silent.requests.length;
     for (let i = 0; i < 3; i++) {
       helper.getNode('opt').receive({ sip: sipFor({ transport: 'udp', address: '127.0.0.1', port: servers.silent.udpPort, host: 'servers.silent.test' }) });
@@ -96,5 +103,37 @@ describe('sip-options with crafted input and on close', () => {
     assert.ok(left.timers <= before.timers, `timers: ${left.timers} after close, ${before.timers} before the probes`);
     assert.equal(out.total(), 0, 'no message left the node');
     assert.deepEqual(calls, { send: 0, _complete: 0 }, 'neither send() nor done() was called after close');
+  });
+
+  test('sip-locate: close while locates wait for a silent nameserver: nothing is sent or done afterwards', async () => {
+    const dns = await startFakeDns(() => []);
+    try {
+      await helper.load(ALL, [
+        { id: 'r2', type: 'sip-resolver', nameservers: dns.nameserver, transports: 'udp', timeout: 5000, tries: 3 },
+        { id: 'loc', type: 'sip-locate', resolver: 'r2', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },
+        { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' },
+      ]);
+      const out = collector(['ok', 'err']);
+      const calls = countCalls('loc');
+      // Keep the locate() promises, to wait until each has settled and its handler in the node has run.
+      const locator: object = Reflect.get(helper.getNode('r2'), 'locator');
+      const locate: unknown = Reflect.get(locator, 'locate');
+      const pending: Array<Promise<unknown>> = [];
+      Reflect.set(locator, 'locate', (...args: unknown[]) => {
+        const p = Reflect.apply(locate as (...a: unknown[]) => Promise<unknown>, locator, args);
+        pending.push(p);
+        return p;
+      });
+      for (let i = 0; i < 5; i++) helper.getNode('loc').receive({ payload: `sip:host${i}.silent.test` });
+      await until(() => new Set(dns.queries.map((q) => q.name.toLowerCase())).size >= 5, 'every locate asked the nameserver');
+      assert.equal(pending.length, 5);
+      await helper.unload();
+      const settled = await Promise.allSettled(pending);
+      assert.deepEqual(settled.map((r) => r.status === 'rejected' && (r.reason as { code: string }).code), Array(5).fill('ECANCELLED'));
+      assert.equal(out.total(), 0, 'no message left the node');
+      assert.deepEqual(calls, { send: 0, _complete: 0 }, 'neither send() nor done() was called after close');
+    } finally {
+      await dns.stop();
+    }
   });
 });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The sip-locate command: resolve a SIP URI the RFC 3263 way (a tel: URI through ENUM first) and print the targets. */
 import { createLocator } from './core/locator';
-import { SipLocateError } from './core/errors';
+import { unexpected } from './core/errors';
 import type { FamilyPolicy, LocateResult, TraceNode, Transport } from './core/types';
 import type { DnsRecord } from './core/dns/types';
 
@@ -193,7 +193,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } catch (err) {
-    const e = err instanceof SipLocateError ? err : new SipLocateError('EBADRESP', `Unexpected failure: ${(err as Error)?.message ?? String(err)}`);
+    const e = unexpected(err);
     if (opts.json) process.stdout.write(JSON.stringify({ uri, error: { code: e.code, message: e.message } }) + '\n');
     else process.stderr.write(`sip-locate: ${e.code}: ${e.message}\n`);
     return 1;

@@ -10,8 +10,8 @@ import { parseStaticRecords } from './system/static-records';
 import { EnumStep, withEnum } from './enum/step';
 import type { DnsClient, DnsQuerier } from './dns/types';
 import { SipLocateError } from './errors';
-import { Marks, targetKeyOf } from './failover/marks';
-import { Pins } from './failover/pins';
+import { Marks, targetKeyOf, type Mark } from './failover/marks';
+import { Pins, type Pin } from './failover/pins';
 import { failoverFrom } from './failover/from-report';
 import { withAddressing } from './target-address';
 import { buildPlan, type PlanContext } from './rfc3263/locate';
@@ -24,6 +24,10 @@ const FAMILIES: readonly FamilyPolicy[] = ['ipv4', 'ipv6', 'ipv4-first', 'ipv6-f
 const REASONS: readonly string[] = ['transport', 'timeout', '503'];
 /** How far past its own expiry a record may be dropped when a store reports it expired (clock skew between hosts), ms. */
 const EXPIRY_SKEW_MS = 2000;
+/** How often expired marks and pins are swept out, ms; they are freed within this long of expiring. */
+const SWEEP_INTERVAL_MS = 5000;
+/** Most entries one sweep step frees before it yields to the event loop. */
+const SWEEP_STEP = 10_000;
 
 /** Options of createLocator(), plus an injectable DNS querier for tests. */
 export interface CreateLocatorOptions extends LocatorOptions {
@@ -37,6 +41,8 @@ export interface CreateLocatorOptions extends LocatorOptions {
 export interface SipLocator extends Locator {
   /** The DNS client (undefined when a querier was injected). */
   readonly dns: DnsClient | undefined;
+  /** How many marks and pins are held in memory, expired ones not yet swept out included. */
+  held(): { marks: number; pins: number };
 }
 
 function numberOption(value: unknown, fallback: number, min: number, max: number, name: string): number {
@@ -111,6 +117,9 @@ class LocatorImpl implements SipLocator {
   private readonly building = new Map<string, Promise<Plan>>();
   /** tel: (and user=phone) URIs go through ENUM first (RFC 6116). */
   private readonly enums: EnumStep;
+  private readonly sweepTimer: NodeJS.Timeout;
+  /** True while apply() runs: what a change from elsewhere evicts is not reported back. */
+  private applying = false;
   private closed = false;
 
   constructor(o: CreateLocatorOptions) {
@@ -126,9 +135,11 @@ class LocatorImpl implements SipLocator {
     this.maxQueries = Math.floor(numberOption(o.maxQueriesPerLocate, 64, 1, 10000, 'maxQueriesPerLocate'));
     this.resolveTimeoutMs = numberOption(o.resolveTimeoutMs, 10000, 1, 600000, 'resolveTimeoutMs');
     this.planLimit = Math.floor(numberOption(o.cacheSize, 10000, 0, 10_000_000, 'cacheSize'));
-    this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000);
+    const maxPins = Math.floor(numberOption(o.maxPins, 100_000, 1, 10_000_000, 'maxPins'));
+    const maxMarks = Math.floor(numberOption(o.maxMarks, 100_000, 1, 10_000_000, 'maxMarks'));
+    this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000, maxPins, (pin: Pin) => this.evicted({ op: 'expired', destination: pin.destination }));
+    this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'), maxMarks, (mark: Mark) => this.evicted({ op: 'expired', mark: keyOnly(mark) }));
     this.enums = new EnumStep(o, this.clock, this.planLimit);
-    this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'));
     if (o.addressLookup !== undefined && !ADDRESS_LOOKUPS.includes(o.addressLookup)) throw new SipLocateError('EINVALIDOPTION', `The option addressLookup must be one of ${ADDRESS_LOOKUPS.join(', ')}.`, { option: 'addressLookup' });
     this.addressLookup = o.addressLookup ?? 'dns-then-system';
     this.systemTtl = numberOption(o.systemTtl, 30, 0, 86400, 'systemTtl');
@@ -163,6 +174,8 @@ class LocatorImpl implements SipLocator {
       }
     }
     this.querier = withStaticRecords(querier, statics);
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
   }
 
   async locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
@@ -185,9 +198,9 @@ class LocatorImpl implements SipLocator {
     const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true, maxQueries,
       search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
     if (options.trace) {
+      // Read-only: the tree comes from a fresh build, the answer from what a real locate would use; nothing is stored.
       const built = await this.withDeadline(buildPlan(parsed, ctx), uri, options.signal);
-      this.remember(destination, built.plan);
-      const result = this.resultFrom(uri, destination, built.plan);
+      const result = this.resultFrom(uri, destination, this.cachedPlan(destination) ?? built.plan, true);
       if (built.trace) result.trace = built.trace;
       return result;
     }
@@ -258,13 +271,20 @@ class LocatorImpl implements SipLocator {
     if (this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: keyOnly(target) });
     if (!this.sticky || !destination) return;
     const pin = this.pins.get(destination);
-    if (pin && targetKeyOf(pin.target) === targetKeyOf(target) && !this.dueForRenewal(pin.expiresAt)) return;
+    if (pin && targetKeyOf(pin) === targetKeyOf(target) && !this.dueForRenewal(pin.expiresAt)) {
+      this.pins.touch(destination);
+      return;
+    }
     this.pin(destination, asTarget(target));
   }
 
   pinnedTarget(destination: string): Target | undefined {
     const pin = this.pins.get(destination);
-    return pin ? { ...pin.target } : undefined;
+    return pin?.target();
+  }
+
+  held(): { marks: number; pins: number } {
+    return { marks: this.marks.size, pins: this.pins.size };
   }
 
   state(): LocatorState {
@@ -285,6 +305,15 @@ class LocatorImpl implements SipLocator {
   }
 
   apply(change: StateChange): void {
+    this.applying = true;
+    try {
+      this.applyChange(change);
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  private applyChange(change: StateChange): void {
     switch (change.op) {
       case 'mark':
         if (this.marks.put(change.mark).changed) this.pins.unpinTarget(change.mark);
@@ -314,6 +343,7 @@ class LocatorImpl implements SipLocator {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.sweepTimer);
     this.plans.clear();
     this.enums.clear();
     this.dns?.close();
@@ -337,11 +367,11 @@ class LocatorImpl implements SipLocator {
     return cached && cached.expiresAt > this.clock.now() ? cached.plan : undefined;
   }
 
-  /** Draws the order from a plan and applies marks and the pin; throws ENOADDRESS when nothing is left. */
-  private resultFrom(uri: string, destination: string, plan: Plan): LocateResult {
+  /** Draws the order from a plan and applies marks and the pin (readOnly: without changing pins); throws ENOADDRESS when nothing is left. */
+  private resultFrom(uri: string, destination: string, plan: Plan, readOnly = false): LocateResult {
     const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
     if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
-    const sticky = this.applyPin(destination, ordered);
+    const sticky = this.applyPin(destination, ordered, readOnly);
     return { uri, destination, targets: ordered, sticky };
   }
 
@@ -350,14 +380,26 @@ class LocatorImpl implements SipLocator {
     const old = this.pins.get(destination);
     const pin = this.pins.set(destination, target);
     if (this.listeners.size === 0) return;
-    const change: StateChange = { op: 'pin', pin: { ...pin, target: { ...pin.target } } };
-    if (old) change.replaces = keyOnly(old.target);
+    const change: StateChange = { op: 'pin', pin };
+    if (old) change.replaces = keyOnly(old);
     this.emit(change);
   }
 
   /** True when less than half of a pin's lifetime is left, so using it should renew it. */
   private dueForRenewal(expiresAt: number): boolean {
     return expiresAt - this.clock.now() < this.pins.lifetimeMs / 2;
+  }
+
+  /** Reports a mark or pin dropped to keep a bound, unless a change from elsewhere caused it. */
+  private evicted(change: StateChange): void {
+    if (!this.applying) this.emit(change);
+  }
+
+  /** Frees expired marks and pins, a step at a time so a mass expiry does not stall the event loop. */
+  private sweep(): void {
+    if (this.closed) return;
+    const freed = this.pins.sweep(SWEEP_STEP) + this.marks.sweep(SWEEP_STEP);
+    if (freed >= SWEEP_STEP) setImmediate(() => this.sweep());
   }
 
   private emit(change: StateChange): void {
@@ -390,23 +432,30 @@ class LocatorImpl implements SipLocator {
     return grey.length + black.length === 0 ? free : [...free, ...grey, ...black];
   }
 
-  /** Puts the destination's pin first (dropping it when DNS no longer lists it) or pins targets[0]; true when targets[0] is pinned. */
-  private applyPin(destination: string, targets: Target[]): boolean {
+  /**
+   * Puts the destination's pin first (dropping it when DNS no longer lists it) or pins targets[0]; true when targets[0]
+   * is pinned. readOnly: the same answer, but no pin is made, renewed, dropped or counted as used.
+   */
+  private applyPin(destination: string, targets: Target[], readOnly: boolean): boolean {
     if (!this.sticky) return false;
     const pin = this.pins.get(destination);
     if (pin) {
-      const key = targetKeyOf(pin.target);
+      const key = targetKeyOf(pin);
       const i = targets.findIndex((t) => targetKeyOf(t) === key);
       if (i >= 0) {
         if (i > 0) targets.unshift(targets.splice(i, 1)[0]!);
-        if (this.dueForRenewal(pin.expiresAt)) this.pin(destination, pin.target);
+        if (readOnly) return true;
+        if (this.dueForRenewal(pin.expiresAt)) this.pin(destination, pin.target());
+        else this.pins.touch(destination);
         return true;
       }
-      this.pins.delete(destination);
-      this.emit({ op: 'unpin', destination, target: keyOnly(pin.target) });
+      if (!readOnly) {
+        this.pins.delete(destination);
+        this.emit({ op: 'unpin', destination, target: keyOnly(pin) });
+      }
     }
     if (targets[0]!.mark === 'black') return false;
-    this.pin(destination, targets[0]!);
+    if (!readOnly) this.pin(destination, targets[0]!);
     return true;
   }
 

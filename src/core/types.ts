@@ -161,6 +161,10 @@ export interface LocatorOptions {
   sticky?: boolean;
   /** Seconds an unused sticky pin lasts; each use renews it (default 7200). */
   pinSeconds?: number;
+  /** Most sticky pins kept; beyond it the least recently used one is dropped (default 100000). */
+  maxPins?: number;
+  /** Most failure marks kept; beyond it the soonest-expiring one is dropped (default 100000). */
+  maxMarks?: number;
   /** Seconds a transport error or timeout greylists a target (default 32). */
   greylistSeconds?: number;
   /** Upper bound for a 503 Retry-After blacklist, seconds (default 3600). */

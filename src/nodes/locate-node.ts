@@ -1,4 +1,5 @@
 /** The sip-locate node: a SIP (or tel:) URI in, msg.sip with the failover order out (output 2 when nothing is found). */
+import { setMaxListeners } from 'node:events';
 import { SipLocateError } from '../core/errors';
 import type { LocateResult } from '../core/types';
 import type { NodeMessage, Red, RedNode } from './red';
@@ -24,6 +25,13 @@ export function registerLocate(RED: Red): void {
     const text = { sticky: RED._('sip-locate.status.sticky'), memoryOnly: RED._('sip-locate.status.memoryOnly') };
     const property = config.uri || 'payload';
     const propertyType = config.uriType || 'msg';
+    // Closing cancels the locates in flight; nothing is sent and done() is not called after that.
+    const inFlight = new AbortController();
+    setMaxListeners(0, inFlight.signal); // one listener per locate in flight, each removed when it ends
+    node.on('close', (_removed: boolean, done: () => void) => {
+      inFlight.abort();
+      done();
+    });
 
     node.on('input', (msg: NodeMessage, send, done) => {
       const fail = (err: unknown, uri?: unknown): void => {
@@ -52,7 +60,14 @@ export function registerLocate(RED: Red): void {
           return fail(err, value);
         }
         if (hit) return found(hit);
-        locator.locate(value as string).then(found, (e: unknown) => fail(e, value));
+        locator.locate(value as string, { signal: inFlight.signal }).then(
+          (result) => {
+            if (!inFlight.signal.aborted) found(result);
+          },
+          (e: unknown) => {
+            if (!inFlight.signal.aborted) fail(e, value);
+          },
+        );
       };
       const unreadable = (err: unknown): void => fail(new SipLocateError('EINVALIDMSG', `Could not read the URI from ${propertyType} ${property}: ${err instanceof Error ? err.message : String(err)}`));
       if (propertyType === 'msg') {

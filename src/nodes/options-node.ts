@@ -2,6 +2,7 @@
 import { SipLocateError } from '../core/errors';
 import { failoverPolicyOf, type FailoverPolicy } from '../core/failover/policy';
 import { targetKeyText } from '../core/target-address';
+import { checkProbeOptions, probeTarget } from '../probe/check';
 import { sendOptions, type ProbeStats } from '../probe/prober';
 import type { NodeMessage, Red, RedNode } from './red';
 import { RecentlyConfirmed } from './recently-confirmed';
@@ -39,19 +40,31 @@ export function registerOptions(RED: Red): void {
     if (policy instanceof SipLocateError) node.status(errorStatus(policy.code));
     const skipMs = Number(config.skipIfConfirmedWithin) > 0 ? Number(config.skipIfConfirmedWithin) * 1000 : 0;
     const recent = new RecentlyConfirmed(skipMs);
+    const requestUri = config.requestUri || undefined;
+    const fromUser = config.fromUser || undefined;
+    const configError = policy instanceof SipLocateError ? policy : checkProbeOptions({ requestUri, fromUser });
+    // Closing aborts the probes in flight; nothing is sent and done() is not called after that.
+    const inFlight = new AbortController();
+    node.on('close', (_removed: boolean, done: () => void) => {
+      inFlight.abort();
+      done();
+    });
 
     node.on('input', (msg: NodeMessage, send, done) => {
-      const sip = policy instanceof SipLocateError ? policy : readSipState(msg.sip);
-      if (sip instanceof SipLocateError) {
-        msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? (msg.sip as object) : {}), error: errorOf(sip) };
-        status(errorStatus(sip.code));
+      const fail = (error: SipLocateError): void => {
+        msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? (msg.sip as object) : {}), error: errorOf(error) };
+        status(errorStatus(error.code));
         send([null, msg]);
-        return done();
-      }
-      const rules = policy as FailoverPolicy;
-      const target = sip.target;
+        done();
+      };
+      if (configError) return fail(configError);
+      const rules: FailoverPolicy = policy as FailoverPolicy;
+      const sip = readSipState(msg.sip);
+      if (sip instanceof SipLocateError) return fail(sip);
+      const target = probeTarget(sip.target);
+      if (target instanceof SipLocateError) return fail(target);
       const targetKey = targetKeyText(target);
-      if (skipMs > 0 && target.mark === undefined && recent.fresh(targetKey)) {
+      if (skipMs > 0 && sip.target.mark === undefined && recent.fresh(targetKey)) {
         // Confirmed a moment ago and not marked when it was listed: pass it on without a probe.
         delete sip.failure;
         delete sip.retryAfter;
@@ -62,7 +75,8 @@ export function registerOptions(RED: Red): void {
         return done();
       }
       status(() => ({ fill: 'blue', shape: 'ring', text: targetText(target) }));
-      sendOptions(sip.target, { timeoutMs, t1Ms, verifyTls, stats, requestUri: config.requestUri || undefined, fromUser: config.fromUser || undefined }).then((r) => {
+      sendOptions(target, { timeoutMs, t1Ms, verifyTls, stats, requestUri, fromUser, signal: inFlight.signal }).then((r) => {
+        if (inFlight.signal.aborted) return;
         delete sip.failure;
         delete sip.retryAfter;
         delete sip.error;
@@ -97,6 +111,7 @@ export function registerOptions(RED: Red): void {
         }
         done();
       }, (err: unknown) => {
+        if (inFlight.signal.aborted) return;
         msg.sip = { ...sip, error: errorOf(err), failure: 'transport' };
         send([null, msg]);
         done();

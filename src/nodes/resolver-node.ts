@@ -27,6 +27,9 @@ export interface ResolverConfig {
   naptrFallback?: boolean | string;
   /** Seconds an unused sticky pin lasts. */
   pinSeconds?: number | string;
+  /** Most pins and marks held in memory. */
+  maxPins?: number | string;
+  maxMarks?: number | string;
   /** Where marks and pins are kept: memory (default), a Node-RED context store, or Redis. */
   store?: string;
   /** The context store name from settings.js ('' = the default store). */
@@ -128,6 +131,8 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     enumSuffixes: list(c.enumSuffixes).length > 0 ? list(c.enumSuffixes) : undefined,
     enumForUserPhone: bool(c.enumForUserPhone),
     enumFallback: (c.enumFallback ?? '').trim() || undefined,
+    maxPins: num(c.maxPins),
+    maxMarks: num(c.maxMarks),
   };
 }
 

@@ -1,5 +1,5 @@
 /** What the node adapters share: the msg.sip contract, validation of it, and status texts. */
-import { SipLocateError } from '../core/errors';
+import { SipLocateError, unexpected } from '../core/errors';
 import type { FailoverState, Failure, Locator, LocateResult, Target, TargetKey } from '../core/types';
 import { withAddressing } from '../core/target-address';
 import { readTargetKey } from '../store/records';
@@ -160,8 +160,8 @@ export function errorStatus(code: string): NodeStatus {
 
 /** Converts anything thrown into the { code, message } of msg.sip.error. */
 export function errorOf(err: unknown): { code: string; message: string } {
-  if (err instanceof SipLocateError) return { code: err.code, message: err.message };
-  return { code: 'EINTERNAL', message: `Unexpected failure: ${err instanceof Error ? err.message : String(err)}` };
+  const e = unexpected(err);
+  return { code: e.code, message: e.message };
 }
 
 /**

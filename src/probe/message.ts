@@ -1,5 +1,7 @@
 /** SIP OPTIONS requests and the parsing of responses to them (RFC 3261 subset). */
 import { randomBytes } from 'node:crypto';
+import { SipLocateError } from '../core/errors';
+import { isVisible } from './check';
 
 /** What goes into one OPTIONS request. */
 export interface OptionsRequest {
@@ -45,8 +47,13 @@ function hostText(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
 }
 
-/** Serialises an OPTIONS request. */
+/** Serialises an OPTIONS request; throws EINVALIDMSG when a field would break the request line or a header. */
 export function buildOptions(r: OptionsRequest): string {
+  for (const [name, value] of Object.entries(r)) {
+    if (typeof value === 'string' ? !isVisible(value) : !Number.isInteger(value)) {
+      throw new SipLocateError('EINVALIDMSG', `The OPTIONS field ${name} holds a space, a control character or something else that cannot go into a SIP request.`, { field: name });
+    }
+  }
   const local = `${hostText(r.localAddress)}:${r.localPort}`;
   return [
     `OPTIONS ${r.requestUri} SIP/2.0`,

@@ -2,7 +2,10 @@
 import { createSocket } from 'node:dgram';
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { setMaxListeners } from 'node:events';
+import { SipLocateError, toSipLocateError, type ErrorCode } from '../core/errors';
 import type { Target } from '../core/types';
+import { checkProbeOptions, probeTarget } from './check';
 import { buildOptions, newBranch, parseResponse, retryAfterOf, token, type SipResponse } from './message';
 
 /** Options of sendOptions(). */
@@ -18,6 +21,8 @@ export interface ProbeOptions {
   fromUser?: string;
   /** Counts stray and malformed packets. */
   stats?: ProbeStats;
+  /** Aborting closes the socket, clears the timers and rejects with ECANCELLED. */
+  signal?: AbortSignal;
 }
 
 /** Counters of packets that did not answer the request. */
@@ -29,7 +34,14 @@ export interface ProbeStats {
 /** A final response, or why none came. */
 export type ProbeResult =
   | { kind: 'response'; status: number; reason: string; headers: Record<string, string> }
-  | { kind: 'failure'; failure: 'transport' | 'timeout' | '503'; retryAfter?: number; code: string; message: string; status?: number };
+  | { kind: 'failure'; failure: 'transport' | 'timeout' | '503'; retryAfter?: number; code: ErrorCode; message: string; status?: number };
+
+/** The declared code for a socket error: refused and reset keep their names, anything else is ETRANSPORT. */
+function socketCode(err: Error & { code?: string }): ErrorCode {
+  if (err.code === 'ECONNREFUSED') return 'ECONNREFUSED';
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return 'ECONNRESET';
+  return 'ETRANSPORT';
+}
 
 const T2_MS = 4000;
 
@@ -57,8 +69,19 @@ function finalResult(r: SipResponse): ProbeResult {
   return { kind: 'response', status: r.status, reason: r.reason, headers: r.headers };
 }
 
-/** Sends OPTIONS to the target; never rejects. */
-export function sendOptions(target: Target, options: ProbeOptions = {}): Promise<ProbeResult> {
+/**
+ * Sends OPTIONS to the target and resolves with the final response or the failure. Rejects only with EINVALIDMSG or
+ * EINVALIDOPTION for a target or option that cannot go into a request, and with ECANCELLED when aborted.
+ */
+export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const target = probeTarget(unchecked);
+  if (target instanceof SipLocateError) return Promise.reject(target);
+  const invalid = checkProbeOptions(options);
+  if (invalid) return Promise.reject(invalid);
+  const signal = options.signal;
+  const cancelled = (): SipLocateError => new SipLocateError('ECANCELLED', `The OPTIONS probe to ${target.transport} ${target.address}:${target.port} was cancelled.`);
+  if (signal?.aborted) return Promise.reject(cancelled());
+  if (signal) setMaxListeners(0, signal); // one listener per probe in flight, each removed when its probe ends
   const timeoutMs = options.timeoutMs ?? 32_000;
   const stats = options.stats ?? { stray: 0, malformed: 0 };
   const ids = { branch: newBranch(), callId: `${token(12)}@node-red`, fromTag: token(6) };
@@ -68,25 +91,29 @@ export function sendOptions(target: Target, options: ProbeOptions = {}): Promise
   };
   const matches = (r: SipResponse): boolean => r.branch === ids.branch && r.callId === ids.callId && r.cseqMethod === 'OPTIONS';
   const timeout = (): ProbeResult => ({ kind: 'failure', failure: 'timeout', code: 'ETIMEOUT', message: `No final response from ${target.transport} ${target.address}:${target.port} within ${timeoutMs} ms.` });
-  const transportError = (err: Error & { code?: string }): ProbeResult => ({ kind: 'failure', failure: 'transport', code: err.code ?? 'ETRANSPORT', message: `Sending to ${target.transport} ${target.address}:${target.port} failed: ${err.message}.` });
+  const transportError = (err: Error & { code?: string }): ProbeResult => ({ kind: 'failure', failure: 'transport', code: socketCode(err), message: `Sending to ${target.transport} ${target.address}:${target.port} failed: ${err.message}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}.` });
 
   if (target.transport === 'udp') {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const socket = createSocket(isIP(target.address) === 6 ? 'udp6' : 'udp4');
       let done = false;
       let retransmit: NodeJS.Timeout | undefined;
-      const finish = (r: ProbeResult): void => {
+      const finish = (r: ProbeResult | SipLocateError): void => {
         if (done) return;
         done = true;
         clearTimeout(retransmit);
         clearTimeout(deadline);
+        signal?.removeEventListener('abort', onAbort);
         try {
           socket.close();
         } catch {
           // closed already
         }
-        resolve(r);
+        if (r instanceof SipLocateError) reject(r);
+        else resolve(r);
       };
+      const onAbort = (): void => finish(cancelled());
+      signal?.addEventListener('abort', onAbort, { once: true });
       const deadline = setTimeout(() => finish(timeout()), timeoutMs);
       socket.on('error', (err) => finish(transportError(err)));
       socket.on('message', (buf) => {
@@ -102,8 +129,14 @@ export function sendOptions(target: Target, options: ProbeOptions = {}): Promise
         if (r.status >= 200) finish(finalResult(r));
       });
       socket.connect(target.port, target.address, () => {
+        if (done) return;
         const local = socket.address();
-        const wire = Buffer.from(buildOptions({ ...common, viaTransport: 'UDP', localAddress: local.address, localPort: local.port, toUri: common.requestUri }));
+        let wire: Buffer;
+        try {
+          wire = Buffer.from(buildOptions({ ...common, viaTransport: 'UDP', localAddress: local.address, localPort: local.port, toUri: common.requestUri }));
+        } catch (err) {
+          return finish(toSipLocateError(err, 'EINVALIDMSG', 'The OPTIONS request could not be built.'));
+        }
         const delays = retransmitDelays(options.t1Ms ?? 500, timeoutMs);
         const send = (n: number): void => {
           if (done) return;
@@ -120,21 +153,28 @@ export function sendOptions(target: Target, options: ProbeOptions = {}): Promise
   if (target.transport !== 'tcp' && target.transport !== 'tls') {
     return Promise.resolve({ kind: 'failure', failure: 'transport', code: 'ENOTRANSPORT', message: `sip-options cannot send over ${target.transport}; it supports udp, tcp and tls.` });
   }
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let socket: Socket;
     let done = false;
     let buffered = Buffer.alloc(0);
-    const finish = (r: ProbeResult): void => {
+    const finish = (r: ProbeResult | SipLocateError): void => {
       if (done) return;
       done = true;
       clearTimeout(deadline);
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
-      resolve(r);
+      if (r instanceof SipLocateError) reject(r);
+      else resolve(r);
     };
+    const onAbort = (): void => finish(cancelled());
     const deadline = setTimeout(() => finish(timeout()), timeoutMs);
     const onReady = (): void => {
-      const wire = buildOptions({ ...common, viaTransport: target.transport === 'tls' ? 'TLS' : 'TCP', localAddress: socket.localAddress ?? '0.0.0.0', localPort: socket.localPort ?? 0, toUri: common.requestUri });
-      socket.write(wire);
+      if (done) return;
+      try {
+        socket.write(buildOptions({ ...common, viaTransport: target.transport === 'tls' ? 'TLS' : 'TCP', localAddress: socket.localAddress ?? '0.0.0.0', localPort: socket.localPort ?? 0, toUri: common.requestUri }));
+      } catch (err) {
+        finish(toSipLocateError(err, 'EINVALIDMSG', 'The OPTIONS request could not be built.'));
+      }
     };
     if (target.transport === 'tls') {
       const servername = isIP(target.host) === 0 ? target.host : undefined;
@@ -142,6 +182,7 @@ export function sendOptions(target: Target, options: ProbeOptions = {}): Promise
     } else {
       socket = tcpConnect({ host: target.address, port: target.port }, onReady);
     }
+    signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (err) => finish(transportError(err)));
     socket.on('close', () => finish({ kind: 'failure', failure: 'transport', code: 'ECONNRESET', message: `The ${target.transport} connection to ${target.address}:${target.port} closed before a final response.` }));
     socket.on('data', (chunk: Buffer) => {

@@ -1,4 +1,4 @@
-// npm run bench [-- --json | --node-red-only | --proxy-only]: resolver figures measured side by side in one run (ratios and counts, so that they
+// npm run bench [-- --json | --node-red-only | --proxy-only | --state-only]: resolver figures measured side by side in one run (ratios and counts, so that they
 // hold on a noisy machine). Real BIND/NSD/Knot behind a userspace proxy with a fixed delay each way.
 import * as dns from 'node:dns';
 import { createLocator } from '../../src/core/locator';
@@ -221,6 +221,30 @@ async function maxQueriesPerLocate(): Promise<{ questions: number; udpQueries: n
   }
 }
 
+/** Sticky state at scale: heap per 100,000 pinned numeric destinations, and markFailed's p99 with 100,000 pins. */
+async function stateAtScale(): Promise<{ heapMBPer100kDestinations: number; markFailedP99Ms: number }> {
+  const heap = (): number => {
+    (global as { gc?: () => void }).gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  const ip = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const l = createLocator({ nameservers: ['127.0.0.1:9'], sticky: true }); // numeric URIs ask no nameserver
+  const h0 = heap();
+  for (let i = 0; i < 100_000; i++) await l.locate(`sip:${ip(i)}:5060`);
+  const heapMB = (heap() - h0) / 1048576;
+  const times: number[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const address = ip((i * 7919) % 100_000);
+    const t0 = process.hrtime.bigint();
+    l.markFailed({ transport: 'udp', address, port: 5060 }, { reason: 'timeout' });
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    l.markSucceeded({ transport: 'udp', address, port: 5060 }, `sip:${address}:5060`); // back to 100,000 pins
+  }
+  l.close();
+  times.sort((a, b) => a - b);
+  return { heapMBPer100kDestinations: r2(heapMB), markFailedP99Ms: Math.round(times[Math.floor(times.length * 0.99)]! * 1000) / 1000 };
+}
+
 async function concurrency(ns: string): Promise<{ distinct10k: string; retries: number; failed: number }> {
   const l = createLocator({ nameservers: [ns], family: 'ipv4', timeoutMs: 2000 });
   const results = await Promise.allSettled(Array.from({ length: 10_000 }, (_, i) => l.locate(`sip:u@c${i}.conc.test:5060`)));
@@ -292,6 +316,10 @@ process.on('unhandledRejection', (e) => {
     console.log(JSON.stringify(await benchProxy()));
     return;
   }
+  if (process.argv.includes('--state-only')) {
+    console.log(JSON.stringify(await stateAtScale()));
+    return;
+  }
   const out: Record<string, unknown> = { rttMs: RTT, runs: RUNS };
   log(`cold resolution of sip:example.test through a proxy with ${RTT} ms RTT, median of ${RUNS}`);
   const coldRtt: Record<string, number> = {};
@@ -329,6 +357,8 @@ process.on('unhandledRejection', (e) => {
   log(`  dns.maxQueriesPerLocate: ${fanout.questions} questions (${fanout.udpQueries} UDP, ${fanout.tcpConnections} TCP)`);
   out.store = await sharedStore(servers[2]!.server.nameserver);
   log(`  shared store: ${JSON.stringify(out.store)}`);
+  out.state = await stateAtScale();
+  log(`  state: ${JSON.stringify(out.state)}`);
   out.memory = await memory();
   log(`  memory: ${JSON.stringify(out.memory)}`);
   out.enum = await enumFigures();
@@ -350,6 +380,8 @@ process.on('unhandledRejection', (e) => {
       ['warm.locatePerSec', String(w.perSec), ''], ['warm.vsMapGet', String(w.vsMapGet), '< 20'],
       ['nodeRed.msgRatio', String((out.nodeRed as { msgRatio: number }).msgRatio), '>= 0.8'],
       ['memory.bytesPer1kDomains', String((out.memory as { bytesPer1kDomains: number }).bytesPer1kDomains), 'bound holds: ' + String((out.memory as { boundHolds: boolean }).boundHolds)],
+      ['state.heapMBPer100kDestinations', String((out.state as { heapMBPer100kDestinations: number }).heapMBPer100kDestinations), '<= 45'],
+      ['state.markFailedP99Ms', String((out.state as { markFailedP99Ms: number }).markFailedP99Ms), '<= 0.5'],
       ['concurrency.distinct10k', (out.concurrency as { distinct10k: string }).distinct10k, `retries ${(out.concurrency as { retries: number }).retries}`],
       ['dns.maxQueriesPerLocate (64 x 64 zone)', String(fanout.questions), '<= 64'],
       ['store.propagationMs (Redis, p50/p99/max)', 'propagationMs' in (out.store as object) ? (({ p50, p99, max }) => `${p50}/${p99}/${max}`)((out.store as { propagationMs: { p50: number; p99: number; max: number } }).propagationMs) : 'skipped', ''],

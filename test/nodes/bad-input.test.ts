@@ -4,34 +4,8 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type * as dnsPacket from 'dns-packet';
-import { helper, NODES } from './helper';
+import { collector, helper, NODES } from './helper';
 import { reply, soa, startFakeDns, type FakeDnsServer } from '../servers/fake-dns';
-
-/** Counts what leaves each output and waits until `n` messages have left in total. */
-function collector(ids: string[]): { seen: Map<string, number>; total: () => number; until(n: number): Promise<void>; byOutput: Record<string, unknown[]> } {
-  const seen = new Map<string, number>();
-  const byOutput: Record<string, unknown[]> = {};
-  let waiting: { n: number; resolve: () => void } | undefined;
-  const total = (): number => [...seen.values()].reduce((a, b) => a + b, 0);
-  for (const id of ids) {
-    byOutput[id] = [];
-    helper.getNode(id).on('input', (msg: { _msgid: string }) => {
-      seen.set(msg._msgid, (seen.get(msg._msgid) ?? 0) + 1);
-      byOutput[id]!.push(msg);
-      if (waiting && total() >= waiting.n) waiting.resolve();
-    });
-  }
-  return {
-    seen, total, byOutput,
-    until(n: number): Promise<void> {
-      if (total() >= n) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`only ${total()} of ${n} messages left the node`)), 20000);
-        waiting = { n, resolve: () => { clearTimeout(t); resolve(); } };
-      });
-    },
-  };
-}
 
 describe('bad input to the nodes (fast-check)', () => {
   let dns: FakeDnsServer;

@@ -176,6 +176,8 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
       [{ store: 'redis', redisUrl: 'redis://127.0.0.1/db' }, /database number/],
       [{ store: 'disk' }, /memory, context or redis/],
       [{ pinSeconds: 0 }, /pinSeconds/],
+      [{ maxPins: '0' }, /maxPins/],
+      [{ maxMarks: 'lots' }, /maxMarks/],
     ];
     for (const [extra, message] of cases) {
       await helper.load(NODES, flow(extra));

@@ -1,4 +1,5 @@
 import type { Clock, Failure, MarkRecord, TargetKey } from '../types';
+import { ExpiryHeap } from './expiry-heap';
 
 /** A grey mark (tried last) or a black mark (skipped while others remain), with its expiry. */
 export type Mark = MarkRecord;
@@ -13,16 +14,45 @@ export function weakerMark(next: Mark, old: Mark | undefined): boolean {
   return old !== undefined && old.mark === 'black' && (next.mark === 'grey' || old.expiresAt > next.expiresAt);
 }
 
-/** Failure marks with expiry, checked lazily on read. */
-export class Marks {
-  private readonly map = new Map<string, Mark>();
+/** A kept mark and its slot in the expiry heap. */
+class MarkEntry implements Mark {
+  heapIndex = -1;
+  constructor(
+    readonly key: string,
+    readonly transport: Mark['transport'],
+    readonly address: string,
+    readonly port: number,
+    public mark: Mark['mark'],
+    public expiresAt: number,
+  ) {}
 
-  /** greylistSeconds: how long transport errors and timeouts mark; maxBlacklistSeconds: cap on Retry-After. */
+  /** A copy that carries only the record's fields. */
+  record(): Mark {
+    return { transport: this.transport, address: this.address, port: this.port, mark: this.mark, expiresAt: this.expiresAt };
+  }
+}
+
+/** Failure marks with expiry: at most `max`, the soonest-expiring one evicted first; expired ones dropped on read and by sweep(). */
+export class Marks {
+  private readonly map = new Map<string, MarkEntry>();
+  private readonly heap = new ExpiryHeap<MarkEntry>();
+
+  /**
+   * greylistSeconds: how long transport errors and timeouts mark; maxBlacklistSeconds: cap on Retry-After;
+   * max: most marks kept; onEvict: told about each mark dropped to keep that bound.
+   */
   constructor(
     private readonly clock: Clock,
     private readonly greylistSeconds: number,
     private readonly maxBlacklistSeconds: number,
+    private readonly max: number = Infinity,
+    private readonly onEvict: (mark: Mark) => void = () => undefined,
   ) {}
+
+  /** Number of marks held (expired ones not yet swept included). */
+  get size(): number {
+    return this.map.size;
+  }
 
   /** Marks a target: black for a 503 with Retry-After, grey otherwise; returns the mark now in force and whether it changed. */
   mark(t: TargetKey, failure: Failure): { mark: Mark; changed: boolean } {
@@ -36,35 +66,47 @@ export class Marks {
 
   /** Takes a mark made elsewhere, under the same rule as mark(): a black mark is not weakened. */
   put(next: Mark): { mark: Mark; changed: boolean } {
-    const old = this.get(next);
-    if (weakerMark(next, old)) return { mark: old!, changed: false };
+    const old = this.live(next);
+    if (old && weakerMark(next, old)) return { mark: old.record(), changed: false };
     if (next.expiresAt <= this.clock.now()) return { mark: next, changed: false };
-    const own: Mark = { transport: next.transport, address: next.address, port: next.port, mark: next.mark, expiresAt: next.expiresAt };
-    this.map.set(targetKeyOf(own), own);
-    return { mark: own, changed: true };
+    if (old) {
+      old.mark = next.mark;
+      old.expiresAt = next.expiresAt;
+      this.heap.update(old);
+      return { mark: old.record(), changed: true };
+    }
+    while (this.map.size >= this.max) this.evict();
+    const key = targetKeyOf(next);
+    const own = new MarkEntry(key, next.transport, next.address, next.port, next.mark, next.expiresAt);
+    this.map.set(key, own);
+    this.heap.push(own);
+    return { mark: own.record(), changed: true };
   }
 
   /** Removes a grey mark (a success proves the target works); black marks stay until they expire. True when one was removed. */
   clearGrey(t: TargetKey): boolean {
-    const m = this.get(t);
+    const m = this.live(t);
     if (!m || m.mark !== 'grey') return false;
-    this.map.delete(targetKeyOf(t));
+    this.drop(m);
     return true;
   }
 
   /** Removes a target's mark when it is due by `deadline` (a store saw it expire). */
   expire(t: TargetKey, deadline: number): void {
     const m = this.map.get(targetKeyOf(t));
-    if (m && m.expiresAt <= deadline) this.map.delete(targetKeyOf(t));
+    if (m && m.expiresAt <= deadline) this.drop(m);
   }
 
-  /** The live mark of a target, if any. */
+  /** The live mark of a target, if any (read-only: do not change the returned object). */
   get(t: TargetKey): Mark | undefined {
+    return this.live(t);
+  }
+
+  private live(t: TargetKey): MarkEntry | undefined {
     if (this.map.size === 0) return undefined;
-    const key = targetKeyOf(t);
-    const m = this.map.get(key);
+    const m = this.map.get(targetKeyOf(t));
     if (m && m.expiresAt <= this.clock.now()) {
-      this.map.delete(key);
+      this.drop(m);
       return undefined;
     }
     return m;
@@ -74,15 +116,34 @@ export class Marks {
   list(): Mark[] {
     const now = this.clock.now();
     const out: Mark[] = [];
-    for (const [key, m] of this.map) {
-      if (m.expiresAt <= now) this.map.delete(key);
-      else out.push({ ...m });
-    }
+    for (const m of this.map.values()) if (m.expiresAt > now) out.push(m.record());
     return out;
+  }
+
+  /** Drops up to `limit` expired marks, soonest first; returns how many it dropped. */
+  sweep(limit: number): number {
+    const now = this.clock.now();
+    let n = 0;
+    for (let m = this.heap.peek(); m && m.expiresAt <= now && n < limit; m = this.heap.peek(), n++) this.drop(m);
+    return n;
   }
 
   /** Drops every mark. */
   clear(): void {
     this.map.clear();
+    this.heap.clear();
+  }
+
+  /** Drops the mark that expires first and reports it. */
+  private evict(): void {
+    const m = this.heap.peek();
+    if (!m) return;
+    this.drop(m);
+    this.onEvict(m.record());
+  }
+
+  private drop(m: MarkEntry): void {
+    this.map.delete(m.key);
+    this.heap.remove(m);
   }
 }

@@ -1,0 +1,61 @@
+/** Checks every value a probe would write into a SIP request, so nothing unchecked reaches the wire. */
+import { isIP } from 'node:net';
+import { SipLocateError } from '../core/errors';
+import { readTargetKey } from '../store/records';
+import type { Target } from '../core/types';
+import { parseSipUri } from '../core/uri';
+import { withAddressing } from '../core/target-address';
+
+/** A host name (RFC 1123 labels; "_" allowed as SRV targets use it) of at most 253 characters, optionally with a final dot. */
+const HOST_NAME = /^(?=.{1,254}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+/** RFC 3261 user: unreserved, escaped and user-unreserved characters. */
+const SIP_USER = /^[A-Za-z0-9\-_.!~*'()%&=+$,;?/]{1,64}$/;
+/** Visible ASCII only: no space, CR, LF or other control byte. */
+const VISIBLE = /^[\x21-\x7e]+$/;
+
+/** True when `host` is an IP address or a host name. */
+export function isHost(host: string): boolean {
+  return isIP(host) !== 0 || HOST_NAME.test(host);
+}
+
+/** True when `v` is visible ASCII only (no space, CR, LF or other control byte): safe as one field of a request. */
+export function isVisible(v: string): boolean {
+  return VISIBLE.test(v);
+}
+
+/** The target of msg.sip checked for the wire (a missing host is the address); an EINVALIDMSG error when it cannot be used. */
+export function probeTarget(v: unknown): Target | SipLocateError {
+  const key = readTargetKey(v);
+  if (!key || typeof v !== 'object' || v === null) return new SipLocateError('EINVALIDMSG', 'msg.sip.target needs a transport, an IP address and a port (connect this node after sip-locate).');
+  const host: unknown = (v as { host?: unknown }).host ?? key.address;
+  if (typeof host !== 'string' || !isHost(host)) {
+    return new SipLocateError('EINVALIDMSG', 'msg.sip.target.host must be a host name or an IP address (letters, digits, "-", "." only), so it can go into the request.');
+  }
+  return withAddressing({ ...key, family: isIP(key.address) === 6 ? 6 : 4, host, source: 'address', ttl: 0, ...pick(v) });
+}
+
+/** The descriptive fields of a target that are safe to keep as they are. */
+function pick(v: object): Partial<Pick<Target, 'source' | 'ttl'>> {
+  const t = v as Partial<Record<keyof Target, unknown>>;
+  const out: Partial<Pick<Target, 'source' | 'ttl'>> = {};
+  if (t.source === 'numeric' || t.source === 'naptr' || t.source === 'srv' || t.source === 'address' || t.source === 'system') out.source = t.source;
+  if (typeof t.ttl === 'number' && Number.isFinite(t.ttl) && t.ttl >= 0) out.ttl = t.ttl;
+  return out;
+}
+
+/** Checks the configured Request-URI and From user; an EINVALIDOPTION error saying what to fix, or undefined. */
+export function checkProbeOptions(o: { requestUri?: string; fromUser?: string }): SipLocateError | undefined {
+  if (o.requestUri !== undefined) {
+    let ok = isVisible(o.requestUri) && o.requestUri.length <= 2048;
+    try {
+      parseSipUri(o.requestUri);
+    } catch {
+      ok = false;
+    }
+    if (!ok || !/^sips?:/i.test(o.requestUri)) return new SipLocateError('EINVALIDOPTION', 'The Request-URI must be a plain sip: or sips: URI without spaces or control characters.', { option: 'requestUri' });
+  }
+  if (o.fromUser !== undefined && !SIP_USER.test(o.fromUser)) {
+    return new SipLocateError('EINVALIDOPTION', 'The From user may hold letters, digits and - _ . ! ~ * \' ( ) % & = + $ , ; ? / (1 to 64 characters).', { option: 'fromUser' });
+  }
+  return undefined;
+}

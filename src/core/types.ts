@@ -1,4 +1,7 @@
+import type { Clock } from './dns/clock';
 import type { DnsRecord, RecordType } from './dns/types';
+
+export type { Clock } from './dns/clock';
 
 /** SIP transports, lower case as they appear in URIs and output. */
 export type Transport = 'udp' | 'tcp' | 'tls' | 'sctp' | 'ws' | 'wss';
@@ -14,11 +17,6 @@ export interface Failure {
   reason: FailureReason;
   /** Seconds from a Retry-After header (503 only). */
   retryAfter?: number;
-}
-
-/** Milliseconds clock, injectable for tests. */
-export interface Clock {
-  now(): number;
 }
 
 /** What identifies a target for marks: transport, address and port. */

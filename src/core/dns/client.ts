@@ -1,21 +1,13 @@
-import { randomInt } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { SipLocateError, type ErrorCode } from '../errors';
+import { SipLocateError } from '../errors';
+import { judgeAdditionals } from './additionals';
 import { DnsCache, cacheKey, type CacheEntry } from './cache';
 import type { Reply, WireRecord } from './codec';
-import type { ExchangeOutcome, ExchangeRequest } from './exchange';
-import { assertQueryName, bailiwickOf, isAtOrBelow, normaliseName, randomiseCase } from './names';
+import { InFlightLimiter } from './limiter';
+import { assertQueryName, normaliseName } from './names';
 import { resolveNameservers, type Nameserver } from './nameservers';
-import { tcpExchange } from './tcp';
-import { udpExchange } from './udp';
+import { Retrier } from './retries';
 import type { DnsAnswer, DnsClient, DnsClientOptions, DnsClientStats, DnsRecord, QueryEvent, QueryOptions, RecordType } from './types';
-
-const RCODE_ERRORS: Record<string, ErrorCode> = {
-  SERVFAIL: 'ESERVFAIL',
-  REFUSED: 'EREFUSED',
-  NOTIMP: 'ENOTIMP',
-  FORMERR: 'EFORMERR',
-};
 
 /** Creates a stub resolver; throws EINVALIDOPTION / EINVALIDNAMESERVER / ENONAMESERVER for bad options. */
 export function createDnsClient(options: DnsClientOptions = {}): DnsClient {
@@ -47,37 +39,30 @@ interface Found {
 
 class StubResolver implements DnsClient {
   readonly nameservers: readonly string[];
-  private readonly servers: Nameserver[];
-  private readonly timeoutMs: number;
-  private readonly tries: number;
   private readonly minTtl: number;
   private readonly maxTtl: number;
   private readonly maxChain: number;
-  private readonly use0x20: boolean;
   private readonly useAdditional: boolean;
   private readonly now: () => number;
   private readonly onEvent?: (event: QueryEvent) => void;
   private readonly cache: DnsCache;
   private readonly counters = zeroStats();
   private readonly inflight = new Map<string, Promise<Found>>();
-  private readonly caseBroken = new Set<string>();
-  private readonly maxInFlight: number;
-  private inFlight = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly limiter: InFlightLimiter;
+  private readonly retrier: Retrier;
   private readonly closer = new AbortController();
   private closed = false;
 
   constructor(options: DnsClientOptions) {
-    this.servers = resolveNameservers(options.nameservers);
-    this.nameservers = this.servers.map((s) => s.label);
-    this.timeoutMs = intOption(options.timeoutMs, 2000, 1, 60000, 'timeoutMs');
-    this.tries = intOption(options.tries, 3, 1, 10, 'tries');
+    const servers = resolveNameservers(options.nameservers);
+    this.nameservers = servers.map((s) => s.label);
+    const timeoutMs = intOption(options.timeoutMs, 2000, 1, 60000, 'timeoutMs');
+    const tries = intOption(options.tries, 3, 1, 10, 'tries');
     this.minTtl = intOption(options.minTtl, 0, 0, 86400, 'minTtl');
     this.maxTtl = intOption(options.maxTtl, 3600, 0, 604800, 'maxTtl');
     if (this.maxTtl < this.minTtl) throw new SipLocateError('EINVALIDOPTION', 'The option maxTtl must not be below minTtl.', { option: 'maxTtl' });
     this.maxChain = intOption(options.maxCnameChain, 8, 0, 32, 'maxCnameChain');
-    this.maxInFlight = intOption(options.maxInFlight, 256, 1, 65536, 'maxInFlight');
-    this.use0x20 = options.dns0x20 !== false;
+    this.limiter = new InFlightLimiter(intOption(options.maxInFlight, 256, 1, 65536, 'maxInFlight'));
     this.useAdditional = options.useAdditional !== false;
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
@@ -85,6 +70,9 @@ class StubResolver implements DnsClient {
     this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now);
     // Every attempt in flight listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.closer.signal);
+    this.retrier = new Retrier({
+      servers, timeoutMs, tries, use0x20: options.dns0x20 !== false, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
+    });
   }
 
   /** Resolves one question from cache or network; negative answers reject with ENOTFOUND / ENODATA. */
@@ -155,7 +143,7 @@ class StubResolver implements DnsClient {
     this.closed = true;
     this.closer.abort();
     this.cache.clear();
-    for (const wake of this.waiting.splice(0)) wake();
+    this.limiter.drain();
   }
 
   private fromCache<T extends RecordType>(key: string, qname: string, type: T): DnsAnswer<T> | SipLocateError | undefined {
@@ -198,7 +186,7 @@ class StubResolver implements DnsClient {
 
   /** Network resolution of one question, following CNAMEs by re-query when the reply stops short. */
   private async resolve(qname: string, type: RecordType, seen: Set<string>): Promise<Found> {
-    const { reply, ns } = await this.exchange(qname, type);
+    const { reply, ns } = await this.retrier.exchange(qname, type);
     if (reply.rcode === 'NXDOMAIN') {
       throw this.negative(qname, type, 'ENOTFOUND', `${qname} does not exist (NXDOMAIN from ${ns.label}).`, reply, ns);
     }
@@ -251,47 +239,9 @@ class StubResolver implements DnsClient {
     return new SipLocateError(code, message, { name: qname, type, nameserver: ns.label });
   }
 
-  /**
-   * Caches additional-section data at the lowest trust: only SRV owners that the NAPTR answer names, and A/AAAA
-   * owners that an SRV (answer or accepted additional) names, at or below the question's bailiwick.
-   */
+  /** Caches the additional-section RRsets judgeAdditionals() trusts, at the lowest trust. */
   private acceptAdditionals(qname: string, type: RecordType, reply: Reply, answer: DnsRecord[], ns: Nameserver): void {
-    const extra = reply.additionals;
-    if (extra.length === 0) return;
-    if (!this.useAdditional || (type !== 'NAPTR' && type !== 'SRV')) {
-      this.counters.additionalRejected += extra.length;
-      return;
-    }
-    const zone = bailiwickOf(qname);
-    const wantedSrv = new Set<string>();
-    const wantedHosts = new Set<string>();
-    for (const r of answer) {
-      if (r.type === 'NAPTR') wantedSrv.add((r.data as { replacement: string }).replacement);
-      if (r.type === 'SRV') wantedHosts.add((r.data as { target: string }).target);
-    }
-    const accepted = new Map<string, WireRecord[]>();
-    const take = (r: WireRecord): void => {
-      const key = cacheKey(r.name, r.type as RecordType);
-      const list = accepted.get(key);
-      if (list) list.push(r);
-      else accepted.set(key, [r]);
-    };
-    for (const r of extra) {
-      if (r.type === 'SRV' && wantedSrv.has(r.name) && isAtOrBelow(r.name, zone)) {
-        take(r);
-        wantedHosts.add(r.data.target);
-      }
-    }
-    let rejected = 0;
-    for (const r of extra) {
-      if (r.type === 'SRV') {
-        if (!accepted.has(cacheKey(r.name, 'SRV'))) rejected++;
-      } else if ((r.type === 'A' || r.type === 'AAAA') && wantedHosts.has(r.name) && isAtOrBelow(r.name, zone)) {
-        take(r);
-      } else {
-        rejected++;
-      }
-    }
+    const { accepted, rejected } = judgeAdditionals(qname, type, reply, answer, this.useAdditional);
     this.counters.additionalRejected += rejected;
     for (const [key, list] of accepted) {
       const records = dedupe(list);
@@ -303,95 +253,6 @@ class StubResolver implements DnsClient {
       }, ttl);
       if (stored) this.counters.additionalAccepted += records.length;
       else this.counters.additionalRejected += records.length;
-    }
-  }
-
-  /** Tries the nameservers in order, `tries` rounds; returns the first usable NOERROR/NXDOMAIN reply. */
-  private async exchange(qname: string, type: RecordType): Promise<{ reply: Reply; ns: Nameserver }> {
-    let lastError: SipLocateError | undefined;
-    const refused = new Set<string>();
-    for (let round = 0; round < this.tries; round++) {
-      for (const ns of this.servers) {
-        if (refused.has(ns.label)) continue;
-        const result = await this.attempt(qname, type, ns);
-        if (!(result instanceof SipLocateError)) return { reply: result, ns };
-        if (result.code === 'ECLOSED') throw result;
-        if (result.code === 'ECONNREFUSED') refused.add(ns.label);
-        lastError = result;
-      }
-      if (refused.size === this.servers.length) break;
-    }
-    throw lastError ?? new SipLocateError('ETIMEOUT', `No answer for ${type} ${qname}.`, { name: qname, type });
-  }
-
-  /** One attempt, run when fewer than maxInFlight are out: a burst waits its turn instead of overflowing socket buffers. */
-  private async attempt(qname: string, type: RecordType, ns: Nameserver): Promise<Reply | SipLocateError> {
-    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.inFlight++;
-    try {
-      if (this.closed) return new SipLocateError('ECLOSED', `The DNS client was closed before asking ${ns.label} for ${type} ${qname}.`, { name: qname, type });
-      return await this.attemptNow(qname, type, ns);
-    } finally {
-      this.inFlight--;
-      this.waiting.shift()?.();
-    }
-  }
-
-  /** One attempt at one nameserver: UDP, then TCP on TC or a wrong ID; EDNS and 0x20 fallbacks. */
-  private async attemptNow(qname: string, type: RecordType, ns: Nameserver): Promise<Reply | SipLocateError> {
-    let with0x20 = this.use0x20 && !this.caseBroken.has(ns.label);
-    let edns = true;
-    let outcome: ExchangeOutcome;
-    for (let pass = 0; ; pass++) {
-      this.counters.udpAttempts++;
-      outcome = await udpExchange(this.request(ns, with0x20 ? randomiseCase(qname) : qname, type, edns), this.counters);
-      if (pass > 0) break;
-      if (outcome.kind === 'timeout' && outcome.caseMismatches > 0 && with0x20) {
-        this.caseBroken.add(ns.label);
-        with0x20 = false;
-        continue;
-      }
-      if (outcome.kind === 'reply' && outcome.reply.rcode === 'FORMERR' && !outcome.reply.hasOpt && edns) {
-        edns = false;
-        continue;
-      }
-      break;
-    }
-    if (outcome.kind === 'truncated' || outcome.kind === 'spoof') {
-      if (outcome.kind === 'truncated') this.counters.truncated++;
-      this.counters.tcpAttempts++;
-      outcome = await tcpExchange(this.request(ns, qname, type, edns), this.counters);
-    }
-    return this.interpret(outcome, qname, type, ns);
-  }
-
-  private request(ns: Nameserver, wireName: string, type: RecordType, edns: boolean): ExchangeRequest {
-    return { ns, id: randomInt(65536), wireName, type, edns, timeoutMs: this.timeoutMs, signal: this.closer.signal };
-  }
-
-  private interpret(outcome: ExchangeOutcome, qname: string, type: RecordType, ns: Nameserver): Reply | SipLocateError {
-    const details = { name: qname, type, nameserver: ns.label };
-    const q = `${type} ${qname}`;
-    switch (outcome.kind) {
-      case 'reply': {
-        const rcode = outcome.reply.rcode;
-        if (rcode === 'NOERROR' || rcode === 'NXDOMAIN') return outcome.reply;
-        const code = RCODE_ERRORS[rcode] ?? 'EBADRESP';
-        return new SipLocateError(code, `The nameserver ${ns.label} answered ${rcode} for ${q}.`, details);
-      }
-      case 'timeout':
-        this.counters.timeouts++;
-        return new SipLocateError('ETIMEOUT', `No answer from ${ns.label} for ${q} within ${this.timeoutMs} ms.`, details);
-      case 'refused':
-        return new SipLocateError('ECONNREFUSED', `The nameserver ${ns.label} refused the connection for ${q}.`, details);
-      case 'malformed':
-        return new SipLocateError('EBADRESP', `The nameserver ${ns.label} sent a malformed reply for ${q} (${outcome.reason}).`, details);
-      case 'neterror':
-        return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}: ${outcome.message}.`, details);
-      case 'aborted':
-        return new SipLocateError('ECLOSED', `The DNS client was closed while asking ${ns.label} for ${q}.`, details);
-      default:
-        return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}.`, details);
     }
   }
 }

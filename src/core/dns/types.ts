@@ -1,3 +1,6 @@
+import type { SipLocateError } from '../errors';
+import type { Clock } from './clock';
+
 /** Record types the resolver asks for. */
 export type RecordType = 'A' | 'AAAA' | 'SRV' | 'NAPTR';
 
@@ -72,7 +75,7 @@ export interface DnsQuerier {
   /** Resolves one question, from cache or network. */
   query<T extends RecordType>(name: string, type: T, options?: QueryOptions): Promise<DnsAnswer<T>>;
   /** Synchronous cache look-up: the answer, a cached negative (as its error), or undefined on a miss. */
-  peek<T extends RecordType>(name: string, type: T): DnsAnswer<T> | import('../errors').SipLocateError | undefined;
+  peek<T extends RecordType>(name: string, type: T): DnsAnswer<T> | SipLocateError | undefined;
 }
 
 /** One event of a query, for --trace and the editor's Try-it panel. */
@@ -113,7 +116,7 @@ export interface DnsClientOptions {
   /** Most network attempts (sockets) in flight at once; more wait their turn (default 256). */
   maxInFlight?: number;
   /** Milliseconds clock for TTLs (default Date.now). */
-  clock?: import('../types').Clock;
+  clock?: Clock;
   /** Called once per finished query (cache hit, network answer or error). */
   onEvent?: (event: QueryEvent) => void;
 }

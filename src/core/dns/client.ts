@@ -71,7 +71,7 @@ class StubResolver implements DnsClient {
     // Every attempt in flight listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.closer.signal);
     this.retrier = new Retrier({
-      servers, timeoutMs, tries, use0x20: options.dns0x20 !== false, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
+      servers, timeoutMs, tries, use0x20: options.dns0x20 !== false, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
     });
   }
 

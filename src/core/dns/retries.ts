@@ -9,6 +9,9 @@ import { tcpExchange } from './tcp';
 import type { DnsClientStats, RecordType } from './types';
 import { udpExchange } from './udp';
 
+/** How long 0x20 stays off for a server that dropped the case of a question, before it is tried again, ms. */
+export const CASE_REPROBE_MS = 10 * 60 * 1000;
+
 const RCODE_ERRORS: Record<string, ErrorCode> = {
   SERVFAIL: 'ESERVFAIL',
   REFUSED: 'EREFUSED',
@@ -24,13 +27,16 @@ export interface RetryConfig {
   use0x20: boolean;
   limiter: InFlightLimiter;
   counters: DnsClientStats;
+  /** Milliseconds clock (0x20 re-probe). */
+  now: () => number;
   /** Aborted when the client closes. */
   closed: AbortSignal;
 }
 
 /** Asks one question of the nameservers: rounds over the list, one attempt per server, UDP/TCP and the EDNS and 0x20 fallbacks. */
 export class Retrier {
-  private readonly caseBroken = new Set<string>();
+  /** Servers that dropped the 0x20 case, and when to try 0x20 with them again (ms). */
+  private readonly caseBroken = new Map<string, number>();
 
   /** config: servers, timeouts and the shared limiter and counters. */
   constructor(private readonly config: RetryConfig) {}
@@ -65,7 +71,7 @@ export class Retrier {
   /** One attempt at one nameserver: UDP, then TCP on TC or a wrong ID; EDNS and 0x20 fallbacks. */
   private async attemptNow(qname: string, type: RecordType, ns: Nameserver): Promise<Reply | SipLocateError> {
     const counters = this.config.counters;
-    let with0x20 = this.config.use0x20 && !this.caseBroken.has(ns.label);
+    let with0x20 = this.config.use0x20 && this.caseAllowed(ns.label);
     let edns = true;
     let outcome: ExchangeOutcome;
     for (let pass = 0; ; pass++) {
@@ -73,7 +79,7 @@ export class Retrier {
       outcome = await udpExchange(this.request(ns, with0x20 ? randomiseCase(qname) : qname, type, edns), counters);
       if (pass > 0) break;
       if (outcome.kind === 'timeout' && outcome.caseMismatches > 0 && with0x20) {
-        this.caseBroken.add(ns.label);
+        this.caseBroken.set(ns.label, this.config.now() + CASE_REPROBE_MS);
         with0x20 = false;
         continue;
       }
@@ -89,6 +95,15 @@ export class Retrier {
       outcome = await tcpExchange(this.request(ns, qname, type, edns), counters);
     }
     return this.interpret(outcome, qname, type, ns);
+  }
+
+  /** Whether 0x20 may be used with a server: never turned off, or its re-probe time has come. */
+  private caseAllowed(label: string): boolean {
+    const until = this.caseBroken.get(label);
+    if (until === undefined) return true;
+    if (until > this.config.now()) return false;
+    this.caseBroken.delete(label);
+    return true;
   }
 
   private request(ns: Nameserver, wireName: string, type: RecordType, edns: boolean): ExchangeRequest {

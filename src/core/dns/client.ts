@@ -3,6 +3,7 @@ import { SipLocateError } from '../errors';
 import { judgeAdditionals } from './additionals';
 import { DnsCache, cacheKey, type CacheEntry } from './cache';
 import type { Reply, WireRecord } from './codec';
+import { NameserverHealth, type NameserverState } from './health';
 import { InFlightLimiter } from './limiter';
 import { assertQueryName, normaliseName } from './names';
 import { resolveNameservers, type Nameserver } from './nameservers';
@@ -50,6 +51,7 @@ class StubResolver implements DnsClient {
   private readonly inflight = new Map<string, Promise<Found>>();
   private readonly limiter: InFlightLimiter;
   private readonly retrier: Retrier;
+  private readonly health: NameserverHealth;
   private readonly closer = new AbortController();
   private closed = false;
 
@@ -58,6 +60,7 @@ class StubResolver implements DnsClient {
     this.nameservers = servers.map((s) => s.label);
     const timeoutMs = intOption(options.timeoutMs, 2000, 1, 60000, 'timeoutMs');
     const tries = intOption(options.tries, 3, 1, 10, 'tries');
+    const maxTimeoutMs = intOption(options.maxTimeoutMs, 5000, 1, 600000, 'maxTimeoutMs');
     this.minTtl = intOption(options.minTtl, 0, 0, 86400, 'minTtl');
     this.maxTtl = intOption(options.maxTtl, 3600, 0, 604800, 'maxTtl');
     if (this.maxTtl < this.minTtl) throw new SipLocateError('EINVALIDOPTION', 'The option maxTtl must not be below minTtl.', { option: 'maxTtl' });
@@ -70,8 +73,9 @@ class StubResolver implements DnsClient {
     this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now);
     // Every attempt in flight listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.closer.signal);
+    this.health = new NameserverHealth(servers, this.now, options.random);
     this.retrier = new Retrier({
-      servers, timeoutMs, tries, use0x20: options.dns0x20 !== false, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
+      health: this.health, timeoutMs, maxTimeoutMs, tries, use0x20: options.dns0x20 !== false, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
     });
   }
 
@@ -128,6 +132,10 @@ class StubResolver implements DnsClient {
     if (this.closed || typeof name !== 'string') return undefined;
     const qname = normaliseName(name);
     return this.fromCache<T>(cacheKey(qname, type), qname, type);
+  }
+
+  nameserverStates(): NameserverState[] {
+    return this.health.states();
   }
 
   stats(): DnsClientStats {

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { SipLocateError, type ErrorCode } from '../errors';
 import type { Reply } from './codec';
 import type { ExchangeOutcome, ExchangeRequest } from './exchange';
+import type { NameserverHealth } from './health';
 import type { InFlightLimiter } from './limiter';
 import { randomiseCase } from './names';
 import type { Nameserver } from './nameservers';
@@ -19,10 +20,15 @@ const RCODE_ERRORS: Record<string, ErrorCode> = {
   FORMERR: 'EFORMERR',
 };
 
+/** Outcomes that count against a nameserver's health. */
+const HEALTH_FAILURES: ReadonlySet<string> = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ESERVFAIL', 'EREFUSED']);
+
 /** What the retry loop needs from its client. */
 export interface RetryConfig {
-  servers: readonly Nameserver[];
+  health: NameserverHealth;
+  /** Timeout of the first round, ms; each later round doubles it up to maxTimeoutMs. */
   timeoutMs: number;
+  maxTimeoutMs: number;
   tries: number;
   use0x20: boolean;
   limiter: InFlightLimiter;
@@ -41,15 +47,20 @@ export class Retrier {
   /** config: servers, timeouts and the shared limiter and counters. */
   constructor(private readonly config: RetryConfig) {}
 
-  /** Tries the nameservers in order, `tries` rounds; returns the first usable NOERROR/NXDOMAIN reply. */
+  /**
+   * Tries the nameservers, healthy ones first, `tries` rounds; returns the first usable NOERROR/NXDOMAIN reply.
+   * Failing servers due for a retry get a copy of the first round's question in the background.
+   */
   async exchange(qname: string, type: RecordType): Promise<{ reply: Reply; ns: Nameserver }> {
-    const { servers, tries } = this.config;
+    const { health, tries } = this.config;
     let lastError: SipLocateError | undefined;
     const refused = new Set<string>();
     for (let round = 0; round < tries; round++) {
+      const { servers, probes } = health.order();
+      for (const ns of probes) void this.attempt(qname, type, ns, 0);
       for (const ns of servers) {
         if (refused.has(ns.label)) continue;
-        const result = await this.attempt(qname, type, ns);
+        const result = await this.attempt(qname, type, ns, round);
         if (!(result instanceof SipLocateError)) return { reply: result, ns };
         if (result.code === 'ECLOSED') throw result;
         if (result.code === 'ECONNREFUSED') refused.add(ns.label);
@@ -60,23 +71,32 @@ export class Retrier {
     throw lastError ?? new SipLocateError('ETIMEOUT', `No answer for ${type} ${qname}.`, { name: qname, type });
   }
 
-  /** One attempt, run when the limiter gives it a slot. */
-  private attempt(qname: string, type: RecordType, ns: Nameserver): Promise<Reply | SipLocateError> {
+  /** The retransmission timeout of a round: doubled per round, capped. */
+  timeoutFor(round: number): number {
+    const { timeoutMs, maxTimeoutMs } = this.config;
+    return Math.min(Math.max(timeoutMs, maxTimeoutMs), timeoutMs * 2 ** Math.min(20, round));
+  }
+
+  /** One attempt, run when the limiter gives it a slot; its outcome updates the server's health. */
+  private attempt(qname: string, type: RecordType, ns: Nameserver, round: number): Promise<Reply | SipLocateError> {
     return this.config.limiter.run(async () => {
       if (this.config.closed.aborted) return new SipLocateError('ECLOSED', `The DNS client was closed before asking ${ns.label} for ${type} ${qname}.`, { name: qname, type });
-      return this.attemptNow(qname, type, ns);
+      const result = await this.attemptNow(qname, type, ns, this.timeoutFor(round));
+      if (!(result instanceof SipLocateError)) this.config.health.succeeded(ns);
+      else if (HEALTH_FAILURES.has(result.code)) this.config.health.failed(ns, result.code);
+      return result;
     });
   }
 
   /** One attempt at one nameserver: UDP, then TCP on TC or a wrong ID; EDNS and 0x20 fallbacks. */
-  private async attemptNow(qname: string, type: RecordType, ns: Nameserver): Promise<Reply | SipLocateError> {
+  private async attemptNow(qname: string, type: RecordType, ns: Nameserver, timeoutMs: number): Promise<Reply | SipLocateError> {
     const counters = this.config.counters;
     let with0x20 = this.config.use0x20 && this.caseAllowed(ns.label);
     let edns = true;
     let outcome: ExchangeOutcome;
     for (let pass = 0; ; pass++) {
       counters.udpAttempts++;
-      outcome = await udpExchange(this.request(ns, with0x20 ? randomiseCase(qname) : qname, type, edns), counters);
+      outcome = await udpExchange(this.request(ns, with0x20 ? randomiseCase(qname) : qname, type, edns, timeoutMs), counters);
       if (pass > 0) break;
       if (outcome.kind === 'timeout' && outcome.caseMismatches > 0 && with0x20) {
         this.caseBroken.set(ns.label, this.config.now() + CASE_REPROBE_MS);
@@ -92,9 +112,9 @@ export class Retrier {
     if (outcome.kind === 'truncated' || outcome.kind === 'spoof') {
       if (outcome.kind === 'truncated') counters.truncated++;
       counters.tcpAttempts++;
-      outcome = await tcpExchange(this.request(ns, qname, type, edns), counters);
+      outcome = await tcpExchange(this.request(ns, qname, type, edns, timeoutMs), counters);
     }
-    return this.interpret(outcome, qname, type, ns);
+    return this.interpret(outcome, qname, type, ns, timeoutMs);
   }
 
   /** Whether 0x20 may be used with a server: never turned off, or its re-probe time has come. */
@@ -106,11 +126,11 @@ export class Retrier {
     return true;
   }
 
-  private request(ns: Nameserver, wireName: string, type: RecordType, edns: boolean): ExchangeRequest {
-    return { ns, id: randomInt(65536), wireName, type, edns, timeoutMs: this.config.timeoutMs, signal: this.config.closed };
+  private request(ns: Nameserver, wireName: string, type: RecordType, edns: boolean, timeoutMs: number): ExchangeRequest {
+    return { ns, id: randomInt(65536), wireName, type, edns, timeoutMs, signal: this.config.closed };
   }
 
-  private interpret(outcome: ExchangeOutcome, qname: string, type: RecordType, ns: Nameserver): Reply | SipLocateError {
+  private interpret(outcome: ExchangeOutcome, qname: string, type: RecordType, ns: Nameserver, timeoutMs: number): Reply | SipLocateError {
     const details = { name: qname, type, nameserver: ns.label };
     const q = `${type} ${qname}`;
     switch (outcome.kind) {
@@ -122,7 +142,7 @@ export class Retrier {
       }
       case 'timeout':
         this.config.counters.timeouts++;
-        return new SipLocateError('ETIMEOUT', `No answer from ${ns.label} for ${q} within ${this.config.timeoutMs} ms.`, details);
+        return new SipLocateError('ETIMEOUT', `No answer from ${ns.label} for ${q} within ${timeoutMs} ms.`, details);
       case 'refused':
         return new SipLocateError('ECONNREFUSED', `The nameserver ${ns.label} refused the connection for ${q}.`, details);
       case 'malformed':

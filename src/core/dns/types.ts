@@ -1,5 +1,8 @@
 import type { SipLocateError } from '../errors';
 import type { Clock } from './clock';
+import type { NameserverState } from './health';
+
+export type { NameserverState } from './health';
 
 /** Record types the resolver asks for. */
 export type RecordType = 'A' | 'AAAA' | 'SRV' | 'NAPTR';
@@ -102,6 +105,8 @@ export interface DnsClientOptions {
   timeoutMs?: number;
   /** Attempts per nameserver (default 3); the budget is nameservers x tries. */
   tries?: number;
+  /** Cap of the retransmission timeout, which doubles per round from timeoutMs, ms (default 5000; never below timeoutMs). */
+  maxTimeoutMs?: number;
   /** Cached RRsets, LRU (default 10000). */
   cacheSize?: number;
   /** TTL floor and cap, seconds (defaults 0 and 3600). */
@@ -115,6 +120,8 @@ export interface DnsClientOptions {
   maxCnameChain?: number;
   /** Most network attempts (sockets) in flight at once; more wait their turn (default 256). */
   maxInFlight?: number;
+  /** Random source in [0,1) for the nameserver retry jitter (default Math.random). */
+  random?: () => number;
   /** Milliseconds clock for TTLs (default Date.now). */
   clock?: Clock;
   /** Called once per finished query (cache hit, network answer or error). */
@@ -146,6 +153,8 @@ export interface DnsClient extends DnsQuerier {
   /** The nameservers in use, as "ip:port" / "[ipv6]:port". */
   readonly nameservers: readonly string[];
   stats(): DnsClientStats;
+  /** Each nameserver's health, in configured order. */
+  nameserverStates(): NameserverState[];
   clearCache(): void;
   /** Closes sockets and timers; pending and later queries reject with ECLOSED. */
   close(): void;

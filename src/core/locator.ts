@@ -124,7 +124,7 @@ class LocatorImpl implements SipLocator {
     const { uri: parsed, destination } = this.parse(uri);
     const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true };
     if (options.trace) {
-      const built = await this.withDeadline(buildPlan(parsed, ctx), uri, options.signal);
+      const built = await this.withDeadline(this.build(parsed, ctx, options.signal), uri, options.signal);
       this.remember(destination, built.plan);
       const result = this.resultFrom(uri, destination, built.plan);
       if (built.trace) result.trace = built.trace;
@@ -135,7 +135,7 @@ class LocatorImpl implements SipLocator {
     // Messages for one destination that arrive while its plan is being built share that work.
     let building = this.building.get(destination);
     if (!building) {
-      building = buildPlan(parsed, ctx).then((built) => {
+      building = this.build(parsed, ctx).then((built) => {
         this.remember(destination, built.plan);
         return built.plan;
       }).finally(() => this.building.delete(destination));
@@ -335,13 +335,28 @@ class LocatorImpl implements SipLocator {
     return true;
   }
 
+  /** Builds a plan whose DNS work is cancelled after resolveTimeoutMs, or when `signal` aborts. */
+  private build(parsed: ReturnType<typeof parseSipUri>, ctx: PlanContext, signal?: AbortSignal): ReturnType<typeof buildPlan> {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), this.resolveTimeoutMs);
+    const onAbort = (): void => stop.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return buildPlan(parsed, { ...ctx, signal: stop.signal }).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
+  }
+
   private withDeadline<T>(work: Promise<T>, uri: string, signal?: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new SipLocateError('ETIMEOUT', `Locating ${uri} took longer than ${this.resolveTimeoutMs} ms.`, { uri })), this.resolveTimeoutMs);
+      const late = (): SipLocateError => new SipLocateError('ETIMEOUT', `Locating ${uri} took longer than ${this.resolveTimeoutMs} ms.`, { uri });
+      const timer = setTimeout(() => reject(late()), this.resolveTimeoutMs);
       const onAbort = (): void => reject(new SipLocateError('ECANCELLED', `Locating ${uri} was cancelled.`, { uri }));
       if (signal?.aborted) onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      work.then(resolve, reject).finally(() => {
+      // A build cancelled by its own deadline is this caller's timeout.
+      const failed = (err: unknown): void => reject(err instanceof SipLocateError && err.code === 'ECANCELLED' && !signal?.aborted ? late() : err);
+      work.then(resolve, failed).finally(() => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       });

@@ -26,7 +26,7 @@ function intOption(value: number | undefined, fallback: number, min: number, max
 function zeroStats(): DnsClientStats {
   return {
     queries: 0, cacheHits: 0, merged: 0, udpAttempts: 0, tcpAttempts: 0, timeouts: 0,
-    mismatched: 0, spoofSuspected: 0, truncated: 0, malformed: 0, additionalAccepted: 0, additionalRejected: 0,
+    mismatched: 0, spoofSuspected: 0, truncated: 0, malformed: 0, additionalAccepted: 0, additionalRejected: 0, inFlight: 0, queued: 0,
   };
 }
 
@@ -36,6 +36,15 @@ interface Found {
   records: DnsRecord[];
   ttl: number;
   nameserver: string;
+}
+
+/** A network resolution and who waits for it: callers with a signal (holders) or without one (pinned). */
+interface Flight {
+  promise: Promise<Found>;
+  controller: AbortController;
+  holders: number;
+  /** Someone waits without a signal, or the answer refreshes the cache in the background: never cancelled. */
+  pinned: boolean;
 }
 
 class StubResolver implements DnsClient {
@@ -48,7 +57,7 @@ class StubResolver implements DnsClient {
   private readonly onEvent?: (event: QueryEvent) => void;
   private readonly cache: DnsCache;
   private readonly counters = zeroStats();
-  private readonly inflight = new Map<string, Promise<Found>>();
+  private readonly inflight = new Map<string, Flight>();
   private readonly limiter: InFlightLimiter;
   private readonly retrier: Retrier;
   private readonly health: NameserverHealth;
@@ -65,7 +74,13 @@ class StubResolver implements DnsClient {
     this.maxTtl = intOption(options.maxTtl, 3600, 0, 604800, 'maxTtl');
     if (this.maxTtl < this.minTtl) throw new SipLocateError('EINVALIDOPTION', 'The option maxTtl must not be below minTtl.', { option: 'maxTtl' });
     this.maxChain = intOption(options.maxCnameChain, 8, 0, 32, 'maxCnameChain');
-    this.limiter = new InFlightLimiter(intOption(options.maxInFlight, 256, 1, 65536, 'maxInFlight'));
+    const maxInFlight = intOption(options.maxInFlight, 256, 1, 65536, 'maxInFlight');
+    this.limiter = new InFlightLimiter({
+      maxInFlight,
+      maxPerDomain: intOption(options.maxInFlightPerDomain, Math.max(1, Math.floor(maxInFlight / 4)), 1, maxInFlight, 'maxInFlightPerDomain'),
+      maxQueued: intOption(options.maxQueued, 16384, 0, 1_000_000, 'maxQueued'),
+      maxWaitMs: intOption(options.maxQueueWaitMs, 10000, 1, 600000, 'maxQueueWaitMs'),
+    });
     this.useAdditional = options.useAdditional !== false;
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
@@ -97,19 +112,12 @@ class StubResolver implements DnsClient {
       this.emit(qname, type, 'cache', started, { records: hit.records });
       return hit;
     }
-    let pending = this.inflight.get(key);
-    if (pending) {
-      this.counters.merged++;
-    } else {
-      pending = this.resolve(qname, type, new Set([qname]));
-      this.inflight.set(key, pending);
-      const forget = (): void => {
-        this.inflight.delete(key);
-      };
-      pending.then(forget, forget);
-    }
+    const flight = this.join(key, qname, type);
+    const signal = options?.signal;
+    if (signal) flight.holders++;
+    else flight.pinned = true;
     try {
-      const found = await raceAbort(pending, options?.signal, qname, type);
+      const found = await raceAbort(flight.promise, signal, qname, type);
       this.emit(qname, type, 'network', started, { records: found.records, nameserver: found.nameserver });
       return {
         name: qname,
@@ -124,7 +132,33 @@ class StubResolver implements DnsClient {
     } catch (err) {
       this.emit(qname, type, 'error', started, { code: err instanceof SipLocateError ? err.code : 'EBADRESP' });
       throw err;
+    } finally {
+      if (signal) this.leave(flight, signal);
     }
+  }
+
+  /** The network resolution in flight for a question, started when there is none. */
+  private join(key: string, qname: string, type: RecordType): Flight {
+    const known = this.inflight.get(key);
+    if (known) {
+      this.counters.merged++;
+      return known;
+    }
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    const flight: Flight = { promise: this.resolve(qname, type, new Set([qname]), controller.signal), controller, holders: 0, pinned: false };
+    this.inflight.set(key, flight);
+    const forget = (): void => {
+      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+    };
+    flight.promise.then(forget, forget);
+    return flight;
+  }
+
+  /** A caller with a signal stops waiting; the resolution is cancelled when it was the last one and nobody else needs it. */
+  private leave(flight: Flight, signal: AbortSignal): void {
+    flight.holders--;
+    if (signal.aborted && flight.holders === 0 && !flight.pinned) flight.controller.abort();
   }
 
   /** Synchronous cache look-up: the answer, a cached negative as its error, or undefined on a miss. */
@@ -139,7 +173,7 @@ class StubResolver implements DnsClient {
   }
 
   stats(): DnsClientStats {
-    return { ...this.counters };
+    return { ...this.counters, inFlight: this.limiter.inFlight, queued: this.limiter.waiting };
   }
 
   clearCache(): void {
@@ -150,6 +184,7 @@ class StubResolver implements DnsClient {
     if (this.closed) return;
     this.closed = true;
     this.closer.abort();
+    for (const flight of this.inflight.values()) flight.controller.abort();
     this.cache.clear();
     this.limiter.drain();
   }
@@ -193,8 +228,8 @@ class StubResolver implements DnsClient {
   }
 
   /** Network resolution of one question, following CNAMEs by re-query when the reply stops short. */
-  private async resolve(qname: string, type: RecordType, seen: Set<string>): Promise<Found> {
-    const { reply, ns } = await this.retrier.exchange(qname, type);
+  private async resolve(qname: string, type: RecordType, seen: Set<string>, signal: AbortSignal): Promise<Found> {
+    const { reply, ns } = await this.retrier.exchange(qname, type, signal);
     if (reply.rcode === 'NXDOMAIN') {
       throw this.negative(qname, type, 'ENOTFOUND', `${qname} does not exist (NXDOMAIN from ${ns.label}).`, reply, ns);
     }
@@ -221,7 +256,7 @@ class StubResolver implements DnsClient {
       current = next;
     }
     if (current !== qname) {
-      const rest = await this.resolve(current, type, seen);
+      const rest = await this.resolve(current, type, seen, signal);
       const found: Found = { ...rest, ttl: this.clampTtl(Math.min(chainTtl, rest.ttl)) };
       this.storeFound(qname, type, found);
       return found;

@@ -4,7 +4,7 @@ import type { Reply } from './codec';
 import type { ExchangeOutcome, ExchangeRequest } from './exchange';
 import type { NameserverHealth } from './health';
 import type { InFlightLimiter } from './limiter';
-import { randomiseCase } from './names';
+import { fairShareKey, randomiseCase } from './names';
 import type { Nameserver } from './nameservers';
 import { tcpExchange } from './tcp';
 import type { DnsClientStats, RecordType } from './types';
@@ -35,7 +35,7 @@ export interface RetryConfig {
   counters: DnsClientStats;
   /** Milliseconds clock (0x20 re-probe). */
   now: () => number;
-  /** Aborted when the client closes. */
+  /** Aborted when the client closes (the signal of background probes). */
   closed: AbortSignal;
 }
 
@@ -49,20 +49,21 @@ export class Retrier {
 
   /**
    * Tries the nameservers, healthy ones first, `tries` rounds; returns the first usable NOERROR/NXDOMAIN reply.
-   * Failing servers due for a retry get a copy of the first round's question in the background.
+   * Failing servers due for a retry get a copy of the first round's question in the background. `signal` (aborted
+   * when nobody waits any more, or on close) cancels waiting and sockets; limiter refusals end the loop.
    */
-  async exchange(qname: string, type: RecordType): Promise<{ reply: Reply; ns: Nameserver }> {
+  async exchange(qname: string, type: RecordType, signal: AbortSignal): Promise<{ reply: Reply; ns: Nameserver }> {
     const { health, tries } = this.config;
     let lastError: SipLocateError | undefined;
     const refused = new Set<string>();
     for (let round = 0; round < tries; round++) {
       const { servers, probes } = health.order();
-      for (const ns of probes) void this.attempt(qname, type, ns, 0);
+      for (const ns of probes) this.attempt(qname, type, ns, 0, this.config.closed).catch(() => undefined);
       for (const ns of servers) {
         if (refused.has(ns.label)) continue;
-        const result = await this.attempt(qname, type, ns, round);
+        const result = await this.attempt(qname, type, ns, round, signal);
         if (!(result instanceof SipLocateError)) return { reply: result, ns };
-        if (result.code === 'ECLOSED') throw result;
+        if (result.code === 'ECLOSED' || result.code === 'ECANCELLED') throw result;
         if (result.code === 'ECONNREFUSED') refused.add(ns.label);
         lastError = result;
       }
@@ -77,11 +78,15 @@ export class Retrier {
     return Math.min(Math.max(timeoutMs, maxTimeoutMs), timeoutMs * 2 ** Math.min(20, round));
   }
 
-  /** One attempt, run when the limiter gives it a slot; its outcome updates the server's health. */
-  private attempt(qname: string, type: RecordType, ns: Nameserver, round: number): Promise<Reply | SipLocateError> {
-    return this.config.limiter.run(async () => {
+  /**
+   * One attempt, run when the limiter gives it a slot (rejects with the limiter's EOVERLOAD, ETIMEOUT or
+   * ECANCELLED when it never gets one); its outcome updates the server's health.
+   */
+  private attempt(qname: string, type: RecordType, ns: Nameserver, round: number, signal: AbortSignal): Promise<Reply | SipLocateError> {
+    return this.config.limiter.run(fairShareKey(qname), signal, async () => {
       if (this.config.closed.aborted) return new SipLocateError('ECLOSED', `The DNS client was closed before asking ${ns.label} for ${type} ${qname}.`, { name: qname, type });
-      const result = await this.attemptNow(qname, type, ns, this.timeoutFor(round));
+      if (signal.aborted) return new SipLocateError('ECANCELLED', `Nobody waits for ${type} ${qname} any more.`, { name: qname, type });
+      const result = await this.attemptNow(qname, type, ns, this.timeoutFor(round), signal);
       if (!(result instanceof SipLocateError)) this.config.health.succeeded(ns);
       else if (HEALTH_FAILURES.has(result.code)) this.config.health.failed(ns, result.code);
       return result;
@@ -89,14 +94,14 @@ export class Retrier {
   }
 
   /** One attempt at one nameserver: UDP, then TCP on TC or a wrong ID; EDNS and 0x20 fallbacks. */
-  private async attemptNow(qname: string, type: RecordType, ns: Nameserver, timeoutMs: number): Promise<Reply | SipLocateError> {
+  private async attemptNow(qname: string, type: RecordType, ns: Nameserver, timeoutMs: number, signal: AbortSignal): Promise<Reply | SipLocateError> {
     const counters = this.config.counters;
     let with0x20 = this.config.use0x20 && this.caseAllowed(ns.label);
     let edns = true;
     let outcome: ExchangeOutcome;
     for (let pass = 0; ; pass++) {
       counters.udpAttempts++;
-      outcome = await udpExchange(this.request(ns, with0x20 ? randomiseCase(qname) : qname, type, edns, timeoutMs), counters);
+      outcome = await udpExchange(this.request(ns, with0x20 ? randomiseCase(qname) : qname, type, edns, timeoutMs, signal), counters);
       if (pass > 0) break;
       if (outcome.kind === 'timeout' && outcome.caseMismatches > 0 && with0x20) {
         this.caseBroken.set(ns.label, this.config.now() + CASE_REPROBE_MS);
@@ -112,7 +117,7 @@ export class Retrier {
     if (outcome.kind === 'truncated' || outcome.kind === 'spoof') {
       if (outcome.kind === 'truncated') counters.truncated++;
       counters.tcpAttempts++;
-      outcome = await tcpExchange(this.request(ns, qname, type, edns, timeoutMs), counters);
+      outcome = await tcpExchange(this.request(ns, qname, type, edns, timeoutMs, signal), counters);
     }
     return this.interpret(outcome, qname, type, ns, timeoutMs);
   }
@@ -126,8 +131,8 @@ export class Retrier {
     return true;
   }
 
-  private request(ns: Nameserver, wireName: string, type: RecordType, edns: boolean, timeoutMs: number): ExchangeRequest {
-    return { ns, id: randomInt(65536), wireName, type, edns, timeoutMs, signal: this.config.closed };
+  private request(ns: Nameserver, wireName: string, type: RecordType, edns: boolean, timeoutMs: number, signal: AbortSignal): ExchangeRequest {
+    return { ns, id: randomInt(65536), wireName, type, edns, timeoutMs, signal };
   }
 
   private interpret(outcome: ExchangeOutcome, qname: string, type: RecordType, ns: Nameserver, timeoutMs: number): Reply | SipLocateError {
@@ -150,6 +155,7 @@ export class Retrier {
       case 'neterror':
         return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}: ${outcome.message}.`, details);
       case 'aborted':
+        if (!this.config.closed.aborted) return new SipLocateError('ECANCELLED', `Nobody waits for ${q} any more: the question to ${ns.label} was dropped.`, details);
         return new SipLocateError('ECLOSED', `The DNS client was closed while asking ${ns.label} for ${q}.`, details);
       default:
         return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}.`, details);

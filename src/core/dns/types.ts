@@ -69,7 +69,7 @@ export interface DnsAnswer<T extends RecordType = RecordType> {
 
 /** Per-query options. */
 export interface QueryOptions {
-  /** Abort the query (rejects with ECANCELLED). */
+  /** Abort the query (rejects with ECANCELLED); the network work stops when no other caller waits for it. */
   signal?: AbortSignal;
 }
 
@@ -120,6 +120,12 @@ export interface DnsClientOptions {
   maxCnameChain?: number;
   /** Most network attempts (sockets) in flight at once; more wait their turn (default 256). */
   maxInFlight?: number;
+  /** Most attempts in flight for one registrable domain, its fair share (default maxInFlight / 4, i.e. 64). */
+  maxInFlightPerDomain?: number;
+  /** Most attempts waiting for a slot (default 16384); when full, the domain with the most waiting loses its newest (EOVERLOAD). */
+  maxQueued?: number;
+  /** Longest an attempt waits for a slot, ms (default 10000); then ETIMEOUT. */
+  maxQueueWaitMs?: number;
   /** Random source in [0,1) for the nameserver retry jitter (default Math.random). */
   random?: () => number;
   /** Milliseconds clock for TTLs (default Date.now). */
@@ -146,6 +152,10 @@ export interface DnsClientStats {
   malformed: number;
   additionalAccepted: number;
   additionalRejected: number;
+  /** Network attempts holding a slot now. */
+  inFlight: number;
+  /** Network attempts waiting for a slot now. */
+  queued: number;
 }
 
 /** A stub resolver: DnsQuerier plus lifecycle and counters. */

@@ -18,6 +18,8 @@ export interface PlanContext {
   naptrNoMatch: 'fail' | 'fallback';
   /** Build the trace tree. */
   trace: boolean;
+  /** Aborted when nobody waits for the plan any more: cancels its DNS work. */
+  signal?: AbortSignal;
 }
 
 /** A plan and, when asked for, the resolution tree. */
@@ -54,7 +56,7 @@ class Recorder {
 /** Asks one question; negative answers and DNS failures come back as `error`, closing/cancelling is rethrown. */
 async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder, name: string, type: T, parent: TraceNode | undefined, kind: TraceNode['kind']): Promise<{ answer?: DnsAnswer<T>; error?: SipLocateError; node?: TraceNode }> {
   try {
-    const answer = await ctx.querier.query(name, type);
+    const answer = await ctx.querier.query(name, type, ctx.signal ? { signal: ctx.signal } : undefined);
     rec.seen(answer.ttl);
     const node = rec.node(kind, name, parent, { type, outcome: answer.fromCache ? 'cache' : 'network', records: answer.records });
     return { answer, node };

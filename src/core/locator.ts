@@ -113,7 +113,7 @@ class LocatorImpl implements SipLocator {
     } else {
       this.dns = createDnsClient({
         nameservers: o.nameservers, timeoutMs: o.timeoutMs, tries: o.tries, cacheSize: o.cacheSize,
-        minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock,
+        minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock, staleSeconds: o.staleSeconds, staleAnswerMs: o.staleAnswerMs,
       });
       this.querier = this.dns;
     }
@@ -267,7 +267,7 @@ class LocatorImpl implements SipLocator {
     const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
     if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
     const sticky = this.applyPin(destination, ordered);
-    return { uri, destination, targets: ordered, sticky };
+    return { uri, destination, targets: ordered, sticky, stale: plan.stale === true };
   }
 
   /** Pins target for destination and reports it, naming the pin it replaced. */

@@ -59,8 +59,8 @@ export interface TraceNode {
   /** The question name, or a label for uri/note nodes. */
   name: string;
   type?: RecordType;
-  /** 'cache' | 'network' | 'error' | 'skipped' */
-  outcome?: 'cache' | 'network' | 'error' | 'skipped';
+  /** 'cache' | 'network' | 'stale' (expired data served, RFC 8767) | 'error' | 'skipped' */
+  outcome?: 'cache' | 'network' | 'stale' | 'error' | 'skipped';
   records?: DnsRecord[];
   /** Error code, when outcome is 'error'. */
   code?: string;
@@ -78,6 +78,8 @@ export interface LocateResult {
   targets: Target[];
   /** True when targets[0] is this destination's sticky server. */
   sticky: boolean;
+  /** True when some of the DNS data was expired and served because no nameserver answered (RFC 8767). */
+  stale: boolean;
   /** The resolution tree, when requested. */
   trace?: TraceNode;
 }
@@ -152,6 +154,10 @@ export interface LocatorOptions {
   maxTtl?: number;
   /** 0x20 case randomisation over UDP (default true). */
   dns0x20?: boolean;
+  /** Seconds expired DNS data is kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
+  staleSeconds?: number;
+  /** How long a look-up with expired data waits for a nameserver before answering from it, ms (default 1800). */
+  staleAnswerMs?: number;
   /** Largest number of targets returned (default 32; truncates, never fails). */
   maxTargets?: number;
   /** Injected clock (ms) and random source in [0,1), for tests. */

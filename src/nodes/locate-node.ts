@@ -37,7 +37,7 @@ export function registerLocate(RED: Red): void {
       const locator = locatorOf(resolver);
       if (locator instanceof SipLocateError) return fail(locator);
       const found = (result: LocateResult): void => {
-        msg.sip = stateFromResult(result);
+        msg.sip = { ...stateFromResult(result), stale: result.stale };
         status(() => withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${text.sticky})` : '') }, text.memoryOnly));
         send([msg, null]);
         done();

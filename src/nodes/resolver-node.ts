@@ -23,6 +23,10 @@ export interface ResolverConfig {
   cacheSize?: number | string;
   minTtl?: number | string;
   maxTtl?: number | string;
+  /** Seconds expired DNS data is kept for serve-stale (RFC 8767; 0 = off). */
+  staleSeconds?: number | string;
+  /** Milliseconds a look-up with expired data waits for a nameserver before answering stale. */
+  staleAnswerMs?: number | string;
   naptrFallback?: boolean | string;
   /** Seconds an unused sticky pin lasts. */
   pinSeconds?: number | string;
@@ -103,6 +107,8 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     cacheSize: num(c.cacheSize),
     minTtl: num(c.minTtl),
     maxTtl: num(c.maxTtl),
+    staleSeconds: num(c.staleSeconds),
+    staleAnswerMs: num(c.staleAnswerMs),
     naptrNoMatch: bool(c.naptrFallback) ? 'fallback' : 'fail',
     pinSeconds: num(c.pinSeconds),
   };

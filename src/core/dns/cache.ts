@@ -11,6 +11,8 @@ export interface PositiveEntry {
   trust: Trust;
   nameserver: string;
   expiresAt: number;
+  /** After a failed refresh of expired data: until when it is served stale without asking again (RFC 8767), ms. */
+  recheckAt?: number;
 }
 
 /** A cached NXDOMAIN or NODATA (RFC 2308). */
@@ -34,10 +36,11 @@ export function cacheKey(name: string, type: RecordType): string {
 export class DnsCache {
   private readonly map = new Map<string, CacheEntry>();
 
-  /** maxEntries: the LRU bound; now: the millisecond clock. */
+  /** maxEntries: the LRU bound; now: the millisecond clock; staleMs: how long expired RRsets are kept for serve-stale. */
   constructor(
     private readonly maxEntries: number,
     private readonly now: () => number,
+    private readonly staleMs = 0,
   ) {}
 
   /** Number of entries (expired ones included until read or evicted). */
@@ -50,11 +53,22 @@ export class DnsCache {
     const entry = this.map.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= this.now()) {
-      this.map.delete(key);
+      if (!this.keptStale(entry)) this.map.delete(key);
       return undefined;
     }
     this.map.delete(key);
     this.map.set(key, entry);
+    return entry;
+  }
+
+  /** An expired RRset still inside the stale window (RFC 8767), or undefined. */
+  getStale(key: string): PositiveEntry | undefined {
+    const entry = this.map.get(key);
+    if (entry === undefined || entry.kind !== 'positive' || entry.expiresAt > this.now()) return undefined;
+    if (!this.keptStale(entry)) {
+      this.map.delete(key);
+      return undefined;
+    }
     return entry;
   }
 
@@ -77,5 +91,9 @@ export class DnsCache {
   /** Removes every entry. */
   clear(): void {
     this.map.clear();
+  }
+
+  private keptStale(entry: CacheEntry): boolean {
+    return entry.kind === 'positive' && entry.expiresAt + this.staleMs > this.now();
   }
 }

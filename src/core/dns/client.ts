@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { SipLocateError } from '../errors';
 import { judgeAdditionals } from './additionals';
-import { DnsCache, cacheKey, type CacheEntry } from './cache';
+import { DnsCache, cacheKey, type CacheEntry, type PositiveEntry } from './cache';
 import type { Reply, WireRecord } from './codec';
 import { NameserverHealth, type NameserverState } from './health';
 import { InFlightLimiter } from './limiter';
@@ -26,8 +26,19 @@ function intOption(value: number | undefined, fallback: number, min: number, max
 function zeroStats(): DnsClientStats {
   return {
     queries: 0, cacheHits: 0, merged: 0, udpAttempts: 0, tcpAttempts: 0, timeouts: 0,
-    mismatched: 0, spoofSuspected: 0, truncated: 0, malformed: 0, additionalAccepted: 0, additionalRejected: 0, inFlight: 0, queued: 0,
+    mismatched: 0, spoofSuspected: 0, truncated: 0, malformed: 0, additionalAccepted: 0, additionalRejected: 0, staleAnswers: 0, inFlight: 0, queued: 0,
   };
+}
+
+/** TTL of an answer served stale, seconds (RFC 8767 section 4). */
+export const STALE_TTL = 30;
+/** How long stale data is served without asking again after a refresh failed, ms (RFC 8767 section 5). */
+export const RECHECK_MS = 30_000;
+/** Failures after which stale data may be served: no nameserver gave an answer (not NXDOMAIN/NODATA, which are answers). */
+const STALE_ON: ReadonlySet<string> = new Set(['ETIMEOUT', 'ESERVFAIL', 'EREFUSED', 'ECONNREFUSED', 'ENOTIMP', 'EFORMERR', 'EBADRESP', 'EOVERLOAD']);
+
+function servesStale(err: unknown): boolean {
+  return err instanceof SipLocateError && STALE_ON.has(err.code);
 }
 
 /** A DNS answer still being put together: the RRset and the smallest TTL along the CNAME chain. */
@@ -52,6 +63,8 @@ class StubResolver implements DnsClient {
   private readonly minTtl: number;
   private readonly maxTtl: number;
   private readonly maxChain: number;
+  private readonly staleMs: number;
+  private readonly staleAnswerMs: number;
   private readonly useAdditional: boolean;
   private readonly now: () => number;
   private readonly onEvent?: (event: QueryEvent) => void;
@@ -85,7 +98,9 @@ class StubResolver implements DnsClient {
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
     this.onEvent = options.onEvent;
-    this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now);
+    this.staleMs = intOption(options.staleSeconds, 86400, 0, 30 * 86400, 'staleSeconds') * 1000;
+    this.staleAnswerMs = intOption(options.staleAnswerMs, 1800, 0, 60000, 'staleAnswerMs');
+    this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now, this.staleMs);
     // Every attempt in flight listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.closer.signal);
     this.health = new NameserverHealth(servers, this.now, options.random);
@@ -112,12 +127,23 @@ class StubResolver implements DnsClient {
       this.emit(qname, type, 'cache', started, { records: hit.records });
       return hit;
     }
+    const stale = this.staleMs > 0 ? this.cache.getStale(key) : undefined;
+    if (stale && stale.recheckAt !== undefined && stale.recheckAt > this.now()) {
+      // RFC 8767 failure recheck: a refresh failed a moment ago, so answer stale without asking again.
+      this.emit(qname, type, 'stale', started, { records: stale.records });
+      return this.staleAnswer<T>(stale, qname, type);
+    }
     const flight = this.join(key, qname, type);
     const signal = options?.signal;
     if (signal) flight.holders++;
-    else flight.pinned = true;
+    // Nobody else may cancel a refresh of stale data: it keeps running in the background.
+    if (!signal || stale) flight.pinned = true;
     try {
-      const found = await raceAbort(flight.promise, signal, qname, type);
+      const found = stale ? await this.raceStale(flight.promise, signal, qname, type) : await raceAbort(flight.promise, signal, qname, type);
+      if (found === 'stale') {
+        this.emit(qname, type, 'stale', started, { records: stale!.records });
+        return this.staleAnswer<T>(stale!, qname, type);
+      }
       this.emit(qname, type, 'network', started, { records: found.records, nameserver: found.nameserver });
       return {
         name: qname,
@@ -137,6 +163,28 @@ class StubResolver implements DnsClient {
     }
   }
 
+  /** The network answer, or 'stale' when it takes longer than staleAnswerMs or fails for want of a working nameserver. */
+  private raceStale(network: Promise<Found>, signal: AbortSignal | undefined, qname: string, type: RecordType): Promise<Found | 'stale'> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'stale'>((resolve) => {
+      timer = setTimeout(() => resolve('stale'), this.staleAnswerMs);
+    });
+    const answered = network.catch((err: unknown) => {
+      if (servesStale(err)) return 'stale' as const;
+      throw err;
+    });
+    return raceAbort(Promise.race([answered, late]), signal, qname, type).finally(() => clearTimeout(timer));
+  }
+
+  /** An expired RRset served under RFC 8767, with the TTL of 30 s that section 4 recommends. */
+  private staleAnswer<T extends RecordType>(entry: PositiveEntry, qname: string, type: T): DnsAnswer<T> {
+    this.counters.staleAnswers++;
+    return {
+      name: qname, type, canonicalName: entry.canonicalName, records: entry.records.map((r) => ({ ...r, ttl: STALE_TTL })) as DnsRecord<T>[],
+      ttl: STALE_TTL, fromCache: true, trust: entry.trust, nameserver: entry.nameserver, stale: true,
+    };
+  }
+
   /** The network resolution in flight for a question, started when there is none. */
   private join(key: string, qname: string, type: RecordType): Flight {
     const known = this.inflight.get(key);
@@ -151,7 +199,12 @@ class StubResolver implements DnsClient {
     const forget = (): void => {
       if (this.inflight.get(key) === flight) this.inflight.delete(key);
     };
-    flight.promise.then(forget, forget);
+    flight.promise.then(forget, (err: unknown) => {
+      forget();
+      // A failed refresh: serve the stale data at once for the next RECHECK_MS instead of asking again.
+      const stale = servesStale(err) ? this.cache.getStale(key) : undefined;
+      if (stale) stale.recheckAt = this.now() + RECHECK_MS;
+    });
     return flight;
   }
 

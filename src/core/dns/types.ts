@@ -65,6 +65,8 @@ export interface DnsAnswer<T extends RecordType = RecordType> {
   trust: Trust;
   /** The nameserver ("ip:port" or "[ipv6]:port") that sent the data. */
   nameserver: string;
+  /** True when expired data was served because no nameserver answered in time (RFC 8767); TTL is then 30. */
+  stale?: boolean;
 }
 
 /** Per-query options. */
@@ -85,8 +87,8 @@ export interface DnsQuerier {
 export interface QueryEvent {
   name: string;
   type: RecordType;
-  /** 'cache' hit, 'network' answer, or 'error'. */
-  outcome: 'cache' | 'network' | 'error';
+  /** 'cache' hit, 'network' answer, 'stale' (expired data served, RFC 8767) or 'error'. */
+  outcome: 'cache' | 'network' | 'stale' | 'error';
   nameserver?: string;
   transport?: 'udp' | 'tcp';
   /** Records of the answer (answer section and accepted additionals). */
@@ -112,6 +114,10 @@ export interface DnsClientOptions {
   /** TTL floor and cap, seconds (defaults 0 and 3600). */
   minTtl?: number;
   maxTtl?: number;
+  /** Seconds expired RRsets are kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
+  staleSeconds?: number;
+  /** How long a query with stale data waits for the network before answering stale, ms (default 1800). */
+  staleAnswerMs?: number;
   /** 0x20 case randomisation over UDP (default true). */
   dns0x20?: boolean;
   /** Accept additional-section SRV/A/AAAA under the trust rules (default true). */
@@ -152,6 +158,8 @@ export interface DnsClientStats {
   malformed: number;
   additionalAccepted: number;
   additionalRejected: number;
+  /** Answers served from expired data (RFC 8767). */
+  staleAnswers: number;
   /** Network attempts holding a slot now. */
   inFlight: number;
   /** Network attempts waiting for a slot now. */

@@ -35,6 +35,8 @@ const NEGATIVE_PLAN_TTL = 30;
 /** Collects the smallest TTL and the trace while a plan is built. */
 class Recorder {
   ttl = Number.POSITIVE_INFINITY;
+  /** Some answer was expired data served under RFC 8767. */
+  stale = false;
   constructor(readonly tracing: boolean) {}
 
   node(kind: TraceNode['kind'], name: string, parent: TraceNode | undefined, extra: Partial<TraceNode> = {}): TraceNode | undefined {
@@ -58,7 +60,8 @@ async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder, name: 
   try {
     const answer = await ctx.querier.query(name, type, ctx.signal ? { signal: ctx.signal } : undefined);
     rec.seen(answer.ttl);
-    const node = rec.node(kind, name, parent, { type, outcome: answer.fromCache ? 'cache' : 'network', records: answer.records });
+    if (answer.stale) rec.stale = true;
+    const node = rec.node(kind, name, parent, { type, outcome: answer.stale ? 'stale' : answer.fromCache ? 'cache' : 'network', records: answer.records });
     return { answer, node };
   } catch (err) {
     const error = err instanceof SipLocateError ? err : new SipLocateError('EBADRESP', `The look-up of ${type} ${name} failed.`, { name, type }, { cause: err });
@@ -173,7 +176,8 @@ function plainTransport(scheme: 'sip' | 'sips', enabled: readonly Transport[]): 
 
 function finish(rec: Recorder, entries: PlanEntry[], trace: TraceNode | undefined): PlanResult {
   const ttl = Number.isFinite(rec.ttl) ? rec.ttl : 0;
-  return trace ? { plan: { entries, ttl }, trace } : { plan: { entries, ttl } };
+  const plan: Plan = rec.stale ? { entries, ttl, stale: true } : { entries, ttl };
+  return trace ? { plan, trace } : { plan };
 }
 
 /** RFC 3263 sections 4.1 and 4.2: turns a URI into a plan of transports, SRV sets and addresses. */

@@ -113,7 +113,7 @@ class LocatorImpl implements SipLocator {
     } else {
       this.dns = createDnsClient({
         nameservers: o.nameservers, timeoutMs: o.timeoutMs, tries: o.tries, cacheSize: o.cacheSize,
-        minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock, staleSeconds: o.staleSeconds, staleAnswerMs: o.staleAnswerMs,
+        minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock, staleSeconds: o.staleSeconds, staleAnswerMs: o.staleAnswerMs, cacheBytes: o.cacheBytes,
       });
       this.querier = this.dns;
     }

@@ -149,6 +149,8 @@ export interface LocatorOptions {
   resolveTimeoutMs?: number;
   /** DNS cache entries (RRsets), LRU (default 10000). */
   cacheSize?: number;
+  /** DNS cache bound in bytes; large RRsets count by their size (default 32 MiB). */
+  cacheBytes?: number;
   /** TTL floor and cap, seconds (defaults 0 and 3600). */
   minTtl?: number;
   maxTtl?: number;

@@ -100,7 +100,8 @@ class StubResolver implements DnsClient {
     this.onEvent = options.onEvent;
     this.staleMs = intOption(options.staleSeconds, 86400, 0, 30 * 86400, 'staleSeconds') * 1000;
     this.staleAnswerMs = intOption(options.staleAnswerMs, 1800, 0, 60000, 'staleAnswerMs');
-    this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now, this.staleMs);
+    const cacheBytes = intOption(options.cacheBytes, 32 * 1024 * 1024, 0, 2 ** 40, 'cacheBytes');
+    this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now, this.staleMs, cacheBytes);
     // Every attempt in flight listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.closer.signal);
     this.health = new NameserverHealth(servers, this.now, options.random);

@@ -111,6 +111,8 @@ export interface DnsClientOptions {
   maxTimeoutMs?: number;
   /** Cached RRsets, LRU (default 10000). */
   cacheSize?: number;
+  /** Upper bound of the cache in bytes as counted by entryBytes(): large RRsets count by their size (default 32 MiB). */
+  cacheBytes?: number;
   /** TTL floor and cap, seconds (defaults 0 and 3600). */
   minTtl?: number;
   maxTtl?: number;

@@ -4,24 +4,14 @@ import assert from 'node:assert/strict';
 import { createDnsClient } from '../../src/core/dns/client';
 import { InFlightLimiter } from '../../src/core/dns/limiter';
 import { fairShareKey } from '../../src/core/dns/names';
-import { SipLocateError } from '../../src/core/errors';
 import { reply, startFakeDns } from '../servers/fake-dns';
+import { codeOf } from './helpers';
 
 /** A promise with its resolve function, to hold a slot until the test lets go. */
 function gate(): { promise: Promise<void>; open: () => void } {
   let open = (): void => undefined;
   const promise = new Promise<void>((r) => (open = r));
   return { promise, open };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (err) {
-    assert.ok(err instanceof SipLocateError, String(err));
-    return err.code;
-  }
 }
 
 test('fair-share key: the registrable domain, three labels under co.uk-like suffixes, service labels dropped', () => {

@@ -5,15 +5,7 @@ import { createDnsClient } from '../../src/core/dns/client';
 import { SERVER_RETRY_BASE_MS } from '../../src/core/dns/health';
 import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
 import { reply, startFakeDns, type FakeDnsServer } from '../servers/fake-dns';
-
-/** Resolves once cond() holds (checked every 5 ms), rejects after `ms`: waits for a background probe to settle. */
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from './helpers';
 
 describe('a silent first nameserver in front of NSD', { skip: skipUnless('nsd') }, () => {
   let nsd: RunningDnsServer;

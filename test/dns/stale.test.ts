@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDnsClient, RECHECK_MS, STALE_TTL } from '../../src/core/dns/client';
 import { createLocator } from '../../src/core/locator';
-import { SipLocateError } from '../../src/core/errors';
 import { reply, soa, startFakeDns, type FakeQuery } from '../servers/fake-dns';
+import { codeOf, until } from './helpers';
 
 type Mode = 'up' | 'silent' | 'servfail' | 'nxdomain';
 
@@ -18,25 +18,6 @@ async function switchable(): Promise<{ mode: Mode; server: Awaited<ReturnType<ty
     return [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 1, data: state.address }] } : { authorities: [soa('example.test', 1, 1)] })];
   });
   return state;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'resolved';
-  } catch (err) {
-    assert.ok(err instanceof SipLocateError, String(err));
-    return err.code;
-  }
-}
-
-/** Resolves once cond() holds (checked every 5 ms): waits for a background refresh to settle. */
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 test('silent nameservers: expired data is served stale after staleAnswerMs with TTL 30; a failed refresh means no new question for 30 s; fresh again once they answer', async () => {

@@ -218,7 +218,7 @@ export async function buildPlan(uri: SipUri, ctx: PlanContext): Promise<PlanResu
   }
 
   // Send the RFC 3263 fallback SRV queries alongside NAPTR: when NAPTR points at them they are already on their way.
-  for (const t of enabled) ctx.querier.query(`${transportInfo(t).srvPrefix}.${host}`, 'SRV').catch(() => undefined);
+  for (const t of enabled) ctx.querier.query(`${transportInfo(t).srvPrefix}.${host}`, 'SRV', ctx.signal ? { signal: ctx.signal } : undefined).catch(() => undefined);
   const naptr = await ask(ctx, rec, host, 'NAPTR', root, 'naptr');
   const records = naptr.answer ? naptr.answer.records.map((r) => r.data) : [];
   if (naptr.error && !NEGATIVE.has(naptr.error.code)) rec.note(naptr.node, `NAPTR look-up failed (${naptr.error.code}); trying SRV.`);

@@ -3,7 +3,7 @@
 import { createLocator } from './core/locator';
 import { unexpected } from './core/errors';
 import type { FamilyPolicy, LocateResult, TraceNode, Transport } from './core/types';
-import type { DnsRecord } from './core/dns/types';
+import type { DnsRecord, NameserverState } from './core/dns/types';
 
 const USAGE = `Usage: sip-locate [options] URI
 
@@ -141,6 +141,12 @@ function treeLines(node: TraceNode, depth: number, out: string[]): void {
   for (const c of node.children) treeLines(c, depth + 1, out);
 }
 
+/** One line per nameserver: address, health, failures in a row, last error and next retry. */
+function nameserverLines(states: readonly NameserverState[]): string {
+  const lines = states.map((s) => `  ${s.address}  ${s.state}${s.consecutiveFailures ? ` (${s.consecutiveFailures} failures in a row, last ${s.lastError}, retry at ${new Date(s.retryAt ?? 0).toISOString()})` : ''}`);
+  return ['nameservers:', ...lines].join('\n') + '\n';
+}
+
 function table(result: LocateResult): string {
   const rows = result.targets.map((t, i) => [String(i + 1), t.transport, t.address, String(t.port), String(t.family), t.host, t.source, String(t.ttl), t.mark ?? '']);
   const head = ['#', 'transport', 'address', 'port', 'family', 'host', 'from', 'ttl', 'mark'];
@@ -180,13 +186,16 @@ async function main(argv: string[]): Promise<number> {
         targets: result.targets.map((t) => ({ transport: t.transport, address: t.address, port: t.port, family: t.family, host: t.host })),
       };
       if (result.enum) out.enum = result.enum;
-      if (opts.trace) out.trace = result.trace;
+      if (opts.trace) {
+        out.trace = result.trace;
+        out.nameservers = locator.dns?.nameserverStates() ?? [];
+      }
       process.stdout.write(JSON.stringify(out) + '\n');
     } else {
       if (opts.trace && result.trace) {
         const lines: string[] = [];
         treeLines(result.trace, 0, lines);
-        process.stdout.write(lines.join('\n') + '\n\n');
+        process.stdout.write(lines.join('\n') + '\n\n' + nameserverLines(locator.dns?.nameserverStates() ?? []) + '\n');
       }
       if (result.enum) process.stdout.write(`ENUM ${result.enum.number} -> ${result.enum.uri}${result.enum.fallback ? ' (fallback)' : ` (${result.enum.domain}, order ${result.enum.order}, preference ${result.enum.preference})`}\n`);
       process.stdout.write(table(result) + '\n');
@@ -196,6 +205,7 @@ async function main(argv: string[]): Promise<number> {
     const e = unexpected(err);
     if (opts.json) process.stdout.write(JSON.stringify({ uri, error: { code: e.code, message: e.message } }) + '\n');
     else process.stderr.write(`sip-locate: ${e.code}: ${e.message}\n`);
+    if (opts.trace && !opts.json && locator?.dns) process.stderr.write(nameserverLines(locator.dns.nameserverStates()));
     return 1;
   } finally {
     locator?.close();

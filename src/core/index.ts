@@ -1,7 +1,7 @@
 /** Public API of node-red-contrib-sip-locate's resolver library. */
 export * from './errors';
 export * from './types';
-export type { RecordType, NaptrData, SrvData, DnsRecord, DnsAnswer, DnsQuerier, QueryOptions, QueryEvent, Trust, DnsClient, DnsClientOptions, DnsClientStats } from './dns/types';
+export type { RecordType, NaptrData, SrvData, DnsRecord, DnsAnswer, DnsQuerier, QueryOptions, QueryEvent, Trust, DnsClient, DnsClientOptions, DnsClientStats, NameserverState } from './dns/types';
 export { createDnsClient } from './dns/client';
 export { parseNameserver } from './dns/nameservers';
 export { createLocator, type CreateLocatorOptions, type SipLocator } from './locator';

@@ -153,7 +153,7 @@ class LocatorImpl implements SipLocator {
     } else if (explicit) {
       this.dns = createDnsClient({
         nameservers: o.nameservers, timeoutMs: o.timeoutMs, tries: o.tries, cacheSize: o.cacheSize,
-        minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock,
+        minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock, staleSeconds: o.staleSeconds, staleAnswerMs: o.staleAnswerMs, cacheBytes: o.cacheBytes,
       });
       querier = this.dns;
     } else {
@@ -199,7 +199,7 @@ class LocatorImpl implements SipLocator {
       search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
     if (options.trace) {
       // Read-only: the tree comes from a fresh build, the answer from what a real locate would use; nothing is stored.
-      const built = await this.withDeadline(buildPlan(parsed, ctx), uri, options.signal);
+      const built = await this.withDeadline(this.build(parsed, ctx, options.signal), uri, options.signal);
       const result = this.resultFrom(uri, destination, this.cachedPlan(destination) ?? built.plan, true);
       if (built.trace) result.trace = built.trace;
       return result;
@@ -209,7 +209,7 @@ class LocatorImpl implements SipLocator {
     // Messages for one destination that arrive while its plan is being built share that work.
     let building = this.building.get(destination);
     if (!building) {
-      building = buildPlan(parsed, ctx).then((built) => {
+      building = this.build(parsed, ctx).then((built) => {
         this.remember(destination, built.plan);
         return built.plan;
       }).finally(() => this.building.delete(destination));
@@ -372,7 +372,7 @@ class LocatorImpl implements SipLocator {
     const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
     if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
     const sticky = this.applyPin(destination, ordered, readOnly);
-    return { uri, destination, targets: ordered, sticky };
+    return { uri, destination, targets: ordered, sticky, stale: plan.stale === true };
   }
 
   /** Pins target for destination and reports it, naming the pin it replaced. */
@@ -459,13 +459,28 @@ class LocatorImpl implements SipLocator {
     return true;
   }
 
+  /** Builds a plan whose DNS work is cancelled after resolveTimeoutMs, or when `signal` aborts. */
+  private build(parsed: ReturnType<typeof parseSipUri>, ctx: PlanContext, signal?: AbortSignal): ReturnType<typeof buildPlan> {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), this.resolveTimeoutMs);
+    const onAbort = (): void => stop.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return buildPlan(parsed, { ...ctx, signal: stop.signal }).finally(() => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    });
+  }
+
   private withDeadline<T>(work: Promise<T>, uri: string, signal?: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new SipLocateError('ETIMEOUT', `Locating ${uri} took longer than ${this.resolveTimeoutMs} ms.`, { uri })), this.resolveTimeoutMs);
+      const late = (): SipLocateError => new SipLocateError('ETIMEOUT', `Locating ${uri} took longer than ${this.resolveTimeoutMs} ms.`, { uri });
+      const timer = setTimeout(() => reject(late()), this.resolveTimeoutMs);
       const onAbort = (): void => reject(new SipLocateError('ECANCELLED', `Locating ${uri} was cancelled.`, { uri }));
       if (signal?.aborted) onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
-      work.then(resolve, reject).finally(() => {
+      // A build cancelled by its own deadline is this caller's timeout.
+      const failed = (err: unknown): void => reject(err instanceof SipLocateError && err.code === 'ECANCELLED' && !signal?.aborted ? late() : err);
+      work.then(resolve, failed).finally(() => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
       });

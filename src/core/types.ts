@@ -1,5 +1,8 @@
+import type { Clock } from './dns/clock';
 import type { DnsRecord, RecordType } from './dns/types';
 import type { FailoverPolicy } from './failover/policy';
+
+export type { Clock } from './dns/clock';
 
 /** SIP transports, lower case as they appear in URIs and output. */
 export type Transport = 'udp' | 'tcp' | 'tls' | 'sctp' | 'ws' | 'wss';
@@ -17,11 +20,6 @@ export interface Failure {
   retryAfter?: number;
   /** The SIP status code behind the failure, when there was one. */
   status?: number;
-}
-
-/** Milliseconds clock, injectable for tests. */
-export interface Clock {
-  now(): number;
 }
 
 /** What identifies a target for marks: transport, address and port. */
@@ -71,8 +69,8 @@ export interface TraceNode {
   /** The question name, or a label for uri/note nodes. */
   name: string;
   type?: RecordType;
-  /** 'cache' | 'network' | 'error' | 'skipped' */
-  outcome?: 'cache' | 'network' | 'error' | 'skipped' | 'static' | 'system';
+  /** 'cache' | 'network' | 'stale' (expired data served, RFC 8767) | 'static' (staticRecords) | 'system' (the OS resolver) | 'error' | 'skipped' */
+  outcome?: 'cache' | 'network' | 'stale' | 'error' | 'skipped' | 'static' | 'system';
   records?: DnsRecord[];
   /** Error code, when outcome is 'error'. */
   code?: string;
@@ -90,6 +88,8 @@ export interface LocateResult {
   targets: Target[];
   /** True when targets[0] is this destination's sticky server. */
   sticky: boolean;
+  /** True when some of the DNS data was expired and served because no nameserver answered (RFC 8767). */
+  stale: boolean;
   /** The resolution tree, when requested. */
   trace?: TraceNode;
   /** How ENUM turned a tel: (or user=phone) URI into the SIP URI located. */
@@ -179,11 +179,17 @@ export interface LocatorOptions {
   resolveTimeoutMs?: number;
   /** DNS cache entries (RRsets), LRU (default 10000). */
   cacheSize?: number;
+  /** DNS cache bound in bytes; large RRsets count by their size (default 32 MiB). */
+  cacheBytes?: number;
   /** TTL floor and cap, seconds (defaults 0 and 3600). */
   minTtl?: number;
   maxTtl?: number;
   /** 0x20 case randomisation over UDP (default true). */
   dns0x20?: boolean;
+  /** Seconds expired DNS data is kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
+  staleSeconds?: number;
+  /** How long a look-up with expired data waits for a nameserver before answering from it, ms (default 1800). */
+  staleAnswerMs?: number;
   /** Largest number of targets returned (default 32; truncates, never fails). */
   maxTargets?: number;
   /** Most distinct DNS questions one resolution asks before it stops expanding (default 64). */

@@ -46,7 +46,7 @@ export function registerLocate(RED: Red): void {
       if (locator instanceof SipLocateError) return fail(locator);
       const found = (result: LocateResult): void => {
         // A tel: URI went through ENUM: msg.sip.enum says which number, record and SIP URI.
-        msg.sip = result.enum ? { ...stateFromResult(result), enum: result.enum } : stateFromResult(result);
+        msg.sip = result.enum ? { ...stateFromResult(result), stale: result.stale, enum: result.enum } : { ...stateFromResult(result), stale: result.stale };
         status(() => withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${text.sticky})` : '') }, text.memoryOnly));
         send([msg, null]);
         done();

@@ -1,5 +1,6 @@
 /** The sip-resolver config node: owns one locator (DNS cache, failure marks, sticky pins) shared by its users. */
-import { createLocator } from '../core/locator';
+import type { NameserverState } from '../core/dns/types';
+import { createLocator, type SipLocator } from '../core/locator';
 import { SipLocateError } from '../core/errors';
 import type { FamilyPolicy, Locator, LocatorOptions, Transport } from '../core/types';
 import { createContextStore, type ContextLike } from '../store/context';
@@ -24,6 +25,10 @@ export interface ResolverConfig {
   cacheSize?: number | string;
   minTtl?: number | string;
   maxTtl?: number | string;
+  /** Seconds expired DNS data is kept for serve-stale (RFC 8767; 0 = off). */
+  staleSeconds?: number | string;
+  /** Milliseconds a look-up with expired data waits for a nameserver before answering stale. */
+  staleAnswerMs?: number | string;
   naptrFallback?: boolean | string;
   /** Seconds an unused sticky pin lasts. */
   pinSeconds?: number | string;
@@ -122,6 +127,8 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     cacheSize: num(c.cacheSize),
     minTtl: num(c.minTtl),
     maxTtl: num(c.maxTtl),
+    staleSeconds: num(c.staleSeconds),
+    staleAnswerMs: num(c.staleAnswerMs),
     naptrNoMatch: bool(c.naptrFallback) ? 'fallback' : 'fail',
     pinSeconds: num(c.pinSeconds),
     addressLookup: (c.addressLookup || undefined) as LocatorOptions['addressLookup'],
@@ -271,6 +278,11 @@ function resolverFor(RED: Red, id: unknown): ResolverConfigNode | undefined {
   return node && node.type === 'sip-resolver' ? (node as ResolverConfigNode) : undefined;
 }
 
+/** The health of the locator's nameservers (none when its DNS client was injected). */
+function nameserversOf(locator: Locator): NameserverState[] {
+  return (locator as Partial<SipLocator>).dns?.nameserverStates() ?? [];
+}
+
 function notDeployed(res: HttpResponse): void {
   res.status(404).json({ code: 'ENOTDEPLOYED', message: 'This sip-resolver is not deployed yet: deploy the flow, then try again. (Only deployed configurations are used, so the editor cannot make the server ask arbitrary nameservers.)' });
 }
@@ -296,17 +308,17 @@ function registerAdmin(RED: Red): void {
       return;
     }
     locator.locate(uri, { trace: true }).then(
-      (result) => res.json({ ok: true, result, state: locator.state(), store: node.storeStatus() }),
+      (result) => res.json({ ok: true, result, state: locator.state(), store: node.storeStatus(), nameservers: nameserversOf(locator) }),
       (err: unknown) => {
         const e = errorOf(err);
-        res.status(e.code === 'EINVALIDURI' ? 400 : 200).json({ ok: false, error: e, state: locator.state(), store: node.storeStatus() });
+        res.status(e.code === 'EINVALIDURI' ? 400 : 200).json({ ok: false, error: e, state: locator.state(), store: node.storeStatus(), nameservers: nameserversOf(locator) });
       },
     );
   });
   RED.httpAdmin.get('/sip-resolver/:id/state', RED.auth.needsPermission('sip-resolver.read'), (req: HttpRequest, res: HttpResponse) => {
     const node = resolverFor(RED, req.params.id);
     if (!node || !node.locator) return notDeployed(res);
-    res.json({ ...node.locator.state(), store: node.storeStatus() ?? { kind: 'memory', state: 'memory' } });
+    res.json({ ...node.locator.state(), store: node.storeStatus() ?? { kind: 'memory', state: 'memory' }, nameservers: nameserversOf(node.locator) });
   });
   RED.httpAdmin.post('/sip-resolver/:id/reset', RED.auth.needsPermission('sip-resolver.write'), (req: HttpRequest, res: HttpResponse) => {
     const node = resolverFor(RED, req.params.id);

@@ -20,6 +20,8 @@ export interface SipMsgState {
   attempt: number;
   /** True when target is the destination's sticky server. */
   sticky: boolean;
+  /** True when the DNS data was expired and served because no nameserver answered (RFC 8767); set by sip-locate. */
+  stale?: boolean;
   /** Why sending to target failed (read by sip-target-failed): a reason or a SIP status code. */
   failure?: Failure['reason'] | number;
   retryAfter?: number;

@@ -1,6 +1,7 @@
-// npm run bench [-- --json | --node-red-only | --proxy-only | --state-only]: resolver figures measured side by side in one run (ratios and counts, so that they
+// npm run bench [-- --json | --node-red-only | --proxy-only | --state-only | --dns-only]: resolver figures measured side by side in one run (ratios and counts, so that they
 // hold on a noisy machine). Real BIND/NSD/Knot behind a userspace proxy with a fixed delay each way.
 import * as dns from 'node:dns';
+import type * as dnsPacket from 'dns-packet';
 import { createLocator } from '../../src/core/locator';
 import { applyRegexp } from '../../src/core/enum/regexp';
 import { startDnsServer, type RunningDnsServer, type DnsServerKind } from '../servers/dns-servers';
@@ -302,6 +303,110 @@ async function nodeRedRatio(): Promise<{ msgRatio: number; locatePerSec: number;
   return { msgRatio: r2(locatePerSec / changePerSec), locatePerSec: Math.round(locatePerSec), changePerSec: Math.round(changePerSec) };
 }
 
+/** dns.deadPrimaryRatio: cold locate with a silent first nameserver ÷ with a healthy one, median after the first miss. */
+async function deadPrimary(ns: string): Promise<{ ratio: number; deadMs: number; healthyMs: number }> {
+  const silent = await startFakeDns(() => []);
+  const healthy = createLocator({ nameservers: [ns], timeoutMs: 500 });
+  const dead = createLocator({ nameservers: [silent.nameserver, ns], timeoutMs: 500 });
+  await healthy.locate('sip:example.test'); // warm-up
+  await dead.locate('sip:example.test'); // the first miss
+  const cold = async (l: ReturnType<typeof createLocator>): Promise<number> => {
+    l.dns!.clearCache();
+    const t0 = performance.now();
+    await l.locate('sip:example.test', { trace: true }); // trace: no plan reuse, every question goes out
+    return performance.now() - t0;
+  };
+  const h: number[] = [];
+  const d: number[] = [];
+  // Interleaved, 3 x RUNS each: the two medians see the same machine load.
+  for (let i = 0; i < 3 * RUNS; i++) {
+    h.push(await cold(healthy));
+    d.push(await cold(dead));
+  }
+  healthy.close();
+  dead.close();
+  await silent.stop();
+  const healthyMs = median(h);
+  const deadMs = median(d);
+  return { ratio: r2(deadMs / healthyMs), deadMs: r2(deadMs), healthyMs: r2(healthyMs) };
+}
+
+/**
+ * dns.outageServed: 20 destinations seen once (TTL 5 s), then every nameserver silent for 60 s, simulated with a
+ * controllable clock: 12 rounds 5 s apart, each locating all 20; the share answered.
+ */
+async function outage(): Promise<{ served: number; locates: number; realMs: number }> {
+  let dead = false;
+  const fake = await startFakeDns((q) => {
+    if (dead) return [];
+    const name = q.name.toLowerCase();
+    const d = /^(?:_sip\._udp\.)?(d\d+)\.outage\.test$/.exec(name)?.[1];
+    if (q.type === 'NAPTR' && d && !name.startsWith('_')) return [reply(q, { answers: [{ type: 'NAPTR', name: q.name, ttl: 5, data: { order: 10, preference: 10, flags: 's', services: 'SIP+D2U', regexp: '', replacement: `_sip._udp.${d}.outage.test` } } as dnsPacket.Answer] })];
+    if (q.type === 'SRV' && d) return [reply(q, { answers: [{ type: 'SRV', name: q.name, ttl: 5, data: { priority: 10, weight: 1, port: 5060, target: `h.${d}.outage.test` } }] })];
+    if (q.type === 'A' && name.startsWith('h.')) return [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 5, data: '127.0.0.1' }] })];
+    return [reply(q, {})];
+  });
+  let offset = 0;
+  const l = createLocator({ nameservers: [fake.nameserver], transports: ['udp'], family: 'ipv4', timeoutMs: 500, tries: 2, clock: { now: () => Date.now() + offset } });
+  const uris = Array.from({ length: 20 }, (_, i) => `sip:d${i}.outage.test`);
+  await Promise.all(uris.map((u) => l.locate(u)));
+  dead = true;
+  let served = 0;
+  let locates = 0;
+  const t0 = performance.now();
+  for (let round = 1; round <= 12; round++) {
+    offset += 5000;
+    const results = await Promise.allSettled(uris.map((u) => l.locate(u)));
+    locates += results.length;
+    served += results.filter((r) => r.status === 'fulfilled').length;
+  }
+  const realMs = performance.now() - t0;
+  l.close();
+  await fake.stop();
+  return { served: r2(served / locates), locates, realMs: Math.round(realMs) };
+}
+
+/** dns.floodUnrelatedP95Ms: p95 of unrelated cold lookups, alone and during a flood of 100 names/s under one silent domain. */
+async function flood(): Promise<{ p95Ms: number; baselineP95Ms: number; ratio: number; floodSent: number }> {
+  const fake = await startFakeDns((q) => (q.name.toLowerCase().endsWith('.flood.test') ? [] : [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 300, data: '127.0.0.1' }] } : {})]));
+  const proxy = await startProxy({ upstream: fake.nameserver, delayMs: DELAY });
+  const p95 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;
+  const measure = async (withFlood: boolean, tag: string): Promise<{ p95: number; sent: number }> => {
+    const l = createLocator({ nameservers: [proxy.nameserver], family: 'ipv4' });
+    let sent = 0;
+    const floodTimer = withFlood ? setInterval(() => {
+      l.locate(`sip:f${sent++}.flood.test:5060`).catch(() => undefined);
+    }, 10) : undefined;
+    if (withFlood) await new Promise((r) => setTimeout(r, 1000)); // let the flood build up first
+    const times: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const t0 = performance.now();
+      await l.locate(`sip:u${i}.${tag}.other.test:5060`);
+      times.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (floodTimer) clearInterval(floodTimer);
+    l.close();
+    return { p95: p95(times), sent };
+  };
+  const base = await measure(false, 'base');
+  const during = await measure(true, 'flood');
+  await proxy.stop();
+  await fake.stop();
+  return { p95Ms: r2(during.p95), baselineP95Ms: r2(base.p95), ratio: r2(during.p95 / base.p95), floodSent: during.sent };
+}
+
+/** The DNS-in-real-networks figures (issue 12): dead primary, outage served stale, flood fairness. */
+async function dnsFigures(ns: string): Promise<Record<string, unknown>> {
+  const dp = await deadPrimary(ns);
+  log(`  dns.deadPrimaryRatio ${dp.ratio} (${dp.deadMs} ms with a silent first nameserver, ${dp.healthyMs} ms without)`);
+  const os = await outage();
+  log(`  dns.outageServed ${os.served} (${os.locates} locates over 60 simulated seconds, ${os.realMs} ms real)`);
+  const fl = await flood();
+  log(`  dns.floodUnrelatedP95Ms ${fl.p95Ms} during the flood, ${fl.baselineP95Ms} without (${fl.ratio}x; ${fl.floodSent} flood names)`);
+  return { deadPrimaryRatio: dp.ratio, deadPrimary: dp, outageServed: os.served, outage: os, floodUnrelatedP95Ms: fl.p95Ms, floodBaselineP95Ms: fl.baselineP95Ms, floodRatio: fl.ratio, floodSent: fl.floodSent };
+}
+
 process.on('unhandledRejection', (e) => {
   process.stderr.write(`bench: ${String(e)}\n`);
   process.exit(1);
@@ -318,6 +423,15 @@ process.on('unhandledRejection', (e) => {
   }
   if (process.argv.includes('--state-only')) {
     console.log(JSON.stringify(await stateAtScale()));
+    return;
+  }
+  if (process.argv.includes('--dns-only')) {
+    const server = await startDnsServer('bind');
+    const proxy = await startProxy({ upstream: server.nameserver, delayMs: DELAY });
+    const figures = await dnsFigures(proxy.nameserver);
+    await proxy.stop();
+    await server.stop();
+    console.log(JSON.stringify({ dns: figures }));
     return;
   }
   const out: Record<string, unknown> = { rttMs: RTT, runs: RUNS };
@@ -359,6 +473,8 @@ process.on('unhandledRejection', (e) => {
   log(`  shared store: ${JSON.stringify(out.store)}`);
   out.state = await stateAtScale();
   log(`  state: ${JSON.stringify(out.state)}`);
+  out.dns = { ...(out.dns as object | undefined), ...(await dnsFigures(bindProxy)) };
+  log(`  dns: ${JSON.stringify(out.dns)}`);
   out.memory = await memory();
   log(`  memory: ${JSON.stringify(out.memory)}`);
   out.enum = await enumFigures();
@@ -389,6 +505,9 @@ process.on('unhandledRejection', (e) => {
       ['proxy.failoverMs', 'failoverMs' in (out.proxy as object) ? String((out.proxy as { failoverMs: number }).failoverMs) : 'skipped', '<= 5'],
       ['enum.extraRtt (tel: vs its SIP URI, cold)', String((out.enum as { extraRtt: number }).extraRtt), '~1: one NAPTR question per suffix'],
       ['enum.evilRegexpMs / enum.nativeEvilMs', `${(out.enum as { evilRegexpMs: number }).evilRegexpMs} / ${(out.enum as { nativeEvilMs: number }).nativeEvilMs}`, 're2js linear; JavaScript backtracks'],
+      ['dns.deadPrimaryRatio', String((out.dns as { deadPrimaryRatio: number }).deadPrimaryRatio), '<= 1.3'],
+      ['dns.outageServed', String((out.dns as { outageServed: number }).outageServed), '1.0'],
+      ['dns.floodUnrelatedP95Ms (flood / without)', `${(out.dns as { floodUnrelatedP95Ms: number }).floodUnrelatedP95Ms} / ${(out.dns as { floodBaselineP95Ms: number }).floodBaselineP95Ms}`, '<= 5x'],
       ['store.stickyWarmRatio (linked / memory)', 'stickyWarmRatio' in (out.store as object) ? String((out.store as { stickyWarmRatio: number }).stickyWarmRatio) : 'skipped', '~1: reads never wait'],
     ];
     console.log('| figure | value | goal |\n|---|---|---|\n' + rows.map((r) => `| ${r[0]} | ${r[1]} | ${r[2]} |`).join('\n'));

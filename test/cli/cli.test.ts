@@ -36,6 +36,7 @@ describe('sip-locate command', { skip: skipUnless('bind') || (existsSync(CLI) ? 
     assert.match(r.out, /Skipped NAPTR 50 50 "s" "SIPS\+D2T".*tls is not enabled/);
     assert.match(r.out, /^#\s+transport\s+address/m);
     assert.match(r.out, /tcp\s+127\.0\.10\.[12]\s+5060/);
+    assert.match(r.out, new RegExp(`^nameservers:\\n  ${server.nameserver.replace(/\./g, '\\.')}  healthy$`, 'm'));
   });
 
   test('bad options and URIs get clear sentences', () => {

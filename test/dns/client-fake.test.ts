@@ -109,16 +109,22 @@ test('SERVFAIL, REFUSED and NOTIMP move on to the next nameserver', async () => 
   }
 });
 
-test('a silent nameserver times out per attempt and the budget is nameservers x tries', async () => {
+test('a silent nameserver times out per attempt, the timeout doubles per round up to maxTimeoutMs, the budget is nameservers x tries', async () => {
   const silent = await startFakeDns(() => []);
   const c = createDnsClient({ nameservers: [silent.nameserver], timeoutMs: 100, tries: 3 });
-  const t0 = performance.now();
-  assert.equal(await codeOf(c.query('www.example.test', 'A')), 'ETIMEOUT');
-  const ms = performance.now() - t0;
+  let t0 = performance.now();
+  await assert.rejects(c.query('www.example.test', 'A'), { code: 'ETIMEOUT', message: /within 400 ms/ });
+  let ms = performance.now() - t0;
   assert.equal(silent.queries.length, 3);
-  assert.ok(ms >= 290 && ms < 1500, `took ${ms} ms`);
+  assert.ok(ms >= 690 && ms < 2000, `100 + 200 + 400 ms expected, took ${ms} ms`);
   assert.equal(c.stats().timeouts, 3);
+  const capped = createDnsClient({ nameservers: [silent.nameserver], timeoutMs: 100, maxTimeoutMs: 150, tries: 3 });
+  t0 = performance.now();
+  await assert.rejects(capped.query('www.example.test', 'A'), { code: 'ETIMEOUT', message: /within 150 ms/ });
+  ms = performance.now() - t0;
+  assert.ok(ms >= 390 && ms < 2000, `100 + 150 + 150 ms expected, took ${ms} ms`);
   c.close();
+  capped.close();
   await silent.stop();
 });
 

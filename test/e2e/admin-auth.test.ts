@@ -41,13 +41,16 @@ describe('Try-it endpoint with adminAuth on', { skip: built ? false : 'run npm r
     assert.equal((await tryIt({ uri: 'sip:pbx.demo.test' }, viewer)).status, 401, 'sip-resolver.write is missing');
     const state = await fetch(`${red.url}/sip-resolver/res1/state`, { headers: { authorization: `Bearer ${viewer}` } });
     assert.equal(state.status, 200, 'reading marks and pins needs only read permission');
+    const before = (await state.json()) as { nameservers: Array<{ address: string; state: string; consecutiveFailures: number }> };
+    assert.deepEqual(before.nameservers.map((n) => [n.address, n.state, n.consecutiveFailures]), [[dns.nameserver, 'healthy', 0]]);
     const reset = await fetch(`${red.url}/sip-resolver/res1/reset`, { method: 'POST', headers: { authorization: `Bearer ${viewer}` } });
     assert.equal(reset.status, 401);
     const admin = await token('admin');
     const ok = await tryIt({ uri: 'sip:pbx.demo.test' }, admin);
     assert.equal(ok.status, 200);
-    const body = (await ok.json()) as { ok: boolean; result: { trace: { children: Array<{ type?: string }> }; targets: unknown[] } };
+    const body = (await ok.json()) as { ok: boolean; result: { trace: { children: Array<{ type?: string }> }; targets: unknown[] }; nameservers: Array<{ address: string; state: string }> };
     assert.equal(body.ok, true);
+    assert.deepEqual(body.nameservers.map((n) => [n.address, n.state]), [[dns.nameserver, 'healthy']]);
     assert.equal(body.result.targets.length, 3);
     assert.ok(body.result.trace.children.some((c) => c.type === 'NAPTR'));
   });

@@ -37,6 +37,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     assert.deepEqual(msg.sip.target, msg.sip.targets[0]);
     assert.deepEqual(msg.sip.tried, [{ transport: msg.sip.target.transport, address: msg.sip.target.address, port: msg.sip.target.port }]);
     assert.equal(msg.sip.sticky, false);
+    assert.equal(msg.sip.stale, false, 'fresh DNS data');
     assert.ok(['127.0.0.1', '127.0.0.2'].includes(msg.sip.target.address), 'priority 10 first');
   });
 

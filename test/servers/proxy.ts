@@ -58,6 +58,7 @@ export async function startProxy(o: ProxyOptions): Promise<DnsProxy> {
     async stop() {
       for (const t of timers) clearTimeout(t);
       for (const u of upstreams) u.close();
+      upstreams.clear();
       for (const c of conns) c.destroy();
       await new Promise<void>((r) => front.close(() => r()));
       await new Promise<void>((r) => tcp.close(() => r()));
@@ -76,7 +77,7 @@ export async function startProxy(o: ProxyOptions): Promise<DnsProxy> {
       const up = createSocket('udp4');
       upstreams.add(up);
       const done = (): void => {
-        upstreams.delete(up);
+        if (!upstreams.delete(up)) return; // already closed by stop()
         up.close();
       };
       const guard = setTimeout(done, 5000);

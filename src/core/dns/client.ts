@@ -1,21 +1,14 @@
-import { randomInt } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { SipLocateError, type ErrorCode } from '../errors';
-import { DnsCache, cacheKey, type CacheEntry } from './cache';
+import { SipLocateError } from '../errors';
+import { judgeAdditionals } from './additionals';
+import { DnsCache, cacheKey, type CacheEntry, type PositiveEntry } from './cache';
 import type { Reply, WireRecord } from './codec';
-import type { ExchangeOutcome, ExchangeRequest } from './exchange';
-import { assertQueryName, bailiwickOf, isAtOrBelow, normaliseName, randomiseCase } from './names';
+import { NameserverHealth, type NameserverState } from './health';
+import { InFlightLimiter } from './limiter';
+import { assertQueryName, normaliseName } from './names';
 import { resolveNameservers, type Nameserver } from './nameservers';
-import { tcpExchange } from './tcp';
-import { udpExchange } from './udp';
+import { Retrier } from './retries';
 import type { DnsAnswer, DnsClient, DnsClientOptions, DnsClientStats, DnsRecord, QueryEvent, QueryOptions, RecordType } from './types';
-
-const RCODE_ERRORS: Record<string, ErrorCode> = {
-  SERVFAIL: 'ESERVFAIL',
-  REFUSED: 'EREFUSED',
-  NOTIMP: 'ENOTIMP',
-  FORMERR: 'EFORMERR',
-};
 
 /** Creates a stub resolver; throws EINVALIDOPTION / EINVALIDNAMESERVER / ENONAMESERVER for bad options. */
 export function createDnsClient(options: DnsClientOptions = {}): DnsClient {
@@ -33,8 +26,19 @@ function intOption(value: number | undefined, fallback: number, min: number, max
 function zeroStats(): DnsClientStats {
   return {
     queries: 0, cacheHits: 0, merged: 0, udpAttempts: 0, tcpAttempts: 0, timeouts: 0,
-    mismatched: 0, spoofSuspected: 0, truncated: 0, malformed: 0, additionalAccepted: 0, additionalRejected: 0,
+    mismatched: 0, spoofSuspected: 0, truncated: 0, malformed: 0, additionalAccepted: 0, additionalRejected: 0, staleAnswers: 0, inFlight: 0, queued: 0,
   };
+}
+
+/** TTL of an answer served stale, seconds (RFC 8767 section 4). */
+export const STALE_TTL = 30;
+/** How long stale data is served without asking again after a refresh failed, ms (RFC 8767 section 5). */
+export const RECHECK_MS = 30_000;
+/** Failures after which stale data may be served: no nameserver gave an answer (not NXDOMAIN/NODATA, which are answers). */
+const STALE_ON: ReadonlySet<string> = new Set(['ETIMEOUT', 'ESERVFAIL', 'EREFUSED', 'ECONNREFUSED', 'ENOTIMP', 'EFORMERR', 'EBADRESP', 'EOVERLOAD']);
+
+function servesStale(err: unknown): boolean {
+  return err instanceof SipLocateError && STALE_ON.has(err.code);
 }
 
 /** A DNS answer still being put together: the RRset and the smallest TTL along the CNAME chain. */
@@ -45,46 +49,65 @@ interface Found {
   nameserver: string;
 }
 
+/** A network resolution and who waits for it: callers with a signal (holders) or without one (pinned). */
+interface Flight {
+  promise: Promise<Found>;
+  controller: AbortController;
+  holders: number;
+  /** Someone waits without a signal, or the answer refreshes the cache in the background: never cancelled. */
+  pinned: boolean;
+}
+
 class StubResolver implements DnsClient {
   readonly nameservers: readonly string[];
-  private readonly servers: Nameserver[];
-  private readonly timeoutMs: number;
-  private readonly tries: number;
   private readonly minTtl: number;
   private readonly maxTtl: number;
   private readonly maxChain: number;
-  private readonly use0x20: boolean;
+  private readonly staleMs: number;
+  private readonly staleAnswerMs: number;
   private readonly useAdditional: boolean;
   private readonly now: () => number;
   private readonly onEvent?: (event: QueryEvent) => void;
   private readonly cache: DnsCache;
   private readonly counters = zeroStats();
-  private readonly inflight = new Map<string, Promise<Found>>();
-  private readonly caseBroken = new Set<string>();
-  private readonly maxInFlight: number;
-  private inFlight = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly inflight = new Map<string, Flight>();
+  private readonly limiter: InFlightLimiter;
+  private readonly retrier: Retrier;
+  private readonly health: NameserverHealth;
   private readonly closer = new AbortController();
   private closed = false;
 
   constructor(options: DnsClientOptions) {
-    this.servers = resolveNameservers(options.nameservers);
-    this.nameservers = this.servers.map((s) => s.label);
-    this.timeoutMs = intOption(options.timeoutMs, 2000, 1, 60000, 'timeoutMs');
-    this.tries = intOption(options.tries, 3, 1, 10, 'tries');
+    const servers = resolveNameservers(options.nameservers);
+    this.nameservers = servers.map((s) => s.label);
+    const timeoutMs = intOption(options.timeoutMs, 2000, 1, 60000, 'timeoutMs');
+    const tries = intOption(options.tries, 3, 1, 10, 'tries');
+    const maxTimeoutMs = intOption(options.maxTimeoutMs, 5000, 1, 600000, 'maxTimeoutMs');
     this.minTtl = intOption(options.minTtl, 0, 0, 86400, 'minTtl');
     this.maxTtl = intOption(options.maxTtl, 3600, 0, 604800, 'maxTtl');
     if (this.maxTtl < this.minTtl) throw new SipLocateError('EINVALIDOPTION', 'The option maxTtl must not be below minTtl.', { option: 'maxTtl' });
     this.maxChain = intOption(options.maxCnameChain, 8, 0, 32, 'maxCnameChain');
-    this.maxInFlight = intOption(options.maxInFlight, 256, 1, 65536, 'maxInFlight');
-    this.use0x20 = options.dns0x20 !== false;
+    const maxInFlight = intOption(options.maxInFlight, 256, 1, 65536, 'maxInFlight');
+    this.limiter = new InFlightLimiter({
+      maxInFlight,
+      maxPerDomain: intOption(options.maxInFlightPerDomain, Math.max(1, Math.floor(maxInFlight / 4)), 1, maxInFlight, 'maxInFlightPerDomain'),
+      maxQueued: intOption(options.maxQueued, 16384, 0, 1_000_000, 'maxQueued'),
+      maxWaitMs: intOption(options.maxQueueWaitMs, 10000, 1, 600000, 'maxQueueWaitMs'),
+    });
     this.useAdditional = options.useAdditional !== false;
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
     this.onEvent = options.onEvent;
-    this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now);
+    this.staleMs = intOption(options.staleSeconds, 86400, 0, 30 * 86400, 'staleSeconds') * 1000;
+    this.staleAnswerMs = intOption(options.staleAnswerMs, 1800, 0, 60000, 'staleAnswerMs');
+    const cacheBytes = intOption(options.cacheBytes, 32 * 1024 * 1024, 0, 2 ** 40, 'cacheBytes');
+    this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now, this.staleMs, cacheBytes);
     // Every attempt in flight listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.closer.signal);
+    this.health = new NameserverHealth(servers, this.now, options.random);
+    this.retrier = new Retrier({
+      health: this.health, timeoutMs, maxTimeoutMs, tries, use0x20: options.dns0x20 !== false, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
+    });
   }
 
   /** Resolves one question from cache or network; negative answers reject with ENOTFOUND / ENODATA. */
@@ -105,19 +128,23 @@ class StubResolver implements DnsClient {
       this.emit(qname, type, 'cache', started, { records: hit.records });
       return hit;
     }
-    let pending = this.inflight.get(key);
-    if (pending) {
-      this.counters.merged++;
-    } else {
-      pending = this.resolve(qname, type, new Set([qname]));
-      this.inflight.set(key, pending);
-      const forget = (): void => {
-        this.inflight.delete(key);
-      };
-      pending.then(forget, forget);
+    const stale = this.staleMs > 0 ? this.cache.getStale(key) : undefined;
+    if (stale && stale.recheckAt !== undefined && stale.recheckAt > this.now()) {
+      // RFC 8767 failure recheck: a refresh failed a moment ago, so answer stale without asking again.
+      this.emit(qname, type, 'stale', started, { records: stale.records });
+      return this.staleAnswer<T>(stale, qname, type);
     }
+    const flight = this.join(key, qname, type);
+    const signal = options?.signal;
+    if (signal) flight.holders++;
+    // Nobody else may cancel a refresh of stale data: it keeps running in the background.
+    if (!signal || stale) flight.pinned = true;
     try {
-      const found = await raceAbort(pending, options?.signal, qname, type);
+      const found = stale ? await this.raceStale(flight.promise, signal, qname, type) : await raceAbort(flight.promise, signal, qname, type);
+      if (found === 'stale') {
+        this.emit(qname, type, 'stale', started, { records: stale!.records });
+        return this.staleAnswer<T>(stale!, qname, type);
+      }
       this.emit(qname, type, 'network', started, { records: found.records, nameserver: found.nameserver });
       return {
         name: qname,
@@ -132,7 +159,60 @@ class StubResolver implements DnsClient {
     } catch (err) {
       this.emit(qname, type, 'error', started, { code: err instanceof SipLocateError ? err.code : 'EBADRESP' });
       throw err;
+    } finally {
+      if (signal) this.leave(flight, signal);
     }
+  }
+
+  /** The network answer, or 'stale' when it takes longer than staleAnswerMs or fails for want of a working nameserver. */
+  private raceStale(network: Promise<Found>, signal: AbortSignal | undefined, qname: string, type: RecordType): Promise<Found | 'stale'> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'stale'>((resolve) => {
+      timer = setTimeout(() => resolve('stale'), this.staleAnswerMs);
+    });
+    const answered = network.catch((err: unknown) => {
+      if (servesStale(err)) return 'stale' as const;
+      throw err;
+    });
+    return raceAbort(Promise.race([answered, late]), signal, qname, type).finally(() => clearTimeout(timer));
+  }
+
+  /** An expired RRset served under RFC 8767, with the TTL of 30 s that section 4 recommends. */
+  private staleAnswer<T extends RecordType>(entry: PositiveEntry, qname: string, type: T): DnsAnswer<T> {
+    this.counters.staleAnswers++;
+    return {
+      name: qname, type, canonicalName: entry.canonicalName, records: entry.records.map((r) => ({ ...r, ttl: STALE_TTL })) as DnsRecord<T>[],
+      ttl: STALE_TTL, fromCache: true, trust: entry.trust, nameserver: entry.nameserver, stale: true,
+    };
+  }
+
+  /** The network resolution in flight for a question, started when there is none. */
+  private join(key: string, qname: string, type: RecordType): Flight {
+    const known = this.inflight.get(key);
+    if (known) {
+      this.counters.merged++;
+      return known;
+    }
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    const flight: Flight = { promise: this.resolve(qname, type, new Set([qname]), controller.signal), controller, holders: 0, pinned: false };
+    this.inflight.set(key, flight);
+    const forget = (): void => {
+      if (this.inflight.get(key) === flight) this.inflight.delete(key);
+    };
+    flight.promise.then(forget, (err: unknown) => {
+      forget();
+      // A failed refresh: serve the stale data at once for the next RECHECK_MS instead of asking again.
+      const stale = servesStale(err) ? this.cache.getStale(key) : undefined;
+      if (stale) stale.recheckAt = this.now() + RECHECK_MS;
+    });
+    return flight;
+  }
+
+  /** A caller with a signal stops waiting; the resolution is cancelled when it was the last one and nobody else needs it. */
+  private leave(flight: Flight, signal: AbortSignal): void {
+    flight.holders--;
+    if (signal.aborted && flight.holders === 0 && !flight.pinned) flight.controller.abort();
   }
 
   /** Synchronous cache look-up: the answer, a cached negative as its error, or undefined on a miss. */
@@ -142,8 +222,12 @@ class StubResolver implements DnsClient {
     return this.fromCache<T>(cacheKey(qname, type), qname, type);
   }
 
+  nameserverStates(): NameserverState[] {
+    return this.health.states();
+  }
+
   stats(): DnsClientStats {
-    return { ...this.counters };
+    return { ...this.counters, inFlight: this.limiter.inFlight, queued: this.limiter.waiting };
   }
 
   clearCache(): void {
@@ -154,8 +238,9 @@ class StubResolver implements DnsClient {
     if (this.closed) return;
     this.closed = true;
     this.closer.abort();
+    for (const flight of this.inflight.values()) flight.controller.abort();
     this.cache.clear();
-    for (const wake of this.waiting.splice(0)) wake();
+    this.limiter.drain();
   }
 
   private fromCache<T extends RecordType>(key: string, qname: string, type: T): DnsAnswer<T> | SipLocateError | undefined {
@@ -197,8 +282,8 @@ class StubResolver implements DnsClient {
   }
 
   /** Network resolution of one question, following CNAMEs by re-query when the reply stops short. */
-  private async resolve(qname: string, type: RecordType, seen: Set<string>): Promise<Found> {
-    const { reply, ns } = await this.exchange(qname, type);
+  private async resolve(qname: string, type: RecordType, seen: Set<string>, signal: AbortSignal): Promise<Found> {
+    const { reply, ns } = await this.retrier.exchange(qname, type, signal);
     if (reply.rcode === 'NXDOMAIN') {
       throw this.negative(qname, type, 'ENOTFOUND', `${qname} does not exist (NXDOMAIN from ${ns.label}).`, reply, ns);
     }
@@ -225,7 +310,7 @@ class StubResolver implements DnsClient {
       current = next;
     }
     if (current !== qname) {
-      const rest = await this.resolve(current, type, seen);
+      const rest = await this.resolve(current, type, seen, signal);
       const found: Found = { ...rest, ttl: this.clampTtl(Math.min(chainTtl, rest.ttl)) };
       this.storeFound(qname, type, found);
       return found;
@@ -251,47 +336,9 @@ class StubResolver implements DnsClient {
     return new SipLocateError(code, message, { name: qname, type, nameserver: ns.label });
   }
 
-  /**
-   * Caches additional-section data at the lowest trust: only SRV owners that the NAPTR answer names, and A/AAAA
-   * owners that an SRV (answer or accepted additional) names, at or below the question's bailiwick.
-   */
+  /** Caches the additional-section RRsets judgeAdditionals() trusts, at the lowest trust. */
   private acceptAdditionals(qname: string, type: RecordType, reply: Reply, answer: DnsRecord[], ns: Nameserver): void {
-    const extra = reply.additionals;
-    if (extra.length === 0) return;
-    if (!this.useAdditional || (type !== 'NAPTR' && type !== 'SRV')) {
-      this.counters.additionalRejected += extra.length;
-      return;
-    }
-    const zone = bailiwickOf(qname);
-    const wantedSrv = new Set<string>();
-    const wantedHosts = new Set<string>();
-    for (const r of answer) {
-      if (r.type === 'NAPTR') wantedSrv.add((r.data as { replacement: string }).replacement);
-      if (r.type === 'SRV') wantedHosts.add((r.data as { target: string }).target);
-    }
-    const accepted = new Map<string, WireRecord[]>();
-    const take = (r: WireRecord): void => {
-      const key = cacheKey(r.name, r.type as RecordType);
-      const list = accepted.get(key);
-      if (list) list.push(r);
-      else accepted.set(key, [r]);
-    };
-    for (const r of extra) {
-      if (r.type === 'SRV' && wantedSrv.has(r.name) && isAtOrBelow(r.name, zone)) {
-        take(r);
-        wantedHosts.add(r.data.target);
-      }
-    }
-    let rejected = 0;
-    for (const r of extra) {
-      if (r.type === 'SRV') {
-        if (!accepted.has(cacheKey(r.name, 'SRV'))) rejected++;
-      } else if ((r.type === 'A' || r.type === 'AAAA') && wantedHosts.has(r.name) && isAtOrBelow(r.name, zone)) {
-        take(r);
-      } else {
-        rejected++;
-      }
-    }
+    const { accepted, rejected } = judgeAdditionals(qname, type, reply, answer, this.useAdditional);
     this.counters.additionalRejected += rejected;
     for (const [key, list] of accepted) {
       const records = dedupe(list);
@@ -303,95 +350,6 @@ class StubResolver implements DnsClient {
       }, ttl);
       if (stored) this.counters.additionalAccepted += records.length;
       else this.counters.additionalRejected += records.length;
-    }
-  }
-
-  /** Tries the nameservers in order, `tries` rounds; returns the first usable NOERROR/NXDOMAIN reply. */
-  private async exchange(qname: string, type: RecordType): Promise<{ reply: Reply; ns: Nameserver }> {
-    let lastError: SipLocateError | undefined;
-    const refused = new Set<string>();
-    for (let round = 0; round < this.tries; round++) {
-      for (const ns of this.servers) {
-        if (refused.has(ns.label)) continue;
-        const result = await this.attempt(qname, type, ns);
-        if (!(result instanceof SipLocateError)) return { reply: result, ns };
-        if (result.code === 'ECLOSED') throw result;
-        if (result.code === 'ECONNREFUSED') refused.add(ns.label);
-        lastError = result;
-      }
-      if (refused.size === this.servers.length) break;
-    }
-    throw lastError ?? new SipLocateError('ETIMEOUT', `No answer for ${type} ${qname}.`, { name: qname, type });
-  }
-
-  /** One attempt, run when fewer than maxInFlight are out: a burst waits its turn instead of overflowing socket buffers. */
-  private async attempt(qname: string, type: RecordType, ns: Nameserver): Promise<Reply | SipLocateError> {
-    if (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.inFlight++;
-    try {
-      if (this.closed) return new SipLocateError('ECLOSED', `The DNS client was closed before asking ${ns.label} for ${type} ${qname}.`, { name: qname, type });
-      return await this.attemptNow(qname, type, ns);
-    } finally {
-      this.inFlight--;
-      this.waiting.shift()?.();
-    }
-  }
-
-  /** One attempt at one nameserver: UDP, then TCP on TC or a wrong ID; EDNS and 0x20 fallbacks. */
-  private async attemptNow(qname: string, type: RecordType, ns: Nameserver): Promise<Reply | SipLocateError> {
-    let with0x20 = this.use0x20 && !this.caseBroken.has(ns.label);
-    let edns = true;
-    let outcome: ExchangeOutcome;
-    for (let pass = 0; ; pass++) {
-      this.counters.udpAttempts++;
-      outcome = await udpExchange(this.request(ns, with0x20 ? randomiseCase(qname) : qname, type, edns), this.counters);
-      if (pass > 0) break;
-      if (outcome.kind === 'timeout' && outcome.caseMismatches > 0 && with0x20) {
-        this.caseBroken.add(ns.label);
-        with0x20 = false;
-        continue;
-      }
-      if (outcome.kind === 'reply' && outcome.reply.rcode === 'FORMERR' && !outcome.reply.hasOpt && edns) {
-        edns = false;
-        continue;
-      }
-      break;
-    }
-    if (outcome.kind === 'truncated' || outcome.kind === 'spoof') {
-      if (outcome.kind === 'truncated') this.counters.truncated++;
-      this.counters.tcpAttempts++;
-      outcome = await tcpExchange(this.request(ns, qname, type, edns), this.counters);
-    }
-    return this.interpret(outcome, qname, type, ns);
-  }
-
-  private request(ns: Nameserver, wireName: string, type: RecordType, edns: boolean): ExchangeRequest {
-    return { ns, id: randomInt(65536), wireName, type, edns, timeoutMs: this.timeoutMs, signal: this.closer.signal };
-  }
-
-  private interpret(outcome: ExchangeOutcome, qname: string, type: RecordType, ns: Nameserver): Reply | SipLocateError {
-    const details = { name: qname, type, nameserver: ns.label };
-    const q = `${type} ${qname}`;
-    switch (outcome.kind) {
-      case 'reply': {
-        const rcode = outcome.reply.rcode;
-        if (rcode === 'NOERROR' || rcode === 'NXDOMAIN') return outcome.reply;
-        const code = RCODE_ERRORS[rcode] ?? 'EBADRESP';
-        return new SipLocateError(code, `The nameserver ${ns.label} answered ${rcode} for ${q}.`, details);
-      }
-      case 'timeout':
-        this.counters.timeouts++;
-        return new SipLocateError('ETIMEOUT', `No answer from ${ns.label} for ${q} within ${this.timeoutMs} ms.`, details);
-      case 'refused':
-        return new SipLocateError('ECONNREFUSED', `The nameserver ${ns.label} refused the connection for ${q}.`, details);
-      case 'malformed':
-        return new SipLocateError('EBADRESP', `The nameserver ${ns.label} sent a malformed reply for ${q} (${outcome.reason}).`, details);
-      case 'neterror':
-        return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}: ${outcome.message}.`, details);
-      case 'aborted':
-        return new SipLocateError('ECLOSED', `The DNS client was closed while asking ${ns.label} for ${q}.`, details);
-      default:
-        return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}.`, details);
     }
   }
 }

@@ -84,6 +84,12 @@ function toRecord(raw: dnsPacket.Answer): WireRecord {
   }
 }
 
+/** RFC 6891 6.1.3: the 12-bit RCODE is the OPT's 8 upper bits above the header's 4 lower bits; 16 is BADVERS. */
+export function extendedRcodeName(upper: number, lower: number): string {
+  const full = (upper << 4) | lower;
+  return full === 16 ? 'BADVERS' : `RCODE${full}`;
+}
+
 /** Checks framing and decodes a reply; returns a reason string instead of throwing when it is malformed. */
 export function decodeReply(buf: Buffer): Reply | string {
   const bounds = frameRecords(buf);
@@ -104,8 +110,9 @@ export function decodeReply(buf: Buffer): Reply | string {
     const q = packet.questions?.[0];
     if (!q) return 'no question';
     const opt = (packet.additionals ?? []).find((r) => r.type === 'OPT') as { extendedRcode?: number } | undefined;
-    let rcode = String((packet as { rcode?: string }).rcode ?? 'NOERROR');
-    if (opt && opt.extendedRcode) rcode = opt.extendedRcode === 1 && rcode === 'NOERROR' ? 'BADVERS' : `RCODE${opt.extendedRcode * 16}`;
+    const header = packet as { rcode?: string; flags?: number };
+    let rcode = String(header.rcode ?? 'NOERROR');
+    if (opt && opt.extendedRcode) rcode = extendedRcodeName(opt.extendedRcode, (header.flags ?? 0) & 0xf);
     const flags = packet as { flag_qr?: boolean; flag_tc?: boolean; opcode?: string };
     return {
       id: packet.id ?? -1,

@@ -56,3 +56,20 @@ export function randomiseCase(name: string): string {
   }
   return out;
 }
+
+/** Second-level labels under two-letter country TLDs that are registries, not registrants (co.uk, com.au, ne.jp, ...). */
+const COUNTRY_SECOND_LEVEL: ReadonlySet<string> = new Set(['ac', 'co', 'com', 'edu', 'go', 'gov', 'ne', 'net', 'or', 'org']);
+
+/**
+ * The domain a question counts against for the fair share of in-flight work: its registrable domain, approximated
+ * without a public suffix list as the last two labels (three under co.uk, com.au and the like), after dropping
+ * leading `_service`/`_proto` labels. Names under one registrant's domain share one key however they vary below it.
+ */
+export function fairShareKey(name: string): string {
+  const labels = bailiwickOf(name).split('.');
+  if (labels.length <= 2) return labels.join('.');
+  const tld = labels[labels.length - 1]!;
+  const second = labels[labels.length - 2]!;
+  const keep = tld.length === 2 && COUNTRY_SECOND_LEVEL.has(second) ? 3 : 2;
+  return labels.slice(-keep).join('.');
+}

@@ -1,3 +1,9 @@
+import type { SipLocateError } from '../errors';
+import type { Clock } from './clock';
+import type { NameserverState } from './health';
+
+export type { NameserverState } from './health';
+
 /** Record types the resolver asks for. */
 export type RecordType = 'A' | 'AAAA' | 'SRV' | 'NAPTR';
 
@@ -59,11 +65,13 @@ export interface DnsAnswer<T extends RecordType = RecordType> {
   trust: Trust;
   /** The nameserver ("ip:port" or "[ipv6]:port") that sent the data. */
   nameserver: string;
+  /** True when expired data was served because no nameserver answered in time (RFC 8767); TTL is then 30. */
+  stale?: boolean;
 }
 
 /** Per-query options. */
 export interface QueryOptions {
-  /** Abort the query (rejects with ECANCELLED). */
+  /** Abort the query (rejects with ECANCELLED); the network work stops when no other caller waits for it. */
   signal?: AbortSignal;
 }
 
@@ -72,15 +80,15 @@ export interface DnsQuerier {
   /** Resolves one question, from cache or network. */
   query<T extends RecordType>(name: string, type: T, options?: QueryOptions): Promise<DnsAnswer<T>>;
   /** Synchronous cache look-up: the answer, a cached negative (as its error), or undefined on a miss. */
-  peek<T extends RecordType>(name: string, type: T): DnsAnswer<T> | import('../errors').SipLocateError | undefined;
+  peek<T extends RecordType>(name: string, type: T): DnsAnswer<T> | SipLocateError | undefined;
 }
 
 /** One event of a query, for --trace and the editor's Try-it panel. */
 export interface QueryEvent {
   name: string;
   type: RecordType;
-  /** 'cache' hit, 'network' answer, or 'error'. */
-  outcome: 'cache' | 'network' | 'error';
+  /** 'cache' hit, 'network' answer, 'stale' (expired data served, RFC 8767) or 'error'. */
+  outcome: 'cache' | 'network' | 'stale' | 'error';
   nameserver?: string;
   transport?: 'udp' | 'tcp';
   /** Records of the answer (answer section and accepted additionals). */
@@ -99,11 +107,19 @@ export interface DnsClientOptions {
   timeoutMs?: number;
   /** Attempts per nameserver (default 3); the budget is nameservers x tries. */
   tries?: number;
+  /** Cap of the retransmission timeout, which doubles per round from timeoutMs, ms (default 5000; never below timeoutMs). */
+  maxTimeoutMs?: number;
   /** Cached RRsets, LRU (default 10000). */
   cacheSize?: number;
+  /** Upper bound of the cache in bytes as counted by entryBytes(): large RRsets count by their size (default 32 MiB). */
+  cacheBytes?: number;
   /** TTL floor and cap, seconds (defaults 0 and 3600). */
   minTtl?: number;
   maxTtl?: number;
+  /** Seconds expired RRsets are kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
+  staleSeconds?: number;
+  /** How long a query with stale data waits for the network before answering stale, ms (default 1800). */
+  staleAnswerMs?: number;
   /** 0x20 case randomisation over UDP (default true). */
   dns0x20?: boolean;
   /** Accept additional-section SRV/A/AAAA under the trust rules (default true). */
@@ -112,8 +128,16 @@ export interface DnsClientOptions {
   maxCnameChain?: number;
   /** Most network attempts (sockets) in flight at once; more wait their turn (default 256). */
   maxInFlight?: number;
+  /** Most attempts in flight for one registrable domain, its fair share (default maxInFlight / 4, i.e. 64). */
+  maxInFlightPerDomain?: number;
+  /** Most attempts waiting for a slot (default 16384); when full, the domain with the most waiting loses its newest (EOVERLOAD). */
+  maxQueued?: number;
+  /** Longest an attempt waits for a slot, ms (default 10000); then ETIMEOUT. */
+  maxQueueWaitMs?: number;
+  /** Random source in [0,1) for the nameserver retry jitter (default Math.random). */
+  random?: () => number;
   /** Milliseconds clock for TTLs (default Date.now). */
-  clock?: import('../types').Clock;
+  clock?: Clock;
   /** Called once per finished query (cache hit, network answer or error). */
   onEvent?: (event: QueryEvent) => void;
 }
@@ -136,6 +160,12 @@ export interface DnsClientStats {
   malformed: number;
   additionalAccepted: number;
   additionalRejected: number;
+  /** Answers served from expired data (RFC 8767). */
+  staleAnswers: number;
+  /** Network attempts holding a slot now. */
+  inFlight: number;
+  /** Network attempts waiting for a slot now. */
+  queued: number;
 }
 
 /** A stub resolver: DnsQuerier plus lifecycle and counters. */
@@ -143,6 +173,8 @@ export interface DnsClient extends DnsQuerier {
   /** The nameservers in use, as "ip:port" / "[ipv6]:port". */
   readonly nameservers: readonly string[];
   stats(): DnsClientStats;
+  /** Each nameserver's health, in configured order. */
+  nameserverStates(): NameserverState[];
   clearCache(): void;
   /** Closes sockets and timers; pending and later queries reject with ECLOSED. */
   close(): void;

@@ -31,6 +31,8 @@ export interface PlanContext {
   systemLookup?: SystemLookup;
   /** Seconds addresses from the OS are used (default 30). */
   systemTtl?: number;
+  /** Aborted when nobody waits for the plan any more: cancels its DNS work. */
+  signal?: AbortSignal;
 }
 
 /** Default of maxQueriesPerLocate: distinct DNS questions one resolution may ask. */
@@ -57,6 +59,8 @@ class Recorder {
   private readonly asked = new Set<string>();
   /** True once a question was refused because the budget was spent. */
   exhausted = false;
+  /** Some answer was expired data served under RFC 8767. */
+  stale = false;
   constructor(readonly tracing: boolean, readonly budget: number) {}
 
   /** True when the question (a DNS type, or 'OS' for the operating system's resolver) may be asked: already asked, or still within the budget. */
@@ -99,9 +103,10 @@ async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder, name: 
     return { error, node: rec.node(kind, name, parent, { type, outcome: 'skipped', code: error.code, note: error.message }) };
   }
   try {
-    const answer = await ctx.querier.query(name, type);
+    const answer = await ctx.querier.query(name, type, ctx.signal ? { signal: ctx.signal } : undefined);
     rec.seen(answer.ttl);
-    const outcome = answer.nameserver === STATIC_NAMESERVER ? 'static' : answer.fromCache ? 'cache' : 'network';
+    if (answer.stale) rec.stale = true;
+    const outcome = answer.nameserver === STATIC_NAMESERVER ? 'static' : answer.stale ? 'stale' : answer.fromCache ? 'cache' : 'network';
     const node = rec.node(kind, name, parent, { type, outcome, records: answer.records });
     return { answer, node };
   } catch (err) {
@@ -278,7 +283,8 @@ function plainTransport(scheme: 'sip' | 'sips', enabled: readonly Transport[]): 
 
 function finish(rec: Recorder, entries: PlanEntry[], trace: TraceNode | undefined): PlanResult {
   const ttl = Number.isFinite(rec.ttl) ? rec.ttl : 0;
-  return trace ? { plan: { entries, ttl }, trace } : { plan: { entries, ttl } };
+  const plan: Plan = rec.stale ? { entries, ttl, stale: true } : { entries, ttl };
+  return trace ? { plan, trace } : { plan };
 }
 
 /** RFC 3263 sections 4.1 and 4.2: turns a URI into a plan of transports, SRV sets and addresses, asking at most ctx.maxQueries questions. */
@@ -365,7 +371,7 @@ async function planFor(uri: SipUri, ctx: PlanContext, rec: Recorder, parent: Tra
   // Send the RFC 3263 fallback SRV queries alongside NAPTR: when NAPTR points at them they are already on their way.
   for (const t of enabled) {
     const name = `${transportInfo(t).srvPrefix}.${host}`;
-    if (rec.take(name, 'SRV')) ctx.querier.query(name, 'SRV').catch(() => undefined);
+    if (rec.take(name, 'SRV')) ctx.querier.query(name, 'SRV', ctx.signal ? { signal: ctx.signal } : undefined).catch(() => undefined);
   }
   const naptr = await ask(ctx, rec, host, 'NAPTR', root, 'naptr');
   const records = naptr.answer ? naptr.answer.records.map((r) => r.data) : [];

@@ -32,6 +32,8 @@ export interface Plan {
   entries: PlanEntry[];
   /** Seconds the plan stays valid (smallest TTL seen; 0 = do not reuse). */
   ttl: number;
+  /** Built partly from expired data served under RFC 8767. */
+  stale?: boolean;
 }
 
 function keyOf(t: { transport: string; address: string; port: number }): string {

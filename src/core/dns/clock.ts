@@ -1,0 +1,4 @@
+/** Milliseconds clock, injectable for tests. */
+export interface Clock {
+  now(): number;
+}

@@ -10,11 +10,13 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
-/** The example flows, concatenated, each on its own tab. */
+/** The example flows, concatenated, each on its own tab; a config node several examples share (same id) appears once. */
 export async function exampleFlows() {
   const { readdirSync, readFileSync } = await import('node:fs');
   const dir = join(here, '..', 'examples');
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  const nodes = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  const seen = new Set();
+  return nodes.filter((n) => !seen.has(n.id) && seen.add(n.id));
 }
 
 /**

@@ -111,7 +111,7 @@ console.log(`
   Demo DNS zone demo.test   ${dns.nameserver}   (SIP_LOCATE_NAMESERVERS)
   SIP endpoints (UDP+TCP)   healthy ${ep('healthy')}, healthy2 ${ep('healthy2')},
                             busy (503) ${ep('busy')}, silent ${ep('silent')}
-  Redis for example 05      ${redis.url}   (SIP_LOCATE_REDIS_URL)${redis.missing ? '  NOT RUNNING: redis-server is not installed, so example 05 shows "store down, memory only"' : ''}
+  Redis for example 05      ${redis.url}   (SIP_LOCATE_REDIS_URL)${redis.missing ? '  NOT RUNNING: redis-server is not installed, so example 05 shows "store down" and runs from memory' : ''}
 
   Press Ctrl-C to stop.
 `);

@@ -126,7 +126,40 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
     assert.match(text, new RegExp(`SRV 10 50 ${endpoints.busy!.port} busy\\.demo\\.test`));
     assert.match(text, /ttl 60/);
     assert.match(text, /A 127\.0\.0\.1 ttl 60/);
+    const nodata = page.locator('#node-config-sip-try-result .sip-locate-nodata');
+    assert.ok((await nodata.count()) >= 3, 'AAAA without records for busy, silent and healthy');
+    assert.equal((await nodata.first().innerText()).trim(), 'no records');
+    const colours = await page.evaluate(() => {
+      const grey = document.querySelector('#node-config-sip-try-result .sip-locate-nodata');
+      const probe = document.createElement('span');
+      probe.className = 'sip-locate-error';
+      document.querySelector('#node-config-sip-try-result')!.appendChild(probe);
+      const out = [getComputedStyle(grey!).color, getComputedStyle(probe).color];
+      probe.remove();
+      return out;
+    });
+    assert.notEqual(colours[0], colours[1], 'NODATA is not drawn in the error colour');
+    assert.equal(await page.locator('#node-config-sip-try-result .sip-locate-tag.sip-locate-error').count(), 0, 'no red tag for a normal answer');
+    assert.equal((await page.locator('#node-config-sip-try-button').innerText()).trim(), 'Try it', 'the button says what the section says');
     await shot('06-try-it');
+    await page.locator('#node-config-dialog-cancel').click();
+    await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
+  });
+
+  test('Try it with a bad URI shows the server\'s error code and sentence, not "400: Bad Request"', async () => {
+    await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ id: string; resolver: string }> }; editor: { editConfig(a: string, t: string, id: string): void } } }).RED;
+      const loc = RED.nodes.filterNodes({ type: 'sip-locate' }).find((n) => n.resolver);
+      RED.editor.editConfig('', 'sip-resolver', loc!.resolver);
+    });
+    await page.locator('#node-config-sip-try-uri').fill('sip:exa mple.com');
+    await page.locator('#node-config-sip-try-button').click();
+    const error = page.locator('#node-config-sip-try-result .sip-locate-error');
+    await error.waitFor({ timeout: 15000 });
+    const text = (await error.innerText()).trim();
+    assert.match(text, /^EINVALIDURI: "sip:exa mple\.com" is not a usable SIP URI: .+\.$/, text);
+    assert.doesNotMatch(text, /Bad Request|^400/);
+    await shot('06b-try-it-error');
     await page.locator('#node-config-dialog-cancel').click();
     await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
   });
@@ -165,8 +198,18 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
     await examples.getByText('node-red-contrib-sip-locate', { exact: true }).click();
     await examples.getByText('02 - Failover until one answers', { exact: true }).click();
     await page.locator('#red-ui-clipboard-dialog-ok').click();
+    // 02 shares example 01's resolver (same id): Node-RED says the node exists; "Import copy" reuses that config node.
+    await page.getByRole('button', { name: 'Import copy' }).click();
     await page.locator('#red-ui-header-button-deploy').click();
     await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty(), undefined, { timeout: 15000 });
+    const resolvers = await page.evaluate(() => {
+      const names: string[] = [];
+      (window as unknown as { RED: { nodes: { eachConfig(cb: (n: { type: string; name: string }) => void): void } } }).RED.nodes.eachConfig((n) => {
+        if (n.type === 'sip-resolver') names.push(n.name);
+      });
+      return names;
+    });
+    assert.deepEqual(resolvers.filter((n) => n === 'demo DNS'), ['demo DNS'], 'examples 01 and 02 share one resolver: the import reuses the config node with the same id');
     await page.locator('#red-ui-workspace-tabs li').filter({ hasText: '02 Failover until one answers' }).click();
     await page.locator('g.red-ui-flow-node-group').filter({ hasText: 'sip:pbx.demo.test' }).locator('.red-ui-flow-node-button').click();
     const msg = page.locator('.red-ui-debug-msg').filter({ hasText: 'answered' }).first();

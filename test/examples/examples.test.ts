@@ -32,6 +32,21 @@ describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built
     for (const e of Object.values(endpoints ?? {})) await e.stop();
   });
 
+  test('01, 02 and 04 share one "demo DNS" resolver by id (one entry in the editor\'s dropdowns); the demo deploys it once', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = join(__dirname, '..', '..', 'examples');
+    const byName = new Map<string, Set<string>>();
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
+      for (const n of JSON.parse(readFileSync(join(dir, f), 'utf8')) as Array<{ id: string; type: string; name?: string }>) {
+        if (n.type === 'sip-resolver') byName.set(n.name ?? '', new Set([...(byName.get(n.name ?? '') ?? []), n.id]));
+      }
+    }
+    for (const [name, ids] of byName) assert.equal(ids.size, 1, `resolvers named "${name}" have one id, not ${[...ids].join(', ')}`);
+    const nr = await import('../../demo/node-red.mjs');
+    const ids = ((await nr.exampleFlows()) as Array<{ id: string }>).map((n) => n.id);
+    assert.equal(new Set(ids).size, ids.length, 'no id twice in the demo flows');
+  });
+
   test('01: a URI is located (msg.sip with the failover order); an unknown domain ends on output 2', async () => {
     const found = red.waitDebug('a1c0000000000006');
     await red.inject('a1c0000000000003');
@@ -57,12 +72,14 @@ describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built
     assert.deepEqual([at(second.target), second.attempt], [at(endpoints.healthy!), 1], 'marks are shared between messages');
   });
 
-  test('03: sticky mode keeps REGISTER, re-REGISTER and INVITE on one server', async () => {
+  test('03: sticky mode keeps REGISTER, re-REGISTER and INVITE on one server; the debug node shows msg.sip.sticky', async () => {
     const used: string[] = [];
     for (const inject of ['a3c0000000000003', 'a3c0000000000004', 'a3c0000000000005', 'a3c0000000000003', 'a3c0000000000005']) {
       const got = red.waitDebug('a3c0000000000008');
       await red.inject(inject);
-      used.push(at((await got).msg as { address: string; port: number }));
+      const sip = (await got).msg as { target: { address: string; port: number }; sticky: boolean };
+      assert.equal(sip.sticky, true, 'the comment promises msg.sip.sticky');
+      used.push(at(sip.target));
     }
     assert.equal(new Set(used).size, 1, used.join(', '));
     assert.ok([at(endpoints.healthy!), at(endpoints.healthy2!)].includes(used[0]!));

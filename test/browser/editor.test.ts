@@ -164,6 +164,14 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
     await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
   });
 
+  test('an unnamed resolver is labelled from the catalog: "system DNS (sticky)"', async () => {
+    const label = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { getType(t: string): unknown }; utils: { getNodeLabel(n: object, d?: string): string } } }).RED;
+      return RED.utils.getNodeLabel({ type: 'sip-resolver', _def: RED.nodes.getType('sip-resolver'), name: '', nameservers: '', sticky: true, store: 'memory' }, 'fallback');
+    });
+    assert.equal(label, 'system DNS (sticky)');
+  });
+
   test('the State store setting shows the fields of the chosen store; context lists the stores from settings.js', async () => {
     await page.evaluate(() => {
       const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ id: string; resolver: string }> }; editor: { editConfig(a: string, t: string, id: string): void } } }).RED;

@@ -136,6 +136,12 @@ describe('npm pack, installed into a fresh Node-RED user directory', { skip: ski
     assert.deepEqual(installed.filter((d) => !d.startsWith('.')).sort(), [NAME, ...expected].sort());
   });
 
+  test('npx sip-locate runs the command from the user directory (how the README says it gets on the PATH)', async () => {
+    const r = await run('npx', ['--offline', '--no-install', 'sip-locate', '--help'], userDir);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /^Usage: sip-locate \[options\] URI/m);
+  });
+
   test('Node-RED loads every node type of the installed package with no error', async () => {
     const res = await fetch(`${red!.url}/nodes`, { headers: { accept: 'application/json' } });
     const sets = ((await res.json()) as Array<{ module: string; types: string[]; enabled: boolean; err?: string }>).filter((s) => s.module === NAME);

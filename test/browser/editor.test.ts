@@ -172,6 +172,28 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
     assert.equal(label, 'system DNS (sticky)');
   });
 
+  test('in German, every label of the sip-resolver dialog fits (none is cut off) and the family options are translated', async () => {
+    const de = await browser.newPage({ viewport: { width: 1400, height: 900 }, locale: 'de-DE' });
+    try {
+      await de.goto(red.url);
+      await de.waitForSelector('.red-ui-palette-node[data-palette-type="sip-locate"]', { timeout: 30000 });
+      await de.evaluate(() => (window as unknown as { RED: { editor: { editConfig(a: string, t: string, id: string): void } } }).RED.editor.editConfig('', 'sip-resolver', '_ADD_'));
+      await de.locator('#node-config-input-store').waitFor();
+      await de.locator('#node-config-input-store').selectOption('context');
+      const cut = await de.evaluate(() =>
+        Array.from(document.querySelectorAll('.red-ui-editor .form-row label'))
+          .filter((l) => (l as HTMLElement).offsetParent !== null && l.scrollWidth > l.clientWidth + 1)
+          .map((l) => (l.textContent ?? '').trim()),
+      );
+      assert.deepEqual(cut, [], 'labels wider than their box');
+      assert.equal((await de.locator('label[for="node-config-input-store"]').innerText()).trim(), 'Speicher');
+      assert.equal((await de.locator('#node-config-input-family option[value="ipv6"]').innerText()).trim(), 'nur IPv6');
+      await de.screenshot({ path: join(shots, '07b-resolver-de.png') });
+    } finally {
+      await de.close();
+    }
+  });
+
   test('the State store setting shows the fields of the chosen store; context lists the stores from settings.js', async () => {
     await page.evaluate(() => {
       const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ id: string; resolver: string }> }; editor: { editConfig(a: string, t: string, id: string): void } } }).RED;

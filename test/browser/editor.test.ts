@@ -188,6 +188,7 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
       assert.deepEqual(cut, [], 'labels wider than their box');
       assert.equal((await de.locator('label[for="node-config-input-store"]').innerText()).trim(), 'Speicher');
       assert.equal((await de.locator('#node-config-input-family option[value="ipv6"]').innerText()).trim(), 'nur IPv6');
+      assert.equal(await de.locator('#node-config-input-minTtl').inputValue(), '0', 'a new resolver shows its TTL floor default, 0');
       await de.screenshot({ path: join(shots, '07b-resolver-de.png') });
     } finally {
       await de.close();

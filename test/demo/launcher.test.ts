@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,6 +159,26 @@ describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run b
       }
     });
   }
+
+  test('another web server answering on the port is not taken for the Node-RED the launcher started (per-run token)', async () => {
+    // What happened before: another Node-RED answered the readiness check while ours had exited with "port in use".
+    let asked = 0;
+    const other = createHttpServer((_req, res) => {
+      asked++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => other.listen(port, '127.0.0.1', () => r()));
+    const userDir = mkdtempSync(join(tmpdir(), 'sip-locate-own-'));
+    try {
+      const nr = await import('../../demo/node-red.mjs');
+      await assert.rejects(nr.startNodeRed({ userDir, port, quiet: true, env: { SIP_LOCATE_LOG_LEVEL: 'warn' } }), /Node-RED exited|another server answers/);
+      assert.ok(asked > 0, 'the other server was asked and not believed');
+    } finally {
+      await new Promise<void>((r) => other.close(() => r()));
+      rmSync(userDir, { recursive: true, force: true });
+    }
+  });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     test(`${signal} to the npm start process stops every child within 5 s and frees every port`, async () => {

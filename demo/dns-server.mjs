@@ -91,7 +91,10 @@ export async function startZoneServer({ address = '127.0.0.1', port = 0, origin,
       }
     });
   });
-  await new Promise((resolve) => tcp.listen(boundPort, address, resolve));
+  await new Promise((resolve, reject) => {
+    tcp.once('error', (err) => udp.close(() => reject(err)));
+    tcp.listen(boundPort, address, resolve);
+  });
   return {
     address,
     port: boundPort,

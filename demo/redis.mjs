@@ -16,10 +16,15 @@ function ping(port) {
   });
 }
 
+/** Whether redis-server is on the PATH. */
+export function redisInstalled() {
+  return spawnSync('sh', ['-c', 'command -v redis-server']).status === 0;
+}
+
 /** Starts redis-server on 127.0.0.1:port when it is installed; resolves {url, stop()} or {url, missing: true}. */
 export async function startDemoRedis(port) {
   const url = `redis://127.0.0.1:${port}/0`;
-  if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) return { url, missing: true, stop: async () => {} };
+  if (!redisInstalled()) return { url, missing: true, stop: async () => {} };
   const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;

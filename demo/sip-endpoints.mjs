@@ -32,7 +32,7 @@ export async function startEndpoint({ address, port = 0, behaviour }) {
   udp.on('message', (buf, rinfo) => {
     state.requests++;
     if (behaviour === 'silent') return;
-    const out = respond(buf.toString('latin1'), behaviour, address, port);
+    const out = respond(buf.toString('latin1'), behaviour, address, udp.address().port);
     if (out) udp.send(Buffer.from(out, 'latin1'), rinfo.port, rinfo.address);
   });
   await new Promise((resolve, reject) => {
@@ -58,7 +58,10 @@ export async function startEndpoint({ address, port = 0, behaviour }) {
       if (out) sock.write(out, 'latin1');
     });
   });
-  await new Promise((resolve) => tcp.listen(bound, address, resolve));
+  await new Promise((resolve, reject) => {
+    tcp.once('error', (err) => udp.close(() => reject(err)));
+    tcp.listen(bound, address, resolve);
+  });
   return {
     address,
     port: bound,
@@ -74,10 +77,25 @@ export async function startEndpoint({ address, port = 0, behaviour }) {
   };
 }
 
-/** The four demo endpoints: two healthy, one busy, one silent, on 127.0.0.11-14. */
+/** The demo endpoints' names and behaviours, in port order (port, port+1, ...). */
+export const DEMO_ENDPOINTS = [
+  ['healthy', 'ok'],
+  ['healthy2', 'ok'],
+  ['busy', 'busy'],
+  ['silent', 'silent'],
+];
+
+/**
+ * The four demo endpoints on 127.0.0.1 (which every OS's loopback has): two healthy, one busy, one silent,
+ * on ports port..port+3 (or four free ports when port is 0). Stops the ones already started when one fails.
+ */
 export async function startDemoEndpoints(port = 0) {
-  const specs = { healthy: ['127.0.0.11', 'ok'], healthy2: ['127.0.0.12', 'ok'], busy: ['127.0.0.13', 'busy'], silent: ['127.0.0.14', 'silent'] };
   const out = {};
-  for (const [name, [address, behaviour]] of Object.entries(specs)) out[name] = await startEndpoint({ address, port, behaviour });
+  try {
+    for (const [i, [name, behaviour]] of DEMO_ENDPOINTS.entries()) out[name] = await startEndpoint({ address: '127.0.0.1', port: port ? port + i : 0, behaviour });
+  } catch (err) {
+    for (const e of Object.values(out)) await e.stop();
+    throw err;
+  }
   return out;
 }

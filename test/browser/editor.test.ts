@@ -26,7 +26,7 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
   let browser: Browser;
   let page: Page;
   let dns: { nameserver: string; stop(): Promise<void> };
-  let endpoints: Record<string, { stop(): Promise<void> }>;
+  let endpoints: Record<string, { port: number; stop(): Promise<void> }>;
   const shot = async (name: string): Promise<void> => {
     await page.screenshot({ path: join(shots, `${name}.png`) });
   };
@@ -101,11 +101,12 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
     await msg.waitFor({ timeout: 15000 });
     await msg.locator('.red-ui-debug-msg-object-header').first().click();
     await msg.locator('.red-ui-debug-msg-object-key:visible').filter({ hasText: /^target$/ }).first().click();
-    await msg.getByText(/"127\.0\.0\.1[134]"/).first().waitFor();
+    await msg.getByText('"127.0.0.1"').first().waitFor();
     await shot('05-debug-target');
     const text = await msg.innerText();
     assert.match(text, /targets/);
-    assert.match(text, /127\.0\.0\.1[134]/, 'a located target address is shown');
+    const ports = ['busy', 'silent', 'healthy'].map((n) => endpoints[n]!.port).join('|');
+    assert.match(text, new RegExp(`port: (${ports})\\b`), 'a located target (a demo endpoint) is shown');
   });
 
   test('Try it in the sip-resolver dialog draws the NAPTR -> SRV -> A tree with TTLs and the targets', async () => {
@@ -122,12 +123,76 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
     await tree.waitFor({ timeout: 15000 });
     const text = await page.locator('#node-config-sip-try-result').innerText();
     assert.match(text, /NAPTR/);
-    assert.match(text, /SRV 10 50 \d+ busy\.demo\.test/);
+    assert.match(text, new RegExp(`SRV 10 50 ${endpoints.busy!.port} busy\\.demo\\.test`));
     assert.match(text, /ttl 60/);
-    assert.match(text, /127\.0\.0\.11/);
+    assert.match(text, /A 127\.0\.0\.1 ttl 60/);
+    const nodata = page.locator('#node-config-sip-try-result .sip-locate-nodata');
+    assert.ok((await nodata.count()) >= 3, 'AAAA without records for busy, silent and healthy');
+    assert.equal((await nodata.first().innerText()).trim(), 'no records');
+    const colours = await page.evaluate(() => {
+      const grey = document.querySelector('#node-config-sip-try-result .sip-locate-nodata');
+      const probe = document.createElement('span');
+      probe.className = 'sip-locate-error';
+      document.querySelector('#node-config-sip-try-result')!.appendChild(probe);
+      const out = [getComputedStyle(grey!).color, getComputedStyle(probe).color];
+      probe.remove();
+      return out;
+    });
+    assert.notEqual(colours[0], colours[1], 'NODATA is not drawn in the error colour');
+    assert.equal(await page.locator('#node-config-sip-try-result .sip-locate-tag.sip-locate-error').count(), 0, 'no red tag for a normal answer');
+    assert.equal((await page.locator('#node-config-sip-try-button').innerText()).trim(), 'Try it', 'the button says what the section says');
     await shot('06-try-it');
     await page.locator('#node-config-dialog-cancel').click();
     await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
+  });
+
+  test('Try it with a bad URI shows the server\'s error code and sentence, not "400: Bad Request"', async () => {
+    await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ id: string; resolver: string }> }; editor: { editConfig(a: string, t: string, id: string): void } } }).RED;
+      const loc = RED.nodes.filterNodes({ type: 'sip-locate' }).find((n) => n.resolver);
+      RED.editor.editConfig('', 'sip-resolver', loc!.resolver);
+    });
+    await page.locator('#node-config-sip-try-uri').fill('sip:exa mple.com');
+    await page.locator('#node-config-sip-try-button').click();
+    const error = page.locator('#node-config-sip-try-result .sip-locate-error');
+    await error.waitFor({ timeout: 15000 });
+    const text = (await error.innerText()).trim();
+    assert.match(text, /^EINVALIDURI: "sip:exa mple\.com" is not a usable SIP URI: .+\.$/, text);
+    assert.doesNotMatch(text, /Bad Request|^400/);
+    await shot('06b-try-it-error');
+    await page.locator('#node-config-dialog-cancel').click();
+    await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
+  });
+
+  test('an unnamed resolver is labelled from the catalog: "system DNS (sticky)"', async () => {
+    const label = await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { getType(t: string): unknown }; utils: { getNodeLabel(n: object, d?: string): string } } }).RED;
+      return RED.utils.getNodeLabel({ type: 'sip-resolver', _def: RED.nodes.getType('sip-resolver'), name: '', nameservers: '', sticky: true, store: 'memory' }, 'fallback');
+    });
+    assert.equal(label, 'system DNS (sticky)');
+  });
+
+  test('in German, every label of the sip-resolver dialog fits (none is cut off) and the family options are translated', async () => {
+    const de = await browser.newPage({ viewport: { width: 1400, height: 900 }, locale: 'de-DE' });
+    try {
+      await de.goto(red.url);
+      await de.waitForSelector('.red-ui-palette-node[data-palette-type="sip-locate"]', { timeout: 30000 });
+      await de.evaluate(() => (window as unknown as { RED: { editor: { editConfig(a: string, t: string, id: string): void } } }).RED.editor.editConfig('', 'sip-resolver', '_ADD_'));
+      await de.locator('#node-config-input-store').waitFor();
+      await de.locator('#node-config-input-store').selectOption('context');
+      const cut = await de.evaluate(() =>
+        Array.from(document.querySelectorAll('.red-ui-editor .form-row label'))
+          .filter((l) => (l as HTMLElement).offsetParent !== null && l.scrollWidth > l.clientWidth + 1)
+          .map((l) => (l.textContent ?? '').trim()),
+      );
+      assert.deepEqual(cut, [], 'labels wider than their box');
+      assert.equal((await de.locator('label[for="node-config-input-store"]').innerText()).trim(), 'Speicher');
+      assert.equal((await de.locator('#node-config-input-family option[value="ipv6"]').innerText()).trim(), 'nur IPv6');
+      assert.equal(await de.locator('#node-config-input-minTtl').inputValue(), '0', 'a new resolver shows its TTL floor default, 0');
+      await de.screenshot({ path: join(shots, '07b-resolver-de.png') });
+    } finally {
+      await de.close();
+    }
   });
 
   test('the State store setting shows the fields of the chosen store; context lists the stores from settings.js', async () => {
@@ -164,15 +229,26 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
     await examples.getByText('node-red-contrib-sip-locate', { exact: true }).click();
     await examples.getByText('02 - Failover until one answers', { exact: true }).click();
     await page.locator('#red-ui-clipboard-dialog-ok').click();
+    // 02 shares example 01's resolver (same id): Node-RED says the node exists; "Import copy" reuses that config node.
+    await page.getByRole('button', { name: 'Import copy' }).click();
     await page.locator('#red-ui-header-button-deploy').click();
     await page.waitForFunction(() => !(window as unknown as { RED: { nodes: { dirty(): boolean } } }).RED.nodes.dirty(), undefined, { timeout: 15000 });
+    const resolvers = await page.evaluate(() => {
+      const names: string[] = [];
+      (window as unknown as { RED: { nodes: { eachConfig(cb: (n: { type: string; name: string }) => void): void } } }).RED.nodes.eachConfig((n) => {
+        if (n.type === 'sip-resolver') names.push(n.name);
+      });
+      return names;
+    });
+    assert.deepEqual(resolvers.filter((n) => n === 'demo DNS'), ['demo DNS'], 'examples 01 and 02 share one resolver: the import reuses the config node with the same id');
     await page.locator('#red-ui-workspace-tabs li').filter({ hasText: '02 Failover until one answers' }).click();
     await page.locator('g.red-ui-flow-node-group').filter({ hasText: 'sip:pbx.demo.test' }).locator('.red-ui-flow-node-button').click();
     const msg = page.locator('.red-ui-debug-msg').filter({ hasText: 'answered' }).first();
     await msg.waitFor({ timeout: 20000 });
     await msg.locator('.red-ui-debug-msg-object-header').first().click();
     await msg.locator('.red-ui-debug-msg-object-key:visible').filter({ hasText: /^target$/ }).first().click();
-    await msg.getByText('"127.0.0.11"').first().waitFor();
+    await msg.getByText('"127.0.0.1"').first().waitFor();
+    assert.match(await msg.innerText(), new RegExp(`port: ${endpoints.healthy!.port}\\b`), 'the healthy endpoint answered');
     assert.match(await msg.innerText(), /attempt: 3/);
     await shot('07-failover-example');
   });

@@ -7,6 +7,8 @@ import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 
 type Stoppable = { stop(): Promise<void>; nameserver?: string; address?: string; port?: number };
+/** address:port of a target or endpoint (the demo endpoints share 127.0.0.1 and differ by port). */
+const at = (t: { address: string; port: number }): string => `${t.address}:${t.port}`;
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-locate.js'));
 
 describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built ? false : 'run npm run build first') }, () => {
@@ -30,12 +32,27 @@ describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built
     for (const e of Object.values(endpoints ?? {})) await e.stop();
   });
 
+  test('01, 02 and 04 share one "demo DNS" resolver by id (one entry in the editor\'s dropdowns); the demo deploys it once', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = join(__dirname, '..', '..', 'examples');
+    const byName = new Map<string, Set<string>>();
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.json'))) {
+      for (const n of JSON.parse(readFileSync(join(dir, f), 'utf8')) as Array<{ id: string; type: string; name?: string }>) {
+        if (n.type === 'sip-resolver') byName.set(n.name ?? '', new Set([...(byName.get(n.name ?? '') ?? []), n.id]));
+      }
+    }
+    for (const [name, ids] of byName) assert.equal(ids.size, 1, `resolvers named "${name}" have one id, not ${[...ids].join(', ')}`);
+    const nr = await import('../../demo/node-red.mjs');
+    const ids = ((await nr.exampleFlows()) as Array<{ id: string }>).map((n) => n.id);
+    assert.equal(new Set(ids).size, ids.length, 'no id twice in the demo flows');
+  });
+
   test('01: a URI is located (msg.sip with the failover order); an unknown domain ends on output 2', async () => {
     const found = red.waitDebug('a1c0000000000006');
     await red.inject('a1c0000000000003');
-    const sip = (await found).msg as { target: { address: string }; targets: Array<{ address: string }>; attempt: number };
+    const sip = (await found).msg as { target: { address: string }; targets: Array<{ address: string; port: number }>; attempt: number };
     assert.equal(sip.targets.length, 3);
-    assert.equal(sip.targets[2]!.address, '127.0.0.11', 'the healthy server has the higher priority number');
+    assert.equal(at(sip.targets[2]!), at(endpoints.healthy!), 'the healthy server has the higher priority number');
     assert.equal(sip.attempt, 1);
     const missing = red.waitDebug('a1c0000000000007');
     await red.inject('a1c0000000000004');
@@ -45,25 +62,27 @@ describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built
   test('02: failover through 503 and silence to the healthy server; the next message goes straight there', async () => {
     const answered = red.waitDebug('a2c0000000000006');
     await red.inject('a2c0000000000003');
-    const first = (await answered).msg as { target: { address: string }; attempt: number; response: { status: number } };
-    assert.equal(first.target.address, '127.0.0.11');
+    const first = (await answered).msg as { target: { address: string; port: number }; attempt: number; response: { status: number } };
+    assert.equal(at(first.target), at(endpoints.healthy!));
     assert.equal(first.attempt, 3);
     assert.equal(first.response.status, 200);
     const again = red.waitDebug('a2c0000000000006');
     await red.inject('a2c0000000000003');
-    const second = (await again).msg as { target: { address: string }; attempt: number };
-    assert.deepEqual([second.target.address, second.attempt], ['127.0.0.11', 1], 'marks are shared between messages');
+    const second = (await again).msg as { target: { address: string; port: number }; attempt: number };
+    assert.deepEqual([at(second.target), second.attempt], [at(endpoints.healthy!), 1], 'marks are shared between messages');
   });
 
-  test('03: sticky mode keeps REGISTER, re-REGISTER and INVITE on one server', async () => {
+  test('03: sticky mode keeps REGISTER, re-REGISTER and INVITE on one server; the debug node shows msg.sip.sticky', async () => {
     const used: string[] = [];
     for (const inject of ['a3c0000000000003', 'a3c0000000000004', 'a3c0000000000005', 'a3c0000000000003', 'a3c0000000000005']) {
       const got = red.waitDebug('a3c0000000000008');
       await red.inject(inject);
-      used.push(((await got).msg as { address: string }).address);
+      const sip = (await got).msg as { target: { address: string; port: number }; sticky: boolean };
+      assert.equal(sip.sticky, true, 'the comment promises msg.sip.sticky');
+      used.push(at(sip.target));
     }
     assert.equal(new Set(used).size, 1, used.join(', '));
-    assert.ok(['127.0.0.11', '127.0.0.12'].includes(used[0]!));
+    assert.ok([at(endpoints.healthy!), at(endpoints.healthy2!)].includes(used[0]!));
   });
 
   test('04: dial strings for Asterisk, FreeSWITCH and jambonz point at the server that answered', async () => {
@@ -71,9 +90,9 @@ describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built
     await red.inject('a5c0000000000003');
     const dial = (await got).msg as { asterisk: string; freeswitch: string; jambonz: { sipUri: string } };
     const port = endpoints.healthy!.port;
-    assert.equal(dial.asterisk, `PJSIP/alice@127.0.0.11:${port}`);
-    assert.equal(dial.freeswitch, `sofia/external/alice@127.0.0.11:${port};transport=udp`);
-    assert.equal(dial.jambonz.sipUri, `sip:alice@127.0.0.11:${port};transport=udp`);
+    assert.equal(dial.asterisk, `PJSIP/alice@127.0.0.1:${port}`);
+    assert.equal(dial.freeswitch, `sofia/external/alice@127.0.0.1:${port};transport=udp`);
+    assert.equal(dial.jambonz.sipUri, `sip:alice@127.0.0.1:${port};transport=udp`);
   });
 
   test('05: the Redis-backed sticky resolver keeps one server, and the pin is in Redis for other instances', async () => {
@@ -81,7 +100,7 @@ describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built
     for (const inject of ['a7c0000000000003', 'a7c0000000000004', 'a7c0000000000005']) {
       const got = red.waitDebug('a7c0000000000008');
       await red.inject(inject);
-      used.push(((await got).msg as { address: string }).address);
+      used.push(at((await got).msg as { address: string; port: number }));
     }
     assert.equal(new Set(used).size, 1, used.join(', '));
     const keys = await redis.command('KEYS sip-locate-demo:pin:*');

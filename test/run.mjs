@@ -4,6 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -26,5 +27,8 @@ if (files.length === 0) {
   process.exit(1);
 }
 const args = ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', '--test-force-exit', ...files];
-const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+// Every test process, and every Node-RED or CLI process a test starts, keeps its traffic on loopback.
+const guard = '--import=' + pathToFileURL(join(root, 'test/setup/loopback-guard.mjs')).href;
+const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, guard].filter(Boolean).join(' ') };
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
 process.exit(r.status ?? 1);

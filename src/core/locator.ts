@@ -288,7 +288,9 @@ class LocatorImpl implements SipLocator {
   }
 
   state(): LocatorState {
-    return { marks: this.marks.list(), pins: this.pins.list() };
+    // Sorted, so the same state reads the same whatever the recency order of the pins.
+    const byKey = (a: TargetKey, b: TargetKey): number => a.transport.localeCompare(b.transport) || a.address.localeCompare(b.address) || a.port - b.port;
+    return { marks: this.marks.list().sort(byKey), pins: this.pins.list().sort((a, b) => a.destination.localeCompare(b.destination)) };
   }
 
   resetState(): void {

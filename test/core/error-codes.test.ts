@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 const root = join(__dirname, '..', '..');
 /** Redis commands that look like codes (quoted, upper case, starting with E). */
-const REDIS_COMMANDS = new Set(['EVAL', 'EVALSHA', 'EXISTS', 'EXPIRE', 'EXEC']);
+const REDIS_COMMANDS = new Set(['EVAL', 'EVALSHA', 'EXISTS', 'EXPIRE', 'EXEC', 'E2U']); // and E2U, the ENUM service tag (RFC 6116)
 
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

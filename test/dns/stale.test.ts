@@ -81,6 +81,8 @@ test('locate() during an outage: LocateResult.stale is true and the trace says [
   assert.equal(during.stale, true);
   assert.deepEqual(during.targets.map((t) => t.address), ['192.0.2.1']);
   assert.deepEqual(during.trace!.children.filter((n) => n.kind === 'address').map((n) => n.outcome), ['stale']);
+  // A traced locate (Try it) leaves the plan cache alone; a real one fills it.
+  assert.equal((await l.locate('sip:pbx.example.test:5060')).stale, true);
   assert.equal(l.locateCached('sip:pbx.example.test:5060')?.stale, true, 'the plan built from stale data is reused (TTL 30) and still says so');
   await until(() => l.dns!.stats().timeouts === 1);
   fake.mode = 'up';

@@ -114,7 +114,7 @@ describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built
     await red.inject('e7c0000000000003');
     const first = (await answered).msg as { uri: string; enum: Record<string, unknown>; target: { address: string; port: number }; attempt: number; response: { status: number } };
     assert.deepEqual(first.enum, { number: '+12025550101', domain: '1.0.1.0.5.5.5.2.0.2.1.e164.demo.test', uri: 'sip:12025550101@pbx.demo.test', order: 10, preference: 10 });
-    assert.deepEqual([first.target.address, first.attempt, first.response.status], ['127.0.0.11', 3, 200], 'busy, silent, then healthy');
+    assert.deepEqual([at(first.target), first.attempt, first.response.status], [at(endpoints.healthy!), 3, 200], 'busy, silent, then healthy');
     const gateway = red.waitDebug('e7c0000000000007', 20000);
     await red.inject('e7c0000000000004');
     const second = (await gateway).msg as { enum: Record<string, unknown>; target: { port: number } };

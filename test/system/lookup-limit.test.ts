@@ -20,7 +20,7 @@ function heldLookup(): { lookup: (host: string) => Promise<LookupAddress[]>; cal
   };
 }
 
-test(`at the bound: ${MAX_LOOKUPS_IN_FLIGHT} in flight, ${MAX_LOOKUPS_WAITING} waiting, the next one refused with EQUEUEFULL`, async () => {
+test(`at the bound: ${MAX_LOOKUPS_IN_FLIGHT} in flight, ${MAX_LOOKUPS_WAITING} waiting, the next one refused with EOVERLOAD`, async () => {
   const h = heldLookup();
   const limited = limitLookups(h.lookup);
   const total = MAX_LOOKUPS_IN_FLIGHT + MAX_LOOKUPS_WAITING;
@@ -28,7 +28,7 @@ test(`at the bound: ${MAX_LOOKUPS_IN_FLIGHT} in flight, ${MAX_LOOKUPS_WAITING} w
   assert.equal(limited.inFlight(), MAX_LOOKUPS_IN_FLIGHT);
   assert.equal(limited.waiting(), MAX_LOOKUPS_WAITING);
   assert.equal(h.calls.length, MAX_LOOKUPS_IN_FLIGHT);
-  await assert.rejects(limited('one-too-many.example', 0), (err: unknown) => (err as { code?: string }).code === 'EQUEUEFULL');
+  await assert.rejects(limited('one-too-many.example', 0), (err: unknown) => (err as { code?: string }).code === 'EOVERLOAD');
   for (let done = 0; done < total; done += MAX_LOOKUPS_IN_FLIGHT) {
     h.release(MAX_LOOKUPS_IN_FLIGHT);
     await new Promise((r) => setImmediate(r));

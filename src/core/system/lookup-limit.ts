@@ -2,7 +2,7 @@ import type { LookupAddress, SystemLookup } from './lookup';
 
 /** Default most OS look-ups in flight at once (libuv runs getaddrinfo on its 4-thread pool, shared with file I/O). */
 export const MAX_LOOKUPS_IN_FLIGHT = 8;
-/** Default most OS look-ups waiting for a slot; more fail at once with EQUEUEFULL. */
+/** Default most OS look-ups waiting for a slot; more fail at once with EOVERLOAD. */
 export const MAX_LOOKUPS_WAITING = 1000;
 
 /** A SystemLookup with its counters, for tests and the bound. */
@@ -15,7 +15,7 @@ export interface LimitedLookup extends SystemLookup {
 
 /**
  * Wraps an OS resolver: identical look-ups in flight are merged, at most `maxInFlight` run at once, at most
- * `maxWaiting` wait (more are refused at once with code EQUEUEFULL), so a flood cannot fill libuv's thread pool.
+ * `maxWaiting` wait (more are refused at once with code EOVERLOAD), so a flood cannot fill libuv's thread pool.
  */
 export function limitLookups(lookup: SystemLookup, maxInFlight = MAX_LOOKUPS_IN_FLIGHT, maxWaiting = MAX_LOOKUPS_WAITING): LimitedLookup {
   let running = 0;
@@ -40,7 +40,7 @@ export function limitLookups(lookup: SystemLookup, maxInFlight = MAX_LOOKUPS_IN_
       };
       if (running < maxInFlight) start();
       else if (queue.length < maxWaiting) queue.push(start);
-      else reject(Object.assign(new Error(`${maxWaiting} operating-system look-ups are already waiting`), { code: 'EQUEUEFULL' }));
+      else reject(Object.assign(new Error(`${maxWaiting} operating-system look-ups are already waiting`), { code: 'EOVERLOAD' }));
     });
   const limited = (host: string, family: 0 | 4 | 6): Promise<LookupAddress[]> => {
     const key = `${family}|${host}`;

@@ -36,7 +36,7 @@ export async function systemAddresses(lookup: SystemLookup, host: string, policy
     list = await lookup(host, family);
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
-    return { v4: [], v6: [], failure: typeof code === 'string' ? code.slice(0, 40) : 'EFAIL' };
+    return { v4: [], v6: [], failure: typeof code === 'string' ? code.slice(0, 40) : 'ENOTFOUND' };
   }
   const out: SystemAddresses = { v4: [], v6: [] };
   for (const a of Array.isArray(list) ? list : []) {

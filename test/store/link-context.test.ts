@@ -3,12 +3,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator } from '../../src/core/locator';
-import type { LocatorState, PinRecord, StateChange, Target } from '../../src/core/types';
+import type { LocatorState, StateChange, Target } from '../../src/core/types';
 import { SipLocateError } from '../../src/core/errors';
 import { createContextStore, CONTEXT_KEY, type ContextLike } from '../../src/store/context';
 import { linkStore } from '../../src/store/link';
 import { readChange, readPin } from '../../src/store/records';
-import type { StateStore, StoreEvents } from '../../src/store/types';
+import type { StateStore, StoreEvents, WriteOutcome } from '../../src/store/types';
 import { until } from './until';
 
 const T = (n: number): Target => ({ transport: 'udp', address: `127.0.0.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
@@ -159,12 +159,11 @@ describe('store link', () => {
       start(e) { events = e; },
       async load() {
         if (!up) throw new SipLocateError('ESTOREDOWN', 'away');
-        return { marks: [], pins: [] };
       },
-      async write(change): Promise<PinRecord | undefined> {
+      async write(changes): Promise<WriteOutcome[]> {
         if (!up) throw new SipLocateError('ESTOREDOWN', 'away');
-        log.push(change.op === 'pin' ? `pin ${change.pin.target.address}` : change.op === 'unpin' ? `unpin ${change.target.address}` : change.op);
-        return undefined;
+        for (const change of changes) log.push(change.op === 'pin' ? `pin ${change.pin.target.address}` : change.op === 'unpin' ? `unpin ${change.target.address}` : change.op);
+        return changes.map(() => ({}));
       },
       async flush() {},
       async close() {},

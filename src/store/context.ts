@@ -130,7 +130,6 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
           timer = setTimeout(() => {
             save(false).catch((err: unknown) => events?.down(storeError(err)));
           }, coalesceMs);
-          timer.unref();
         }
       });
     },

@@ -7,6 +7,21 @@ import { readMark, readPin } from './records';
 
 /** Keys read per batch. */
 const SCAN_COUNT = 1000;
+/** PTTL answer the read script gives for a key of another type than string. */
+const WRONG_TYPE = -3;
+// Reads value and time left of every key in one call: {value1, pttl1, value2, pttl2, ...}.
+const READ = `local out = {}
+for i, k in ipairs(KEYS) do
+  local v = redis.pcall('GET', k)
+  if type(v) == 'table' and v.err then
+    out[2 * i - 1] = false
+    out[2 * i] = ${WRONG_TYPE}
+  else
+    out[2 * i - 1] = v
+    out[2 * i] = redis.call('PTTL', k)
+  end
+end
+return out`;
 /** Attempts per batch before the catch-up gives up. */
 const ATTEMPTS = 3;
 
@@ -54,25 +69,26 @@ function parseJson(raw: string): unknown {
   }
 }
 
-/** Turns the GET and PTTL replies for `keys` into marks and pins; anything else is counted invalid. */
-function decode(o: CatchUpOptions, keys: readonly string[], replies: readonly BatchReply[], now: number): LocatorState {
+/** Turns the read script's reply for `keys` into marks and pins; anything else is counted invalid. */
+function decode(o: CatchUpOptions, keys: readonly string[], reply: BatchReply | undefined, now: number): LocatorState {
   const out: LocatorState = { marks: [], pins: [] };
+  if (!reply?.ok || !Array.isArray(reply.value)) throw new SipLocateError('ESTOREDOWN', `Redis did not answer the catch-up read${reply && !reply.ok ? `: ${reply.error.message.slice(0, 200)}` : ''}.`);
+  const values = reply.value as unknown[];
   keys.forEach((key, i) => {
-    const value = replies[2 * i]!;
-    const pttl = replies[2 * i + 1]!;
-    if (!value.ok) {
+    const value = values[2 * i];
+    const pttl = values[2 * i + 1];
+    if (pttl === WRONG_TYPE) {
       o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} holds another type than a string and was skipped.`), key);
       return;
     }
-    if (value.value === null || !pttl.ok || typeof pttl.value !== 'number' || pttl.value <= 0) return;
-    if (typeof value.value !== 'string') return;
-    const parsed = parseJson(value.value);
+    if (typeof value !== 'string' || typeof pttl !== 'number' || pttl <= 0) return;
+    const parsed = parseJson(value);
     if (key.startsWith(o.markPrefix)) {
-      const mark = readMark(parsed, now + pttl.value);
+      const mark = readMark(parsed, now + pttl);
       if (mark && o.markPrefix + targetKeyOf(mark) === key) out.marks.push(mark);
       else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid mark for its name and was skipped.`), key);
     } else if (key.startsWith(o.pinPrefix)) {
-      const pin = readPin(parsed, now + pttl.value);
+      const pin = readPin(parsed, now + pttl);
       if (pin && o.pinPrefix + pin.destination === key) out.pins.push(pin);
       else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid pin for its name and was skipped.`), key);
     }
@@ -90,12 +106,12 @@ export async function catchUp(o: CatchUpOptions, apply: (batch: LocatorState) =>
     const [cursor, found] = reply.value as [string, string[]];
     const keys = found.filter((k) => k.startsWith(o.markPrefix) || k.startsWith(o.pinPrefix));
     const more = cursor !== '0';
-    const commands = keys.flatMap((k) => [['GET', k], ['PTTL', k]]);
+    const commands = keys.length > 0 ? [['EVAL', READ, String(keys.length), ...keys]] : [];
     if (more) commands.push(scanCommand(o, cursor));
     if (commands.length === 0) return;
     if (o.now() >= endAt) throw new SipLocateError('ESTORETIMEOUT', `Reading the Redis store took longer than ${o.totalMs} ms.`);
     const replies = await attempt(o, commands, endAt);
-    apply(decode(o, keys, replies, o.now()));
+    if (keys.length > 0) apply(decode(o, keys, replies[0], o.now()));
     if (!more) return;
     reply = replies[replies.length - 1];
     await yieldToLoop();

@@ -4,6 +4,9 @@ import type { StateChange } from '../core/types';
 import { readChange, readTargetKey } from './records';
 import type { StoreEvents } from './types';
 
+/** Changes read from one message at most (a batch holds 500). */
+const MAX_ITEMS = 10_000;
+
 /** What the feed needs to know. */
 export interface FeedOptions {
   /** This instance's id: its own announcements are skipped. */
@@ -15,14 +18,24 @@ export interface FeedOptions {
   now(): number;
 }
 
-/** The envelope every change travels in: who sent it, its record's time left, the change. */
-export function envelope(self: string, change: StateChange, ttl: number): string {
-  return JSON.stringify({ from: self, ttl, change });
+/** The start of every message an instance sends: `{"from":<id>,"changes":[`; the changes follow, then `]}`. */
+export function messageHead(self: string): string {
+  return `{"from":${JSON.stringify(self)},"changes":[`;
+}
+
+/** One change's part of a message: the change and its record's time left (`record`: the record already as JSON). */
+export function messageItem(change: StateChange, ttl: number, record?: string): string {
+  if (record !== undefined && change.op === 'pin') {
+    const replaces = change.replaces ? `,"replaces":${JSON.stringify(change.replaces)}` : '';
+    return `{"ttl":${ttl},"change":{"op":"pin","pin":${record}${replaces}}}`;
+  }
+  if (record !== undefined && change.op === 'mark') return `{"ttl":${ttl},"change":{"op":"mark","mark":${record}}}`;
+  return JSON.stringify({ ttl, change });
 }
 
 /** Returns the pub/sub listener that turns feed messages into remote changes (invalid ones are counted, not applied). */
 export function feedListener(o: FeedOptions, events: () => StoreEvents | undefined): (message: string, from: string) => void {
-  const mine = `{"from":${JSON.stringify(o.self)},`;
+  const mine = messageHead(o.self);
   return (message, from) => {
     const e = events();
     if (!e) return;
@@ -43,13 +56,15 @@ export function feedListener(o: FeedOptions, events: () => StoreEvents | undefin
     } catch {
       parsed = undefined;
     }
-    const env = typeof parsed === 'object' && parsed !== null ? (parsed as { from?: unknown; ttl?: unknown; change?: unknown }) : undefined;
+    const env = typeof parsed === 'object' && parsed !== null ? (parsed as { from?: unknown; changes?: unknown }) : undefined;
     if (env?.from === o.self) return;
-    const change = env ? readChange(env.change, o.now(), typeof env.ttl === 'number' ? env.ttl : undefined) : undefined;
-    if (!change) {
-      e.invalid(new SipLocateError('ESTORERECORD', `An invalid change arrived on ${o.channel} and was ignored.`), o.channel);
-      return;
+    const items: unknown[] = Array.isArray(env?.changes) ? env.changes.slice(0, MAX_ITEMS) : [undefined];
+    const now = o.now();
+    for (const item of items) {
+      const it = typeof item === 'object' && item !== null ? (item as { ttl?: unknown; change?: unknown }) : undefined;
+      const change = it ? readChange(it.change, now, typeof it.ttl === 'number' ? it.ttl : undefined) : undefined;
+      if (change) e.remote(change);
+      else e.invalid(new SipLocateError('ESTORERECORD', `An invalid change arrived on ${o.channel} and was ignored.`), o.channel);
     }
-    e.remote(change);
   };
 }

@@ -5,7 +5,7 @@ import { SipLocateError } from '../core/errors';
 import type { StateChange } from '../core/types';
 import { catchUp, globEscape } from './redis-catchup';
 import { clientOptions, parseRedisConnection, type RedisConnectionOptions } from './redis-connection';
-import { envelope, feedListener } from './redis-feed';
+import { feedListener, messageHead, messageItem } from './redis-feed';
 import { isNoScript, RedisScripts } from './redis-scripts';
 import { redisError, sendBatch, type BatchDeadline } from './pipeline';
 import { ttlOf } from './records';
@@ -57,7 +57,7 @@ class RedisStore implements StateStore {
     this.clock = options.clock ?? { now: Date.now };
     this.keys = { markPrefix: `${options.prefix}:mark:`, pinPrefix: `${options.prefix}:pin:`, channel: `${options.prefix}:changes` };
     this.expiredChannel = `__keyevent@${db}__:expired`;
-    this.scripts = new RedisScripts(this.keys, (change, now) => envelope(this.self, change, ttlOf(change, now)));
+    this.scripts = new RedisScripts(this.keys, (change, now, record) => messageItem(change, ttlOf(change, now), record), messageHead(this.self));
     this.deadline = { ms: options.timeoutMs ?? 3000, onSlow: () => this.setSlow(+1) };
   }
 
@@ -141,20 +141,16 @@ class RedisStore implements StateStore {
         this.scriptsLoaded = true;
       }
       const now = this.clock.now();
-      const calls = changes.map((c) => this.scripts.command(c, now));
-      const sent = calls.flatMap((c, i) => (c ? [i] : []));
-      const commands = sent.map((i) => calls[i]!);
-      let replies = await this.batch(commands, 'write');
-      if (replies.some(isNoScript)) {
+      const call = this.scripts.command(changes, now);
+      if (!call) return changes.map(() => ({}));
+      let [reply] = await this.batch([call.command], 'write');
+      if (reply && isNoScript(reply)) {
         // Redis lost its script cache (restart, SCRIPT FLUSH) mid-run: load again and resend this batch once.
         await this.scripts.load(this.client, this.deadline);
-        replies = await this.batch(commands, 'write');
+        [reply] = await this.batch([call.command], 'write');
       }
-      const out: WriteOutcome[] = changes.map(() => ({}));
-      sent.forEach((i, j) => {
-        out[i] = this.scripts.outcome(changes[i]!, replies[j]!, now);
-      });
-      return out;
+      if (!reply) throw new SipLocateError('ESTOREDOWN', 'Redis did not answer a batch of writes.');
+      return this.scripts.outcomes(changes, call.sent, reply, now);
     } catch (err) {
       throw this.error(err, 'write');
     }
@@ -186,7 +182,7 @@ class RedisStore implements StateStore {
         if (mine.length > 0) await this.batch([['DEL', ...mine]], 'reset');
         cursor = next;
       } while (cursor !== '0');
-      await this.batch([['PUBLISH', this.keys.channel, envelope(this.self, change, 0)]], 'reset');
+      await this.batch([['PUBLISH', this.keys.channel, `${messageHead(this.self)}${messageItem(change, 0)}]}`]], 'reset');
     } catch (err) {
       throw this.error(err, 'reset');
     }

@@ -112,6 +112,22 @@ describe('context store', () => {
     l2.close();
   });
 
+  test('100,000 pins at once: a handful of saves, every pin saved, nothing failed, the queue stays bounded', async () => {
+    const ctx = mapContext();
+    const l = createLocator({ nameservers: ['127.0.0.1:9'], sticky: true });
+    const link = linkStore(l, createContextStore(ctx, { snapshot: () => l.state(), coalesceMs: 20 }), { maxPending: 10_000 });
+    await until(() => link.status().state === 'up', 'link up');
+    const setsBefore = ctx.sets;
+    for (let i = 0; i < 100_000; i++) l.markSucceeded(T(1 + (i % 4)), `sip:+4930${i}@ctx.test;udp`);
+    assert.ok(link.status().pending <= 10_000, `bounded queue (${link.status().pending})`);
+    await link.flush();
+    assert.equal((ctx.data.get(CONTEXT_KEY) as LocatorState).pins.length, 100_000);
+    assert.deepEqual([link.status().state, link.status().failed, link.status().pending], ['up', 0, 0]);
+    assert.ok(ctx.sets - setsBefore <= 4, `100,000 changes saved in ${ctx.sets - setsBefore} writes`);
+    await link.close();
+    l.close();
+  });
+
   test('a context store that fails: work goes on from memory, status says down, and it catches up when it works again', async () => {
     const ctx = mapContext();
     const l = createLocator({ nameservers: ['127.0.0.1:9'], sticky: true });

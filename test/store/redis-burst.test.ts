@@ -54,6 +54,7 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
   }
 
   async function burst(prefix: string, pause: boolean): Promise<void> {
+    await closeAll();
     await redis.command('FLUSHALL');
     const a = instance(prefix, pause ? 1000 : undefined);
     await until(() => a.link.status().state === 'up', 'A up');
@@ -81,6 +82,15 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
     assert.equal(b.locator.state().pins.length, N, 'the second instance holds every pin');
     assert.equal(b.locator.pinnedTarget(`sip:+4930${N - 2}@burst.test;udp`)?.address, '127.0.1.3');
     assert.equal(b.link.status().invalid, 0);
+    await closeAll();
+  }
+
+  /** Closes this test's instances, so none writes into the next one's flushed Redis. */
+  async function closeAll(): Promise<void> {
+    for (const i of open.splice(0)) {
+      await i.link.close();
+      i.locator.close();
+    }
   }
 
   test('100,000 pins made at once: the link stays up, none fails, Redis has them all, a second instance catches up', async () => {
@@ -92,6 +102,7 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
   });
 
   test('a full queue drops its oldest additions and memory is written out instead: nothing is lost, nothing blocks', async () => {
+    await closeAll();
     await redis.command('FLUSHALL');
     const a = instance('bounded', undefined, 1000);
     await until(() => a.link.status().state === 'up', 'A up');
@@ -102,5 +113,6 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
     await a.link.flush();
     assert.deepEqual([a.link.status().state, a.link.status().failed, a.link.status().pending], ['up', 0, 0]);
     assert.ok(a.link.status().written >= 10_000, 'dropped additions were rewritten from memory');
+    await closeAll();
   });
 });

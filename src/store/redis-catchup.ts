@@ -6,7 +6,7 @@ import { sendBatch, type BatchDeadline, type BatchReply, type CommandSender } fr
 import { readMark, readPin } from './records';
 
 /** Keys read per batch. */
-const SCAN_COUNT = 1000;
+const SCAN_COUNT = 500;
 /** PTTL answer the read script gives for a key of another type than string. */
 const WRONG_TYPE = -3;
 // Reads value and time left of every key in one call: {value1, pttl1, value2, pttl2, ...}.

@@ -8,6 +8,7 @@ import { linkStore, type StoreLink } from '../../src/store/link';
 import { createRedisStore } from '../../src/store/redis';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 import { until } from './until';
+import { closeAll } from './close-all';
 
 const N = 100_000;
 const T = (n: number): Target => ({ transport: 'udp', address: `127.0.1.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
@@ -37,10 +38,7 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
     redis = await startRedis();
   });
   after(async () => {
-    for (const i of open) {
-      await i.link.close();
-      i.locator.close();
-    }
+    await closeAll(open);
     await redis?.stop();
   });
 
@@ -54,7 +52,7 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
   }
 
   async function burst(prefix: string, pause: boolean): Promise<void> {
-    await closeAll();
+    await closeAll(open);
     await redis.command('FLUSHALL');
     const a = instance(prefix, pause ? 1000 : undefined);
     await until(() => a.link.status().state === 'up', 'A up');
@@ -82,16 +80,10 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
     assert.equal(b.locator.state().pins.length, N, 'the second instance holds every pin');
     assert.equal(b.locator.pinnedTarget(`sip:+4930${N - 2}@burst.test;udp`)?.address, '127.0.1.3');
     assert.equal(b.link.status().invalid, 0);
-    await closeAll();
+    await closeAll(open);
   }
 
-  /** Closes this test's instances, so none writes into the next one's flushed Redis. */
-  async function closeAll(): Promise<void> {
-    for (const i of open.splice(0)) {
-      await i.link.close();
-      i.locator.close();
-    }
-  }
+
 
   test('100,000 pins made at once: the link stays up, none fails, Redis has them all, a second instance catches up', async () => {
     await burst('burst', false);
@@ -102,7 +94,7 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
   });
 
   test('a full queue drops its oldest additions and memory is written out instead: nothing is lost, nothing blocks', async () => {
-    await closeAll();
+    await closeAll(open);
     await redis.command('FLUSHALL');
     const a = instance('bounded', undefined, 1000);
     await until(() => a.link.status().state === 'up', 'A up');
@@ -113,6 +105,6 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
     await a.link.flush();
     assert.deepEqual([a.link.status().state, a.link.status().failed, a.link.status().pending], ['up', 0, 0]);
     assert.ok(a.link.status().written >= 10_000, 'dropped additions were rewritten from memory');
-    await closeAll();
+    await closeAll(open);
   });
 });

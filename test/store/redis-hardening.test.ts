@@ -12,6 +12,7 @@ import { createRedisStore } from '../../src/store/redis';
 import { parseRedisConnection } from '../../src/store/redis-connection';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 import { until } from './until';
+import { closeAll } from './close-all';
 
 const T = (n: number): Target => ({ transport: 'udp', address: `127.0.2.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
 const SECRET = 'pa55-Wörd:@/x';
@@ -29,10 +30,7 @@ describe('Redis hardening (real redis-server)', { skip: skipUnlessRedis() }, () 
     assert.equal(reply, '+OK\r\n');
   });
   after(async () => {
-    for (const i of open) {
-      await i.link.close();
-      i.locator.close();
-    }
+    await closeAll(open);
     await redis?.stop();
     rmSync(dir, { recursive: true, force: true });
   });

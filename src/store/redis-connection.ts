@@ -78,7 +78,7 @@ function reconnectDelay(retries: number): number {
 }
 
 /** The @redis/client options for a checked connection (no URL: credentials are passed as fields, never re-parsed). */
-export function clientOptions(c: RedisConnection): RedisClientOptions {
+export function clientOptions(c: RedisConnection, commandTimeoutMs: number): RedisClientOptions {
   const common = { host: c.host, port: c.port, connectTimeout: 2000, reconnectStrategy: reconnectDelay };
   return {
     socket: c.tls ? { ...common, tls: true, servername: c.host, ...(c.ca ? { ca: c.ca } : {}) } : { ...common, tls: false },
@@ -86,7 +86,8 @@ export function clientOptions(c: RedisConnection): RedisClientOptions {
     ...(c.username ? { username: c.username } : {}),
     ...(c.password ? { password: c.password } : {}),
     disableOfflineQueue: true,
-    // No per-command timer (the client's default is 5 s from queueing): each batch has its own deadline instead.
-    commandOptions: { timeout: 0 },
+    // A batch is one command (plus a SCAN), so the client's own timer only drops what a batch gave up on
+    // (its default, 5 s from queueing, would fail long queues of work that is still being answered).
+    commandOptions: { timeout: commandTimeoutMs },
   };
 }

@@ -31,7 +31,8 @@ const DELETE_BATCH = 1000;
 export function createRedisStore(options: RedisStoreOptions): StateStore {
   const conn = parseRedisConnection(options);
   if (options.prefix.length === 0 || options.prefix.length > 200) throw new SipLocateError('EINVALIDOPTION', 'The Redis key prefix must have 1 to 200 characters.', { option: 'redisPrefix' });
-  return new RedisStore(options, clientOptions(conn), conn.db, conn.password);
+  // The client drops a command once its batch has given up on it (three deadlines), so a hung server cannot pile them up.
+  return new RedisStore(options, clientOptions(conn, (options.timeoutMs ?? 3000) * 3 + 1000), conn.db, conn.password);
 }
 
 /** One store: a command connection, a subscriber connection, the scripts, the catch-up and the feed. */

@@ -59,7 +59,7 @@ class RedisStore implements StateStore {
     this.keys = { markPrefix: `${options.prefix}:mark:`, pinPrefix: `${options.prefix}:pin:`, channel: `${options.prefix}:changes` };
     this.expiredChannel = `__keyevent@${db}__:expired`;
     this.scripts = new RedisScripts(this.keys, (change, now, record) => messageItem(change, ttlOf(change, now), record), messageHead(this.self));
-    this.deadline = { ms: options.timeoutMs ?? 3000, onSlow: () => this.setSlow(+1) };
+    this.deadline = { ms: options.timeoutMs ?? 3000 };
   }
 
   private setSlow(delta: number): void {

@@ -34,6 +34,11 @@ export interface ResolverConfig {
   redisPrefix?: string;
   /** PEM file with the CA that signs the Redis server's certificate (rediss:// only). */
   redisCaFile?: string;
+  /** 'single' (default) or 'sentinel'. */
+  redisTopology?: string;
+  /** Sentinel addresses, host:port separated by commas or spaces. */
+  redisSentinels?: string;
+  redisMasterName?: string;
 }
 
 /** Where a resolver keeps marks and pins, as read from its configuration. */
@@ -44,6 +49,9 @@ export interface StoreConfig {
   redisPrefix?: string;
   redisPassword?: string;
   redisCaFile?: string;
+  redisTopology?: 'sentinel';
+  redisSentinels?: string[];
+  redisMasterName?: string;
 }
 
 /** Reads and checks the state store settings; throws EINVALIDOPTION. */
@@ -61,7 +69,10 @@ export function storeFromConfig(c: ResolverConfig, id: string, password: string 
     const url = (c.redisUrl ?? '').trim();
     if (!url) throw new SipLocateError('EINVALIDOPTION', 'The state store is Redis but no Redis URL is set; write one like redis://127.0.0.1:6379/0.', { option: 'redisUrl' });
     const caFile = (c.redisCaFile ?? '').trim();
-    return { kind, redisUrl: url, redisPrefix: (c.redisPrefix ?? '').trim() || `sip-locate:${id}`, redisPassword: password || undefined, ...(caFile ? { redisCaFile: caFile } : {}) };
+    const sentinel = c.redisTopology === 'sentinel'
+      ? { redisTopology: 'sentinel' as const, redisSentinels: (c.redisSentinels ?? '').split(/[\s,]+/).filter(Boolean), redisMasterName: (c.redisMasterName ?? '').trim() }
+      : {};
+    return { kind, redisUrl: url, redisPrefix: (c.redisPrefix ?? '').trim() || `sip-locate:${id}`, redisPassword: password || undefined, ...(caFile ? { redisCaFile: caFile } : {}), ...sentinel };
   }
   throw new SipLocateError('EINVALIDOPTION', `The state store must be memory, context or redis, not "${String(c.store).slice(0, 20)}".`, { option: 'store' });
 }
@@ -116,7 +127,10 @@ function createStore(config: StoreConfig, context: ContextLike, locator: Locator
   if (config.kind === 'context') return createContextStore(context, { store: config.contextStore, snapshot: () => locator.state() });
   if (config.kind === 'redis') {
     const { createRedisStore } = require('../store/redis') as typeof import('../store/redis');
-    return createRedisStore({ url: config.redisUrl!, prefix: config.redisPrefix!, password: config.redisPassword, caFile: config.redisCaFile });
+    return createRedisStore({
+      url: config.redisUrl!, prefix: config.redisPrefix!, password: config.redisPassword, caFile: config.redisCaFile,
+      ...(config.redisTopology ? { topology: config.redisTopology, sentinels: config.redisSentinels, masterName: config.redisMasterName } : {}),
+    });
   }
   return undefined;
 }

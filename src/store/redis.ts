@@ -1,9 +1,9 @@
 /** A state store on Redis: marks and pins shared by several instances, first writer wins for pins, changes announced by pub/sub. */
 import { randomUUID } from 'node:crypto';
-import { createClient, type RedisClientOptions } from '@redis/client';
 import { SipLocateError } from '../core/errors';
 import type { StateChange } from '../core/types';
 import { catchUp, globEscape } from './redis-catchup';
+import { parseSentinels, sentinelClient, singleClient, type RedisTopology, type StoreClient } from './redis-client';
 import { clientOptions, parseRedisConnection, type RedisConnectionOptions } from './redis-connection';
 import { feedListener, messageHead, messageItem } from './redis-feed';
 import { isNoScript, RedisScripts } from './redis-scripts';
@@ -17,6 +17,12 @@ export { parseRedisUrl } from './redis-connection';
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** Key and channel prefix; instances that share state use the same one. */
   prefix: string;
+  /** 'single' (default): the server in `url`; 'sentinel': the primary `sentinels` name as `masterName` (`url` then gives user, password, database and TLS). */
+  topology?: RedisTopology;
+  /** Sentinel addresses, "host:port" (topology 'sentinel'). */
+  sentinels?: string[];
+  /** The primary's name in the Sentinels' configuration (topology 'sentinel'). */
+  masterName?: string;
   /** Deadline for one batch of writes or reads, ms (default 3000): past it the link reports slow; past three it fails. */
   timeoutMs?: number;
   /** Deadline for reading the whole store after a (re)connect, ms (default 60000). */
@@ -32,14 +38,19 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
   const conn = parseRedisConnection(options);
   if (options.prefix.length === 0 || options.prefix.length > 200) throw new SipLocateError('EINVALIDOPTION', 'The Redis key prefix must have 1 to 200 characters.', { option: 'redisPrefix' });
   // The client drops a command once its batch has given up on it (three deadlines), so a hung server cannot pile them up.
-  return new RedisStore(options, clientOptions(conn, (options.timeoutMs ?? 3000) * 3 + 1000), conn.db, conn.password);
+  const client = clientOptions(conn, (options.timeoutMs ?? 3000) * 3 + 1000);
+  if ((options.topology ?? 'single') === 'single') return new RedisStore(options, () => singleClient(client), conn.db, conn.password);
+  if (options.topology !== 'sentinel') throw new SipLocateError('EINVALIDOPTION', `The Redis topology must be single or sentinel, not "${String(options.topology).slice(0, 20)}".`, { option: 'redisTopology' });
+  const sentinel = { sentinels: options.sentinels ?? [], masterName: options.masterName ?? '' };
+  parseSentinels(sentinel);
+  return new RedisStore(options, () => sentinelClient(client, sentinel), conn.db, conn.password);
 }
 
 /** One store: a command connection, a subscriber connection, the scripts, the catch-up and the feed. */
 class RedisStore implements StateStore {
   readonly kind = 'redis' as const;
-  private readonly client: ReturnType<typeof createClient>;
-  private readonly sub: ReturnType<typeof createClient>;
+  private readonly client: StoreClient;
+  private readonly sub: StoreClient;
   private readonly self = randomUUID();
   private readonly keys: { markPrefix: string; pinPrefix: string; channel: string };
   private readonly scripts: RedisScripts;
@@ -52,9 +63,9 @@ class RedisStore implements StateStore {
   private scriptsLoaded = false;
   private slow = 0;
 
-  constructor(private readonly options: RedisStoreOptions, client: RedisClientOptions, db: number, private readonly secret: string | undefined) {
-    this.client = createClient(client);
-    this.sub = createClient(client);
+  constructor(private readonly options: RedisStoreOptions, connect: () => StoreClient, db: number, private readonly secret: string | undefined) {
+    this.client = connect();
+    this.sub = connect();
     this.clock = options.clock ?? { now: Date.now };
     this.keys = { markPrefix: `${options.prefix}:mark:`, pinPrefix: `${options.prefix}:pin:`, channel: `${options.prefix}:changes` };
     this.expiredChannel = `__keyevent@${db}__:expired`;
@@ -88,11 +99,11 @@ class RedisStore implements StateStore {
     this.events = e;
     const { client, sub } = this;
     for (const [c, name] of [[client, 'commands'], [sub, 'subscription']] as const) {
-      c.on('error', (err: unknown) => {
+      c.onError((err: unknown) => {
         if (!this.closing) this.events?.down(this.error(err, name));
       });
     }
-    client.on('ready', () => {
+    client.onReady(() => {
       this.scriptsLoaded = false;
       void this.enableExpiryEvents();
       // The scripts are loaded before the link hears `up`, so its first writes go out in the order they were made.
@@ -103,7 +114,7 @@ class RedisStore implements StateStore {
         if (!this.closing) e.down(this.error(err, 'script load'));
       });
     });
-    sub.on('ready', () => {
+    sub.onReady(() => {
       if (this.subscribed && this.scriptsLoaded && !this.closing) e.up();
     });
     client.connect().catch((err: unknown) => {

@@ -56,6 +56,13 @@ export interface ResolverConfig {
   enumForUserPhone?: boolean | string;
   /** SIP URI template when ENUM finds nothing, like sip:{number}@gateway.example.com ('' = none: ENOENUM). */
   enumFallback?: string;
+  /** PEM file with the CA that signs the Redis server's certificate (rediss:// only). */
+  redisCaFile?: string;
+  /** 'single' (default) or 'sentinel'. */
+  redisTopology?: string;
+  /** Sentinel addresses, host:port separated by commas or spaces. */
+  redisSentinels?: string;
+  redisMasterName?: string;
 }
 
 /** Where a resolver keeps marks and pins, as read from its configuration. */
@@ -65,6 +72,10 @@ export interface StoreConfig {
   redisUrl?: string;
   redisPrefix?: string;
   redisPassword?: string;
+  redisCaFile?: string;
+  redisTopology?: 'sentinel';
+  redisSentinels?: string[];
+  redisMasterName?: string;
 }
 
 /** Reads and checks the state store settings; throws EINVALIDOPTION. */
@@ -81,7 +92,11 @@ export function storeFromConfig(c: ResolverConfig, id: string, password: string 
   if (kind === 'redis') {
     const url = (c.redisUrl ?? '').trim();
     if (!url) throw new SipLocateError('EINVALIDOPTION', 'The state store is Redis but no Redis URL is set; write one like redis://127.0.0.1:6379/0.', { option: 'redisUrl' });
-    return { kind, redisUrl: url, redisPrefix: (c.redisPrefix ?? '').trim() || `sip-locate:${id}`, redisPassword: password || undefined };
+    const caFile = (c.redisCaFile ?? '').trim();
+    const sentinel = c.redisTopology === 'sentinel'
+      ? { redisTopology: 'sentinel' as const, redisSentinels: (c.redisSentinels ?? '').split(/[\s,]+/).filter(Boolean), redisMasterName: (c.redisMasterName ?? '').trim() }
+      : {};
+    return { kind, redisUrl: url, redisPrefix: (c.redisPrefix ?? '').trim() || `sip-locate:${id}`, redisPassword: password || undefined, ...(caFile ? { redisCaFile: caFile } : {}), ...sentinel };
   }
   throw new SipLocateError('EINVALIDOPTION', `The state store must be memory, context or redis, not "${String(c.store).slice(0, 20)}".`, { option: 'store' });
 }
@@ -148,7 +163,10 @@ function createStore(config: StoreConfig, context: ContextLike, locator: Locator
   if (config.kind === 'context') return createContextStore(context, { store: config.contextStore, snapshot: () => locator.state() });
   if (config.kind === 'redis') {
     const { createRedisStore } = require('../store/redis') as typeof import('../store/redis');
-    return createRedisStore({ url: config.redisUrl!, prefix: config.redisPrefix!, password: config.redisPassword });
+    return createRedisStore({
+      url: config.redisUrl!, prefix: config.redisPrefix!, password: config.redisPassword, caFile: config.redisCaFile,
+      ...(config.redisTopology ? { topology: config.redisTopology, sentinels: config.redisSentinels, masterName: config.redisMasterName } : {}),
+    });
   }
   return undefined;
 }
@@ -164,7 +182,7 @@ function closeShared(entry: Shared): void {
 }
 
 /** Takes the locator (and store link) for a config node id, reusing what a previous instance left when nothing changed. */
-function acquire(id: string, options: LocatorOptions, store: StoreConfig, context: ContextLike): Shared {
+function acquire(id: string, options: LocatorOptions, store: StoreConfig, context: ContextLike, log?: (message: string) => void): Shared {
   const fingerprint = JSON.stringify([options, store]);
   const old = registry.get(id);
   if (old) {
@@ -178,7 +196,8 @@ function acquire(id: string, options: LocatorOptions, store: StoreConfig, contex
   let link: StoreLink | undefined;
   try {
     const backing = createStore(store, context, locator);
-    if (backing) link = linkStore(locator, backing);
+    const limits = { maxPinMs: (options.pinSeconds ?? 7200) * 1000, maxMarkMs: Math.max(options.greylistSeconds ?? 32, options.maxBlacklistSeconds ?? 3600) * 1000 };
+    if (backing) link = linkStore(locator, backing, { limits, log });
   } catch (err) {
     locator.close();
     throw err;
@@ -234,7 +253,7 @@ export function registerResolver(RED: Red): void {
     try {
       const credentials = (this as unknown as { credentials?: { redisPassword?: string } }).credentials;
       const store = storeFromConfig(config, this.id, credentials?.redisPassword, contextStoreNames(RED));
-      shared = acquire(this.id, optionsFromConfig(config), store, (this as unknown as { context(): ContextLike }).context());
+      shared = acquire(this.id, optionsFromConfig(config), store, (this as unknown as { context(): ContextLike }).context(), (message) => node.warn(message));
       this.locator = shared.locator;
       stopStatus = shared.link?.onStatus((s: StoreStatus) => {
         if (s.state === 'down') {

@@ -3,7 +3,7 @@ import { SipLocateError } from '../core/errors';
 import type { LocatorState, MarkRecord, PinRecord } from '../core/types';
 import { readMark, readPin } from './records';
 import { withStoreTimeout } from './timeout';
-import type { StateStore, StoreEvents } from './types';
+import type { StateStore, StoreEvents, WriteOutcome } from './types';
 
 /** The part of a Node-RED context object this store uses (the callback forms work with every context store). */
 export interface ContextLike {
@@ -90,18 +90,18 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
       events = e;
       setImmediate(() => e.up());
     },
-    async load() {
+    async load(apply) {
       const value = await get();
       const out: LocatorState = { marks: [], pins: [] };
       if (value === undefined || value === null) {
         markLoaded();
-        return out;
+        return;
       }
       const saved = value as Partial<Saved>;
       if (typeof value !== 'object' || saved.v !== 1 || !Array.isArray(saved.marks) || !Array.isArray(saved.pins)) {
         events?.invalid(new SipLocateError('ESTORERECORD', `The context key ${CONTEXT_KEY} does not hold sip-locate state; it will be overwritten.`));
         markLoaded();
-        return out;
+        return;
       }
       const now = clock.now();
       for (const m of saved.marks) {
@@ -115,20 +115,21 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
         else if (pin.expiresAt > now) out.pins.push(pin);
       }
       markLoaded();
-      return out;
+      apply(out);
     },
-    write() {
+    write(changes) {
+      const done = changes.map((): WriteOutcome => ({}));
       if (!loaded) {
         skipped = true;
-        return Promise.resolve(undefined);
+        return Promise.resolve(done);
       }
-      return new Promise<undefined>((resolve, reject) => {
-        waiting.push({ resolve: () => resolve(undefined), reject });
+      // The whole state is saved at once, so a batch of any size costs one (coalesced) save.
+      return new Promise<WriteOutcome[]>((resolve, reject) => {
+        waiting.push({ resolve: () => resolve(done), reject });
         if (!timer) {
           timer = setTimeout(() => {
             save(false).catch((err: unknown) => events?.down(storeError(err)));
           }, coalesceMs);
-          timer.unref();
         }
       });
     },

@@ -1,14 +1,30 @@
-/** Keeps a locator's marks and pins and a state store in step: write-through, catch-up after an outage, remote changes in. */
+/** Keeps a locator's marks and pins and a state store in step: written behind in batches, caught up after an outage, remote changes in. */
 import { toSipLocateError, type SipLocateError } from '../core/errors';
-import { targetKeyOf } from '../core/failover/marks';
-import type { Locator, StateChange } from '../core/types';
-import type { StateStore, StoreStatus } from './types';
+import type { Locator, LocatorState, StateChange } from '../core/types';
+import { capChange, type RecordLimits } from './records';
+import type { StateStore, StoreStatus, WriteOutcome } from './types';
+import { isAddition, WriteQueue } from './write-queue';
 
-/** Deletions remembered while the store is away; older ones are dropped beyond this (their records expire anyway). */
-const MAX_PENDING = 10_000;
 /** Retry delays after a failed catch-up, ms. */
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
+/** Store keys named in the log at most once each; beyond this many, invalid records are only counted. */
+const MAX_LOGGED = 1000;
+
+/** Options of linkStore(). */
+export interface LinkOptions {
+  /** Changes queued for the store at most (default 100,000); beyond it the oldest additions are dropped and rewritten from memory. */
+  maxPending?: number;
+  /** Changes per batch (default 500; a context store takes any number at once). */
+  batchSize?: number;
+  /** Batches in flight at once (default 4). */
+  lanes?: number;
+  /** The longest a record from elsewhere may live here (defaults: 7200 s pins, 3600 s marks, the locator defaults). */
+  limits?: Partial<RecordLimits>;
+  /** Where to say that a store key holds something invalid (once per key). */
+  log?: (message: string) => void;
+  clock?: { now(): number };
+}
 
 /** A running link between one locator and one store. */
 export interface StoreLink {
@@ -16,196 +32,293 @@ export interface StoreLink {
   status(): StoreStatus;
   /** Calls listener whenever status().state changes; returns a function that stops it. */
   onStatus(listener: (status: StoreStatus) => void): () => void;
-  /** Writes out what the store buffers (after the first catch-up only, so an unread store is never overwritten). */
+  /** Resolves once every queued change has been written (or the store went down); after the first catch-up only. */
   flush(): Promise<void>;
   /** Stops following the locator, flushes and closes the store. */
   close(): Promise<void>;
 }
 
-/** The key under which a deletion is remembered, so a later one for the same record replaces it. */
-function pendingKey(change: StateChange): string | undefined {
-  switch (change.op) {
-    case 'unmark': return `m ${targetKeyOf(change.target)}`;
-    case 'unpin': return `p ${change.destination}`;
-    case 'reset': return 'reset';
-    default: return undefined;
-  }
+/** Links a locator to a store: reads never wait for the store; it is written behind and caught up when it returns. */
+export function linkStore(locator: Locator, store: StateStore, options: LinkOptions = {}): StoreLink {
+  return new Link(locator, store, options).api();
 }
 
-/** Links a locator to a store: reads never wait for the store; it is written behind and caught up when it returns. */
-export function linkStore(locator: Locator, store: StateStore, clock: { now(): number } = { now: Date.now }): StoreLink {
-  const status: StoreStatus = { kind: store.kind, state: 'connecting', since: clock.now(), written: 0, failed: 0, received: 0, invalid: 0, pending: 0 };
-  const listeners = new Set<(s: StoreStatus) => void>();
-  const pending = new Map<string, StateChange>();
-  let reachable = false;
+/** The state behind one StoreLink. */
+class Link {
+  private readonly clock: { now(): number };
+  private readonly status: StoreStatus;
+  private readonly listeners = new Set<(s: StoreStatus) => void>();
+  private readonly queue: WriteQueue;
+  private readonly batchSize: number;
+  private readonly lanes: number;
+  private readonly limits: RecordLimits;
+  private readonly logged = new Set<string>();
+  private readonly drained: Array<() => void> = [];
+  private inFlight = 0;
+  private resetInFlight = false;
+  private rewriting = false;
+  private reachable = false;
   // Remote changes: dropped until a catch-up reads the store (the read covers them), held while it reads, applied after.
-  let remoteMode: 'drop' | 'hold' | 'apply' = 'drop';
-  let held: StateChange[] = [];
-  let closed = false;
-  let syncing: Promise<void> | undefined;
-  let again = false;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let retryDelay = RETRY_MIN_MS;
+  private remoteMode: 'drop' | 'hold' | 'apply' = 'drop';
+  private held: StateChange[] = [];
+  private closed = false;
+  private syncing: Promise<void> | undefined;
+  private again = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay = RETRY_MIN_MS;
+  private readonly stopFollowing: () => void;
 
-  const snapshot = (): StoreStatus => ({ ...status, pending: pending.size, ...(status.error ? { error: { ...status.error } } : {}) });
-  const setState = (state: StoreStatus['state'], error?: SipLocateError): void => {
-    if (error) status.error = { code: error.code, message: error.message };
-    else if (state === 'up') delete status.error;
-    if (status.state === state) return;
-    status.state = state;
-    status.since = clock.now();
-    const s = snapshot();
-    for (const l of listeners) {
+  constructor(private readonly locator: Locator, private readonly store: StateStore, options: LinkOptions) {
+    this.clock = options.clock ?? { now: Date.now };
+    this.status = { kind: store.kind, state: 'connecting', since: this.clock.now(), written: 0, failed: 0, received: 0, invalid: 0, pending: 0 };
+    this.queue = new WriteQueue(options.maxPending ?? 100_000);
+    this.batchSize = store.kind === 'context' ? Number.MAX_SAFE_INTEGER : options.batchSize ?? 500;
+    this.lanes = options.lanes ?? 4;
+    this.limits = { maxPinMs: options.limits?.maxPinMs ?? 7_200_000, maxMarkMs: options.limits?.maxMarkMs ?? 3_600_000 };
+    this.log = options.log;
+    this.stopFollowing = locator.onChange((change) => {
+      if (this.closed) return;
+      // While the store is away only deletions wait: memory holds every addition and is written out on return.
+      if (!this.reachable && isAddition(change)) return;
+      this.queue.push(change);
+      this.pump();
+    });
+    store.start({
+      up: () => void this.sync(),
+      down: (error) => {
+        this.reachable = false;
+        this.remoteMode = 'drop';
+        this.setState('down', error);
+      },
+      remote: (change) => {
+        this.status.received++;
+        if (this.remoteMode === 'apply') this.apply(change);
+        else if (this.remoteMode === 'hold') {
+          if (this.held.length < (options.maxPending ?? 100_000)) this.held.push(change);
+          else this.again = true; // too many to hold: read the store once more
+        }
+      },
+      invalid: (error, key) => this.invalid(error, key),
+      slow: (slow) => {
+        if (slow) this.status.slow = true;
+        else delete this.status.slow;
+      },
+    });
+  }
+
+  private readonly log: ((message: string) => void) | undefined;
+
+  api(): StoreLink {
+    return {
+      status: () => this.snapshot(),
+      onStatus: (listener) => {
+        this.listeners.add(listener);
+        return () => {
+          this.listeners.delete(listener);
+        };
+      },
+      flush: () => this.flush(),
+      close: () => this.close(),
+    };
+  }
+
+  private snapshot(): StoreStatus {
+    return { ...this.status, pending: this.queue.size, ...(this.status.error ? { error: { ...this.status.error } } : {}) };
+  }
+
+  private setState(state: StoreStatus['state'], error?: SipLocateError): void {
+    if (error) this.status.error = { code: error.code, message: error.message };
+    else if (state === 'up') delete this.status.error;
+    if (this.status.state === state) return;
+    this.status.state = state;
+    this.status.since = this.clock.now();
+    const s = this.snapshot();
+    for (const l of this.listeners) {
       try {
         l(s);
       } catch {
         // a status listener must not break the link
       }
     }
-  };
+  }
 
-  const remember = (change: StateChange): void => {
-    const key = pendingKey(change);
-    if (key === undefined) return;
-    if (key === 'reset') pending.clear();
-    pending.delete(key);
-    pending.set(key, change);
-    if (pending.size > MAX_PENDING) pending.delete(pending.keys().next().value as string);
-  };
+  private invalid(error: SipLocateError, key = error.message): void {
+    this.status.invalid++;
+    if (this.logged.has(key) || this.logged.size >= MAX_LOGGED) return;
+    this.logged.add(key);
+    this.log?.(error.message);
+  }
 
-  const failed = (err: unknown): void => {
-    status.failed++;
-    reachable = false;
-    remoteMode = 'drop';
-    setState('down', toSipLocateError(err, 'ESTOREDOWN', 'The state store did not take a change.'));
-    scheduleRetry();
-  };
+  /** Applies a change from elsewhere with its expiry capped by the local maxima. */
+  private apply(change: StateChange): void {
+    this.locator.apply(capChange(change, this.clock.now(), this.limits));
+  }
 
-  const write = (change: StateChange): void => {
-    store.write(change).then(
-      (winner) => {
-        status.written++;
-        if (winner) locator.apply({ op: 'pin', pin: winner });
-      },
-      (err: unknown) => {
-        remember(change);
-        failed(err);
-      },
-    );
-  };
+  private applyBatch(batch: LocatorState): void {
+    for (const mark of batch.marks) this.apply({ op: 'mark', mark });
+    for (const pin of batch.pins) this.apply({ op: 'pin', pin });
+  }
 
-  const scheduleRetry = (): void => {
-    if (closed || retryTimer) return;
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      void sync();
-    }, retryDelay);
-    retryTimer.unref();
-    retryDelay = Math.min(retryDelay * 2, RETRY_MAX_MS);
-  };
+  /** Counts what the store did with a batch and adopts pins that stood against ours. */
+  private settle(changes: readonly StateChange[], outcomes: readonly WriteOutcome[]): void {
+    changes.forEach((_, i) => {
+      const o = outcomes[i];
+      if (o?.invalid) this.invalid(o.invalid, o.key);
+      else this.status.written++;
+      if (o?.standing) this.apply({ op: 'pin', pin: o.standing });
+    });
+  }
 
-  /**
-   * Replays deletions, writes what memory holds (marks first, so the store can tell a stale pin: earlier writers win
-   * otherwise), then takes everything the store holds.
-   */
-  const catchUp = async (): Promise<void> => {
-    remoteMode = 'drop';
-    held = [];
-    for (const [key, change] of [...pending]) {
-      await store.write(change);
-      if (pending.get(key) === change) pending.delete(key);
+  private failed(err: unknown, changes: readonly StateChange[]): void {
+    this.status.failed += changes.length;
+    this.queue.requeue(changes);
+    this.reachable = false;
+    this.remoteMode = 'drop';
+    this.setState('down', toSipLocateError(err, 'ESTOREDOWN', 'The state store did not take a change.'));
+    this.wakeDrained();
+    this.scheduleRetry();
+  }
+
+  /** Sends queued batches while lanes are free; a reset goes alone, with nothing else in flight. */
+  private pump(): void {
+    while (this.reachable && !this.resetInFlight && this.inFlight < this.lanes && this.queue.size > 0) {
+      if (this.queue.resetFirst && this.inFlight > 0) return;
+      const batch = this.queue.take(this.batchSize);
+      const reset = batch[0]?.op === 'reset';
+      this.inFlight++;
+      this.resetInFlight = reset;
+      this.store.write(batch).then(
+        (outcomes) => this.settle(batch, outcomes),
+        (err: unknown) => this.failed(err, batch),
+      ).finally(() => {
+        this.inFlight--;
+        if (reset) this.resetInFlight = false;
+        this.pump();
+      });
     }
-    // From here on local changes are written through, so none made during the catch-up is left behind.
-    reachable = true;
-    const mine = locator.state();
-    await Promise.all(mine.marks.map((mark) => store.write({ op: 'mark', mark })));
-    const winners = await Promise.all(mine.pins.map((pin) => store.write({ op: 'pin', pin })));
-    for (const pin of winners) if (pin) locator.apply({ op: 'pin', pin });
-    remoteMode = 'hold';
-    const stored = await store.load();
-    for (const mark of stored.marks) locator.apply({ op: 'mark', mark });
-    for (const pin of stored.pins) locator.apply({ op: 'pin', pin });
-    for (const change of held) locator.apply(change);
-    held = [];
-    remoteMode = 'apply';
-  };
-
-  const sync = (): Promise<void> => {
-    if (closed) return Promise.resolve();
-    if (syncing) {
-      again = true;
-      return syncing;
+    if (this.reachable && this.inFlight === 0 && this.queue.size === 0) {
+      if (this.queue.dropped && !this.rewriting && !this.syncing) {
+        // Additions were dropped from the full queue: memory holds them, so write memory out once.
+        this.queue.dropped = false;
+        this.rewriting = true;
+        this.rewrite().catch((err: unknown) => this.failed(err, [])).finally(() => {
+          this.rewriting = false;
+          this.pump();
+        });
+      } else if (!this.rewriting) this.wakeDrained();
     }
-    syncing = (async () => {
-      do {
-        again = false;
+  }
+
+  private wakeDrained(): void {
+    for (const resolve of this.drained.splice(0)) resolve();
+  }
+
+  /** Writes every mark, then every pin memory holds (marks first, so the store can tell a stale pin), `lanes` batches at a time. */
+  private async rewrite(): Promise<void> {
+    const { marks, pins } = this.locator.state();
+    const changes: StateChange[] = [...marks.map((mark): StateChange => ({ op: 'mark', mark })), ...pins.map((pin): StateChange => ({ op: 'pin', pin }))];
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < changes.length) {
+        const batch = changes.slice(next, next + this.batchSize);
+        next += batch.length;
         try {
-          await catchUp();
-          retryDelay = RETRY_MIN_MS;
-          status.lastSync = clock.now();
-          setState('up');
+          this.settle(batch, await this.store.write(batch));
         } catch (err) {
-          reachable = false;
-          remoteMode = 'drop';
-          setState('down', toSipLocateError(err, 'ESTOREDOWN', 'The state store could not be read.'));
-          scheduleRetry();
+          this.status.failed += batch.length;
+          throw err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: this.lanes }, lane));
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.sync();
+    }, this.retryDelay);
+    this.retryTimer.unref();
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+  }
+
+  /** Replays queued deletions, rewrites memory, then reads the store batch by batch. */
+  private async catchUp(): Promise<void> {
+    this.remoteMode = 'drop';
+    this.held = [];
+    this.queue.dropAdditions();
+    this.queue.dropped = false;
+    while (this.queue.size > 0) {
+      const batch = this.queue.take(this.batchSize);
+      try {
+        this.settle(batch, await this.store.write(batch));
+      } catch (err) {
+        this.status.failed += batch.length;
+        this.queue.requeue(batch);
+        throw err;
+      }
+    }
+    // From here on local changes are written behind again, so none made during the catch-up is left out.
+    this.reachable = true;
+    this.pump();
+    await this.rewrite();
+    this.remoteMode = 'hold';
+    await this.store.load((batch) => this.applyBatch(batch));
+    for (const change of this.held) this.apply(change);
+    this.held = [];
+    this.remoteMode = 'apply';
+  }
+
+  private sync(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.syncing) {
+      this.again = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.catchUp();
+          this.retryDelay = RETRY_MIN_MS;
+          this.status.lastSync = this.clock.now();
+          this.setState('up');
+        } catch (err) {
+          this.reachable = false;
+          this.remoteMode = 'drop';
+          this.setState('down', toSipLocateError(err, 'ESTOREDOWN', 'The state store could not be read.'));
+          this.scheduleRetry();
           return;
         }
-      } while (again && !closed);
+      } while (this.again && !this.closed);
     })().finally(() => {
-      syncing = undefined;
+      this.syncing = undefined;
+      this.pump();
     });
-    return syncing;
-  };
+    return this.syncing;
+  }
 
-  const stopFollowing = locator.onChange((change) => {
-    if (closed) return;
-    if (reachable) write(change);
-    else remember(change);
-  });
+  private async flush(): Promise<void> {
+    if (this.status.lastSync === undefined) return;
+    if (this.reachable && (this.queue.size > 0 || this.inFlight > 0 || this.rewriting || this.queue.dropped)) {
+      await new Promise<void>((resolve) => {
+        this.drained.push(resolve);
+        this.pump();
+      });
+    }
+    await this.store.flush();
+  }
 
-  store.start({
-    up: () => {
-      void sync();
-    },
-    down: (error) => {
-      reachable = false;
-      remoteMode = 'drop';
-      setState('down', error);
-    },
-    remote: (change) => {
-      status.received++;
-      if (remoteMode === 'apply') locator.apply(change);
-      else if (remoteMode === 'hold') {
-        if (held.length < MAX_PENDING) held.push(change);
-        else again = true; // too many to hold: read the store once more
-      }
-    },
-    invalid: () => {
-      status.invalid++;
-    },
-  });
-
-  return {
-    status: snapshot,
-    onStatus(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
-    async flush() {
-      if (status.lastSync !== undefined) await store.flush();
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      stopFollowing();
-      clearTimeout(retryTimer);
-      listeners.clear();
-      await syncing?.catch(() => undefined);
-      if (status.lastSync !== undefined) await store.flush().catch(() => undefined);
-      await store.close().catch(() => undefined);
-    },
-  };
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopFollowing();
+    clearTimeout(this.retryTimer);
+    this.listeners.clear();
+    await this.syncing?.catch(() => undefined);
+    await this.flush().catch(() => undefined);
+    this.wakeDrained();
+    await this.store.close().catch(() => undefined);
+  }
 }

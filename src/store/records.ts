@@ -96,3 +96,16 @@ export function ttlOf(change: StateChange, now: number): number {
   if (change.op === 'pin') return Math.max(0, change.pin.expiresAt - now);
   return 0;
 }
+
+/** The longest a record from elsewhere may live here, ms: the same maxima local records have. */
+export interface RecordLimits {
+  maxPinMs: number;
+  maxMarkMs: number;
+}
+
+/** A change from a store or another instance with its record's expiry capped by the local maxima. */
+export function capChange(change: StateChange, now: number, limits: RecordLimits): StateChange {
+  if (change.op === 'mark' && change.mark.expiresAt > now + limits.maxMarkMs) return { ...change, mark: { ...change.mark, expiresAt: now + limits.maxMarkMs } };
+  if (change.op === 'pin' && change.pin.expiresAt > now + limits.maxPinMs) return { ...change, pin: { ...change.pin, expiresAt: now + limits.maxPinMs } };
+  return change;
+}

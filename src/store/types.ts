@@ -13,8 +13,20 @@ export interface StoreEvents {
   down(error: SipLocateError): void;
   /** Another instance changed marks or pins. */
   remote(change: StateChange): void;
-  /** A record or message from the store was invalid and ignored. */
-  invalid(error: SipLocateError): void;
+  /** A record or message from the store was invalid and ignored; `key` names the store key when there is one. */
+  invalid(error: SipLocateError, key?: string): void;
+  /** A batch of writes is past its deadline (true) or all answered again (false); the link stays up meanwhile. */
+  slow?(slow: boolean): void;
+}
+
+/** What the store did with one change of a batch. */
+export interface WriteOutcome {
+  /** The pin that stands, when a pin write lost to an earlier writer. */
+  standing?: PinRecord;
+  /** Why the change was skipped (a key of the wrong type, an invalid stored record). */
+  invalid?: SipLocateError;
+  /** The store key the outcome is about. */
+  key?: string;
 }
 
 /** A place to keep marks and pins. Every method may reject with a SipLocateError (ESTOREDOWN, ESTORETIMEOUT). */
@@ -22,10 +34,10 @@ export interface StateStore {
   readonly kind: Exclude<StoreKind, 'memory'>;
   /** Starts connecting; reports through events from then on. */
   start(events: StoreEvents): void;
-  /** Reads every live mark and pin, with expiries on this host's clock. */
-  load(): Promise<LocatorState>;
-  /** Writes one change; resolves with the pin that stands when a pin write lost to an earlier writer. */
-  write(change: StateChange): Promise<PinRecord | undefined>;
+  /** Reads every live mark and pin in batches, handing each batch to `apply` (expiries on this host's clock). */
+  load(apply: (batch: LocatorState) => void): Promise<void>;
+  /** Writes a batch of changes in one round trip; one outcome per change, in order. A `reset` comes alone. */
+  write(changes: readonly StateChange[]): Promise<WriteOutcome[]>;
   /** Writes out anything buffered. */
   flush(): Promise<void>;
   /** Flushes and disconnects. */
@@ -42,11 +54,13 @@ export interface StoreStatus {
   error?: { code: string; message: string };
   /** When the last catch-up finished. */
   lastSync?: number;
+  /** True while a batch of writes is past its deadline but the store still answers. */
+  slow?: boolean;
   /** Changes written, failed, received from other instances, and ignored as invalid. */
   written: number;
   failed: number;
   received: number;
   invalid: number;
-  /** Deletions waiting for the store to come back (additions are replayed from memory). */
+  /** Changes queued for the store (bounded; additions dropped beyond the bound are rewritten from memory). */
   pending: number;
 }

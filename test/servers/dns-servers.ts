@@ -50,7 +50,7 @@ const BINARIES: Record<DnsServerKind, { bin: string; pkg: string }> = {
 };
 
 /** The install line shown when a server is missing. */
-export const INSTALL_HINT = 'sudo apt-get install bind9 nsd knot bind9-dnsutils knot-dnsutils sip-tester chromium redis-server   (or: sudo bash .ci/run)';
+export const INSTALL_HINT = 'sudo apt-get install bind9 nsd knot bind9-dnsutils knot-dnsutils sip-tester chromium redis-server redis-sentinel   (or: sudo bash .ci/run)';
 
 /** Path of a zone file under test/zones. */
 export function zonePath(file: string): string {

@@ -3,7 +3,7 @@
  * stopped by its own PID. kill() drops it hard mid-run; restart() brings it back, empty, on the same port.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,13 +66,13 @@ function rawCommand(port: number, line: string, ms = 2000): Promise<string> {
 }
 
 /** Starts redis-server on 127.0.0.1 and the given or a free port; resolves once it answers PING. */
-export async function startRedis(opts: { port?: number } = {}): Promise<RunningRedis> {
+export async function startRedis(opts: { port?: number; args?: string[] } = {}): Promise<RunningRedis> {
   const port = opts.port ?? (await freePort('127.0.0.1'));
   const dir = mkdtempSync(join(tmpdir(), 'sip-redis-'));
   let child: ChildProcess;
   let log = '';
   const launch = async (): Promise<void> => {
-    child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', '--daemonize', 'no', '--notify-keyspace-events', ''], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', '--daemonize', 'no', '--notify-keyspace-events', '', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d) => (log = (log + d).slice(-5000)));
     child.stderr?.on('data', (d) => (log = (log + d).slice(-5000)));
     const deadline = Date.now() + 10000;
@@ -103,6 +103,94 @@ export async function startRedis(opts: { port?: number } = {}): Promise<RunningR
     command: (line) => rawCommand(port, line),
     async stop() {
       await stopChild(child, 3000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A Sentinel group: one primary, one replica and three sentinels, all on loopback. */
+export interface RunningSentinels {
+  masterName: string;
+  /** "127.0.0.1:port" of each sentinel. */
+  sentinels: string[];
+  primary: RunningRedis;
+  replica: RunningRedis;
+  /** The port the sentinels name as primary now (asks the first sentinel that answers). */
+  primaryPort(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** True when redis-sentinel is installed. */
+export function sentinelAvailable(): boolean {
+  return spawnSync('sh', ['-c', 'command -v redis-sentinel'], { encoding: 'utf8' }).status === 0;
+}
+
+/** The skip reason when redis-sentinel is missing (throws under CI=true), or false. */
+export function skipUnlessSentinel(): string | false {
+  if (sentinelAvailable()) return false;
+  const msg = `redis-sentinel is not installed; install with: ${INSTALL_HINT}`;
+  if (process.env.CI === 'true') throw new Error(`CI: ${msg}`);
+  process.stderr.write(`\n*** SKIPPED redis-sentinel test: ${msg}\n`);
+  return msg;
+}
+
+/** Starts a primary, a replica of it and three sentinels watching it (quorum 2, down after 500 ms). */
+export async function startSentinels(): Promise<RunningSentinels> {
+  const masterName = 'sipmaster';
+  const primary = await startRedis();
+  const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] });
+  const dir = mkdtempSync(join(tmpdir(), 'sip-sentinel-'));
+  const children: ChildProcess[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort('127.0.0.1');
+    const conf = join(dir, `sentinel${i}.conf`);
+    writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${masterName} 127.0.0.1 ${primary.port} 2`,
+      `sentinel down-after-milliseconds ${masterName} 500`, `sentinel failover-timeout ${masterName} 2000`, `sentinel parallel-syncs ${masterName} 1`, ''].join('\n'));
+    children.push(spawn('redis-sentinel', [conf], { stdio: 'ignore' }));
+    ports.push(port);
+  }
+  const ask = async (port: number): Promise<number | undefined> => {
+    try {
+      const reply = await rawCommand(port, `SENTINEL get-master-addr-by-name ${masterName}`, 500);
+      const m = /\$\d+\r\n[^\r]+\r\n\$\d+\r\n(\d+)\r\n/.exec(reply);
+      return m ? Number(m[1]) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  // Ready once every sentinel knows the primary and sees the replica and the other two sentinels.
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    let ready = 0;
+    for (const port of ports) {
+      try {
+        const info = await rawCommand(port, `SENTINEL master ${masterName}`, 500);
+        if (/num-slaves\r\n[^\r]*\r\n1\r\n/.test(info) && /num-other-sentinels\r\n[^\r]*\r\n2\r\n/.test(info)) ready++;
+      } catch {
+        // not up yet
+      }
+    }
+    if (ready === 3) break;
+    if (Date.now() > deadline) throw new Error('the sentinels did not see the replica and each other within 15 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    masterName,
+    sentinels: ports.map((p) => `127.0.0.1:${p}`),
+    primary,
+    replica,
+    async primaryPort() {
+      for (const port of ports) {
+        const p = await ask(port);
+        if (p !== undefined) return p;
+      }
+      return -1;
+    },
+    async stop() {
+      for (const c of children) await stopChild(c, 3000);
+      await replica.stop();
+      await primary.stop().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -10,6 +10,7 @@ import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dn
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 import { seeded } from '../rfc3263/seeded';
 import { until } from './until';
+import { closeAll } from './close-all';
 import { freePort } from '../servers/ports';
 
 const URI = 'sip:example.test;transport=udp';
@@ -33,10 +34,7 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
     redis = await startRedis();
   });
   after(async () => {
-    for (const i of open) {
-      await i.link.close();
-      i.locator.close();
-    }
+    await closeAll(open);
     await redis?.stop();
     await dns?.stop();
   });

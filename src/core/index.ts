@@ -13,3 +13,4 @@ export { orderSrv } from './rfc3263/srv';
 export { parseFailoverCodes, DEFAULT_FAILOVER_CODES, type FailoverPolicy } from './failover/policy';
 export { parseReport, type FailureReport } from './failover/report';
 export { targetUri, targetKeyText } from './target-address';
+export { EventHub, RESOLVER_EVENT_OPS, type ResolverEvent, type ResolverEventOp } from './events';

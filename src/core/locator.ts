@@ -8,6 +8,7 @@ import { loadSystemSettings, type SystemSources } from './system/settings';
 import { withStaticRecords } from './system/static-querier';
 import { parseStaticRecords } from './system/static-records';
 import { EnumStep, withEnum } from './enum/step';
+import { EventHub } from './events';
 import type { DnsClient, DnsQuerier } from './dns/types';
 import { SipLocateError } from './errors';
 import { Marks, targetKeyOf, type Mark } from './failover/marks';
@@ -43,6 +44,8 @@ export interface SipLocator extends Locator {
   readonly dns: DnsClient | undefined;
   /** How many marks and pins are held in memory, expired ones not yet swept out included. */
   held(): { marks: number; pins: number };
+  /** Operational events (marks, pins, health, operator actions, store and nameserver state) for the sip-events node and metrics. */
+  readonly events: EventHub;
 }
 
 function numberOption(value: unknown, fallback: number, min: number, max: number, name: string): number {
@@ -91,6 +94,7 @@ function asTarget(t: TargetKey): Target {
 
 class LocatorImpl implements SipLocator {
   readonly dns: DnsClient | undefined;
+  readonly events: EventHub;
   private readonly querier: DnsQuerier;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -124,6 +128,7 @@ class LocatorImpl implements SipLocator {
 
   constructor(o: CreateLocatorOptions) {
     this.clock = o.clock ?? { now: Date.now };
+    this.events = new EventHub(() => this.clock.now());
     this.random = o.random ?? Math.random;
     this.transports = transportsOption(o.transports);
     if (o.family !== undefined && !FAMILIES.includes(o.family)) throw new SipLocateError('EINVALIDOPTION', `The option family must be one of ${FAMILIES.join(', ')}.`, { option: 'family' });
@@ -346,6 +351,7 @@ class LocatorImpl implements SipLocator {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweepTimer);
+    this.events.clear();
     this.plans.clear();
     this.enums.clear();
     this.dns?.close();
@@ -381,7 +387,7 @@ class LocatorImpl implements SipLocator {
   private pin(destination: string, target: Target): void {
     const old = this.pins.get(destination);
     const pin = this.pins.set(destination, target);
-    if (this.listeners.size === 0) return;
+    if (this.listeners.size === 0 && this.events.size === 0) return;
     const change: StateChange = { op: 'pin', pin };
     if (old) change.replaces = keyOnly(old);
     this.emit(change);
@@ -405,12 +411,33 @@ class LocatorImpl implements SipLocator {
   }
 
   private emit(change: StateChange): void {
+    if (this.events.size > 0) this.announce(change);
     for (const listener of this.listeners) {
       try {
         listener(change);
       } catch {
         // A listener's failure must not break locating; stores report their own errors.
       }
+    }
+  }
+
+  /** Tells the event listeners about a local change to marks and pins (evictions to keep a bound are not events). */
+  private announce(change: StateChange): void {
+    switch (change.op) {
+      case 'mark':
+        this.events.emit({ op: 'mark', target: keyOnly(change.mark), state: change.mark.mark, expiresAt: change.mark.expiresAt });
+        break;
+      case 'unmark':
+        this.events.emit({ op: 'unmark', target: keyOnly(change.target) });
+        break;
+      case 'pin':
+        this.events.emit({ op: 'pin', target: keyOnly(change.pin.target), destination: change.pin.destination, expiresAt: change.pin.expiresAt });
+        break;
+      case 'unpin':
+        this.events.emit({ op: 'unpin', target: keyOnly(change.target), destination: change.destination });
+        break;
+      default:
+        break;
     }
   }
 

@@ -21,12 +21,16 @@ export interface SipResponder {
   stop(): Promise<void>;
 }
 
-/** The 200 OK answering a request, or undefined when it lacks the headers to copy. */
-function okFor(request: string): string | undefined {
+/** The response `status line` (+ extra headers) answering a request, or undefined when it lacks the headers to copy. */
+export function answerFor(request: string, statusLine = 'SIP/2.0 200 OK', extra: string[] = []): string | undefined {
   const lines = request.split('\r\n');
   const copy = lines.filter((l) => /^(via|from|to|call-id|cseq):/i.test(l));
   if (copy.length < 5) return undefined;
-  return ['SIP/2.0 200 OK', ...copy.map((l) => (/^to:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=r1` : l)), 'Content-Length: 0', '', ''].join('\r\n');
+  return [statusLine, ...copy.map((l) => (/^to:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=r1` : l)), ...extra, 'Content-Length: 0', '', ''].join('\r\n');
+}
+
+function okFor(request: string): string | undefined {
+  return answerFor(request);
 }
 
 /** Starts a responder on 127.0.0.1 (UDP and TCP, ports chosen by the system). */

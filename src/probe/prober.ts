@@ -163,7 +163,7 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
 
   const tls = tlsConnectOptions({
     domain: options.domain ?? target.host, targetHost: target.host, identity: options.tlsIdentity ?? 'domain',
-    verify: options.verifyTls !== false, ca: options.ca, where: `${target.address}:${target.port}`,
+    verify: options.verifyTls !== false, ca: options.ca,
   });
   if (target.transport === 'ws' || target.transport === 'wss') {
     return probeOverWebSocket({

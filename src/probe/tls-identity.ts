@@ -19,8 +19,6 @@ export interface TlsIdentityInput {
   verify: boolean;
   /** Trusted CA certificates in PEM instead of the system's (for private PKIs and tests). */
   ca?: string | Buffer | Array<string | Buffer>;
-  /** "address:port", for the failure sentence. */
-  where: string;
 }
 
 const MAX_NAMES_IN_MESSAGE = 8;
@@ -74,7 +72,7 @@ export function identityMismatch(cert: PeerCertificate, i: TlsIdentityInput): st
   const held = certificateNames(cert);
   const all = [...held.names, ...held.ips];
   const holds = all.length > 0 ? `it holds ${listed(all)}` : 'it holds no DNS name';
-  return `The TLS certificate of ${i.where} is not valid for ${acceptedNames(i).join(' or ')} (tlsIdentity ${i.identity}); ${holds}.`;
+  return `the TLS certificate is not valid for ${acceptedNames(i).join(' or ')} (tlsIdentity ${i.identity}); ${holds}.`;
 }
 
 /** tls.connect options for the identity: SNI, CAs, and a check that accepts exactly the accepted names. */
@@ -90,7 +88,7 @@ export function tlsConnectOptions(i: TlsIdentityInput): Pick<ConnectionOptions, 
   if (i.verify) {
     out.checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
       if (accepted.some((name) => certificateHolds(cert, name))) return undefined;
-      return Object.assign(new Error(identityMismatch(cert, i)), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+      return new Error(identityMismatch(cert, i));
     };
   }
   return out;

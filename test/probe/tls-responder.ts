@@ -1,7 +1,7 @@
 // A SIP-over-TLS responder on 127.0.0.1 for prober tests: answers each OPTIONS with 200 and records the SNI name.
 import { createServer, type TLSSocket } from 'node:tls';
 import { once } from 'node:events';
-import { answerFor } from './sip-responder';
+import { answerFor, answerStream } from './sip-responder';
 import type { Pem } from './pki';
 
 /** A running responder. */
@@ -22,16 +22,7 @@ export async function startTlsResponder(pem: Pem): Promise<TlsResponder> {
   };
   const server = createServer({ cert: pem.cert, key: pem.key, SNICallback }, (socket) => {
     sockets.add(socket);
-    let buffered = '';
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('latin1');
-      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
-        const answer = answerFor(buffered.slice(0, end + 4));
-        buffered = buffered.slice(end + 4);
-        if (answer) socket.write(answer);
-      }
-    });
-    socket.on('error', () => undefined);
+    answerStream(socket, (request) => answerFor(request));
     socket.on('close', () => sockets.delete(socket));
   });
   server.on('tlsClientError', () => undefined);

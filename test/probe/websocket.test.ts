@@ -7,7 +7,7 @@ import { withAddressing } from '../../src/core/target-address';
 import type { Target, Transport } from '../../src/core/types';
 import { freePort } from '../servers/ports';
 import { makeTestCa, type TestCa } from './pki';
-import { openHandles } from './sip-responder';
+import { openHandles, startSipResponder } from './sip-responder';
 import { startWsResponder, type WsMode, type WsResponder } from './ws-responder';
 
 const target = (port: number, transport: Transport, host = '127.0.0.1'): Target =>
@@ -102,6 +102,19 @@ describe('OPTIONS over WebSocket', () => {
       assert.equal(openHandles().sockets, baseline, 'no socket left open');
     } finally {
       await silentWss.stop();
+    }
+  });
+
+  test('a server that never answers the upgrade is ETIMEOUT, and its connection is closed', async () => {
+    const tcp = await startSipResponder('silent');
+    try {
+      const r = await sendOptions(target(tcp.tcpPort, 'ws'), { timeoutMs: 300 });
+      assert.deepEqual(r.kind === 'failure' && [r.failure, r.code], ['timeout', 'ETIMEOUT']);
+      assert.match(tcp.requests[0] ?? '', /^GET \/ HTTP\/1\.1\r\n/);
+      assert.match(tcp.requests[0] ?? '', /\r\nSec-WebSocket-Protocol: sip\r\n/i);
+      await tcp.allClosed();
+    } finally {
+      await tcp.stop();
     }
   });
 

@@ -2,8 +2,9 @@
 import { SipLocateError } from '../core/errors';
 import { failoverPolicyOf, type FailoverPolicy } from '../core/failover/policy';
 import { targetKeyText } from '../core/target-address';
-import { checkProbeOptions, probeTarget } from '../probe/check';
+import { checkProbeOptions, probeTarget, sipDomainOf } from '../probe/check';
 import { sendOptions, type ProbeStats } from '../probe/prober';
+import type { TlsIdentity } from '../probe/tls-identity';
 import type { NodeMessage, Red, RedNode } from './red';
 import { RecentlyConfirmed } from './recently-confirmed';
 import { attachResolver, errorOf, errorStatus, keyOf, locatorOf, readSipState, targetText, throttledStatus } from './shared';
@@ -18,6 +19,8 @@ export interface OptionsConfig {
   requestUri?: string;
   fromUser?: string;
   verifyTls?: boolean | string;
+  /** Whose name the tls/wss certificate must hold: 'domain' (of msg.sip.uri, RFC 5922; default), 'target' or 'either'. */
+  tlsIdentity?: string;
   /** Status codes that go to output 2 to move on to the next target ("503", "408, 480, 5xx"); default 503. */
   failoverCodes?: string;
   /** Seconds a target this node confirmed is passed on without a new probe (0: probe every message). */
@@ -42,7 +45,8 @@ export function registerOptions(RED: Red): void {
     const recent = new RecentlyConfirmed(skipMs);
     const requestUri = config.requestUri || undefined;
     const fromUser = config.fromUser || undefined;
-    const configError = policy instanceof SipLocateError ? policy : checkProbeOptions({ requestUri, fromUser });
+    const tlsIdentity = (config.tlsIdentity || 'domain') as TlsIdentity;
+    const configError = policy instanceof SipLocateError ? policy : checkProbeOptions({ requestUri, fromUser, tlsIdentity });
     // Closing aborts the probes in flight; nothing is sent and done() is not called after that.
     const inFlight = new AbortController();
     node.on('close', (_removed: boolean, done: () => void) => {
@@ -63,6 +67,10 @@ export function registerOptions(RED: Red): void {
       if (sip instanceof SipLocateError) return fail(sip);
       const target = probeTarget(sip.target);
       if (target instanceof SipLocateError) return fail(target);
+      // RFC 5922: over tls and wss the certificate is checked against the SIP domain of the located URI.
+      const secure = target.transport === 'tls' || target.transport === 'wss';
+      const domain = secure && tlsIdentity !== 'target' ? sipDomainOf(sip.uri) : undefined;
+      if (domain instanceof SipLocateError) return fail(domain);
       const targetKey = targetKeyText(target);
       if (skipMs > 0 && sip.target.mark === undefined && recent.fresh(targetKey)) {
         // Confirmed a moment ago and not marked when it was listed: pass it on without a probe.
@@ -75,7 +83,7 @@ export function registerOptions(RED: Red): void {
         return done();
       }
       status(() => ({ fill: 'blue', shape: 'ring', text: targetText(target) }));
-      sendOptions(target, { timeoutMs, t1Ms, verifyTls, stats, requestUri, fromUser, signal: inFlight.signal }).then((r) => {
+      sendOptions(target, { timeoutMs, t1Ms, verifyTls, tlsIdentity, domain, stats, requestUri, fromUser, signal: inFlight.signal }).then((r) => {
         if (inFlight.signal.aborted) return;
         delete sip.failure;
         delete sip.retryAfter;

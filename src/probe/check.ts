@@ -5,6 +5,7 @@ import { readTargetKey } from '../store/records';
 import type { Target } from '../core/types';
 import { parseSipUri } from '../core/uri';
 import { withAddressing } from '../core/target-address';
+import { TLS_IDENTITIES } from './tls-identity';
 
 /** A host name (RFC 1123 labels; "_" allowed as SRV targets use it) of at most 253 characters, optionally with a final dot. */
 const HOST_NAME = /^(?=.{1,254}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
@@ -43,8 +44,14 @@ function pick(v: object): Partial<Pick<Target, 'source' | 'ttl'>> {
   return out;
 }
 
-/** Checks the configured Request-URI and From user; an EINVALIDOPTION error saying what to fix, or undefined. */
-export function checkProbeOptions(o: { requestUri?: string; fromUser?: string }): SipLocateError | undefined {
+/** Checks the configured Request-URI, From user, SIP domain and TLS identity; an EINVALIDOPTION error saying what to fix, or undefined. */
+export function checkProbeOptions(o: { requestUri?: string; fromUser?: string; domain?: unknown; tlsIdentity?: unknown }): SipLocateError | undefined {
+  if (o.domain !== undefined && (typeof o.domain !== 'string' || !isHost(o.domain))) {
+    return new SipLocateError('EINVALIDOPTION', 'The SIP domain for the TLS identity must be a host name or an IP address.', { option: 'domain' });
+  }
+  if (o.tlsIdentity !== undefined && !(TLS_IDENTITIES as readonly unknown[]).includes(o.tlsIdentity)) {
+    return new SipLocateError('EINVALIDOPTION', 'tlsIdentity must be domain, target or either.', { option: 'tlsIdentity' });
+  }
   if (o.requestUri !== undefined) {
     let ok = isVisible(o.requestUri) && o.requestUri.length <= 2048;
     try {
@@ -58,4 +65,16 @@ export function checkProbeOptions(o: { requestUri?: string; fromUser?: string })
     return new SipLocateError('EINVALIDOPTION', 'The From user may hold letters, digits and - _ . ! ~ * \' ( ) % & = + $ , ; ? / (1 to 64 characters).', { option: 'fromUser' });
   }
   return undefined;
+}
+
+/** The SIP domain of msg.sip.uri (its host, RFC 5922) for the TLS identity; an EINVALIDMSG error when there is none. */
+export function sipDomainOf(uri: unknown): string | SipLocateError {
+  const bad = new SipLocateError('EINVALIDMSG', 'msg.sip.uri must be the SIP URI that was located, so the TLS certificate can be checked against its domain (or set tlsIdentity to target).');
+  if (typeof uri !== 'string' || uri.length > 2048) return bad;
+  try {
+    const { host } = parseSipUri(uri);
+    return isHost(host) ? host : bad;
+  } catch {
+    return bad;
+  }
 }

@@ -6,10 +6,12 @@ import { isVisible } from './check';
 /** What goes into one OPTIONS request. */
 export interface OptionsRequest {
   requestUri: string;
-  /** "UDP", "TCP" or "TLS" as written in Via. */
+  /** "UDP", "TCP", "TLS", "WS" or "WSS" as written in Via. */
   viaTransport: string;
+  /** An IP address, or a host name such as RFC 7118's random ".invalid" one. */
   localAddress: string;
-  localPort: number;
+  /** Left out of Via, From and Contact when undefined (WebSocket clients have none to offer). */
+  localPort: number | undefined;
   branch: string;
   callId: string;
   fromTag: string;
@@ -50,11 +52,14 @@ function hostText(address: string): string {
 /** Serialises an OPTIONS request; throws EINVALIDMSG when a field would break the request line or a header. */
 export function buildOptions(r: OptionsRequest): string {
   for (const [name, value] of Object.entries(r)) {
+    if (value === undefined && name === 'localPort') continue;
     if (typeof value === 'string' ? !isVisible(value) : !Number.isInteger(value)) {
       throw new SipLocateError('EINVALIDMSG', `The OPTIONS field ${name} holds a space, a control character or something else that cannot go into a SIP request.`, { field: name });
     }
   }
-  const local = `${hostText(r.localAddress)}:${r.localPort}`;
+  const local = `${hostText(r.localAddress)}${r.localPort === undefined ? '' : `:${r.localPort}`}`;
+  // RFC 7118 7: the URI transport parameter is "ws" for WS and WSS alike.
+  const uriTransport = r.viaTransport === 'WSS' ? 'ws' : r.viaTransport.toLowerCase();
   return [
     `OPTIONS ${r.requestUri} SIP/2.0`,
     `Via: SIP/2.0/${r.viaTransport} ${local};branch=${r.branch};rport`,
@@ -63,7 +68,7 @@ export function buildOptions(r: OptionsRequest): string {
     `To: <${r.toUri}>`,
     `Call-ID: ${r.callId}`,
     `CSeq: ${r.cseq} OPTIONS`,
-    `Contact: <sip:${r.fromUser}@${local};transport=${r.viaTransport.toLowerCase()}>`,
+    `Contact: <sip:${r.fromUser}@${local};transport=${uriTransport}>`,
     'Accept: application/sdp',
     'User-Agent: node-red-contrib-sip-locate',
     'Content-Length: 0',

@@ -1,4 +1,4 @@
-/** Sends one SIP OPTIONS to a target over UDP, TCP or TLS and reports the final response or the failure. */
+/** Sends one SIP OPTIONS to a target over UDP, TCP, TLS, WS or WSS and reports the final response or the failure. */
 import { createSocket } from 'node:dgram';
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -7,6 +7,8 @@ import { SipLocateError, toSipLocateError, type ErrorCode } from '../core/errors
 import type { Target } from '../core/types';
 import { checkProbeOptions, probeTarget } from './check';
 import { buildOptions, newBranch, parseResponse, retryAfterOf, token, type SipResponse } from './message';
+import { tlsConnectOptions, type TlsIdentity } from './tls-identity';
+import { probeOverWebSocket } from './ws-probe';
 
 /** Options of sendOptions(). */
 export interface ProbeOptions {
@@ -16,8 +18,14 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /** RFC 3261 T1 in ms (default 500); UDP retransmits at T1, 2T1, ... up to T2 = 4 s. */
   t1Ms?: number;
-  /** Verify the TLS certificate against the target's host name (default true). */
+  /** Verify the TLS certificate (tls, wss): trusted chain and the name tlsIdentity asks for (default true). */
   verifyTls?: boolean;
+  /** Whose name the certificate must hold (RFC 5922): the SIP domain, the target's host name, or either (default 'domain'). */
+  tlsIdentity?: TlsIdentity;
+  /** The SIP domain: the host of the URI located (default: the target's host name). Also the SNI name for 'domain' and 'either'. */
+  domain?: string;
+  /** CA certificates (PEM) to trust instead of the system's. */
+  ca?: string | Buffer | Array<string | Buffer>;
   fromUser?: string;
   /** Counts stray and malformed packets. */
   stats?: ProbeStats;
@@ -58,7 +66,10 @@ export function retransmitDelays(t1Ms: number, timeoutMs: number): number[] {
 
 function requestUriOf(target: Target): string {
   const host = isIP(target.host) === 6 || (isIP(target.host) === 0 && target.host.includes(':')) ? `[${target.host}]` : target.host;
-  return `${target.transport === 'tls' ? 'sips' : 'sip'}:${host}:${target.port}${target.transport === 'tls' ? '' : ';transport=' + target.transport}`;
+  if (target.transport === 'tls') return `sips:${host}:${target.port}`;
+  // RFC 7118 7: ";transport=ws" names WebSocket for ws and wss alike.
+  const transport = target.transport === 'wss' ? 'ws' : target.transport;
+  return `sip:${host}:${target.port};transport=${transport}`;
 }
 
 function finalResult(r: SipResponse): ProbeResult {
@@ -91,7 +102,7 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
   };
   const matches = (r: SipResponse): boolean => r.branch === ids.branch && r.callId === ids.callId && r.cseqMethod === 'OPTIONS';
   const timeout = (): ProbeResult => ({ kind: 'failure', failure: 'timeout', code: 'ETIMEOUT', message: `No final response from ${target.transport} ${target.address}:${target.port} within ${timeoutMs} ms.` });
-  const transportError = (err: Error & { code?: string }): ProbeResult => ({ kind: 'failure', failure: 'transport', code: socketCode(err), message: `Sending to ${target.transport} ${target.address}:${target.port} failed: ${err.message}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}.` });
+  const transportError = (err: Error & { code?: string }): ProbeResult => ({ kind: 'failure', failure: 'transport', code: socketCode(err), message: `Sending to ${target.transport} ${target.address}:${target.port} failed: ${err.message.replace(/\.$/, '')}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}.` });
 
   if (target.transport === 'udp') {
     return new Promise((resolve, reject) => {
@@ -150,8 +161,18 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
     });
   }
 
+  const tls = tlsConnectOptions({
+    domain: options.domain ?? target.host, targetHost: target.host, identity: options.tlsIdentity ?? 'domain',
+    verify: options.verifyTls !== false, ca: options.ca,
+  });
+  if (target.transport === 'ws' || target.transport === 'wss') {
+    return probeOverWebSocket({
+      target, fields: { ...common, toUri: common.requestUri }, timeoutMs, stats, signal, tls,
+      matches, final: finalResult, timeout, transportError, cancelled,
+    });
+  }
   if (target.transport !== 'tcp' && target.transport !== 'tls') {
-    return Promise.resolve({ kind: 'failure', failure: 'transport', code: 'ENOTRANSPORT', message: `sip-options cannot send over ${target.transport}; it supports udp, tcp and tls.` });
+    return Promise.resolve({ kind: 'failure', failure: 'transport', code: 'ENOTRANSPORT', message: `sip-options cannot send over ${target.transport}; it supports udp, tcp, tls, ws and wss.` });
   }
   return new Promise((resolve, reject) => {
     let socket: Socket;
@@ -177,8 +198,7 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
       }
     };
     if (target.transport === 'tls') {
-      const servername = isIP(target.host) === 0 ? target.host : undefined;
-      socket = tlsConnect({ host: target.address, port: target.port, servername, rejectUnauthorized: options.verifyTls !== false }, onReady);
+      socket = tlsConnect({ host: target.address, port: target.port, ...tls }, onReady);
     } else {
       socket = tcpConnect({ host: target.address, port: target.port }, onReady);
     }

@@ -3,6 +3,7 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { after, before } from 'node:test';
 
 /** A running responder. */
@@ -21,12 +22,30 @@ export interface SipResponder {
   stop(): Promise<void>;
 }
 
-/** The 200 OK answering a request, or undefined when it lacks the headers to copy. */
-function okFor(request: string): string | undefined {
+/** The response `status line` (+ extra headers) answering a request, or undefined when it lacks the headers to copy. */
+export function answerFor(request: string, statusLine = 'SIP/2.0 200 OK', extra: string[] = []): string | undefined {
   const lines = request.split('\r\n');
   const copy = lines.filter((l) => /^(via|from|to|call-id|cseq):/i.test(l));
   if (copy.length < 5) return undefined;
-  return ['SIP/2.0 200 OK', ...copy.map((l) => (/^to:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=r1` : l)), 'Content-Length: 0', '', ''].join('\r\n');
+  return [statusLine, ...copy.map((l) => (/^to:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=r1` : l)), ...extra, 'Content-Length: 0', '', ''].join('\r\n');
+}
+
+/** Answers each request (a head without body) arriving on a stream socket with what `answer` returns for it. */
+export function answerStream(socket: Duplex, answer: (request: string) => string | undefined): void {
+  let buffered = '';
+  socket.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('latin1');
+    for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
+      const text = answer(buffered.slice(0, end + 4));
+      buffered = buffered.slice(end + 4);
+      if (text) socket.write(text);
+    }
+  });
+  socket.on('error', () => undefined);
+}
+
+function okFor(request: string): string | undefined {
+  return answerFor(request);
 }
 
 /** Starts a responder on 127.0.0.1 (UDP and TCP, ports chosen by the system). */
@@ -54,16 +73,7 @@ export async function startSipResponder(mode: 'answer' | 'silent'): Promise<SipR
   await once(udp, 'listening');
   const tcp: Server = createServer((socket) => {
     sockets.add(socket);
-    let buffered = '';
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('latin1');
-      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
-        const answer = got(buffered.slice(0, end + 4));
-        buffered = buffered.slice(end + 4);
-        if (answer) socket.write(answer);
-      }
-    });
-    socket.on('error', () => undefined);
+    answerStream(socket, got);
     socket.on('close', () => {
       sockets.delete(socket);
       if (sockets.size === 0) for (const r of closeWaiters.splice(0)) r();

@@ -213,6 +213,8 @@ class LocatorImpl implements SipLocator {
 
   locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
     const located = this.locateAny(uri, options);
+    // A traced locate (Try it) is read-only: it is not counted either.
+    if (options.trace) return located;
     located.then(() => this.countLocate('ok'), (err: unknown) => this.countLocate(err instanceof SipLocateError ? err.code : 'EINTERNAL'));
     return located;
   }

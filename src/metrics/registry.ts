@@ -21,16 +21,10 @@ export interface MetricsSources {
 const RTT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5];
 const STORE_STATES = ['memory', 'connecting', 'up', 'down'] as const;
 
-/** Sets a counter to a cumulative value read at collection time. */
-function setCounter(c: Counter<string>, value: number, labels?: Record<string, string>): void {
-  if (labels) c.remove(labels);
-  else c.reset();
-  if (value <= 0) {
-    if (labels) c.inc(labels, 0);
-    return;
-  }
-  if (labels) c.inc(labels, value);
-  else c.inc(value);
+/** Sets an unlabelled counter to a cumulative value read at collection time. */
+function setCounter(c: Counter<string>, value: number): void {
+  c.reset();
+  if (value > 0) c.inc(value);
 }
 
 /** The metrics of one resolver; counters fed by its events and DNS queries, gauges read on collection. */

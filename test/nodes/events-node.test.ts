@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { collector, helper, NODES } from './helper';
 import { parseExposition } from '../metrics/exposition';
 import type { SipLocator } from '../../src/core/locator';
+import { freePort } from '../servers/ports';
 
 const ALL = [...NODES, require('../../src/nodes/sip-events')];
 const STATIC = [
@@ -107,5 +108,20 @@ describe('sip-events node', () => {
     l.markFailed({ transport: 'udp', address: '10.3.0.1', port: 5060 }, { reason: 'timeout' });
     await new Promise((resolve) => setImmediate(resolve)); // the turn the queued events would have been sent in
     assert.equal(sends, 0);
+  });
+
+  test('a state store that cannot be reached is a store-down event', async () => {
+    const port = await freePort('127.0.0.1'); // nothing listens there
+    await helper.load(ALL, [
+      { id: 'r4', type: 'sip-resolver', nameservers: '127.0.0.1:9', transports: 'udp', store: 'redis', redisUrl: `redis://127.0.0.1:${port}/0` },
+      { id: 'ev', type: 'sip-events', resolver: 'r4', wires: [['out'], ['ans']] },
+      { id: 'out', type: 'helper' }, { id: 'ans', type: 'helper' },
+    ]);
+    const out = collector(['out']);
+    await out.until(1);
+    const first = (out.byOutput.out as Array<{ topic: string; payload: Record<string, unknown> }>)[0]!;
+    assert.equal(first.topic, 'sip-resolver/store-down');
+    assert.equal(first.payload.state, 'down');
+    assert.match(String(first.payload.reason), /^ESTORE/);
   });
 });

@@ -7,6 +7,8 @@ import { collector, helper, NODES } from './helper';
 import { parseExposition } from '../metrics/exposition';
 import type { SipLocator } from '../../src/core/locator';
 import { freePort } from '../servers/ports';
+import { until } from '../store/until';
+import { MAX_QUEUED_EVENTS } from '../../src/nodes/events-node';
 
 const ALL = [...NODES, require('../../src/nodes/sip-events')];
 const STATIC = [
@@ -123,5 +125,24 @@ describe('sip-events node', () => {
     assert.equal(first.topic, 'sip-resolver/store-down');
     assert.equal(first.payload.state, 'down');
     assert.match(String(first.payload.reason), /^ESTORE/);
+  });
+
+  test(`at most ${MAX_QUEUED_EVENTS} events wait: a larger burst in one turn sends that many and counts the rest as dropped`, async () => {
+    await helper.load(ALL, flow('r5'));
+    const out = collector(['out']);
+    const node = helper.getNode('ev') as unknown as { status: (s: { fill?: string; text?: string }) => void };
+    const statuses: Array<{ fill?: string; text?: string }> = [];
+    const original = node.status.bind(node);
+    node.status = (st) => {
+      statuses.push(st);
+      original(st);
+    };
+    const l = locatorOf('r5');
+    for (let i = 0; i < MAX_QUEUED_EVENTS + 2000; i++) l.markFailed({ transport: 'udp', address: `10.4.${i >> 8}.${i & 255}`, port: 5060 }, { reason: 'transport' });
+    await out.until(MAX_QUEUED_EVENTS);
+    await until(() => statuses.some((st) => st.fill === 'yellow'), 'a status that counts the drops');
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(out.total(), MAX_QUEUED_EVENTS, 'the ones beyond the bound were dropped, not sent later');
+    assert.equal(statuses.filter((st) => st.fill === 'yellow').at(-1)?.text, 'sip-events.status.dropped', 'the drop status (the test runtime has no catalog, so the key)');
   });
 });

@@ -29,13 +29,13 @@ describe('example 08 in a real Node-RED', { skip: built ? false : 'run npm run b
     for (const e of Object.values(endpoints ?? {})) await e.stop();
   });
 
-  /** The next `events` debug messages until one with `op` (at most 20), in order. */
-  async function eventsUntil(op: string): Promise<Array<{ op: string; state?: string; target?: { port: number } }>> {
+  /** The next `events` debug messages until one with `op` (and `state`, when given; at most 20), in order. */
+  async function eventsUntil(op: string, state?: string): Promise<Array<{ op: string; state?: string; target?: { port: number } }>> {
     const seen: Array<{ op: string; state?: string; target?: { port: number } }> = [];
     while (seen.length < 20) {
       const e = (await red.waitDebug('a8c0000000000011')).msg as { op: string; state?: string; target?: { port: number } };
       seen.push(e);
-      if (e.op === op) return seen;
+      if (e.op === op && (state === undefined || e.state === state)) return seen;
     }
     throw new Error(`no ${op} event among ${JSON.stringify(seen.map((e) => e.op))}`);
   }
@@ -48,8 +48,8 @@ describe('example 08 in a real Node-RED', { skip: built ? false : 'run npm run b
     assert.equal(outcome.target.port, endpoints.healthy!.port);
     const page = (await paged).msg as { op: string; state: string; target: { port: number }; resolver: string };
     assert.deepEqual([page.op, page.state, page.target.port, page.resolver], ['mark', 'black', endpoints.busy!.port, 'a8c000000000000a']);
-    const events = await eventsUntil('mark');
-    assert.ok(events.some((e) => e.op === 'mark' && e.state === 'black'));
+    const black = (await eventsUntil('mark', 'black')).at(-1)!;
+    assert.equal(black.target?.port, endpoints.busy!.port);
 
     const res = await fetch(`${red.url}/sip-resolver/a8c000000000000a/targets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transport: 'udp', address: endpoints.healthy!.address, port: endpoints.healthy!.port, state: 'drain', seconds: 60 }) });
     assert.equal(res.status, 200);

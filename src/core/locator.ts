@@ -380,8 +380,9 @@ class LocatorImpl implements SipLocator {
   }
 
   adminStates(): AdminRecord[] {
-    const byKey = (a: TargetKey, b: TargetKey): number => a.transport.localeCompare(b.transport) || a.address.localeCompare(b.address) || a.port - b.port;
-    return this.admin.list().sort(byKey);
+    // by code unit, as state() sorts
+    const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+    return this.admin.list().sort((a, b) => cmp(a.transport, b.transport) || cmp(a.address, b.address) || a.port - b.port);
   }
 
   counters(): LocatorCounters {

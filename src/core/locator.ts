@@ -9,16 +9,17 @@ import { withStaticRecords } from './system/static-querier';
 import { parseStaticRecords } from './system/static-records';
 import { EnumStep, withEnum } from './enum/step';
 import { EventHub } from './events';
-import type { DnsClient, DnsQuerier } from './dns/types';
+import type { DnsClient, DnsQuerier, QueryEvent } from './dns/types';
 import { SipLocateError } from './errors';
 import { Marks, targetKeyOf, type Mark } from './failover/marks';
+import { AdminStates, isAdminState, MAX_ADMIN_SECONDS } from './failover/admin';
 import { Pins, type Pin } from './failover/pins';
 import { failoverFrom } from './failover/from-report';
 import { withAddressing } from './target-address';
 import { buildPlan, type PlanContext } from './rfc3263/locate';
 import { planTargets, type Plan } from './rfc3263/plan';
 import { isTransport } from './rfc3263/transports';
-import type { Clock, FailoverState, Failure, FamilyPolicy, LocateOptions, LocateResult, Locator, LocatorOptions, LocatorState, ReportOptions, ReportResult, StateChange, Target, TargetKey, Transport } from './types';
+import type { AdminRecord, AdminState, Clock, FailoverState, Failure, FamilyPolicy, LocateOptions, LocateResult, Locator, LocatorOptions, LocatorState, ReportOptions, ReportResult, StateChange, Target, TargetKey, Transport } from './types';
 import { destinationKey, parseSipUri } from './uri';
 
 const FAMILIES: readonly FamilyPolicy[] = ['ipv4', 'ipv6', 'ipv4-first', 'ipv6-first'];
@@ -46,6 +47,24 @@ export interface SipLocator extends Locator {
   held(): { marks: number; pins: number };
   /** Operational events (marks, pins, health, operator actions, store and nameserver state) for the sip-events node and metrics. */
   readonly events: EventHub;
+  /** Sets an operator state of one target (drain, disable, enable), for `seconds` or until changed; throws EINVALIDOPTION. */
+  setTargetState(target: TargetKey, state: AdminState, seconds?: number): AdminRecord;
+  /** Operator states in force (drain, disable), sorted by target. */
+  adminStates(): AdminRecord[];
+  /** Counters since creation, for metrics: locates by result, plan cache hits and misses, failovers. */
+  counters(): LocatorCounters;
+  /** Calls listener after each finished DNS query of the locator's own client; returns a function that stops it. */
+  onQuery(listener: (event: QueryEvent) => void): () => void;
+}
+
+/** What a locator has counted since it was created. */
+export interface LocatorCounters {
+  /** Finished locate() calls by result: 'ok' or an error code. */
+  locates: Record<string, number>;
+  planHits: number;
+  planMisses: number;
+  /** failover() calls that moved on from a failed target. */
+  failovers: number;
 }
 
 function numberOption(value: unknown, fallback: number, min: number, max: number, name: string): number {
@@ -113,6 +132,12 @@ class LocatorImpl implements SipLocator {
   private readonly planLimit: number;
   private readonly plans = new Map<string, { plan: Plan; expiresAt: number }>();
   private readonly marks: Marks;
+  /** Operator states (drain, disable). */
+  private readonly admin: AdminStates;
+  private readonly counts: LocatorCounters = { locates: {}, planHits: 0, planMisses: 0, failovers: 0 };
+  private readonly queryListeners = new Set<(event: QueryEvent) => void>();
+  /** Last seen state of each nameserver, to turn changes into nameserver-down/up events. */
+  private readonly nsStates = new Map<string, string>();
   /** Parsed URIs and their destination keys, so a warm locate() does not parse again (bounded). */
   private readonly parsed = new Map<string, { uri: ReturnType<typeof parseSipUri>; destination: string }>();
   private readonly pins: Pins;
@@ -144,6 +169,7 @@ class LocatorImpl implements SipLocator {
     const maxMarks = Math.floor(numberOption(o.maxMarks, 100_000, 1, 10_000_000, 'maxMarks'));
     this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000, maxPins, (pin: Pin) => this.evicted({ op: 'expired', destination: pin.destination }));
     this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'), maxMarks, (mark: Mark) => this.evicted({ op: 'expired', mark: keyOnly(mark) }));
+    this.admin = new AdminStates(this.clock, maxMarks);
     this.enums = new EnumStep(o, this.clock, this.planLimit);
     if (o.addressLookup !== undefined && !ADDRESS_LOOKUPS.includes(o.addressLookup)) throw new SipLocateError('EINVALIDOPTION', `The option addressLookup must be one of ${ADDRESS_LOOKUPS.join(', ')}.`, { option: 'addressLookup' });
     this.addressLookup = o.addressLookup ?? 'dns-then-system';
@@ -159,6 +185,7 @@ class LocatorImpl implements SipLocator {
       this.dns = createDnsClient({
         nameservers: o.nameservers, timeoutMs: o.timeoutMs, tries: o.tries, cacheSize: o.cacheSize,
         minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock, staleSeconds: o.staleSeconds, staleAnswerMs: o.staleAnswerMs, cacheBytes: o.cacheBytes,
+        onEvent: (event) => this.queried(event),
       });
       querier = this.dns;
     } else {
@@ -169,6 +196,7 @@ class LocatorImpl implements SipLocator {
         this.dns = createDnsClient({
           nameservers: sys.nameservers, timeoutMs: o.timeoutMs ?? sys.conf.timeoutMs, tries: o.tries ?? sys.conf.attempts, cacheSize: o.cacheSize,
           minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock,
+          onEvent: (event) => this.queried(event),
         });
         querier = this.dns;
       } else if (this.addressLookup !== 'dns') {
@@ -183,7 +211,19 @@ class LocatorImpl implements SipLocator {
     this.sweepTimer.unref();
   }
 
-  async locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
+  locate(uri: string, options: LocateOptions = {}): Promise<LocateResult> {
+    const located = this.locateAny(uri, options);
+    // A traced locate (Try it) is read-only: it is not counted either.
+    if (options.trace) return located;
+    located.then(() => this.countLocate('ok'), (err: unknown) => this.countLocate(err instanceof SipLocateError ? err.code : 'EINTERNAL'));
+    return located;
+  }
+
+  private countLocate(result: string): void {
+    this.counts.locates[result] = (this.counts.locates[result] ?? 0) + 1;
+  }
+
+  private async locateAny(uri: string, options: LocateOptions): Promise<LocateResult> {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
     if (this.enums.handles(uri)) {
       // One query budget for the whole lookup: what ENUM asked is taken from what RFC 3263 may ask.
@@ -210,7 +250,11 @@ class LocatorImpl implements SipLocator {
       return result;
     }
     const cached = this.cachedPlan(destination);
-    if (cached) return this.resultFrom(uri, destination, cached);
+    if (cached) {
+      this.counts.planHits++;
+      return this.resultFrom(uri, destination, cached);
+    }
+    this.counts.planMisses++;
     // Messages for one destination that arrive while its plan is being built share that work.
     let building = this.building.get(destination);
     if (!building) {
@@ -241,23 +285,37 @@ class LocatorImpl implements SipLocator {
 
   failover(state: FailoverState, failure: Failure): Target | undefined {
     const failed = state.tried[state.tried.length - 1];
-    if (failed) this.markFailed(failed, failure);
+    if (failed) {
+      this.counts.failovers++;
+      this.markFailed(failed, failure);
+    }
     const tried = new Set(state.tried.map(targetKeyOf));
     let grey: Target | undefined;
     let black: Target | undefined;
+    let drained: Target | undefined;
+    let disabled: Target | undefined;
     let next: Target | undefined;
     for (const t of state.targets) {
       if (tried.has(targetKeyOf(t))) continue;
+      const a = this.admin.get(t)?.state;
+      if (a === 'disable') {
+        disabled ??= t;
+        continue;
+      }
       const m = this.marks.get(t);
       if (!m) {
+        if (a === 'drain') {
+          drained ??= t;
+          continue;
+        }
         next = t;
         break;
       }
       if (m.mark === 'grey') grey ??= t;
       else black ??= t;
     }
-    next ??= grey ?? black;
-    if (next && this.sticky) this.pin(state.destination, next);
+    next ??= drained ?? grey ?? black ?? disabled;
+    if (next && this.sticky && !this.admin.get(next)) this.pin(state.destination, next);
     return next;
   }
 
@@ -280,6 +338,8 @@ class LocatorImpl implements SipLocator {
       this.pins.touch(destination);
       return;
     }
+    // A drained or disabled target gets no new pin.
+    if (this.admin.get(target) && !(pin && targetKeyOf(pin) === targetKeyOf(target))) return;
     this.pin(destination, asTarget(target));
   }
 
@@ -297,6 +357,62 @@ class LocatorImpl implements SipLocator {
     const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
     const byKey = (a: TargetKey, b: TargetKey): number => cmp(a.transport, b.transport) || cmp(a.address, b.address) || a.port - b.port;
     return { marks: this.marks.list().sort(byKey), pins: this.pins.list().sort((a, b) => cmp(a.destination, b.destination)) };
+  }
+
+  setTargetState(target: TargetKey, state: AdminState, seconds?: number): AdminRecord {
+    if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    const t = target as Partial<TargetKey> | undefined;
+    if (!t || typeof t.transport !== 'string' || !isTransport(t.transport) || typeof t.address !== 'string' || isIP(t.address) === 0
+      || typeof t.port !== 'number' || !Number.isInteger(t.port) || t.port < 1 || t.port > 65535) {
+      throw new SipLocateError('EINVALIDOPTION', 'A target needs a transport (udp, tcp, tls, sctp, ws, wss), an IP address and a port from 1 to 65535.', { option: 'target' });
+    }
+    if (!isAdminState(state)) throw new SipLocateError('EINVALIDOPTION', 'The state must be drain, disable or enable.', { option: 'state' });
+    if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_ADMIN_SECONDS)) {
+      throw new SipLocateError('EINVALIDOPTION', `The seconds must be a number above 0 and at most ${MAX_ADMIN_SECONDS}.`, { option: 'seconds' });
+    }
+    const now = this.clock.now();
+    const record: AdminRecord = { ...keyOnly(t as TargetKey), state, since: now, ...(seconds !== undefined && state !== 'enable' ? { expiresAt: now + Math.round(seconds * 1000) } : {}) };
+    if (this.admin.put(record)) {
+      // A disabled target keeps no pins: the destinations pinned to it move on at their next locate.
+      if (state === 'disable') for (const destination of this.pins.unpinTarget(record)) this.emit({ op: 'unpin', destination, target: keyOnly(record) });
+      this.emit({ op: 'admin', admin: record });
+    }
+    return record;
+  }
+
+  adminStates(): AdminRecord[] {
+    // by code unit, as state() sorts
+    const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+    return this.admin.list().sort((a, b) => cmp(a.transport, b.transport) || cmp(a.address, b.address) || a.port - b.port);
+  }
+
+  counters(): LocatorCounters {
+    return { ...this.counts, locates: { ...this.counts.locates } };
+  }
+
+  onQuery(listener: (event: QueryEvent) => void): () => void {
+    this.queryListeners.add(listener);
+    return () => {
+      this.queryListeners.delete(listener);
+    };
+  }
+
+  /** Hands a finished DNS query to the listeners and turns nameserver health changes into events. */
+  private queried(event: QueryEvent): void {
+    for (const l of this.queryListeners) {
+      try {
+        l(event);
+      } catch {
+        // a metrics listener must not break DNS
+      }
+    }
+    if (!this.dns || event.outcome === 'cache') return;
+    for (const ns of this.dns.nameserverStates()) {
+      const was = this.nsStates.get(ns.address) ?? 'healthy';
+      if (was === ns.state) continue;
+      this.nsStates.set(ns.address, ns.state);
+      this.events.emit({ op: ns.state === 'failing' ? 'nameserver-down' : 'nameserver-up', nameserver: ns.address, state: ns.state, ...(ns.lastError ? { reason: ns.lastError } : {}) });
+    }
   }
 
   resetState(): void {
@@ -345,6 +461,12 @@ class LocatorImpl implements SipLocator {
         this.marks.clear();
         this.pins.clear();
         break;
+      case 'admin':
+        if (this.admin.put(change.admin)) {
+          if (change.admin.state === 'disable') this.pins.unpinTarget(change.admin);
+          this.announce(change);
+        }
+        break;
     }
   }
 
@@ -353,6 +475,7 @@ class LocatorImpl implements SipLocator {
     this.closed = true;
     clearInterval(this.sweepTimer);
     this.events.clear();
+    this.queryListeners.clear();
     this.plans.clear();
     this.enums.clear();
     this.dns?.close();
@@ -437,6 +560,9 @@ class LocatorImpl implements SipLocator {
       case 'unpin':
         this.events.emit({ op: 'unpin', target: keyOnly(change.target), destination: change.destination });
         break;
+      case 'admin':
+        this.events.emit({ op: change.admin.state, target: keyOnly(change.admin), ...(change.admin.state !== 'enable' ? { state: change.admin.state } : {}), ...(change.admin.expiresAt !== undefined ? { expiresAt: change.admin.expiresAt } : {}) });
+        break;
       default:
         break;
     }
@@ -449,17 +575,26 @@ class LocatorImpl implements SipLocator {
     if (this.plans.size > this.planLimit) this.plans.delete(this.plans.keys().next().value as string);
   }
 
-  /** Unmarked targets first, then grey, then black; marked ones carry their mark. */
+  /** Unmarked targets first, then drained, grey, black; disabled ones only when nothing else is left. Marked ones carry their mark. */
   private applyMarks(targets: Target[]): Target[] {
     const free: Target[] = [];
+    const drained: Target[] = [];
     const grey: Target[] = [];
     const black: Target[] = [];
+    const disabled: Target[] = [];
     for (const t of targets) {
+      const a = this.admin.size > 0 ? this.admin.get(t)?.state : undefined;
+      if (a === 'disable') {
+        disabled.push(t);
+        continue;
+      }
       const m = this.marks.get(t);
-      if (!m) free.push(t);
+      if (!m) (a === 'drain' ? drained : free).push(t);
       else (m.mark === 'grey' ? grey : black).push({ ...t, mark: m.mark });
     }
-    return grey.length + black.length === 0 ? free : [...free, ...grey, ...black];
+    if (grey.length + black.length + drained.length + disabled.length === 0) return free;
+    const usable = [...free, ...drained, ...grey, ...black];
+    return usable.length > 0 ? usable : disabled;
   }
 
   /**
@@ -485,6 +620,8 @@ class LocatorImpl implements SipLocator {
       }
     }
     if (targets[0]!.mark === 'black') return false;
+    // Drained and disabled targets get no new pins.
+    if (this.admin.size > 0 && this.admin.get(targets[0]!)) return false;
     if (!readOnly) this.pin(destination, targets[0]!);
     return true;
   }

@@ -131,10 +131,22 @@ export interface PinRecord {
   expiresAt: number;
 }
 
-/** The state a locator shares between flows: failure marks and sticky pins. */
+/** An operator state: drain (no new pins, listed after healthy targets), disable (skipped while others remain), enable (clears both). */
+export type AdminState = 'drain' | 'disable' | 'enable';
+
+/** An operator state of one target as kept and stored (expiresAt absent: until enabled). */
+export interface AdminRecord extends TargetKey {
+  state: AdminState;
+  /** When it was set, ms since the epoch. */
+  since: number;
+  expiresAt?: number;
+}
+
+/** The state a locator shares between flows: failure marks and sticky pins (and, from a store, operator states). */
 export interface LocatorState {
   marks: MarkRecord[];
   pins: PinRecord[];
+  admin?: AdminRecord[];
 }
 
 /**
@@ -147,7 +159,8 @@ export type StateChange =
   | { op: 'pin'; pin: PinRecord; replaces?: TargetKey }
   | { op: 'unpin'; destination: string; target: TargetKey }
   | { op: 'expired'; mark?: TargetKey; destination?: string }
-  | { op: 'reset' };
+  | { op: 'reset' }
+  | { op: 'admin'; admin: AdminRecord };
 
 /** Options of createLocator(). */
 export interface LocatorOptions {
@@ -282,6 +295,8 @@ export interface Locator {
   onChange(listener: (change: StateChange) => void): () => void;
   /** Applies a change made elsewhere (a store, another instance) without reporting it to onChange listeners. */
   apply(change: StateChange): void;
+  /** Operator states in force (drain, disable); optional so other Locator implementations need not keep them. */
+  adminStates?(): AdminRecord[];
   /** Releases sockets and timers; later locate() calls reject with ECLOSED. */
   close(): void;
 }

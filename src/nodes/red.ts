@@ -19,6 +19,8 @@ export interface RedNode {
   on(event: 'input', handler: (msg: NodeMessage, send: (msgs: Array<NodeMessage | null>) => void, done: (err?: Error) => void) => void): void;
   on(event: 'close', handler: (removed: boolean, done: () => void) => void): void;
   status(status: NodeStatus): void;
+  /** Sends outside an input handler (one entry per output); optional in this typing so test doubles need not have it. */
+  send?(msgs: Array<NodeMessage | null>): void;
   log(msg: string): void;
   warn(msg: string): void;
   error(err: string | Error, msg?: NodeMessage): void;
@@ -55,4 +57,8 @@ export interface HttpRequest {
 export interface HttpResponse {
   status(code: number): HttpResponse;
   json(body: unknown): void;
+  /** Sets a header (express). */
+  set?(name: string, value: string): HttpResponse;
+  /** Sends a body as is (express). */
+  send?(body: string): void;
 }

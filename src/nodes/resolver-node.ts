@@ -8,6 +8,8 @@ import { linkStore, type StoreLink } from '../store/link';
 import type { StateStore, StoreKind, StoreStatus } from '../store/types';
 import type { HttpRequest, HttpResponse, NodeStatus, Red, RedNode } from './red';
 import { errorOf, type ResolverConfigNode } from './shared';
+import { metricsFor } from '../metrics/registry';
+import { readTargetRequest, resolverState, sipLocatorOf } from './operator';
 
 /** The properties the editor saves for a sip-resolver. */
 export interface ResolverConfig {
@@ -160,7 +162,7 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
 
 /** Creates the store a configuration asks for (the Redis client is loaded only when used). */
 function createStore(config: StoreConfig, context: ContextLike, locator: Locator): StateStore | undefined {
-  if (config.kind === 'context') return createContextStore(context, { store: config.contextStore, snapshot: () => locator.state() });
+  if (config.kind === 'context') return createContextStore(context, { store: config.contextStore, snapshot: () => ({ ...locator.state(), admin: locator.adminStates?.() ?? [] }) });
   if (config.kind === 'redis') {
     const { createRedisStore } = require('../store/redis') as typeof import('../store/redis');
     return createRedisStore({
@@ -255,7 +257,10 @@ export function registerResolver(RED: Red): void {
       const store = storeFromConfig(config, this.id, credentials?.redisPassword, contextStoreNames(RED));
       shared = acquire(this.id, optionsFromConfig(config), store, (this as unknown as { context(): ContextLike }).context(), (message) => node.warn(message));
       this.locator = shared.locator;
+      const sip = sipLocatorOf(shared.locator);
+      if (sip) metricsFor(sip).setSources({ store: () => this.storeStatus(), health: () => (this as { health?: () => Array<{ state: string }> }).health?.() ?? [] });
       stopStatus = shared.link?.onStatus((s: StoreStatus) => {
+        if (s.state === 'down' || s.state === 'up') sip?.events.emit({ op: s.state === 'down' ? 'store-down' : 'store-up', state: s.state, ...(s.error ? { reason: s.error.code } : {}) });
         if (s.state === 'down') {
           node.warn(RED._('sip-resolver.status.storeDownLog', { kind: s.kind, message: s.error?.message ?? '' }));
           fanOut({ fill: 'yellow', shape: 'ring', text: RED._('sip-resolver.status.storeDown', { kind: s.kind }) });
@@ -337,7 +342,35 @@ function registerAdmin(RED: Red): void {
   RED.httpAdmin.get('/sip-resolver/:id/state', RED.auth.needsPermission('sip-resolver.read'), (req: HttpRequest, res: HttpResponse) => {
     const node = resolverFor(RED, req.params.id);
     if (!node || !node.locator) return notDeployed(res);
-    res.json({ ...node.locator.state(), store: node.storeStatus() ?? { kind: 'memory', state: 'memory' }, nameservers: nameserversOf(node.locator) });
+    res.json(resolverState(node, node.locator));
+  });
+  RED.httpAdmin.post('/sip-resolver/:id/targets', RED.auth.needsPermission('sip-resolver.write'), (req: HttpRequest, res: HttpResponse) => {
+    const request = readTargetRequest(req.body);
+    if (request instanceof SipLocateError) {
+      res.status(400).json(errorOf(request));
+      return;
+    }
+    const node = resolverFor(RED, req.params.id);
+    const sip = sipLocatorOf(node?.locator);
+    if (!node || !sip) return notDeployed(res);
+    try {
+      const record = sip.setTargetState(request.target, request.state, request.seconds);
+      res.json({ ok: true, target: record, admin: sip.adminStates() });
+    } catch (err) {
+      res.status(400).json(errorOf(err));
+    }
+  });
+  RED.httpAdmin.get('/sip-resolver/:id/metrics', RED.auth.needsPermission('sip-resolver.read'), (req: HttpRequest, res: HttpResponse) => {
+    const node = resolverFor(RED, req.params.id);
+    const sip = sipLocatorOf(node?.locator);
+    if (!node || !sip) return notDeployed(res);
+    metricsFor(sip).collect().then(
+      ({ text, contentType }) => {
+        res.set?.('Content-Type', contentType);
+        res.status(200).send?.(text);
+      },
+      (err: unknown) => res.status(500).json(errorOf(err)),
+    );
   });
   RED.httpAdmin.post('/sip-resolver/:id/reset', RED.auth.needsPermission('sip-resolver.write'), (req: HttpRequest, res: HttpResponse) => {
     const node = resolverFor(RED, req.params.id);

@@ -1,7 +1,7 @@
 /** A state store on a Node-RED context store (e.g. localfilesystem): marks and pins survive restarts of one instance. */
 import { SipLocateError } from '../core/errors';
-import type { LocatorState, MarkRecord, PinRecord } from '../core/types';
-import { readMark, readPin } from './records';
+import type { AdminRecord, LocatorState, MarkRecord, PinRecord } from '../core/types';
+import { readAdmin, readMark, readPin } from './records';
 import { withStoreTimeout } from './timeout';
 import type { StateStore, StoreEvents, WriteOutcome } from './types';
 
@@ -33,6 +33,8 @@ interface Saved {
   savedAt: number;
   marks: MarkRecord[];
   pins: PinRecord[];
+  /** Operator states (absent in state saved before they existed). */
+  admin?: AdminRecord[];
 }
 
 /** Creates a store that saves the whole (small) state to one context key, coalescing bursts of changes. */
@@ -63,8 +65,8 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
     waiting = [];
     if (batch.length === 0 && !force) return;
     try {
-      const { marks, pins } = options.snapshot();
-      await set({ v: 1, savedAt: clock.now(), marks, pins });
+      const { marks, pins, admin } = options.snapshot();
+      await set({ v: 1, savedAt: clock.now(), marks, pins, ...(admin && admin.length > 0 ? { admin } : {}) });
       for (const w of batch) w.resolve();
     } catch (err) {
       for (const w of batch) w.reject(err);
@@ -113,6 +115,14 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
         const pin = readPin(p);
         if (!pin) events?.invalid(new SipLocateError('ESTORERECORD', 'A saved pin is invalid and was ignored.'));
         else if (pin.expiresAt > now) out.pins.push(pin);
+      }
+      if (Array.isArray(saved.admin)) {
+        out.admin = [];
+        for (const a of saved.admin) {
+          const admin = readAdmin(a);
+          if (!admin) events?.invalid(new SipLocateError('ESTORERECORD', 'A saved operator state is invalid and was ignored.'));
+          else if (admin.expiresAt === undefined || admin.expiresAt > now) out.admin.push(admin);
+        }
       }
       markLoaded();
       apply(out);

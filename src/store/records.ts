@@ -2,7 +2,8 @@
 import { isIP } from 'node:net';
 import { isTransport } from '../core/rfc3263/transports';
 import { withAddressing } from '../core/target-address';
-import type { MarkRecord, PinRecord, StateChange, Target, TargetKey } from '../core/types';
+import { isAdminState, MAX_ADMIN_SECONDS } from '../core/failover/admin';
+import type { AdminRecord, MarkRecord, PinRecord, StateChange, Target, TargetKey } from '../core/types';
 
 const MAX_DESTINATION = 2100;
 const MAX_HOST = 255;
@@ -42,6 +43,15 @@ export function readMark(v: unknown, expiresAt?: number): MarkRecord | undefined
   const expiry = expiresAt ?? v.expiresAt;
   if (!isTime(expiry)) return undefined;
   return { ...key, mark: v.mark, expiresAt: expiry };
+}
+
+/** An operator state read from untrusted data; `expiresAt` may be replaced by the caller's own clock (null: none). */
+export function readAdmin(v: unknown, expiresAt?: number | null): AdminRecord | undefined {
+  const key = readTargetKey(v);
+  if (!key || !isObject(v) || !isAdminState(v.state) || !isTime(v.since)) return undefined;
+  const expiry = expiresAt === null ? undefined : expiresAt ?? v.expiresAt;
+  if (expiry !== undefined && !isTime(expiry)) return undefined;
+  return { ...key, state: v.state, since: v.since, ...(expiry !== undefined ? { expiresAt: expiry } : {}) };
 }
 
 function readDestination(v: unknown): string | undefined {
@@ -85,6 +95,10 @@ export function readChange(v: unknown, now?: number, ttlMs?: number): StateChang
     }
     case 'reset':
       return { op: 'reset' };
+    case 'admin': {
+      const admin = readAdmin(v.admin, isObject(v.admin) && v.admin.expiresAt !== undefined ? rebased : undefined);
+      return admin && { op: 'admin', admin };
+    }
     default:
       return undefined;
   }
@@ -94,6 +108,7 @@ export function readChange(v: unknown, now?: number, ttlMs?: number): StateChang
 export function ttlOf(change: StateChange, now: number): number {
   if (change.op === 'mark') return Math.max(0, change.mark.expiresAt - now);
   if (change.op === 'pin') return Math.max(0, change.pin.expiresAt - now);
+  if (change.op === 'admin' && change.admin.expiresAt !== undefined) return Math.max(0, change.admin.expiresAt - now);
   return 0;
 }
 
@@ -107,5 +122,6 @@ export interface RecordLimits {
 export function capChange(change: StateChange, now: number, limits: RecordLimits): StateChange {
   if (change.op === 'mark' && change.mark.expiresAt > now + limits.maxMarkMs) return { ...change, mark: { ...change.mark, expiresAt: now + limits.maxMarkMs } };
   if (change.op === 'pin' && change.pin.expiresAt > now + limits.maxPinMs) return { ...change, pin: { ...change.pin, expiresAt: now + limits.maxPinMs } };
+  if (change.op === 'admin' && change.admin.expiresAt !== undefined && change.admin.expiresAt > now + MAX_ADMIN_SECONDS * 1000) return { ...change, admin: { ...change.admin, expiresAt: now + MAX_ADMIN_SECONDS * 1000 } };
   return change;
 }

@@ -3,7 +3,7 @@ import { SipLocateError } from '../core/errors';
 import { targetKeyOf } from '../core/failover/marks';
 import type { LocatorState } from '../core/types';
 import { sendBatch, type BatchDeadline, type BatchReply, type CommandSender } from './pipeline';
-import { readMark, readPin } from './records';
+import { readAdmin, readMark, readPin } from './records';
 
 /** Keys read per batch. */
 const SCAN_COUNT = 500;
@@ -31,6 +31,8 @@ export interface CatchUpOptions {
   prefix: string;
   markPrefix: string;
   pinPrefix: string;
+  /** Operator states' key prefix (absent: none are read). */
+  adminPrefix?: string;
   deadline: BatchDeadline;
   /** The whole read must finish within this many ms. */
   totalMs: number;
@@ -81,8 +83,16 @@ function decode(o: CatchUpOptions, keys: readonly string[], reply: BatchReply | 
       o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} holds another type than a string and was skipped.`), key);
       return;
     }
-    if (typeof value !== 'string' || typeof pttl !== 'number' || pttl <= 0) return;
+    const isAdmin = o.adminPrefix !== undefined && key.startsWith(o.adminPrefix);
+    // -1: no expiry, which only operator states may have
+    if (typeof value !== 'string' || typeof pttl !== 'number' || (pttl <= 0 && !(isAdmin && pttl === -1))) return;
     const parsed = parseJson(value);
+    if (isAdmin) {
+      const admin = readAdmin(parsed, pttl === -1 ? null : now + pttl);
+      if (admin && admin.state !== 'enable' && o.adminPrefix + targetKeyOf(admin) === key) (out.admin ??= []).push(admin);
+      else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid operator state for its name and was skipped.`), key);
+      return;
+    }
     if (key.startsWith(o.markPrefix)) {
       const mark = readMark(parsed, now + pttl);
       if (mark && o.markPrefix + targetKeyOf(mark) === key) out.marks.push(mark);
@@ -104,7 +114,7 @@ export async function catchUp(o: CatchUpOptions, apply: (batch: LocatorState) =>
   for (;;) {
     if (!reply?.ok || !Array.isArray(reply.value)) throw new SipLocateError('ESTOREDOWN', 'Redis answered SCAN with something else than a cursor and keys.');
     const [cursor, found] = reply.value as [string, string[]];
-    const keys = found.filter((k) => k.startsWith(o.markPrefix) || k.startsWith(o.pinPrefix));
+    const keys = found.filter((k) => k.startsWith(o.markPrefix) || k.startsWith(o.pinPrefix) || (o.adminPrefix !== undefined && k.startsWith(o.adminPrefix)));
     const more = cursor !== '0';
     const commands = keys.length > 0 ? [['EVAL', READ, String(keys.length), ...keys]] : [];
     if (more) commands.push(scanCommand(o, cursor));

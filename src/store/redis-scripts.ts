@@ -39,6 +39,13 @@ local function write(key, op, rec, ttl, msg, x, y)
       if not stale then return {cur, redis.call('PTTL', key)} end
     end
     redis.call('SET', key, rec, 'PX', ttl)
+  elseif op == 'admin' then
+    -- an operator state: enable deletes it; without a ttl it lasts until changed
+    if x == 'enable' then
+      if not cur then return 0 end
+      redis.call('DEL', key)
+    elseif tonumber(ttl) > 0 then redis.call('SET', key, rec, 'PX', ttl)
+    else redis.call('SET', key, rec) end
   elseif op == 'unpin' then
     -- only while the pin still points at the failed target (or holds garbage)
     if not cur or (k and k ~= x) then return 0 end
@@ -62,6 +69,8 @@ const WRITE_SHA = createHash('sha1').update(WRITE).digest('hex');
 export interface StoreKeys {
   markPrefix: string;
   pinPrefix: string;
+  /** Operator states: `<prefix>:admin:<transport|address|port>`. */
+  adminPrefix: string;
   channel: string;
 }
 
@@ -87,6 +96,7 @@ export class RedisScripts {
       case 'unmark': return this.keys.markPrefix + targetKeyOf(change.target);
       case 'pin': return this.keys.pinPrefix + change.pin.destination;
       case 'unpin': return this.keys.pinPrefix + change.destination;
+      case 'admin': return this.keys.adminPrefix + targetKeyOf(change.admin);
       default: return undefined;
     }
   }
@@ -110,6 +120,12 @@ export class RedisScripts {
       }
       case 'unpin':
         return ['unpin', '', '0', this.announce(change, now), targetKeyOf(change.target), ''];
+      case 'admin': {
+        const ttl = ttlOf(change, now);
+        if (change.admin.expiresAt !== undefined && ttl <= 0) return undefined;
+        const record = JSON.stringify(change.admin);
+        return ['admin', record, String(ttl), this.announce(change, now), change.admin.state, ''];
+      }
       default:
         return undefined;
     }

@@ -52,7 +52,7 @@ class RedisStore implements StateStore {
   private readonly client: StoreClient;
   private readonly sub: StoreClient;
   private readonly self = randomUUID();
-  private readonly keys: { markPrefix: string; pinPrefix: string; channel: string };
+  private readonly keys: { markPrefix: string; pinPrefix: string; adminPrefix: string; channel: string };
   private readonly scripts: RedisScripts;
   private readonly clock: { now(): number };
   private readonly deadline: BatchDeadline;
@@ -67,7 +67,7 @@ class RedisStore implements StateStore {
     this.client = connect();
     this.sub = connect();
     this.clock = options.clock ?? { now: Date.now };
-    this.keys = { markPrefix: `${options.prefix}:mark:`, pinPrefix: `${options.prefix}:pin:`, channel: `${options.prefix}:changes` };
+    this.keys = { markPrefix: `${options.prefix}:mark:`, pinPrefix: `${options.prefix}:pin:`, adminPrefix: `${options.prefix}:admin:`, channel: `${options.prefix}:changes` };
     this.expiredChannel = `__keyevent@${db}__:expired`;
     this.scripts = new RedisScripts(this.keys, (change, now, record) => messageItem(change, ttlOf(change, now), record), messageHead(this.self));
     this.deadline = { ms: options.timeoutMs ?? 3000 };
@@ -133,7 +133,7 @@ class RedisStore implements StateStore {
     if (!this.sub.isReady || !this.subscribed) throw new SipLocateError('ESTOREDOWN', 'The Redis subscription is not connected yet.');
     try {
       await catchUp({
-        client: this.client, prefix: this.options.prefix, markPrefix: this.keys.markPrefix, pinPrefix: this.keys.pinPrefix,
+        client: this.client, prefix: this.options.prefix, markPrefix: this.keys.markPrefix, pinPrefix: this.keys.pinPrefix, adminPrefix: this.keys.adminPrefix,
         deadline: this.deadline, totalMs: this.options.catchUpMs ?? 60_000, now: () => this.clock.now(),
         invalid: (error, key) => this.events?.invalid(error, key),
       }, apply);

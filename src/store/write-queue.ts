@@ -10,13 +10,14 @@ function recordKey(change: StateChange): string | undefined {
     case 'pin': return `p ${change.pin.destination}`;
     case 'unpin': return `p ${change.destination}`;
     case 'reset': return 'reset';
+    case 'admin': return `a ${targetKeyOf(change.admin)}`;
     default: return undefined;
   }
 }
 
 /** True for changes memory can rebuild (a mark or pin it holds); deletions and resets cannot be. */
 export function isAddition(change: StateChange): boolean {
-  return change.op === 'mark' || change.op === 'pin';
+  return change.op === 'mark' || change.op === 'pin' || (change.op === 'admin' && change.admin.state !== 'enable');
 }
 
 /**

@@ -48,7 +48,7 @@ test('D01: at most 6 dependencies, and node-red is not one of them', () => {
 
 test('N02: every non-config node type is used in an example; examples are arrays of nodes', () => {
   const types = Object.keys(nodeFiles).flatMap((t) => definitions(readFileSync(join(root, 'nodes', `${t}.html`), 'utf8'))).filter((d) => !d.config).map((d) => d.type);
-  assert.deepEqual(types.sort(), ['sip-locate', 'sip-options', 'sip-target-failed']);
+  assert.deepEqual(types.sort(), ['sip-events', 'sip-locate', 'sip-options', 'sip-target-failed']);
   const used = new Set<string>();
   for (const f of readdirSync(join(root, 'examples')).filter((x) => x.endsWith('.json'))) {
     const flow = JSON.parse(readFileSync(join(root, 'examples', f), 'utf8'));

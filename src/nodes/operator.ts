@@ -1,0 +1,50 @@
+/** Operator control shared by the admin API and the sip-events node: reading drain/disable/enable requests and the resolver's state. */
+import { isAdminState, MAX_ADMIN_SECONDS } from '../core/failover/admin';
+import { SipLocateError } from '../core/errors';
+import type { SipLocator } from '../core/locator';
+import type { AdminState, Locator, TargetKey } from '../core/types';
+import { readTargetKey } from '../store/records';
+import type { ResolverConfigNode } from './shared';
+
+/** A checked operator request: which target, which state, for how long. */
+export interface TargetRequest {
+  target: TargetKey;
+  state: AdminState;
+  seconds?: number;
+}
+
+/** The locator with events, operator states and counters, when the resolver has one (injected locators may not). */
+export function sipLocatorOf(locator: Locator | undefined): SipLocator | undefined {
+  const l = locator as Partial<SipLocator> | undefined;
+  return l && l.events && typeof l.setTargetState === 'function' && typeof l.counters === 'function' ? (l as SipLocator) : undefined;
+}
+
+/** Reads `{transport, address, port, state, seconds?}` (or the target under `target`); a SipLocateError EINVALIDMSG says what is wrong. */
+export function readTargetRequest(body: unknown, state?: unknown): TargetRequest | SipLocateError {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return new SipLocateError('EINVALIDMSG', 'Send a JSON object like {"transport": "udp", "address": "192.0.2.10", "port": 5060, "state": "drain"}.');
+  }
+  const b = body as Record<string, unknown>;
+  const want = state ?? b.state;
+  if (!isAdminState(want)) return new SipLocateError('EINVALIDMSG', 'The state must be "drain", "disable" or "enable".');
+  const target = readTargetKey(typeof b.target === 'object' && b.target !== null ? b.target : b);
+  if (!target) return new SipLocateError('EINVALIDMSG', 'The target needs a transport (udp, tcp, tls, sctp, ws, wss), an IP address and a port from 1 to 65535.');
+  const seconds = b.seconds ?? (typeof b.target === 'object' && b.target !== null ? (b.target as Record<string, unknown>).seconds : undefined);
+  if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_ADMIN_SECONDS)) {
+    return new SipLocateError('EINVALIDMSG', `The seconds must be a number above 0 and at most ${MAX_ADMIN_SECONDS} (30 days).`);
+  }
+  return seconds === undefined ? { target, state: want } : { target, state: want, seconds };
+}
+
+/** What a resolver believes: marks, pins, operator states, health (when probing runs), nameservers and the store. */
+export function resolverState(node: ResolverConfigNode, locator: Locator): Record<string, unknown> {
+  const sip = sipLocatorOf(locator);
+  const health = (node as { health?: () => unknown }).health?.();
+  return {
+    ...locator.state(),
+    admin: locator.adminStates?.() ?? [],
+    ...(health !== undefined ? { health } : {}),
+    nameservers: sip?.dns?.nameserverStates() ?? [],
+    store: node.storeStatus() ?? { kind: 'memory', state: 'memory' },
+  };
+}

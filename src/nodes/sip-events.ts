@@ -1,0 +1,4 @@
+/** Node-RED entry of the sip-events node. */
+import { registerEvents } from './events-node';
+
+export = registerEvents;

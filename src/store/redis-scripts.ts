@@ -13,8 +13,8 @@ import type { WriteOutcome } from './types';
 // ARGV: channel, the message head, the publish command (PUBLISH, or SPUBLISH for a Cluster shard channel), then seven
 // arguments per change: op, record, ttl (ms), the change's part of the message, and three op-specific values
 // (mark: kind; pin: own target key, replaced target key, the standing pin's target key as the caller believes it;
-// unpin: the failed target key). KEYS per change: the record's key; for a pin also the mark key of its target and,
-// when the seventh argument is set, the mark key of that believed standing target.
+// unpin: the failed target key). KEYS per change: the record's key; for a pin whose seventh argument is set, also the
+// mark keys of its own target and of that believed standing target (only a pin that meets another instance's pin needs them).
 // Each change answers -1 (a key of another type: left alone), 0 or 1, or, for a pin that lost to an earlier writer,
 // {standing pin, its ms left}; {standing pin, ms left, 1} means the standing pin's target was not the declared one:
 // send the pin again declaring it.
@@ -41,7 +41,7 @@ local function write(key, op, rec, ttl, msg, x, y, z, xmark, zmark)
   elseif op == 'pin' then
     -- first writer wins, unless the standing pin is for the same target, the one replaced, or a failed target
     if k and k ~= x and k ~= y then
-      if k ~= z then return {cur, redis.call('PTTL', key), 1} end
+      if z == '' or k ~= z then return {cur, redis.call('PTTL', key), 1} end
       local stale = redis.call('EXISTS', zmark) == 1 and redis.call('EXISTS', xmark) == 0
       if not stale then return {cur, redis.call('PTTL', key)} end
     end
@@ -61,13 +61,9 @@ for i = 1, (#ARGV - 3) / 7 do
   local op, z = ARGV[b + 1], ARGV[b + 7]
   local key, xmark, zmark = KEYS[ki], nil, nil
   ki = ki + 1
-  if op == 'pin' then
-    xmark = KEYS[ki]
-    ki = ki + 1
-    if z ~= '' then
-      zmark = KEYS[ki]
-      ki = ki + 1
-    end
+  if op == 'pin' and z ~= '' then
+    xmark, zmark = KEYS[ki], KEYS[ki + 1]
+    ki = ki + 2
   end
   out[i] = write(key, op, ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], z, xmark, zmark)
   if out[i] == 1 then said[#said + 1] = ARGV[b + 4] end
@@ -123,7 +119,7 @@ export class RedisScripts {
         if (ttl <= 0) return undefined;
         const record = JSON.stringify(change.pin);
         const own = targetKeyOf(change.pin.target);
-        const keys = [key, this.keys.markPrefix + own, ...(believed ? [this.keys.markPrefix + believed] : [])];
+        const keys = believed ? [key, this.keys.markPrefix + own, this.keys.markPrefix + believed] : [key];
         return { args: ['pin', record, String(ttl), this.announce(change, now, record), own, change.replaces ? targetKeyOf(change.replaces) : '', believed ?? ''], keys };
       }
       case 'unpin':

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator, type SipLocator } from '../../src/core/locator';
-import type { Target } from '../../src/core/types';
+import type { StateChange, Target } from '../../src/core/types';
 import { withAddressing } from '../../src/core/target-address';
 import { linkStore, type StoreLink } from '../../src/store/link';
 import { createRedisStore } from '../../src/store/redis';
@@ -47,6 +47,25 @@ describe('Redis Cluster topology (real redis-server cluster)', { skip: skipUnles
   test('keys share one slot only in Cluster mode: single and Sentinel keep the plain prefix', () => {
     assert.deepEqual(storeKeys('sip-locate:n1', false), { base: 'sip-locate:n1', markPrefix: 'sip-locate:n1:mark:', pinPrefix: 'sip-locate:n1:pin:', channel: 'sip-locate:n1:changes' });
     assert.deepEqual(storeKeys('sip-locate:n1', true), { base: '{sip-locate:n1}', markPrefix: '{sip-locate:n1}:mark:', pinPrefix: '{sip-locate:n1}:pin:', channel: '{sip-locate:n1}:changes' });
+  });
+
+  test('a pin meeting a standing pin is checked against that pin\'s mark key, declared on a second script call', async () => {
+    const store = createRedisStore({ url: 'redis://cluster', prefix: 'decl', topology: 'cluster', nodes: cluster.seeds.slice(0, 1) });
+    try {
+      await new Promise<void>((resolve, reject) => store.start({ up: resolve, down: reject, remote: () => undefined, invalid: () => undefined }));
+      const now = Date.now();
+      const pin = (n: number): StateChange => ({ op: 'pin', pin: { destination: 'sip:decl.test;udp', target: T(n), pinnedAt: now, expiresAt: now + 60_000 } });
+      assert.deepEqual(await store.write([pin(1)]), [{}]);
+      // T2 does not replace T1 while T1 is unmarked: the standing pin is answered.
+      assert.equal((await store.write([pin(2)]))[0]?.standing?.target.address, '127.0.5.1');
+      await store.write([{ op: 'mark', mark: { transport: 'udp', address: '127.0.5.1', port: 5060, mark: 'black', expiresAt: now + 60_000 } }]);
+      // T1 is marked failed now, so T2 replaces the stale pin (the script saw T1's mark key only because it was declared).
+      assert.deepEqual(await store.write([pin(2)]), [{}]);
+      const owner = cluster.ownerOf('{decl}').primary;
+      assert.match(cluster.cli(owner, 'GET', '{decl}:pin:sip:decl.test;udp'), /127\.0\.5\.2/);
+    } finally {
+      await store.close();
+    }
   });
 
   test('two instances share pins and marks; the slot\'s primary is killed, its replica promoted, both write again, nothing lost', async (t) => {

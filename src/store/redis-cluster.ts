@@ -48,6 +48,7 @@ export function clusterClient(options: RedisClientOptions, settings: ClusterSett
   let expiryChannel = '';
   let closed = false;
   let refreshing: Promise<void> | undefined;
+  let refreshTimer: NodeJS.Timeout | undefined;
 
   /** Follows the primaries: a subscriber on each new one, none on a node that is no longer primary. */
   const refresh = (): Promise<void> => {
@@ -64,7 +65,12 @@ export function clusterClient(options: RedisClientOptions, settings: ClusterSett
         const node = createClient({ ...options, socket: { ...(socket ?? {}), host: m.host, port: m.port } as RedisClientOptions['socket'] });
         node.on('error', () => {
           // a primary that went away is dropped on the next refresh
-          setTimeout(() => void refresh(), 500).unref();
+          if (closed || refreshTimer) return;
+          refreshTimer = setTimeout(() => {
+            refreshTimer = undefined;
+            void refresh();
+          }, 500);
+          refreshTimer.unref();
         });
         expiry.set(address, node);
         try {
@@ -113,12 +119,14 @@ export function clusterClient(options: RedisClientOptions, settings: ClusterSett
     },
     close: async () => {
       closed = true;
+      clearTimeout(refreshTimer);
       for (const node of expiry.values()) node.destroy();
       expiry.clear();
       await c.close();
     },
     destroy: () => {
       closed = true;
+      clearTimeout(refreshTimer);
       for (const node of expiry.values()) node.destroy();
       expiry.clear();
       c.destroy();

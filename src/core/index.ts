@@ -1,16 +1,22 @@
-/** Public API of node-red-contrib-sip-locate's resolver library. */
-export * from './errors';
-export * from './types';
-export type { RecordType, NaptrData, SrvData, DnsRecord, DnsAnswer, DnsQuerier, QueryOptions, QueryEvent, Trust, DnsClient, DnsClientOptions, DnsClientStats, NameserverState } from './dns/types';
+/**
+ * Public API of node-red-contrib-sip-locate's resolver library: what a SIP application needs, by name.
+ * The README's "The library" section lists these exports; test/core/public-exports.test.ts keeps the two equal.
+ */
+export { createLocator } from './locator';
+/** Options of createLocator(). */
+export type { CreateLocatorOptions as LocatorOptions } from './locator';
+/** A locator: locate, failover, marks and pins, state changes, DNS counters and events. */
+export type { SipLocator as Locator } from './locator';
+export { SipLocateError, isSipLocateError, type ErrorCode } from './errors';
+export type {
+  Transport, FamilyPolicy, FailureReason, Failure, TargetKey, Target, SipUri, TraceNode, LocateResult, EnumResult, LocateOptions,
+  MarkRecord, PinRecord, LocatorState, StateChange, FailoverState, ReportOptions, ReportResult, Clock,
+} from './types';
 export { createDnsClient } from './dns/client';
-export { parseNameserver } from './dns/nameservers';
-export { createLocator, type CreateLocatorOptions, type SipLocator } from './locator';
+export type { RecordType, NaptrData, SrvData, DnsRecord, DnsAnswer, DnsQuerier, QueryOptions, QueryEvent, Trust, DnsClient, DnsClientOptions, DnsClientStats, NameserverState } from './dns/types';
 export { locateResponse, type ResponseOptions } from './rfc3263/response';
-export { parseSipUri, parseVia, destinationKey, type ViaHeader } from './uri';
+export { parseSipUri, parseVia, type ViaHeader } from './uri';
 export { parseTelUri, type TelNumber } from './enum/tel';
-export { TRANSPORTS, type TransportInfo } from './rfc3263/transports';
-export { orderSrv } from './rfc3263/srv';
-export { parseFailoverCodes, DEFAULT_FAILOVER_CODES, type FailoverPolicy } from './failover/policy';
+export { parseFailoverCodes, type FailoverPolicy } from './failover/policy';
 export { parseReport, type FailureReport } from './failover/report';
-export { targetUri, targetKeyText } from './target-address';
-export { EventHub, RESOLVER_EVENT_OPS, type ResolverEvent, type ResolverEventOp } from './events';
+export type { EventHub, ResolverEvent, ResolverEventOp } from './events';

@@ -60,11 +60,13 @@ export interface ResolverConfig {
   enumFallback?: string;
   /** PEM file with the CA that signs the Redis server's certificate (rediss:// only). */
   redisCaFile?: string;
-  /** 'single' (default) or 'sentinel'. */
+  /** 'single' (default), 'sentinel' or 'cluster'. */
   redisTopology?: string;
   /** Sentinel addresses, host:port separated by commas or spaces. */
   redisSentinels?: string;
   redisMasterName?: string;
+  /** Cluster seed node addresses, host:port separated by commas or spaces. */
+  redisNodes?: string;
 }
 
 /** Where a resolver keeps marks and pins, as read from its configuration. */
@@ -75,9 +77,10 @@ export interface StoreConfig {
   redisPrefix?: string;
   redisPassword?: string;
   redisCaFile?: string;
-  redisTopology?: 'sentinel';
+  redisTopology?: 'sentinel' | 'cluster';
   redisSentinels?: string[];
   redisMasterName?: string;
+  redisNodes?: string[];
 }
 
 /** Reads and checks the state store settings; throws EINVALIDOPTION. */
@@ -97,7 +100,7 @@ export function storeFromConfig(c: ResolverConfig, id: string, password: string 
     const caFile = (c.redisCaFile ?? '').trim();
     const sentinel = c.redisTopology === 'sentinel'
       ? { redisTopology: 'sentinel' as const, redisSentinels: (c.redisSentinels ?? '').split(/[\s,]+/).filter(Boolean), redisMasterName: (c.redisMasterName ?? '').trim() }
-      : {};
+      : c.redisTopology === 'cluster' ? { redisTopology: 'cluster' as const, redisNodes: (c.redisNodes ?? '').split(/[\s,]+/).filter(Boolean) } : {};
     return { kind, redisUrl: url, redisPrefix: (c.redisPrefix ?? '').trim() || `sip-locate:${id}`, redisPassword: password || undefined, ...(caFile ? { redisCaFile: caFile } : {}), ...sentinel };
   }
   throw new SipLocateError('EINVALIDOPTION', `The state store must be memory, context or redis, not "${String(c.store).slice(0, 20)}".`, { option: 'store' });
@@ -167,7 +170,7 @@ function createStore(config: StoreConfig, context: ContextLike, locator: Locator
     const { createRedisStore } = require('../store/redis') as typeof import('../store/redis');
     return createRedisStore({
       url: config.redisUrl!, prefix: config.redisPrefix!, password: config.redisPassword, caFile: config.redisCaFile,
-      ...(config.redisTopology ? { topology: config.redisTopology, sentinels: config.redisSentinels, masterName: config.redisMasterName } : {}),
+      ...(config.redisTopology ? { topology: config.redisTopology, sentinels: config.redisSentinels, masterName: config.redisMasterName, nodes: config.redisNodes } : {}),
     });
   }
   return undefined;

@@ -28,6 +28,7 @@ const ATTEMPTS = 3;
 /** What the catch-up needs to know about the store. */
 export interface CatchUpOptions {
   client: CommandSender;
+  /** What every key of the store starts with: StoreKeys.base (keys.ts). */
   prefix: string;
   markPrefix: string;
   pinPrefix: string;

@@ -5,15 +5,21 @@ import { targetKeyOf } from '../core/failover/marks';
 import type { PinRecord, StateChange } from '../core/types';
 import { sendBatch, type BatchDeadline, type BatchReply, type CommandSender } from './pipeline';
 import { readPin, ttlOf } from './records';
+import type { StoreKeys } from './keys';
 import type { WriteOutcome } from './types';
 
 // One script writes a whole batch and announces what it changed in one message, in the order Redis applied it,
-// so other instances see changes in that order. ARGV: mark prefix, channel, the message head, then six arguments
-// per key: op, record, ttl (ms), the change's part of the message, and two op-specific values (mark: kind; pin: own target key, replaced target key;
-// unpin: the failed target key). Each change answers -1 (a key of another type: left alone), 0 or 1, or, for a
-// pin that lost to an earlier writer, {standing pin, its ms left}.
-const WRITE = `local markPrefix, channel, head = ARGV[1], ARGV[2], ARGV[3]
-local function write(key, op, rec, ttl, msg, x, y)
+// so other instances see changes in that order. It touches only keys it is given (KEYS), as Redis Cluster requires.
+// ARGV: channel, the message head, the publish command (PUBLISH, or SPUBLISH for a Cluster shard channel), then seven
+// arguments per change: op, record, ttl (ms), the change's part of the message, and three op-specific values
+// (mark: kind; pin: own target key, replaced target key, the standing pin's target key as the caller believes it;
+// unpin: the failed target key). KEYS per change: the record's key; for a pin whose seventh argument is set, also the
+// mark keys of its own target and of that believed standing target (only a pin that meets another instance's pin needs them).
+// Each change answers -1 (a key of another type: left alone), 0 or 1, or, for a pin that lost to an earlier writer,
+// {standing pin, its ms left}; {standing pin, ms left, 1} means the standing pin's target was not the declared one:
+// send the pin again declaring it.
+const WRITE = `local channel, head, publish = ARGV[1], ARGV[2], ARGV[3]
+local function write(key, op, rec, ttl, msg, x, y, z, xmark, zmark)
   local cur = redis.pcall('GET', key)
   if type(cur) == 'table' and cur.err then return -1 end
   local old, k
@@ -35,7 +41,8 @@ local function write(key, op, rec, ttl, msg, x, y)
   elseif op == 'pin' then
     -- first writer wins, unless the standing pin is for the same target, the one replaced, or a failed target
     if k and k ~= x and k ~= y then
-      local stale = redis.call('EXISTS', markPrefix .. k) == 1 and redis.call('EXISTS', markPrefix .. x) == 0
+      if z == '' or k ~= z then return {cur, redis.call('PTTL', key), 1} end
+      local stale = redis.call('EXISTS', zmark) == 1 and redis.call('EXISTS', xmark) == 0
       if not stale then return {cur, redis.call('PTTL', key)} end
     end
     redis.call('SET', key, rec, 'PX', ttl)
@@ -55,24 +62,22 @@ local function write(key, op, rec, ttl, msg, x, y)
   end
   return 1
 end
-local out, said = {}, {}
-for i, key in ipairs(KEYS) do
-  local b = 3 + (i - 1) * 6
-  out[i] = write(key, ARGV[b + 1], ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6])
+local out, said, ki = {}, {}, 1
+for i = 1, (#ARGV - 3) / 7 do
+  local b = 3 + (i - 1) * 7
+  local op, z = ARGV[b + 1], ARGV[b + 7]
+  local key, xmark, zmark = KEYS[ki], nil, nil
+  ki = ki + 1
+  if op == 'pin' and z ~= '' then
+    xmark, zmark = KEYS[ki], KEYS[ki + 1]
+    ki = ki + 2
+  end
+  out[i] = write(key, op, ARGV[b + 2], ARGV[b + 3], ARGV[b + 4], ARGV[b + 5], ARGV[b + 6], z, xmark, zmark)
   if out[i] == 1 then said[#said + 1] = ARGV[b + 4] end
 end
-if #said > 0 then redis.call('PUBLISH', channel, head .. table.concat(said, ',') .. ']}') end
+if #said > 0 then redis.call(publish, channel, head .. table.concat(said, ',') .. ']}') end
 return out`;
 const WRITE_SHA = createHash('sha1').update(WRITE).digest('hex');
-
-/** The key names of one store. */
-export interface StoreKeys {
-  markPrefix: string;
-  pinPrefix: string;
-  /** Operator states: `<prefix>:admin:<transport|address|port>`. */
-  adminPrefix: string;
-  channel: string;
-}
 
 /** Builds the batch script call for changes and reads its replies. */
 export class RedisScripts {
@@ -82,6 +87,9 @@ export class RedisScripts {
     /** The start of every message: `{"from":<id>,"changes":[` (its end is `]}`). */
     private readonly head: string,
   ) {}
+
+  /** PUBLISH, or SPUBLISH where changes go on a shard channel (Cluster on Redis 7 or later). */
+  publish: 'PUBLISH' | 'SPUBLISH' = 'PUBLISH';
 
   /** Loads the script into Redis's script cache (after each connect: a restarted Redis has forgotten it). */
   async load(client: CommandSender, deadline: BatchDeadline): Promise<void> {
@@ -101,55 +109,66 @@ export class RedisScripts {
     }
   }
 
-  /** The six script arguments of one change, or undefined when there is nothing to write (expired record, `expired`). */
-  private args(change: StateChange, now: number): string[] | undefined {
+  /** The seven script arguments and the keys of one change, or undefined when there is nothing to write (expired record, `expired`). */
+  private call(change: StateChange, now: number, believed: string | undefined): { args: string[]; keys: string[] } | undefined {
+    const key = this.keyOf(change);
+    if (key === undefined) return undefined;
     switch (change.op) {
       case 'mark': {
         const ttl = ttlOf(change, now);
         if (ttl <= 0) return undefined;
         const record = JSON.stringify(change.mark);
-        return ['mark', record, String(ttl), this.announce(change, now, record), change.mark.mark, ''];
+        return { args: ['mark', record, String(ttl), this.announce(change, now, record), change.mark.mark, '', ''], keys: [key] };
       }
       case 'unmark':
-        return ['unmark', '', '0', this.announce(change, now), '', ''];
+        return { args: ['unmark', '', '0', this.announce(change, now), '', '', ''], keys: [key] };
       case 'pin': {
         const ttl = ttlOf(change, now);
         if (ttl <= 0) return undefined;
         const record = JSON.stringify(change.pin);
-        return ['pin', record, String(ttl), this.announce(change, now, record), targetKeyOf(change.pin.target), change.replaces ? targetKeyOf(change.replaces) : ''];
+        const own = targetKeyOf(change.pin.target);
+        const keys = believed ? [key, this.keys.markPrefix + own, this.keys.markPrefix + believed] : [key];
+        return { args: ['pin', record, String(ttl), this.announce(change, now, record), own, change.replaces ? targetKeyOf(change.replaces) : '', believed ?? ''], keys };
       }
       case 'unpin':
-        return ['unpin', '', '0', this.announce(change, now), targetKeyOf(change.target), ''];
+        return { args: ['unpin', '', '0', this.announce(change, now), targetKeyOf(change.target), '', ''], keys: [key] };
       case 'admin': {
         const ttl = ttlOf(change, now);
         if (change.admin.expiresAt !== undefined && ttl <= 0) return undefined;
         const record = JSON.stringify(change.admin);
-        return ['admin', record, String(ttl), this.announce(change, now), change.admin.state, ''];
+        return { args: ['admin', record, String(ttl), this.announce(change, now), change.admin.state, '', ''], keys: [key] };
       }
       default:
         return undefined;
     }
   }
 
-  /** One EVALSHA call writing every change that has something to write, and the indexes of those changes. */
-  command(changes: readonly StateChange[], now: number): { command: string[]; sent: number[] } | undefined {
+  /**
+   * One EVALSHA call writing every change that has something to write (or only those in `believed`, each with
+   * the standing pin's target it is to be checked against), and the indexes of those changes.
+   */
+  command(changes: readonly StateChange[], now: number, believed?: ReadonlyMap<number, string>): { command: string[]; sent: number[] } | undefined {
     const keys: string[] = [];
     const args: string[] = [];
     const sent: number[] = [];
     changes.forEach((change, i) => {
-      const a = this.args(change, now);
-      const key = this.keyOf(change);
-      if (!a || key === undefined) return;
-      keys.push(key);
-      args.push(...a);
+      if (believed && !believed.has(i)) return;
+      const c = this.call(change, now, believed?.get(i));
+      if (!c) return;
+      keys.push(...c.keys);
+      args.push(...c.args);
       sent.push(i);
     });
     if (keys.length === 0) return undefined;
-    return { command: ['EVALSHA', WRITE_SHA, String(keys.length), ...keys, this.keys.markPrefix, this.keys.channel, this.head, ...args], sent };
+    return { command: ['EVALSHA', WRITE_SHA, String(keys.length), ...keys, this.keys.channel, this.head, this.publish, ...args], sent };
   }
 
-  /** What the script's answer means for each change (unsent changes get an empty outcome). */
-  outcomes(changes: readonly StateChange[], sent: readonly number[], reply: BatchReply, now: number): WriteOutcome[] {
+  /**
+   * What the script's answer means for each change (unsent changes get an empty outcome). With `recheck`, pins
+   * whose standing pin points at an undeclared target are put there (index to that target's key) to be sent
+   * again; without it they count as lost to the standing pin.
+   */
+  outcomes(changes: readonly StateChange[], sent: readonly number[], reply: BatchReply, now: number, recheck?: Map<number, string>): WriteOutcome[] {
     const out: WriteOutcome[] = changes.map(() => ({}));
     if (!reply.ok) {
       for (const i of sent) out[i] = { key: this.keyOf(changes[i]!), invalid: new SipLocateError('ESTORERECORD', `Redis refused a batch of writes: ${reply.error.message.slice(0, 200)}`) };
@@ -162,9 +181,10 @@ export class RedisScripts {
       const key = this.keyOf(change);
       if (value === -1) out[i] = { key, invalid: new SipLocateError('ESTORERECORD', `The Redis key ${key} holds another type than a string; it is left alone.`) };
       else if (change.op === 'pin' && Array.isArray(value)) {
-        const [raw, pttl] = value as [unknown, unknown];
+        const [raw, pttl, undeclared] = value as [unknown, unknown, unknown];
         const standing = readStanding(raw, now + Math.max(0, Number(pttl)), change.pin.destination);
-        out[i] = standing ? { standing } : { key, invalid: new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid pin.`) };
+        if (standing && undeclared === 1 && recheck) recheck.set(i, targetKeyOf(standing.target));
+        else out[i] = standing ? { standing } : { key, invalid: new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid pin.`) };
       }
     });
     return out;

@@ -3,12 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { SipLocateError } from '../core/errors';
 import type { StateChange } from '../core/types';
 import { catchUp, globEscape } from './redis-catchup';
-import { parseSentinels, sentinelClient, singleClient, type RedisTopology, type StoreClient } from './redis-client';
+import { enableExpiryEvents, parseSentinels, sentinelClient, singleClient, type RedisTopology, type StoreClient } from './redis-client';
+import { clusterClient, hasShardedPubSub, parseClusterNodes } from './redis-cluster';
 import { clientOptions, parseRedisConnection, type RedisConnectionOptions } from './redis-connection';
 import { feedListener, messageHead, messageItem } from './redis-feed';
 import { isNoScript, RedisScripts } from './redis-scripts';
 import { redisError, sendBatch, type BatchDeadline } from './pipeline';
 import { ttlOf } from './records';
+import { storeKeys, type StoreKeys } from './keys';
 import type { StateStore, StoreEvents, WriteOutcome } from './types';
 
 export { parseRedisUrl } from './redis-connection';
@@ -17,12 +19,18 @@ export { parseRedisUrl } from './redis-connection';
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /** Key and channel prefix; instances that share state use the same one. */
   prefix: string;
-  /** 'single' (default): the server in `url`; 'sentinel': the primary `sentinels` name as `masterName` (`url` then gives user, password, database and TLS). */
+  /**
+   * 'single' (default): the server in `url`; 'sentinel': the primary `sentinels` name as `masterName`; 'cluster': the
+   * Redis Cluster `nodes` belong to (keys then start with `{prefix}`). With sentinel and cluster, `url` gives user,
+   * password, database (cluster: 0 only) and TLS.
+   */
   topology?: RedisTopology;
   /** Sentinel addresses, "host:port" (topology 'sentinel'). */
   sentinels?: string[];
   /** The primary's name in the Sentinels' configuration (topology 'sentinel'). */
   masterName?: string;
+  /** Addresses of some cluster nodes, "host:port" (topology 'cluster'). */
+  nodes?: string[];
   /** Deadline for one batch of writes or reads, ms (default 3000): past it the link reports slow; past three it fails. */
   timeoutMs?: number;
   /** Deadline for reading the whole store after a (re)connect, ms (default 60000). */
@@ -39,11 +47,21 @@ export function createRedisStore(options: RedisStoreOptions): StateStore {
   if (options.prefix.length === 0 || options.prefix.length > 200) throw new SipLocateError('EINVALIDOPTION', 'The Redis key prefix must have 1 to 200 characters.', { option: 'redisPrefix' });
   // The client drops a command once its batch has given up on it (three deadlines), so a hung server cannot pile them up.
   const client = clientOptions(conn, (options.timeoutMs ?? 3000) * 3 + 1000);
-  if ((options.topology ?? 'single') === 'single') return new RedisStore(options, () => singleClient(client), conn.db, conn.password);
-  if (options.topology !== 'sentinel') throw new SipLocateError('EINVALIDOPTION', `The Redis topology must be single or sentinel, not "${String(options.topology).slice(0, 20)}".`, { option: 'redisTopology' });
-  const sentinel = { sentinels: options.sentinels ?? [], masterName: options.masterName ?? '' };
-  parseSentinels(sentinel);
-  return new RedisStore(options, () => sentinelClient(client, sentinel), conn.db, conn.password);
+  const topology = options.topology ?? 'single';
+  if (topology === 'single') return new RedisStore(options, () => singleClient(client), conn.db, conn.password, storeKeys(options.prefix, false));
+  if (topology === 'sentinel') {
+    const sentinel = { sentinels: options.sentinels ?? [], masterName: options.masterName ?? '' };
+    parseSentinels(sentinel);
+    return new RedisStore(options, () => sentinelClient(client, sentinel), conn.db, conn.password, storeKeys(options.prefix, false));
+  }
+  if (topology !== 'cluster') throw new SipLocateError('EINVALIDOPTION', `The Redis topology must be single, sentinel or cluster, not "${String(topology).slice(0, 20)}".`, { option: 'redisTopology' });
+  const cluster = { nodes: options.nodes ?? [] };
+  parseClusterNodes(cluster);
+  if (conn.db !== 0) throw new SipLocateError('EINVALIDOPTION', 'Redis Cluster has only database 0; leave the database out of the URL.', { option: 'redisUrl' });
+  // The hash tag is the prefix up to its first closing brace, so a brace in the prefix would split the keys over slots.
+  if (/[{}]/.test(options.prefix)) throw new SipLocateError('EINVALIDOPTION', 'With Redis Cluster the key prefix must not contain { or }.', { option: 'redisPrefix' });
+  const keys = storeKeys(options.prefix, true);
+  return new RedisStore(options, () => clusterClient(client, cluster, keys.base), 0, conn.password, keys);
 }
 
 /** One store: a command connection, a subscriber connection, the scripts, the catch-up and the feed. */
@@ -52,7 +70,6 @@ class RedisStore implements StateStore {
   private readonly client: StoreClient;
   private readonly sub: StoreClient;
   private readonly self = randomUUID();
-  private readonly keys: { markPrefix: string; pinPrefix: string; adminPrefix: string; channel: string };
   private readonly scripts: RedisScripts;
   private readonly clock: { now(): number };
   private readonly deadline: BatchDeadline;
@@ -63,11 +80,10 @@ class RedisStore implements StateStore {
   private scriptsLoaded = false;
   private slow = 0;
 
-  constructor(private readonly options: RedisStoreOptions, connect: () => StoreClient, db: number, private readonly secret: string | undefined) {
+  constructor(private readonly options: RedisStoreOptions, connect: () => StoreClient, db: number, private readonly secret: string | undefined, private readonly keys: StoreKeys) {
     this.client = connect();
     this.sub = connect();
     this.clock = options.clock ?? { now: Date.now };
-    this.keys = { markPrefix: `${options.prefix}:mark:`, pinPrefix: `${options.prefix}:pin:`, adminPrefix: `${options.prefix}:admin:`, channel: `${options.prefix}:changes` };
     this.expiredChannel = `__keyevent@${db}__:expired`;
     this.scripts = new RedisScripts(this.keys, (change, now, record) => messageItem(change, ttlOf(change, now), record), messageHead(this.self));
     this.deadline = { ms: options.timeoutMs ?? 3000 };
@@ -83,18 +99,6 @@ class RedisStore implements StateStore {
     return redisError(err, what, this.secret);
   }
 
-  /** Switches on expiry events where CONFIG is allowed; elsewhere each instance relies on its own clock. */
-  private async enableExpiryEvents(): Promise<void> {
-    try {
-      const reply = await this.client.sendCommand<string[]>(['CONFIG', 'GET', 'notify-keyspace-events']);
-      const flags = Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : '';
-      const want = [...new Set([...flags, 'E', 'x'])].join('');
-      if (!(flags.includes('E') || flags.includes('A')) || !(flags.includes('x') || flags.includes('A'))) await this.client.sendCommand(['CONFIG', 'SET', 'notify-keyspace-events', want]);
-    } catch {
-      // CONFIG may be refused (managed Redis): the README says how to switch the events on there.
-    }
-  }
-
   start(e: StoreEvents): void {
     this.events = e;
     const { client, sub } = this;
@@ -105,9 +109,9 @@ class RedisStore implements StateStore {
     }
     client.onReady(() => {
       this.scriptsLoaded = false;
-      void this.enableExpiryEvents();
+      void enableExpiryEvents(client);
       // The scripts are loaded before the link hears `up`, so its first writes go out in the order they were made.
-      this.scripts.load(client, this.deadline).then(() => {
+      this.prepare().then(() => {
         this.scriptsLoaded = true;
         if (this.subscribed && !this.closing) e.up();
       }, (err: unknown) => {
@@ -129,11 +133,18 @@ class RedisStore implements StateStore {
     });
   }
 
+  /** Loads the scripts; in Cluster mode first learns whether changes go on a shard channel. */
+  private async prepare(): Promise<void> {
+    if (this.options.topology === 'cluster') this.scripts.publish = (await hasShardedPubSub(this.client)) ? 'SPUBLISH' : 'PUBLISH';
+    await this.scripts.load(this.client, this.deadline);
+    this.scriptsLoaded = true;
+  }
+
   async load(apply: Parameters<StateStore['load']>[0]): Promise<void> {
     if (!this.sub.isReady || !this.subscribed) throw new SipLocateError('ESTOREDOWN', 'The Redis subscription is not connected yet.');
     try {
       await catchUp({
-        client: this.client, prefix: this.options.prefix, markPrefix: this.keys.markPrefix, pinPrefix: this.keys.pinPrefix, adminPrefix: this.keys.adminPrefix,
+        client: this.client, prefix: this.keys.base, markPrefix: this.keys.markPrefix, pinPrefix: this.keys.pinPrefix, adminPrefix: this.keys.adminPrefix,
         deadline: this.deadline, totalMs: this.options.catchUpMs ?? 60_000, now: () => this.clock.now(),
         invalid: (error, key) => this.events?.invalid(error, key),
       }, apply);
@@ -148,24 +159,32 @@ class RedisStore implements StateStore {
       return [{}];
     }
     try {
-      if (!this.scriptsLoaded) {
-        await this.scripts.load(this.client, this.deadline);
-        this.scriptsLoaded = true;
-      }
+      if (!this.scriptsLoaded) await this.prepare();
       const now = this.clock.now();
-      const call = this.scripts.command(changes, now);
-      if (!call) return changes.map(() => ({}));
-      let [reply] = await this.batch([call.command], 'write');
-      if (reply && isNoScript(reply)) {
-        // Redis lost its script cache (restart, SCRIPT FLUSH) mid-run: load again and resend this batch once.
-        await this.scripts.load(this.client, this.deadline);
-        [reply] = await this.batch([call.command], 'write');
-      }
-      if (!reply) throw new SipLocateError('ESTOREDOWN', 'Redis did not answer a batch of writes.');
-      return this.scripts.outcomes(changes, call.sent, reply, now);
+      const recheck = new Map<number, string>();
+      const out = await this.send(changes, now, undefined, recheck);
+      if (recheck.size === 0) return out;
+      // Pins whose standing pin points at a target the script was not given: once more, declaring that target's mark key.
+      const again = await this.send(changes, now, recheck);
+      for (const i of recheck.keys()) out[i] = again[i]!;
+      return out;
     } catch (err) {
       throw this.error(err, 'write');
     }
+  }
+
+  /** One script call for `changes` (or those in `believed`), loading the script again once if Redis lost it. */
+  private async send(changes: readonly StateChange[], now: number, believed?: ReadonlyMap<number, string>, recheck?: Map<number, string>): Promise<WriteOutcome[]> {
+    const call = this.scripts.command(changes, now, believed);
+    if (!call) return changes.map(() => ({}));
+    let [reply] = await this.batch([call.command], 'write');
+    if (reply && isNoScript(reply)) {
+      // Redis lost its script cache (restart, failover, SCRIPT FLUSH) mid-run: load again and resend this batch once.
+      await this.scripts.load(this.client, this.deadline);
+      [reply] = await this.batch([call.command], 'write');
+    }
+    if (!reply) throw new SipLocateError('ESTOREDOWN', 'Redis did not answer a batch of writes.');
+    return this.scripts.outcomes(changes, call.sent, reply, now, recheck);
   }
 
   /** One batch; a batch that was slow clears the slow flag when it answers. */
@@ -187,14 +206,14 @@ class RedisStore implements StateStore {
     try {
       let cursor = '0';
       do {
-        const [reply] = await this.batch([['SCAN', cursor, 'MATCH', `${globEscape(this.options.prefix)}:*`, 'COUNT', String(DELETE_BATCH)]], 'reset');
+        const [reply] = await this.batch([['SCAN', cursor, 'MATCH', `${globEscape(this.keys.base)}:*`, 'COUNT', String(DELETE_BATCH)]], 'reset');
         if (!reply?.ok || !Array.isArray(reply.value)) throw new SipLocateError('ESTOREDOWN', 'Redis answered SCAN with something else than a cursor and keys.');
         const [next, found] = reply.value as [string, string[]];
         const mine = found.filter((k) => k.startsWith(this.keys.markPrefix) || k.startsWith(this.keys.pinPrefix));
         if (mine.length > 0) await this.batch([['DEL', ...mine]], 'reset');
         cursor = next;
       } while (cursor !== '0');
-      await this.batch([['PUBLISH', this.keys.channel, `${messageHead(this.self)}${messageItem(change, 0)}]}`]], 'reset');
+      await this.batch([[this.scripts.publish, this.keys.channel, `${messageHead(this.self)}${messageItem(change, 0)}]}`]], 'reset');
     } catch (err) {
       throw this.error(err, 'reset');
     }

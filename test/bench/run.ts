@@ -14,6 +14,7 @@ import { createRedisStore } from '../../src/store/redis';
 import { redisAvailable, startRedis } from '../servers/redis';
 import { storeScale } from './store-scale';
 import { sentinelFailover } from './store-sentinel';
+import { clusterFailover } from './store-cluster';
 import type { StateChange } from '../../src/core/types';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -471,7 +472,7 @@ process.on('unhandledRejection', (e) => {
   const fanout = await maxQueriesPerLocate();
   out.dns = { ...(out.dns as object | undefined), maxQueriesPerLocate: fanout.questions, maxQueriesPerLocateNote: `64 NAPTR x 64 SRV zone: ${fanout.udpQueries} UDP queries, ${fanout.tcpConnections} TCP retries of truncated answers` };
   log(`  dns.maxQueriesPerLocate: ${fanout.questions} questions (${fanout.udpQueries} UDP, ${fanout.tcpConnections} TCP)`);
-  out.store = { ...(await sharedStore(servers[2]!.server.nameserver)), ...(await storeScale()), ...(await sentinelFailover()) };
+  out.store = { ...(await sharedStore(servers[2]!.server.nameserver)), ...(await storeScale()), ...(await sentinelFailover()), ...(await clusterFailover()) };
   log(`  shared store: ${JSON.stringify(out.store)}`);
   out.state = await stateAtScale();
   log(`  state: ${JSON.stringify(out.state)}`);
@@ -510,7 +511,7 @@ process.on('unhandledRejection', (e) => {
       ['dns.deadPrimaryRatio', String((out.dns as { deadPrimaryRatio: number }).deadPrimaryRatio), '<= 1.3'],
       ['dns.outageServed', String((out.dns as { outageServed: number }).outageServed), '1.0'],
       ['dns.floodUnrelatedP95Ms (flood / without)', `${(out.dns as { floodUnrelatedP95Ms: number }).floodUnrelatedP95Ms} / ${(out.dns as { floodBaselineP95Ms: number }).floodBaselineP95Ms}`, '<= 5x'],
-      ...(['burst100kMs', 'burstFailed', 'catchup100kMs', 'catchupMaxStallMs', 'sentinelFailoverMs'] as const).map((k): [string, string, string] => [`store.${k}`, k in (out.store as object) ? String((out.store as Record<string, number>)[k]) : 'skipped', { burst100kMs: '<= 10000', burstFailed: '= 0', catchup100kMs: '<= 5000', catchupMaxStallMs: '<= 50', sentinelFailoverMs: 'reported' }[k]]),
+      ...(['burst100kMs', 'burstFailed', 'catchup100kMs', 'catchupMaxStallMs', 'sentinelFailoverMs', 'clusterFailoverMs'] as const).map((k): [string, string, string] => [`store.${k}`, k in (out.store as object) ? String((out.store as Record<string, number>)[k]) : 'skipped', { burst100kMs: '<= 10000', burstFailed: '= 0', catchup100kMs: '<= 5000', catchupMaxStallMs: '<= 50', sentinelFailoverMs: 'reported', clusterFailoverMs: 'reported' }[k]]),
       ['store.stickyWarmRatio (linked / memory)', 'stickyWarmRatio' in (out.store as object) ? String((out.store as { stickyWarmRatio: number }).stickyWarmRatio) : 'skipped', '~1: reads never wait'],
     ];
     console.log('| figure | value | goal |\n|---|---|---|\n' + rows.map((r) => `| ${r[0]} | ${r[1]} | ${r[2]} |`).join('\n'));

@@ -167,8 +167,8 @@ class LocatorImpl implements SipLocator {
       this.search = { domains: sys.conf.search, ndots: sys.conf.ndots };
       if (sys.nameservers.length > 0) {
         this.dns = createDnsClient({
-          nameservers: sys.nameservers, timeoutMs: o.timeoutMs ?? sys.conf.timeoutMs, tries: o.tries ?? sys.conf.attempts, cacheSize: o.cacheSize,
-          minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock,
+          nameservers: sys.nameservers, timeoutMs: o.timeoutMs ?? sys.conf.timeoutMs, tries: o.tries ?? sys.conf.attempts, cacheSize: o.cacheSize, rotate: sys.conf.rotate,
+          minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock, staleSeconds: o.staleSeconds, staleAnswerMs: o.staleAnswerMs, cacheBytes: o.cacheBytes,
         });
         querier = this.dns;
       } else if (this.addressLookup !== 'dns') {

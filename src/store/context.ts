@@ -1,7 +1,7 @@
 /** A state store on a Node-RED context store (e.g. localfilesystem): marks and pins survive restarts of one instance. */
 import { SipLocateError } from '../core/errors';
-import type { LocatorState, MarkRecord, PinRecord } from '../core/types';
-import { readMark, readPin } from './records';
+import type { LocatorState, MarkRecord, PinRecord, PlanRecord } from '../core/types';
+import { readMark, readPin, readPlan } from './records';
 import { withStoreTimeout } from './timeout';
 import type { StateStore, StoreEvents, WriteOutcome } from './types';
 
@@ -15,7 +15,7 @@ export interface ContextLike {
 export interface ContextStoreOptions {
   /** The context store name from settings.js (undefined: the default store). */
   store?: string;
-  /** The marks and pins to save. */
+  /** The marks and pins to save, and the last good plans when the state has them. */
   snapshot: () => LocatorState;
   /** Changes within this many ms are saved together (default 100). */
   coalesceMs?: number;
@@ -33,6 +33,8 @@ interface Saved {
   savedAt: number;
   marks: MarkRecord[];
   pins: PinRecord[];
+  /** Last good plans (absent in states saved before they were kept). */
+  plans?: PlanRecord[];
 }
 
 /** Creates a store that saves the whole (small) state to one context key, coalescing bursts of changes. */
@@ -63,8 +65,8 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
     waiting = [];
     if (batch.length === 0 && !force) return;
     try {
-      const { marks, pins } = options.snapshot();
-      await set({ v: 1, savedAt: clock.now(), marks, pins });
+      const { marks, pins, plans } = options.snapshot();
+      await set(plans && plans.length > 0 ? { v: 1, savedAt: clock.now(), marks, pins, plans } : { v: 1, savedAt: clock.now(), marks, pins });
       for (const w of batch) w.resolve();
     } catch (err) {
       for (const w of batch) w.reject(err);
@@ -113,6 +115,15 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
         const pin = readPin(p);
         if (!pin) events?.invalid(new SipLocateError('ESTORERECORD', 'A saved pin is invalid and was ignored.'));
         else if (pin.expiresAt > now) out.pins.push(pin);
+      }
+      if (saved.plans !== undefined) {
+        const plans: PlanRecord[] = [];
+        for (const p of Array.isArray(saved.plans) ? saved.plans : [saved.plans]) {
+          const plan = readPlan(p);
+          if (!plan) events?.invalid(new SipLocateError('ESTORERECORD', 'A saved plan is invalid and was ignored.'));
+          else if (plan.expiresAt > now) plans.push(plan);
+        }
+        out.plans = plans;
       }
       markLoaded();
       apply(out);

@@ -157,6 +157,7 @@ class Link {
   private applyBatch(batch: LocatorState): void {
     for (const mark of batch.marks) this.apply({ op: 'mark', mark });
     for (const pin of batch.pins) this.apply({ op: 'pin', pin });
+    for (const plan of batch.plans ?? []) this.apply({ op: 'plan', plan });
   }
 
   /** Counts what the store did with a batch and adopts pins that stood against ours. */
@@ -216,7 +217,8 @@ class Link {
   /** Writes every mark, then every pin memory holds (marks first, so the store can tell a stale pin), `lanes` batches at a time. */
   private async rewrite(): Promise<void> {
     const { marks, pins } = this.locator.state();
-    const changes: StateChange[] = [...marks.map((mark): StateChange => ({ op: 'mark', mark })), ...pins.map((pin): StateChange => ({ op: 'pin', pin }))];
+    const plans = this.locator.savedPlans?.() ?? [];
+    const changes: StateChange[] = [...marks.map((mark): StateChange => ({ op: 'mark', mark })), ...pins.map((pin): StateChange => ({ op: 'pin', pin })), ...plans.map((plan): StateChange => ({ op: 'plan', plan }))];
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < changes.length) {

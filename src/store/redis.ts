@@ -6,6 +6,7 @@ import { catchUp, globEscape } from './redis-catchup';
 import { parseSentinels, sentinelClient, singleClient, type RedisTopology, type StoreClient } from './redis-client';
 import { clientOptions, parseRedisConnection, type RedisConnectionOptions } from './redis-connection';
 import { feedListener, messageHead, messageItem } from './redis-feed';
+import { planOutcomes, planWrites } from './redis-plans';
 import { isNoScript, RedisScripts } from './redis-scripts';
 import { redisError, sendBatch, type BatchDeadline } from './pipeline';
 import { ttlOf } from './records';
@@ -57,6 +58,8 @@ class RedisStore implements StateStore {
   private readonly clock: { now(): number };
   private readonly deadline: BatchDeadline;
   private readonly expiredChannel: string;
+  /** Where last good plans are kept: `<prefix>:plan:<destination>`. */
+  private readonly planPrefix: string;
   private events: StoreEvents | undefined;
   private closing = false;
   private subscribed = false;
@@ -69,6 +72,7 @@ class RedisStore implements StateStore {
     this.clock = options.clock ?? { now: Date.now };
     this.keys = { markPrefix: `${options.prefix}:mark:`, pinPrefix: `${options.prefix}:pin:`, channel: `${options.prefix}:changes` };
     this.expiredChannel = `__keyevent@${db}__:expired`;
+    this.planPrefix = `${options.prefix}:plan:`;
     this.scripts = new RedisScripts(this.keys, (change, now, record) => messageItem(change, ttlOf(change, now), record), messageHead(this.self));
     this.deadline = { ms: options.timeoutMs ?? 3000 };
   }
@@ -133,7 +137,7 @@ class RedisStore implements StateStore {
     if (!this.sub.isReady || !this.subscribed) throw new SipLocateError('ESTOREDOWN', 'The Redis subscription is not connected yet.');
     try {
       await catchUp({
-        client: this.client, prefix: this.options.prefix, markPrefix: this.keys.markPrefix, pinPrefix: this.keys.pinPrefix,
+        client: this.client, prefix: this.options.prefix, markPrefix: this.keys.markPrefix, pinPrefix: this.keys.pinPrefix, planPrefix: this.planPrefix,
         deadline: this.deadline, totalMs: this.options.catchUpMs ?? 60_000, now: () => this.clock.now(),
         invalid: (error, key) => this.events?.invalid(error, key),
       }, apply);
@@ -154,15 +158,24 @@ class RedisStore implements StateStore {
       }
       const now = this.clock.now();
       const call = this.scripts.command(changes, now);
-      if (!call) return changes.map(() => ({}));
-      let [reply] = await this.batch([call.command], 'write');
-      if (reply && isNoScript(reply)) {
-        // Redis lost its script cache (restart, SCRIPT FLUSH) mid-run: load again and resend this batch once.
-        await this.scripts.load(this.client, this.deadline);
-        [reply] = await this.batch([call.command], 'write');
+      // Last good plans are plain SETs with an expiry, sent in the same round trip as the script.
+      const plans = planWrites(changes, this.planPrefix, now);
+      if (!call && plans.commands.length === 0) return changes.map(() => ({}));
+      const replies = await this.batch([...(call ? [call.command] : []), ...plans.commands], 'write');
+      const planReplies = call ? replies.slice(1) : replies;
+      let out: WriteOutcome[] = changes.map(() => ({}));
+      if (call) {
+        let reply = replies[0];
+        if (reply && isNoScript(reply)) {
+          // Redis lost its script cache (restart, SCRIPT FLUSH) mid-run: load again and resend this batch once.
+          await this.scripts.load(this.client, this.deadline);
+          [reply] = await this.batch([call.command], 'write');
+        }
+        if (!reply) throw new SipLocateError('ESTOREDOWN', 'Redis did not answer a batch of writes.');
+        out = this.scripts.outcomes(changes, call.sent, reply, now);
       }
-      if (!reply) throw new SipLocateError('ESTOREDOWN', 'Redis did not answer a batch of writes.');
-      return this.scripts.outcomes(changes, call.sent, reply, now);
+      planOutcomes(out, changes, plans.sent, planReplies, this.planPrefix);
+      return out;
     } catch (err) {
       throw this.error(err, 'write');
     }

@@ -10,6 +10,7 @@ function recordKey(change: StateChange): string | undefined {
     case 'pin': return `p ${change.pin.destination}`;
     case 'unpin': return `p ${change.destination}`;
     case 'reset': return 'reset';
+    case 'plan': return `plan ${change.plan.destination}`;
     default: return undefined;
   }
 }

@@ -57,6 +57,8 @@ export interface SipLocator extends Locator {
   readonly dns: DnsClient | undefined;
   /** How many marks and pins are held in memory, expired ones not yet swept out included. */
   held(): { marks: number; pins: number };
+  /** The last good plan of each recently located destination (empty with staleSeconds 0). */
+  savedPlans(): PlanRecord[];
   /** Operational events (marks, pins, health, operator actions, store and nameserver state) for the sip-events node and metrics. */
   readonly events: EventHub;
 }

@@ -284,6 +284,7 @@ class LocatorImpl implements SipLocator {
     if (plan.entries.every((e) => e.kind === 'address' && e.source === 'numeric')) return;
     const now = this.clock.now();
     const record = planToRecord(destination, plan, now, this.staleMs);
+    if (!record) return;
     const old = this.saved.get(destination);
     const due = !old || !samePlan(old.record, record) || now - old.reportedAt >= PLAN_WRITE_INTERVAL_MS;
     this.saved.delete(destination);

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { isTransport } from '../core/rfc3263/transports';
 import { withAddressing } from '../core/target-address';
 import { MAX_ADDRESSES_PER_HOST } from '../core/rfc3263/addresses';
+import { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES } from '../core/rfc3263/plan-record';
 import { MAX_SRV } from '../core/rfc3263/srv';
 import type { MarkRecord, PinRecord, PlanHostRecord, PlanRecord, PlanRecordEntry, StateChange, Target, TargetKey } from '../core/types';
 
@@ -60,10 +61,7 @@ export function readPin(v: unknown, expiresAt?: number): PinRecord | undefined {
   return { destination, target, pinnedAt: v.pinnedAt, expiresAt: expiry };
 }
 
-/** Most entries of a saved plan (NAPTR and SRV steps) read back. */
-export const MAX_PLAN_ENTRIES = 32;
-/** Most addresses of a saved plan in all, so a record cannot grow beyond what a plan may hold. */
-export const MAX_PLAN_ADDRESSES = 1024;
+export { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES };
 
 function isInt(v: unknown, min: number, max: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { benchProxy } from './proxy';
 import { skipUnlessKamailio } from '../servers/kamailio';
 import { FANOUT_ORIGIN, writeFanoutZone } from '../rfc3263/fanout-zone';
+import { outageAfterRestart } from './outage-restart';
 
 const DELAY = 10; // ms each way: RTT 20 ms
 const RTT = 2 * DELAY;
@@ -404,9 +405,11 @@ async function dnsFigures(ns: string): Promise<Record<string, unknown>> {
   log(`  dns.deadPrimaryRatio ${dp.ratio} (${dp.deadMs} ms with a silent first nameserver, ${dp.healthyMs} ms without)`);
   const os = await outage();
   log(`  dns.outageServed ${os.served} (${os.locates} locates over 60 simulated seconds, ${os.realMs} ms real)`);
+  const or = await outageAfterRestart();
+  log(`  dns.outageServedAfterRestart ${or.served} (${or.locates} locates by a new instance on the same context store, ${or.realMs} ms)`);
   const fl = await flood();
   log(`  dns.floodUnrelatedP95Ms ${fl.p95Ms} during the flood, ${fl.baselineP95Ms} without (${fl.ratio}x; ${fl.floodSent} flood names)`);
-  return { deadPrimaryRatio: dp.ratio, deadPrimary: dp, outageServed: os.served, outage: os, floodUnrelatedP95Ms: fl.p95Ms, floodBaselineP95Ms: fl.baselineP95Ms, floodRatio: fl.ratio, floodSent: fl.floodSent };
+  return { deadPrimaryRatio: dp.ratio, deadPrimary: dp, outageServed: os.served, outage: os, outageServedAfterRestart: or.served, outageAfterRestart: or, floodUnrelatedP95Ms: fl.p95Ms, floodBaselineP95Ms: fl.baselineP95Ms, floodRatio: fl.ratio, floodSent: fl.floodSent };
 }
 
 process.on('unhandledRejection', (e) => {
@@ -509,6 +512,7 @@ process.on('unhandledRejection', (e) => {
       ['enum.evilRegexpMs / enum.nativeEvilMs', `${(out.enum as { evilRegexpMs: number }).evilRegexpMs} / ${(out.enum as { nativeEvilMs: number }).nativeEvilMs}`, 're2js linear; JavaScript backtracks'],
       ['dns.deadPrimaryRatio', String((out.dns as { deadPrimaryRatio: number }).deadPrimaryRatio), '<= 1.3'],
       ['dns.outageServed', String((out.dns as { outageServed: number }).outageServed), '1.0'],
+      ['dns.outageServedAfterRestart', String((out.dns as { outageServedAfterRestart: number }).outageServedAfterRestart), '1.0'],
       ['dns.floodUnrelatedP95Ms (flood / without)', `${(out.dns as { floodUnrelatedP95Ms: number }).floodUnrelatedP95Ms} / ${(out.dns as { floodBaselineP95Ms: number }).floodBaselineP95Ms}`, '<= 5x'],
       ...(['burst100kMs', 'burstFailed', 'catchup100kMs', 'catchupMaxStallMs', 'sentinelFailoverMs'] as const).map((k): [string, string, string] => [`store.${k}`, k in (out.store as object) ? String((out.store as Record<string, number>)[k]) : 'skipped', { burst100kMs: '<= 10000', burstFailed: '= 0', catchup100kMs: '<= 5000', catchupMaxStallMs: '<= 50', sentinelFailoverMs: 'reported' }[k]]),
       ['store.stickyWarmRatio (linked / memory)', 'stickyWarmRatio' in (out.store as object) ? String((out.store as { stickyWarmRatio: number }).stickyWarmRatio) : 'skipped', '~1: reads never wait'],

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { benchProxy } from './proxy';
 import { skipUnlessKamailio } from '../servers/kamailio';
 import { FANOUT_ORIGIN, writeFanoutZone } from '../rfc3263/fanout-zone';
-import { outageAfterRestart } from './outage-restart';
+import { outageAfterRestart, outageZone } from './outage-restart';
 
 const DELAY = 10; // ms each way: RTT 20 ms
 const RTT = 2 * DELAY;
@@ -340,15 +340,7 @@ async function deadPrimary(ns: string): Promise<{ ratio: number; deadMs: number;
  */
 async function outage(): Promise<{ served: number; locates: number; realMs: number }> {
   let dead = false;
-  const fake = await startFakeDns((q) => {
-    if (dead) return [];
-    const name = q.name.toLowerCase();
-    const d = /^(?:_sip\._udp\.)?(d\d+)\.outage\.test$/.exec(name)?.[1];
-    if (q.type === 'NAPTR' && d && !name.startsWith('_')) return [reply(q, { answers: [{ type: 'NAPTR', name: q.name, ttl: 5, data: { order: 10, preference: 10, flags: 's', services: 'SIP+D2U', regexp: '', replacement: `_sip._udp.${d}.outage.test` } } as dnsPacket.Answer] })];
-    if (q.type === 'SRV' && d) return [reply(q, { answers: [{ type: 'SRV', name: q.name, ttl: 5, data: { priority: 10, weight: 1, port: 5060, target: `h.${d}.outage.test` } }] })];
-    if (q.type === 'A' && name.startsWith('h.')) return [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 5, data: '127.0.0.1' }] })];
-    return [reply(q, {})];
-  });
+  const fake = await startFakeDns(outageZone('outage.test', () => dead));
   let offset = 0;
   const l = createLocator({ nameservers: [fake.nameserver], transports: ['udp'], family: 'ipv4', timeoutMs: 500, tries: 2, clock: { now: () => Date.now() + offset } });
   const uris = Array.from({ length: 20 }, (_, i) => `sip:d${i}.outage.test`);

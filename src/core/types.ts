@@ -218,7 +218,7 @@ export interface LocatorOptions {
   maxTtl?: number;
   /** 0x20 case randomisation over UDP (default true). */
   dns0x20?: boolean;
-  /** Seconds expired DNS data is kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
+  /** Seconds expired DNS data, and each destination's last good plan, are kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
   staleSeconds?: number;
   /** How long a look-up with expired data waits for a nameserver before answering from it, ms (default 1800). */
   staleAnswerMs?: number;

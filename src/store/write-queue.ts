@@ -15,9 +15,9 @@ function recordKey(change: StateChange): string | undefined {
   }
 }
 
-/** True for changes memory can rebuild (a mark or pin it holds); deletions and resets cannot be. */
+/** True for changes memory can rebuild (a mark, pin or last good plan it holds); deletions and resets cannot be. */
 export function isAddition(change: StateChange): boolean {
-  return change.op === 'mark' || change.op === 'pin';
+  return change.op === 'mark' || change.op === 'pin' || change.op === 'plan';
 }
 
 /**

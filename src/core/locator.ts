@@ -273,7 +273,7 @@ class LocatorImpl implements SipLocator {
     if (!entry || entry.record.expiresAt <= this.clock.now()) return undefined;
     entry.plan ??= planFromRecord(entry.record);
     if (!trace) return { plan: entry.plan };
-    const note = `[stale] DNS gave no answer (${err.code}); the last good plan, saved ${new Date(entry.record.savedAt).toISOString()}, is used (RFC 8767).`;
+    const note = `DNS gave no answer (${err.code}); the last good plan, saved ${new Date(entry.record.savedAt).toISOString()}, is used (RFC 8767).`;
     return { plan: entry.plan, trace: { kind: 'uri', name: destination, outcome: 'stale', children: [{ kind: 'note', name: 'stale', outcome: 'stale', note, children: [] }] } };
   }
 

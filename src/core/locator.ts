@@ -18,8 +18,9 @@ import { failoverFrom } from './failover/from-report';
 import { withAddressing } from './target-address';
 import { buildPlan, type PlanContext } from './rfc3263/locate';
 import { planTargets, type Plan } from './rfc3263/plan';
+import { planFromRecord, planToRecord, samePlan } from './rfc3263/plan-record';
 import { isTransport } from './rfc3263/transports';
-import type { AdminRecord, AdminState, Clock, FailoverState, Failure, FamilyPolicy, LocateOptions, LocateResult, Locator, LocatorOptions, LocatorState, ReportOptions, ReportResult, StateChange, Target, TargetKey, Transport } from './types';
+import type { AdminRecord, AdminState, Clock, FailoverState, Failure, FamilyPolicy, LocateOptions, LocateResult, Locator, LocatorOptions, LocatorState, PlanRecord, ReportOptions, ReportResult, StateChange, Target, TargetKey, TraceNode, Transport } from './types';
 import { destinationKey, parseSipUri } from './uri';
 
 const FAMILIES: readonly FamilyPolicy[] = ['ipv4', 'ipv6', 'ipv4-first', 'ipv6-first'];
@@ -30,6 +31,18 @@ const EXPIRY_SKEW_MS = 2000;
 const SWEEP_INTERVAL_MS = 5000;
 /** Most entries one sweep step frees before it yields to the event loop. */
 const SWEEP_STEP = 10_000;
+/** A destination's unchanged last good plan is reported to stores at most this often, ms. */
+const PLAN_WRITE_INTERVAL_MS = 60_000;
+/** Failures after which a destination is located from its last good plan: DNS gave no answer (NXDOMAIN and NODATA are answers). */
+const OUTAGE_CODES: ReadonlySet<string> = new Set(['ETIMEOUT', 'ESERVFAIL', 'EREFUSED', 'ECONNREFUSED', 'ENOTIMP', 'EFORMERR', 'EBADRESP', 'EOVERLOAD']);
+
+/** A destination's last plan built from fresh DNS data (or read back from a store), and when it was last reported. */
+interface SavedPlan {
+  record: PlanRecord;
+  /** Rebuilt from the record when first needed. */
+  plan?: Plan;
+  reportedAt: number;
+}
 
 /** Options of createLocator(), plus an injectable DNS querier for tests. */
 export interface CreateLocatorOptions extends LocatorOptions {
@@ -45,6 +58,8 @@ export interface SipLocator extends Locator {
   readonly dns: DnsClient | undefined;
   /** How many marks and pins are held in memory, expired ones not yet swept out included. */
   held(): { marks: number; pins: number };
+  /** The last good plan of each recently located destination (empty with staleSeconds 0). */
+  savedPlans(): PlanRecord[];
   /** Operational events (marks, pins, health, operator actions, store and nameserver state) for the sip-events node and metrics. */
   readonly events: EventHub;
   /** Sets an operator state of one target (drain, disable, enable), for `seconds` or until changed; throws EINVALIDOPTION. */
@@ -131,6 +146,11 @@ class LocatorImpl implements SipLocator {
   private readonly resolveTimeoutMs: number;
   private readonly planLimit: number;
   private readonly plans = new Map<string, { plan: Plan; expiresAt: number }>();
+  /** Last good plans by destination, LRU, at most maxSaved: kept by stores, used when DNS cannot answer. */
+  private readonly saved = new Map<string, SavedPlan>();
+  private readonly maxSaved: number;
+  /** How long a last good plan is kept, ms (staleSeconds; 0: not kept). */
+  private readonly staleMs: number;
   private readonly marks: Marks;
   /** Operator states (drain, disable). */
   private readonly admin: AdminStates;
@@ -167,6 +187,8 @@ class LocatorImpl implements SipLocator {
     this.planLimit = Math.floor(numberOption(o.cacheSize, 10000, 0, 10_000_000, 'cacheSize'));
     const maxPins = Math.floor(numberOption(o.maxPins, 100_000, 1, 10_000_000, 'maxPins'));
     const maxMarks = Math.floor(numberOption(o.maxMarks, 100_000, 1, 10_000_000, 'maxMarks'));
+    this.maxSaved = maxPins;
+    this.staleMs = numberOption(o.staleSeconds, 86400, 0, 30 * 86400, 'staleSeconds') * 1000;
     this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000, maxPins, (pin: Pin) => this.evicted({ op: 'expired', destination: pin.destination }));
     this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'), maxMarks, (mark: Mark) => this.evicted({ op: 'expired', mark: keyOnly(mark) }));
     this.admin = new AdminStates(this.clock, maxMarks);
@@ -194,8 +216,8 @@ class LocatorImpl implements SipLocator {
       this.search = { domains: sys.conf.search, ndots: sys.conf.ndots };
       if (sys.nameservers.length > 0) {
         this.dns = createDnsClient({
-          nameservers: sys.nameservers, timeoutMs: o.timeoutMs ?? sys.conf.timeoutMs, tries: o.tries ?? sys.conf.attempts, cacheSize: o.cacheSize,
-          minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock,
+          nameservers: sys.nameservers, timeoutMs: o.timeoutMs ?? sys.conf.timeoutMs, tries: o.tries ?? sys.conf.attempts, cacheSize: o.cacheSize, rotate: sys.conf.rotate,
+          minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock, staleSeconds: o.staleSeconds, staleAnswerMs: o.staleAnswerMs, cacheBytes: o.cacheBytes,
           onEvent: (event) => this.queried(event),
         });
         querier = this.dns;
@@ -244,7 +266,17 @@ class LocatorImpl implements SipLocator {
       search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
     if (options.trace) {
       // Read-only: the tree comes from a fresh build, the answer from what a real locate would use; nothing is stored.
-      const built = await this.withDeadline(this.build(parsed, ctx, options.signal), uri, options.signal);
+      let built: Awaited<ReturnType<typeof buildPlan>>;
+      try {
+        built = await this.withDeadline(this.build(parsed, ctx, options.signal), uri, options.signal);
+      } catch (err) {
+        const saved = this.savedFallback(destination, err, true);
+        if (!saved) throw err;
+        const result = this.resultFrom(uri, destination, this.cachedPlan(destination) ?? saved.plan, true);
+        result.stale = true;
+        result.trace = saved.trace;
+        return result;
+      }
       const result = this.resultFrom(uri, destination, this.cachedPlan(destination) ?? built.plan, true);
       if (built.trace) result.trace = built.trace;
       return result;
@@ -260,11 +292,66 @@ class LocatorImpl implements SipLocator {
     if (!building) {
       building = this.build(parsed, ctx).then((built) => {
         this.remember(destination, built.plan);
+        this.keepGood(destination, built.plan);
         return built.plan;
       }).finally(() => this.building.delete(destination));
       this.building.set(destination, building);
     }
-    return this.resultFrom(uri, destination, await this.withDeadline(building, uri, options.signal));
+    let plan: Plan;
+    try {
+      plan = await this.withDeadline(building, uri, options.signal);
+    } catch (err) {
+      // No nameserver answered and the DNS client had nothing, not even stale: the last good plan (RFC 8767) routes.
+      const saved = this.savedFallback(destination, err, false);
+      if (!saved) throw err;
+      this.remember(destination, saved.plan);
+      plan = saved.plan;
+    }
+    return this.resultFrom(uri, destination, plan);
+  }
+
+  /** The destination's last good plan (as a stale plan) when `err` means DNS gave no answer; with a trace saying so. */
+  private savedFallback(destination: string, err: unknown, trace: boolean): { plan: Plan; trace?: TraceNode } | undefined {
+    if (this.staleMs === 0 || !(err instanceof SipLocateError) || !OUTAGE_CODES.has(err.code)) return undefined;
+    const entry = this.saved.get(destination);
+    if (!entry || entry.record.expiresAt <= this.clock.now()) return undefined;
+    entry.plan ??= planFromRecord(entry.record);
+    if (!trace) return { plan: entry.plan };
+    const note = `DNS gave no answer (${err.code}); the last good plan, saved ${new Date(entry.record.savedAt).toISOString()}, is used (RFC 8767).`;
+    return { plan: entry.plan, trace: { kind: 'uri', name: destination, outcome: 'stale', children: [{ kind: 'note', name: 'stale', outcome: 'stale', note, children: [] }] } };
+  }
+
+  /** Keeps a plan built from fresh DNS data as the destination's last good plan, reported when new or once a PLAN_WRITE_INTERVAL_MS. */
+  private keepGood(destination: string, plan: Plan): void {
+    if (this.staleMs === 0 || plan.stale || plan.ttl <= 0 || this.closed) return;
+    // Numeric hosts need no DNS at all.
+    if (plan.entries.every((e) => e.kind === 'address' && e.source === 'numeric')) return;
+    const now = this.clock.now();
+    const record = planToRecord(destination, plan, now, this.staleMs);
+    if (!record) return;
+    const old = this.saved.get(destination);
+    const due = !old || !samePlan(old.record, record) || now - old.reportedAt >= PLAN_WRITE_INTERVAL_MS;
+    this.saved.delete(destination);
+    this.saved.set(destination, { record, reportedAt: due ? now : old.reportedAt });
+    if (this.saved.size > this.maxSaved) this.saved.delete(this.saved.keys().next().value as string);
+    if (due) this.emit({ op: 'plan', plan: record });
+  }
+
+  /** Keeps a last good plan read from a store, unless a newer one is held; its lifetime capped by staleSeconds. */
+  private keepSaved(record: PlanRecord): void {
+    const now = this.clock.now();
+    const expiresAt = Math.min(record.expiresAt, now + this.staleMs);
+    if (this.staleMs === 0 || expiresAt <= now) return;
+    const old = this.saved.get(record.destination);
+    if (old && old.record.savedAt >= record.savedAt) return;
+    this.saved.delete(record.destination);
+    this.saved.set(record.destination, { record: { ...record, expiresAt }, reportedAt: now });
+    if (this.saved.size > this.maxSaved) this.saved.delete(this.saved.keys().next().value as string);
+  }
+
+  savedPlans(): PlanRecord[] {
+    const now = this.clock.now();
+    return [...this.saved.values()].filter((e) => e.record.expiresAt > now).map((e) => e.record);
   }
 
   locateCached(uri: string): LocateResult | undefined {
@@ -467,6 +554,9 @@ class LocatorImpl implements SipLocator {
           this.announce(change);
         }
         break;
+      case 'plan':
+        this.keepSaved(change.plan);
+        break;
     }
   }
 
@@ -477,6 +567,7 @@ class LocatorImpl implements SipLocator {
     this.events.clear();
     this.queryListeners.clear();
     this.plans.clear();
+    this.saved.clear();
     this.enums.clear();
     this.dns?.close();
   }

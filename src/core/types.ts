@@ -147,11 +147,42 @@ export interface LocatorState {
   marks: MarkRecord[];
   pins: PinRecord[];
   admin?: AdminRecord[];
+  /** Last good plans, when a store reads them back (state() leaves them out; see savedPlans()). */
+  plans?: PlanRecord[];
+}
+
+/** One host's addresses in a saved plan. */
+export interface PlanHostRecord {
+  host: string;
+  v4: string[];
+  v6: string[];
+  /** Seconds, as DNS gave them. */
+  ttl: number;
+  /** From the operating system's resolver. */
+  system?: boolean;
+}
+
+/** One step of a saved plan: an SRV RRset with its hosts' addresses, or one host and port. */
+export type PlanRecordEntry =
+  | { kind: 'srv'; transport: Transport; source: 'naptr' | 'srv'; srv: Array<{ priority: number; weight: number; port: number; target: string }>; hosts: PlanHostRecord[] }
+  | { kind: 'address'; transport: Transport; source: 'naptr' | 'address' | 'numeric'; host: string; port: number; addrs: PlanHostRecord };
+
+/** A destination's last plan built from fresh DNS data, as kept in a store to route from during a DNS outage. */
+export interface PlanRecord {
+  destination: string;
+  entries: PlanRecordEntry[];
+  /** The plan's TTL when it was built, seconds. */
+  ttl: number;
+  /** When it was built, ms since the epoch. */
+  savedAt: number;
+  /** When a store drops it (savedAt + staleSeconds), ms since the epoch. */
+  expiresAt: number;
 }
 
 /**
  * One change to marks or pins: what a state store writes, and what other instances apply.
  * `pin.replaces` names the target of the pin this one replaced, so a store can tell a replacement from a conflict.
+ * `plan` is a destination's last good plan (serve-stale across restarts); it is kept by stores, not announced.
  */
 export type StateChange =
   | { op: 'mark'; mark: MarkRecord }
@@ -160,7 +191,8 @@ export type StateChange =
   | { op: 'unpin'; destination: string; target: TargetKey }
   | { op: 'expired'; mark?: TargetKey; destination?: string }
   | { op: 'reset' }
-  | { op: 'admin'; admin: AdminRecord };
+  | { op: 'admin'; admin: AdminRecord }
+  | { op: 'plan'; plan: PlanRecord };
 
 /** Options of createLocator(). */
 export interface LocatorOptions {
@@ -199,7 +231,7 @@ export interface LocatorOptions {
   maxTtl?: number;
   /** 0x20 case randomisation over UDP (default true). */
   dns0x20?: boolean;
-  /** Seconds expired DNS data is kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
+  /** Seconds expired DNS data, and each destination's last good plan, are kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
   staleSeconds?: number;
   /** How long a look-up with expired data waits for a nameserver before answering from it, ms (default 1800). */
   staleAnswerMs?: number;
@@ -293,6 +325,8 @@ export interface Locator {
   resetState(): void;
   /** Calls listener with each change this locator makes to marks or pins; returns a function that stops it. */
   onChange(listener: (change: StateChange) => void): () => void;
+  /** The last good plan of each recently located destination, for a store to keep (absent on locators without serve-stale). */
+  savedPlans?(): PlanRecord[];
   /** Applies a change made elsewhere (a store, another instance) without reporting it to onChange listeners. */
   apply(change: StateChange): void;
   /** Operator states in force (drain, disable); optional so other Locator implementations need not keep them. */

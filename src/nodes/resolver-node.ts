@@ -165,7 +165,7 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
 
 /** Creates the store a configuration asks for (the Redis client is loaded only when used). */
 function createStore(config: StoreConfig, context: ContextLike, locator: Locator): StateStore | undefined {
-  if (config.kind === 'context') return createContextStore(context, { store: config.contextStore, snapshot: () => ({ ...locator.state(), admin: locator.adminStates?.() ?? [] }) });
+  if (config.kind === 'context') return createContextStore(context, { store: config.contextStore, snapshot: () => ({ ...locator.state(), admin: locator.adminStates?.() ?? [], plans: locator.savedPlans?.() ?? [] }) });
   if (config.kind === 'redis') {
     const { createRedisStore } = require('../store/redis') as typeof import('../store/redis');
     return createRedisStore({

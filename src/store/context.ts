@@ -1,7 +1,7 @@
 /** A state store on a Node-RED context store (e.g. localfilesystem): marks and pins survive restarts of one instance. */
 import { SipLocateError } from '../core/errors';
-import type { AdminRecord, LocatorState, MarkRecord, PinRecord } from '../core/types';
-import { readAdmin, readMark, readPin } from './records';
+import type { AdminRecord, LocatorState, MarkRecord, PinRecord, PlanRecord } from '../core/types';
+import { readAdmin, readMark, readPin, readPlan } from './records';
 import { withStoreTimeout } from './timeout';
 import type { StateStore, StoreEvents, WriteOutcome } from './types';
 
@@ -15,7 +15,7 @@ export interface ContextLike {
 export interface ContextStoreOptions {
   /** The context store name from settings.js (undefined: the default store). */
   store?: string;
-  /** The marks and pins to save. */
+  /** The marks and pins to save, and the last good plans when the state has them. */
   snapshot: () => LocatorState;
   /** Changes within this many ms are saved together (default 100). */
   coalesceMs?: number;
@@ -35,6 +35,8 @@ interface Saved {
   pins: PinRecord[];
   /** Operator states (absent in state saved before they existed). */
   admin?: AdminRecord[];
+  /** Last good plans (absent in states saved before they were kept). */
+  plans?: PlanRecord[];
 }
 
 /** Creates a store that saves the whole (small) state to one context key, coalescing bursts of changes. */
@@ -65,8 +67,8 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
     waiting = [];
     if (batch.length === 0 && !force) return;
     try {
-      const { marks, pins, admin } = options.snapshot();
-      await set({ v: 1, savedAt: clock.now(), marks, pins, ...(admin && admin.length > 0 ? { admin } : {}) });
+      const { marks, pins, admin, plans } = options.snapshot();
+      await set({ v: 1, savedAt: clock.now(), marks, pins, ...(admin && admin.length > 0 ? { admin } : {}), ...(plans && plans.length > 0 ? { plans } : {}) });
       for (const w of batch) w.resolve();
     } catch (err) {
       for (const w of batch) w.reject(err);
@@ -123,6 +125,15 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
           if (!admin) events?.invalid(new SipLocateError('ESTORERECORD', 'A saved operator state is invalid and was ignored.'));
           else if (admin.expiresAt === undefined || admin.expiresAt > now) out.admin.push(admin);
         }
+      }
+      if (saved.plans !== undefined) {
+        const plans: PlanRecord[] = [];
+        for (const p of Array.isArray(saved.plans) ? saved.plans : [saved.plans]) {
+          const plan = readPlan(p);
+          if (!plan) events?.invalid(new SipLocateError('ESTORERECORD', 'A saved plan is invalid and was ignored.'));
+          else if (plan.expiresAt > now) plans.push(plan);
+        }
+        out.plans = plans;
       }
       markLoaded();
       apply(out);

@@ -8,6 +8,8 @@ export interface StoreKeys {
   pinPrefix: string;
   /** Operator states (drain, disable): `<base>:admin:<transport|address|port>`. */
   adminPrefix: string;
+  /** Last good plans (serve-stale across restarts): `<base>:plan:<destination>`. */
+  planPrefix: string;
   /** The pub/sub channel changes are announced on (a shard channel in the same slot in Cluster mode). */
   channel: string;
 }
@@ -23,5 +25,5 @@ export function kindPrefix(base: string, kind: string): string {
  */
 export function storeKeys(prefix: string, hashTag: boolean): StoreKeys {
   const base = hashTag ? `{${prefix}}` : prefix;
-  return { base, markPrefix: kindPrefix(base, 'mark'), pinPrefix: kindPrefix(base, 'pin'), adminPrefix: kindPrefix(base, 'admin'), channel: `${base}:changes` };
+  return { base, markPrefix: kindPrefix(base, 'mark'), pinPrefix: kindPrefix(base, 'pin'), adminPrefix: kindPrefix(base, 'admin'), planPrefix: kindPrefix(base, 'plan'), channel: `${base}:changes` };
 }

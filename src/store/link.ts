@@ -158,6 +158,7 @@ class Link {
     for (const mark of batch.marks) this.apply({ op: 'mark', mark });
     for (const pin of batch.pins) this.apply({ op: 'pin', pin });
     for (const admin of batch.admin ?? []) this.apply({ op: 'admin', admin });
+    for (const plan of batch.plans ?? []) this.apply({ op: 'plan', plan });
   }
 
   /** Counts what the store did with a batch and adopts pins that stood against ours. */
@@ -218,7 +219,8 @@ class Link {
   private async rewrite(): Promise<void> {
     const { marks, pins } = this.locator.state();
     const admin = this.locator.adminStates?.() ?? [];
-    const changes: StateChange[] = [...marks.map((mark): StateChange => ({ op: 'mark', mark })), ...pins.map((pin): StateChange => ({ op: 'pin', pin })), ...admin.map((a): StateChange => ({ op: 'admin', admin: a }))];
+    const plans = this.locator.savedPlans?.() ?? [];
+    const changes: StateChange[] = [...marks.map((mark): StateChange => ({ op: 'mark', mark })), ...pins.map((pin): StateChange => ({ op: 'pin', pin })), ...admin.map((a): StateChange => ({ op: 'admin', admin: a })), ...plans.map((plan): StateChange => ({ op: 'plan', plan }))];
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < changes.length) {

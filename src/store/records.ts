@@ -3,7 +3,10 @@ import { isIP } from 'node:net';
 import { isTransport } from '../core/rfc3263/transports';
 import { withAddressing } from '../core/target-address';
 import { isAdminState, MAX_ADMIN_SECONDS } from '../core/failover/admin';
-import type { AdminRecord, MarkRecord, PinRecord, StateChange, Target, TargetKey } from '../core/types';
+import { MAX_ADDRESSES_PER_HOST } from '../core/rfc3263/addresses';
+import { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES } from '../core/rfc3263/plan-record';
+import { MAX_SRV } from '../core/rfc3263/srv';
+import type { AdminRecord, MarkRecord, PinRecord, PlanHostRecord, PlanRecord, PlanRecordEntry, StateChange, Target, TargetKey } from '../core/types';
 
 const MAX_DESTINATION = 2100;
 const MAX_HOST = 255;
@@ -68,6 +71,76 @@ export function readPin(v: unknown, expiresAt?: number): PinRecord | undefined {
   return { destination, target, pinnedAt: v.pinnedAt, expiresAt: expiry };
 }
 
+export { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES };
+
+function isInt(v: unknown, min: number, max: number): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+}
+
+function readHostName(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_HOST ? v : undefined;
+}
+
+function readAddresses(v: unknown, family: 4 | 6): string[] | undefined {
+  if (!Array.isArray(v) || v.length > MAX_ADDRESSES_PER_HOST) return undefined;
+  return v.every((a) => typeof a === 'string' && isIP(a) === family) ? (v as string[]).slice() : undefined;
+}
+
+function readHost(v: unknown): PlanHostRecord | undefined {
+  if (!isObject(v)) return undefined;
+  const host = readHostName(v.host);
+  const v4 = readAddresses(v.v4, 4);
+  const v6 = readAddresses(v.v6, 6);
+  if (host === undefined || !v4 || !v6 || !isInt(v.ttl, 0, 2 ** 31 - 1) || (v.system !== undefined && typeof v.system !== 'boolean')) return undefined;
+  return v.system === true ? { host, v4, v6, ttl: v.ttl, system: true } : { host, v4, v6, ttl: v.ttl };
+}
+
+function readPlanEntry(v: unknown): PlanRecordEntry | undefined {
+  if (!isObject(v) || typeof v.transport !== 'string' || !isTransport(v.transport)) return undefined;
+  const transport = v.transport;
+  if (v.kind === 'address') {
+    const host = readHostName(v.host);
+    const addrs = readHost(v.addrs);
+    if (host === undefined || !addrs || !isInt(v.port, 1, 65535)) return undefined;
+    if (v.source !== 'naptr' && v.source !== 'address' && v.source !== 'numeric') return undefined;
+    return { kind: 'address', transport, source: v.source, host, port: v.port, addrs };
+  }
+  if (v.kind !== 'srv' || (v.source !== 'naptr' && v.source !== 'srv')) return undefined;
+  if (!Array.isArray(v.srv) || v.srv.length > MAX_SRV || !Array.isArray(v.hosts) || v.hosts.length > MAX_SRV) return undefined;
+  const srv: Array<{ priority: number; weight: number; port: number; target: string }> = [];
+  for (const r of v.srv as unknown[]) {
+    if (!isObject(r) || !isInt(r.priority, 0, 65535) || !isInt(r.weight, 0, 65535) || !isInt(r.port, 1, 65535)) return undefined;
+    const target = readHostName(r.target);
+    if (target === undefined) return undefined;
+    srv.push({ priority: r.priority, weight: r.weight, port: r.port, target });
+  }
+  const hosts: PlanHostRecord[] = [];
+  for (const h of v.hosts as unknown[]) {
+    const host = readHost(h);
+    if (!host) return undefined;
+    hosts.push(host);
+  }
+  return { kind: 'srv', transport, source: v.source, srv, hosts };
+}
+
+/** A saved plan read from untrusted data, capped in size; `expiresAt` may be replaced by the caller's own clock; undefined when invalid. */
+export function readPlan(v: unknown, expiresAt?: number): PlanRecord | undefined {
+  if (!isObject(v) || !Array.isArray(v.entries) || v.entries.length === 0 || v.entries.length > MAX_PLAN_ENTRIES) return undefined;
+  const destination = readDestination(v.destination);
+  const expiry = expiresAt ?? v.expiresAt;
+  if (destination === undefined || !isTime(expiry) || !isTime(v.savedAt) || !isInt(v.ttl, 0, 2 ** 31 - 1)) return undefined;
+  const entries: PlanRecordEntry[] = [];
+  let addresses = 0;
+  for (const e of v.entries as unknown[]) {
+    const entry = readPlanEntry(e);
+    if (!entry) return undefined;
+    for (const h of entry.kind === 'srv' ? entry.hosts : [entry.addrs]) addresses += h.v4.length + h.v6.length;
+    if (addresses > MAX_PLAN_ADDRESSES) return undefined;
+    entries.push(entry);
+  }
+  return { destination, entries, ttl: v.ttl, savedAt: v.savedAt, expiresAt: expiry };
+}
+
 /** A change read from untrusted data, with record expiries rebased on `now` + `ttlMs` when given; undefined when invalid. */
 export function readChange(v: unknown, now?: number, ttlMs?: number): StateChange | undefined {
   if (!isObject(v)) return undefined;
@@ -99,6 +172,10 @@ export function readChange(v: unknown, now?: number, ttlMs?: number): StateChang
       const admin = readAdmin(v.admin, isObject(v.admin) && v.admin.expiresAt !== undefined ? rebased : undefined);
       return admin && { op: 'admin', admin };
     }
+    case 'plan': {
+      const plan = readPlan(v.plan, rebased);
+      return plan && { op: 'plan', plan };
+    }
     default:
       return undefined;
   }
@@ -109,6 +186,7 @@ export function ttlOf(change: StateChange, now: number): number {
   if (change.op === 'mark') return Math.max(0, change.mark.expiresAt - now);
   if (change.op === 'pin') return Math.max(0, change.pin.expiresAt - now);
   if (change.op === 'admin' && change.admin.expiresAt !== undefined) return Math.max(0, change.admin.expiresAt - now);
+  if (change.op === 'plan') return Math.max(0, change.plan.expiresAt - now);
   return 0;
 }
 

@@ -4,6 +4,7 @@ import { targetKeyOf } from '../core/failover/marks';
 import type { LocatorState } from '../core/types';
 import { sendBatch, type BatchDeadline, type BatchReply, type CommandSender } from './pipeline';
 import { readAdmin, readMark, readPin } from './records';
+import { decodePlan } from './redis-plans';
 
 /** Keys read per batch. */
 const SCAN_COUNT = 500;
@@ -34,6 +35,8 @@ export interface CatchUpOptions {
   pinPrefix: string;
   /** Operator states' key prefix (absent: none are read). */
   adminPrefix?: string;
+  /** Last good plans are read too when given. */
+  planPrefix?: string;
   deadline: BatchDeadline;
   /** The whole read must finish within this many ms. */
   totalMs: number;
@@ -102,6 +105,10 @@ function decode(o: CatchUpOptions, keys: readonly string[], reply: BatchReply | 
       const pin = readPin(parsed, now + pttl);
       if (pin && o.pinPrefix + pin.destination === key) out.pins.push(pin);
       else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid pin for its name and was skipped.`), key);
+    } else if (o.planPrefix !== undefined && key.startsWith(o.planPrefix)) {
+      const plan = decodePlan(key, parsed, o.planPrefix, now + pttl);
+      if (plan) (out.plans ??= []).push(plan);
+      else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid plan for its name and was skipped.`), key);
     }
   });
   return out;
@@ -115,7 +122,7 @@ export async function catchUp(o: CatchUpOptions, apply: (batch: LocatorState) =>
   for (;;) {
     if (!reply?.ok || !Array.isArray(reply.value)) throw new SipLocateError('ESTOREDOWN', 'Redis answered SCAN with something else than a cursor and keys.');
     const [cursor, found] = reply.value as [string, string[]];
-    const keys = found.filter((k) => k.startsWith(o.markPrefix) || k.startsWith(o.pinPrefix) || (o.adminPrefix !== undefined && k.startsWith(o.adminPrefix)));
+    const keys = found.filter((k) => k.startsWith(o.markPrefix) || k.startsWith(o.pinPrefix) || (o.adminPrefix !== undefined && k.startsWith(o.adminPrefix)) || (o.planPrefix !== undefined && k.startsWith(o.planPrefix)));
     const more = cursor !== '0';
     const commands = keys.length > 0 ? [['EVAL', READ, String(keys.length), ...keys]] : [];
     if (more) commands.push(scanCommand(o, cursor));

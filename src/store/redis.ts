@@ -7,8 +7,9 @@ import { enableExpiryEvents, parseSentinels, sentinelClient, singleClient, type 
 import { clusterClient, hasShardedPubSub, parseClusterNodes } from './redis-cluster';
 import { clientOptions, parseRedisConnection, type RedisConnectionOptions } from './redis-connection';
 import { feedListener, messageHead, messageItem } from './redis-feed';
+import { planOutcomes, planWrites } from './redis-plans';
 import { isNoScript, RedisScripts } from './redis-scripts';
-import { redisError, sendBatch, type BatchDeadline } from './pipeline';
+import { redisError, sendBatch, type BatchDeadline, type BatchReply } from './pipeline';
 import { ttlOf } from './records';
 import { storeKeys, type StoreKeys } from './keys';
 import type { StateStore, StoreEvents, WriteOutcome } from './types';
@@ -74,6 +75,8 @@ class RedisStore implements StateStore {
   private readonly clock: { now(): number };
   private readonly deadline: BatchDeadline;
   private readonly expiredChannel: string;
+  /** Where last good plans are kept: `<prefix>:plan:<destination>`. */
+  private readonly planPrefix: string;
   private events: StoreEvents | undefined;
   private closing = false;
   private subscribed = false;
@@ -85,6 +88,7 @@ class RedisStore implements StateStore {
     this.sub = connect();
     this.clock = options.clock ?? { now: Date.now };
     this.expiredChannel = `__keyevent@${db}__:expired`;
+    this.planPrefix = keys.planPrefix;
     this.scripts = new RedisScripts(this.keys, (change, now, record) => messageItem(change, ttlOf(change, now), record), messageHead(this.self));
     this.deadline = { ms: options.timeoutMs ?? 3000 };
   }
@@ -144,7 +148,7 @@ class RedisStore implements StateStore {
     if (!this.sub.isReady || !this.subscribed) throw new SipLocateError('ESTOREDOWN', 'The Redis subscription is not connected yet.');
     try {
       await catchUp({
-        client: this.client, prefix: this.keys.base, markPrefix: this.keys.markPrefix, pinPrefix: this.keys.pinPrefix, adminPrefix: this.keys.adminPrefix,
+        client: this.client, prefix: this.keys.base, markPrefix: this.keys.markPrefix, pinPrefix: this.keys.pinPrefix, adminPrefix: this.keys.adminPrefix, planPrefix: this.planPrefix,
         deadline: this.deadline, totalMs: this.options.catchUpMs ?? 60_000, now: () => this.clock.now(),
         invalid: (error, key) => this.events?.invalid(error, key),
       }, apply);
@@ -162,11 +166,15 @@ class RedisStore implements StateStore {
       if (!this.scriptsLoaded) await this.prepare();
       const now = this.clock.now();
       const recheck = new Map<number, string>();
-      const out = await this.send(changes, now, undefined, recheck);
-      if (recheck.size === 0) return out;
-      // Pins whose standing pin points at a target the script was not given: once more, declaring that target's mark key.
-      const again = await this.send(changes, now, recheck);
-      for (const i of recheck.keys()) out[i] = again[i]!;
+      // Last good plans are plain SETs with an expiry, sent in the same round trip as the script.
+      const plans = planWrites(changes, this.planPrefix, now);
+      const { out, extraReplies } = await this.send(changes, now, undefined, recheck, plans.commands);
+      planOutcomes(out, changes, plans.sent, extraReplies, this.planPrefix);
+      if (recheck.size > 0) {
+        // Pins whose standing pin points at a target the script was not given: once more, declaring that target's mark key.
+        const again = (await this.send(changes, now, recheck)).out;
+        for (const i of recheck.keys()) out[i] = again[i]!;
+      }
       return out;
     } catch (err) {
       throw this.error(err, 'write');
@@ -174,17 +182,21 @@ class RedisStore implements StateStore {
   }
 
   /** One script call for `changes` (or those in `believed`), loading the script again once if Redis lost it. */
-  private async send(changes: readonly StateChange[], now: number, believed?: ReadonlyMap<number, string>, recheck?: Map<number, string>): Promise<WriteOutcome[]> {
+  /** The script call for changes, with `extra` commands in the same round trip; their outcomes and the extra replies. */
+  private async send(changes: readonly StateChange[], now: number, believed?: ReadonlyMap<number, string>, recheck?: Map<number, string>, extra: string[][] = []): Promise<{ out: WriteOutcome[]; extraReplies: BatchReply[] }> {
     const call = this.scripts.command(changes, now, believed);
-    if (!call) return changes.map(() => ({}));
-    let [reply] = await this.batch([call.command], 'write');
+    if (!call && extra.length === 0) return { out: changes.map(() => ({})), extraReplies: [] };
+    const replies = await this.batch([...(call ? [call.command] : []), ...extra], 'write');
+    const extraReplies = call ? replies.slice(1) : replies;
+    if (!call) return { out: changes.map(() => ({})), extraReplies };
+    let reply = replies[0];
     if (reply && isNoScript(reply)) {
       // Redis lost its script cache (restart, failover, SCRIPT FLUSH) mid-run: load again and resend this batch once.
       await this.scripts.load(this.client, this.deadline);
       [reply] = await this.batch([call.command], 'write');
     }
     if (!reply) throw new SipLocateError('ESTOREDOWN', 'Redis did not answer a batch of writes.');
-    return this.scripts.outcomes(changes, call.sent, reply, now, recheck);
+    return { out: this.scripts.outcomes(changes, call.sent, reply, now, recheck), extraReplies };
   }
 
   /** One batch; a batch that was slow clears the slow flag when it answers. */

@@ -11,13 +11,14 @@ function recordKey(change: StateChange): string | undefined {
     case 'unpin': return `p ${change.destination}`;
     case 'reset': return 'reset';
     case 'admin': return `a ${targetKeyOf(change.admin)}`;
+    case 'plan': return `plan ${change.plan.destination}`;
     default: return undefined;
   }
 }
 
-/** True for changes memory can rebuild (a mark or pin it holds); deletions and resets cannot be. */
+/** True for changes memory can rebuild (a mark, pin or last good plan it holds); deletions and resets cannot be. */
 export function isAddition(change: StateChange): boolean {
-  return change.op === 'mark' || change.op === 'pin' || (change.op === 'admin' && change.admin.state !== 'enable');
+  return change.op === 'mark' || change.op === 'pin' || change.op === 'plan' || (change.op === 'admin' && change.admin.state !== 'enable');
 }
 
 /**

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { benchProxy } from './proxy';
 import { skipUnlessKamailio } from '../servers/kamailio';
 import { FANOUT_ORIGIN, writeFanoutZone } from '../rfc3263/fanout-zone';
+import { outageAfterRestart, outageZone } from './outage-restart';
 
 const DELAY = 10; // ms each way: RTT 20 ms
 const RTT = 2 * DELAY;
@@ -340,15 +341,7 @@ async function deadPrimary(ns: string): Promise<{ ratio: number; deadMs: number;
  */
 async function outage(): Promise<{ served: number; locates: number; realMs: number }> {
   let dead = false;
-  const fake = await startFakeDns((q) => {
-    if (dead) return [];
-    const name = q.name.toLowerCase();
-    const d = /^(?:_sip\._udp\.)?(d\d+)\.outage\.test$/.exec(name)?.[1];
-    if (q.type === 'NAPTR' && d && !name.startsWith('_')) return [reply(q, { answers: [{ type: 'NAPTR', name: q.name, ttl: 5, data: { order: 10, preference: 10, flags: 's', services: 'SIP+D2U', regexp: '', replacement: `_sip._udp.${d}.outage.test` } } as dnsPacket.Answer] })];
-    if (q.type === 'SRV' && d) return [reply(q, { answers: [{ type: 'SRV', name: q.name, ttl: 5, data: { priority: 10, weight: 1, port: 5060, target: `h.${d}.outage.test` } }] })];
-    if (q.type === 'A' && name.startsWith('h.')) return [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 5, data: '127.0.0.1' }] })];
-    return [reply(q, {})];
-  });
+  const fake = await startFakeDns(outageZone('outage.test', () => dead));
   let offset = 0;
   const l = createLocator({ nameservers: [fake.nameserver], transports: ['udp'], family: 'ipv4', timeoutMs: 500, tries: 2, clock: { now: () => Date.now() + offset } });
   const uris = Array.from({ length: 20 }, (_, i) => `sip:d${i}.outage.test`);
@@ -405,9 +398,11 @@ async function dnsFigures(ns: string): Promise<Record<string, unknown>> {
   log(`  dns.deadPrimaryRatio ${dp.ratio} (${dp.deadMs} ms with a silent first nameserver, ${dp.healthyMs} ms without)`);
   const os = await outage();
   log(`  dns.outageServed ${os.served} (${os.locates} locates over 60 simulated seconds, ${os.realMs} ms real)`);
+  const or = await outageAfterRestart();
+  log(`  dns.outageServedAfterRestart ${or.served} (${or.locates} locates by a new instance on the same context store, ${or.realMs} ms)`);
   const fl = await flood();
   log(`  dns.floodUnrelatedP95Ms ${fl.p95Ms} during the flood, ${fl.baselineP95Ms} without (${fl.ratio}x; ${fl.floodSent} flood names)`);
-  return { deadPrimaryRatio: dp.ratio, deadPrimary: dp, outageServed: os.served, outage: os, floodUnrelatedP95Ms: fl.p95Ms, floodBaselineP95Ms: fl.baselineP95Ms, floodRatio: fl.ratio, floodSent: fl.floodSent };
+  return { deadPrimaryRatio: dp.ratio, deadPrimary: dp, outageServed: os.served, outage: os, outageServedAfterRestart: or.served, outageAfterRestart: or, floodUnrelatedP95Ms: fl.p95Ms, floodBaselineP95Ms: fl.baselineP95Ms, floodRatio: fl.ratio, floodSent: fl.floodSent };
 }
 
 process.on('unhandledRejection', (e) => {
@@ -510,6 +505,7 @@ process.on('unhandledRejection', (e) => {
       ['enum.evilRegexpMs / enum.nativeEvilMs', `${(out.enum as { evilRegexpMs: number }).evilRegexpMs} / ${(out.enum as { nativeEvilMs: number }).nativeEvilMs}`, 're2js linear; JavaScript backtracks'],
       ['dns.deadPrimaryRatio', String((out.dns as { deadPrimaryRatio: number }).deadPrimaryRatio), '<= 1.3'],
       ['dns.outageServed', String((out.dns as { outageServed: number }).outageServed), '1.0'],
+      ['dns.outageServedAfterRestart', String((out.dns as { outageServedAfterRestart: number }).outageServedAfterRestart), '1.0'],
       ['dns.floodUnrelatedP95Ms (flood / without)', `${(out.dns as { floodUnrelatedP95Ms: number }).floodUnrelatedP95Ms} / ${(out.dns as { floodBaselineP95Ms: number }).floodBaselineP95Ms}`, '<= 5x'],
       ...(['burst100kMs', 'burstFailed', 'catchup100kMs', 'catchupMaxStallMs', 'sentinelFailoverMs', 'clusterFailoverMs'] as const).map((k): [string, string, string] => [`store.${k}`, k in (out.store as object) ? String((out.store as Record<string, number>)[k]) : 'skipped', { burst100kMs: '<= 10000', burstFailed: '= 0', catchup100kMs: '<= 5000', catchupMaxStallMs: '<= 50', sentinelFailoverMs: 'reported', clusterFailoverMs: 'reported' }[k]]),
       ['store.stickyWarmRatio (linked / memory)', 'stickyWarmRatio' in (out.store as object) ? String((out.store as { stickyWarmRatio: number }).stickyWarmRatio) : 'skipped', '~1: reads never wait'],

@@ -45,8 +45,8 @@ describe('Redis Cluster topology (real redis-server cluster)', { skip: skipUnles
   });
 
   test('keys share one slot only in Cluster mode: single and Sentinel keep the plain prefix', () => {
-    assert.deepEqual(storeKeys('sip-locate:n1', false), { base: 'sip-locate:n1', markPrefix: 'sip-locate:n1:mark:', pinPrefix: 'sip-locate:n1:pin:', channel: 'sip-locate:n1:changes' });
-    assert.deepEqual(storeKeys('sip-locate:n1', true), { base: '{sip-locate:n1}', markPrefix: '{sip-locate:n1}:mark:', pinPrefix: '{sip-locate:n1}:pin:', channel: '{sip-locate:n1}:changes' });
+    assert.deepEqual(storeKeys('sip-locate:n1', false), { base: 'sip-locate:n1', markPrefix: 'sip-locate:n1:mark:', pinPrefix: 'sip-locate:n1:pin:', adminPrefix: 'sip-locate:n1:admin:', planPrefix: 'sip-locate:n1:plan:', channel: 'sip-locate:n1:changes' });
+    assert.deepEqual(storeKeys('sip-locate:n1', true), { base: '{sip-locate:n1}', markPrefix: '{sip-locate:n1}:mark:', pinPrefix: '{sip-locate:n1}:pin:', adminPrefix: '{sip-locate:n1}:admin:', planPrefix: '{sip-locate:n1}:plan:', channel: '{sip-locate:n1}:changes' });
   });
 
   test('a pin meeting a standing pin is checked against that pin\'s mark key, declared on a second script call', async () => {

@@ -141,7 +141,9 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
     await until(() => b.locator.state().marks.length === 1 && b.locator.state().pins.length === 1, 'B has mark and pin');
     a.locator.resetState();
     await until(() => b.locator.state().marks.length === 0 && b.locator.state().pins.length === 0, 'B is cleared');
-    assert.equal(await redis.command(`EVAL "return #redis.call('KEYS', ARGV[1])" 0 ${prefix}:*`), ':0\r\n');
+    assert.equal(await redis.command(`EVAL "return #redis.call('KEYS', ARGV[1]) + #redis.call('KEYS', ARGV[2])" 0 ${prefix}:mark:* ${prefix}:pin:*`), ':0\r\n');
+    // A reset is about failover state: the last good plan (DNS data, like the DNS cache) stays.
+    assert.equal(await redis.command(`EVAL "return #redis.call('KEYS', ARGV[1])" 0 ${prefix}:plan:*`), ':1\r\n');
   });
 
   test('expiry: Redis reports expired keys (keyspace events switched on by the store), and a black mark is never weakened', async () => {

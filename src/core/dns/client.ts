@@ -104,7 +104,7 @@ class StubResolver implements DnsClient {
     this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now, this.staleMs, cacheBytes);
     // Every attempt in flight listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.closer.signal);
-    this.health = new NameserverHealth(servers, this.now, options.random);
+    this.health = new NameserverHealth(servers, this.now, options.random, options.rotate === true);
     this.retrier = new Retrier({
       health: this.health, timeoutMs, maxTimeoutMs, tries, use0x20: options.dns0x20 !== false, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
     });

@@ -40,12 +40,15 @@ interface Entry {
  */
 export class NameserverHealth {
   private readonly entries: Entry[];
+  /** With resolv.conf's `options rotate`: where the next question starts in the healthy list. */
+  private nextStart = 0;
 
-  /** servers in configured order; now: ms clock; random: [0,1) for the jitter. */
+  /** servers in configured order; now: ms clock; random: [0,1) for the jitter; rotate: spread questions over the healthy servers. */
   constructor(
     servers: readonly Nameserver[],
     private readonly now: () => number,
     private readonly random: () => number = Math.random,
+    private readonly rotate = false,
   ) {
     this.entries = servers.map((ns, index) => ({ ns, index, failures: 0, retryAt: 0, lastError: null }));
   }
@@ -53,9 +56,9 @@ export class NameserverHealth {
   /**
    * Healthy servers in configured order, then failing ones (fewest failures first). When a healthy server exists, a
    * failing server whose retry time has come is returned as a probe (to ask in the background) and its next retry
-   * time is set, so that one probe goes out per backoff period.
+   * time is set, so that one probe goes out per backoff period. `start` rotates the healthy servers (see startOf()).
    */
-  order(): ServerOrder {
+  order(start = 0): ServerOrder {
     const healthy: Nameserver[] = [];
     const failing: Entry[] = [];
     for (const e of this.entries) {
@@ -72,7 +75,17 @@ export class NameserverHealth {
         e.retryAt = now + this.delay(e.failures);
       }
     }
-    return { servers: [...healthy, ...failing.map((e) => e.ns)], probes };
+    const shift = healthy.length > 0 ? start % healthy.length : 0;
+    const rotated = shift === 0 ? healthy : [...healthy.slice(shift), ...healthy.slice(0, shift)];
+    return { servers: [...rotated, ...failing.map((e) => e.ns)], probes };
+  }
+
+  /** Where one question starts in the healthy list: 0, or with `rotate` the next server each time (glibc's RES_ROTATE). */
+  startOf(): number {
+    if (!this.rotate) return 0;
+    const start = this.nextStart;
+    this.nextStart = (this.nextStart + 1) % Math.max(1, this.entries.length);
+    return start;
   }
 
   /** Records an answer (NOERROR or NXDOMAIN): the server is healthy again. */

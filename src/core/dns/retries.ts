@@ -56,8 +56,9 @@ export class Retrier {
     const { health, tries } = this.config;
     let lastError: SipLocateError | undefined;
     const refused = new Set<string>();
+    const start = health.startOf();
     for (let round = 0; round < tries; round++) {
-      const { servers, probes } = health.order();
+      const { servers, probes } = health.order(start);
       for (const ns of probes) this.attempt(qname, type, ns, 0, this.config.closed).catch(() => undefined);
       for (const ns of servers) {
         if (refused.has(ns.label)) continue;

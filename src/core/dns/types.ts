@@ -134,6 +134,8 @@ export interface DnsClientOptions {
   maxQueued?: number;
   /** Longest an attempt waits for a slot, ms (default 10000); then ETIMEOUT. */
   maxQueueWaitMs?: number;
+  /** Start each question at the next healthy nameserver instead of the first (resolv.conf's `options rotate`; default false). */
+  rotate?: boolean;
   /** Random source in [0,1) for the nameserver retry jitter (default Math.random). */
   random?: () => number;
   /** Milliseconds clock for TTLs (default Date.now). */

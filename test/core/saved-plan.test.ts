@@ -1,0 +1,184 @@
+// A destination's last good plan: reported through the change feed (coalesced, bounded), and routed from with
+// stale: true when DNS gives no answer and the DNS client has nothing, not even stale data (RFC 8767 across restarts).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { createLocator } from '../../src/core/locator';
+import type { PlanRecord, StateChange } from '../../src/core/types';
+import { createContextStore, CONTEXT_KEY, type ContextLike } from '../../src/store/context';
+import { MAX_PLAN_ENTRIES, readChange, readPlan } from '../../src/store/records';
+import { reply, soa, startFakeDns, type FakeDnsServer, type FakeQuery } from '../servers/fake-dns';
+
+type Mode = 'up' | 'servfail';
+
+describe('last good plans', () => {
+  const dns = { mode: 'up' as Mode, ttl: 60, server: undefined as unknown as FakeDnsServer };
+  before(async () => {
+    dns.server = await startFakeDns((q: FakeQuery) => {
+      if (dns.mode === 'servfail') return [reply(q, { rcode: 2 })];
+      const name = q.name.toLowerCase();
+      const m = /^_sip\._udp\.(d\d+)\.example\.test$/.exec(name);
+      if (q.type === 'SRV' && m) return [reply(q, { answers: [{ type: 'SRV', name: q.name, ttl: dns.ttl, data: { priority: 10, weight: 0, port: 5070, target: `a.${m[1]}.example.test` } }] })];
+      if (q.type === 'A' && /^a\.d\d+\.example\.test$/.test(name)) return [reply(q, { answers: [{ type: 'A', name: q.name, ttl: dns.ttl, data: '127.0.0.91' }] })];
+      return [reply(q, { authorities: [soa('example.test', 60, 60)] })];
+    });
+  });
+  after(async () => {
+    await dns.server.stop();
+  });
+  const options = { transports: ['udp' as const], family: 'ipv4' as const, timeoutMs: 200, tries: 1, dns0x20: false };
+
+  test('a fresh plan is reported once; another instance routes from it with stale: true while DNS fails, [stale] in the trace; fresh again when DNS answers', async () => {
+    dns.mode = 'up';
+    let now = 1_000_000;
+    const a = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now } });
+    const seen: StateChange[] = [];
+    a.onChange((c) => seen.push(c));
+    const first = await a.locate('sip:d1.example.test');
+    assert.equal(first.stale, false);
+    const plans = seen.filter((c): c is Extract<StateChange, { op: 'plan' }> => c.op === 'plan');
+    assert.equal(plans.length, 1);
+    const record = plans[0]!.plan;
+    assert.deepEqual([record.destination, record.savedAt, record.expiresAt], [first.destination, now, now + 86_400_000]);
+    assert.deepEqual(a.savedPlans(), [record]);
+    // Through JSON and the validator, as a store hands it back.
+    const back = readPlan(JSON.parse(JSON.stringify(record)));
+    assert.deepEqual(back, record);
+
+    dns.mode = 'servfail';
+    const b = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now } });
+    await assert.rejects(b.locate('sip:d1.example.test'), { code: 'ESERVFAIL' }, 'without a saved plan an outage fails');
+    b.apply({ op: 'plan', plan: back! });
+    const during = await b.locate('sip:d1.example.test');
+    assert.equal(during.stale, true);
+    assert.deepEqual(during.targets.map((t) => [t.address, t.port, t.ttl]), [['127.0.0.91', 5070, 30]]);
+    const traced = await b.locate('sip:d1.example.test', { trace: true });
+    assert.equal(traced.stale, true);
+    const note = traced.trace!.children[0]!;
+    assert.deepEqual([traced.trace!.outcome, note.kind, note.outcome], ['stale', 'note', 'stale'], 'shown as [stale]');
+    assert.match(note.note!, /^DNS gave no answer \(ESERVFAIL\); the last good plan, saved .*, is used/);
+    const asked = dns.server.queries.length;
+    assert.equal((await b.locate('sip:d1.example.test')).stale, true);
+    assert.equal(dns.server.queries.length, asked, 'the plan from the saved record is reused for its 30 s');
+    assert.deepEqual(b.savedPlans(), [back], 'a plan read back is not reported again');
+
+    dns.mode = 'up';
+    now += 31_000;
+    const fresh = await b.locate('sip:d1.example.test');
+    assert.equal(fresh.stale, false, 'a fresh answer replaces it');
+    assert.equal(b.savedPlans()[0]!.savedAt, now);
+    a.close();
+    b.close();
+  });
+
+  test('reported at most once a minute while unchanged, at once when it changes; at most maxPins destinations kept (LRU)', async () => {
+    dns.mode = 'up';
+    dns.ttl = 1;
+    let now = 5_000_000;
+    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now }, maxPins: 3 });
+    const written: PlanRecord[] = [];
+    l.onChange((c) => {
+      if (c.op === 'plan') written.push(c.plan);
+    });
+    await l.locate('sip:d2.example.test');
+    for (let i = 0; i < 5; i++) {
+      now += 2000; // past the TTL: the plan is built again
+      l.dns!.clearCache();
+      await l.locate('sip:d2.example.test');
+    }
+    assert.equal(written.length, 1, 'rebuilt five times within a minute, reported once');
+    now += 60_000;
+    l.dns!.clearCache();
+    await l.locate('sip:d2.example.test');
+    assert.equal(written.length, 2, 'a minute later it is reported again');
+    for (const d of ['d3', 'd4', 'd5']) await l.locate(`sip:${d}.example.test`);
+    assert.deepEqual(l.savedPlans().map((p) => p.destination.match(/d\d/)![0]), ['d3', 'd4', 'd5'], 'the least recently built is dropped');
+    dns.ttl = 60;
+    l.close();
+  });
+
+  test('staleSeconds 0: no plan is kept, reported or taken from a store', async () => {
+    dns.mode = 'up';
+    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], staleSeconds: 0 });
+    const seen: StateChange[] = [];
+    l.onChange((c) => seen.push(c));
+    const r = await l.locate('sip:d6.example.test');
+    assert.deepEqual(seen, []);
+    l.apply({ op: 'plan', plan: { destination: r.destination, entries: [{ kind: 'address', transport: 'udp', source: 'address', host: 'x', port: 5060, addrs: { host: 'x', v4: ['127.0.0.5'], v6: [], ttl: 60 } }], ttl: 60, savedAt: Date.now(), expiresAt: Date.now() + 60_000 } });
+    assert.deepEqual(l.savedPlans(), []);
+    l.close();
+  });
+});
+
+const GOOD: PlanRecord = {
+  destination: 'sip:pbx.example.test',
+  entries: [
+    { kind: 'srv', transport: 'udp', source: 'srv', srv: [{ priority: 10, weight: 5, port: 5060, target: 'a.example.test' }], hosts: [{ host: 'a.example.test', v4: ['192.0.2.1'], v6: ['2001:db8::1'], ttl: 60 }] },
+    { kind: 'address', transport: 'tcp', source: 'address', host: 'pbx.example.test', port: 5060, addrs: { host: 'pbx.example.test', v4: ['192.0.2.2'], v6: [], ttl: 30, system: true } },
+  ],
+  ttl: 30, savedAt: 1000, expiresAt: 2000,
+};
+
+test('readPlan takes a valid record and rejects each bad field', () => {
+  assert.deepEqual(readPlan(GOOD), GOOD);
+  assert.equal(readPlan(GOOD, 5000)?.expiresAt, 5000, 'the expiry can be rebased');
+  const bad = (edit: (p: Record<string, unknown> & { entries: Array<Record<string, unknown>> }) => void): unknown => {
+    const copy = structuredClone(GOOD) as unknown as Record<string, unknown> & { entries: Array<Record<string, unknown>> };
+    edit(copy);
+    return copy;
+  };
+  const cases: unknown[] = [
+    null, 'plan', [], {},
+    bad((p) => { p.destination = ''; }),
+    bad((p) => { p.entries = []; }),
+    bad((p) => { p.ttl = -1; }),
+    bad((p) => { p.savedAt = 'now'; }),
+    bad((p) => { p.entries[0]!.transport = 'carrier-pigeon'; }),
+    bad((p) => { p.entries[0]!.kind = 'naptr'; }),
+    bad((p) => { (p.entries[0]!.srv as Array<Record<string, unknown>>)[0]!.port = 0; }),
+    bad((p) => { (p.entries[0]!.srv as Array<Record<string, unknown>>)[0]!.priority = 70000; }),
+    bad((p) => { (p.entries[0]!.hosts as Array<Record<string, unknown>>)[0]!.v4 = ['2001:db8::1']; }),
+    bad((p) => { (p.entries[0]!.hosts as Array<Record<string, unknown>>)[0]!.v6 = ['not an address']; }),
+    bad((p) => { (p.entries[1]!.addrs as Record<string, unknown>).system = 'yes'; }),
+    bad((p) => { p.entries[1]!.port = 65536; }),
+    bad((p) => { p.entries[1]!.source = 'srv'; }),
+    bad((p) => { p.entries = Array.from({ length: MAX_PLAN_ENTRIES + 1 }, () => p.entries[1]!); }),
+    bad((p) => { (p.entries[0]!.hosts as Array<Record<string, unknown>>)[0]!.v4 = Array.from({ length: 33 }, (_, i) => `192.0.2.${i}`); }),
+    bad((p) => { p.entries = Array.from({ length: 32 }, () => ({ ...p.entries[1]!, addrs: { host: 'h', v4: Array.from({ length: 32 }, (_, i) => `192.0.2.${i}`), v6: ['::1'], ttl: 1 } })); }),
+  ];
+  for (const c of cases) assert.equal(readPlan(c), undefined, JSON.stringify(c)?.slice(0, 200));
+  assert.deepEqual(readChange({ op: 'plan', plan: GOOD }), { op: 'plan', plan: GOOD });
+  assert.equal(readChange({ op: 'plan', plan: { ...GOOD, entries: 'x' } }), undefined);
+});
+
+test('property: readPlan never throws on arbitrary input, and what it accepts survives JSON unchanged', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.anything(), fc.jsonValue(), fc.constant(GOOD).map((g) => ({ ...g, ttl: -1 }))), (v) => {
+      const plan = readPlan(v);
+      if (plan) assert.deepEqual(readPlan(JSON.parse(JSON.stringify(plan))), plan);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('a context store reads saved plans back, counting invalid ones and leaving out expired ones', async () => {
+  const now = 10_000;
+  const data = new Map<string, unknown>([[CONTEXT_KEY, { v: 1, savedAt: 1, marks: [], pins: [], plans: [{ ...GOOD, expiresAt: now + 1 }, { ...GOOD, destination: 'sip:old.test', expiresAt: now - 1 }, { garbage: true }, 42] }]]);
+  const context: ContextLike = {
+    get: (key, _s, cb) => setImmediate(() => cb(null, data.get(key))),
+    set: (key, value, _s, cb) => setImmediate(() => {
+      data.set(key, JSON.parse(JSON.stringify(value)));
+      cb(null);
+    }),
+  };
+  const store = createContextStore(context, { snapshot: () => ({ marks: [], pins: [], plans: [GOOD] }), clock: { now: () => now } });
+  let invalid = 0;
+  store.start({ up: () => undefined, down: () => undefined, remote: () => undefined, invalid: () => invalid++ });
+  const read: PlanRecord[] = [];
+  await store.load((batch) => read.push(...(batch.plans ?? [])));
+  assert.deepEqual(read.map((p) => p.destination), [GOOD.destination]);
+  assert.equal(invalid, 2);
+  await store.flush();
+  assert.deepEqual((data.get(CONTEXT_KEY) as { plans: PlanRecord[] }).plans, [GOOD], 'the snapshot\'s plans are saved');
+  await store.close();
+});

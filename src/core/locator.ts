@@ -14,6 +14,8 @@ import { SipLocateError } from './errors';
 import { Marks, targetKeyOf, type Mark } from './failover/marks';
 import { Pins, type Pin } from './failover/pins';
 import { failoverFrom } from './failover/from-report';
+import { Health, type ProbeOutcome } from './failover/health';
+import { rankIn } from './failover/ranks';
 import { withAddressing } from './target-address';
 import { buildPlan, type PlanContext } from './rfc3263/locate';
 import { planTargets, type Plan } from './rfc3263/plan';
@@ -46,6 +48,12 @@ export interface SipLocator extends Locator {
   held(): { marks: number; pins: number };
   /** Operational events (marks, pins, health, operator actions, store and nameserver state) for the sip-events node and metrics. */
   readonly events: EventHub;
+  /** What scheduled probing believes about each target (a down target is skipped like a black mark). */
+  readonly health: Health;
+  /** Counts one probe of a target: success clears a grey mark; a change to up or down is an event, down also unpins. */
+  probed(target: TargetKey & { host?: string }, outcome: ProbeOutcome): void;
+  /** Every target a SIP URI yields now, without marks, pins or health applied (for probing); rejects like locate(). */
+  probeTargets(uri: string, signal?: AbortSignal): Promise<Target[]>;
 }
 
 function numberOption(value: unknown, fallback: number, min: number, max: number, name: string): number {
@@ -95,6 +103,8 @@ function asTarget(t: TargetKey): Target {
 class LocatorImpl implements SipLocator {
   readonly dns: DnsClient | undefined;
   readonly events: EventHub;
+  readonly health: Health;
+  private readonly failback: boolean;
   private readonly querier: DnsQuerier;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -134,6 +144,9 @@ class LocatorImpl implements SipLocator {
     if (o.family !== undefined && !FAMILIES.includes(o.family)) throw new SipLocateError('EINVALIDOPTION', `The option family must be one of ${FAMILIES.join(', ')}.`, { option: 'family' });
     this.family = o.family ?? 'ipv4-first';
     this.sticky = o.sticky === true;
+    if (o.pinPolicy !== undefined && o.pinPolicy !== 'sticky' && o.pinPolicy !== 'failback') throw new SipLocateError('EINVALIDOPTION', 'The option pinPolicy must be "sticky" or "failback".', { option: 'pinPolicy' });
+    this.failback = o.pinPolicy === 'failback';
+    this.health = new Health(this.clock);
     if (o.naptrNoMatch !== undefined && o.naptrNoMatch !== 'fail' && o.naptrNoMatch !== 'fallback') throw new SipLocateError('EINVALIDOPTION', 'The option naptrNoMatch must be "fail" or "fallback".', { option: 'naptrNoMatch' });
     this.naptrNoMatch = o.naptrNoMatch ?? 'fail';
     this.maxTargets = Math.floor(numberOption(o.maxTargets, 32, 1, 1024, 'maxTargets'));
@@ -211,7 +224,11 @@ class LocatorImpl implements SipLocator {
     }
     const cached = this.cachedPlan(destination);
     if (cached) return this.resultFrom(uri, destination, cached);
-    // Messages for one destination that arrive while its plan is being built share that work.
+    return this.resultFrom(uri, destination, await this.withDeadline(this.planFor(parsed, destination, ctx), uri, options.signal));
+  }
+
+  /** The plan being built for a destination, or a new build: messages for one destination share that work. */
+  private planFor(parsed: ReturnType<typeof parseSipUri>, destination: string, ctx: PlanContext): Promise<Plan> {
     let building = this.building.get(destination);
     if (!building) {
       building = this.build(parsed, ctx).then((built) => {
@@ -220,7 +237,26 @@ class LocatorImpl implements SipLocator {
       }).finally(() => this.building.delete(destination));
       this.building.set(destination, building);
     }
-    return this.resultFrom(uri, destination, await this.withDeadline(building, uri, options.signal));
+    return building;
+  }
+
+  async probeTargets(uri: string, signal?: AbortSignal): Promise<Target[]> {
+    if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    const { uri: parsed, destination } = this.parse(uri);
+    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: false, maxQueries: this.maxQueries,
+      search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
+    const plan = this.cachedPlan(destination) ?? await this.withDeadline(this.planFor(parsed, destination, ctx), uri, signal);
+    return planTargets(plan, this.family, this.random, this.maxTargets);
+  }
+
+  probed(target: TargetKey & { host?: string }, outcome: ProbeOutcome): void {
+    if (this.closed) return;
+    const changed = this.health.record(target, outcome);
+    if (outcome.alive && this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: keyOnly(target) });
+    if (!changed || changed === 'unknown') return;
+    const reason = changed === 'down' ? outcome.error ?? (outcome.code !== undefined ? `status ${outcome.code}` : 'no answer') : `status ${outcome.code ?? 'ok'}`;
+    this.events.emit({ op: changed, target: keyOnly(target), state: changed, reason });
+    if (changed === 'down') for (const destination of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination, target: keyOnly(target) });
   }
 
   locateCached(uri: string): LocateResult | undefined {
@@ -250,6 +286,10 @@ class LocatorImpl implements SipLocator {
       if (tried.has(targetKeyOf(t))) continue;
       const m = this.marks.get(t);
       if (!m) {
+        if (this.health.state(t) === 'down') {
+          black ??= t; // found dead by probing: skipped like a black mark while others remain
+          continue;
+        }
         next = t;
         break;
       }
@@ -351,6 +391,7 @@ class LocatorImpl implements SipLocator {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweepTimer);
+    this.health.clear();
     this.events.clear();
     this.plans.clear();
     this.enums.clear();
@@ -379,7 +420,7 @@ class LocatorImpl implements SipLocator {
   private resultFrom(uri: string, destination: string, plan: Plan, readOnly = false): LocateResult {
     const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
     if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
-    const sticky = this.applyPin(destination, ordered, readOnly);
+    const sticky = this.applyPin(destination, ordered, readOnly, plan);
     return { uri, destination, targets: ordered, sticky, stale: plan.stale === true };
   }
 
@@ -448,14 +489,15 @@ class LocatorImpl implements SipLocator {
     if (this.plans.size > this.planLimit) this.plans.delete(this.plans.keys().next().value as string);
   }
 
-  /** Unmarked targets first, then grey, then black; marked ones carry their mark. */
+  /** Unmarked targets first, then grey, then black and down (found dead by probing); marked ones carry their mark. */
   private applyMarks(targets: Target[]): Target[] {
     const free: Target[] = [];
     const grey: Target[] = [];
     const black: Target[] = [];
+    const probed = this.health.size > 0;
     for (const t of targets) {
       const m = this.marks.get(t);
-      if (!m) free.push(t);
+      if (!m) (probed && this.health.state(t) === 'down' ? black : free).push(t);
       else (m.mark === 'grey' ? grey : black).push({ ...t, mark: m.mark });
     }
     return grey.length + black.length === 0 ? free : [...free, ...grey, ...black];
@@ -465,12 +507,20 @@ class LocatorImpl implements SipLocator {
    * Puts the destination's pin first (dropping it when DNS no longer lists it) or pins targets[0]; true when targets[0]
    * is pinned. readOnly: the same answer, but no pin is made, renewed, dropped or counted as used.
    */
-  private applyPin(destination: string, targets: Target[], readOnly: boolean): boolean {
+  private applyPin(destination: string, targets: Target[], readOnly: boolean, plan: Plan): boolean {
     if (!this.sticky) return false;
     const pin = this.pins.get(destination);
     if (pin) {
       const key = targetKeyOf(pin);
-      const i = targets.findIndex((t) => targetKeyOf(t) === key);
+      const i = this.health.state(pin) === 'down' ? -1 : targets.findIndex((t) => targetKeyOf(t) === key);
+      const better = i >= 0 && this.failback ? this.betterUp(plan, targets, targets[i]!) : undefined;
+      if (better !== undefined) {
+        targets.unshift(targets.splice(better, 1)[0]!);
+        if (readOnly) return true;
+        this.pin(destination, targets[0]!);
+        this.events.emit({ op: 'failback', target: keyOnly(targets[0]!), destination, reason: `from ${pin.transport} ${pin.address}:${pin.port}` });
+        return true;
+      }
       if (i >= 0) {
         if (i > 0) targets.unshift(targets.splice(i, 1)[0]!);
         if (readOnly) return true;
@@ -483,9 +533,24 @@ class LocatorImpl implements SipLocator {
         this.emit({ op: 'unpin', destination, target: keyOnly(pin) });
       }
     }
-    if (targets[0]!.mark === 'black') return false;
+    if (targets[0]!.mark === 'black' || this.health.state(targets[0]!) === 'down') return false;
     if (!readOnly) this.pin(destination, targets[0]!);
     return true;
+  }
+
+  /** The index of the best target that ranks above the pinned one in DNS order, is up and is unmarked (failback). */
+  private betterUp(plan: Plan, targets: Target[], pinned: Target): number | undefined {
+    let bestRank = rankIn(plan, pinned);
+    let best: number | undefined;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      const rank = rankIn(plan, t);
+      if (rank < bestRank && t.mark === undefined && this.health.state(t) === 'up') {
+        bestRank = rank;
+        best = i;
+      }
+    }
+    return best;
   }
 
   /** Builds a plan whose DNS work is cancelled after resolveTimeoutMs, or when `signal` aborts. */

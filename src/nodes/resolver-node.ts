@@ -1,5 +1,6 @@
 /** The sip-resolver config node: owns one locator (DNS cache, failure marks, sticky pins) shared by its users. */
 import type { NameserverState } from '../core/dns/types';
+import type { HealthRecord } from '../core/failover/health';
 import { createLocator, type SipLocator } from '../core/locator';
 import { SipLocateError } from '../core/errors';
 import type { FamilyPolicy, Locator, LocatorOptions, Transport } from '../core/types';
@@ -8,10 +9,14 @@ import { linkStore, type StoreLink } from '../store/link';
 import type { StateStore, StoreKind, StoreStatus } from '../store/types';
 import type { HttpRequest, HttpResponse, NodeStatus, Red, RedNode } from './red';
 import { errorOf, type ResolverConfigNode } from './shared';
+import { Monitor } from '../monitor/scheduler';
+import { monitorSettingsFrom, type MonitorConfig } from '../monitor/settings';
 
 /** The properties the editor saves for a sip-resolver. */
-export interface ResolverConfig {
+export interface ResolverConfig extends MonitorConfig {
   id: string;
+  /** 'sticky' (default) or 'failback': move a pin back to a better target that probing found up. */
+  pinPolicy?: string;
   name?: string;
   nameservers?: string;
   transports?: string;
@@ -108,7 +113,7 @@ const MAX_TRY_URI = 2048;
 
 interface Shared {
   fingerprint: string;
-  locator: Locator;
+  locator: SipLocator;
   link?: StoreLink;
   release?: NodeJS.Timeout;
 }
@@ -135,6 +140,7 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     transports: (transports.length ? transports.map((t) => t.toLowerCase()) : ['udp', 'tcp', 'tls']) as Transport[],
     family: (c.family || 'ipv4-first') as FamilyPolicy,
     sticky: bool(c.sticky),
+    pinPolicy: (c.pinPolicy || undefined) as LocatorOptions['pinPolicy'],
     greylistSeconds: num(c.greylist),
     timeoutMs: num(c.timeout),
     tries: num(c.tries),
@@ -243,6 +249,7 @@ export function registerResolver(RED: Red): void {
     const users = new Set<RedNode>();
     let shared: Shared | undefined;
     let stopStatus: (() => void) | undefined;
+    let monitor: Monitor | undefined;
     this.sticky = bool(config.sticky);
     this.locator = undefined;
     this.configError = undefined;
@@ -253,8 +260,13 @@ export function registerResolver(RED: Red): void {
     try {
       const credentials = (this as unknown as { credentials?: { redisPassword?: string } }).credentials;
       const store = storeFromConfig(config, this.id, credentials?.redisPassword, contextStoreNames(RED));
+      const monitoring = monitorSettingsFrom(config);
       shared = acquire(this.id, optionsFromConfig(config), store, (this as unknown as { context(): ContextLike }).context(), (message) => node.warn(message));
       this.locator = shared.locator;
+      if (monitoring) {
+        monitor = new Monitor(shared.locator, monitoring, { onProblem: (uri, err) => node.warn(RED._('sip-resolver.status.monitorProblem', { uri, code: err.code, message: err.message })) });
+        monitor.start();
+      }
       stopStatus = shared.link?.onStatus((s: StoreStatus) => {
         if (s.state === 'down') {
           node.warn(RED._('sip-resolver.status.storeDownLog', { kind: s.kind, message: s.error?.message ?? '' }));
@@ -280,7 +292,10 @@ export function registerResolver(RED: Red): void {
       if (removed) fanOut({ fill: 'grey', shape: 'ring', text: 'sip-resolver.status.closed' });
       users.clear();
       this.locator = undefined;
-      const finish = shared ? release(this.id, shared, removed) : Promise.resolve();
+      const stopped = monitor?.close() ?? Promise.resolve();
+      monitor = undefined;
+      const held = shared;
+      const finish = stopped.then(() => (held ? release(this.id, held, removed) : undefined));
       shared = undefined;
       finish.then(() => done(), () => done());
     });
@@ -300,6 +315,11 @@ function resolverFor(RED: Red, id: unknown): ResolverConfigNode | undefined {
 /** The health of the locator's nameservers (none when its DNS client was injected). */
 function nameserversOf(locator: Locator): NameserverState[] {
   return (locator as Partial<SipLocator>).dns?.nameserverStates() ?? [];
+}
+
+/** What scheduled probing believes about each target (none when nothing is monitored). */
+function healthOf(locator: Locator): HealthRecord[] {
+  return (locator as Partial<SipLocator>).health?.list() ?? [];
 }
 
 function notDeployed(res: HttpResponse): void {
@@ -337,7 +357,7 @@ function registerAdmin(RED: Red): void {
   RED.httpAdmin.get('/sip-resolver/:id/state', RED.auth.needsPermission('sip-resolver.read'), (req: HttpRequest, res: HttpResponse) => {
     const node = resolverFor(RED, req.params.id);
     if (!node || !node.locator) return notDeployed(res);
-    res.json({ ...node.locator.state(), store: node.storeStatus() ?? { kind: 'memory', state: 'memory' }, nameservers: nameserversOf(node.locator) });
+    res.json({ ...node.locator.state(), store: node.storeStatus() ?? { kind: 'memory', state: 'memory' }, nameservers: nameserversOf(node.locator), health: healthOf(node.locator) });
   });
   RED.httpAdmin.post('/sip-resolver/:id/reset', RED.auth.needsPermission('sip-resolver.write'), (req: HttpRequest, res: HttpResponse) => {
     const node = resolverFor(RED, req.params.id);

@@ -250,6 +250,7 @@ export function registerResolver(RED: Red): void {
     let shared: Shared | undefined;
     let stopStatus: (() => void) | undefined;
     let monitor: Monitor | undefined;
+    let stopHealthLog: (() => void) | undefined;
     this.sticky = bool(config.sticky);
     this.locator = undefined;
     this.configError = undefined;
@@ -264,6 +265,13 @@ export function registerResolver(RED: Red): void {
       shared = acquire(this.id, optionsFromConfig(config), store, (this as unknown as { context(): ContextLike }).context(), (message) => node.warn(message));
       this.locator = shared.locator;
       if (monitoring) {
+        stopHealthLog = shared.locator.events.on((e) => {
+          if (e.op !== 'up' && e.op !== 'down' && e.op !== 'failback') return;
+          const t = e.target ? `${e.target.transport} ${e.target.address}:${e.target.port}` : '';
+          const text = RED._(`sip-resolver.status.health-${e.op}`, { target: t, reason: e.reason ?? '', destination: e.destination ?? '' });
+          if (e.op === 'down') node.warn(text);
+          else node.log(text);
+        });
         monitor = new Monitor(shared.locator, monitoring, { onProblem: (uri, err) => node.warn(RED._('sip-resolver.status.monitorProblem', { uri, code: err.code, message: err.message })) });
         monitor.start();
       }
@@ -292,6 +300,7 @@ export function registerResolver(RED: Red): void {
       if (removed) fanOut({ fill: 'grey', shape: 'ring', text: 'sip-resolver.status.closed' });
       users.clear();
       this.locator = undefined;
+      stopHealthLog?.();
       const stopped = monitor?.close() ?? Promise.resolve();
       monitor = undefined;
       const held = shared;

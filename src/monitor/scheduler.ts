@@ -1,4 +1,5 @@
 /** Scheduled health probing: locates the monitored URIs and sends OPTIONS to every target they yield, spread over the interval. */
+import { setMaxListeners } from 'node:events';
 import { SipLocateError } from '../core/errors';
 import type { SipLocator } from '../core/locator';
 import { targetKeyOf } from '../core/failover/marks';
@@ -47,6 +48,7 @@ export class Monitor {
     this.send = deps.send ?? sendOptions;
     this.random = deps.random ?? Math.random;
     this.maxTargets = deps.maxTargets ?? MAX_MONITORED_TARGETS;
+    setMaxListeners(0, this.stop.signal); // one listener per look-up and probe in flight, each removed when it ends
     locator.health.configure({ downAfter: settings.downAfter, upAfter: settings.upAfter, staleMs: Math.max(60_000, 3 * (settings.intervalMs + settings.timeoutMs)) });
   }
 

@@ -213,8 +213,7 @@ class LocatorImpl implements SipLocator {
   /** RFC 3263 location of a SIP URI. */
   private async locateSip(uri: string, options: LocateOptions, maxQueries = this.maxQueries): Promise<LocateResult> {
     const { uri: parsed, destination } = this.parse(uri);
-    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true, maxQueries,
-      search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
+    const ctx = this.planContext(options.trace === true, maxQueries);
     if (options.trace) {
       // Read-only: the tree comes from a fresh build, the answer from what a real locate would use; nothing is stored.
       const built = await this.withDeadline(this.build(parsed, ctx, options.signal), uri, options.signal);
@@ -225,6 +224,12 @@ class LocatorImpl implements SipLocator {
     const cached = this.cachedPlan(destination);
     if (cached) return this.resultFrom(uri, destination, cached);
     return this.resultFrom(uri, destination, await this.withDeadline(this.planFor(parsed, destination, ctx), uri, options.signal));
+  }
+
+  /** What building a plan needs from this locator's settings. */
+  private planContext(trace: boolean, maxQueries: number): PlanContext {
+    return { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace, maxQueries,
+      search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
   }
 
   /** The plan being built for a destination, or a new build: messages for one destination share that work. */
@@ -243,9 +248,7 @@ class LocatorImpl implements SipLocator {
   async probeTargets(uri: string, signal?: AbortSignal): Promise<Target[]> {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
     const { uri: parsed, destination } = this.parse(uri);
-    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: false, maxQueries: this.maxQueries,
-      search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
-    const plan = this.cachedPlan(destination) ?? await this.withDeadline(this.planFor(parsed, destination, ctx), uri, signal);
+    const plan = this.cachedPlan(destination) ?? await this.withDeadline(this.planFor(parsed, destination, this.planContext(false, this.maxQueries)), uri, signal);
     return planTargets(plan, this.family, this.random, this.maxTargets);
   }
 

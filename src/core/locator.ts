@@ -15,6 +15,8 @@ import { Marks, targetKeyOf, type Mark } from './failover/marks';
 import { AdminStates, isAdminState, MAX_ADMIN_SECONDS } from './failover/admin';
 import { Pins, type Pin } from './failover/pins';
 import { failoverFrom } from './failover/from-report';
+import { Health, type ProbeOutcome } from './failover/health';
+import { rankIn } from './failover/ranks';
 import { withAddressing } from './target-address';
 import { buildPlan, type PlanContext } from './rfc3263/locate';
 import { planTargets, type Plan } from './rfc3263/plan';
@@ -70,6 +72,12 @@ export interface SipLocator extends Locator {
   counters(): LocatorCounters;
   /** Calls listener after each finished DNS query of the locator's own client; returns a function that stops it. */
   onQuery(listener: (event: QueryEvent) => void): () => void;
+  /** What scheduled probing believes about each target (a down target is skipped like a black mark). */
+  readonly health: Health;
+  /** Counts one probe of a target: success clears a grey mark; a change to up or down is an event, down also unpins. */
+  probed(target: TargetKey & { host?: string }, outcome: ProbeOutcome): void;
+  /** Every target a SIP URI yields now, without marks, pins or health applied (for probing); rejects like locate(). */
+  probeTargets(uri: string, signal?: AbortSignal): Promise<Target[]>;
 }
 
 /** What a locator has counted since it was created. */
@@ -129,6 +137,8 @@ function asTarget(t: TargetKey): Target {
 class LocatorImpl implements SipLocator {
   readonly dns: DnsClient | undefined;
   readonly events: EventHub;
+  readonly health: Health;
+  private readonly failback: boolean;
   private readonly querier: DnsQuerier;
   private readonly clock: Clock;
   private readonly random: () => number;
@@ -179,6 +189,9 @@ class LocatorImpl implements SipLocator {
     if (o.family !== undefined && !FAMILIES.includes(o.family)) throw new SipLocateError('EINVALIDOPTION', `The option family must be one of ${FAMILIES.join(', ')}.`, { option: 'family' });
     this.family = o.family ?? 'ipv4-first';
     this.sticky = o.sticky === true;
+    if (o.pinPolicy !== undefined && o.pinPolicy !== 'sticky' && o.pinPolicy !== 'failback') throw new SipLocateError('EINVALIDOPTION', 'The option pinPolicy must be "sticky" or "failback".', { option: 'pinPolicy' });
+    this.failback = o.pinPolicy === 'failback';
+    this.health = new Health(this.clock);
     if (o.naptrNoMatch !== undefined && o.naptrNoMatch !== 'fail' && o.naptrNoMatch !== 'fallback') throw new SipLocateError('EINVALIDOPTION', 'The option naptrNoMatch must be "fail" or "fallback".', { option: 'naptrNoMatch' });
     this.naptrNoMatch = o.naptrNoMatch ?? 'fail';
     this.maxTargets = Math.floor(numberOption(o.maxTargets, 32, 1, 1024, 'maxTargets'));
@@ -262,8 +275,7 @@ class LocatorImpl implements SipLocator {
   /** RFC 3263 location of a SIP URI. */
   private async locateSip(uri: string, options: LocateOptions, maxQueries = this.maxQueries): Promise<LocateResult> {
     const { uri: parsed, destination } = this.parse(uri);
-    const ctx: PlanContext = { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace: options.trace === true, maxQueries,
-      search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
+    const ctx = this.planContext(options.trace === true, maxQueries);
     if (options.trace) {
       // Read-only: the tree comes from a fresh build, the answer from what a real locate would use; nothing is stored.
       let built: Awaited<ReturnType<typeof buildPlan>>;
@@ -287,7 +299,27 @@ class LocatorImpl implements SipLocator {
       return this.resultFrom(uri, destination, cached);
     }
     this.counts.planMisses++;
-    // Messages for one destination that arrive while its plan is being built share that work.
+    let plan: Plan;
+    try {
+      plan = await this.withDeadline(this.planFor(parsed, destination, ctx), uri, options.signal);
+    } catch (err) {
+      // No nameserver answered and the DNS client had nothing, not even stale: the last good plan (RFC 8767) routes.
+      const saved = this.savedFallback(destination, err, false);
+      if (!saved) throw err;
+      this.remember(destination, saved.plan);
+      plan = saved.plan;
+    }
+    return this.resultFrom(uri, destination, plan);
+  }
+
+  /** What building a plan needs from this locator's settings. */
+  private planContext(trace: boolean, maxQueries: number): PlanContext {
+    return { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace, maxQueries,
+      search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
+  }
+
+  /** The plan being built for a destination, or a new build: messages for one destination share that work. */
+  private planFor(parsed: ReturnType<typeof parseSipUri>, destination: string, ctx: PlanContext): Promise<Plan> {
     let building = this.building.get(destination);
     if (!building) {
       building = this.build(parsed, ctx).then((built) => {
@@ -297,17 +329,7 @@ class LocatorImpl implements SipLocator {
       }).finally(() => this.building.delete(destination));
       this.building.set(destination, building);
     }
-    let plan: Plan;
-    try {
-      plan = await this.withDeadline(building, uri, options.signal);
-    } catch (err) {
-      // No nameserver answered and the DNS client had nothing, not even stale: the last good plan (RFC 8767) routes.
-      const saved = this.savedFallback(destination, err, false);
-      if (!saved) throw err;
-      this.remember(destination, saved.plan);
-      plan = saved.plan;
-    }
-    return this.resultFrom(uri, destination, plan);
+    return building;
   }
 
   /** The destination's last good plan (as a stale plan) when `err` means DNS gave no answer; with a trace saying so. */
@@ -354,6 +376,23 @@ class LocatorImpl implements SipLocator {
     return [...this.saved.values()].filter((e) => e.record.expiresAt > now).map((e) => e.record);
   }
 
+  async probeTargets(uri: string, signal?: AbortSignal): Promise<Target[]> {
+    if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    const { uri: parsed, destination } = this.parse(uri);
+    const plan = this.cachedPlan(destination) ?? await this.withDeadline(this.planFor(parsed, destination, this.planContext(false, this.maxQueries)), uri, signal);
+    return planTargets(plan, this.family, this.random, this.maxTargets);
+  }
+
+  probed(target: TargetKey & { host?: string }, outcome: ProbeOutcome): void {
+    if (this.closed) return;
+    const changed = this.health.record(target, outcome);
+    if (outcome.alive && this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: keyOnly(target) });
+    if (!changed || changed === 'unknown') return;
+    const reason = changed === 'down' ? outcome.error ?? (outcome.code !== undefined ? `status ${outcome.code}` : 'no answer') : `status ${outcome.code ?? 'ok'}`;
+    this.events.emit({ op: changed, target: keyOnly(target), state: changed, reason });
+    if (changed === 'down') for (const destination of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination, target: keyOnly(target) });
+  }
+
   locateCached(uri: string): LocateResult | undefined {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
     if (this.enums.handles(uri)) {
@@ -393,6 +432,10 @@ class LocatorImpl implements SipLocator {
       if (!m) {
         if (a === 'drain') {
           drained ??= t;
+          continue;
+        }
+        if (this.health.state(t) === 'down') {
+          black ??= t; // found dead by probing: skipped like a black mark while others remain
           continue;
         }
         next = t;
@@ -564,6 +607,7 @@ class LocatorImpl implements SipLocator {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweepTimer);
+    this.health.clear();
     this.events.clear();
     this.queryListeners.clear();
     this.plans.clear();
@@ -594,7 +638,7 @@ class LocatorImpl implements SipLocator {
   private resultFrom(uri: string, destination: string, plan: Plan, readOnly = false): LocateResult {
     const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
     if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
-    const sticky = this.applyPin(destination, ordered, readOnly);
+    const sticky = this.applyPin(destination, ordered, readOnly, plan);
     return { uri, destination, targets: ordered, sticky, stale: plan.stale === true };
   }
 
@@ -666,13 +710,14 @@ class LocatorImpl implements SipLocator {
     if (this.plans.size > this.planLimit) this.plans.delete(this.plans.keys().next().value as string);
   }
 
-  /** Unmarked targets first, then drained, grey, black; disabled ones only when nothing else is left. Marked ones carry their mark. */
+  /** Unmarked targets first, then drained, grey, black and down (found dead by probing); disabled ones only when nothing else is left. Marked ones carry their mark. */
   private applyMarks(targets: Target[]): Target[] {
     const free: Target[] = [];
     const drained: Target[] = [];
     const grey: Target[] = [];
     const black: Target[] = [];
     const disabled: Target[] = [];
+    const probed = this.health.size > 0;
     for (const t of targets) {
       const a = this.admin.size > 0 ? this.admin.get(t)?.state : undefined;
       if (a === 'disable') {
@@ -680,7 +725,7 @@ class LocatorImpl implements SipLocator {
         continue;
       }
       const m = this.marks.get(t);
-      if (!m) (a === 'drain' ? drained : free).push(t);
+      if (!m) (probed && this.health.state(t) === 'down' ? black : a === 'drain' ? drained : free).push(t);
       else (m.mark === 'grey' ? grey : black).push({ ...t, mark: m.mark });
     }
     if (grey.length + black.length + drained.length + disabled.length === 0) return free;
@@ -692,12 +737,20 @@ class LocatorImpl implements SipLocator {
    * Puts the destination's pin first (dropping it when DNS no longer lists it) or pins targets[0]; true when targets[0]
    * is pinned. readOnly: the same answer, but no pin is made, renewed, dropped or counted as used.
    */
-  private applyPin(destination: string, targets: Target[], readOnly: boolean): boolean {
+  private applyPin(destination: string, targets: Target[], readOnly: boolean, plan: Plan): boolean {
     if (!this.sticky) return false;
     const pin = this.pins.get(destination);
     if (pin) {
       const key = targetKeyOf(pin);
-      const i = targets.findIndex((t) => targetKeyOf(t) === key);
+      const i = this.health.state(pin) === 'down' ? -1 : targets.findIndex((t) => targetKeyOf(t) === key);
+      const better = i >= 0 && this.failback ? this.betterUp(plan, targets, targets[i]!) : undefined;
+      if (better !== undefined) {
+        targets.unshift(targets.splice(better, 1)[0]!);
+        if (readOnly) return true;
+        this.pin(destination, targets[0]!);
+        this.events.emit({ op: 'failback', target: keyOnly(targets[0]!), destination, reason: `from ${pin.transport} ${pin.address}:${pin.port}` });
+        return true;
+      }
       if (i >= 0) {
         if (i > 0) targets.unshift(targets.splice(i, 1)[0]!);
         if (readOnly) return true;
@@ -710,11 +763,26 @@ class LocatorImpl implements SipLocator {
         this.emit({ op: 'unpin', destination, target: keyOnly(pin) });
       }
     }
-    if (targets[0]!.mark === 'black') return false;
+    if (targets[0]!.mark === 'black' || this.health.state(targets[0]!) === 'down') return false;
     // Drained and disabled targets get no new pins.
     if (this.admin.size > 0 && this.admin.get(targets[0]!)) return false;
     if (!readOnly) this.pin(destination, targets[0]!);
     return true;
+  }
+
+  /** The index of the best target that ranks above the pinned one in DNS order, is up and is unmarked (failback). */
+  private betterUp(plan: Plan, targets: Target[], pinned: Target): number | undefined {
+    let bestRank = rankIn(plan, pinned);
+    let best: number | undefined;
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[i]!;
+      const rank = rankIn(plan, t);
+      if (rank < bestRank && t.mark === undefined && this.health.state(t) === 'up') {
+        bestRank = rank;
+        best = i;
+      }
+    }
+    return best;
   }
 
   /** Builds a plan whose DNS work is cancelled after resolveTimeoutMs, or when `signal` aborts. */

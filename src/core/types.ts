@@ -204,6 +204,8 @@ export interface LocatorOptions {
   family?: FamilyPolicy;
   /** Stick to a known good server per destination (default false). */
   sticky?: boolean;
+  /** 'sticky' (default): a pin stays until it fails; 'failback': it moves back to a better target that probing found up. */
+  pinPolicy?: 'sticky' | 'failback';
   /** Seconds an unused sticky pin lasts; each use renews it (default 7200). */
   pinSeconds?: number;
   /** Most sticky pins kept; beyond it the least recently used one is dropped (default 100000). */

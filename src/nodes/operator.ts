@@ -39,11 +39,10 @@ export function readTargetRequest(body: unknown, state?: unknown): TargetRequest
 /** What a resolver believes: marks, pins, operator states, health (when probing runs), nameservers and the store. */
 export function resolverState(node: ResolverConfigNode, locator: Locator): Record<string, unknown> {
   const sip = sipLocatorOf(locator);
-  const health = (node as { health?: () => unknown }).health?.();
   return {
     ...locator.state(),
     admin: locator.adminStates?.() ?? [],
-    ...(health !== undefined ? { health } : {}),
+    health: sip?.health.list() ?? [],
     nameservers: sip?.dns?.nameserverStates() ?? [],
     store: node.storeStatus() ?? { kind: 'memory', state: 'memory' },
   };

@@ -10,10 +10,14 @@ import type { HttpRequest, HttpResponse, NodeStatus, Red, RedNode } from './red'
 import { errorOf, type ResolverConfigNode } from './shared';
 import { metricsFor } from '../metrics/registry';
 import { readTargetRequest, resolverState, sipLocatorOf } from './operator';
+import { Monitor } from '../monitor/scheduler';
+import { monitorSettingsFrom, type MonitorConfig } from '../monitor/settings';
 
 /** The properties the editor saves for a sip-resolver. */
-export interface ResolverConfig {
+export interface ResolverConfig extends MonitorConfig {
   id: string;
+  /** 'sticky' (default) or 'failback': move a pin back to a better target that probing found up. */
+  pinPolicy?: string;
   name?: string;
   nameservers?: string;
   transports?: string;
@@ -113,7 +117,7 @@ const MAX_TRY_URI = 2048;
 
 interface Shared {
   fingerprint: string;
-  locator: Locator;
+  locator: SipLocator;
   link?: StoreLink;
   release?: NodeJS.Timeout;
 }
@@ -140,6 +144,7 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     transports: (transports.length ? transports.map((t) => t.toLowerCase()) : ['udp', 'tcp', 'tls']) as Transport[],
     family: (c.family || 'ipv4-first') as FamilyPolicy,
     sticky: bool(c.sticky),
+    pinPolicy: (c.pinPolicy || undefined) as LocatorOptions['pinPolicy'],
     greylistSeconds: num(c.greylist),
     timeoutMs: num(c.timeout),
     tries: num(c.tries),
@@ -248,6 +253,8 @@ export function registerResolver(RED: Red): void {
     const users = new Set<RedNode>();
     let shared: Shared | undefined;
     let stopStatus: (() => void) | undefined;
+    let monitor: Monitor | undefined;
+    let stopHealthLog: (() => void) | undefined;
     this.sticky = bool(config.sticky);
     this.locator = undefined;
     this.configError = undefined;
@@ -258,10 +265,25 @@ export function registerResolver(RED: Red): void {
     try {
       const credentials = (this as unknown as { credentials?: { redisPassword?: string } }).credentials;
       const store = storeFromConfig(config, this.id, credentials?.redisPassword, contextStoreNames(RED));
+      const monitoring = monitorSettingsFrom(config);
       shared = acquire(this.id, optionsFromConfig(config), store, (this as unknown as { context(): ContextLike }).context(), (message) => node.warn(message));
       this.locator = shared.locator;
       const sip = sipLocatorOf(shared.locator);
-      if (sip) metricsFor(sip).setSources({ store: () => this.storeStatus(), health: () => (this as { health?: () => Array<{ state: string }> }).health?.() ?? [] });
+      if (sip) metricsFor(sip).setSources({ store: () => this.storeStatus(), health: () => sip.health.list() });
+      if (monitoring) {
+        stopHealthLog = shared.locator.events.on((e) => {
+          if (e.op !== 'up' && e.op !== 'down' && e.op !== 'failback') return;
+          const t = e.target ? `${e.target.transport} ${e.target.address}:${e.target.port}` : '';
+          const text = RED._(`sip-resolver.status.health-${e.op}`, { target: t, reason: e.reason ?? '', destination: e.destination ?? '' });
+          if (e.op === 'down') node.warn(text);
+          else node.log(text);
+        });
+        monitor = new Monitor(shared.locator, monitoring, {
+          onProblem: (uri, err) => node.warn(RED._('sip-resolver.status.monitorProblem', { uri, code: err.code, message: err.message })),
+          onProbe: (outcome) => sip && metricsFor(sip).observeProbe(outcome.alive ? 'up' : outcome.code !== undefined ? 'failed' : 'no-answer', outcome.rttMs),
+        });
+        monitor.start();
+      }
       stopStatus = shared.link?.onStatus((s: StoreStatus) => {
         if (s.state === 'down' || s.state === 'up') sip?.events.emit({ op: s.state === 'down' ? 'store-down' : 'store-up', state: s.state, ...(s.error ? { reason: s.error.code } : {}) });
         if (s.state === 'down') {
@@ -288,7 +310,11 @@ export function registerResolver(RED: Red): void {
       if (removed) fanOut({ fill: 'grey', shape: 'ring', text: 'sip-resolver.status.closed' });
       users.clear();
       this.locator = undefined;
-      const finish = shared ? release(this.id, shared, removed) : Promise.resolve();
+      stopHealthLog?.();
+      const stopped = monitor?.close() ?? Promise.resolve();
+      monitor = undefined;
+      const held = shared;
+      const finish = stopped.then(() => (held ? release(this.id, held, removed) : undefined));
       shared = undefined;
       finish.then(() => done(), () => done());
     });
@@ -309,6 +335,7 @@ function resolverFor(RED: Red, id: unknown): ResolverConfigNode | undefined {
 function nameserversOf(locator: Locator): NameserverState[] {
   return (locator as Partial<SipLocator>).dns?.nameserverStates() ?? [];
 }
+
 
 function notDeployed(res: HttpResponse): void {
   res.status(404).json({ code: 'ENOTDEPLOYED', message: 'This sip-resolver is not deployed yet: deploy the flow, then try again. (Only deployed configurations are used, so the editor cannot make the server ask arbitrary nameservers.)' });

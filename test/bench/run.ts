@@ -1,4 +1,4 @@
-// npm run bench [-- --json | --node-red-only | --proxy-only | --state-only | --dns-only]: resolver figures measured side by side in one run (ratios and counts, so that they
+// npm run bench [-- --json | --node-red-only | --proxy-only | --state-only | --dns-only | --monitor-only]: resolver figures measured side by side in one run (ratios and counts, so that they
 // hold on a noisy machine). Real BIND/NSD/Knot behind a userspace proxy with a fixed delay each way.
 import * as dns from 'node:dns';
 import type * as dnsPacket from 'dns-packet';
@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchProxy } from './proxy';
+import { monitorFigures } from './monitor';
 import { skipUnlessKamailio } from '../servers/kamailio';
 import { FANOUT_ORIGIN, writeFanoutZone } from '../rfc3263/fanout-zone';
 import { outageAfterRestart, outageZone } from './outage-restart';
@@ -419,6 +420,10 @@ process.on('unhandledRejection', (e) => {
     console.log(JSON.stringify(await benchProxy()));
     return;
   }
+  if (process.argv.includes('--monitor-only')) {
+    console.log(JSON.stringify({ monitor: await monitorFigures() }));
+    return;
+  }
   if (process.argv.includes('--state-only')) {
     console.log(JSON.stringify(await stateAtScale()));
     return;
@@ -479,6 +484,8 @@ process.on('unhandledRejection', (e) => {
   log(`  ENUM: ${JSON.stringify(out.enum)}`);
   out.nodeRed = await nodeRedRatio();
   log(`  Node-RED: ${JSON.stringify(out.nodeRed)}`);
+  out.monitor = await monitorFigures();
+  log(`  monitor: ${JSON.stringify(out.monitor)}`);
   out.proxy = skipUnlessKamailio() ? { skipped: 'kamailio not installed' } : await benchProxy();
   log(`  Kamailio + Node-RED: ${JSON.stringify(out.proxy)}`);
   for (const s of servers) {

@@ -19,12 +19,20 @@ export interface FailoverPolicy {
  * ("408, 480, 5xx, 6xx"); empty means the default (503). Throws EINVALIDOPTION with a sentence.
  */
 export function parseFailoverCodes(setting: unknown): FailoverPolicy {
-  if (setting === undefined || setting === null) return parseFailoverCodes(DEFAULT_FAILOVER_CODES);
+  return parseCodeList(setting, 'failoverCodes', DEFAULT_FAILOVER_CODES, 3);
+}
+
+/**
+ * Parses a list of SIP status codes and classes ("200, 404, 5xx") for the setting `option`: codes and classes from
+ * `lowest`xx to 6xx; empty means `fallback`. Throws EINVALIDOPTION with a sentence.
+ */
+export function parseCodeList(setting: unknown, option: string, fallback: string, lowest: number): FailoverPolicy {
+  if (setting === undefined || setting === null) return parseCodeList(fallback, option, fallback, lowest);
   const text = Array.isArray(setting) ? setting.map(String).join(',') : typeof setting === 'number' ? String(setting) : setting;
-  if (typeof text !== 'string') throw new SipLocateError('EINVALIDOPTION', 'failoverCodes must be a list of SIP status codes such as "503" or "408, 480, 5xx".', { option: 'failoverCodes' });
-  if (text.length > MAX_SETTING) throw new SipLocateError('EINVALIDOPTION', `failoverCodes is longer than ${MAX_SETTING} characters; use classes such as 5xx instead of listing every code.`, { option: 'failoverCodes' });
+  if (typeof text !== 'string') throw new SipLocateError('EINVALIDOPTION', `${option} must be a list of SIP status codes such as "503" or "408, 480, 5xx".`, { option });
+  if (text.length > MAX_SETTING) throw new SipLocateError('EINVALIDOPTION', `${option} is longer than ${MAX_SETTING} characters; use classes such as 5xx instead of listing every code.`, { option });
   const items = text.split(/[\s,;]+/).filter((s) => s.length > 0);
-  if (items.length === 0) return parseFailoverCodes(DEFAULT_FAILOVER_CODES);
+  if (items.length === 0) return parseCodeList(fallback, option, fallback, lowest);
   const codes = new Set<number>();
   const classes = new Set<number>();
   for (const item of items) {
@@ -32,8 +40,11 @@ export function parseFailoverCodes(setting: unknown): FailoverPolicy {
     const cls = /^([1-9])xx$/i.exec(item);
     const code = /^[1-9]\d\d$/.test(item) ? Number(item) : undefined;
     const first = cls ? Number(cls[1]) : code !== undefined ? Math.floor(code / 100) : undefined;
-    if (first === undefined) throw new SipLocateError('EINVALIDOPTION', `${shown} in failoverCodes is not a SIP status code (such as 503) or a class (such as 5xx).`, { option: 'failoverCodes' });
-    if (first < 3 || first > 6) throw new SipLocateError('EINVALIDOPTION', `${shown} in failoverCodes is not a failure: only 3xx to 6xx responses can move a request to the next target.`, { option: 'failoverCodes' });
+    if (first === undefined) throw new SipLocateError('EINVALIDOPTION', `${shown} in ${option} is not a SIP status code (such as 503) or a class (such as 5xx).`, { option });
+    if (first < lowest || first > 6) {
+      const why = lowest === 3 ? 'is not a failure: only 3xx to 6xx responses can move a request to the next target' : `is not a final response this setting takes (${lowest}xx to 6xx)`;
+      throw new SipLocateError('EINVALIDOPTION', `${shown} in ${option} ${why}.`, { option });
+    }
     if (cls) classes.add(first);
     else codes.add(code!);
   }

@@ -1,0 +1,201 @@
+/** Scheduled health probing: locates the monitored URIs and sends OPTIONS to every target they yield, spread over the interval. */
+import { setMaxListeners } from 'node:events';
+import { SipLocateError } from '../core/errors';
+import type { SipLocator } from '../core/locator';
+import { targetKeyOf } from '../core/failover/marks';
+import type { ProbeOutcome } from '../core/failover/health';
+import type { Target } from '../core/types';
+import { sendOptions, type ProbeResult } from '../probe/prober';
+import type { MonitorSettings } from './settings';
+
+/** Most targets one monitor probes; targets beyond it are left out (and reported once). */
+export const MAX_MONITORED_TARGETS = 10_000;
+/** Share of the interval each wait varies by, so probes of many resolvers do not fall into step. */
+const JITTER = 0.1;
+
+/** What the monitor needs besides its settings (replaceable in tests). */
+export interface MonitorDeps {
+  send?: typeof sendOptions;
+  random?: () => number;
+  /** Told about a URI that cannot be located, or a bound reached; once per new problem. */
+  onProblem?: (uri: string, err: SipLocateError) => void;
+  /** Told about each finished probe (for metrics): alive or not, the status code or error, the round trip. */
+  onProbe?: (outcome: ProbeOutcome) => void;
+  maxTargets?: number;
+}
+
+/** One target being probed. */
+interface Watched {
+  target: Target;
+  /** The monitored URIs that yield it. */
+  uris: Set<string>;
+  timer?: NodeJS.Timeout;
+  probing?: Promise<void>;
+}
+
+/** Probes the targets of a list of URIs every interval until closed; results go to locator.probed(). */
+export class Monitor {
+  private readonly watched = new Map<string, Watched>();
+  private readonly stop = new AbortController();
+  private readonly send: typeof sendOptions;
+  private readonly random: () => number;
+  private readonly maxTargets: number;
+  /** The last problem reported per URI, so a lasting one is told once. */
+  private readonly problems = new Map<string, string>();
+  private roundTimer?: NodeJS.Timeout;
+  private round?: Promise<void>;
+  private closed = false;
+
+  constructor(private readonly locator: SipLocator, private readonly settings: MonitorSettings, private readonly deps: MonitorDeps = {}) {
+    this.send = deps.send ?? sendOptions;
+    this.random = deps.random ?? Math.random;
+    this.maxTargets = deps.maxTargets ?? MAX_MONITORED_TARGETS;
+    setMaxListeners(0, this.stop.signal); // one listener per look-up and probe in flight, each removed when it ends
+    locator.health.configure({ downAfter: settings.downAfter, upAfter: settings.upAfter, staleMs: Math.max(60_000, 3 * (settings.intervalMs + settings.timeoutMs)) });
+  }
+
+  /** Starts the first round now. */
+  start(): void {
+    if (this.closed || this.round || this.roundTimer) return;
+    this.discover();
+  }
+
+  /** Targets being probed now. */
+  get size(): number {
+    return this.watched.size;
+  }
+
+  /** Stops probing: aborts probes and look-ups in flight and resolves once they have ended; no timer is left. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stop.abort();
+    clearTimeout(this.roundTimer);
+    const pending: Array<Promise<void> | undefined> = [this.round];
+    for (const w of this.watched.values()) {
+      clearTimeout(w.timer);
+      pending.push(w.probing);
+    }
+    this.watched.clear();
+    await Promise.allSettled(pending);
+  }
+
+  /** A wait of about `ms`, give or take the jitter. */
+  private jittered(ms: number): number {
+    return ms * (1 - JITTER + 2 * JITTER * this.random());
+  }
+
+  /** Locates every URI (the locator's cache re-asks DNS only when its data expires), then schedules the next round. */
+  private discover(): void {
+    this.roundTimer = undefined;
+    this.round = Promise.all(this.settings.uris.map((uri) => this.locateOne(uri))).then(() => {
+      this.round = undefined;
+      if (this.closed) return;
+      this.roundTimer = setTimeout(() => this.discover(), this.jittered(this.settings.intervalMs));
+    });
+  }
+
+  private async locateOne(uri: string): Promise<void> {
+    let targets: Target[];
+    try {
+      targets = await this.locator.probeTargets(uri, this.stop.signal);
+    } catch (err) {
+      // Keep probing what the URI yielded before: a DNS outage is no reason to stop watching the servers.
+      if (!this.closed) this.problem(uri, err instanceof SipLocateError ? err : new SipLocateError('EINTERNAL', String(err)));
+      return;
+    }
+    if (this.closed) return;
+    this.problems.delete(uri);
+    const keys = new Set<string>();
+    for (const t of targets) {
+      const key = targetKeyOf(t);
+      keys.add(key);
+      const known = this.watched.get(key);
+      if (known) {
+        known.uris.add(uri);
+        known.target = t;
+        continue;
+      }
+      if (this.watched.size >= this.maxTargets) {
+        this.problem(uri, new SipLocateError('EOVERLOAD', `Monitoring stops adding targets at ${this.maxTargets}; ${t.transport} ${t.address}:${t.port} is not probed.`));
+        continue;
+      }
+      const w: Watched = { target: t, uris: new Set([uri]) };
+      this.watched.set(key, w);
+      // The first probes of new targets are spread over the interval.
+      this.schedule(key, w, this.random() * this.settings.intervalMs);
+    }
+    for (const [key, w] of this.watched) {
+      if (!w.uris.has(uri) || keys.has(key)) continue;
+      w.uris.delete(uri);
+      if (w.uris.size === 0) this.unwatch(key, w);
+    }
+  }
+
+  private problem(uri: string, err: SipLocateError): void {
+    const text = `${err.code} ${err.message}`;
+    if (this.problems.get(uri) === text) return;
+    if (this.problems.size >= 4 * this.settings.uris.length + 16) this.problems.clear();
+    this.problems.set(uri, text);
+    this.deps.onProblem?.(uri, err);
+  }
+
+  private unwatch(key: string, w: Watched): void {
+    clearTimeout(w.timer);
+    w.timer = undefined;
+    if (this.watched.get(key) === w) this.watched.delete(key);
+  }
+
+  private schedule(key: string, w: Watched, delayMs: number): void {
+    if (this.closed) return;
+    w.timer = setTimeout(() => {
+      w.timer = undefined;
+      w.probing = this.probe(key, w).finally(() => {
+        w.probing = undefined;
+      });
+    }, Math.max(0, delayMs));
+  }
+
+  /** Sends one OPTIONS to a target (never two at once: the next is scheduled when this one ends). */
+  private async probe(key: string, w: Watched): Promise<void> {
+    const target = w.target;
+    const started = performance.now();
+    let result: ProbeResult;
+    try {
+      result = await this.send(target, { timeoutMs: this.settings.timeoutMs, t1Ms: Math.min(500, this.settings.timeoutMs / 4), signal: this.stop.signal });
+    } catch (err) {
+      // Cancelled on close, or a target that cannot go into a request: no probe result either way.
+      if (!this.closed && err instanceof SipLocateError && err.code !== 'ECANCELLED') {
+        this.problem([...w.uris][0] ?? '', err);
+        this.unwatch(key, w);
+      }
+      return;
+    }
+    if (this.closed || this.watched.get(key) !== w) return;
+    if (result.kind === 'failure' && result.code === 'ENOTRANSPORT') {
+      // The prober cannot speak this transport: say so once, and neither call the target down nor up.
+      this.problem([...w.uris][0] ?? '', new SipLocateError('ENOTRANSPORT', result.message));
+      this.unwatch(key, w);
+      return;
+    }
+    const rttMs = performance.now() - started;
+    const outcome = { ...this.outcome(result, rttMs), host: target.host };
+    this.locator.probed(target, outcome);
+    this.deps.onProbe?.(outcome);
+    this.schedule(key, w, this.jittered(this.settings.intervalMs) - rttMs);
+  }
+
+  /** What a probe result means under monitorUpCodes (default: any final response but 503 is alive). */
+  private outcome(r: ProbeResult, rttMs: number): ProbeOutcome {
+    const up = this.settings.upCodes;
+    if (r.kind === 'response') {
+      const alive = up ? up.fails(r.status) : true;
+      return { alive, rttMs, code: r.status, error: alive ? undefined : `status ${r.status} is not in monitorUpCodes` };
+    }
+    if (r.status !== undefined) {
+      const alive = up ? up.fails(r.status) : false;
+      return { alive, rttMs, code: r.status, error: alive ? undefined : r.message };
+    }
+    return { alive: false, error: r.message };
+  }
+}

@@ -1,0 +1,51 @@
+// A UDP SIP server for monitor tests that can be stopped and started again on the same port (the sip-responder
+// binds a new port each time): it answers every OPTIONS with 200 and counts what it received.
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+
+/** A restartable UDP UAS on 127.0.0.1. */
+export interface UdpUas {
+  port: number;
+  /** Requests received since it was created. */
+  received: number;
+  running(): boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function answer(request: string): string | undefined {
+  const copy = request.split('\r\n').filter((l) => /^(via|from|to|call-id|cseq):/i.test(l));
+  if (copy.length < 5) return undefined;
+  return ['SIP/2.0 200 OK', ...copy.map((l) => (/^to:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=uas` : l)), 'Content-Length: 0', '', ''].join('\r\n');
+}
+
+/** Starts a UAS on a port chosen by the system (or the given one). */
+export async function startUdpUas(port = 0): Promise<UdpUas> {
+  let socket: Socket | undefined;
+  const uas: UdpUas = {
+    port,
+    received: 0,
+    running: () => socket !== undefined,
+    async start() {
+      const s = createSocket('udp4');
+      s.on('message', (buf, rinfo) => {
+        uas.received++;
+        const a = answer(buf.toString('latin1'));
+        if (a) s.send(a, rinfo.port, rinfo.address);
+      });
+      s.bind(uas.port, '127.0.0.1');
+      await once(s, 'listening');
+      uas.port = s.address().port;
+      socket = s;
+    },
+    async stop() {
+      const s = socket;
+      socket = undefined;
+      if (!s) return;
+      s.close();
+      await once(s, 'close');
+    },
+  };
+  await uas.start();
+  return uas;
+}

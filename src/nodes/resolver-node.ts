@@ -7,7 +7,9 @@ import { createContextStore, type ContextLike } from '../store/context';
 import { linkStore, type StoreLink } from '../store/link';
 import type { StateStore, StoreKind, StoreStatus } from '../store/types';
 import type { HttpRequest, HttpResponse, NodeStatus, Red, RedNode } from './red';
+import { RecentDestinations } from './recent-destinations';
 import { errorOf, type ResolverConfigNode } from './shared';
+import { createStateFeed, registerSidebarAdmin } from './sidebar-feed';
 
 /** The properties the editor saves for a sip-resolver. */
 export interface ResolverConfig {
@@ -247,6 +249,18 @@ export function registerResolver(RED: Red): void {
     this.locator = undefined;
     this.configError = undefined;
     this.storeStatus = () => shared?.link?.status();
+    const recent = new RecentDestinations();
+    const feed = createStateFeed(RED, this.id, () => ({
+      id: node.id,
+      name: config.name || '',
+      ...(node.locator ? stateBody(node, node.locator) : { error: node.configError ? errorOf(node.configError) : undefined }),
+      recent: recent.list(),
+      now: Date.now(),
+    }));
+    const unwatch: Array<() => void> = [];
+    this.seen = (result): void => {
+      if (recent.record(result.destination, result.targets, Date.now())) feed.changed();
+    };
     const fanOut = (status: NodeStatus): void => {
       for (const u of users) u.status(status);
     };
@@ -255,7 +269,11 @@ export function registerResolver(RED: Red): void {
       const store = storeFromConfig(config, this.id, credentials?.redisPassword, contextStoreNames(RED));
       shared = acquire(this.id, optionsFromConfig(config), store, (this as unknown as { context(): ContextLike }).context(), (message) => node.warn(message));
       this.locator = shared.locator;
+      unwatch.push(shared.locator.onChange(() => feed.changed()));
+      const events = (shared.locator as Partial<SipLocator>).events;
+      if (events) unwatch.push(events.on(() => feed.changed()));
       stopStatus = shared.link?.onStatus((s: StoreStatus) => {
+        feed.changed();
         if (s.state === 'down') {
           node.warn(RED._('sip-resolver.status.storeDownLog', { kind: s.kind, message: s.error?.message ?? '' }));
           fanOut({ fill: 'yellow', shape: 'ring', text: RED._('sip-resolver.status.storeDown', { kind: s.kind }) });
@@ -275,8 +293,11 @@ export function registerResolver(RED: Red): void {
     this.deregister = (user: RedNode): void => {
       users.delete(user);
     };
+    feed.changed();
     this.on('close', (removed: boolean, done: () => void) => {
       stopStatus?.();
+      for (const stop of unwatch.splice(0)) stop();
+      feed.close(removed);
       if (removed) fanOut({ fill: 'grey', shape: 'ring', text: 'sip-resolver.status.closed' });
       users.clear();
       this.locator = undefined;
@@ -289,6 +310,7 @@ export function registerResolver(RED: Red): void {
     credentials: { redisPassword: { type: 'password' } },
   });
   registerAdmin(RED);
+  registerSidebarAdmin(RED);
 }
 
 function resolverFor(RED: Red, id: unknown): ResolverConfigNode | undefined {
@@ -300,6 +322,11 @@ function resolverFor(RED: Red, id: unknown): ResolverConfigNode | undefined {
 /** The health of the locator's nameservers (none when its DNS client was injected). */
 function nameserversOf(locator: Locator): NameserverState[] {
   return (locator as Partial<SipLocator>).dns?.nameserverStates() ?? [];
+}
+
+/** The body of GET /sip-resolver/:id/state, also what the sidebar shows: marks, pins, store and nameservers. */
+function stateBody(node: ResolverConfigNode, locator: Locator): Record<string, unknown> {
+  return { ...locator.state(), store: node.storeStatus() ?? { kind: 'memory', state: 'memory' }, nameservers: nameserversOf(locator) };
 }
 
 function notDeployed(res: HttpResponse): void {
@@ -337,7 +364,7 @@ function registerAdmin(RED: Red): void {
   RED.httpAdmin.get('/sip-resolver/:id/state', RED.auth.needsPermission('sip-resolver.read'), (req: HttpRequest, res: HttpResponse) => {
     const node = resolverFor(RED, req.params.id);
     if (!node || !node.locator) return notDeployed(res);
-    res.json({ ...node.locator.state(), store: node.storeStatus() ?? { kind: 'memory', state: 'memory' }, nameservers: nameserversOf(node.locator) });
+    res.json(stateBody(node, node.locator));
   });
   RED.httpAdmin.post('/sip-resolver/:id/reset', RED.auth.needsPermission('sip-resolver.write'), (req: HttpRequest, res: HttpResponse) => {
     const node = resolverFor(RED, req.params.id);

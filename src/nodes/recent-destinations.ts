@@ -21,13 +21,18 @@ export class RecentDestinations {
 
   /** Records a locate result; true when the list changed in a way the sidebar shows (new destination or new order). */
   record(destination: string, targets: ReadonlyArray<TargetKey & { host?: string }>, at: number): boolean {
-    const kept = targets.slice(0, MAX_TARGETS).map((t) => ({ transport: t.transport, address: t.address, port: t.port, ...(t.host !== undefined ? { host: t.host } : {}) }));
     const old = this.entries.get(destination);
-    const same = old !== undefined && JSON.stringify(old.targets) === JSON.stringify(kept);
     this.entries.delete(destination);
+    if (old && sameOrder(old.targets, targets)) {
+      // The common case on the locate path: no copy, only the recency moves.
+      old.at = at;
+      this.entries.set(destination, old);
+      return false;
+    }
+    const kept = targets.slice(0, MAX_TARGETS).map((t) => ({ transport: t.transport, address: t.address, port: t.port, ...(t.host !== undefined ? { host: t.host } : {}) }));
     this.entries.set(destination, { destination, targets: kept, at });
     while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);
-    return !same;
+    return true;
   }
 
   /** Newest first. */
@@ -44,4 +49,15 @@ export class RecentDestinations {
   clear(): void {
     this.entries.clear();
   }
+}
+
+/** True when a kept order lists the same targets as the first MAX_TARGETS of a new one. */
+function sameOrder(kept: ReadonlyArray<TargetKey & { host?: string }>, next: ReadonlyArray<TargetKey & { host?: string }>): boolean {
+  if (kept.length !== Math.min(next.length, MAX_TARGETS)) return false;
+  for (let i = 0; i < kept.length; i++) {
+    const a = kept[i]!;
+    const b = next[i]!;
+    if (a.port !== b.port || a.address !== b.address || a.transport !== b.transport || a.host !== b.host) return false;
+  }
+  return true;
 }

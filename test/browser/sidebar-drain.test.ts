@@ -2,29 +2,17 @@
 // Needs POST /sip-resolver/:id/targets (the operator admin API); fails with a clear message while it answers 404.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkipReason, launchChromium } from './chromium';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
-import { INSTALL_HINT } from '../servers/dns-servers';
 
-const CHROMIUM = '/usr/bin/chromium';
-const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-sidebar.js'));
 const RES = 'drr0000000000001';
 
-function skipReason(): string | false {
-  if (!built) return 'run npm run build first';
-  if (existsSync(CHROMIUM)) return false;
-  const msg = `chromium is not installed; install with: ${INSTALL_HINT}`;
-  if (process.env.CI === 'true') throw new Error(`CI: ${msg}`);
-  process.stderr.write(`\n*** SKIPPED browser test: ${msg}\n`);
-  return msg;
-}
 
 type Endpoint = { address: string; port: number; stop(): Promise<void> };
 type Sip = { targets: Array<{ transport: string; address: string; port: number }> };
 
-describe('drain and enable from the SIP sidebar', { skip: skipReason() }, () => {
+describe('drain and enable from the SIP sidebar', { skip: browserSkipReason('sip-sidebar.js') }, () => {
   let red: NodeRedProcess;
   let browser: Browser;
   let page: Page;
@@ -44,10 +32,7 @@ describe('drain and enable from the SIP sidebar', { skip: skipReason() }, () => 
       { id: 'drl0000000000001', type: 'sip-locate', z, resolver: RES, wires: [['drd0000000000001'], []] },
       { id: 'drd0000000000001', type: 'debug', z, active: true, complete: 'sip', targetType: 'msg', wires: [] },
     ], {});
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(red.url);
     await page.waitForSelector('.red-ui-palette-node[data-palette-type="sip-locate"]', { timeout: 30000 });

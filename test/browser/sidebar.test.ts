@@ -3,29 +3,18 @@
 // read-only user sees it with the buttons disabled. Saves docs/sidebar.png for the README.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkipReason, launchChromium } from './chromium';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
 import { startRedis, type RunningRedis } from '../servers/redis';
-import { INSTALL_HINT } from '../servers/dns-servers';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = join(__dirname, '..', '..');
 const shots = join(root, 'test-results', 'browser');
-const built = existsSync(join(root, 'dist', 'nodes', 'sip-sidebar.js'));
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 type Endpoint = { address: string; port: number; stop(): Promise<void> };
 
-function skipReason(): string | false {
-  if (!built) return 'run npm run build first';
-  if (existsSync(CHROMIUM)) return false;
-  const msg = `chromium is not installed; install with: ${INSTALL_HINT}`;
-  if (process.env.CI === 'true') throw new Error(`CI: ${msg}`);
-  process.stderr.write(`\n*** SKIPPED browser test: ${msg}\n`);
-  return msg;
-}
 
 /** A tab like example 02 on its own resolver: locate one endpoint, probe it with OPTIONS, report a failure. */
 function liveFlow(nameserver: string, ep: Endpoint): unknown[] {
@@ -46,7 +35,7 @@ async function openSidebar(page: Page): Promise<void> {
   await page.locator('.sip-sb-resolver').first().waitFor({ timeout: 15000 });
 }
 
-describe('the SIP sidebar in Chromium', { skip: skipReason() }, () => {
+describe('the SIP sidebar in Chromium', { skip: browserSkipReason('sip-sidebar.js') }, () => {
   let red: NodeRedProcess;
   let browser: Browser;
   let page: Page;
@@ -65,7 +54,7 @@ describe('the SIP sidebar in Chromium', { skip: skipReason() }, () => {
     redis = await startRedis();
     const flows = [...(await demo.exampleFlows()), ...liveFlow(dns.nameserver, endpoints.healthy2!)];
     red = await startNodeRedProcess(flows, { SIP_LOCATE_NAMESERVERS: dns.nameserver, SIP_LOCATE_REDIS_URL: redis.url });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(red.url);
     await openSidebar(page);
@@ -120,7 +109,7 @@ describe('the SIP sidebar in Chromium', { skip: skipReason() }, () => {
   });
 });
 
-describe('the SIP sidebar for a read-only user', { skip: skipReason() }, () => {
+describe('the SIP sidebar for a read-only user', { skip: browserSkipReason('sip-sidebar.js') }, () => {
   let red: NodeRedProcess;
   let browser: Browser;
 
@@ -134,7 +123,7 @@ describe('the SIP sidebar for a read-only user', { skip: skipReason() }, () => {
     ], {
       SIP_LOCATE_ADMIN_AUTH: JSON.stringify({ type: 'credentials', users: [{ username: 'viewer', password: hash, permissions: 'read' }] }),
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

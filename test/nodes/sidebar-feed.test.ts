@@ -54,3 +54,20 @@ test('the feed publishes the first change at once, then at most once per interva
   quiet.close(true);
   assert.equal(sent.length, 3);
 });
+
+test('every string the sidebar shows is in the en-US and the German catalog', () => {
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  const { join } = require('node:path') as typeof import('node:path');
+  const nodes = join(__dirname, '..', '..', 'nodes');
+  const html = readFileSync(join(nodes, 'sip-sidebar.html'), 'utf8');
+  const flat = (o: Record<string, unknown>, prefix = ''): string[] =>
+    Object.entries(o).flatMap(([k, v]) => (typeof v === 'object' && v !== null ? flat(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}`]));
+  const en = flat((JSON.parse(readFileSync(join(nodes, 'locales', 'en-US', 'sip-sidebar.json'), 'utf8')) as { 'sip-sidebar': Record<string, unknown> })['sip-sidebar']).sort();
+  const de = flat((JSON.parse(readFileSync(join(nodes, 'locales', 'de', 'sip-sidebar.json'), 'utf8')) as { 'sip-sidebar': Record<string, unknown> })['sip-sidebar']).sort();
+  assert.deepEqual(de, en, 'the German catalog has the same keys');
+  const used = [...html.matchAll(/\bt\('([a-zA-Z.]+)'/g)].map((m) => m[1]!).filter((k) => !k.endsWith('.'));
+  const prefixed = [...html.matchAll(/\bt\('([a-zA-Z]+\.)' \+/g)].map((m) => m[1]!);
+  assert.ok(used.length >= 10, `found ${used.length} keys`);
+  for (const key of used) assert.ok(en.includes(key), `en-US lacks ${key}`);
+  for (const prefix of prefixed) assert.ok(en.some((k) => k.startsWith(prefix)), `en-US lacks ${prefix}*`);
+});

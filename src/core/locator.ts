@@ -293,9 +293,10 @@ class LocatorImpl implements SipLocator {
   }
 
   state(): LocatorState {
-    // Sorted, so the same state reads the same whatever the recency order of the pins.
-    const byKey = (a: TargetKey, b: TargetKey): number => a.transport.localeCompare(b.transport) || a.address.localeCompare(b.address) || a.port - b.port;
-    return { marks: this.marks.list().sort(byKey), pins: this.pins.list().sort((a, b) => a.destination.localeCompare(b.destination)) };
+    // Sorted (by code unit, cheaply), so the same state reads the same whatever the recency order of the pins.
+    const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+    const byKey = (a: TargetKey, b: TargetKey): number => cmp(a.transport, b.transport) || cmp(a.address, b.address) || a.port - b.port;
+    return { marks: this.marks.list().sort(byKey), pins: this.pins.list().sort((a, b) => cmp(a.destination, b.destination)) };
   }
 
   resetState(): void {

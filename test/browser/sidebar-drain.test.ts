@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkipReason, launchChromium } from './chromium';
+import { editorWithSidebar } from './sidebar-page';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
 
 const RES = 'drr0000000000001';
@@ -33,11 +34,7 @@ describe('drain and enable from the SIP sidebar', { skip: browserSkipReason('sip
       { id: 'drd0000000000001', type: 'debug', z, active: true, complete: 'sip', targetType: 'msg', wires: [] },
     ], {});
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(red.url);
-    await page.waitForSelector('.red-ui-palette-node[data-palette-type="sip-locate"]', { timeout: 30000 });
-    await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('sip-locate'));
-    await page.locator(`.sip-sb-resolver[data-resolver="${RES}"]`).waitFor({ timeout: 15000 });
+    page = await editorWithSidebar(browser, red.url);
   });
   after(async () => {
     await browser?.close();

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkipReason, launchChromium } from './chromium';
+import { editorWithSidebar, openSidebar } from './sidebar-page';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
 import { startRedis, type RunningRedis } from '../servers/redis';
 
@@ -29,12 +30,6 @@ function liveFlow(nameserver: string, ep: Endpoint): unknown[] {
   ];
 }
 
-async function openSidebar(page: Page): Promise<void> {
-  await page.waitForSelector('.red-ui-palette-node[data-palette-type="sip-locate"]', { timeout: 30000 });
-  await page.evaluate(() => (window as unknown as { RED: { sidebar: { show(id: string): void } } }).RED.sidebar.show('sip-locate'));
-  await page.locator('.sip-sb-resolver').first().waitFor({ timeout: 15000 });
-}
-
 describe('the SIP sidebar in Chromium', { skip: browserSkipReason('sip-sidebar.js') }, () => {
   let red: NodeRedProcess;
   let browser: Browser;
@@ -55,9 +50,7 @@ describe('the SIP sidebar in Chromium', { skip: browserSkipReason('sip-sidebar.j
     const flows = [...(await demo.exampleFlows()), ...liveFlow(dns.nameserver, endpoints.healthy2!)];
     red = await startNodeRedProcess(flows, { SIP_LOCATE_NAMESERVERS: dns.nameserver, SIP_LOCATE_REDIS_URL: redis.url });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    await page.goto(red.url);
-    await openSidebar(page);
+    page = await editorWithSidebar(browser, red.url);
   });
   after(async () => {
     await browser?.close();

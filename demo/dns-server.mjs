@@ -3,6 +3,7 @@
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import dnsPacket from 'dns-packet';
+import { withFreshPortOnClash } from './ports.mjs';
 
 /** Records of the demo zone for the given SIP endpoints ({name: {address, port}}). */
 export function demoZone(origin, ep) {
@@ -34,7 +35,11 @@ export function demoZone(origin, ep) {
 }
 
 /** Starts the server on address:port (port 0 = a free one); resolves {address, port, nameserver, queries, stop()}. */
-export async function startZoneServer({ address = '127.0.0.1', port = 0, origin, records }) {
+export function startZoneServer({ address = '127.0.0.1', port = 0, origin, records }) {
+  return withFreshPortOnClash(port, (p) => startZoneServerOn({ address, port: p, origin, records }));
+}
+
+async function startZoneServerOn({ address, port, origin, records }) {
   const lower = (s) => s.toLowerCase().replace(/\.$/, '');
   const soa = records.find((r) => r.type === 'SOA');
   const names = new Set(records.map((r) => lower(r.name)));

@@ -2,6 +2,7 @@
 // 'ok' answers 200, 'busy' answers 503 with Retry-After, 'silent' receives and never answers.
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
+import { withFreshPortOnClash } from './ports.mjs';
 
 function respond(request, behaviour, address, port) {
   const head = request.split('\r\n\r\n')[0] ?? '';
@@ -26,7 +27,11 @@ function respond(request, behaviour, address, port) {
 }
 
 /** Starts one endpoint; resolves {address, port, behaviour, requests, stop()}. */
-export async function startEndpoint({ address, port = 0, behaviour }) {
+export function startEndpoint({ address, port = 0, behaviour }) {
+  return withFreshPortOnClash(port, (p) => startEndpointOn({ address, port: p, behaviour }));
+}
+
+async function startEndpointOn({ address, port, behaviour }) {
   const state = { requests: 0 };
   const udp = createSocket('udp4');
   udp.on('message', (buf, rinfo) => {

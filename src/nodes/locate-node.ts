@@ -45,6 +45,7 @@ export function registerLocate(RED: Red): void {
       const locator = locatorOf(resolver);
       if (locator instanceof SipLocateError) return fail(locator);
       const found = (result: LocateResult): void => {
+        if (!(resolver instanceof SipLocateError)) resolver.seen(result);
         // A tel: URI went through ENUM: msg.sip.enum says which number, record and SIP URI.
         msg.sip = result.enum ? { ...stateFromResult(result), stale: result.stale, enum: result.enum } : { ...stateFromResult(result), stale: result.stale };
         status(() => withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${text.sticky})` : '') }, text.memoryOnly));

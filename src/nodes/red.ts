@@ -45,12 +45,17 @@ export interface Red {
   };
   auth: { needsPermission(permission: string): (req: HttpRequest, res: HttpResponse, next: () => void) => void };
   settings?: Record<string, unknown>;
+  /** The editor websocket: publish(topic, data, retain). */
+  comms?: { publish(topic: string, data: unknown, retain?: boolean): void };
+  /** Editor plugins (the runtime side of the SIP sidebar). */
+  plugins?: { registerPlugin(id: string, definition: { type: string; onadd?: () => void }): void };
 }
 
 /** The admin HTTP request as express hands it over. */
 export interface HttpRequest {
   params: Record<string, string>;
   body?: unknown;
+  query?: Record<string, unknown>;
 }
 
 /** The admin HTTP response as express hands it over. */

@@ -7,11 +7,13 @@ import { createContextStore, type ContextLike } from '../store/context';
 import { linkStore, type StoreLink } from '../store/link';
 import type { StateStore, StoreKind, StoreStatus } from '../store/types';
 import type { HttpRequest, HttpResponse, NodeStatus, Red, RedNode } from './red';
+import { RecentDestinations } from './recent-destinations';
 import { errorOf, type ResolverConfigNode } from './shared';
 import { metricsFor } from '../metrics/registry';
 import { readTargetRequest, resolverState, sipLocatorOf } from './operator';
 import { Monitor } from '../monitor/scheduler';
 import { monitorSettingsFrom, type MonitorConfig } from '../monitor/settings';
+import { createStateFeed, registerSidebarAdmin } from './sidebar-feed';
 
 /** The properties the editor saves for a sip-resolver. */
 export interface ResolverConfig extends MonitorConfig {
@@ -259,6 +261,18 @@ export function registerResolver(RED: Red): void {
     this.locator = undefined;
     this.configError = undefined;
     this.storeStatus = () => shared?.link?.status();
+    const recent = new RecentDestinations();
+    const feed = createStateFeed(RED, this.id, () => ({
+      id: node.id,
+      name: config.name || '',
+      ...(node.locator ? resolverState(node, node.locator) : { error: node.configError ? errorOf(node.configError) : undefined }),
+      recent: recent.list(),
+      now: Date.now(),
+    }));
+    const unwatch: Array<() => void> = [];
+    this.seen = (result): void => {
+      if (recent.record(result.destination, result.targets, Date.now())) feed.changed();
+    };
     const fanOut = (status: NodeStatus): void => {
       for (const u of users) u.status(status);
     };
@@ -284,7 +298,11 @@ export function registerResolver(RED: Red): void {
         });
         monitor.start();
       }
+      unwatch.push(shared.locator.onChange(() => feed.changed()));
+      const events = (shared.locator as Partial<SipLocator>).events;
+      if (events) unwatch.push(events.on(() => feed.changed()));
       stopStatus = shared.link?.onStatus((s: StoreStatus) => {
+        feed.changed();
         if (s.state === 'down' || s.state === 'up') sip?.events.emit({ op: s.state === 'down' ? 'store-down' : 'store-up', state: s.state, ...(s.error ? { reason: s.error.code } : {}) });
         if (s.state === 'down') {
           node.warn(RED._('sip-resolver.status.storeDownLog', { kind: s.kind, message: s.error?.message ?? '' }));
@@ -305,8 +323,11 @@ export function registerResolver(RED: Red): void {
     this.deregister = (user: RedNode): void => {
       users.delete(user);
     };
+    feed.changed();
     this.on('close', (removed: boolean, done: () => void) => {
       stopStatus?.();
+      for (const stop of unwatch.splice(0)) stop();
+      feed.close(removed);
       if (removed) fanOut({ fill: 'grey', shape: 'ring', text: 'sip-resolver.status.closed' });
       users.clear();
       this.locator = undefined;
@@ -323,6 +344,7 @@ export function registerResolver(RED: Red): void {
     credentials: { redisPassword: { type: 'password' } },
   });
   registerAdmin(RED);
+  registerSidebarAdmin(RED);
 }
 
 function resolverFor(RED: Red, id: unknown): ResolverConfigNode | undefined {

@@ -42,6 +42,8 @@ export interface ResolverConfigNode extends RedNode {
   storeStatus(): StoreStatus | undefined;
   register(user: RedNode): void;
   deregister(user: RedNode): void;
+  /** Tells the resolver a destination was located (the sidebar's recent destinations). */
+  seen(result: LocateResult): void;
 }
 
 /** The config node a user node points at, or a typed error saying what to fix. */

@@ -2,26 +2,15 @@
 // Screenshots of each step go to test-results/browser/ (git-ignored).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkipReason, launchChromium } from './chromium';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
-import { INSTALL_HINT } from '../servers/dns-servers';
 
-const CHROMIUM = '/usr/bin/chromium';
 const shots = join(__dirname, '..', '..', 'test-results', 'browser');
-const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-locate.js'));
 
-function skipReason(): string | false {
-  if (!built) return 'run npm run build first';
-  if (existsSync(CHROMIUM)) return false;
-  const msg = `chromium is not installed; install with: ${INSTALL_HINT}`;
-  if (process.env.CI === 'true') throw new Error(`CI: ${msg}`);
-  process.stderr.write(`\n*** SKIPPED browser test: ${msg}\n`);
-  return msg;
-}
-
-describe('the editor in Chromium', { skip: skipReason() }, () => {
+describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
   let red: NodeRedProcess;
   let browser: Browser;
   let page: Page;
@@ -38,10 +27,7 @@ describe('the editor in Chromium', { skip: skipReason() }, () => {
     endpoints = await sip.startDemoEndpoints(0);
     dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints as never) });
     red = await startNodeRedProcess([{ id: 'tab0', type: 'tab', label: 'Flow 1' }], { SIP_LOCATE_NAMESERVERS: dns.nameserver });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(red.url);
     await page.waitForSelector('.red-ui-palette-node[data-palette-type="sip-locate"]', { timeout: 30000 });

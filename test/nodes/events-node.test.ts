@@ -67,8 +67,8 @@ describe('sip-events node', () => {
     ev.receive({ payload: { command: 'state' } });
     await ans.until(3);
     const state = answers[2]!.payload;
-    assert.deepEqual(state.admin.map((a: any) => [a.address, a.state]), [['127.0.0.11', 'drain'], ['127.0.0.12', 'disable']]);
-    assert.deepEqual(Object.keys(state).sort(), ['admin', 'marks', 'nameservers', 'pins', 'store']);
+    assert.deepEqual(state.admin.map((a: { address: string; state: string }) => [a.address, a.state]), [['127.0.0.11', 'drain'], ['127.0.0.12', 'disable']]);
+    assert.deepEqual(Object.keys(state).sort(), ['admin', 'health', 'marks', 'nameservers', 'pins', 'store']);
     assert.equal(state.nameservers[0].address, '127.0.0.1:9');
     const r = await locatorOf('r2').locate('sip:trunk.test');
     assert.deepEqual(r.targets.map((x) => x.address), ['127.0.0.11'], 'disabled .12 is skipped; drained .11 is the only one left');
@@ -82,7 +82,7 @@ describe('sip-events node', () => {
     assert.deepEqual(families.get('sip_locate_targets')?.samples.filter((s) => s.value > 0).map((s) => s.labels.state), ['drain']);
     assert.equal(families.get('sip_locate_events_total')?.samples.find((s) => s.labels.op === 'enable')?.value, 1);
     assert.equal(families.get('sip_locate_probe_rtt_seconds')?.type, 'histogram');
-    assert.ok(Array.isArray(metrics.metrics) && metrics.metrics.some((m: any) => m.name === 'sip_locate_plan_cache_misses_total'));
+    assert.ok(Array.isArray(metrics.metrics) && metrics.metrics.some((m: { name: string }) => m.name === 'sip_locate_plan_cache_misses_total'));
     assert.match(metrics.headers['content-type'], /^text\/plain/);
     ev.receive({ payload: { command: 'reboot' } });
     ev.receive({ payload: { command: 'drain', target: { transport: 'udp', address: 'evil.test\r\nX: 1', port: 5060 } } });

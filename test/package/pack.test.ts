@@ -80,8 +80,11 @@ describe('npm pack, installed into a fresh Node-RED user directory', { skip: ski
     // The production dependencies as tarballs too, so that the install needs no registry.
     const deps = join(tmp, 'deps');
     mkdirSync(deps);
-    for (const [, dir] of dependencyClosure(packed.dependencies ?? {})) {
-      const r = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', deps, dir], tmp);
+    // Made with tar, as the registry's tarballs are (a package/ folder): `npm pack <dir>` runs a dependency's
+    // prepare script (prom-client's calls husky, a dev tool it does not ship) even with --ignore-scripts.
+    for (const [name, dir] of dependencyClosure(packed.dependencies ?? {})) {
+      const file = join(deps, `${name.replace('@', '').replace('/', '-')}.tgz`);
+      const r = await run('tar', ['-czf', file, '--exclude=./node_modules', '--transform', 's,^\\.,package,', '-C', dir, '.'], tmp);
       assert.equal(r.code, 0, r.out);
     }
     userDir = join(tmp, 'user');

@@ -49,19 +49,31 @@ describe('end to end: Node-RED + BIND + sipp', { skip }, () => {
   let deadPort: number;
 
   before(async () => {
-    const start = async (scenario: string, address: string, port: number): Promise<void> => {
-      for (const transport of ['udp', 'tcp'] as const) {
-        const s = await startSipp({ scenario, address, transport, port });
-        sipp.push(s);
-        byAddress.set(address, [...(byAddress.get(address) ?? []), s]);
+    // A UDP and a TCP sipp on one port. A port found free can be taken meanwhile by a parallel test (a socket bound
+    // to the wildcard address blocks it on every loopback address), so the pair starts again on a new port.
+    const start = async (scenario: string, address: string): Promise<number> => {
+      for (let attempt = 1; ; attempt++) {
+        const port = await freePort(address);
+        const started: RunningSipp[] = [];
+        try {
+          for (const transport of ['udp', 'tcp'] as const) started.push(await startSipp({ scenario, address, transport, port }));
+        } catch (err) {
+          for (const s of started) await s.stop();
+          if (attempt >= 4 || !/errno = 98/.test(String(err))) throw err;
+          continue;
+        }
+        sipp.push(...started);
+        byAddress.set(address, [...(byAddress.get(address) ?? []), ...started]);
+        return port;
       }
     };
-    const ports = { ok: await freePort('127.0.0.91'), busy: await freePort('127.0.0.92'), s1: await freePort('127.0.0.94'), s2: await freePort('127.0.0.95') };
+    const ports = {
+      ok: await start('uas_options_200.xml', '127.0.0.91'),
+      busy: await start('uas_options_503.xml', '127.0.0.92'),
+      s1: await start('uas_options_200.xml', '127.0.0.94'),
+      s2: await start('uas_options_200.xml', '127.0.0.95'),
+    };
     deadPort = await freePort('127.0.0.93');
-    await start('uas_options_200.xml', '127.0.0.91', ports.ok);
-    await start('uas_options_503.xml', '127.0.0.92', ports.busy);
-    await start('uas_options_200.xml', '127.0.0.94', ports.s1);
-    await start('uas_options_200.xml', '127.0.0.95', ports.s2);
     dir = mkdtempSync(join(tmpdir(), 'sip-e2e-'));
     const zone = join(dir, 'e2e.test.zone');
     writeFileSync(zone, [

@@ -3,13 +3,11 @@ import { SipLocateError } from '../core/errors';
 import type { ResolverEvent } from '../core/events';
 import { metricsFor } from '../metrics/registry';
 import { readTargetRequest, resolverState, sipLocatorOf } from './operator';
-import type { NodeMessage, Red, RedNode } from './red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { attachResolver, errorOf, errorStatus, throttledStatus } from './shared';
 
 /** The properties the editor saves for a sip-events node. */
-export interface EventsConfig {
-  id: string;
-  name?: string;
+export interface EventsConfig extends NodeDef {
   resolver?: string;
 }
 
@@ -31,8 +29,8 @@ export function eventPayload(event: ResolverEvent, resolver: string): Record<str
 }
 
 /** Registers the sip-events node type. */
-export function registerEvents(RED: Red): void {
-  function SipEventsNode(this: RedNode, config: EventsConfig): void {
+export function registerEvents(RED: NodeAPI): void {
+  function SipEventsNode(this: Node, config: EventsConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const resolver = attachResolver(RED, node, config.resolver, 'sip-events.status.noResolver');
@@ -124,5 +122,5 @@ export function registerEvents(RED: Red): void {
       }
     });
   }
-  RED.nodes.registerType('sip-events', SipEventsNode as unknown as (this: RedNode, config: never) => void);
+  RED.nodes.registerType('sip-events', SipEventsNode);
 }

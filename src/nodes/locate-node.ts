@@ -2,13 +2,11 @@
 import { setMaxListeners } from 'node:events';
 import { SipLocateError } from '../core/errors';
 import type { LocateResult } from '../core/types';
-import type { NodeMessage, Red, RedNode } from './red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { attachResolver, errorOf, errorStatus, locatorOf, stateFromResult, targetText, withStoreNote, throttledStatus } from './shared';
 
 /** The properties the editor saves for a sip-locate node. */
-export interface LocateConfig {
-  id: string;
-  name?: string;
+export interface LocateConfig extends NodeDef {
   resolver?: string;
   uri?: string;
   uriType?: string;
@@ -16,8 +14,8 @@ export interface LocateConfig {
 }
 
 /** Registers the sip-locate node type. */
-export function registerLocate(RED: Red): void {
-  function SipLocateNode(this: RedNode, config: LocateConfig): void {
+export function registerLocate(RED: NodeAPI): void {
+  function SipLocateNode(this: Node, config: LocateConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const resolver = attachResolver(RED, node, config.resolver, 'sip-locate.status.noResolver');
@@ -93,5 +91,5 @@ export function registerLocate(RED: Red): void {
       }
     });
   }
-  RED.nodes.registerType('sip-locate', SipLocateNode as unknown as (this: RedNode, config: never) => void);
+  RED.nodes.registerType('sip-locate', SipLocateNode);
 }

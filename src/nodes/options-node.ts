@@ -5,14 +5,12 @@ import { targetKeyText } from '../core/target-address';
 import { checkProbeOptions, probeTarget, sipDomainOf } from '../probe/check';
 import { sendOptions, type ProbeStats } from '../probe/prober';
 import type { TlsIdentity } from '../probe/tls-identity';
-import type { NodeMessage, Red, RedNode } from './red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { RecentlyConfirmed } from './recently-confirmed';
 import { attachResolver, errorOf, errorStatus, keyOf, locatorOf, readSipState, targetText, throttledStatus } from './shared';
 
 /** The properties the editor saves for a sip-options node. */
-export interface OptionsConfig {
-  id: string;
-  name?: string;
+export interface OptionsConfig extends NodeDef {
   resolver?: string;
   timeout?: number | string;
   t1?: number | string;
@@ -28,8 +26,8 @@ export interface OptionsConfig {
 }
 
 /** Registers the sip-options node type. */
-export function registerOptions(RED: Red): void {
-  function SipOptionsNode(this: RedNode & { stats?: ProbeStats }, config: OptionsConfig): void {
+export function registerOptions(RED: NodeAPI): void {
+  function SipOptionsNode(this: Node & { stats?: ProbeStats }, config: OptionsConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const stats: ProbeStats = { stray: 0, malformed: 0 };
@@ -126,5 +124,5 @@ export function registerOptions(RED: Red): void {
       });
     });
   }
-  RED.nodes.registerType('sip-options', SipOptionsNode as unknown as (this: RedNode, config: never) => void);
+  RED.nodes.registerType('sip-options', SipOptionsNode);
 }

@@ -6,9 +6,10 @@ import type { FamilyPolicy, Locator, LocatorOptions, Transport } from '../core/t
 import { createContextStore, type ContextLike } from '../store/context';
 import { linkStore, type StoreLink } from '../store/link';
 import type { StateStore, StoreKind, StoreStatus } from '../store/types';
-import type { HttpRequest, HttpResponse, NodeStatus, Red, RedNode } from './red';
+import type { Request, Response } from 'express';
+import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import { RecentDestinations } from './recent-destinations';
-import { errorOf, type ResolverConfigNode } from './shared';
+import { errorOf, type ResolverConfigNode, type ResolverCredentials } from './shared';
 import { metricsFor } from '../metrics/registry';
 import { readTargetRequest, resolverState, sipLocatorOf } from './operator';
 import { Monitor } from '../monitor/scheduler';
@@ -241,18 +242,18 @@ async function release(id: string, shared: Shared, removed: boolean): Promise<vo
 }
 
 /** The context store names settings.js defines, when the runtime tells. */
-function contextStoreNames(RED: Red): string[] | undefined {
+function contextStoreNames(RED: NodeAPI): string[] | undefined {
   const storage = (RED.settings as { contextStorage?: unknown } | undefined)?.contextStorage;
   if (!storage || typeof storage !== 'object') return undefined;
   return Object.keys(storage).filter((k) => k !== 'default' || typeof (storage as Record<string, unknown>).default === 'object');
 }
 
 /** Registers the sip-resolver node type and its admin endpoints. */
-export function registerResolver(RED: Red): void {
-  function SipResolverNode(this: ResolverConfigNode, config: ResolverConfig): void {
+export function registerResolver(RED: NodeAPI): void {
+  function SipResolverNode(this: ResolverConfigNode, config: ResolverConfig & NodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const users = new Set<RedNode>();
+    const users = new Set<Node>();
     let shared: Shared | undefined;
     let stopStatus: (() => void) | undefined;
     let monitor: Monitor | undefined;
@@ -277,10 +278,9 @@ export function registerResolver(RED: Red): void {
       for (const u of users) u.status(status);
     };
     try {
-      const credentials = (this as unknown as { credentials?: { redisPassword?: string } }).credentials;
-      const store = storeFromConfig(config, this.id, credentials?.redisPassword, contextStoreNames(RED));
+      const store = storeFromConfig(config, this.id, this.credentials?.redisPassword, contextStoreNames(RED));
       const monitoring = monitorSettingsFrom(config);
-      shared = acquire(this.id, optionsFromConfig(config), store, (this as unknown as { context(): ContextLike }).context(), (message) => node.warn(message));
+      shared = acquire(this.id, optionsFromConfig(config), store, this.context(), (message) => node.warn(message));
       this.locator = shared.locator;
       const sip = sipLocatorOf(shared.locator);
       if (sip) metricsFor(sip).setSources({ store: () => this.storeStatus(), health: () => sip.health.list() });
@@ -316,11 +316,11 @@ export function registerResolver(RED: Red): void {
       this.configError = err instanceof SipLocateError ? err : new SipLocateError('EINVALIDOPTION', String(err));
       this.error(RED._('sip-resolver.errors.config', { message: this.configError.message }));
     }
-    this.register = (user: RedNode): void => {
+    this.register = (user: Node): void => {
       users.add(user);
       if (this.configError) user.status({ fill: 'red', shape: 'ring', text: this.configError.code });
     };
-    this.deregister = (user: RedNode): void => {
+    this.deregister = (user: Node): void => {
       users.delete(user);
     };
     feed.changed();
@@ -340,14 +340,14 @@ export function registerResolver(RED: Red): void {
       finish.then(() => done(), () => done());
     });
   }
-  RED.nodes.registerType('sip-resolver', SipResolverNode as unknown as (this: RedNode, config: never) => void, {
+  RED.nodes.registerType<ResolverConfigNode, ResolverConfig & NodeDef, unknown, ResolverCredentials>('sip-resolver', SipResolverNode, {
     credentials: { redisPassword: { type: 'password' } },
   });
   registerAdmin(RED);
   registerSidebarAdmin(RED);
 }
 
-function resolverFor(RED: Red, id: unknown): ResolverConfigNode | undefined {
+function resolverFor(RED: NodeAPI, id: unknown): ResolverConfigNode | undefined {
   if (typeof id !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) return undefined;
   const node = RED.nodes.getNode(id);
   return node && node.type === 'sip-resolver' ? (node as ResolverConfigNode) : undefined;
@@ -359,13 +359,13 @@ function nameserversOf(locator: Locator): NameserverState[] {
 }
 
 
-function notDeployed(res: HttpResponse): void {
+function notDeployed(res: Response): void {
   res.status(404).json({ code: 'ENOTDEPLOYED', message: 'This sip-resolver is not deployed yet: deploy the flow, then try again. (Only deployed configurations are used, so the editor cannot make the server ask arbitrary nameservers.)' });
 }
 
 /** POST /sip-resolver/:id/try {uri}, GET /sip-resolver/:id/state, POST /sip-resolver/:id/reset. */
-function registerAdmin(RED: Red): void {
-  RED.httpAdmin.post('/sip-resolver/:id/try', RED.auth.needsPermission('sip-resolver.write'), (req: HttpRequest, res: HttpResponse) => {
+function registerAdmin(RED: NodeAPI): void {
+  RED.httpAdmin.post('/sip-resolver/:id/try', RED.auth.needsPermission('sip-resolver.write'), (req: Request, res: Response) => {
     const body = req.body as { uri?: unknown } | undefined;
     const uri = body && typeof body === 'object' ? body.uri : undefined;
     if (typeof uri !== 'string' || uri.trim().length === 0) {
@@ -391,12 +391,12 @@ function registerAdmin(RED: Red): void {
       },
     );
   });
-  RED.httpAdmin.get('/sip-resolver/:id/state', RED.auth.needsPermission('sip-resolver.read'), (req: HttpRequest, res: HttpResponse) => {
+  RED.httpAdmin.get('/sip-resolver/:id/state', RED.auth.needsPermission('sip-resolver.read'), (req: Request, res: Response) => {
     const node = resolverFor(RED, req.params.id);
     if (!node || !node.locator) return notDeployed(res);
     res.json(resolverState(node, node.locator));
   });
-  RED.httpAdmin.post('/sip-resolver/:id/targets', RED.auth.needsPermission('sip-resolver.write'), (req: HttpRequest, res: HttpResponse) => {
+  RED.httpAdmin.post('/sip-resolver/:id/targets', RED.auth.needsPermission('sip-resolver.write'), (req: Request, res: Response) => {
     const request = readTargetRequest(req.body);
     if (request instanceof SipLocateError) {
       res.status(400).json(errorOf(request));
@@ -412,7 +412,7 @@ function registerAdmin(RED: Red): void {
       res.status(400).json(errorOf(err));
     }
   });
-  RED.httpAdmin.get('/sip-resolver/:id/metrics', RED.auth.needsPermission('sip-resolver.read'), (req: HttpRequest, res: HttpResponse) => {
+  RED.httpAdmin.get('/sip-resolver/:id/metrics', RED.auth.needsPermission('sip-resolver.read'), (req: Request, res: Response) => {
     const node = resolverFor(RED, req.params.id);
     const sip = sipLocatorOf(node?.locator);
     if (!node || !sip) return notDeployed(res);
@@ -424,7 +424,7 @@ function registerAdmin(RED: Red): void {
       (err: unknown) => res.status(500).json(errorOf(err)),
     );
   });
-  RED.httpAdmin.post('/sip-resolver/:id/reset', RED.auth.needsPermission('sip-resolver.write'), (req: HttpRequest, res: HttpResponse) => {
+  RED.httpAdmin.post('/sip-resolver/:id/reset', RED.auth.needsPermission('sip-resolver.write'), (req: Request, res: Response) => {
     const node = resolverFor(RED, req.params.id);
     if (!node || !node.locator) return notDeployed(res);
     node.locator.resetState();

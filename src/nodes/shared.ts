@@ -4,7 +4,7 @@ import type { FailoverState, Failure, Locator, LocateResult, Target, TargetKey }
 import { withAddressing } from '../core/target-address';
 import { readTargetKey } from '../store/records';
 import type { StoreStatus } from '../store/types';
-import type { NodeStatus, Red, RedNode } from './red';
+import type { Node, NodeAPI, NodeStatus } from 'node-red';
 
 /** The shape of msg.sip that sip-locate writes and the other nodes read. */
 export interface SipMsgState {
@@ -31,8 +31,13 @@ export interface SipMsgState {
   response?: { status: number; reason: string; headers: Record<string, string> };
 }
 
+/** The secrets a sip-resolver keeps in Node-RED's credentials store. */
+export interface ResolverCredentials {
+  redisPassword?: string;
+}
+
 /** The runtime side of a sip-resolver config node, as its users see it. */
-export interface ResolverConfigNode extends RedNode {
+export interface ResolverConfigNode extends Node<ResolverCredentials> {
   /** The shared locator, or undefined when the configuration is invalid. */
   locator: Locator | undefined;
   /** Why there is no locator. */
@@ -40,14 +45,14 @@ export interface ResolverConfigNode extends RedNode {
   sticky: boolean;
   /** How its state store is doing (undefined for memory). */
   storeStatus(): StoreStatus | undefined;
-  register(user: RedNode): void;
-  deregister(user: RedNode): void;
+  register(user: Node): void;
+  deregister(user: Node): void;
   /** Tells the resolver a destination was located (the sidebar's recent destinations). */
   seen(result: LocateResult): void;
 }
 
 /** The config node a user node points at, or a typed error saying what to fix. */
-export function resolverOf(getNode: (id: string) => RedNode | null, id: unknown): ResolverConfigNode | SipLocateError {
+export function resolverOf(getNode: (id: string) => Node | null, id: unknown): ResolverConfigNode | SipLocateError {
   const node = typeof id === 'string' && id.length > 0 ? getNode(id) : null;
   if (!node || node.type !== 'sip-resolver') {
     return new SipLocateError('EINVALIDOPTION', 'No sip-resolver configuration is selected: open this node and pick or add one.');
@@ -95,8 +100,19 @@ export function readSipState(sip: unknown): SipMsgState | SipLocateError {
   const last = tried[tried.length - 1];
   if (!last || last.transport !== current.transport || last.address !== current.address || last.port !== current.port) tried.push(current);
   const attempt = typeof s.attempt === 'number' && Number.isInteger(s.attempt) && s.attempt > 0 ? s.attempt : tried.length;
+  // The optional fields pass through as sip-locate wrote them; the ones read above are checked.
+  const fields: Partial<SipMsgState> = s;
   // uri and key are derived from transport, address and port, never taken from the message.
-  return { ...(s as unknown as SipMsgState), target: withAddressing(s.target as Target), targets: (s.targets as Target[]).map(withAddressing), tried, attempt };
+  return {
+    ...fields,
+    uri: typeof s.uri === 'string' ? s.uri : '',
+    destination: s.destination,
+    sticky: s.sticky === true,
+    target: withAddressing(s.target as Target),
+    targets: (s.targets as Target[]).map(withAddressing),
+    tried,
+    attempt,
+  };
 }
 
 /** The failover state carried in msg.sip. */
@@ -126,7 +142,7 @@ export const STATUS_INTERVAL_MS = 250;
  * A status setter that lets one update through per interval and always ends on the latest one.
  * A function is only called for the updates that are shown, so dropped ones cost nothing to format.
  */
-export function throttledStatus(node: RedNode, intervalMs = STATUS_INTERVAL_MS): (status: NodeStatus | (() => NodeStatus)) => void {
+export function throttledStatus(node: Node, intervalMs = STATUS_INTERVAL_MS): (status: NodeStatus | (() => NodeStatus)) => void {
   let last = -Infinity;
   let pending: NodeStatus | (() => NodeStatus) | undefined;
   const show = (s: NodeStatus | (() => NodeStatus)): void => node.status(typeof s === 'function' ? s() : s);
@@ -172,7 +188,7 @@ export function errorOf(err: unknown): { code: string; message: string } {
  * Finds the node's sip-resolver and registers with it until the node closes; returns it, or the error to report.
  * `noResolverStatus` (an i18n key) is shown when there is none; undefined when the resolver is optional.
  */
-export function attachResolver(RED: Red, node: RedNode, id: unknown, noResolverStatus?: string): ResolverConfigNode | SipLocateError {
+export function attachResolver(RED: NodeAPI, node: Node, id: unknown, noResolverStatus?: string): ResolverConfigNode | SipLocateError {
   const resolver = resolverOf((nid) => RED.nodes.getNode(nid), id);
   if (resolver instanceof SipLocateError) {
     if (noResolverStatus) node.status(errorStatus(noResolverStatus));

@@ -6,13 +6,11 @@ import { SipLocateError } from '../core/errors';
 import { decide, failoverPolicyOf, noFailover, type Decision, type Outcome } from '../core/failover/policy';
 import { isReport, parseReport } from '../core/failover/report';
 import type { Failure, ReportResult, Target } from '../core/types';
-import type { NodeMessage, Red, RedNode } from './red';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { attachResolver, errorOf, errorStatus, failoverState, keyOf, locatorOf, readSipState, targetText, withStoreNote, throttledStatus, type SipMsgState } from './shared';
 
 /** The properties the editor saves for a sip-target-failed node. */
-export interface TargetFailedConfig {
-  id: string;
-  name?: string;
+export interface TargetFailedConfig extends NodeDef {
   resolver?: string;
   reason?: string;
   /** Status codes that move on to the next target ("503", "408, 480, 5xx"); default 503. */
@@ -34,8 +32,8 @@ function failureText(f: Failure): string {
 }
 
 /** Registers the sip-target-failed node type. */
-export function registerTargetFailed(RED: Red): void {
-  function SipTargetFailedNode(this: RedNode, config: TargetFailedConfig): void {
+export function registerTargetFailed(RED: NodeAPI): void {
+  function SipTargetFailedNode(this: Node, config: TargetFailedConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const resolver = attachResolver(RED, node, config.resolver, 'sip-target-failed.status.noResolver');
@@ -141,5 +139,5 @@ export function registerTargetFailed(RED: Red): void {
       }
     });
   }
-  RED.nodes.registerType('sip-target-failed', SipTargetFailedNode as unknown as (this: RedNode, config: never) => void);
+  RED.nodes.registerType('sip-target-failed', SipTargetFailedNode);
 }

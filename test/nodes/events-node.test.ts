@@ -8,7 +8,7 @@ import { parseExposition } from '../metrics/exposition';
 import type { SipLocator } from '../../src/core/locator';
 import { freePort } from '../servers/ports';
 import { until } from '../store/until';
-import { MAX_QUEUED_EVENTS } from '../../src/nodes/events-node';
+import { MAX_QUEUED_EVENTS } from '../../src/nodes/event-payload';
 
 const ALL = [...NODES, require('../../src/nodes/sip-events')];
 const STATIC = [

@@ -2,7 +2,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, NODES, nextMessage } from '../nodes/helper';
-import { optionsFromConfig } from '../../src/nodes/resolver-node';
+import { optionsFromConfig } from '../../src/nodes/resolver-config';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
 test('optionsFromConfig maps the new settings; nodes saved before them get the defaults (undefined)', () => {

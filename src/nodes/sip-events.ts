@@ -4,7 +4,9 @@ import { metricsFor } from '../metrics/registry';
 import { readTargetRequest, resolverState, sipLocatorOf } from './operator';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { eventPayload, MAX_QUEUED_EVENTS } from './event-payload';
-import { attachResolver, errorOf, errorStatus, throttledStatus } from './shared';
+import { errorOf } from './msg-contract';
+import { errorStatus, throttledStatus } from './node-status';
+import { attachResolver } from './resolver-lookup';
 
 /** The properties the editor saves for a sip-events node. */
 interface EventsConfig extends NodeDef {

@@ -3,7 +3,9 @@ import { setMaxListeners } from 'node:events';
 import { SipLocateError } from '../core/errors';
 import type { LocateResult } from '../core/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { attachResolver, errorOf, errorStatus, locatorOf, stateFromResult, targetText, withStoreNote, throttledStatus } from './shared';
+import { errorOf, stateFromResult } from './msg-contract';
+import { errorStatus, targetText, withStoreNote, throttledStatus } from './node-status';
+import { attachResolver, locatorOf } from './resolver-lookup';
 
 /** The properties the editor saves for a sip-locate node. */
 interface LocateConfig extends NodeDef {

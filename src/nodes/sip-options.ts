@@ -7,7 +7,9 @@ import { sendOptions, type ProbeStats } from '../probe/prober';
 import type { TlsIdentity } from '../probe/tls-identity';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { RecentlyConfirmed } from './recently-confirmed';
-import { attachResolver, errorOf, errorStatus, keyOf, locatorOf, readSipState, targetText, throttledStatus } from './shared';
+import { errorOf, keyOf, readSipState } from './msg-contract';
+import { errorStatus, targetText, throttledStatus } from './node-status';
+import { attachResolver, locatorOf } from './resolver-lookup';
 
 /** The properties the editor saves for a sip-options node. */
 interface OptionsConfig extends NodeDef {

@@ -7,7 +7,9 @@ import { decide, failoverPolicyOf, noFailover, type Decision, type Outcome } fro
 import { isReport, parseReport } from '../core/failover/report';
 import type { Failure, ReportResult, Target } from '../core/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { attachResolver, errorOf, errorStatus, failoverState, keyOf, locatorOf, readSipState, targetText, withStoreNote, throttledStatus, type SipMsgState } from './shared';
+import { errorOf, failoverState, keyOf, readSipState, type SipMsgState } from './msg-contract';
+import { errorStatus, targetText, withStoreNote, throttledStatus } from './node-status';
+import { attachResolver, locatorOf } from './resolver-lookup';
 
 /** The properties the editor saves for a sip-target-failed node. */
 interface TargetFailedConfig extends NodeDef {

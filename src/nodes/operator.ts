@@ -4,7 +4,7 @@ import { SipLocateError } from '../core/errors';
 import type { SipLocator } from '../core/locator';
 import type { AdminState, Locator, TargetKey } from '../core/types';
 import { readTargetKey } from '../store/records';
-import type { ResolverConfigNode } from './shared';
+import type { ResolverConfigNode } from './resolver-lookup';
 
 /** A checked operator request: which target, which state, for how long. */
 export interface TargetRequest {

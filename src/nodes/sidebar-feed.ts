@@ -1,5 +1,6 @@
 /** The "SIP" sidebar's runtime side: the deployed resolvers' snapshots, published over RED.comms on change, throttled, while an editor watches. */
-import type { HttpRequest, HttpResponse, Red } from './red';
+import type { Request, Response } from 'express';
+import type { NodeAPI } from 'node-red';
 
 /** Comms topic prefix; one topic per resolver: sip-locate/state/<resolver id>. */
 export const SIDEBAR_TOPIC = 'sip-locate/state/';
@@ -31,7 +32,7 @@ export function watch(now = Date.now()): void {
 }
 
 /** Starts publishing one resolver's snapshot: the first change at once, later ones at most every PUBLISH_INTERVAL_MS. */
-export function createStateFeed(RED: Pick<Red, 'comms'>, id: string, snapshot: () => SidebarSnapshot, intervalMs = PUBLISH_INTERVAL_MS): StateFeed {
+export function createStateFeed(RED: Pick<NodeAPI, 'comms'>, id: string, snapshot: () => SidebarSnapshot, intervalMs = PUBLISH_INTERVAL_MS): StateFeed {
   let last = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -73,12 +74,12 @@ export function snapshots(): SidebarSnapshot[] {
 }
 
 /** GET /sip-locate/sidebar (the snapshots; ?watch=1 also starts the live feed) and POST /sip-locate/sidebar/watch (renews it). */
-export function registerSidebarAdmin(RED: Red): void {
-  RED.httpAdmin.get('/sip-locate/sidebar', RED.auth.needsPermission('sip-resolver.read'), (req: HttpRequest, res: HttpResponse) => {
+export function registerSidebarAdmin(RED: NodeAPI): void {
+  RED.httpAdmin.get('/sip-locate/sidebar', RED.auth.needsPermission('sip-resolver.read'), (req: Request, res: Response) => {
     if (req.query?.watch === '1') watch();
     res.json({ resolvers: snapshots(), now: Date.now(), leaseMs: WATCH_LEASE_MS });
   });
-  RED.httpAdmin.post('/sip-locate/sidebar/watch', RED.auth.needsPermission('sip-resolver.read'), (_req: HttpRequest, res: HttpResponse) => {
+  RED.httpAdmin.post('/sip-locate/sidebar/watch', RED.auth.needsPermission('sip-resolver.read'), (_req: Request, res: Response) => {
     watch();
     res.json({ leaseMs: WATCH_LEASE_MS });
   });

@@ -1,4 +1,99 @@
-/** Node-RED entry of the sip-locate node. */
-import { registerLocate } from './locate-node';
+/** The sip-locate node: a SIP (or tel:) URI in, msg.sip with the failover order out (output 2 when nothing is found). */
+import { setMaxListeners } from 'node:events';
+import { SipLocateError } from '../core/errors';
+import type { LocateResult } from '../core/types';
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { errorOf, stateFromResult } from './msg-contract';
+import { errorStatus, targetText, withStoreNote, throttledStatus } from './node-status';
+import { attachResolver, locatorOf } from './resolver-lookup';
+
+/** The properties the editor saves for a sip-locate node. */
+interface LocateConfig extends NodeDef {
+  resolver?: string;
+  uri?: string;
+  uriType?: string;
+  raiseErrors?: boolean;
+}
+
+/** Registers the sip-locate node type. */
+function registerLocate(RED: NodeAPI): void {
+  function SipLocateNode(this: Node, config: LocateConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const resolver = attachResolver(RED, node, config.resolver, 'sip-locate.status.noResolver');
+    const status = throttledStatus(node);
+    const text = { sticky: RED._('sip-locate.status.sticky'), memoryOnly: RED._('sip-locate.status.memoryOnly') };
+    const property = config.uri || 'payload';
+    const propertyType = config.uriType || 'msg';
+    // Closing cancels the locates in flight; nothing is sent and done() is not called after that.
+    const inFlight = new AbortController();
+    setMaxListeners(0, inFlight.signal); // one listener per locate in flight, each removed when it ends
+    node.on('close', (_removed: boolean, done: () => void) => {
+      inFlight.abort();
+      done();
+    });
+
+    node.on('input', (msg: NodeMessage, send, done) => {
+      const fail = (err: unknown, uri?: unknown): void => {
+        const error = errorOf(err);
+        msg.sip = { uri: typeof uri === 'string' ? uri : undefined, error };
+        status(errorStatus(error.code));
+        send([null, msg]);
+        if (config.raiseErrors) done(new Error(`${error.code}: ${error.message}`));
+        else done();
+      };
+      const locator = locatorOf(resolver);
+      if (locator instanceof SipLocateError) return fail(locator);
+      const found = (result: LocateResult): void => {
+        if (!(resolver instanceof SipLocateError)) resolver.seen(result);
+        // A tel: URI went through ENUM: msg.sip.enum says which number, record and SIP URI.
+        msg.sip = result.enum ? { ...stateFromResult(result), stale: result.stale, enum: result.enum } : { ...stateFromResult(result), stale: result.stale };
+        status(() => withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${text.sticky})` : '') }, text.memoryOnly));
+        send([msg, null]);
+        done();
+      };
+      const locate = (value: unknown): void => {
+        // Fresh DNS data answers at once; otherwise ask DNS.
+        let hit: LocateResult | undefined;
+        try {
+          hit = locator.locateCached(value as string);
+        } catch (err) {
+          return fail(err, value);
+        }
+        if (hit) return found(hit);
+        locator.locate(value as string, { signal: inFlight.signal }).then(
+          (result) => {
+            if (!inFlight.signal.aborted) found(result);
+          },
+          (e: unknown) => {
+            if (!inFlight.signal.aborted) fail(e, value);
+          },
+        );
+      };
+      const unreadable = (err: unknown): void => fail(new SipLocateError('EINVALIDMSG', `Could not read the URI from ${propertyType} ${property}: ${err instanceof Error ? err.message : String(err)}`));
+      if (propertyType === 'msg') {
+        let value: unknown;
+        try {
+          value = RED.util.getMessageProperty(msg, property);
+        } catch (err) {
+          return unreadable(err);
+        }
+        return locate(value);
+      }
+      let read: { err: Error | null; value: unknown } | undefined;
+      try {
+        RED.util.evaluateNodeProperty(property, propertyType, node, msg, (err, value) => {
+          if (read) return;
+          read = { err, value };
+          if (err) unreadable(err);
+          else locate(value);
+        });
+      } catch (err) {
+        if (!read) unreadable(err);
+      }
+    });
+  }
+  RED.nodes.registerType('sip-locate', SipLocateNode);
+}
 
 export = registerLocate;

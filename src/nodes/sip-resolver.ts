@@ -1,4 +1,297 @@
-/** Node-RED entry of the sip-resolver config node. */
-import { registerResolver } from './resolver-node';
+/** The sip-resolver config node: owns one locator (DNS cache, failure marks, sticky pins) shared by its users. */
+import type { NameserverState } from '../core/dns/types';
+import { createLocator, type SipLocator } from '../core/locator';
+import { SipLocateError } from '../core/errors';
+import type { Locator, LocatorOptions } from '../core/types';
+import { createContextStore, type ContextLike } from '../store/context';
+import { linkStore, type StoreLink } from '../store/link';
+import type { StateStore, StoreStatus } from '../store/types';
+import type { Request, Response } from 'express';
+import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
+import { bool, optionsFromConfig, storeFromConfig, type ResolverConfig, type StoreConfig } from './resolver-config';
+import { RecentDestinations } from './recent-destinations';
+import { errorOf } from './msg-contract';
+import type { ResolverConfigNode, ResolverCredentials } from './resolver-lookup';
+import { metricsFor } from '../metrics/registry';
+import { readTargetRequest, resolverState, sipLocatorOf } from './operator';
+import { Monitor } from '../monitor/scheduler';
+import { monitorSettingsFrom } from '../monitor/settings';
+import { createStateFeed, registerSidebarAdmin } from './sidebar-feed';
+
+/** How long a closed-but-not-removed resolver keeps its locator for a redeploy to pick up, ms. */
+const REDEPLOY_GRACE_MS = 30_000;
+/** Largest URI accepted by the Try-it endpoint. */
+const MAX_TRY_URI = 2048;
+
+interface Shared {
+  fingerprint: string;
+  locator: SipLocator;
+  link?: StoreLink;
+  release?: NodeJS.Timeout;
+}
+
+/** Locators by config node id: what lets state survive a redeploy that does not change the config node. */
+const registry = new Map<string, Shared>();
+
+/** Creates the store a configuration asks for (the Redis client is loaded only when used). */
+function createStore(config: StoreConfig, context: ContextLike, locator: Locator): StateStore | undefined {
+  if (config.kind === 'context') return createContextStore(context, { store: config.contextStore, snapshot: () => ({ ...locator.state(), admin: locator.adminStates?.() ?? [], plans: locator.savedPlans?.() ?? [] }) });
+  if (config.kind === 'redis') {
+    const { createRedisStore } = require('../store/redis') as typeof import('../store/redis');
+    return createRedisStore({
+      url: config.redisUrl!, prefix: config.redisPrefix!, password: config.redisPassword, caFile: config.redisCaFile,
+      ...(config.redisTopology ? { topology: config.redisTopology, sentinels: config.redisSentinels, masterName: config.redisMasterName, nodes: config.redisNodes } : {}),
+    });
+  }
+  return undefined;
+}
+
+/** Closes a locator after its store link has flushed. */
+function closeShared(entry: Shared): void {
+  const { link, locator } = entry;
+  if (!link) {
+    locator.close();
+    return;
+  }
+  link.close().finally(() => locator.close());
+}
+
+/** Takes the locator (and store link) for a config node id, reusing what a previous instance left when nothing changed. */
+function acquire(id: string, options: LocatorOptions, store: StoreConfig, context: ContextLike, log?: (message: string) => void): Shared {
+  const fingerprint = JSON.stringify([options, store]);
+  const old = registry.get(id);
+  if (old) {
+    clearTimeout(old.release);
+    old.release = undefined;
+    if (old.fingerprint === fingerprint) return old;
+    closeShared(old);
+    registry.delete(id);
+  }
+  const locator = createLocator(options);
+  let link: StoreLink | undefined;
+  try {
+    const backing = createStore(store, context, locator);
+    const limits = { maxPinMs: (options.pinSeconds ?? 7200) * 1000, maxMarkMs: Math.max(options.greylistSeconds ?? 32, options.maxBlacklistSeconds ?? 3600) * 1000 };
+    if (backing) link = linkStore(locator, backing, { limits, log });
+  } catch (err) {
+    locator.close();
+    throw err;
+  }
+  const entry: Shared = { fingerprint, locator, link };
+  registry.set(id, entry);
+  return entry;
+}
+
+/** Gives a locator back: closed at once when the node was removed, after a grace period otherwise; the store is flushed either way. */
+async function release(id: string, shared: Shared, removed: boolean): Promise<void> {
+  const entry = registry.get(id);
+  if (!entry || entry !== shared) {
+    closeShared(shared);
+    return;
+  }
+  if (removed) {
+    registry.delete(id);
+    closeShared(entry);
+    return;
+  }
+  // Node-RED may be stopping: write what the context store holds before it closes.
+  await entry.link?.flush().catch(() => undefined);
+  entry.release = setTimeout(() => {
+    if (registry.get(id) === entry) registry.delete(id);
+    closeShared(entry);
+  }, REDEPLOY_GRACE_MS);
+  entry.release.unref();
+}
+
+/** The context store names settings.js defines, when the runtime tells. */
+function contextStoreNames(RED: NodeAPI): string[] | undefined {
+  const storage = (RED.settings as { contextStorage?: unknown } | undefined)?.contextStorage;
+  if (!storage || typeof storage !== 'object') return undefined;
+  return Object.keys(storage).filter((k) => k !== 'default' || typeof (storage as Record<string, unknown>).default === 'object');
+}
+
+/** Registers the sip-resolver node type and its admin endpoints. */
+function registerResolver(RED: NodeAPI): void {
+  function SipResolverNode(this: ResolverConfigNode, config: ResolverConfig & NodeDef): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const users = new Set<Node>();
+    let shared: Shared | undefined;
+    let stopStatus: (() => void) | undefined;
+    let monitor: Monitor | undefined;
+    let stopHealthLog: (() => void) | undefined;
+    this.sticky = bool(config.sticky);
+    this.locator = undefined;
+    this.configError = undefined;
+    this.storeStatus = () => shared?.link?.status();
+    const recent = new RecentDestinations();
+    const feed = createStateFeed(RED, this.id, () => ({
+      id: node.id,
+      name: config.name || '',
+      ...(node.locator ? resolverState(node, node.locator) : { error: node.configError ? errorOf(node.configError) : undefined }),
+      recent: recent.list(),
+      now: Date.now(),
+    }));
+    const unwatch: Array<() => void> = [];
+    this.seen = (result): void => {
+      if (recent.record(result.destination, result.targets, Date.now())) feed.changed();
+    };
+    const fanOut = (status: NodeStatus): void => {
+      for (const u of users) u.status(status);
+    };
+    try {
+      const store = storeFromConfig(config, this.id, this.credentials?.redisPassword, contextStoreNames(RED));
+      const monitoring = monitorSettingsFrom(config);
+      shared = acquire(this.id, optionsFromConfig(config), store, this.context(), (message) => node.warn(message));
+      this.locator = shared.locator;
+      const sip = sipLocatorOf(shared.locator);
+      if (sip) metricsFor(sip).setSources({ store: () => this.storeStatus(), health: () => sip.health.list() });
+      if (monitoring) {
+        stopHealthLog = shared.locator.events.on((e) => {
+          if (e.op !== 'up' && e.op !== 'down' && e.op !== 'failback') return;
+          const t = e.target ? `${e.target.transport} ${e.target.address}:${e.target.port}` : '';
+          const text = RED._(`sip-resolver.status.health-${e.op}`, { target: t, reason: e.reason ?? '', destination: e.destination ?? '' });
+          if (e.op === 'down') node.warn(text);
+          else node.log(text);
+        });
+        monitor = new Monitor(shared.locator, monitoring, {
+          onProblem: (uri, err) => node.warn(RED._('sip-resolver.status.monitorProblem', { uri, code: err.code, message: err.message })),
+          onProbe: (outcome) => sip && metricsFor(sip).observeProbe(outcome.alive ? 'up' : outcome.code !== undefined ? 'failed' : 'no-answer', outcome.rttMs),
+        });
+        monitor.start();
+      }
+      unwatch.push(shared.locator.onChange(() => feed.changed()));
+      const events = (shared.locator as Partial<SipLocator>).events;
+      if (events) unwatch.push(events.on(() => feed.changed()));
+      stopStatus = shared.link?.onStatus((s: StoreStatus) => {
+        feed.changed();
+        if (s.state === 'down' || s.state === 'up') sip?.events.emit({ op: s.state === 'down' ? 'store-down' : 'store-up', state: s.state, ...(s.error ? { reason: s.error.code } : {}) });
+        if (s.state === 'down') {
+          node.warn(RED._('sip-resolver.status.storeDownLog', { kind: s.kind, message: s.error?.message ?? '' }));
+          fanOut({ fill: 'yellow', shape: 'ring', text: RED._('sip-resolver.status.storeDown', { kind: s.kind }) });
+        } else if (s.state === 'up') {
+          node.log(RED._('sip-resolver.status.storeUpLog', { kind: s.kind }));
+          fanOut({ fill: 'green', shape: 'dot', text: RED._('sip-resolver.status.storeUp', { kind: s.kind }) });
+        }
+      });
+    } catch (err) {
+      this.configError = err instanceof SipLocateError ? err : new SipLocateError('EINVALIDOPTION', String(err));
+      this.error(RED._('sip-resolver.errors.config', { message: this.configError.message }));
+    }
+    this.register = (user: Node): void => {
+      users.add(user);
+      if (this.configError) user.status({ fill: 'red', shape: 'ring', text: this.configError.code });
+    };
+    this.deregister = (user: Node): void => {
+      users.delete(user);
+    };
+    feed.changed();
+    this.on('close', (removed: boolean, done: () => void) => {
+      stopStatus?.();
+      for (const stop of unwatch.splice(0)) stop();
+      feed.close(removed);
+      if (removed) fanOut({ fill: 'grey', shape: 'ring', text: 'sip-resolver.status.closed' });
+      users.clear();
+      this.locator = undefined;
+      stopHealthLog?.();
+      const stopped = monitor?.close() ?? Promise.resolve();
+      monitor = undefined;
+      const held = shared;
+      const finish = stopped.then(() => (held ? release(this.id, held, removed) : undefined));
+      shared = undefined;
+      finish.then(() => done(), () => done());
+    });
+  }
+  RED.nodes.registerType<ResolverConfigNode, ResolverConfig & NodeDef, unknown, ResolverCredentials>('sip-resolver', SipResolverNode, {
+    credentials: { redisPassword: { type: 'password' } },
+  });
+  registerAdmin(RED);
+  registerSidebarAdmin(RED);
+}
+
+function resolverFor(RED: NodeAPI, id: unknown): ResolverConfigNode | undefined {
+  if (typeof id !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(id)) return undefined;
+  const node = RED.nodes.getNode(id);
+  return node && node.type === 'sip-resolver' ? (node as ResolverConfigNode) : undefined;
+}
+
+/** The health of the locator's nameservers (none when its DNS client was injected). */
+function nameserversOf(locator: Locator): NameserverState[] {
+  return (locator as Partial<SipLocator>).dns?.nameserverStates() ?? [];
+}
+
+
+function notDeployed(res: Response): void {
+  res.status(404).json({ code: 'ENOTDEPLOYED', message: 'This sip-resolver is not deployed yet: deploy the flow, then try again. (Only deployed configurations are used, so the editor cannot make the server ask arbitrary nameservers.)' });
+}
+
+/** POST /sip-resolver/:id/try {uri}, GET /sip-resolver/:id/state, POST /sip-resolver/:id/reset. */
+function registerAdmin(RED: NodeAPI): void {
+  RED.httpAdmin.post('/sip-resolver/:id/try', RED.auth.needsPermission('sip-resolver.write'), (req: Request, res: Response) => {
+    const body = req.body as { uri?: unknown } | undefined;
+    const uri = body && typeof body === 'object' ? body.uri : undefined;
+    if (typeof uri !== 'string' || uri.trim().length === 0) {
+      res.status(400).json({ code: 'EINVALIDURI', message: 'Send a JSON body like {"uri": "sip:example.com"}.' });
+      return;
+    }
+    if (uri.length > MAX_TRY_URI) {
+      res.status(400).json({ code: 'EINVALIDURI', message: `The URI is longer than ${MAX_TRY_URI} characters.` });
+      return;
+    }
+    const node = resolverFor(RED, req.params.id);
+    if (!node) return notDeployed(res);
+    const locator = node.locator;
+    if (!locator) {
+      res.status(409).json(node.configError ? errorOf(node.configError) : { code: 'ECLOSED', message: 'The sip-resolver is not running.' });
+      return;
+    }
+    locator.locate(uri, { trace: true }).then(
+      (result) => res.json({ ok: true, result, state: locator.state(), store: node.storeStatus(), nameservers: nameserversOf(locator) }),
+      (err: unknown) => {
+        const e = errorOf(err);
+        res.status(e.code === 'EINVALIDURI' ? 400 : 200).json({ ok: false, error: e, state: locator.state(), store: node.storeStatus(), nameservers: nameserversOf(locator) });
+      },
+    );
+  });
+  RED.httpAdmin.get('/sip-resolver/:id/state', RED.auth.needsPermission('sip-resolver.read'), (req: Request, res: Response) => {
+    const node = resolverFor(RED, req.params.id);
+    if (!node || !node.locator) return notDeployed(res);
+    res.json(resolverState(node, node.locator));
+  });
+  RED.httpAdmin.post('/sip-resolver/:id/targets', RED.auth.needsPermission('sip-resolver.write'), (req: Request, res: Response) => {
+    const request = readTargetRequest(req.body);
+    if (request instanceof SipLocateError) {
+      res.status(400).json(errorOf(request));
+      return;
+    }
+    const node = resolverFor(RED, req.params.id);
+    const sip = sipLocatorOf(node?.locator);
+    if (!node || !sip) return notDeployed(res);
+    try {
+      const record = sip.setTargetState(request.target, request.state, request.seconds);
+      res.json({ ok: true, target: record, admin: sip.adminStates() });
+    } catch (err) {
+      res.status(400).json(errorOf(err));
+    }
+  });
+  RED.httpAdmin.get('/sip-resolver/:id/metrics', RED.auth.needsPermission('sip-resolver.read'), (req: Request, res: Response) => {
+    const node = resolverFor(RED, req.params.id);
+    const sip = sipLocatorOf(node?.locator);
+    if (!node || !sip) return notDeployed(res);
+    metricsFor(sip).collect().then(
+      ({ text, contentType }) => {
+        res.set?.('Content-Type', contentType);
+        res.status(200).send?.(text);
+      },
+      (err: unknown) => res.status(500).json(errorOf(err)),
+    );
+  });
+  RED.httpAdmin.post('/sip-resolver/:id/reset', RED.auth.needsPermission('sip-resolver.write'), (req: Request, res: Response) => {
+    const node = resolverFor(RED, req.params.id);
+    if (!node || !node.locator) return notDeployed(res);
+    node.locator.resetState();
+    res.json(node.locator.state());
+  });
+}
 
 export = registerResolver;

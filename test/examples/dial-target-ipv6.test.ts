@@ -3,12 +3,13 @@ import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { helper, nextMessage } from '../nodes/helper';
+import { helper, nextMessage, type Flow } from '../nodes/helper';
 import { targetKeyText, targetUri } from '../../src/core/target-address';
 import type { Transport } from '../../src/core/types';
+import type { NodeInitializer } from 'node-red';
 
-const example = JSON.parse(readFileSync(join(__dirname, '..', '..', 'examples', '04 - Dial target for Asterisk FreeSWITCH jambonz.json'), 'utf8')) as Array<Record<string, unknown>>;
-const core = (file: string): unknown => require(join(require.resolve('@node-red/nodes/package.json'), '..', 'core', 'function', file));
+const example = JSON.parse(readFileSync(join(__dirname, '..', '..', 'examples', '04 - Dial target for Asterisk FreeSWITCH jambonz.json'), 'utf8')) as Flow;
+const core = (file: string): NodeInitializer => require(join(require.resolve('@node-red/nodes/package.json'), '..', 'core', 'function', file)) as NodeInitializer;
 
 afterEach(async () => helper.unload());
 
@@ -16,7 +17,7 @@ async function dial(transport: Transport, address: string, port: number): Promis
   const parts = example.find((n) => n.type === 'change')!;
   const template = example.find((n) => n.type === 'template')!;
   // Without their tab: no z, and no x/y (the test helper does not create tab-less nodes that have a position).
-  const bare = (n: Record<string, unknown>, wires: unknown[]): Record<string, unknown> => {
+  const bare = (n: Flow[number], wires: string[][]): Flow[number] => {
     const { z: _z, x: _x, y: _y, ...rest } = n;
     return { ...rest, wires };
   };

@@ -4,7 +4,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type * as dnsPacket from 'dns-packet';
-import { collector, helper, NODES } from './helper';
+import { collector, helper, NODES, type Flow } from './helper';
 import { reply, soa, startFakeDns, type FakeDnsServer } from '../servers/fake-dns';
 
 describe('bad input to the nodes (fast-check)', () => {
@@ -17,7 +17,7 @@ describe('bad input to the nodes (fast-check)', () => {
   after(async () => dns?.stop());
   afterEach(async () => helper.unload());
 
-  const flow = (): Array<Record<string, unknown>> => [
+  const flow = (): Flow => [
     { id: 'r1', type: 'sip-resolver', nameservers: dns.nameserver, transports: 'udp,tcp', timeout: 300, tries: 1 },
     { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },
     { id: 'fail', type: 'sip-target-failed', resolver: 'r1', wires: [['next'], ['gone']] },

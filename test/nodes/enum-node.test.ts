@@ -2,7 +2,7 @@
 // the sip-resolver's ENUM settings, failover after ENUM, and the ENUM branch in Try it.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { helper, NODES, nextMessage } from './helper';
+import { helper, NODES, nextMessage, type Flow } from './helper';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
 const ZONES = ['e164.arpa', 'e164.carrier.test', 'enum.test'].map((origin) => ({ origin, file: zonePath(`${origin}.zone`) }));
@@ -15,7 +15,7 @@ describe('Node-RED nodes with ENUM', { skip: skipUnless('bind') }, () => {
   after(async () => server?.stop());
   afterEach(async () => helper.unload());
 
-  function flow(extra: Record<string, unknown> = {}): Array<Record<string, unknown>> {
+  function flow(extra: Record<string, unknown> = {}): Flow {
     return [
       { id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp,tcp', family: 'ipv4', enumSuffixes: 'e164.carrier.test, e164.arpa', ...extra },
       { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },

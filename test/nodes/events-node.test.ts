@@ -3,12 +3,13 @@
 // bad commands answer EINVALIDMSG, and nothing is sent after close (its listener is gone too).
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collector, helper, NODES } from './helper';
+import { collector, helper, NODES, type Flow } from './helper';
+import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import { parseExposition } from '../metrics/exposition';
 import type { SipLocator } from '../../src/core/locator';
 import { freePort } from '../servers/ports';
 import { until } from '../store/until';
-import { MAX_QUEUED_EVENTS } from '../../src/nodes/events-node';
+import { MAX_QUEUED_EVENTS } from '../../src/nodes/event-payload';
 
 const ALL = [...NODES, require('../../src/nodes/sip-events')];
 const STATIC = [
@@ -19,12 +20,12 @@ const STATIC = [
   'trunk.test. 60 IN NAPTR 10 10 "S" "SIP+D2U" "" _sip._udp.trunk.test.',
 ].join('\n');
 // Each test has its own resolver id: a locator outlives an unload for a redeploy grace period.
-const flow = (id = 'r1'): Array<Record<string, unknown>> => [
+const flow = (id = 'r1'): Flow => [
   { id, type: 'sip-resolver', nameservers: '127.0.0.1:9', transports: 'udp', sticky: true, staticRecords: STATIC },
   { id: 'ev', type: 'sip-events', resolver: id, wires: [['out'], ['ans']] },
   { id: 'out', type: 'helper' }, { id: 'ans', type: 'helper' },
 ];
-const locatorOf = (id = 'r1'): SipLocator => (helper.getNode(id) as unknown as { locator: SipLocator }).locator;
+const locatorOf = (id = 'r1'): SipLocator => (helper.getNode(id) as ResolverConfigNode).locator as SipLocator;
 const target = (last: number): Record<string, unknown> => ({ transport: 'udp', address: `127.0.0.${last}`, port: 5060 });
 
 describe('sip-events node', () => {
@@ -96,12 +97,12 @@ describe('sip-events node', () => {
   test('nothing is sent after close, and the node stops listening', async () => {
     await helper.load(ALL, flow('r3'));
     const l = locatorOf('r3');
-    const node = helper.getNode('ev') as unknown as { send: (...a: unknown[]) => void; close(removed: boolean): Promise<void> };
+    const node = helper.getNode('ev');
     let sends = 0;
     const original = node.send.bind(node);
-    node.send = (...a: unknown[]) => {
+    node.send = (msg) => {
       sends++;
-      original(...a);
+      original(msg);
     };
     const listeners = l.events.size;
     for (let i = 0; i < 100; i++) l.markFailed({ transport: 'udp', address: `10.2.0.${i}`, port: 5060 }, { reason: 'timeout' });
@@ -118,7 +119,7 @@ describe('sip-events node', () => {
       { id: 'r4', type: 'sip-resolver', nameservers: '127.0.0.1:9', transports: 'udp', store: 'redis', redisUrl: `redis://127.0.0.1:${port}/0` },
       { id: 'ev', type: 'sip-events', resolver: 'r4', wires: [['out'], ['ans']] },
       { id: 'out', type: 'helper' }, { id: 'ans', type: 'helper' },
-    ]);
+    ] as Flow);
     const out = collector(['out']);
     await out.until(1);
     const first = (out.byOutput.out as Array<{ topic: string; payload: Record<string, unknown> }>)[0]!;
@@ -130,11 +131,11 @@ describe('sip-events node', () => {
   test(`at most ${MAX_QUEUED_EVENTS} events wait: a larger burst in one turn sends that many and counts the rest as dropped`, async () => {
     await helper.load(ALL, flow('r5'));
     const out = collector(['out']);
-    const node = helper.getNode('ev') as unknown as { status: (s: { fill?: string; text?: string }) => void };
+    const node = helper.getNode('ev');
     const statuses: Array<{ fill?: string; text?: string }> = [];
     const original = node.status.bind(node);
     node.status = (st) => {
-      statuses.push(st);
+      if (typeof st !== 'string') statuses.push(st);
       original(st);
     };
     const l = locatorOf('r5');

@@ -2,7 +2,8 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { helper, NODES, nextMessage } from './helper';
+import { helper, NODES, nextMessage, type Flow } from './helper';
+import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 import { skipUnlessSipp, startSipp, type RunningSipp } from '../servers/sipp';
 
@@ -31,7 +32,7 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
   });
   afterEach(async () => helper.unload());
 
-  function flow(failoverCodes = '', options: Record<string, unknown> = {}): Array<Record<string, unknown>> {
+  function flow(failoverCodes = '', options: Record<string, unknown> = {}): Flow {
     return [
       { id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp,tcp', family: 'ipv4', sticky: true },
       { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], []] },
@@ -40,10 +41,10 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
       ...['ok', 'next', 'out2', 'answered', 'optfail'].map((id) => ({ id, type: 'helper' })),
     ];
   }
-  async function load(f: Array<Record<string, unknown>>): Promise<void> {
+  async function load(f: Flow): Promise<void> {
     await helper.load(ALL, f);
     // The resolver's marks and pins outlive a redeploy: start each test clean.
-    (helper.getNode('r1') as any).locator.resetState();
+    (helper.getNode('r1') as ResolverConfigNode).locator!.resetState();
   }
   async function locate(): Promise<any> {
     const got = nextMessage(helper.getNode('ok'));
@@ -63,11 +64,11 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
     const busy = await through('fail', { sip: { ...msg.sip, failure: 486 } }, 'out2');
     assert.equal(busy.sip.error.code, 'ENOFAILOVER');
     assert.match(busy.sip.error.message, /486 is an answer.*408, 480, 5xx/);
-    assert.equal((helper.getNode('r1') as any).locator.state().marks.length, 0);
+    assert.equal((helper.getNode('r1') as ResolverConfigNode).locator!.state().marks.length, 0);
     const next = await through('fail', { sip: { ...msg.sip, failure: 480 } }, 'next');
     assert.notEqual(next.sip.target.key, first);
     assert.equal(next.sip.attempt, 2);
-    assert.deepEqual((helper.getNode('r1') as any).locator.state().marks.map((m: { mark: string }) => m.mark), ['grey']);
+    assert.deepEqual((helper.getNode('r1') as ResolverConfigNode).locator!.state().marks.map((m: { mark: string }) => m.mark), ['grey']);
     const again = await through('fail', { sip: { ...next.sip, failure: '500' } }, 'next');
     assert.equal(again.sip.attempt, 3);
   });
@@ -94,12 +95,12 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
     const next = await through('fail', { sip: query }, 'next');
     assert.deepEqual([next.sip.target.key, next.sip.attempt, next.sip.sticky, next.sip.destination], [t1.key, 2, true, msg.sip.destination]);
     assert.equal(next.sip.target.uri, `sip:${t1.address}:${t1.port};transport=udp`);
-    const state = (helper.getNode('r1') as any).locator.state();
+    const state = (helper.getNode('r1') as ResolverConfigNode).locator!.state();
     assert.deepEqual(state.marks.map((m: { address: string; mark: string }) => [m.address, m.mark]), [[t0.address, 'black']]);
     const before = JSON.stringify(state);
     const stranger = await through('fail', { sip: { uri: URI, failed: 'udp:10.9.9.9:5060', status: '503', retry_after: '600' } }, 'out2');
     assert.equal(stranger.sip.error.code, 'ENOTATARGET');
-    assert.equal(JSON.stringify((helper.getNode('r1') as any).locator.state()), before);
+    assert.equal(JSON.stringify((helper.getNode('r1') as ResolverConfigNode).locator!.state()), before);
     const garbled = await through('fail', { sip: { uri: URI, failed: 'udp:127.0.0.1:5070', status: 'x' } }, 'out2');
     assert.equal(garbled.sip.error.code, 'EINVALIDMSG');
     const confirmed = await through('fail', { sip: { uri: URI, target: t1.key, ok: 'true' } }, 'next');
@@ -150,7 +151,7 @@ describe('resolveTimeout on sip-resolver', () => {
         { id: 'r1', type: 'sip-resolver', nameservers: `127.0.0.1:${silent.address().port}`, transports: 'udp', family: 'ipv4', timeout: 5000, tries: 3, resolveTimeout: 0.3 },
         { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [[], ['err']] },
         { id: 'err', type: 'helper' },
-      ]);
+      ] as Flow);
       const got = nextMessage(helper.getNode('err'), 4000);
       helper.getNode('loc').receive({ payload: 'sip:slow.example.test' });
       const msg = await got;
@@ -173,7 +174,7 @@ describe('sip-target-failed closing while a report waits for DNS', () => {
         { id: 'r1', type: 'sip-resolver', nameservers: `127.0.0.1:${silent.address().port}`, transports: 'udp', family: 'ipv4', timeout: 5000, tries: 3 },
         { id: 'fail', type: 'sip-target-failed', resolver: 'r1', reason: 'transport', wires: [['next'], ['out2']] },
         { id: 'next', type: 'helper' }, { id: 'out2', type: 'helper' },
-      ]);
+      ] as Flow);
       const sent: unknown[] = [];
       helper.getNode('fail').on('call:send', (call: { args: unknown[] }) => sent.push(call.args[0]));
       helper.getNode('fail').receive({ sip: { uri: 'sip:cold.example.test', failed: 'udp:192.0.2.1:5060', status: 503 } });

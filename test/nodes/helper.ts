@@ -1,6 +1,9 @@
 /** node-red-node-test-helper set up for Node-RED 4 (the devDependency) or the runtime in SIP_LOCATE_NODE_RED. */
 import helper = require('node-red-node-test-helper');
 
+/** A test flow: node-red-node-test-helper's items with the node's own properties. */
+export type Flow = Array<helper.TestFlowsItem & Record<string, unknown>>;
+
 const runtime = process.env.SIP_LOCATE_NODE_RED ? require.resolve(process.env.SIP_LOCATE_NODE_RED) : require.resolve('node-red');
 helper.init(runtime);
 

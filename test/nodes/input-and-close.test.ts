@@ -4,7 +4,7 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { collector, helper, NODES } from './helper';
+import { collector, helper, NODES, type Flow } from './helper';
 import { startFakeDns } from '../servers/fake-dns';
 import { until } from '../store/until';
 import { openHandles, useResponders } from '../probe/sip-responder';
@@ -32,7 +32,7 @@ describe('sip-options and sip-locate: crafted input and close', () => {
   const servers = useResponders();
   afterEach(async () => helper.unload());
 
-  const flow = (extra: Record<string, unknown> = {}): Array<Record<string, unknown>> => [
+  const flow = (extra: Record<string, unknown> = {}): Flow => [
     { id: 'r1', type: 'sip-resolver', nameservers: '127.0.0.1:9', transports: 'udp,tcp' },
     { id: 'opt', type: 'sip-options', resolver: 'r1', timeout: 3000, t1: 100, ...extra, wires: [['ok'], ['err']] },
     { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' },
@@ -112,7 +112,7 @@ describe('sip-options and sip-locate: crafted input and close', () => {
         { id: 'r2', type: 'sip-resolver', nameservers: dns.nameserver, transports: 'udp', timeout: 5000, tries: 3 },
         { id: 'loc', type: 'sip-locate', resolver: 'r2', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },
         { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' },
-      ]);
+      ] as Flow);
       const out = collector(['ok', 'err']);
       const calls = countCalls('loc');
       // Keep the locate() promises, to wait until each has settled and its handler in the node has run.

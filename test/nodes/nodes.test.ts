@@ -1,7 +1,8 @@
 // The three node types in a Node-RED runtime (node-red-node-test-helper), over real BIND.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { helper, NODES, nextMessage } from './helper';
+import { helper, NODES, nextMessage, type Flow } from './helper';
+import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import { until } from '../store/until';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
@@ -15,8 +16,8 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
   after(async () => server?.stop());
   afterEach(async () => helper.unload());
 
-  const resolver = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp,tcp', family: 'ipv4', ...extra });
-  function flow(extra: Record<string, unknown> = {}): Array<Record<string, unknown>> {
+  const resolver = (extra: Record<string, unknown> = {}): Flow[number] => ({ id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp,tcp', family: 'ipv4', ...extra });
+  function flow(extra: Record<string, unknown> = {}): Flow {
     return [
       resolver(extra),
       { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },
@@ -124,7 +125,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const c = await confirmed;
     assert.equal(c.sip.ok, undefined);
     assert.equal(c.sip.attempt, 1);
-    const pins = (helper.getNode('r1') as any).locator.state().pins;
+    const pins = (helper.getNode('r1') as ResolverConfigNode).locator!.state().pins;
     assert.equal(pins.length, 1);
     assert.equal(pins[0].target.address, msg.sip.target.address);
   });
@@ -155,12 +156,12 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const next = nextMessage(helper.getNode('next'));
     helper.getNode('fail').receive(msg);
     await next;
-    assert.equal((helper.getNode('r1') as any).locator.state().marks.length, 1);
+    assert.equal((helper.getNode('r1') as ResolverConfigNode).locator!.state().marks.length, 1);
     await helper.setFlows(f, 'full');
-    assert.equal((helper.getNode('r1') as any).locator.state().marks.length, 1, 'state survived');
+    assert.equal((helper.getNode('r1') as ResolverConfigNode).locator!.state().marks.length, 1, 'state survived');
     const changed = flow({ greylist: 60 });
     await helper.setFlows(changed, 'full');
-    assert.equal((helper.getNode('r1') as any).locator.state().marks.length, 0, 'new configuration, new state');
+    assert.equal((helper.getNode('r1') as ResolverConfigNode).locator!.state().marks.length, 0, 'new configuration, new state');
   });
 
   test('an invalid configuration is reported, and messages leave on output 2', async () => {
@@ -203,7 +204,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     assert.equal(r1.storeStatus().state, 'up');
     await helper.unload();
     await helper.load(NODES, flow());
-    assert.equal((helper.getNode('r1') as any).storeStatus(), undefined);
+    assert.equal((helper.getNode('r1') as ResolverConfigNode).storeStatus(), undefined);
   });
 
   test('Try it admin endpoint: tree, targets and state; 400 for bad input; 404 before deploy', async () => {

@@ -1,8 +1,9 @@
 // Try it (POST /sip-resolver/:id/try) in a Node-RED runtime over real BIND: it shows state and changes none.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { helper, NODES, nextMessage } from './helper';
-import type { Locator, StateChange } from '../../src/core/types';
+import { helper, NODES, nextMessage, type Flow } from './helper';
+import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
+import type { StateChange } from '../../src/core/types';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
 const ZONES = [{ origin: 'example.test', file: zonePath('example.test.zone') }, { origin: 'rfc3263.test', file: zonePath('rfc3263.test.zone') }];
@@ -24,11 +25,11 @@ describe('Try it is read-only', { skip: skipUnless('bind') }, () => {
       { id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp,tcp', family: 'ipv4', sticky: true },
       { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },
       { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' },
-    ]);
+    ] as Flow);
     const got = nextMessage(helper.getNode('ok'));
     helper.getNode('loc').receive({ payload: 'sip:example.test;transport=udp' });
     const msg = await got;
-    const locator = (helper.getNode('r1') as unknown as { locator: Locator }).locator;
+    const locator = (helper.getNode('r1') as ResolverConfigNode).locator!;
     locator.markFailed(msg.sip.targets[1], { reason: '503', retryAfter: 300 });
     const state = (await helper.request().get('/sip-resolver/r1/state').expect(200)).body;
     assert.equal(state.pins.length, 1);

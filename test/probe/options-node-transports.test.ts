@@ -2,7 +2,7 @@
 // (and SNI) unless tlsIdentity says target; a missing URI or a bad setting goes to output 2 with nothing sent.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collector, helper, NODES } from '../nodes/helper';
+import { collector, helper, NODES, type Flow } from '../nodes/helper';
 import { makeTestCa, type TestCa } from './pki';
 import { startTlsResponder, type TlsResponder } from './tls-responder';
 import { startWsResponder, type WsResponder } from './ws-responder';
@@ -25,7 +25,7 @@ describe('sip-options over ws and tls in Node-RED', () => {
   });
   afterEach(async () => helper.unload());
 
-  const flow = (extra: Record<string, unknown> = {}): Array<Record<string, unknown>> => [
+  const flow = (extra: Record<string, unknown> = {}): Flow => [
     { id: 'r1', type: 'sip-resolver', nameservers: '127.0.0.1:9', transports: 'udp,tcp,tls,ws,wss' },
     { id: 'opt', type: 'sip-options', resolver: 'r1', timeout: 3000, ...extra, wires: [['ok'], ['err']] },
     { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' },

@@ -8,7 +8,7 @@ import { withAddressing } from '../../src/core/target-address';
 import { linkStore, type StoreLink } from '../../src/store/link';
 import { createRedisStore } from '../../src/store/redis';
 import { storeKeys } from '../../src/store/keys';
-import { storeFromConfig } from '../../src/nodes/resolver-node';
+import { storeFromConfig } from '../../src/nodes/resolver-config';
 import { skipUnlessRedis } from '../servers/redis';
 import { startCluster, type RunningCluster } from '../servers/redis-cluster';
 import { closeAll } from './close-all';

@@ -6,7 +6,7 @@ import { createLocator, type SipLocator } from '../../src/core/locator';
 import type { Target } from '../../src/core/types';
 import { linkStore, type StoreLink } from '../../src/store/link';
 import { createRedisStore } from '../../src/store/redis';
-import { storeFromConfig } from '../../src/nodes/resolver-node';
+import { storeFromConfig } from '../../src/nodes/resolver-config';
 import { skipUnlessSentinel, startSentinels, type RunningSentinels } from '../servers/redis';
 import { closeAll } from './close-all';
 import { until } from './until';

@@ -1,8 +1,8 @@
 // The sip-resolver's new settings in a Node-RED runtime over real BIND: static records, address look-up, query budget.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { helper, NODES, nextMessage } from '../nodes/helper';
-import { optionsFromConfig } from '../../src/nodes/resolver-node';
+import { helper, NODES, nextMessage, type Flow } from '../nodes/helper';
+import { optionsFromConfig } from '../../src/nodes/resolver-config';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
 test('optionsFromConfig maps the new settings; nodes saved before them get the defaults (undefined)', () => {
@@ -27,7 +27,7 @@ describe('sip-resolver settings in Node-RED', { skip: skipUnless('bind') }, () =
   afterEach(async () => helper.unload());
 
   test('static records answer before DNS; a budget too small fails with EBUDGET on output 2', async () => {
-    const flow = (extra: Record<string, unknown>): Array<Record<string, unknown>> => [
+    const flow = (extra: Record<string, unknown>): Flow => [
       { id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp', family: 'ipv4', addressLookup: 'dns', ...extra },
       { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },
       { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' },

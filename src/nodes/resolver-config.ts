@@ -1,0 +1,147 @@
+/** A sip-resolver's saved properties, read into locator options and a state store configuration. */
+import { SipLocateError } from '../core/errors';
+import type { FamilyPolicy, LocatorOptions, Transport } from '../core/types';
+import type { StoreKind } from '../store/types';
+import type { MonitorConfig } from '../monitor/settings';
+
+/** The properties the editor saves for a sip-resolver. */
+export interface ResolverConfig extends MonitorConfig {
+  id: string;
+  /** 'sticky' (default) or 'failback': move a pin back to a better target that probing found up. */
+  pinPolicy?: string;
+  name?: string;
+  nameservers?: string;
+  transports?: string;
+  family?: string;
+  sticky?: boolean | string;
+  greylist?: number | string;
+  timeout?: number | string;
+  tries?: number | string;
+  /** Seconds one lookup may take in all (default 10). */
+  resolveTimeout?: number | string;
+  cacheSize?: number | string;
+  minTtl?: number | string;
+  maxTtl?: number | string;
+  /** Seconds expired DNS data is kept for serve-stale (RFC 8767; 0 = off). */
+  staleSeconds?: number | string;
+  /** Milliseconds a look-up with expired data waits for a nameserver before answering stale. */
+  staleAnswerMs?: number | string;
+  naptrFallback?: boolean | string;
+  /** Seconds an unused sticky pin lasts. */
+  pinSeconds?: number | string;
+  /** Most pins and marks held in memory. */
+  maxPins?: number | string;
+  maxMarks?: number | string;
+  /** Where marks and pins are kept: memory (default), a Node-RED context store, or Redis. */
+  store?: string;
+  /** The context store name from settings.js ('' = the default store). */
+  contextStore?: string;
+  redisUrl?: string;
+  /** Redis key prefix; '' = sip-locate:<config node id>. */
+  redisPrefix?: string;
+  /** Where A/AAAA come from: dns, system or dns-then-system (default). */
+  addressLookup?: string;
+  /** Seconds addresses from the OS are used (default 30). */
+  systemTtl?: number | string;
+  /** Zone-file lines answered before DNS, one per line (default none). */
+  staticRecords?: string;
+  /** Most DNS questions per resolution (default 64). */
+  maxQueriesPerLocate?: number | string;
+  /** ENUM suffixes for tel: URIs, in order, separated by commas or spaces ('' = e164.arpa). */
+  enumSuffixes?: string;
+  /** Send sip: URIs with user=phone through ENUM too. */
+  enumForUserPhone?: boolean | string;
+  /** SIP URI template when ENUM finds nothing, like sip:{number}@gateway.example.com ('' = none: ENOENUM). */
+  enumFallback?: string;
+  /** PEM file with the CA that signs the Redis server's certificate (rediss:// only). */
+  redisCaFile?: string;
+  /** 'single' (default), 'sentinel' or 'cluster'. */
+  redisTopology?: string;
+  /** Sentinel addresses, host:port separated by commas or spaces. */
+  redisSentinels?: string;
+  redisMasterName?: string;
+  /** Cluster seed node addresses, host:port separated by commas or spaces. */
+  redisNodes?: string;
+}
+
+/** Where a resolver keeps marks and pins, as read from its configuration. */
+export interface StoreConfig {
+  kind: StoreKind;
+  contextStore?: string;
+  redisUrl?: string;
+  redisPrefix?: string;
+  redisPassword?: string;
+  redisCaFile?: string;
+  redisTopology?: 'sentinel' | 'cluster';
+  redisSentinels?: string[];
+  redisMasterName?: string;
+  redisNodes?: string[];
+}
+
+/** Reads and checks the state store settings; throws EINVALIDOPTION. */
+export function storeFromConfig(c: ResolverConfig, id: string, password: string | undefined, contextStores: string[] | undefined): StoreConfig {
+  const kind = (c.store || 'memory') as StoreKind;
+  if (kind === 'memory') return { kind };
+  if (kind === 'context') {
+    const name = (c.contextStore ?? '').trim();
+    if (name && contextStores && !contextStores.includes(name)) {
+      throw new SipLocateError('EINVALIDOPTION', `There is no context store named "${name.slice(0, 40)}" in settings.js (contextStorage has: ${contextStores.join(', ') || 'none'}).`, { option: 'contextStore' });
+    }
+    return { kind, contextStore: name || undefined };
+  }
+  if (kind === 'redis') {
+    const url = (c.redisUrl ?? '').trim();
+    if (!url) throw new SipLocateError('EINVALIDOPTION', 'The state store is Redis but no Redis URL is set; write one like redis://127.0.0.1:6379/0.', { option: 'redisUrl' });
+    const caFile = (c.redisCaFile ?? '').trim();
+    const sentinel = c.redisTopology === 'sentinel'
+      ? { redisTopology: 'sentinel' as const, redisSentinels: (c.redisSentinels ?? '').split(/[\s,]+/).filter(Boolean), redisMasterName: (c.redisMasterName ?? '').trim() }
+      : c.redisTopology === 'cluster' ? { redisTopology: 'cluster' as const, redisNodes: (c.redisNodes ?? '').split(/[\s,]+/).filter(Boolean) } : {};
+    return { kind, redisUrl: url, redisPrefix: (c.redisPrefix ?? '').trim() || `sip-locate:${id}`, redisPassword: password || undefined, ...(caFile ? { redisCaFile: caFile } : {}), ...sentinel };
+  }
+  throw new SipLocateError('EINVALIDOPTION', `The state store must be memory, context or redis, not "${String(c.store).slice(0, 20)}".`, { option: 'store' });
+}
+
+function num(v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : NaN;
+}
+
+/** Reads a checkbox the editor saved as a boolean or a string. */
+export function bool(v: unknown): boolean {
+  return v === true || v === 'true';
+}
+
+/** Turns the editor's properties into locator options (validation happens in createLocator). */
+export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
+  const list = (s: string | undefined): string[] => (s ?? '').split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
+  const transports = list(c.transports);
+  return {
+    nameservers: list(c.nameservers),
+    transports: (transports.length ? transports.map((t) => t.toLowerCase()) : ['udp', 'tcp', 'tls']) as Transport[],
+    family: (c.family || 'ipv4-first') as FamilyPolicy,
+    sticky: bool(c.sticky),
+    pinPolicy: (c.pinPolicy || undefined) as LocatorOptions['pinPolicy'],
+    greylistSeconds: num(c.greylist),
+    timeoutMs: num(c.timeout),
+    tries: num(c.tries),
+    resolveTimeoutMs: num(c.resolveTimeout) === undefined ? undefined : Number(c.resolveTimeout) * 1000,
+    cacheSize: num(c.cacheSize),
+    minTtl: num(c.minTtl),
+    maxTtl: num(c.maxTtl),
+    staleSeconds: num(c.staleSeconds),
+    staleAnswerMs: num(c.staleAnswerMs),
+    naptrNoMatch: bool(c.naptrFallback) ? 'fallback' : 'fail',
+    pinSeconds: num(c.pinSeconds),
+    addressLookup: (c.addressLookup || undefined) as LocatorOptions['addressLookup'],
+    systemTtl: num(c.systemTtl),
+    staticRecords: c.staticRecords || undefined,
+    maxQueriesPerLocate: num(c.maxQueriesPerLocate),
+    enumSuffixes: list(c.enumSuffixes).length > 0 ? list(c.enumSuffixes) : undefined,
+    enumForUserPhone: bool(c.enumForUserPhone),
+    enumFallback: (c.enumFallback ?? '').trim() || undefined,
+    maxPins: num(c.maxPins),
+    maxMarks: num(c.maxMarks),
+  };
+}
+

@@ -212,8 +212,12 @@ describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
     await page.locator('#menu-item-import').click();
     await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a').click();
     const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
-    await examples.getByText('node-red-contrib-sip-locate', { exact: true }).click();
-    await examples.getByText('02 - Failover until one answers', { exact: true }).click();
+    const folder = examples.getByText('node-red-contrib-sip-locate', { exact: true });
+    await folder.waitFor();
+    // The editor remembers that an earlier import opened this folder: a click would close it again.
+    const item = examples.getByText('02 - Failover until one answers', { exact: true });
+    if (!(await item.isVisible())) await folder.click();
+    await item.click();
     await page.locator('#red-ui-clipboard-dialog-ok').click();
     // 02 shares example 01's resolver (same id): Node-RED says the node exists; "Import copy" reuses that config node.
     await page.getByRole('button', { name: 'Import copy' }).click();

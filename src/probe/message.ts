@@ -35,9 +35,21 @@ export interface SipResponse {
 
 const COMPACT: Record<string, string> = { v: 'via', f: 'from', t: 'to', i: 'call-id', l: 'content-length', m: 'contact', c: 'content-type', k: 'supported' };
 
-/** A random token for branches, tags and Call-IDs. */
+/** Random bytes drawn once and handed out in pieces: one call to the system's generator per 4 KiB of tokens. */
+const POOL_SIZE = 4096;
+let pool = randomBytes(POOL_SIZE);
+let poolUsed = 0;
+
+/** A random token for branches, tags and Call-IDs: `bytes` random bytes (at most 64) in hex. */
 export function token(bytes = 8): string {
-  return randomBytes(bytes).toString('hex');
+  const n = Math.min(64, Math.max(1, Math.trunc(bytes)));
+  if (poolUsed + n > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    poolUsed = 0;
+  }
+  const out = pool.toString('hex', poolUsed, poolUsed + n);
+  poolUsed += n;
+  return out;
 }
 
 /** A new RFC 3261 branch (magic cookie z9hG4bK). */

@@ -2,107 +2,24 @@
 import { createSocket } from 'node:dgram';
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { setMaxListeners } from 'node:events';
-import { SipLocateError, toSipLocateError, type ErrorCode } from '../core/errors';
+import { SipLocateError, toSipLocateError } from '../core/errors';
 import type { Target } from '../core/types';
-import { checkProbeOptions, probeTarget } from './check';
-import { buildOptions, newBranch, parseResponse, retryAfterOf, token, type SipResponse } from './message';
-import { tlsConnectOptions, type TlsIdentity } from './tls-identity';
+import { buildOptions, parseResponse } from './message';
+import { tlsConnectOptions } from './tls-identity';
 import { probeOverWebSocket } from './ws-probe';
+import { finalResult, prepareExchange, retransmitDelays, type ProbeOptions, type ProbeResult } from './exchange';
 
-/** Options of sendOptions(). */
-export interface ProbeOptions {
-  /** Request-URI (default sip:<host>:<port>;transport=<transport>). */
-  requestUri?: string;
-  /** Give up after this many ms (default 32000 = timer F with T1 500 ms). */
-  timeoutMs?: number;
-  /** RFC 3261 T1 in ms (default 500); UDP retransmits at T1, 2T1, ... up to T2 = 4 s. */
-  t1Ms?: number;
-  /** Verify the TLS certificate (tls, wss): trusted chain and the name tlsIdentity asks for (default true). */
-  verifyTls?: boolean;
-  /** Whose name the certificate must hold (RFC 5922): the SIP domain, the target's host name, or either (default 'domain'). */
-  tlsIdentity?: TlsIdentity;
-  /** The SIP domain: the host of the URI located (default: the target's host name). Also the SNI name for 'domain' and 'either'. */
-  domain?: string;
-  /** CA certificates (PEM) to trust instead of the system's. */
-  ca?: string | Buffer | Array<string | Buffer>;
-  fromUser?: string;
-  /** Counts stray and malformed packets. */
-  stats?: ProbeStats;
-  /** Aborting closes the socket, clears the timers and rejects with ECANCELLED. */
-  signal?: AbortSignal;
-}
-
-/** Counters of packets that did not answer the request. */
-export interface ProbeStats {
-  stray: number;
-  malformed: number;
-}
-
-/** A final response, or why none came. */
-export type ProbeResult =
-  | { kind: 'response'; status: number; reason: string; headers: Record<string, string> }
-  | { kind: 'failure'; failure: 'transport' | 'timeout' | '503'; retryAfter?: number; code: ErrorCode; message: string; status?: number };
-
-/** The declared code for a socket error: refused and reset keep their names, anything else is ETRANSPORT. */
-function socketCode(err: Error & { code?: string }): ErrorCode {
-  if (err.code === 'ECONNREFUSED') return 'ECONNREFUSED';
-  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return 'ECONNRESET';
-  return 'ETRANSPORT';
-}
-
-const T2_MS = 4000;
-
-/** RFC 3261 17.1.2.2: the delay before each UDP retransmission, T1 doubling up to T2, within the timeout. */
-export function retransmitDelays(t1Ms: number, timeoutMs: number): number[] {
-  const out: number[] = [];
-  let elapsed = 0;
-  for (let interval = t1Ms; elapsed + interval < timeoutMs && out.length < 64; interval = Math.min(interval * 2, T2_MS)) {
-    out.push(interval);
-    elapsed += interval;
-  }
-  return out;
-}
-
-function requestUriOf(target: Target): string {
-  const host = isIP(target.host) === 6 || (isIP(target.host) === 0 && target.host.includes(':')) ? `[${target.host}]` : target.host;
-  if (target.transport === 'tls') return `sips:${host}:${target.port}`;
-  // RFC 7118 7: ";transport=ws" names WebSocket for ws and wss alike.
-  const transport = target.transport === 'wss' ? 'ws' : target.transport;
-  return `sip:${host}:${target.port};transport=${transport}`;
-}
-
-function finalResult(r: SipResponse): ProbeResult {
-  if (r.status === 503) {
-    const retryAfter = retryAfterOf(r.headers);
-    return { kind: 'failure', failure: '503', retryAfter, code: 'E503', status: 503, message: `The server answered 503 ${r.reason}${retryAfter ? ` (Retry-After ${retryAfter} s)` : ''}.` };
-  }
-  return { kind: 'response', status: r.status, reason: r.reason, headers: r.headers };
-}
+export { retransmitDelays, type ProbeOptions, type ProbeResult, type ProbeStats } from './exchange';
 
 /**
  * Sends OPTIONS to the target and resolves with the final response or the failure. Rejects only with EINVALIDMSG or
  * EINVALIDOPTION for a target or option that cannot go into a request, and with ECANCELLED when aborted.
  */
 export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Promise<ProbeResult> {
-  const target = probeTarget(unchecked);
-  if (target instanceof SipLocateError) return Promise.reject(target);
-  const invalid = checkProbeOptions(options);
-  if (invalid) return Promise.reject(invalid);
+  const ex = prepareExchange(unchecked, options);
+  if (ex instanceof SipLocateError) return Promise.reject(ex);
+  const { target, timeoutMs, stats, common, matches, timeout, transportError, cancelled } = ex;
   const signal = options.signal;
-  const cancelled = (): SipLocateError => new SipLocateError('ECANCELLED', `The OPTIONS probe to ${target.transport} ${target.address}:${target.port} was cancelled.`);
-  if (signal?.aborted) return Promise.reject(cancelled());
-  if (signal) setMaxListeners(0, signal); // one listener per probe in flight, each removed when its probe ends
-  const timeoutMs = options.timeoutMs ?? 32_000;
-  const stats = options.stats ?? { stray: 0, malformed: 0 };
-  const ids = { branch: newBranch(), callId: `${token(12)}@node-red`, fromTag: token(6) };
-  const common = {
-    requestUri: options.requestUri ?? requestUriOf(target),
-    branch: ids.branch, callId: ids.callId, fromTag: ids.fromTag, fromUser: options.fromUser ?? 'probe', cseq: 1,
-  };
-  const matches = (r: SipResponse): boolean => r.branch === ids.branch && r.callId === ids.callId && r.cseqMethod === 'OPTIONS';
-  const timeout = (): ProbeResult => ({ kind: 'failure', failure: 'timeout', code: 'ETIMEOUT', message: `No final response from ${target.transport} ${target.address}:${target.port} within ${timeoutMs} ms.` });
-  const transportError = (err: Error & { code?: string }): ProbeResult => ({ kind: 'failure', failure: 'transport', code: socketCode(err), message: `Sending to ${target.transport} ${target.address}:${target.port} failed: ${err.message.replace(/\.$/, '')}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}.` });
 
   if (target.transport === 'udp') {
     return new Promise((resolve, reject) => {

@@ -4,7 +4,7 @@ import type { SipLocateError } from '../core/errors';
 import type { Target } from '../core/types';
 import { toSipLocateError } from '../core/errors';
 import { buildOptions, parseResponse, token, type OptionsRequest, type SipResponse } from './message';
-import type { ProbeResult, ProbeStats } from './prober';
+import type { ProbeResult, ProbeStats } from './exchange';
 import type { tlsConnectOptions } from './tls-identity';
 
 /** What a WebSocket probe needs from sendOptions: the checked target, the request fields and the result makers. */

@@ -120,7 +120,7 @@ test('timing (controllable clock): first probes spread over the interval, never 
   };
   const randoms = [0, 0.25, 0.5, 0.75];
   let r = 0;
-  const m = new Monitor(l, monitorSettingsFrom({ monitorUris: 'sip:t.test', monitorInterval: 1, monitorTimeout: 1 })!, { send, random: () => randoms[r++ % randoms.length]! });
+  const m = new Monitor(l, monitorSettingsFrom({ monitorUris: 'sip:t.test', monitorInterval: 1, monitorTimeout: 1 })!, { send, random: () => randoms[r++ % randoms.length]!, now: () => clock });
   const flush = async (): Promise<void> => {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   };

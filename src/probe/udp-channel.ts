@@ -1,0 +1,293 @@
+/**
+ * SIP OPTIONS over UDP for many probes at once, as scheduled health probing needs: one bound socket per source
+ * address instead of one socket per probe, and one timer for every retransmission and deadline.
+ */
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIP, SocketAddress } from 'node:net';
+import { SipLocateError, toSipLocateError } from '../core/errors';
+import type { Target } from '../core/types';
+import { finalResult, prepareExchange, retransmitDelays, type Exchange, type ProbeOptions, type ProbeResult, type ProbeStats } from './exchange';
+import { buildOptions, parseResponse } from './message';
+import { sendOptions } from './prober';
+import { SourceAddresses } from './source-address';
+
+/** Most probes in flight on one channel; more are refused with EOVERLOAD. */
+export const MAX_PENDING_PROBES = 16_384;
+/** Most peers remembered as having failed their last probe. */
+const MAX_SUSPECTS = 4096;
+
+/** A shared socket and the port it is bound to. */
+interface Bound {
+  socket: Socket;
+  port: number;
+}
+
+/** The address itself: targets hold IP addresses, so sending needs no name look-up (nor Node's look-up per packet). */
+function literal(address: string, _family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+  callback(null, address, isIP(address));
+}
+
+/** One probe in flight. */
+interface Pending {
+  ex: Exchange;
+  /** "address|port" the answer must come from (the address in canonical form). */
+  peer: string;
+  settle(r: ProbeResult | SipLocateError): void;
+  delays: number[];
+  /** Transmissions so far. */
+  sent: number;
+  /** When the next retransmission is due (performance.now() ms), Infinity for none or not sent yet. */
+  nextAt: number;
+  deadlineAt: number;
+  wire?: Buffer;
+  /**
+   * A socket connected to the target that retransmissions go through: the system tells a connected UDP socket of an
+   * ICMP "port unreachable", the shared one hears nothing. Made at the first retransmission, or at once for a suspect.
+   */
+  connected?: Socket;
+}
+
+/** Sends OPTIONS like sendOptions(), sharing sockets and a timer between the UDP probes in flight; other transports go to sendOptions(). */
+export class UdpProbeChannel {
+  /** Packets that answered no probe in flight (stray) or were not SIP responses (malformed). */
+  readonly stats: ProbeStats = { stray: 0, malformed: 0 };
+  private readonly pending = new Map<string, Pending>();
+  private readonly sockets = new Map<string, Promise<Bound>>();
+  private readonly sources = new SourceAddresses();
+  /** Peers whose last probe failed: their next probe goes through a connected socket from the first transmission. */
+  private readonly suspects = new Set<string>();
+  private timer?: NodeJS.Timeout;
+  private timerAt = Infinity;
+  private closed = false;
+
+  constructor(private readonly maxPending = MAX_PENDING_PROBES) {}
+
+  /** Probes in flight. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Sends OPTIONS to the target and resolves with the final response or the failure; rejects as sendOptions() does, and with EOVERLOAD when full. */
+  probe(target: Target, options: ProbeOptions = {}): Promise<ProbeResult> {
+    if (target.transport !== 'udp') return sendOptions(target, options);
+    const ex = prepareExchange(target, options);
+    if (ex instanceof SipLocateError) return Promise.reject(ex);
+    if (this.closed) return Promise.reject(ex.cancelled());
+    if (this.pending.size >= this.maxPending) {
+      return Promise.reject(new SipLocateError('EOVERLOAD', `${this.maxPending} UDP probes are in flight already; the probe to ${ex.target.address}:${ex.target.port} was not sent.`));
+    }
+    return new Promise((resolve, reject) => {
+      const signal = options.signal;
+      const onAbort = (): void => entry.settle(ex.cancelled());
+      const entry: Pending = {
+        ex,
+        peer: peerOf(ex.target.address, ex.target.port),
+        delays: retransmitDelays(options.t1Ms ?? 500, ex.timeoutMs),
+        sent: 0,
+        nextAt: Infinity,
+        deadlineAt: performance.now() + ex.timeoutMs,
+        settle: (r) => {
+          if (this.pending.get(ex.common.branch) !== entry) return;
+          this.pending.delete(ex.common.branch);
+          signal?.removeEventListener('abort', onAbort);
+          closeQuietly(entry.connected);
+          if (this.pending.size === 0) this.disarm();
+          if (!(r instanceof SipLocateError)) {
+            if (r.kind === 'response') this.suspects.delete(entry.peer);
+            else this.suspect(entry.peer);
+          }
+          if (r instanceof SipLocateError) reject(r);
+          else resolve(r);
+        },
+      };
+      this.pending.set(ex.common.branch, entry);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.arm(entry.deadlineAt);
+      void this.start(entry);
+    });
+  }
+
+  /** Cancels every probe in flight (ECANCELLED) and closes the sockets; the channel refuses probes afterwards. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const entry of [...this.pending.values()]) entry.settle(entry.ex.cancelled());
+    this.disarm();
+    for (const bound of this.sockets.values()) bound.then((b) => closeQuietly(b.socket), () => undefined);
+    this.sockets.clear();
+  }
+
+  /** Learns the source address, builds the request with it and sends the first transmission. */
+  private async start(entry: Pending): Promise<void> {
+    const { ex } = entry;
+    let bound: Bound;
+    let local: string;
+    try {
+      local = await this.sources.of(ex.target.address);
+      bound = await this.socketFor(local);
+    } catch (err) {
+      entry.settle(ex.transportError(err instanceof Error ? err : new Error(String(err))));
+      return;
+    }
+    if (this.pending.get(ex.common.branch) !== entry) return;
+    try {
+      entry.wire = Buffer.from(buildOptions({ ...ex.common, viaTransport: 'UDP', localAddress: local, localPort: bound.port, toUri: ex.common.requestUri }));
+    } catch (err) {
+      entry.settle(toSipLocateError(err, 'EINVALIDMSG', 'The OPTIONS request could not be built.'));
+      return;
+    }
+    if (this.suspects.has(entry.peer)) this.transmit(entry);
+    else this.sendOn(bound.socket, entry);
+  }
+
+  /** The first transmission, through the shared socket of its source address. */
+  private sendOn(socket: Socket, entry: Pending): void {
+    const wire = entry.wire;
+    if (!wire) return;
+    try {
+      socket.send(wire, entry.ex.target.port, entry.ex.target.address, (err) => {
+        if (err) entry.settle(entry.ex.transportError(err));
+      });
+    } catch (err) {
+      // The socket was closed after a failure: this probe fails with it.
+      entry.settle(entry.ex.transportError(err instanceof Error ? err : new Error(String(err))));
+      return;
+    }
+    this.sent(entry);
+  }
+
+  /** A transmission through the entry's connected socket (made on first use). */
+  private transmit(entry: Pending): void {
+    const wire = entry.wire;
+    if (!wire) return;
+    const { target } = entry.ex;
+    if (!entry.connected) {
+      const socket = createSocket(isIP(target.address) === 6 ? 'udp6' : 'udp4');
+      entry.connected = socket;
+      socket.on('error', (err) => entry.settle(entry.ex.transportError(err)));
+      socket.on('message', (buf, rinfo) => this.receive(buf, rinfo));
+      socket.connect(target.port, target.address, () => {
+        if (this.pending.get(entry.ex.common.branch) !== entry) return;
+        socket.send(wire, (err) => {
+          if (err) entry.settle(entry.ex.transportError(err));
+        });
+      });
+    } else {
+      entry.connected.send(wire, (err) => {
+        if (err) entry.settle(entry.ex.transportError(err));
+      });
+    }
+    this.sent(entry);
+  }
+
+  /** Counts a transmission and sets when the next one is due (RFC 3261 timer A: T1 doubling up to T2). */
+  private sent(entry: Pending): void {
+    const delay = entry.delays[entry.sent];
+    entry.sent++;
+    entry.nextAt = delay === undefined ? Infinity : performance.now() + delay;
+    this.arm(entry.nextAt);
+  }
+
+  /** Matches a packet to the probe it answers (by branch, Call-ID, CSeq and the peer it came from). */
+  private receive(buf: Buffer, rinfo: RemoteInfo): void {
+    const r = parseResponse(buf, false);
+    if (r === 'malformed' || r === undefined) {
+      this.stats.malformed++;
+      return;
+    }
+    const entry = r.branch === undefined ? undefined : this.pending.get(r.branch);
+    if (!entry || !entry.ex.matches(r) || peerOf(rinfo.address, rinfo.port) !== entry.peer) {
+      (entry?.ex.stats ?? this.stats).stray++;
+      return;
+    }
+    if (r.status >= 200) entry.settle(finalResult(r));
+  }
+
+  /** The shared socket bound to a source address (made on first use). */
+  private socketFor(local: string): Promise<Bound> {
+    const known = this.sockets.get(local);
+    if (known) return known;
+    const made = new Promise<Bound>((resolve, reject) => {
+      const socket = createSocket({ type: isIP(local) === 6 ? 'udp6' : 'udp4', lookup: literal });
+      socket.once('error', reject);
+      socket.bind(0, local, () => {
+        socket.off('error', reject);
+        socket.on('error', (err) => this.socketFailed(local, socket, err));
+        socket.on('message', (buf, rinfo) => this.receive(buf, rinfo));
+        socket.unref(); // the timer holds the process open while probes are in flight
+        if (this.closed) closeQuietly(socket);
+        resolve({ socket, port: socket.address().port });
+      });
+    });
+    made.catch(() => {
+      if (this.sockets.get(local) === made) this.sockets.delete(local);
+    });
+    this.sockets.set(local, made);
+    return made;
+  }
+
+  /** A shared socket that failed is dropped (the next probe makes a new one); its probes end with the error. */
+  private socketFailed(local: string, socket: Socket, err: Error): void {
+    this.sockets.delete(local);
+    closeQuietly(socket);
+    for (const entry of [...this.pending.values()]) {
+      if (!entry.connected && entry.wire) entry.settle(entry.ex.transportError(err));
+    }
+  }
+
+  private suspect(peer: string): void {
+    if (this.suspects.size >= MAX_SUSPECTS && !this.suspects.has(peer)) this.suspects.delete(this.suspects.values().next().value ?? '');
+    this.suspects.add(peer);
+  }
+
+  /** Makes sure the timer fires by `at` (performance.now() ms). */
+  private arm(at: number): void {
+    if (this.closed || !Number.isFinite(at) || at >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, at - performance.now()));
+  }
+
+  private disarm(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  /** Ends the probes past their deadline, retransmits those due, and arms the timer for the next. */
+  private fire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    // Anything due within 2 ms is done now: the timer has millisecond resolution.
+    const now = performance.now() + 2;
+    let next = Infinity;
+    for (const entry of [...this.pending.values()]) {
+      if (entry.deadlineAt <= now) {
+        entry.settle(entry.ex.timeout());
+        continue;
+      }
+      if (entry.nextAt <= now) this.transmit(entry);
+      next = Math.min(next, entry.nextAt, entry.deadlineAt);
+    }
+    this.arm(next);
+  }
+}
+
+/** "address|port" with the address in canonical form, so "0:0::1" and "::1" are one peer. */
+function peerOf(address: string, port: number): string {
+  if (!address.includes(':')) return `${address}|${port}`;
+  try {
+    return `${new SocketAddress({ address, family: 'ipv6' }).address}|${port}`;
+  } catch {
+    return `${address}|${port}`;
+  }
+}
+
+function closeQuietly(socket: Socket | undefined): void {
+  if (!socket) return;
+  try {
+    socket.close();
+  } catch {
+    // closed already
+  }
+}

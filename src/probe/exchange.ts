@@ -80,17 +80,36 @@ export function finalResult(r: SipResponse): ProbeResult {
 }
 
 /** One prepared exchange: the checked target, the request fields with fresh IDs, and the results it can end with. */
-export interface Exchange {
-  target: Target;
-  timeoutMs: number;
-  stats: ProbeStats;
-  /** The request fields but the Via transport, local address and To URI. */
-  common: { requestUri: string; branch: string; callId: string; fromTag: string; fromUser: string; cseq: 1 };
+export class Exchange {
+  constructor(
+    readonly target: Target,
+    readonly timeoutMs: number,
+    readonly stats: ProbeStats,
+    /** The request fields but the Via transport, local address and To URI. */
+    readonly common: { requestUri: string; branch: string; callId: string; fromTag: string; fromUser: string; cseq: 1 },
+  ) {}
+
   /** True for a response to this request (same branch, Call-ID and CSeq method). */
-  matches(r: SipResponse): boolean;
-  timeout(): ProbeResult;
-  transportError(err: Error & { code?: string }): ProbeResult;
-  cancelled(): SipLocateError;
+  matches(r: SipResponse): boolean {
+    return r.branch === this.common.branch && r.callId === this.common.callId && r.cseqMethod === 'OPTIONS';
+  }
+
+  timeout(): ProbeResult {
+    return { kind: 'failure', failure: 'timeout', code: 'ETIMEOUT', message: `No final response from ${this.where()} within ${this.timeoutMs} ms.` };
+  }
+
+  transportError(err: Error & { code?: string }): ProbeResult {
+    const detail = `${err.message.replace(/\.$/, '')}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}`;
+    return { kind: 'failure', failure: 'transport', code: socketCode(err), message: `Sending to ${this.where()} failed: ${detail}.` };
+  }
+
+  cancelled(): SipLocateError {
+    return new SipLocateError('ECANCELLED', `The OPTIONS probe to ${this.where()} was cancelled.`);
+  }
+
+  private where(): string {
+    return `${this.target.transport} ${this.target.address}:${this.target.port}`;
+  }
 }
 
 /**
@@ -102,21 +121,9 @@ export function prepareExchange(unchecked: Target, options: ProbeOptions): Excha
   if (target instanceof SipLocateError) return target;
   const invalid = checkProbeOptions(options);
   if (invalid) return invalid;
-  const where = `${target.transport} ${target.address}:${target.port}`;
-  const cancelled = (): SipLocateError => new SipLocateError('ECANCELLED', `The OPTIONS probe to ${where} was cancelled.`);
-  if (options.signal?.aborted) return cancelled();
+  const common = { requestUri: options.requestUri ?? requestUriOf(target), branch: newBranch(), callId: `${token(12)}@node-red`, fromTag: token(6), fromUser: options.fromUser ?? 'probe', cseq: 1 as const };
+  const ex = new Exchange(target, options.timeoutMs ?? 32_000, options.stats ?? { stray: 0, malformed: 0 }, common);
+  if (options.signal?.aborted) return ex.cancelled();
   if (options.signal) setMaxListeners(0, options.signal); // one listener per probe in flight, each removed when its probe ends
-  const timeoutMs = options.timeoutMs ?? 32_000;
-  const branch = newBranch();
-  const callId = `${token(12)}@node-red`;
-  return {
-    target,
-    timeoutMs,
-    stats: options.stats ?? { stray: 0, malformed: 0 },
-    common: { requestUri: options.requestUri ?? requestUriOf(target), branch, callId, fromTag: token(6), fromUser: options.fromUser ?? 'probe', cseq: 1 },
-    matches: (r) => r.branch === branch && r.callId === callId && r.cseqMethod === 'OPTIONS',
-    timeout: () => ({ kind: 'failure', failure: 'timeout', code: 'ETIMEOUT', message: `No final response from ${where} within ${timeoutMs} ms.` }),
-    transportError: (err) => ({ kind: 'failure', failure: 'transport', code: socketCode(err), message: `Sending to ${where} failed: ${err.message.replace(/\.$/, '')}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}.` }),
-    cancelled,
-  };
+  return ex;
 }

@@ -4,7 +4,7 @@ import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { SipLocateError, toSipLocateError } from '../core/errors';
 import type { Target } from '../core/types';
-import { buildOptions, parseResponse } from './message';
+import { buildOptions, parseResponse, type SipResponse } from './message';
 import { tlsConnectOptions } from './tls-identity';
 import { probeOverWebSocket } from './ws-probe';
 import { finalResult, prepareExchange, retransmitDelays, type ProbeOptions, type ProbeResult } from './exchange';
@@ -18,7 +18,11 @@ export { retransmitDelays, type ProbeOptions, type ProbeResult, type ProbeStats 
 export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Promise<ProbeResult> {
   const ex = prepareExchange(unchecked, options);
   if (ex instanceof SipLocateError) return Promise.reject(ex);
-  const { target, timeoutMs, stats, common, matches, timeout, transportError, cancelled } = ex;
+  const { target, timeoutMs, stats, common } = ex;
+  const matches = (r: SipResponse): boolean => ex.matches(r);
+  const timeout = (): ProbeResult => ex.timeout();
+  const transportError = (err: Error & { code?: string }): ProbeResult => ex.transportError(err);
+  const cancelled = (): SipLocateError => ex.cancelled();
   const signal = options.signal;
 
   if (target.transport === 'udp') {

@@ -7,27 +7,43 @@ export const MAX_SOURCE_ADDRESSES = 1024;
 
 /** Remembers, per destination address, the source address the routing table picks for it. */
 export class SourceAddresses {
-  private readonly known = new Map<string, Promise<string>>();
+  private readonly learnt = new Map<string, Promise<string>>();
+  /** The answers learnt already, for callers that need no promise. */
+  private readonly answers = new Map<string, string>();
 
   constructor(private readonly max = MAX_SOURCE_ADDRESSES) {}
 
   /** The source address for `destination` (an IP address): from memory, or from connecting a UDP socket (no packet is sent). */
   of(destination: string): Promise<string> {
-    const known = this.known.get(destination);
+    const known = this.learnt.get(destination);
     if (known) return known;
     const learning = learn(destination);
-    if (this.known.size >= this.max) this.known.delete(this.known.keys().next().value ?? '');
-    this.known.set(destination, learning);
-    // A failure is not kept: the next probe asks again (a route may appear).
-    learning.catch(() => {
-      if (this.known.get(destination) === learning) this.known.delete(destination);
-    });
+    if (this.learnt.size >= this.max) {
+      const oldest = this.learnt.keys().next().value ?? '';
+      this.learnt.delete(oldest);
+      this.answers.delete(oldest);
+    }
+    this.learnt.set(destination, learning);
+    learning.then(
+      (address) => {
+        if (this.learnt.get(destination) === learning) this.answers.set(destination, address);
+      },
+      () => {
+        // A failure is not kept: the next probe asks again (a route may appear).
+        if (this.learnt.get(destination) === learning) this.learnt.delete(destination);
+      },
+    );
     return learning;
+  }
+
+  /** The source address for `destination` if learnt already. */
+  known(destination: string): string | undefined {
+    return this.answers.get(destination);
   }
 
   /** Destinations remembered now. */
   get size(): number {
-    return this.known.size;
+    return this.learnt.size;
   }
 }
 

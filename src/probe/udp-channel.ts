@@ -27,24 +27,54 @@ function literal(address: string, _family: unknown, callback: (err: Error | null
   callback(null, address, isIP(address));
 }
 
-/** One probe in flight. */
-interface Pending {
-  ex: Exchange;
-  /** "address|port" the answer must come from (the address in canonical form). */
-  peer: string;
-  settle(r: ProbeResult | SipLocateError): void;
-  delays: number[];
+/** One probe in flight; it is also the listener for its abort signal. */
+class Pending {
   /** Transmissions so far. */
-  sent: number;
+  sent = 0;
   /** When the next retransmission is due (performance.now() ms), Infinity for none or not sent yet. */
-  nextAt: number;
-  deadlineAt: number;
+  nextAt = Infinity;
+  readonly deadlineAt: number;
   wire?: Buffer;
   /**
    * A socket connected to the target that retransmissions go through: the system tells a connected UDP socket of an
    * ICMP "port unreachable", the shared one hears nothing. Made at the first retransmission, or at once for a suspect.
    */
   connected?: Socket;
+  /** Settles the probe's promise. */
+  private readonly done: (r: ProbeResult | SipLocateError) => void;
+
+  constructor(
+    private readonly channel: UdpProbeChannel,
+    readonly ex: Exchange,
+    /** "address|port" the answer must come from (the address in canonical form). */
+    readonly peer: string,
+    readonly delays: number[],
+    readonly signal: AbortSignal | undefined,
+    resolve: (r: ProbeResult) => void,
+    reject: (err: SipLocateError) => void,
+  ) {
+    this.deadlineAt = performance.now() + ex.timeoutMs;
+    this.done = (r) => (r instanceof SipLocateError ? reject(r) : resolve(r));
+    signal?.addEventListener('abort', this, { once: true });
+  }
+
+  /** The abort signal fired. */
+  handleEvent(): void {
+    this.settle(this.ex.cancelled());
+  }
+
+  /** Ends the probe with a result or an error (once; later calls do nothing). */
+  settle(r: ProbeResult | SipLocateError): void {
+    if (!this.channel.release(this, r)) return;
+    this.signal?.removeEventListener('abort', this);
+    closeQuietly(this.connected);
+    this.done(r);
+  }
+
+  /** Ends the probe with the failure of a send. */
+  readonly afterSend = (err: Error | null): void => {
+    if (err) this.settle(this.ex.transportError(err));
+  };
 }
 
 /** Sends OPTIONS like sendOptions(), sharing sockets and a timer between the UDP probes in flight; other transports go to sendOptions(). */
@@ -53,6 +83,8 @@ export class UdpProbeChannel {
   readonly stats: ProbeStats = { stray: 0, malformed: 0 };
   private readonly pending = new Map<string, Pending>();
   private readonly sockets = new Map<string, Promise<Bound>>();
+  /** The shared sockets bound already, by source address. */
+  private readonly ready = new Map<string, Bound>();
   private readonly sources = new SourceAddresses();
   /** Peers whose last probe failed: their next probe goes through a connected socket from the first transmission. */
   private readonly suspects = new Set<string>();
@@ -77,34 +109,24 @@ export class UdpProbeChannel {
       return Promise.reject(new SipLocateError('EOVERLOAD', `${this.maxPending} UDP probes are in flight already; the probe to ${ex.target.address}:${ex.target.port} was not sent.`));
     }
     return new Promise((resolve, reject) => {
-      const signal = options.signal;
-      const onAbort = (): void => entry.settle(ex.cancelled());
-      const entry: Pending = {
-        ex,
-        peer: peerOf(ex.target.address, ex.target.port),
-        delays: retransmitDelays(options.t1Ms ?? 500, ex.timeoutMs),
-        sent: 0,
-        nextAt: Infinity,
-        deadlineAt: performance.now() + ex.timeoutMs,
-        settle: (r) => {
-          if (this.pending.get(ex.common.branch) !== entry) return;
-          this.pending.delete(ex.common.branch);
-          signal?.removeEventListener('abort', onAbort);
-          closeQuietly(entry.connected);
-          if (this.pending.size === 0) this.disarm();
-          if (!(r instanceof SipLocateError)) {
-            if (r.kind === 'response') this.suspects.delete(entry.peer);
-            else this.suspect(entry.peer);
-          }
-          if (r instanceof SipLocateError) reject(r);
-          else resolve(r);
-        },
-      };
+      const entry = new Pending(this, ex, peerOf(ex.target.address, ex.target.port), retransmitDelays(options.t1Ms ?? 500, ex.timeoutMs), options.signal, resolve, reject);
       this.pending.set(ex.common.branch, entry);
-      signal?.addEventListener('abort', onAbort, { once: true });
       this.arm(entry.deadlineAt);
-      void this.start(entry);
+      this.start(entry);
     });
+  }
+
+  /** Takes a probe that ends off the books; false when it had ended already. */
+  release(entry: Pending, r: ProbeResult | SipLocateError): boolean {
+    const branch = entry.ex.common.branch;
+    if (this.pending.get(branch) !== entry) return false;
+    this.pending.delete(branch);
+    if (this.pending.size === 0) this.disarm();
+    if (!(r instanceof SipLocateError)) {
+      if (r.kind === 'response') this.suspects.delete(entry.peer);
+      else this.suspect(entry.peer);
+    }
+    return true;
   }
 
   /** Cancels every probe in flight (ECANCELLED) and closes the sockets; the channel refuses probes afterwards. */
@@ -115,20 +137,25 @@ export class UdpProbeChannel {
     this.disarm();
     for (const bound of this.sockets.values()) bound.then((b) => closeQuietly(b.socket), () => undefined);
     this.sockets.clear();
+    this.ready.clear();
   }
 
-  /** Learns the source address, builds the request with it and sends the first transmission. */
-  private async start(entry: Pending): Promise<void> {
-    const { ex } = entry;
-    let bound: Bound;
-    let local: string;
-    try {
-      local = await this.sources.of(ex.target.address);
-      bound = await this.socketFor(local);
-    } catch (err) {
-      entry.settle(ex.transportError(err instanceof Error ? err : new Error(String(err))));
+  /** Learns the source address and the socket (at once when known), then sends the first transmission. */
+  private start(entry: Pending): void {
+    const local = this.sources.known(entry.ex.target.address);
+    const bound = local === undefined ? undefined : this.ready.get(local);
+    if (local !== undefined && bound) {
+      this.first(entry, local, bound);
       return;
     }
+    this.sources.of(entry.ex.target.address).then(
+      (address) => this.socketFor(address).then((b) => this.first(entry, address, b)),
+    ).catch((err: unknown) => entry.settle(entry.ex.transportError(err instanceof Error ? err : new Error(String(err)))));
+  }
+
+  /** Builds the request with the source address and port, and sends it. */
+  private first(entry: Pending, local: string, bound: Bound): void {
+    const { ex } = entry;
     if (this.pending.get(ex.common.branch) !== entry) return;
     try {
       entry.wire = Buffer.from(buildOptions({ ...ex.common, viaTransport: 'UDP', localAddress: local, localPort: bound.port, toUri: ex.common.requestUri }));
@@ -145,9 +172,7 @@ export class UdpProbeChannel {
     const wire = entry.wire;
     if (!wire) return;
     try {
-      socket.send(wire, entry.ex.target.port, entry.ex.target.address, (err) => {
-        if (err) entry.settle(entry.ex.transportError(err));
-      });
+      socket.send(wire, entry.ex.target.port, entry.ex.target.address, entry.afterSend);
     } catch (err) {
       // The socket was closed after a failure: this probe fails with it.
       entry.settle(entry.ex.transportError(err instanceof Error ? err : new Error(String(err))));
@@ -168,14 +193,10 @@ export class UdpProbeChannel {
       socket.on('message', (buf, rinfo) => this.receive(buf, rinfo));
       socket.connect(target.port, target.address, () => {
         if (this.pending.get(entry.ex.common.branch) !== entry) return;
-        socket.send(wire, (err) => {
-          if (err) entry.settle(entry.ex.transportError(err));
-        });
+        socket.send(wire, entry.afterSend);
       });
     } else {
-      entry.connected.send(wire, (err) => {
-        if (err) entry.settle(entry.ex.transportError(err));
-      });
+      entry.connected.send(wire, entry.afterSend);
     }
     this.sent(entry);
   }
@@ -215,8 +236,10 @@ export class UdpProbeChannel {
         socket.on('error', (err) => this.socketFailed(local, socket, err));
         socket.on('message', (buf, rinfo) => this.receive(buf, rinfo));
         socket.unref(); // the timer holds the process open while probes are in flight
+        const bound = { socket, port: socket.address().port };
         if (this.closed) closeQuietly(socket);
-        resolve({ socket, port: socket.address().port });
+        else this.ready.set(local, bound);
+        resolve(bound);
       });
     });
     made.catch(() => {
@@ -229,6 +252,7 @@ export class UdpProbeChannel {
   /** A shared socket that failed is dropped (the next probe makes a new one); its probes end with the error. */
   private socketFailed(local: string, socket: Socket, err: Error): void {
     this.sockets.delete(local);
+    this.ready.delete(local);
     closeQuietly(socket);
     for (const entry of [...this.pending.values()]) {
       if (!entry.connected && entry.wire) entry.settle(entry.ex.transportError(err));

@@ -46,7 +46,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
     }
   }
   async function state(): Promise<{ marks: Array<{ address: string; mark: string }>; pins: Array<{ destination: string; target: { address: string } }> }> {
-    const res = await fetch(`${red.url}/sip-resolver/${RESOLVER}/state`);
+    const res = await fetch(`${red.adminUrl}/sip-resolver/${RESOLVER}/state`);
     assert.equal(res.status, 200);
     return (await res.json()) as { marks: Array<{ address: string; mark: string }>; pins: Array<{ destination: string; target: { address: string } }> };
   }

@@ -1,7 +1,7 @@
 // Types of the demo's plain JavaScript modules, for the tests that import them.
 declare module '*/demo/node-red.mjs' {
   export function exampleFlows(): Promise<unknown[]>;
-  export function startNodeRed(o: Record<string, unknown>): Promise<{ url: string; pid: number; stop(): Promise<void>; log(): string }>;
+  export function startNodeRed(o: Record<string, unknown>): Promise<{ url: string; adminUrl: string; pid: number; stop(): Promise<void>; log(): string }>;
 }
 declare module '*/demo/dns-server.mjs' {
   export function demoZone(origin: string, endpoints: Record<string, { address: string; port: number }>): unknown[];

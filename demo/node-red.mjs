@@ -20,8 +20,9 @@ export async function exampleFlows() {
 }
 
 /**
- * Starts Node-RED with userDir (flows written there first when given) and extra node options; resolves {url, pid, stop()}
- * once this Node-RED (recognised by a per-run token, see settings.js) answers. Aborting `signal` stops it and rejects.
+ * Starts Node-RED with userDir (flows written there first when given) and extra node options; resolves {url, adminUrl,
+ * pid, stop()} once this Node-RED (recognised by a per-run token, see settings.js) answers. adminUrl is url unless
+ * env.SIP_LOCATE_HTTP_ADMIN_ROOT puts the editor under its own path. Aborting `signal` stops it and rejects.
  */
 export async function startNodeRed({ userDir, port, flows, env = {}, quiet = false, nodeRedPath, nodeArgs = [], signal }) {
   mkdirSync(userDir, { recursive: true });
@@ -36,6 +37,7 @@ export async function startNodeRed({ userDir, port, flows, env = {}, quiet = fal
   child.stdout?.on('data', (d) => (log = (log + d).slice(-20000)));
   child.stderr?.on('data', (d) => (log = (log + d).slice(-20000)));
   const url = `http://127.0.0.1:${port}`;
+  const adminUrl = url + (env.SIP_LOCATE_HTTP_ADMIN_ROOT ?? '').replace(/\/$/, '');
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
@@ -51,8 +53,8 @@ export async function startNodeRed({ userDir, port, flows, env = {}, quiet = fal
     }
     if (child.exitCode !== null) throw new Error(`Node-RED exited with ${child.exitCode}: ${log.slice(-3000)}`);
     try {
-      const res = await fetch(`${url}/settings`, { signal: AbortSignal.timeout(1000) });
-      if (res.headers.get('x-sip-locate-run') === token) return { url, pid: child.pid, stop, log: () => log };
+      const res = await fetch(`${adminUrl}/settings`, { signal: AbortSignal.timeout(1000) });
+      if (res.headers.get('x-sip-locate-run') === token) return { url, adminUrl, pid: child.pid, stop, log: () => log };
       foreign = true;
     } catch {
       // not up yet

@@ -22,6 +22,8 @@ module.exports = {
   // Load measurements only (node --expose-gc): lets a function node collect garbage before reading the heap.
   ...(process.env.SIP_LOCATE_EXPOSE_GC ? { functionGlobalContext: { sipLocateGc: global.gc, sipLocateMemory: () => process.memoryUsage(), sipLocateHeapSnapshot: (file) => require('node:v8').writeHeapSnapshot(file) } } : {}),
   ...(process.env.SIP_LOCATE_ADMIN_AUTH ? { adminAuth: JSON.parse(process.env.SIP_LOCATE_ADMIN_AUTH) } : {}),
+  // The editor and admin API under their own path (e.g. /admin), so that http-in endpoints skip their middleware.
+  ...(process.env.SIP_LOCATE_HTTP_ADMIN_ROOT ? { httpAdminRoot: process.env.SIP_LOCATE_HTTP_ADMIN_ROOT } : {}),
   // Basic authentication for http-in endpoints ({user, pass: bcrypt hash}), as a SIP proxy's lookups use it.
   ...(process.env.SIP_LOCATE_HTTP_NODE_AUTH ? { httpNodeAuth: JSON.parse(process.env.SIP_LOCATE_HTTP_NODE_AUTH) } : {}),
 };

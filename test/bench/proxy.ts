@@ -46,7 +46,7 @@ export async function benchProxy(runs = 300): Promise<{ addedMsP50: number; fail
   try {
     const sticky = 'sip:alice@sticky.kam.test';
     for (let i = 0; i < 50; i++) await timedOptions(sock, lab.kamailio.port, sticky);
-    const state = (await (await fetch(`${lab.red.url}/sip-resolver/${LAB_RESOLVER}/state`)).json()) as { pins: Array<{ destination: string; target: { uri: string } }> };
+    const state = (await (await fetch(`${lab.red.adminUrl}/sip-resolver/${LAB_RESOLVER}/state`)).json()) as { pins: Array<{ destination: string; target: { uri: string } }> };
     const pinned = state.pins.find((p) => p.destination.includes('sticky.kam.test'))!.target.uri;
     // The same config with a fixed destination (the pinned server) instead of the lookup.
     const fixedConfig = lab.config.replace('\troute(LOCATE);\n\tif ($rc < 0) {', `\t$du = "${pinned}";\n\tif ($du == $null) {`);
@@ -63,7 +63,7 @@ export async function benchProxy(runs = 300): Promise<{ addedMsP50: number; fail
       const failover: number[] = [];
       const warm: number[] = [];
       for (let i = 0; i < Math.min(runs, 100); i++) {
-        const reset = await fetch(`${lab.red.url}/sip-resolver/${LAB_RESOLVER}/reset`, { method: 'POST' });
+        const reset = await fetch(`${lab.red.adminUrl}/sip-resolver/${LAB_RESOLVER}/reset`, { method: 'POST' });
         await reset.arrayBuffer();
         await timedOptions(sock, lab.kamailio.port, sticky);
         warm.push(await timedOptions(sock, lab.kamailio.port, sticky));

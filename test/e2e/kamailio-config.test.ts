@@ -21,3 +21,14 @@ test('Kamailio accepts the configuration (kamailio -c)', { skip: skipUnlessKamai
   assert.equal(r.status, 0, r.stderr.slice(-2000));
   assert.match(r.stderr + r.stdout, /config file ok/);
 });
+
+test('http_client defaults come before the httpcon that copies them: keep_connections 1, authmethod 1 (Basic), a 1 s timeout', () => {
+  const cfg = readFileSync(cfgPath, 'utf8');
+  const at = (param: string): number => cfg.search(new RegExp(`^modparam\\("http_client", "${param}"`, 'm'));
+  const httpcon = at('httpcon');
+  assert.ok(httpcon > 0, 'the config defines an httpcon');
+  for (const [param, value] of [['keep_connections', '1'], ['authmethod', '1'], ['connection_timeout', '1']] as const) {
+    assert.ok(at(param) > 0 && at(param) < httpcon, `${param} is set above the httpcon`);
+    assert.match(cfg, new RegExp(`^modparam\\("http_client", "${param}", ${value}\\)$`, 'm'));
+  }
+});

@@ -2,7 +2,7 @@
 // over real BIND data, with sipp as the servers and as the caller. Failures are reported from Kamailio's failure_route.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { skipUnless } from '../servers/dns-servers';
 import { skipUnlessSipp } from '../servers/sipp';
@@ -46,7 +46,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
     }
   }
   async function state(): Promise<{ marks: Array<{ address: string; mark: string }>; pins: Array<{ destination: string; target: { address: string } }> }> {
-    const res = await fetch(`${red.url}/sip-resolver/${RESOLVER}/state`);
+    const res = await fetch(`${red.adminUrl}/sip-resolver/${RESOLVER}/state`);
     assert.equal(res.status, 200);
     return (await res.json()) as { marks: Array<{ address: string; mark: string }>; pins: Array<{ destination: string; target: { address: string } }> };
   }
@@ -96,4 +96,53 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
     await anonymous.arrayBuffer();
     assert.equal(anonymous.status, 401);
   });
+
+  test('each Kamailio process keeps one connection to Node-RED open from one lookup to the next (keep_connections applied)', async () => {
+    const port = Number(new URL(red.url).port);
+    const batch = async (): Promise<Map<string, number>> => {
+      const run = await runSippUac({ scenario: 'uac_proxy_options.xml', server: `127.0.0.1:${kamailio.port}`, domain: 'sticky.kam.test', calls: 20, rate: 200, limit: 1 });
+      assert.equal(run.code, 0, `sipp: ${run.stderr}`);
+      return connectionsTo(kamailio.pid, port);
+    };
+    const first = await batch();
+    const second = await batch();
+    // Without keep_connections every lookup closes its connection: none would be left open.
+    assert.ok(first.size >= 1, 'no connection to Node-RED left open after 20 lookups');
+    for (const conns of [first, second]) {
+      const perProcess = new Map<number, number>();
+      for (const pid of conns.values()) perProcess.set(pid, (perProcess.get(pid) ?? 0) + 1);
+      assert.ok([...perProcess.values()].every((n) => n === 1), `connections per Kamailio process: ${JSON.stringify([...perProcess])}`);
+    }
+    for (const c of first.keys()) assert.ok(second.has(c), 'a connection open after the first 20 lookups was closed by the next 20');
+  });
 });
+
+/** The established TCP connections to 127.0.0.1:port held by Kamailio (`pid` and its children): socket inode → process. */
+function connectionsTo(pid: number, port: number): Map<string, number> {
+  const pids = [pid, ...readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)];
+  const owner = new Map<string, number>();
+  for (const p of pids) {
+    for (const fd of readdirSync(`/proc/${p}/fd`)) {
+      const link = /^socket:\[(\d+)\]$/.exec(readlinkSafe(`/proc/${p}/fd/${fd}`));
+      if (link) owner.set(link[1]!, p);
+    }
+  }
+  const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const found = new Map<string, number>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // f[2] the remote address, f[3] the state (01 established), f[9] the socket inode.
+    const p = owner.get(f[9] ?? '');
+    if (f[2] === remote && f[3] === '01' && p !== undefined) found.set(f[9]!, p);
+  }
+  return found;
+}
+
+/** The target of a symbolic link, or '' when it went away meanwhile. */
+function readlinkSafe(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+}

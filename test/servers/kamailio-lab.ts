@@ -1,6 +1,6 @@
 /**
  * The proxy lab for tests and the bench: sipp servers (two healthy, one busy with 503, one silent address), a BIND zone
- * kam.test naming them, a real Node-RED running example 06 behind httpNodeAuth, and a real Kamailio with
+ * kam.test naming them, a real Node-RED running example 06 behind httpNodeAuth (editor under /admin), and a real Kamailio with
  * test/kamailio/kamailio.cfg asking it. Everything listens on loopback and is stopped by its own PID.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,6 +64,8 @@ export async function startKamailioLab(): Promise<KamailioLab> {
     const red = await startNodeRedProcess(example, {
       SIP_LOCATE_NAMESERVERS: dns.nameserver,
       SIP_LOCATE_HTTP_NODE_AUTH: JSON.stringify({ user: 'kamailio', pass: bcrypt.hashSync(PASSWORD, 4) }),
+      // As docs/proxies.md recommends: the editor off '/', so that /route does not pass through its middleware.
+      SIP_LOCATE_HTTP_ADMIN_ROOT: '/admin',
     });
     stops.push(() => red.stop());
     const auth = { authorization: `Basic ${Buffer.from(`kamailio:${PASSWORD}`).toString('base64')}` };

@@ -14,7 +14,10 @@ export interface DebugMessage {
 
 /** A running Node-RED with helpers. */
 export interface NodeRedProcess {
+  /** Where http-in endpoints answer. */
   url: string;
+  /** Where the editor and admin API answer: url, or url + SIP_LOCATE_HTTP_ADMIN_ROOT. */
+  adminUrl: string;
   pid: number;
   debug: DebugMessage[];
   /** Node statuses as the editor receives them, oldest first. */
@@ -27,7 +30,7 @@ export interface NodeRedProcess {
   log(): string;
 }
 
-type DemoModule = { startNodeRed(o: Record<string, unknown>): Promise<{ url: string; pid: number; stop(): Promise<void>; log(): string }> };
+type DemoModule = { startNodeRed(o: Record<string, unknown>): Promise<{ url: string; adminUrl: string; pid: number; stop(): Promise<void>; log(): string }> };
 
 /**
  * Starts Node-RED (devDependency, or the one in SIP_LOCATE_NODE_RED_DIR) with these flows and environment.
@@ -41,7 +44,7 @@ export async function startNodeRedProcess(flows: unknown[] | undefined, env: Rec
   const debug: DebugMessage[] = [];
   const waiters: Array<{ id: string; resolve: (m: DebugMessage) => void }> = [];
   const consumed = new Map<string, number>();
-  const ws = new WebSocket(red.url.replace('http', 'ws') + '/comms');
+  const ws = new WebSocket(red.adminUrl.replace('http', 'ws') + '/comms');
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -88,6 +91,7 @@ export async function startNodeRedProcess(flows: unknown[] | undefined, env: Rec
   });
   return {
     url: red.url,
+    adminUrl: red.adminUrl,
     pid: red.pid,
     debug,
     statuses,
@@ -100,11 +104,11 @@ export async function startNodeRedProcess(flows: unknown[] | undefined, env: Rec
       });
     },
     async inject(id: string): Promise<void> {
-      const res = await fetch(`${red.url}/inject/${id}`, { method: 'POST' });
+      const res = await fetch(`${red.adminUrl}/inject/${id}`, { method: 'POST' });
       if (res.status !== 200) throw new Error(`inject ${id}: HTTP ${res.status}`);
     },
     async deploy(newFlows: unknown[]): Promise<void> {
-      const res = await fetch(`${red.url}/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(newFlows) });
+      const res = await fetch(`${red.adminUrl}/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(newFlows) });
       if (res.status !== 200 && res.status !== 204) throw new Error(`deploy: HTTP ${res.status} ${await res.text()}`);
     },
     async stop(): Promise<void> {

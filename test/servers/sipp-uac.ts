@@ -1,6 +1,6 @@
 /** sipp as a caller: runs a UAC scenario against a SIP server (a proxy) on loopback and reports how it ended. */
 import { spawn } from 'node:child_process';
-import { freePort } from './ports';
+import { freePortBlock } from './ports';
 import { scenarioPath } from './sipp';
 
 /** What one sipp UAC run did: its exit code (0: every call succeeded) and the end of its error output. */
@@ -11,9 +11,12 @@ export interface UacRun {
 
 /** Sends `calls` calls of `scenario` to `server` ("127.0.0.1:5060"), `limit` at a time, for sip:<service>@<domain>. */
 export async function runSippUac(o: { scenario: string; server: string; domain: string; service?: string; calls: number; rate?: number; limit?: number; timeoutS?: number }): Promise<UacRun> {
-  const args = ['-sf', scenarioPath(o.scenario), o.server, '-i', '127.0.0.1', '-p', String(await freePort('127.0.0.1')), '-t', 'u1',
+  // One block: the SIP port, the control port, and the media port with the three sipp binds after it (audio and video
+  // RTP/RTCP); a lone free media port let video RTP collide with a neighbour.
+  const base = await freePortBlock(6, '127.0.0.1');
+  const args = ['-sf', scenarioPath(o.scenario), o.server, '-i', '127.0.0.1', '-p', String(base), '-t', 'u1',
     '-m', String(o.calls), '-r', String(o.rate ?? 100), '-l', String(o.limit ?? 1), '-key', 'domain', o.domain, '-s', o.service ?? 'alice',
-    '-nostdin', '-skip_rlimit', '-cp', String(await freePort('127.0.0.1')), '-mi', '127.0.0.1', '-mp', String(await freePort('127.0.0.1')),
+    '-nostdin', '-skip_rlimit', '-cp', String(base + 1), '-mi', '127.0.0.1', '-mp', String(base + 2),
     '-timeout', `${o.timeoutS ?? 30}s`, '-timeout_error'];
   const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -20,7 +20,7 @@ export type ErrorCode =
   | 'ECNAMELOOP' // a CNAME chain that loops or is too long
   | 'ENONAMESERVER' // no nameserver configured and none found in /etc/resolv.conf
   | 'ECANCELLED' // the caller aborted
-  | 'EOVERLOAD' // too many DNS queries wait for a free slot: the DNS client's queue is full
+  | 'EOVERLOAD' // too much work waiting: the DNS client's queue, the monitored targets or the UDP probes in flight are at their bound
   | 'ECLOSED' // the client or locator was closed
   // RFC 3263 outcomes
   | 'ENOTRANSPORT' // SIP NAPTRs exist but none names an enabled transport; or sip-options cannot send over the target's transport

@@ -5,8 +5,8 @@ import type { SipLocator } from '../core/locator';
 import { targetKeyOf } from '../core/failover/marks';
 import type { ProbeOutcome } from '../core/failover/health';
 import type { Target } from '../core/types';
-import type { ProbeResult, sendOptions } from '../probe/prober';
-import { UdpProbeChannel } from '../probe/udp-channel';
+import { sendOptions, type ProbeResult } from '../probe/prober';
+import { UdpProbeChannel, type UdpProbePlan } from '../probe/udp-channel';
 import type { MonitorSettings } from './settings';
 
 /** Most targets one monitor probes; targets beyond it are left out (and reported once). */
@@ -41,6 +41,8 @@ interface Watched {
   target: Target;
   /** The monitored URIs that yield it. */
   uris: Set<string>;
+  /** Its target checked for the UDP channel (again whenever discovery hands over the target anew). */
+  plan?: UdpProbePlan;
   /** The slot of the schedule it waits in, if any. */
   slot?: number;
   probing?: Promise<void>;
@@ -68,12 +70,8 @@ export class Monitor {
   private closed = false;
 
   constructor(private readonly locator: SipLocator, private readonly settings: MonitorSettings, private readonly deps: MonitorDeps = {}) {
-    if (deps.send) this.send = deps.send;
-    else {
-      const channel = new UdpProbeChannel();
-      this.channel = channel;
-      this.send = (target, options) => channel.probe(target, options);
-    }
+    this.send = deps.send ?? sendOptions;
+    if (!deps.send) this.channel = new UdpProbeChannel();
     this.slotMs = slotMsOf(settings.intervalMs);
     this.random = deps.random ?? Math.random;
     this.now = deps.now ?? (() => performance.now());
@@ -105,7 +103,7 @@ export class Monitor {
     for (const w of this.watched.values()) pending.push(w.probing);
     this.watched.clear();
     await Promise.allSettled(pending);
-    this.channel?.close();
+    await this.channel?.close();
   }
 
   /** A wait of about `ms`, give or take the jitter. */
@@ -142,6 +140,7 @@ export class Monitor {
       if (known) {
         known.uris.add(uri);
         known.target = t;
+        known.plan = undefined;
         continue;
       }
       if (this.watched.size >= this.maxTargets) {
@@ -232,7 +231,7 @@ export class Monitor {
     const started = this.now();
     let result: ProbeResult;
     try {
-      result = await this.send(target, { timeoutMs: this.settings.timeoutMs, t1Ms: Math.min(500, this.settings.timeoutMs / 4), signal: this.stop.signal });
+      result = await this.sendTo(w);
     } catch (err) {
       // Cancelled on close, or a target that cannot go into a request: no probe result either way.
       if (!this.closed && err instanceof SipLocateError && err.code !== 'ECANCELLED') {
@@ -253,6 +252,18 @@ export class Monitor {
     this.locator.probed(target, outcome);
     this.deps.onProbe?.(outcome);
     this.schedule(w, this.jittered(this.settings.intervalMs) - rttMs);
+  }
+
+  /** One OPTIONS to the target: by its plan over the UDP channel, else through the prober. */
+  private sendTo(w: Watched): Promise<ProbeResult> {
+    const options = { timeoutMs: this.settings.timeoutMs, t1Ms: Math.min(500, this.settings.timeoutMs / 4), signal: this.stop.signal };
+    if (!this.channel || w.target.transport !== 'udp') return this.send(w.target, options);
+    if (!w.plan) {
+      const plan = this.channel.plan(w.target, options);
+      if (plan instanceof SipLocateError) return Promise.reject(plan);
+      w.plan = plan;
+    }
+    return this.channel.run(w.plan, this.stop.signal);
   }
 
   /** What a probe result means under monitorUpCodes (default: any final response but 503 is alive). */

@@ -16,7 +16,8 @@ const VISIBLE = /^[\x21-\x7e]+$/;
 
 /** True when `host` is an IP address or a host name. */
 export function isHost(host: string): boolean {
-  return isIP(host) !== 0 || HOST_NAME.test(host);
+  // Names and IPv4 addresses match the name pattern; only what does not (IPv6) is given to the address parser.
+  return HOST_NAME.test(host) || isIP(host) !== 0;
 }
 
 /** True when `v` is visible ASCII only (no space, CR, LF or other control byte): safe as one field of a request. */
@@ -32,7 +33,7 @@ export function probeTarget(v: unknown): Target | SipLocateError {
   if (typeof host !== 'string' || !isHost(host)) {
     return new SipLocateError('EINVALIDMSG', 'msg.sip.target.host must be a host name or an IP address (letters, digits, "-", "." only), so it can go into the request.');
   }
-  return withAddressing({ ...key, family: isIP(key.address) === 6 ? 6 : 4, host, source: 'address', ttl: 0, ...pick(v) });
+  return withAddressing({ ...key, family: key.address.includes(':') ? 6 : 4, host, source: 'address', ttl: 0, ...pick(v) });
 }
 
 /** The descriptive fields of a target that are safe to keep as they are. */

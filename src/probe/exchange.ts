@@ -1,5 +1,4 @@
 /** What every OPTIONS exchange shares, whatever carries it: checked options, fresh IDs, response matching and the result sentences. */
-import { isIP } from 'node:net';
 import { setMaxListeners } from 'node:events';
 import { SipLocateError, type ErrorCode } from '../core/errors';
 import type { Target } from '../core/types';
@@ -63,7 +62,8 @@ export function retransmitDelays(t1Ms: number, timeoutMs: number): number[] {
 
 /** The default Request-URI for a target: sip:<host>:<port>;transport=<transport> (sips: for TLS). */
 export function requestUriOf(target: Target): string {
-  const host = isIP(target.host) === 6 || (isIP(target.host) === 0 && target.host.includes(':')) ? `[${target.host}]` : target.host;
+  // Only an IPv6 address holds a colon (a checked host name cannot): it goes in brackets.
+  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   if (target.transport === 'tls') return `sips:${host}:${target.port}`;
   // RFC 7118 7: ";transport=ws" names WebSocket for ws and wss alike.
   const transport = target.transport === 'wss' ? 'ws' : target.transport;
@@ -112,17 +112,41 @@ export class Exchange {
   }
 }
 
+/** A target and probe options checked once: what stays the same from one probe of the target to the next. */
+export class CheckedProbe {
+  constructor(
+    readonly target: Target,
+    readonly requestUri: string,
+    readonly fromUser: string,
+    readonly timeoutMs: number,
+    readonly t1Ms: number,
+    readonly stats: ProbeStats | undefined,
+  ) {}
+
+  /** A new exchange with fresh IDs (hex tokens, safe in any header). */
+  exchange(): Exchange {
+    const common = { requestUri: this.requestUri, branch: newBranch(), callId: `${token(12)}@node-red`, fromTag: token(6), fromUser: this.fromUser, cseq: 1 as const };
+    return new Exchange(this.target, this.timeoutMs, this.stats ?? { stray: 0, malformed: 0 }, common);
+  }
+}
+
+/** Checks the target and the options that go into requests; an EINVALIDMSG or EINVALIDOPTION error when either cannot. */
+export function checkProbe(unchecked: Target, options: ProbeOptions): CheckedProbe | SipLocateError {
+  const target = probeTarget(unchecked);
+  if (target instanceof SipLocateError) return target;
+  const invalid = checkProbeOptions(options);
+  if (invalid) return invalid;
+  return new CheckedProbe(target, options.requestUri ?? requestUriOf(target), options.fromUser ?? 'probe', options.timeoutMs ?? 32_000, options.t1Ms ?? 500, options.stats);
+}
+
 /**
  * Checks the target and options and prepares one exchange; an EINVALIDMSG or EINVALIDOPTION error when either cannot
  * go into a request, ECANCELLED when the signal has fired already.
  */
 export function prepareExchange(unchecked: Target, options: ProbeOptions): Exchange | SipLocateError {
-  const target = probeTarget(unchecked);
-  if (target instanceof SipLocateError) return target;
-  const invalid = checkProbeOptions(options);
-  if (invalid) return invalid;
-  const common = { requestUri: options.requestUri ?? requestUriOf(target), branch: newBranch(), callId: `${token(12)}@node-red`, fromTag: token(6), fromUser: options.fromUser ?? 'probe', cseq: 1 as const };
-  const ex = new Exchange(target, options.timeoutMs ?? 32_000, options.stats ?? { stray: 0, malformed: 0 }, common);
+  const checked = checkProbe(unchecked, options);
+  if (checked instanceof SipLocateError) return checked;
+  const ex = checked.exchange();
   if (options.signal?.aborted) return ex.cancelled();
   if (options.signal) setMaxListeners(0, options.signal); // one listener per probe in flight, each removed when its probe ends
   return ex;

@@ -69,6 +69,14 @@ export function buildOptions(r: OptionsRequest): string {
       throw new SipLocateError('EINVALIDMSG', `The OPTIONS field ${name} holds a space, a control character or something else that cannot go into a SIP request.`, { field: name });
     }
   }
+  return renderOptions(r);
+}
+
+/**
+ * Serialises an OPTIONS request whose fields were checked already (by buildOptions, or once per target by the UDP
+ * probe channel, whose IDs are hex and whose address and port come from the system).
+ */
+export function renderOptions(r: OptionsRequest): string {
   const local = `${hostText(r.localAddress)}${r.localPort === undefined ? '' : `:${r.localPort}`}`;
   // RFC 7118 7: the URI transport parameter is "ws" for WS and WSS alike.
   const uriTransport = r.viaTransport === 'WSS' ? 'ws' : r.viaTransport.toLowerCase();

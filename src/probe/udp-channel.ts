@@ -3,16 +3,19 @@
  * address instead of one socket per probe, and one timer for every retransmission and deadline.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { once, setMaxListeners } from 'node:events';
 import { isIP, SocketAddress } from 'node:net';
-import { SipLocateError, toSipLocateError } from '../core/errors';
+import { SipLocateError } from '../core/errors';
 import type { Target } from '../core/types';
-import { finalResult, prepareExchange, retransmitDelays, type Exchange, type ProbeOptions, type ProbeResult, type ProbeStats } from './exchange';
-import { buildOptions, parseResponse } from './message';
+import { checkProbe, finalResult, retransmitDelays, type CheckedProbe, type Exchange, type ProbeOptions, type ProbeResult, type ProbeStats } from './exchange';
+import { parseResponse, renderOptions } from './message';
 import { sendOptions } from './prober';
 import { SourceAddresses } from './source-address';
 
 /** Most probes in flight on one channel; more are refused with EOVERLOAD. */
 export const MAX_PENDING_PROBES = 16_384;
+/** Receive buffer asked for the shared sockets (the system may cap it, on Linux at net.core.rmem_max). */
+const RECEIVE_BUFFER = 1 << 20;
 /** Most peers remembered as having failed their last probe. */
 const MAX_SUSPECTS = 4096;
 
@@ -24,7 +27,7 @@ interface Bound {
 
 /** The address itself: targets hold IP addresses, so sending needs no name look-up (nor Node's look-up per packet). */
 function literal(address: string, _family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
-  callback(null, address, isIP(address));
+  callback(null, address, address.includes(':') ? 6 : 4);
 }
 
 /** One probe in flight; it is also the listener for its abort signal. */
@@ -77,6 +80,18 @@ class Pending {
   };
 }
 
+/** A UDP target and probe options checked once, with what its probes share: the peer answers must come from, the retransmission delays. */
+export class UdpProbePlan {
+  /** "address|port" the answer must come from (the address in canonical form). */
+  readonly peer: string;
+  readonly delays: number[];
+
+  constructor(readonly checked: CheckedProbe) {
+    this.peer = peerOf(checked.target.address, checked.target.port);
+    this.delays = retransmitDelays(checked.t1Ms, checked.timeoutMs);
+  }
+}
+
 /** Sends OPTIONS like sendOptions(), sharing sockets and a timer between the UDP probes in flight; other transports go to sendOptions(). */
 export class UdpProbeChannel {
   /** Packets that answered no probe in flight (stray) or were not SIP responses (malformed). */
@@ -102,14 +117,28 @@ export class UdpProbeChannel {
   /** Sends OPTIONS to the target and resolves with the final response or the failure; rejects as sendOptions() does, and with EOVERLOAD when full. */
   probe(target: Target, options: ProbeOptions = {}): Promise<ProbeResult> {
     if (target.transport !== 'udp') return sendOptions(target, options);
-    const ex = prepareExchange(target, options);
-    if (ex instanceof SipLocateError) return Promise.reject(ex);
-    if (this.closed) return Promise.reject(ex.cancelled());
+    const plan = this.plan(target, options);
+    if (plan instanceof SipLocateError) return Promise.reject(plan);
+    if (options.signal) setMaxListeners(0, options.signal); // one listener per probe in flight, each removed when its probe ends
+    return this.run(plan, options.signal);
+  }
+
+  /** Checks a UDP target and the options once, for probing it again and again with run(); EINVALIDMSG or EINVALIDOPTION when they cannot go into a request. */
+  plan(target: Target, options: ProbeOptions = {}): UdpProbePlan | SipLocateError {
+    if (target.transport !== 'udp') return new SipLocateError('EINVALIDOPTION', `The UDP probe channel sends over udp only, not ${target.transport}.`, { option: 'transport' });
+    const checked = checkProbe(target, options);
+    return checked instanceof SipLocateError ? checked : new UdpProbePlan(checked);
+  }
+
+  /** Sends one OPTIONS by a plan (fresh IDs each time); resolves and rejects as probe() does. */
+  run(plan: UdpProbePlan, signal?: AbortSignal): Promise<ProbeResult> {
+    const ex = plan.checked.exchange();
+    if (this.closed || signal?.aborted) return Promise.reject(ex.cancelled());
     if (this.pending.size >= this.maxPending) {
       return Promise.reject(new SipLocateError('EOVERLOAD', `${this.maxPending} UDP probes are in flight already; the probe to ${ex.target.address}:${ex.target.port} was not sent.`));
     }
     return new Promise((resolve, reject) => {
-      const entry = new Pending(this, ex, peerOf(ex.target.address, ex.target.port), retransmitDelays(options.t1Ms ?? 500, ex.timeoutMs), options.signal, resolve, reject);
+      const entry = new Pending(this, ex, plan.peer, plan.delays, signal, resolve, reject);
       this.pending.set(ex.common.branch, entry);
       this.arm(entry.deadlineAt);
       this.start(entry);
@@ -129,15 +158,21 @@ export class UdpProbeChannel {
     return true;
   }
 
-  /** Cancels every probe in flight (ECANCELLED) and closes the sockets; the channel refuses probes afterwards. */
-  close(): void {
+  /** Cancels every probe in flight (ECANCELLED) and closes the sockets, resolving once they are closed; the channel refuses probes afterwards. */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const entry of [...this.pending.values()]) entry.settle(entry.ex.cancelled());
     this.disarm();
-    for (const bound of this.sockets.values()) bound.then((b) => closeQuietly(b.socket), () => undefined);
+    const sockets = [...this.sockets.values()];
     this.sockets.clear();
     this.ready.clear();
+    await Promise.allSettled(sockets.map(async (bound) => {
+      const { socket } = await bound;
+      const closed = once(socket, 'close');
+      closeQuietly(socket);
+      await closed;
+    }));
   }
 
   /** Learns the source address and the socket (at once when known), then sends the first transmission. */
@@ -157,12 +192,8 @@ export class UdpProbeChannel {
   private first(entry: Pending, local: string, bound: Bound): void {
     const { ex } = entry;
     if (this.pending.get(ex.common.branch) !== entry) return;
-    try {
-      entry.wire = Buffer.from(buildOptions({ ...ex.common, viaTransport: 'UDP', localAddress: local, localPort: bound.port, toUri: ex.common.requestUri }));
-    } catch (err) {
-      entry.settle(toSipLocateError(err, 'EINVALIDMSG', 'The OPTIONS request could not be built.'));
-      return;
-    }
+    // The plan checked every field; the IDs are hex, the address and port come from the system.
+    entry.wire = Buffer.from(renderOptions({ ...ex.common, viaTransport: 'UDP', localAddress: local, localPort: bound.port, toUri: ex.common.requestUri }));
     if (this.suspects.has(entry.peer)) this.transmit(entry);
     else this.sendOn(bound.socket, entry);
   }
@@ -236,6 +267,12 @@ export class UdpProbeChannel {
         socket.on('error', (err) => this.socketFailed(local, socket, err));
         socket.on('message', (buf, rinfo) => this.receive(buf, rinfo));
         socket.unref(); // the timer holds the process open while probes are in flight
+        try {
+          // A slot of the schedule sends its probes at once, and their answers arrive together.
+          socket.setRecvBufferSize(RECEIVE_BUFFER);
+        } catch {
+          // the system keeps its own size
+        }
         const bound = { socket, port: socket.address().port };
         if (this.closed) closeQuietly(socket);
         else this.ready.set(local, bound);

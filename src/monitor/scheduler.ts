@@ -139,8 +139,12 @@ export class Monitor {
       const known = this.watched.get(key);
       if (known) {
         known.uris.add(uri);
-        known.target = t;
-        known.plan = undefined;
+        // Same key; a new host name means a new request (and plan). Keeping the old objects otherwise spares the
+        // collector a thousand targets promoted and dropped every round.
+        if (known.target.host !== t.host) {
+          known.target = t;
+          known.plan = undefined;
+        }
         continue;
       }
       if (this.watched.size >= this.maxTargets) {

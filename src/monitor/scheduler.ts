@@ -14,8 +14,8 @@ export const MAX_MONITORED_TARGETS = 10_000;
 /** Share of the interval each wait varies by, so probes of many resolvers do not fall into step. */
 const JITTER = 0.1;
 /**
- * Probes due within one slot of the schedule are sent together, on one timer: a fortieth of the interval, between
- * 10 and 250 ms. Waking the process once per batch rather than once per target is most of what probing costs.
+ * Probes due within one slot of the schedule are sent together, on one timer: a twentieth of the interval, between
+ * 10 and 500 ms. Waking the process once per batch rather than once per target saves much of what probing costs.
  */
 export function slotMsOf(intervalMs: number): number {
   return Math.min(500, Math.max(10, intervalMs / 20));

@@ -38,6 +38,8 @@ class Pending {
   nextAt = Infinity;
   readonly deadlineAt: number;
   wire?: Buffer;
+  /** The source address whose shared socket sent the first transmission. */
+  local?: string;
   /**
    * A socket connected to the target that retransmissions go through: the system tells a connected UDP socket of an
    * ICMP "port unreachable", the shared one hears nothing. Made at the first retransmission, or at once for a suspect.
@@ -194,6 +196,7 @@ export class UdpProbeChannel {
     if (this.pending.get(ex.common.branch) !== entry) return;
     // The plan checked every field; the IDs are hex, the address and port come from the system.
     entry.wire = Buffer.from(renderOptions({ ...ex.common, viaTransport: 'UDP', localAddress: local, localPort: bound.port, toUri: ex.common.requestUri }));
+    entry.local = local;
     if (this.suspects.has(entry.peer)) this.transmit(entry);
     else this.sendOn(bound.socket, entry);
   }
@@ -292,7 +295,7 @@ export class UdpProbeChannel {
     this.ready.delete(local);
     closeQuietly(socket);
     for (const entry of [...this.pending.values()]) {
-      if (!entry.connected && entry.wire) entry.settle(entry.ex.transportError(err));
+      if (!entry.connected && entry.local === local) entry.settle(entry.ex.transportError(err));
     }
   }
 

@@ -76,8 +76,11 @@ export interface SipLocator extends Locator {
   readonly health: Health;
   /** Counts one probe of a target: success clears a grey mark; a change to up or down is an event, down also unpins. */
   probed(target: TargetKey & { host?: string }, outcome: ProbeOutcome): void;
-  /** Every target a SIP URI yields now, without marks, pins or health applied (for probing); rejects like locate(). */
-  probeTargets(uri: string, signal?: AbortSignal): Promise<Target[]>;
+  /**
+   * Every target a SIP URI yields now, without marks, pins or health applied (for probing); rejects like locate().
+   * While the DNS data behind it is unchanged, the same (shared, read-only) array comes back.
+   */
+  probeTargets(uri: string, signal?: AbortSignal): Promise<readonly Target[]>;
 }
 
 /** What a locator has counted since it was created. */
@@ -156,6 +159,8 @@ class LocatorImpl implements SipLocator {
   private readonly resolveTimeoutMs: number;
   private readonly planLimit: number;
   private readonly plans = new Map<string, { plan: Plan; expiresAt: number }>();
+  /** The targets probeTargets() drew from a plan, kept as long as the plan is (weakly). */
+  private readonly probeSets = new WeakMap<Plan, readonly Target[]>();
   /** Last good plans by destination, LRU, at most maxSaved: kept by stores, used when DNS cannot answer. */
   private readonly saved = new Map<string, SavedPlan>();
   private readonly maxSaved: number;
@@ -376,11 +381,18 @@ class LocatorImpl implements SipLocator {
     return [...this.saved.values()].filter((e) => e.record.expiresAt > now).map((e) => e.record);
   }
 
-  async probeTargets(uri: string, signal?: AbortSignal): Promise<Target[]> {
+  async probeTargets(uri: string, signal?: AbortSignal): Promise<readonly Target[]> {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
     const { uri: parsed, destination } = this.parse(uri);
     const plan = this.cachedPlan(destination) ?? await this.withDeadline(this.planFor(parsed, destination, this.planContext(false, this.maxQueries)), uri, signal);
-    return planTargets(plan, this.family, this.random, this.maxTargets);
+    // A plan drawn once stays the answer while the plan is cached: a monitor asking every interval then finds
+    // nothing changed without building a thousand targets again.
+    let targets = this.probeSets.get(plan);
+    if (!targets) {
+      targets = Object.freeze(planTargets(plan, this.family, this.random, this.maxTargets));
+      this.probeSets.set(plan, targets);
+    }
+    return targets;
   }
 
   probed(target: TargetKey & { host?: string }, outcome: ProbeOutcome): void {

@@ -63,6 +63,8 @@ export class Monitor {
   private readonly slots = new Map<number, Set<Watched>>();
   private slotTimer?: NodeJS.Timeout;
   private armedSlot = Infinity;
+  /** The targets each URI yielded last round, when all of them are watched (one entry per monitored URI). */
+  private readonly seen = new Map<string, readonly Target[]>();
   /** The last problem reported per URI, so a lasting one is told once. */
   private readonly problems = new Map<string, string>();
   private roundTimer?: NodeJS.Timeout;
@@ -122,7 +124,7 @@ export class Monitor {
   }
 
   private async locateOne(uri: string): Promise<void> {
-    let targets: Target[];
+    let targets: readonly Target[];
     try {
       targets = await this.locator.probeTargets(uri, this.stop.signal);
     } catch (err) {
@@ -132,6 +134,10 @@ export class Monitor {
     }
     if (this.closed) return;
     this.problems.delete(uri);
+    // The same array as last round: the DNS data is unchanged, and so is what this URI watches.
+    if (this.seen.get(uri) === targets) return;
+    this.seen.delete(uri);
+    let complete = true;
     const keys = new Set<string>();
     for (const t of targets) {
       const key = targetKeyOf(t);
@@ -149,6 +155,7 @@ export class Monitor {
       }
       if (this.watched.size >= this.maxTargets) {
         this.problem(uri, new SipLocateError('EOVERLOAD', `Monitoring stops adding targets at ${this.maxTargets}; ${t.transport} ${t.address}:${t.port} is not probed.`));
+        complete = false;
         continue;
       }
       const w: Watched = { key, target: t, uris: new Set([uri]) };
@@ -161,6 +168,7 @@ export class Monitor {
       w.uris.delete(uri);
       if (w.uris.size === 0) this.unwatch(key, w);
     }
+    if (complete) this.seen.set(uri, targets);
   }
 
   private problem(uri: string, err: SipLocateError): void {
@@ -172,6 +180,8 @@ export class Monitor {
   }
 
   private unwatch(key: string, w: Watched): void {
+    // The URIs that yield it look again next round, as they would for a target seen for the first time.
+    for (const uri of w.uris) this.seen.delete(uri);
     this.unslot(w);
     if (this.watched.get(key) === w) this.watched.delete(key);
   }

@@ -152,3 +152,16 @@ test('timing (controllable clock): first probes spread over the interval, never 
     mock.timers.reset();
   }
 });
+
+test('probeTargets: the same frozen array while the plan is cached, so a discovery round finds nothing changed without building targets', async () => {
+  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: pool('same.test', [5001, 5002]), transports: ['udp'] });
+  try {
+    const first = await l.probeTargets('sip:same.test');
+    const second = await l.probeTargets('sip:same.test');
+    assert.equal(second, first);
+    assert.ok(Object.isFrozen(first));
+    assert.deepEqual(first.map((t) => t.port), [5001, 5002]);
+  } finally {
+    l.close();
+  }
+});

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { createDnsClient } from './dns/client';
 import { ADDRESS_LOOKUPS, osLookup, type AddressLookup, type SystemLookup } from './system/lookup';
 import { limitLookups } from './system/lookup-limit';
@@ -11,13 +10,13 @@ import { EnumStep, withEnum } from './enum/step';
 import { EventHub } from './events';
 import type { DnsClient, DnsQuerier, QueryEvent } from './dns/types';
 import { SipLocateError } from './errors';
-import { Marks, targetKeyOf, type Mark } from './failover/marks';
+import { Marks, type Mark } from './failover/marks';
 import { AdminStates, isAdminState, MAX_ADMIN_SECONDS } from './failover/admin';
 import { Pins, type Pin } from './failover/pins';
 import { failoverFrom } from './failover/from-report';
 import { Health, type ProbeOutcome } from './failover/health';
-import { rankIn } from './failover/ranks';
-import { withAddressing } from './target-address';
+import { failbackIndex, inDrawnOrder, listed, nextUntried, orderTargets, standingOf, takesPin, type Ordered, type TargetFacts } from './failover/order';
+import { asTarget, readTargetKey, sameTarget, targetKey } from './target';
 import { buildPlan, type PlanContext } from './rfc3263/locate';
 import { planTargets, type Plan } from './rfc3263/plan';
 import { planFromRecord, planToRecord, samePlan } from './rfc3263/plan-record';
@@ -35,6 +34,8 @@ const SWEEP_INTERVAL_MS = 5000;
 const SWEEP_STEP = 10_000;
 /** A destination's unchanged last good plan is reported to stores at most this often, ms. */
 const PLAN_WRITE_INTERVAL_MS = 60_000;
+/** Recently located destinations whose order state({ orders: true }) shows: as many as the sidebar lists. */
+export const MAX_RECENT_ORDERS = 50;
 /** Failures after which a destination is located from its last good plan: DNS gave no answer (NXDOMAIN and NODATA are answers). */
 const OUTAGE_CODES: ReadonlySet<string> = new Set(['ETIMEOUT', 'ESERVFAIL', 'EREFUSED', 'ECONNREFUSED', 'ENOTIMP', 'EFORMERR', 'EBADRESP', 'EOVERLOAD']);
 
@@ -118,25 +119,6 @@ export function createLocator(options: CreateLocatorOptions = {}): SipLocator {
   return new LocatorImpl(options);
 }
 
-/** The transport, address and port of a target, nothing more. */
-function keyOnly(t: TargetKey): TargetKey {
-  return { transport: t.transport, address: t.address, port: t.port };
-}
-
-/** Fills the fields a bare TargetKey lacks so it can be shown as a pin. */
-function asTarget(t: TargetKey): Target {
-  const full = t as Partial<Target>;
-  return withAddressing({
-    transport: t.transport,
-    address: t.address,
-    port: t.port,
-    family: full.family ?? (isIP(t.address) === 6 ? 6 : 4),
-    host: full.host ?? t.address,
-    source: full.source ?? 'address',
-    ttl: full.ttl ?? 0,
-  });
-}
-
 class LocatorImpl implements SipLocator {
   readonly dns: DnsClient | undefined;
   readonly events: EventHub;
@@ -167,6 +149,8 @@ class LocatorImpl implements SipLocator {
   /** How long a last good plan is kept, ms (staleSeconds; 0: not kept). */
   private readonly staleMs: number;
   private readonly marks: Marks;
+  /** What the one target order (failover/order.ts) reads: operator states, marks, probe health. */
+  private readonly facts: TargetFacts;
   /** Operator states (drain, disable). */
   private readonly admin: AdminStates;
   private readonly counts: LocatorCounters = { locates: {}, planHits: 0, planMisses: 0, failovers: 0 };
@@ -177,6 +161,8 @@ class LocatorImpl implements SipLocator {
   private readonly parsed = new Map<string, { uri: ReturnType<typeof parseSipUri>; destination: string }>();
   private readonly pins: Pins;
   private readonly listeners = new Set<(change: StateChange) => void>();
+  /** The last RFC 3263 draw of recently located destinations (LRU, MAX_RECENT_ORDERS), ranked anew by state(). */
+  private readonly recentDraws = new Map<string, readonly Target[]>();
   /** Plans being built, by destination. */
   private readonly building = new Map<string, Promise<Plan>>();
   /** tel: (and user=phone) URIs go through ENUM first (RFC 6116). */
@@ -208,8 +194,17 @@ class LocatorImpl implements SipLocator {
     this.maxSaved = maxPins;
     this.staleMs = numberOption(o.staleSeconds, 86400, 0, 30 * 86400, 'staleSeconds') * 1000;
     this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000, maxPins, (pin: Pin) => this.evicted({ op: 'expired', destination: pin.destination }));
-    this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'), maxMarks, (mark: Mark) => this.evicted({ op: 'expired', mark: keyOnly(mark) }));
+    this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'), maxMarks, (mark: Mark) => this.evicted({ op: 'expired', mark: targetKey(mark) }));
     this.admin = new AdminStates(this.clock, maxMarks);
+    const { admin, marks, health } = this;
+    this.facts = {
+      get empty() {
+        return admin.size === 0 && marks.size === 0 && health.size === 0;
+      },
+      admin: (t) => (admin.size > 0 ? admin.get(t)?.state : undefined),
+      mark: (t) => marks.get(t)?.mark,
+      health: (t) => health.state(t),
+    };
     this.enums = new EnumStep(o, this.clock, this.planLimit);
     if (o.addressLookup !== undefined && !ADDRESS_LOOKUPS.includes(o.addressLookup)) throw new SipLocateError('EINVALIDOPTION', `The option addressLookup must be one of ${ADDRESS_LOOKUPS.join(', ')}.`, { option: 'addressLookup' });
     this.addressLookup = o.addressLookup ?? 'dns-then-system';
@@ -398,11 +393,11 @@ class LocatorImpl implements SipLocator {
   probed(target: TargetKey & { host?: string }, outcome: ProbeOutcome): void {
     if (this.closed) return;
     const changed = this.health.record(target, outcome);
-    if (outcome.alive && this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: keyOnly(target) });
+    if (outcome.alive && this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: targetKey(target) });
     if (!changed || changed === 'unknown') return;
     const reason = changed === 'down' ? outcome.error ?? (outcome.code !== undefined ? `status ${outcome.code}` : 'no answer') : `status ${outcome.code ?? 'ok'}`;
-    this.events.emit({ op: changed, target: keyOnly(target), state: changed, reason });
-    if (changed === 'down') for (const destination of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination, target: keyOnly(target) });
+    this.events.emit({ op: changed, target: targetKey(target), state: changed, reason });
+    if (changed === 'down') for (const destination of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination, target: targetKey(target) });
   }
 
   locateCached(uri: string): LocateResult | undefined {
@@ -427,38 +422,13 @@ class LocatorImpl implements SipLocator {
       this.counts.failovers++;
       this.markFailed(failed, failure);
     }
-    const tried = new Set(state.tried.map(targetKeyOf));
-    let grey: Target | undefined;
-    let black: Target | undefined;
-    let drained: Target | undefined;
-    let disabled: Target | undefined;
-    let next: Target | undefined;
-    for (const t of state.targets) {
-      if (tried.has(targetKeyOf(t))) continue;
-      const a = this.admin.get(t)?.state;
-      if (a === 'disable') {
-        disabled ??= t;
-        continue;
-      }
-      const m = this.marks.get(t);
-      if (!m) {
-        if (a === 'drain') {
-          drained ??= t;
-          continue;
-        }
-        if (this.health.state(t) === 'down') {
-          black ??= t; // found dead by probing: skipped like a black mark while others remain
-          continue;
-        }
-        next = t;
-        break;
-      }
-      if (m.mark === 'grey') grey ??= t;
-      else black ??= t;
-    }
-    next ??= drained ?? grey ?? black ?? disabled;
-    if (next && this.sticky && !this.admin.get(next)) this.pin(state.destination, next);
-    return next;
+    // Ties keep RFC 3263 order as a locate now would draw it, not the order of the list the request carries.
+    const plan = this.cachedPlan(state.destination);
+    const targets = plan ? inDrawnOrder(state.targets, planTargets(plan, this.family, this.random, this.maxTargets)) : state.targets;
+    const order = orderTargets(targets, this.facts, this.sticky ? this.pins.get(state.destination) : undefined);
+    const next = nextUntried(order, state.tried);
+    if (next && this.sticky && takesPin(next.standing)) this.pin(state.destination, next.target);
+    return next?.target;
   }
 
   failoverFrom(uri: string, failed: TargetKey | string, options?: ReportOptions): Promise<ReportResult> {
@@ -469,19 +439,20 @@ class LocatorImpl implements SipLocator {
     if (!failure || !REASONS.includes(failure.reason)) throw new SipLocateError('EINVALIDOPTION', 'A failure reason must be "transport", "timeout" or "503".', { reason: failure?.reason });
     const { mark, changed } = this.marks.mark(target, failure);
     if (changed) this.emit({ op: 'mark', mark: { ...mark } });
-    for (const destination of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination, target: keyOnly(target) });
+    for (const destination of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination, target: targetKey(target) });
   }
 
   markSucceeded(target: TargetKey, destination?: string): void {
-    if (this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: keyOnly(target) });
+    if (this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: targetKey(target) });
     if (!this.sticky || !destination) return;
     const pin = this.pins.get(destination);
-    if (pin && targetKeyOf(pin) === targetKeyOf(target) && !this.dueForRenewal(pin.expiresAt)) {
+    const own = pin !== undefined && sameTarget(pin, target);
+    if (own && !this.dueForRenewal(pin.expiresAt)) {
       this.pins.touch(destination);
       return;
     }
-    // A drained or disabled target gets no new pin.
-    if (this.admin.get(target) && !(pin && targetKeyOf(pin) === targetKeyOf(target))) return;
+    // Only a target the order lets take a pin gets a new one (not drained, disabled, black or down).
+    if (!own && !takesPin(standingOf(this.facts, target))) return;
     this.pin(destination, asTarget(target));
   }
 
@@ -494,18 +465,28 @@ class LocatorImpl implements SipLocator {
     return { marks: this.marks.size, pins: this.pins.size };
   }
 
-  state(): LocatorState {
+  /** Keeps a destination's last draw for state({ orders: true }), most recent last. */
+  private keepDraw(destination: string, drawn: readonly Target[]): void {
+    this.recentDraws.delete(destination);
+    this.recentDraws.set(destination, drawn);
+    if (this.recentDraws.size > MAX_RECENT_ORDERS) this.recentDraws.delete(this.recentDraws.keys().next().value as string);
+  }
+
+  state(options: { orders?: boolean } = {}): LocatorState {
     // Sorted (by code unit, cheaply), so the same state reads the same whatever the recency order of the pins.
     const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
     const byKey = (a: TargetKey, b: TargetKey): number => cmp(a.transport, b.transport) || cmp(a.address, b.address) || a.port - b.port;
-    return { marks: this.marks.list().sort(byKey), pins: this.pins.list().sort((a, b) => cmp(a.destination, b.destination)) };
+    const state: LocatorState = { marks: this.marks.list().sort(byKey), pins: this.pins.list().sort((a, b) => cmp(a.destination, b.destination)) };
+    if (options.orders) {
+      state.orders = [...this.recentDraws].reverse().map(([destination, drawn]) => ({ destination, targets: orderTargets(drawn, this.facts, this.sticky ? this.pins.get(destination) : undefined).targets }));
+    }
+    return state;
   }
 
   setTargetState(target: TargetKey, state: AdminState, seconds?: number): AdminRecord {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
-    const t = target as Partial<TargetKey> | undefined;
-    if (!t || typeof t.transport !== 'string' || !isTransport(t.transport) || typeof t.address !== 'string' || isIP(t.address) === 0
-      || typeof t.port !== 'number' || !Number.isInteger(t.port) || t.port < 1 || t.port > 65535) {
+    const t = readTargetKey(target);
+    if (!t) {
       throw new SipLocateError('EINVALIDOPTION', 'A target needs a transport (udp, tcp, tls, sctp, ws, wss), an IP address and a port from 1 to 65535.', { option: 'target' });
     }
     if (!isAdminState(state)) throw new SipLocateError('EINVALIDOPTION', 'The state must be drain, disable or enable.', { option: 'state' });
@@ -513,10 +494,10 @@ class LocatorImpl implements SipLocator {
       throw new SipLocateError('EINVALIDOPTION', `The seconds must be a number above 0 and at most ${MAX_ADMIN_SECONDS}.`, { option: 'seconds' });
     }
     const now = this.clock.now();
-    const record: AdminRecord = { ...keyOnly(t as TargetKey), state, since: now, ...(seconds !== undefined && state !== 'enable' ? { expiresAt: now + Math.round(seconds * 1000) } : {}) };
+    const record: AdminRecord = { ...t, state, since: now, ...(seconds !== undefined && state !== 'enable' ? { expiresAt: now + Math.round(seconds * 1000) } : {}) };
     if (this.admin.put(record)) {
       // A disabled target keeps no pins: the destinations pinned to it move on at their next locate.
-      if (state === 'disable') for (const destination of this.pins.unpinTarget(record)) this.emit({ op: 'unpin', destination, target: keyOnly(record) });
+      if (state === 'disable') for (const destination of this.pins.unpinTarget(record)) this.emit({ op: 'unpin', destination, target: targetKey(record) });
       this.emit({ op: 'admin', admin: record });
     }
     return record;
@@ -623,6 +604,7 @@ class LocatorImpl implements SipLocator {
     this.events.clear();
     this.queryListeners.clear();
     this.plans.clear();
+    this.recentDraws.clear();
     this.saved.clear();
     this.enums.clear();
     this.dns?.close();
@@ -648,10 +630,12 @@ class LocatorImpl implements SipLocator {
 
   /** Draws the order from a plan and applies marks and the pin (readOnly: without changing pins); throws ENOADDRESS when nothing is left. */
   private resultFrom(uri: string, destination: string, plan: Plan, readOnly = false): LocateResult {
-    const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
-    if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
-    const sticky = this.applyPin(destination, ordered, readOnly, plan);
-    return { uri, destination, targets: ordered, sticky, stale: plan.stale === true };
+    const drawn = planTargets(plan, this.family, this.random, this.maxTargets);
+    if (!readOnly) this.keepDraw(destination, drawn);
+    const order = orderTargets(drawn, this.facts, this.sticky ? this.pins.get(destination) : undefined);
+    if (order.targets.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
+    const sticky = this.applyPin(destination, order, readOnly, plan);
+    return { uri, destination, targets: listed(order), sticky, stale: plan.stale === true };
   }
 
   /** Pins target for destination and reports it, naming the pin it replaced. */
@@ -660,7 +644,7 @@ class LocatorImpl implements SipLocator {
     const pin = this.pins.set(destination, target);
     if (this.listeners.size === 0 && this.events.size === 0) return;
     const change: StateChange = { op: 'pin', pin };
-    if (old) change.replaces = keyOnly(old);
+    if (old) change.replaces = targetKey(old);
     this.emit(change);
   }
 
@@ -696,19 +680,19 @@ class LocatorImpl implements SipLocator {
   private announce(change: StateChange): void {
     switch (change.op) {
       case 'mark':
-        this.events.emit({ op: 'mark', target: keyOnly(change.mark), state: change.mark.mark, expiresAt: change.mark.expiresAt });
+        this.events.emit({ op: 'mark', target: targetKey(change.mark), state: change.mark.mark, expiresAt: change.mark.expiresAt });
         break;
       case 'unmark':
-        this.events.emit({ op: 'unmark', target: keyOnly(change.target) });
+        this.events.emit({ op: 'unmark', target: targetKey(change.target) });
         break;
       case 'pin':
-        this.events.emit({ op: 'pin', target: keyOnly(change.pin.target), destination: change.pin.destination, expiresAt: change.pin.expiresAt });
+        this.events.emit({ op: 'pin', target: targetKey(change.pin.target), destination: change.pin.destination, expiresAt: change.pin.expiresAt });
         break;
       case 'unpin':
-        this.events.emit({ op: 'unpin', target: keyOnly(change.target), destination: change.destination });
+        this.events.emit({ op: 'unpin', target: targetKey(change.target), destination: change.destination });
         break;
       case 'admin':
-        this.events.emit({ op: change.admin.state, target: keyOnly(change.admin), ...(change.admin.state !== 'enable' ? { state: change.admin.state } : {}), ...(change.admin.expiresAt !== undefined ? { expiresAt: change.admin.expiresAt } : {}) });
+        this.events.emit({ op: change.admin.state, target: targetKey(change.admin), ...(change.admin.state !== 'enable' ? { state: change.admin.state } : {}), ...(change.admin.expiresAt !== undefined ? { expiresAt: change.admin.expiresAt } : {}) });
         break;
       default:
         break;
@@ -722,79 +706,39 @@ class LocatorImpl implements SipLocator {
     if (this.plans.size > this.planLimit) this.plans.delete(this.plans.keys().next().value as string);
   }
 
-  /** Unmarked targets first, then drained, grey, black and down (found dead by probing); disabled ones only when nothing else is left. Marked ones carry their mark. */
-  private applyMarks(targets: Target[]): Target[] {
-    const free: Target[] = [];
-    const drained: Target[] = [];
-    const grey: Target[] = [];
-    const black: Target[] = [];
-    const disabled: Target[] = [];
-    const probed = this.health.size > 0;
-    for (const t of targets) {
-      const a = this.admin.size > 0 ? this.admin.get(t)?.state : undefined;
-      if (a === 'disable') {
-        disabled.push(t);
-        continue;
-      }
-      const m = this.marks.get(t);
-      if (!m) (probed && this.health.state(t) === 'down' ? black : a === 'drain' ? drained : free).push(t);
-      else (m.mark === 'grey' ? grey : black).push({ ...t, mark: m.mark });
-    }
-    if (grey.length + black.length + drained.length + disabled.length === 0) return free;
-    const usable = [...free, ...drained, ...grey, ...black];
-    return usable.length > 0 ? usable : disabled;
-  }
-
   /**
-   * Puts the destination's pin first (dropping it when DNS no longer lists it) or pins targets[0]; true when targets[0]
-   * is pinned. readOnly: the same answer, but no pin is made, renewed, dropped or counted as used.
+   * Keeps the destination's pin in step with the order (failover/order.ts put an honoured pin first): renews it,
+   * moves it back to a better target (failback), drops it when DNS no longer lists its target, or pins targets[0]
+   * when that may take a pin. A pin listed but not honoured (black, down, disabled) is kept. True when targets[0] is
+   * pinned. readOnly: the same answer, but no pin is made, renewed, dropped or counted as used.
    */
-  private applyPin(destination: string, targets: Target[], readOnly: boolean, plan: Plan): boolean {
+  private applyPin(destination: string, order: Ordered, readOnly: boolean, plan: Plan): boolean {
     if (!this.sticky) return false;
     const pin = this.pins.get(destination);
-    if (pin) {
-      const key = targetKeyOf(pin);
-      const i = this.health.state(pin) === 'down' ? -1 : targets.findIndex((t) => targetKeyOf(t) === key);
-      const better = i >= 0 && this.failback ? this.betterUp(plan, targets, targets[i]!) : undefined;
+    const targets = order.targets;
+    if (pin && order.pinned) {
+      const better = this.failback ? failbackIndex(plan, order, 0, this.facts) : undefined;
       if (better !== undefined) {
         targets.unshift(targets.splice(better, 1)[0]!);
+        order.standings.unshift(order.standings.splice(better, 1)[0]!);
         if (readOnly) return true;
         this.pin(destination, targets[0]!);
-        this.events.emit({ op: 'failback', target: keyOnly(targets[0]!), destination, reason: `from ${pin.transport} ${pin.address}:${pin.port}` });
+        this.events.emit({ op: 'failback', target: targetKey(targets[0]!), destination, reason: `from ${pin.transport} ${pin.address}:${pin.port}` });
         return true;
       }
-      if (i >= 0) {
-        if (i > 0) targets.unshift(targets.splice(i, 1)[0]!);
-        if (readOnly) return true;
-        if (this.dueForRenewal(pin.expiresAt)) this.pin(destination, pin.target());
-        else this.pins.touch(destination);
-        return true;
-      }
-      if (!readOnly) {
-        this.pins.delete(destination);
-        this.emit({ op: 'unpin', destination, target: keyOnly(pin) });
-      }
+      if (readOnly) return true;
+      if (this.dueForRenewal(pin.expiresAt)) this.pin(destination, pin.target());
+      else this.pins.touch(destination);
+      return true;
     }
-    if (targets[0]!.mark === 'black' || this.health.state(targets[0]!) === 'down') return false;
-    // Drained and disabled targets get no new pins.
-    if (this.admin.size > 0 && this.admin.get(targets[0]!)) return false;
+    if (pin && order.pinListed) return false;
+    if (pin && !readOnly) {
+      this.pins.delete(destination);
+      this.emit({ op: 'unpin', destination, target: targetKey(pin) });
+    }
+    if (!takesPin(order.standings[0]!)) return false;
     if (!readOnly) this.pin(destination, targets[0]!);
     return true;
-  }
-
-  /** The index of the best target that ranks above the pinned one in DNS order, is up and is unmarked (failback). */
-  private betterUp(plan: Plan, targets: Target[], pinned: Target): number | undefined {
-    let bestRank = rankIn(plan, pinned);
-    let best: number | undefined;
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[i]!;
-      const rank = rankIn(plan, t);
-      if (rank < bestRank && t.mark === undefined && this.health.state(t) === 'up') {
-        bestRank = rank;
-        best = i;
-      }
-    }
-    return best;
   }
 
   /** Builds a plan whose DNS work is cancelled after resolveTimeoutMs, or when `signal` aborts. */

@@ -142,11 +142,20 @@ export interface AdminRecord extends TargetKey {
   expiresAt?: number;
 }
 
+/** One recently located destination's targets in the failover order in force now (the rule of failover/order.ts). */
+export interface DestinationOrder {
+  destination: string;
+  /** Every target, best first: what locate() lists, then disabled ones; marked ones carry their mark. */
+  targets: Target[];
+}
+
 /** The state a locator shares between flows: failure marks and sticky pins (and, from a store, operator states). */
 export interface LocatorState {
   marks: MarkRecord[];
   pins: PinRecord[];
   admin?: AdminRecord[];
+  /** With state({ orders: true }): the recently located destinations, newest first, each in its current order. */
+  orders?: DestinationOrder[];
   /** Last good plans, when a store reads them back (state() leaves them out; see savedPlans()). */
   plans?: PlanRecord[];
 }
@@ -321,8 +330,8 @@ export interface Locator {
   markSucceeded(target: TargetKey, destination?: string): void;
   /** The destination's sticky server, if it has a live pin. */
   pinnedTarget(destination: string): Target | undefined;
-  /** Current marks and pins (expired ones left out). */
-  state(): LocatorState;
+  /** Current marks and pins (expired ones left out); with `orders`, also the current order of recent destinations. */
+  state(options?: { orders?: boolean }): LocatorState;
   /** Drops all marks and pins (not the DNS cache). */
   resetState(): void;
   /** Calls listener with each change this locator makes to marks or pins; returns a function that stops it. */

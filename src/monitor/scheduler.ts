@@ -2,7 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import { SipLocateError } from '../core/errors';
 import type { SipLocator } from '../core/locator';
-import { targetKeyOf } from '../core/failover/marks';
+import { targetId } from '../core/target';
 import type { ProbeOutcome } from '../core/failover/health';
 import type { Target } from '../core/types';
 import { sendOptions, type ProbeResult } from '../probe/prober';
@@ -140,7 +140,7 @@ export class Monitor {
     let complete = true;
     const keys = new Set<string>();
     for (const t of targets) {
-      const key = targetKeyOf(t);
+      const key = targetId(t);
       keys.add(key);
       const known = this.watched.get(key);
       if (known) {

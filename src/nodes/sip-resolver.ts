@@ -129,6 +129,7 @@ function registerResolver(RED: NodeAPI): void {
       id: node.id,
       name: config.name || '',
       ...(node.locator ? resolverState(node, node.locator) : { error: node.configError ? errorOf(node.configError) : undefined }),
+      ...(node.locator ? { orders: node.locator.state({ orders: true }).orders } : {}),
       recent: recent.list(),
       now: Date.now(),
     }));

@@ -1,13 +1,9 @@
 /** failoverFrom(): a failure or success reported from outside the flow (a SIP proxy), checked against the destination's targets. */
 import { SipLocateError } from '../errors';
-import { targetKeyText } from '../target-address';
+import { sameTarget, targetKey, targetText } from '../target';
 import type { Locator, ReportOptions, ReportResult, Target, TargetKey } from '../types';
 import { decide, noFailover, parseFailoverCodes, type Decision } from './policy';
-import { canonicalAddress, MAX_TRIED, readReportedTarget } from './report';
-
-function same(a: TargetKey, b: TargetKey): boolean {
-  return a.transport === b.transport && a.port === b.port && canonicalAddress(a.address) === canonicalAddress(b.address);
-}
+import { MAX_TRIED, readReportedTarget } from './report';
 
 function reported(v: unknown, what: string): TargetKey {
   const key = readReportedTarget(v);
@@ -28,30 +24,26 @@ export async function failoverFrom(locator: Locator, uri: string, failed: Target
   const policy = typeof options.failoverCodes === 'object' ? options.failoverCodes : parseFailoverCodes(options.failoverCodes);
   const decision: Decision = options.ok === true ? { action: 'confirm' } : decide(policy, { status: options.status, retryAfter: options.retryAfter, reason: options.reason });
   const result = locator.locateCached(uri) ?? (await locator.locate(uri, { signal: options.signal }));
-  const target = result.targets.find((t) => same(t, failedKey));
+  const target = result.targets.find((t) => sameTarget(t, failedKey));
   if (!target) {
-    throw new SipLocateError('ENOTATARGET', `${targetKeyText(failedKey)} is not one of the current targets of ${result.destination}; nothing was marked.`, { destination: result.destination });
+    throw new SipLocateError('ENOTATARGET', `${targetText(failedKey)} is not one of the current targets of ${result.destination}; nothing was marked.`, { destination: result.destination });
   }
   const base = { uri: result.uri, destination: result.destination, targets: result.targets };
   if (decision.action === 'confirm') {
     locator.markSucceeded(target, result.destination);
-    return { ...base, target, tried: [key(target)], confirmed: true, sticky: isPinned(locator, result.destination, target) };
+    return { ...base, target, tried: [targetKey(target)], confirmed: true, sticky: isPinned(locator, result.destination, target) };
   }
   if (decision.action === 'none') throw noFailover(decision.status, policy);
   const triedKeys: TargetKey[] = [];
-  for (const t of tried) if (!same(t, target) && !triedKeys.some((k) => same(k, t))) triedKeys.push(key(result.targets.find((x) => same(x, t)) ?? t));
-  triedKeys.push(key(target));
+  for (const t of tried) if (!sameTarget(t, target) && !triedKeys.some((k) => sameTarget(k, t))) triedKeys.push(targetKey(result.targets.find((x) => sameTarget(x, t)) ?? t));
+  triedKeys.push(targetKey(target));
   const next = locator.failover({ destination: result.destination, targets: result.targets, tried: triedKeys }, decision.failure);
-  const out: ReportResult = { ...base, tried: next ? [...triedKeys, key(next)] : triedKeys, confirmed: false, sticky: next ? isPinned(locator, result.destination, next) : false };
+  const out: ReportResult = { ...base, tried: next ? [...triedKeys, targetKey(next)] : triedKeys, confirmed: false, sticky: next ? isPinned(locator, result.destination, next) : false };
   if (next) out.target = next;
   return out;
 }
 
-function key(t: TargetKey): TargetKey {
-  return { transport: t.transport, address: t.address, port: t.port };
-}
-
 function isPinned(locator: Locator, destination: string, t: Target): boolean {
   const pin = locator.pinnedTarget(destination);
-  return pin !== undefined && same(pin, t);
+  return pin !== undefined && sameTarget(pin, t);
 }

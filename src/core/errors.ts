@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'ENOSERVICE' // SRV says the service is decidedly not available (target ".")
   | 'ENOADDRESS' // SRV records exist but no target has an address
   | 'EEXHAUSTED' // every target was tried and failed
+  | 'ESETFAILED' // every member of a destination set failed to resolve (details.members holds each member's code)
   // failover
   | 'ENOFAILOVER' // the status code is not in failoverCodes: an answer, not a reason to try the next target
   | 'ENOTATARGET' // a failure report names a target that is not one of the destination's current targets

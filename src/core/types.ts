@@ -94,6 +94,29 @@ export interface LocateResult {
   trace?: TraceNode;
   /** How ENUM turned a tel: (or user=phone) URI into the SIP URI located. */
   enum?: EnumResult;
+  /** The affinity key the order was hashed with (affinity "key" and a key given); absent otherwise. */
+  affinityKey?: string;
+  /** For a destination set (`set:NAME`): each member's outcome, in set order. */
+  members?: SetMemberResult[];
+}
+
+/** One member of a destination set as a locate found it: its targets' count, or its error. */
+export interface SetMemberResult {
+  uri: string;
+  /** The member's destination key (absent when its URI could not be read). */
+  destination?: string;
+  /** How many of the set's targets came from this member (0 when it failed). */
+  targets: number;
+  error?: { code: string; message: string };
+}
+
+/** One member of a destination set: a SIP URI, domain or tel: URI, its set priority (lower first) and weight within it. */
+export interface SetMember {
+  uri: string;
+  /** Lower is tried first (default: the member's position in the list, 1 for the first). */
+  priority?: number;
+  /** Share among members of equal priority (default 1; 0: only after the others, as in SRV). */
+  weight?: number;
 }
 
 /** The ENUM step's outcome: the number, the SIP URI, and the record it came from (absent for a fallback). */
@@ -115,6 +138,12 @@ export interface LocateOptions {
   /** Build the resolution tree. */
   trace?: boolean;
   signal?: AbortSignal;
+  /**
+   * Affinity key (a caller, Call-ID, tenant; at most 256 characters, no control characters): with the locator option
+   * affinity "key", servers of one priority are ordered by weighted rendezvous hashing of (key, server), and sticky
+   * pins are kept per (destination, key). Ignored with affinity "destination".
+   */
+  key?: string;
 }
 
 /** A failure mark as kept and stored: the target, its colour and its expiry (ms since the epoch). */
@@ -262,6 +291,14 @@ export interface LocatorOptions {
   enumForUserPhone?: boolean;
   /** SIP URI template used when ENUM finds nothing, like "sip:{number}@gateway.example.com" (default none: ENOENUM). */
   enumFallback?: string;
+  /**
+   * 'destination' (default): one order and one pin per destination, keys ignored. 'key': with a key given to
+   * locate(), servers of one priority are ordered by weighted rendezvous hashing of (key, host:port), pins are per
+   * (destination, key).
+   */
+  affinity?: 'destination' | 'key';
+  /** Destination sets, located as `set:NAME`: each member through RFC 3263 (ENUM for tel:), in set priority order, shared by weight. */
+  sets?: Record<string, SetMember[]>;
   /** Injected clock (ms) and random source in [0,1), for tests. */
   clock?: Clock;
   random?: () => number;
@@ -273,6 +310,8 @@ export interface FailoverState {
   targets: readonly Target[];
   /** Targets already tried for this request, the one that just failed last. */
   tried: readonly TargetKey[];
+  /** The affinity key the targets were located with (see LocateOptions.key). */
+  key?: string;
 }
 
 /** Options of failoverFrom(): what else the reporter knows about the failure. */
@@ -289,6 +328,8 @@ export interface ReportOptions {
   ok?: boolean;
   /** Status codes that move on to the next target ("503", "408, 5xx"); default "503". */
   failoverCodes?: string | FailoverPolicy;
+  /** The affinity key the request was located with (see LocateOptions.key). */
+  key?: string;
   signal?: AbortSignal;
 }
 
@@ -326,10 +367,10 @@ export interface Locator {
   failoverFrom(uri: string, failed: TargetKey | string, options?: ReportOptions): Promise<ReportResult>;
   /** Marks a target failed: grey for transport/timeout/503 without Retry-After, black for 503 with Retry-After; unpins it. */
   markFailed(target: TargetKey, failure: Failure): void;
-  /** Clears a grey mark; in sticky mode pins the target for `destination` when given. */
-  markSucceeded(target: TargetKey, destination?: string): void;
-  /** The destination's sticky server, if it has a live pin. */
-  pinnedTarget(destination: string): Target | undefined;
+  /** Clears a grey mark; in sticky mode pins the target for `destination` (and affinity `key`) when given. */
+  markSucceeded(target: TargetKey, destination?: string, key?: string): void;
+  /** The destination's sticky server (for an affinity key: the pin of that key), if it has a live pin. */
+  pinnedTarget(destination: string, key?: string): Target | undefined;
   /** Current marks and pins (expired ones left out); with `orders`, also the current order of recent destinations. */
   state(options?: { orders?: boolean }): LocatorState;
   /** Drops all marks and pins (not the DNS cache). */

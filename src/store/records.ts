@@ -6,9 +6,11 @@ import { isAdminState, MAX_ADMIN_SECONDS } from '../core/failover/admin';
 import { MAX_ADDRESSES_PER_HOST } from '../core/rfc3263/addresses';
 import { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES } from '../core/rfc3263/plan-record';
 import { MAX_SRV } from '../core/rfc3263/srv';
+import { MAX_AFFINITY_KEY } from '../core/rfc3263/affinity';
 import type { AdminRecord, MarkRecord, PinRecord, PlanHostRecord, PlanRecord, PlanRecordEntry, StateChange } from '../core/types';
 
-const MAX_DESTINATION = 2100;
+/** Longest pin destination: a destination (2100) or a destination, '#' and an affinity key (pinScope()). */
+const MAX_DESTINATION = 2100 + 1 + MAX_AFFINITY_KEY;
 const MAX_HOST = 255;
 
 export { readTarget, readTargetKey };

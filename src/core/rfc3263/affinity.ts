@@ -6,6 +6,8 @@
  * their weights.
  */
 
+import { SipLocateError } from '../errors';
+
 /** Longest affinity key hashed, in UTF-16 code units (a longer one is refused by the caller's check). */
 export const MAX_AFFINITY_KEY = 256;
 
@@ -71,4 +73,29 @@ export function orderByKey<T>(items: readonly T[], key: string, idOf: (item: T) 
   });
   scored.sort((x, y) => (x.zero === y.zero ? x.score - y.score : x.zero ? 1 : -1));
   return scored.map((s) => s.item);
+}
+
+/** Control characters (C0, DEL, C1) and lone line separators: refused in keys, which reach logs and events. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/**
+ * Checks an affinity key from outside (a locate option, a message, a proxy's report): a string of 1 to
+ * MAX_AFFINITY_KEY characters without control characters. undefined and '' mean "no key". Throws `code`
+ * (EINVALIDOPTION for options, EINVALIDMSG for messages and reports) with a sentence saying what is wrong.
+ */
+export function checkAffinityKey(value: unknown, code: 'EINVALIDOPTION' | 'EINVALIDMSG'): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
+  if (typeof value !== 'string') throw new SipLocateError(code, `An affinity key must be a string (got ${Array.isArray(value) ? 'an array' : typeof value}).`, { option: 'key' });
+  if (value.length > MAX_AFFINITY_KEY) throw new SipLocateError(code, `An affinity key may have at most ${MAX_AFFINITY_KEY} characters (got ${value.length}).`, { option: 'key' });
+  if (CONTROL.test(value)) throw new SipLocateError(code, 'An affinity key must not contain control characters (line breaks, tabs, NUL).', { option: 'key' });
+  return value;
+}
+
+/** Between a destination and an affinity key in the pin of (destination, key); destinations never contain it. */
+export const KEY_SEPARATOR = '#';
+
+/** The name a sticky pin of (destination, key) is kept under: `sip:pbx.example.com#alice`, the destination without a key. */
+export function pinScope(destination: string, key: string | undefined): string {
+  return key === undefined ? destination : `${destination}${KEY_SEPARATOR}${key}`;
 }

@@ -80,8 +80,11 @@ function prepare(plan: Plan, family: FamilyPolicy): { prepared: Prepared; unique
   return result;
 }
 
-/** Draws the ordered targets of a plan: weighted SRV order, family policy, duplicates removed, truncated at maxTargets. */
-export function planTargets(plan: Plan, family: FamilyPolicy, random: () => number, maxTargets: number): Target[] {
+/**
+ * Draws the ordered targets of a plan: weighted SRV order (by rendezvous hashing of `key` when given), family policy,
+ * duplicates removed, truncated at maxTargets.
+ */
+export function planTargets(plan: Plan, family: FamilyPolicy, random: () => number, maxTargets: number, key?: string): Target[] {
   const { prepared, unique } = prepare(plan, family);
   const out: Target[] = [];
   const seen = unique ? undefined : new Set<string>();
@@ -104,11 +107,12 @@ export function planTargets(plan: Plan, family: FamilyPolicy, random: () => numb
     }
     for (const group of step.groups) {
       if (group.length === 1) {
+        // one record: nothing to draw or hash
         if (!push(group[0]!.targets)) return out;
         continue;
       }
       const byRecord = new Map<SrvData, PreparedSrv>(group.map((g) => [g.srv, g]));
-      for (const srv of orderSrv(group.map((g) => g.srv), random)) {
+      for (const srv of orderSrv(group.map((g) => g.srv), random, key)) {
         if (!push(byRecord.get(srv)!.targets)) return out;
       }
     }

@@ -6,10 +6,10 @@ import type { SearchSettings } from './system/search';
 import { loadSystemSettings, type SystemSources } from './system/settings';
 import { withStaticRecords } from './system/static-querier';
 import { parseStaticRecords } from './system/static-records';
-import { EnumStep, withEnum } from './enum/step';
+import { EnumStep, withEnum, type EnumOutcome } from './enum/step';
 import { EventHub } from './events';
 import type { DnsClient, DnsQuerier, QueryEvent } from './dns/types';
-import { SipLocateError } from './errors';
+import { SipLocateError, unexpected } from './errors';
 import { Marks, type Mark } from './failover/marks';
 import { AdminStates, isAdminState, MAX_ADMIN_SECONDS } from './failover/admin';
 import { Pins, type Pin } from './failover/pins';
@@ -20,6 +20,9 @@ import { asTarget, readTargetKey, sameTarget, targetKey } from './target';
 import { buildPlan, type PlanContext } from './rfc3263/locate';
 import { planTargets, type Plan } from './rfc3263/plan';
 import { planFromRecord, planToRecord, samePlan } from './rfc3263/plan-record';
+import { checkAffinityKey, pinScope } from './rfc3263/affinity';
+import { joinMembers, orderMembers, readSets, setNameOf, SET_PREFIX, type MemberDraw, type SetDraw, type Sets } from './sets';
+import { choiceNote } from './choice';
 import { isTransport } from './rfc3263/transports';
 import type { AdminRecord, AdminState, Clock, FailoverState, Failure, FamilyPolicy, LocateOptions, LocateResult, Locator, LocatorOptions, LocatorState, PlanRecord, ReportOptions, ReportResult, StateChange, Target, TargetKey, TraceNode, Transport } from './types';
 import { destinationKey, parseSipUri } from './uri';
@@ -45,6 +48,19 @@ interface SavedPlan {
   /** Rebuilt from the record when first needed. */
   plan?: Plan;
   reportedAt: number;
+}
+
+/** A URI's plan as locate() found it, before the draw: from cache, a build or the last good plan; tel: through ENUM. */
+interface Planned {
+  /** The SIP URI located (for tel:, the one ENUM gave). */
+  uri: string;
+  destination: string;
+  plan: Plan;
+  /** True when DNS gave no answer and the last good plan was used. */
+  stale: boolean;
+  trace?: TraceNode;
+  /** The ENUM step of a tel: URI. */
+  found?: EnumOutcome;
 }
 
 /** Options of createLocator(), plus an injectable DNS querier for tests. */
@@ -130,6 +146,10 @@ class LocatorImpl implements SipLocator {
   private readonly transports: Transport[];
   private readonly family: FamilyPolicy;
   private readonly sticky: boolean;
+  /** True with affinity "key": a key given to locate() orders by rendezvous hashing and pins per (destination, key). */
+  private readonly keyed: boolean;
+  /** Destination sets by name (`set:NAME`). */
+  private readonly sets: Sets;
   private readonly naptrNoMatch: 'fail' | 'fallback';
   private readonly maxTargets: number;
   private readonly maxQueries: number;
@@ -182,6 +202,9 @@ class LocatorImpl implements SipLocator {
     this.sticky = o.sticky === true;
     if (o.pinPolicy !== undefined && o.pinPolicy !== 'sticky' && o.pinPolicy !== 'failback') throw new SipLocateError('EINVALIDOPTION', 'The option pinPolicy must be "sticky" or "failback".', { option: 'pinPolicy' });
     this.failback = o.pinPolicy === 'failback';
+    if (o.affinity !== undefined && o.affinity !== 'destination' && o.affinity !== 'key') throw new SipLocateError('EINVALIDOPTION', 'The option affinity must be "destination" or "key".', { option: 'affinity' });
+    this.keyed = o.affinity === 'key';
+    this.sets = readSets(o.sets);
     this.health = new Health(this.clock);
     if (o.naptrNoMatch !== undefined && o.naptrNoMatch !== 'fail' && o.naptrNoMatch !== 'fallback') throw new SipLocateError('EINVALIDOPTION', 'The option naptrNoMatch must be "fail" or "fallback".', { option: 'naptrNoMatch' });
     this.naptrNoMatch = o.naptrNoMatch ?? 'fail';
@@ -258,22 +281,44 @@ class LocatorImpl implements SipLocator {
     this.counts.locates[result] = (this.counts.locates[result] ?? 0) + 1;
   }
 
-  private async locateAny(uri: string, options: LocateOptions): Promise<LocateResult> {
-    if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
-    if (this.enums.handles(uri)) {
-      // One query budget for the whole lookup: what ENUM asked is taken from what RFC 3263 may ask.
-      const located = this.enums.resolve(uri, this.querier, options.trace === true, this.maxQueries).then(async (found) => {
-        const left = this.maxQueries - found.queries;
-        if (left < 1) throw new SipLocateError('EBUDGET', `The ENUM look-up of ${uri.slice(0, 80)} used all ${this.maxQueries} DNS questions of this resolution (maxQueriesPerLocate); none were left to locate ${found.sipUri.slice(0, 80)}.`, { budget: this.maxQueries });
-        return withEnum(uri, found, await this.locateSip(found.sipUri, { trace: options.trace }, left));
-      });
-      return this.withDeadline(located, uri, options.signal);
-    }
-    return this.locateSip(uri, options);
+  /** The affinity key in force for a call: checked (a bad one throws `code`), undefined with affinity "destination". */
+  private keyOf(key: unknown, code: 'EINVALIDOPTION' | 'EINVALIDMSG'): string | undefined {
+    const checked = checkAffinityKey(key, code);
+    return this.keyed ? checked : undefined;
   }
 
-  /** RFC 3263 location of a SIP URI. */
-  private async locateSip(uri: string, options: LocateOptions, maxQueries = this.maxQueries): Promise<LocateResult> {
+  /** The name a destination's (and key's) sticky pin is kept under; undefined when no pin applies (not sticky, or a key under failback). */
+  private pinScopeOf(destination: string, key: string | undefined): string | undefined {
+    // A key under failback needs no pin: the hash gives the key its server back as soon as that server is usable.
+    if (!this.sticky || (key !== undefined && this.failback)) return undefined;
+    return pinScope(destination, key);
+  }
+
+  private async locateAny(uri: string, options: LocateOptions): Promise<LocateResult> {
+    if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    const key = this.keyOf(options.key, 'EINVALIDOPTION');
+    const set = setNameOf(uri);
+    if (set !== undefined) return this.locateSet(set, options, key);
+    const p = await this.planOf(uri, options);
+    const result = this.resultFrom(p.uri, p.destination, p.plan, options.trace === true, key, undefined, p.trace);
+    if (p.stale) result.stale = true;
+    return p.found ? withEnum(uri, p.found, result) : result;
+  }
+
+  /** The plan of a SIP URI, or of a tel: URI through ENUM (one query budget for both), with its trace when asked. */
+  private planOf(uri: string, options: LocateOptions): Promise<Planned> {
+    if (!this.enums.handles(uri)) return this.planOfSip(uri, options);
+    // One query budget for the whole lookup: what ENUM asked is taken from what RFC 3263 may ask.
+    const planned = this.enums.resolve(uri, this.querier, options.trace === true, this.maxQueries).then(async (found): Promise<Planned> => {
+      const left = this.maxQueries - found.queries;
+      if (left < 1) throw new SipLocateError('EBUDGET', `The ENUM look-up of ${uri.slice(0, 80)} used all ${this.maxQueries} DNS questions of this resolution (maxQueriesPerLocate); none were left to locate ${found.sipUri.slice(0, 80)}.`, { budget: this.maxQueries });
+      return { ...(await this.planOfSip(found.sipUri, { trace: options.trace }, left)), found };
+    });
+    return this.withDeadline(planned, uri, options.signal);
+  }
+
+  /** RFC 3263 plan of a SIP URI: cached, built, or (DNS gave no answer) the last good one. */
+  private async planOfSip(uri: string, options: LocateOptions, maxQueries = this.maxQueries): Promise<Planned> {
     const { uri: parsed, destination } = this.parse(uri);
     const ctx = this.planContext(options.trace === true, maxQueries);
     if (options.trace) {
@@ -284,19 +329,14 @@ class LocatorImpl implements SipLocator {
       } catch (err) {
         const saved = this.savedFallback(destination, err, true);
         if (!saved) throw err;
-        const result = this.resultFrom(uri, destination, this.cachedPlan(destination) ?? saved.plan, true);
-        result.stale = true;
-        result.trace = saved.trace;
-        return result;
+        return { uri, destination, plan: this.cachedPlan(destination) ?? saved.plan, stale: true, trace: saved.trace };
       }
-      const result = this.resultFrom(uri, destination, this.cachedPlan(destination) ?? built.plan, true);
-      if (built.trace) result.trace = built.trace;
-      return result;
+      return { uri, destination, plan: this.cachedPlan(destination) ?? built.plan, stale: false, trace: built.trace };
     }
     const cached = this.cachedPlan(destination);
     if (cached) {
       this.counts.planHits++;
-      return this.resultFrom(uri, destination, cached);
+      return { uri, destination, plan: cached, stale: false };
     }
     this.counts.planMisses++;
     let plan: Plan;
@@ -309,7 +349,38 @@ class LocatorImpl implements SipLocator {
       this.remember(destination, saved.plan);
       plan = saved.plan;
     }
-    return this.resultFrom(uri, destination, plan);
+    return { uri, destination, plan, stale: false };
+  }
+
+  /** A member of a set located: its plan drawn in its own RFC 3263 order (keyed when a key is given). */
+  private memberDraw(memberUri: string, p: Planned, key: string | undefined): MemberDraw {
+    const drawn = planTargets(p.plan, this.family, this.random, this.maxTargets, key);
+    const result: MemberDraw = { destination: p.destination, plan: p.plan, drawn, stale: p.stale || p.plan.stale === true };
+    const trace = p.found && p.trace ? withEnum(memberUri, p.found, { uri: p.uri, destination: p.destination, targets: drawn, sticky: false, stale: result.stale, trace: p.trace }).trace : p.trace;
+    if (trace) result.trace = trace;
+    return result;
+  }
+
+  /** Locates a destination set: every member at once, joined in set order, then the one order and the set's pin. */
+  private async locateSet(name: string, options: LocateOptions, key: string | undefined): Promise<LocateResult> {
+    const members = this.sets.get(name);
+    if (!members) throw new SipLocateError('EINVALIDURI', `There is no destination set named "${name.slice(0, 64)}"; this resolver's sets are: ${[...this.sets.keys()].slice(0, 20).join(', ') || 'none'}.`, { set: name.slice(0, 64) });
+    const ordered = orderMembers(members, key === undefined ? { random: this.random } : { random: this.random, key });
+    const outcomes = await Promise.all(ordered.map((member) => this.planOf(member.uri, { trace: options.trace, signal: options.signal }).then(
+      (p) => ({ member, result: this.memberDraw(member.uri, p, key) }),
+      (err: unknown) => ({ member, error: unexpected(err) }),
+    )));
+    if (options.signal?.aborted) throw new SipLocateError('ECANCELLED', `Locating ${SET_PREFIX}${name} was cancelled.`, { uri: `${SET_PREFIX}${name}` });
+    return this.setResult(name, joinMembers(name, outcomes, this.maxTargets, options.trace === true), options.trace === true, key);
+  }
+
+  /** The result of a set from its joined members. */
+  private setResult(name: string, set: SetDraw, readOnly: boolean, key: string | undefined): LocateResult {
+    const destination = `${SET_PREFIX}${name}`;
+    const result = this.resultFrom(destination, destination, set.plan, readOnly, key, set.drawn, set.trace);
+    result.members = set.members;
+    if (set.stale) result.stale = true;
+    return result;
   }
 
   /** What building a plan needs from this locator's settings. */
@@ -400,23 +471,44 @@ class LocatorImpl implements SipLocator {
     if (changed === 'down') for (const destination of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination, target: targetKey(target) });
   }
 
-  locateCached(uri: string): LocateResult | undefined {
+  locateCached(uri: string, options: { key?: string } = {}): LocateResult | undefined {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
-    if (this.enums.handles(uri)) {
-      const found = this.enums.cached(uri);
-      const located = found && this.locateCachedSip(found.sipUri);
-      return found && located ? withEnum(uri, found, located) : undefined;
-    }
-    return this.locateCachedSip(uri);
+    const key = this.keyOf(options.key, 'EINVALIDOPTION');
+    const set = setNameOf(uri);
+    if (set !== undefined) return this.cachedSet(set, key);
+    const p = this.cachedPlanOf(uri);
+    if (!p) return undefined;
+    const result = this.resultFrom(p.uri, p.destination, p.plan, false, key);
+    return p.found ? withEnum(uri, p.found, result) : result;
   }
 
-  private locateCachedSip(uri: string): LocateResult | undefined {
+  /** A URI's plan when its DNS data (and ENUM step) is cached and fresh. */
+  private cachedPlanOf(uri: string): Planned | undefined {
+    if (this.enums.handles(uri)) {
+      const found = this.enums.cached(uri);
+      const p = found && this.cachedPlanOf(found.sipUri);
+      return found && p ? { ...p, found } : undefined;
+    }
     const { destination } = this.parse(uri);
-    const cached = this.cachedPlan(destination);
-    return cached ? this.resultFrom(uri, destination, cached) : undefined;
+    const plan = this.cachedPlan(destination);
+    return plan ? { uri, destination, plan, stale: false } : undefined;
+  }
+
+  /** A set's answer when every member's plan is cached and fresh, else undefined. */
+  private cachedSet(name: string, key: string | undefined): LocateResult | undefined {
+    const members = this.sets.get(name);
+    if (!members) return undefined;
+    const outcomes: Array<{ member: (typeof members)[number]; result: MemberDraw }> = [];
+    for (const member of orderMembers(members, key === undefined ? { random: this.random } : { random: this.random, key })) {
+      const p = this.cachedPlanOf(member.uri);
+      if (!p) return undefined;
+      outcomes.push({ member, result: this.memberDraw(member.uri, p, key) });
+    }
+    return this.setResult(name, joinMembers(name, outcomes, this.maxTargets, false), false, key);
   }
 
   failover(state: FailoverState, failure: Failure): Target | undefined {
+    const key = this.keyOf(state.key, 'EINVALIDMSG');
     const failed = state.tried[state.tried.length - 1];
     if (failed) {
       this.counts.failovers++;
@@ -424,10 +516,11 @@ class LocatorImpl implements SipLocator {
     }
     // Ties keep RFC 3263 order as a locate now would draw it, not the order of the list the request carries.
     const plan = this.cachedPlan(state.destination);
-    const targets = plan ? inDrawnOrder(state.targets, planTargets(plan, this.family, this.random, this.maxTargets)) : state.targets;
-    const order = orderTargets(targets, this.facts, this.sticky ? this.pins.get(state.destination) : undefined);
+    const targets = plan ? inDrawnOrder(state.targets, planTargets(plan, this.family, this.random, this.maxTargets, key)) : state.targets;
+    const scope = this.pinScopeOf(state.destination, key);
+    const order = orderTargets(targets, this.facts, scope !== undefined ? this.pins.get(scope) : undefined);
     const next = nextUntried(order, state.tried);
-    if (next && this.sticky && takesPin(next.standing)) this.pin(state.destination, next.target);
+    if (next && scope !== undefined && takesPin(next.standing)) this.pin(scope, next.target);
     return next?.target;
   }
 
@@ -442,9 +535,11 @@ class LocatorImpl implements SipLocator {
     for (const destination of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination, target: targetKey(target) });
   }
 
-  markSucceeded(target: TargetKey, destination?: string): void {
+  markSucceeded(target: TargetKey, where?: string, key?: string): void {
+    const scope = where ? this.pinScopeOf(where, this.keyOf(key, 'EINVALIDMSG')) : undefined;
     if (this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: targetKey(target) });
-    if (!this.sticky || !destination) return;
+    if (scope === undefined) return;
+    const destination = scope;
     const pin = this.pins.get(destination);
     const own = pin !== undefined && sameTarget(pin, target);
     if (own && !this.dueForRenewal(pin.expiresAt)) {
@@ -456,9 +551,9 @@ class LocatorImpl implements SipLocator {
     this.pin(destination, asTarget(target));
   }
 
-  pinnedTarget(destination: string): Target | undefined {
-    const pin = this.pins.get(destination);
-    return pin?.target();
+  pinnedTarget(destination: string, key?: string): Target | undefined {
+    const scope = this.pinScopeOf(destination, this.keyOf(key, 'EINVALIDOPTION'));
+    return scope === undefined ? undefined : this.pins.get(scope)?.target();
   }
 
   held(): { marks: number; pins: number } {
@@ -629,13 +724,19 @@ class LocatorImpl implements SipLocator {
   }
 
   /** Draws the order from a plan and applies marks and the pin (readOnly: without changing pins); throws ENOADDRESS when nothing is left. */
-  private resultFrom(uri: string, destination: string, plan: Plan, readOnly = false): LocateResult {
-    const drawn = planTargets(plan, this.family, this.random, this.maxTargets);
+  private resultFrom(uri: string, destination: string, plan: Plan, readOnly = false, key?: string, given?: Target[], trace?: TraceNode): LocateResult {
+    // With an affinity key the draw is rendezvous hashing of (key, host:port); a set's members were drawn already.
+    const drawn = given ?? planTargets(plan, this.family, this.random, this.maxTargets, key);
     if (!readOnly) this.keepDraw(destination, drawn);
-    const order = orderTargets(drawn, this.facts, this.sticky ? this.pins.get(destination) : undefined);
+    const scope = this.pinScopeOf(destination, key);
+    const order = orderTargets(drawn, this.facts, scope !== undefined ? this.pins.get(scope) : undefined);
     if (order.targets.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
-    const sticky = this.applyPin(destination, order, readOnly, plan);
-    return { uri, destination, targets: listed(order), sticky, stale: plan.stale === true };
+    const sticky = scope !== undefined && this.applyPin(scope, order, readOnly, plan);
+    const result: LocateResult = { uri, destination, targets: listed(order), sticky, stale: plan.stale === true };
+    if (key !== undefined) result.affinityKey = key;
+    // Try it and --trace say why targets[0] was chosen: hash rank, pin, or failover past marked servers.
+    if (trace) result.trace = { ...trace, children: [...trace.children, choiceNote(destination, drawn, order, key)] };
+    return result;
   }
 
   /** Pins target for destination and reports it, naming the pin it replaced. */

@@ -10,7 +10,7 @@ import { SipLocateError } from './errors';
 import type { Plan } from './rfc3263/plan';
 import { orderWeighted, type Draw } from './rfc3263/srv';
 import { targetId } from './target';
-import type { EnumResult, SetMember, SetMemberResult, Target, TraceNode } from './types';
+import type { EnumResult, SetMemberResult, Target, TraceNode } from './types';
 import { parseSipUri } from './uri';
 
 /** What `set:NAME` starts with; the destination of a set (pins, marks, events, metrics) is the whole `set:NAME`. */

@@ -344,6 +344,8 @@ export interface ReportResult {
   target?: Target;
   /** True when the report confirmed the target. */
   confirmed: boolean;
+  /** The affinity key used (as LocateResult.affinityKey). */
+  affinityKey?: string;
   /** True when the next (or confirmed) target is the destination's sticky server. */
   sticky: boolean;
 }
@@ -353,7 +355,7 @@ export interface Locator {
   /** Resolves a SIP/SIPS URI (bare or in angle brackets), or a tel: URI through ENUM, into the failover order; rejects with SipLocateError. */
   locate(uri: string, options?: LocateOptions): Promise<LocateResult>;
   /** The same answer as locate() when the DNS data for the URI is cached and fresh, else undefined; throws SipLocateError (EINVALIDURI, ENOADDRESS, ECLOSED). */
-  locateCached(uri: string): LocateResult | undefined;
+  locateCached(uri: string, options?: { key?: string }): LocateResult | undefined;
   /**
    * Marks the last tried target failed (ending its stickiness) and returns the next target to try:
    * untried unmarked targets in list order first, then grey, then black; undefined when none is left.

@@ -39,6 +39,6 @@ export async function benchAffinity(): Promise<Record<string, number | boolean>>
   return hashingFigures();
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '')) {
+if (require.main === module) {
   void benchAffinity().then((f) => process.stdout.write(JSON.stringify(f, null, 1) + '\n'));
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { orderByKey } from '../../src/core/rfc3263/affinity';
 
 interface Server {
@@ -63,7 +64,7 @@ test('a key gets the same order in another process, and the order does not depen
 const six = ${JSON.stringify(six)};
 const out = ${JSON.stringify(sample)}.map((k) => orderByKey(six, k, (s) => s.id, (s) => s.weight).map((s) => s.id).join(' '));
 process.stdout.write(JSON.stringify(out));`;
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' });
   assert.equal(child.status, 0, child.stderr);
   assert.deepEqual(JSON.parse(child.stdout), here);
 });

@@ -4,6 +4,7 @@ import { sameTarget, targetKey, targetText } from '../target';
 import type { Locator, ReportOptions, ReportResult, Target, TargetKey } from '../types';
 import { decide, noFailover, parseFailoverCodes, type Decision } from './policy';
 import { MAX_TRIED, readReportedTarget } from './report';
+import { checkAffinityKey } from '../rfc3263/affinity';
 
 function reported(v: unknown, what: string): TargetKey {
   const key = readReportedTarget(v);
@@ -23,27 +24,28 @@ export async function failoverFrom(locator: Locator, uri: string, failed: Target
   const tried = triedIn.map((t) => reported(t, 'tried'));
   const policy = typeof options.failoverCodes === 'object' ? options.failoverCodes : parseFailoverCodes(options.failoverCodes);
   const decision: Decision = options.ok === true ? { action: 'confirm' } : decide(policy, { status: options.status, retryAfter: options.retryAfter, reason: options.reason });
-  const result = locator.locateCached(uri) ?? (await locator.locate(uri, { signal: options.signal }));
+  const key = checkAffinityKey(options.key, 'EINVALIDMSG');
+  const result = locator.locateCached(uri, { key }) ?? (await locator.locate(uri, { signal: options.signal, key }));
   const target = result.targets.find((t) => sameTarget(t, failedKey));
   if (!target) {
     throw new SipLocateError('ENOTATARGET', `${targetText(failedKey)} is not one of the current targets of ${result.destination}; nothing was marked.`, { destination: result.destination });
   }
-  const base = { uri: result.uri, destination: result.destination, targets: result.targets };
+  const base = { uri: result.uri, destination: result.destination, targets: result.targets, ...(result.affinityKey !== undefined ? { affinityKey: result.affinityKey } : {}) };
   if (decision.action === 'confirm') {
-    locator.markSucceeded(target, result.destination);
-    return { ...base, target, tried: [targetKey(target)], confirmed: true, sticky: isPinned(locator, result.destination, target) };
+    locator.markSucceeded(target, result.destination, key);
+    return { ...base, target, tried: [targetKey(target)], confirmed: true, sticky: isPinned(locator, result.destination, target, key) };
   }
   if (decision.action === 'none') throw noFailover(decision.status, policy);
   const triedKeys: TargetKey[] = [];
   for (const t of tried) if (!sameTarget(t, target) && !triedKeys.some((k) => sameTarget(k, t))) triedKeys.push(targetKey(result.targets.find((x) => sameTarget(x, t)) ?? t));
   triedKeys.push(targetKey(target));
-  const next = locator.failover({ destination: result.destination, targets: result.targets, tried: triedKeys }, decision.failure);
-  const out: ReportResult = { ...base, tried: next ? [...triedKeys, targetKey(next)] : triedKeys, confirmed: false, sticky: next ? isPinned(locator, result.destination, next) : false };
+  const next = locator.failover({ destination: result.destination, targets: result.targets, tried: triedKeys, ...(key !== undefined ? { key } : {}) }, decision.failure);
+  const out: ReportResult = { ...base, tried: next ? [...triedKeys, targetKey(next)] : triedKeys, confirmed: false, sticky: next ? isPinned(locator, result.destination, next, key) : false };
   if (next) out.target = next;
   return out;
 }
 
-function isPinned(locator: Locator, destination: string, t: Target): boolean {
-  const pin = locator.pinnedTarget(destination);
+function isPinned(locator: Locator, destination: string, t: Target, key: string | undefined): boolean {
+  const pin = locator.pinnedTarget(destination, key);
   return pin !== undefined && sameTarget(pin, t);
 }

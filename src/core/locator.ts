@@ -386,7 +386,7 @@ class LocatorImpl implements SipLocator {
   /** What building a plan needs from this locator's settings. */
   private planContext(trace: boolean, maxQueries: number): PlanContext {
     return { querier: this.querier, transports: this.transports, family: this.family, naptrNoMatch: this.naptrNoMatch, trace, maxQueries,
-      search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup };
+      search: this.search, addressLookup: this.addressLookup, systemTtl: this.systemTtl, systemLookup: this.systemLookup, random: this.random };
   }
 
   /** The plan being built for a destination, or a new build: messages for one destination share that work. */

@@ -9,7 +9,7 @@ import { osLookup, systemAddresses, type AddressLookup, type SystemLookup } from
 import { familiesWanted, MAX_ADDRESSES_PER_HOST, type HostAddresses } from './addresses';
 import { groupByOrder, isSipNaptr, usableNaptrs } from './naptr';
 import type { Plan, PlanEntry } from './plan';
-import { isServiceRefused, MAX_SRV } from './srv';
+import { isServiceRefused, MAX_SRV, orderSrv } from './srv';
 import { defaultPort, transportInfo } from './transports';
 
 /** What building a plan needs. */
@@ -33,11 +33,13 @@ export interface PlanContext {
   systemTtl?: number;
   /** Aborted when nobody waits for the plan any more: cancels its DNS work. */
   signal?: AbortSignal;
+  /** Random source in [0,1) for the RFC 2782 draw that picks which SRV hosts are looked up (default Math.random). */
+  random?: () => number;
 }
 
 /** Default of maxQueriesPerLocate: distinct DNS questions one resolution may ask. */
 export const DEFAULT_MAX_QUERIES = 64;
-/** Most distinct SRV target hosts whose addresses are looked up per SRV RRset (lowest priority first). */
+/** Most distinct SRV target hosts whose addresses are looked up per SRV RRset (the first of an RFC 2782 draw). */
 export const MAX_SRV_HOSTS_FOLLOWED = 16;
 /** Most NAPTR records followed per order. */
 export const MAX_NAPTR_FOLLOWED = 16;
@@ -237,9 +239,14 @@ async function followSrv(ctx: PlanContext, rec: Recorder, name: string, transpor
   for (const r of portZero) rec.note(node, `Skipped SRV ${r.priority} ${r.weight} 0 ${r.target}: port 0 cannot be used.`);
   const byPriority = records.filter((r) => r.target !== '.' && r.port !== 0).sort((x, y) => x.priority - y.priority);
   if (byPriority.length === 0) return { state: 'noaddress', why: {} };
-  const allTargets = [...new Set(byPriority.map((r) => r.target))];
+  let allTargets = [...new Set(byPriority.map((r) => r.target))];
+  if (allTargets.length > MAX_SRV_HOSTS_FOLLOWED) {
+    // The weighted order over whole priorities first (RFC 2782), then its first hosts: a heavy record listed last in
+    // the answer is looked up as often as its weight says, not never.
+    allTargets = [...new Set(orderSrv(byPriority, ctx.random ?? Math.random).map((r) => r.target))];
+    rec.note(node, `${name} names ${allTargets.length} target hosts; the addresses of the first ${MAX_SRV_HOSTS_FOLLOWED} of an RFC 2782 draw (priority, then weight) are looked up.`);
+  }
   const targets = allTargets.slice(0, MAX_SRV_HOSTS_FOLLOWED);
-  if (allTargets.length > targets.length) rec.note(node, `${name} names ${allTargets.length} target hosts; the addresses of the first ${MAX_SRV_HOSTS_FOLLOWED} by priority are looked up.`);
   const hosts = new Map<string, HostAddresses>();
   await Promise.all(targets.map(async (t) => hosts.set(t, await resolveHost(ctx, rec, t, node))));
   const live = [...hosts.values()].filter(hasAddresses);
@@ -395,6 +402,8 @@ async function planFor(uri: SipUri, ctx: PlanContext, rec: Recorder, parent: Tra
 async function followNaptrs(ctx: PlanContext, rec: Recorder, host: string, usable: ReturnType<typeof usableNaptrs>['usable'], parent: TraceNode | undefined, root: TraceNode | undefined): Promise<PlanResult> {
   const none: NoAddressWhy[] = [];
   let lastError: SipLocateError | undefined;
+  /** The transport of the first NAPTR whose SRV name has no records (NXDOMAIN or NODATA). */
+  let emptyTransport: Transport | undefined;
   for (const group of groupByOrder(usable)) {
     const entries: PlanEntry[] = [];
     if (group.length > MAX_NAPTR_FOLLOWED) rec.note(parent, `Order ${group[0]!.record.order} has ${group.length} usable NAPTR records; the first ${MAX_NAPTR_FOLLOWED} by preference are followed.`);
@@ -411,6 +420,7 @@ async function followNaptrs(ctx: PlanContext, rec: Recorder, host: string, usabl
       else if (out.state === 'noaddress') none.push(out.why);
       else if (out.state === 'empty') {
         if (!isNegative(ctx, out.error.code)) lastError = out.error;
+        else emptyTransport ??= info.transport;
         rec.note(parent, `${record.replacement} has no SRV records; trying the next NAPTR record.`);
       }
     }
@@ -418,6 +428,12 @@ async function followNaptrs(ctx: PlanContext, rec: Recorder, host: string, usabl
   }
   if (none.length > 0) noSrvAddress(ctx, `the NAPTR records of ${host}`, whyNone(none));
   if (lastError) throw lastError;
+  // RFC 3263 section 4.2, read literally: "If no SRV records were found, the client performs an A or AAAA record
+  // lookup of the domain name", with the transport the NAPTR chose, at its default port (as libre and belle-sip do).
+  if (emptyTransport) {
+    rec.note(parent, `No usable NAPTR record of ${host} leads to SRV records (RFC 3263 section 4.2): A/AAAA of ${host}.`);
+    return addressFallback(ctx, rec, host, emptyTransport, root);
+  }
   fail('ENOTFOUND', `The NAPTR records of ${host} point at SRV names that have no records.`, { host });
 }
 

@@ -110,8 +110,8 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
     assert.equal(l.pinnedTarget('set:carriers')?.key, out.target?.key);
   });
 
-  test('an unknown set is EINVALIDURI; bad sets are EINVALIDOPTION at createLocator()', () => {
-    assert.rejects(make().locate('set:nosuch'), (e: unknown) => isSipLocateError(e, 'EINVALIDURI'));
+  test('an unknown set is EINVALIDURI; bad sets are EINVALIDOPTION at createLocator()', async () => {
+    await assert.rejects(make().locate('set:nosuch'), (e: unknown) => isSipLocateError(e, 'EINVALIDURI'));
     const bad = (sets: unknown): void => assert.throws(() => readSets(sets), (e: unknown) => isSipLocateError(e, 'EINVALIDOPTION'), JSON.stringify(sets).slice(0, 60));
     bad([]);
     bad({ 'bad name': [{ uri: A }] });

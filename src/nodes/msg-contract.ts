@@ -2,6 +2,7 @@
 import { SipLocateError, unexpected } from '../core/errors';
 import type { FailoverState, Failure, LocateResult, Target, TargetKey } from '../core/types';
 import { readTargetKey, targetKey, withAddressing } from '../core/target';
+import { checkAffinityKey } from '../core/rfc3263/affinity';
 
 /** The shape of msg.sip that sip-locate writes and the other nodes read. */
 export interface SipMsgState {
@@ -17,6 +18,8 @@ export interface SipMsgState {
   attempt: number;
   /** True when target is the destination's sticky server. */
   sticky: boolean;
+  /** The affinity key the targets were ordered by (the resolver's affinity "key" and a key given); absent otherwise. */
+  affinityKey?: string;
   /** True when the DNS data was expired and served because no nameserver answered (RFC 8767); set by sip-locate. */
   stale?: boolean;
   /** Why sending to target failed (read by sip-target-failed): a reason or a SIP status code. */
@@ -31,7 +34,9 @@ export interface SipMsgState {
 /** msg.sip for a fresh location result. */
 export function stateFromResult(result: LocateResult): SipMsgState {
   const target = result.targets[0]!;
-  return { uri: result.uri, destination: result.destination, target, targets: result.targets, tried: [targetKey(target)], attempt: 1, sticky: result.sticky };
+  const state: SipMsgState = { uri: result.uri, destination: result.destination, target, targets: result.targets, tried: [targetKey(target)], attempt: 1, sticky: result.sticky };
+  if (result.affinityKey !== undefined) state.affinityKey = result.affinityKey;
+  return state;
 }
 
 function isTargetKey(v: unknown): v is TargetKey {
@@ -54,6 +59,12 @@ export function readSipState(sip: unknown): SipMsgState | SipLocateError {
   const current = targetKey(s.target);
   const last = tried[tried.length - 1];
   if (!last || last.transport !== current.transport || last.address !== current.address || last.port !== current.port) tried.push(current);
+  let affinityKey: string | undefined;
+  try {
+    affinityKey = checkAffinityKey(s.affinityKey, 'EINVALIDMSG');
+  } catch (err) {
+    return err instanceof SipLocateError ? err : bad('msg.sip.affinityKey is not a usable key');
+  }
   const attempt = typeof s.attempt === 'number' && Number.isInteger(s.attempt) && s.attempt > 0 ? s.attempt : tried.length;
   // The optional fields pass through as sip-locate wrote them; the ones read above are checked.
   const fields: Partial<SipMsgState> = s;
@@ -67,12 +78,13 @@ export function readSipState(sip: unknown): SipMsgState | SipLocateError {
     targets: (s.targets as Target[]).map(withAddressing),
     tried,
     attempt,
+    ...(affinityKey !== undefined ? { affinityKey } : {}),
   };
 }
 
 /** The failover state carried in msg.sip. */
 export function failoverState(sip: SipMsgState): FailoverState {
-  return { destination: sip.destination, targets: sip.targets, tried: sip.tried };
+  return { destination: sip.destination, targets: sip.targets, tried: sip.tried, ...(sip.affinityKey !== undefined ? { key: sip.affinityKey } : {}) };
 }
 
 /** Converts anything thrown into the { code, message } of msg.sip.error. */

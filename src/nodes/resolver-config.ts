@@ -1,6 +1,6 @@
 /** A sip-resolver's saved properties, read into locator options and a state store configuration. */
 import { SipLocateError } from '../core/errors';
-import type { FamilyPolicy, LocatorOptions, Transport } from '../core/types';
+import type { FamilyPolicy, LocatorOptions, SetMember, Transport } from '../core/types';
 import type { StoreKind } from '../store/types';
 import type { MonitorConfig } from '../monitor/settings';
 
@@ -53,6 +53,10 @@ export interface ResolverConfig extends MonitorConfig {
   enumForUserPhone?: boolean | string;
   /** SIP URI template when ENUM finds nothing, like sip:{number}@gateway.example.com ('' = none: ENOENUM). */
   enumFallback?: string;
+  /** 'destination' (default): one order and pin per destination; 'key': an affinity key orders by rendezvous hashing, pins per key. */
+  affinity?: string;
+  /** Destination set members as the editor lists them, in order; the rows of one set name form that set. */
+  setMembers?: SetMemberRow[];
   /** PEM file with the CA that signs the Redis server's certificate (rediss:// only). */
   redisCaFile?: string;
   /** 'single' (default), 'sentinel' or 'cluster'. */
@@ -62,6 +66,33 @@ export interface ResolverConfig extends MonitorConfig {
   redisMasterName?: string;
   /** Cluster seed node addresses, host:port separated by commas or spaces. */
   redisNodes?: string;
+}
+
+/** One row of the editor's destination set list. */
+export interface SetMemberRow {
+  set?: unknown;
+  uri?: unknown;
+  priority?: unknown;
+  weight?: unknown;
+}
+
+/** The editor's rows as the sets option: rows grouped by set name, in list order (checked by createLocator). */
+export function setsFromRows(rows: unknown): Record<string, SetMember[]> | undefined {
+  if (!Array.isArray(rows) || rows.length === 0) return undefined;
+  const sets = new Map<string, SetMember[]>(); // a Map: a row named "__proto__" stays a name (and is refused as one)
+  for (const row of rows as SetMemberRow[]) {
+    if (typeof row !== 'object' || row === null) continue;
+    const name = String(row.set ?? '').trim();
+    const member: SetMember = { uri: String(row.uri ?? '').trim() };
+    const priority = num(row.priority);
+    const weight = num(row.weight);
+    if (priority !== undefined) member.priority = priority;
+    if (weight !== undefined) member.weight = weight;
+    const list = sets.get(name);
+    if (list) list.push(member);
+    else sets.set(name, [member]);
+  }
+  return Object.fromEntries(sets);
 }
 
 /** Where a resolver keeps marks and pins, as read from its configuration. */
@@ -142,6 +173,8 @@ export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
     enumFallback: (c.enumFallback ?? '').trim() || undefined,
     maxPins: num(c.maxPins),
     maxMarks: num(c.maxMarks),
+    affinity: (c.affinity || undefined) as LocatorOptions['affinity'],
+    sets: setsFromRows(c.setMembers),
   };
 }
 

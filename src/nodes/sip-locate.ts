@@ -1,6 +1,7 @@
 /** The sip-locate node: a SIP (or tel:) URI in, msg.sip with the failover order out (output 2 when nothing is found). */
 import { setMaxListeners } from 'node:events';
 import { SipLocateError } from '../core/errors';
+import { checkAffinityKey } from '../core/rfc3263/affinity';
 import type { LocateResult } from '../core/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { errorOf, stateFromResult } from './msg-contract';
@@ -12,6 +13,9 @@ interface LocateConfig extends NodeDef {
   resolver?: string;
   uri?: string;
   uriType?: string;
+  /** Where the affinity key comes from ('' = no key): a msg/flow/global/env property, a string or a JSONata expression. */
+  key?: string;
+  keyType?: string;
   raiseErrors?: boolean;
 }
 
@@ -25,6 +29,8 @@ function registerLocate(RED: NodeAPI): void {
     const text = { sticky: RED._('sip-locate.status.sticky'), memoryOnly: RED._('sip-locate.status.memoryOnly') };
     const property = config.uri || 'payload';
     const propertyType = config.uriType || 'msg';
+    const keyProperty = (config.key ?? '').trim();
+    const keyType = config.keyType || 'msg';
     // Closing cancels the locates in flight; nothing is sent and done() is not called after that.
     const inFlight = new AbortController();
     setMaxListeners(0, inFlight.signal); // one listener per locate in flight, each removed when it ends
@@ -52,16 +58,16 @@ function registerLocate(RED: NodeAPI): void {
         send([msg, null]);
         done();
       };
-      const locate = (value: unknown): void => {
+      const locateKeyed = (value: unknown, key: string | undefined): void => {
         // Fresh DNS data answers at once; otherwise ask DNS.
         let hit: LocateResult | undefined;
         try {
-          hit = locator.locateCached(value as string);
+          hit = locator.locateCached(value as string, { key });
         } catch (err) {
           return fail(err, value);
         }
         if (hit) return found(hit);
-        locator.locate(value as string, { signal: inFlight.signal }).then(
+        locator.locate(value as string, { signal: inFlight.signal, key }).then(
           (result) => {
             if (!inFlight.signal.aborted) found(result);
           },
@@ -70,30 +76,53 @@ function registerLocate(RED: NodeAPI): void {
           },
         );
       };
-      const unreadable = (err: unknown): void => fail(new SipLocateError('EINVALIDMSG', `Could not read the URI from ${propertyType} ${property}: ${err instanceof Error ? err.message : String(err)}`));
-      if (propertyType === 'msg') {
-        let value: unknown;
-        try {
-          value = RED.util.getMessageProperty(msg, property);
-        } catch (err) {
-          return unreadable(err);
-        }
-        return locate(value);
-      }
-      let read: { err: Error | null; value: unknown } | undefined;
-      try {
-        RED.util.evaluateNodeProperty(property, propertyType, node, msg, (err, value) => {
-          if (read) return;
-          read = { err, value };
-          if (err) unreadable(err);
-          else locate(value);
+      // The affinity key, when the node names one: checked here, so a bad one is EINVALIDMSG on output 2.
+      const locate = (value: unknown): void => {
+        if (!keyProperty) return locateKeyed(value, undefined);
+        readProperty(RED, node, msg, keyProperty, keyType, (err, raw) => {
+          if (err) return fail(new SipLocateError('EINVALIDMSG', `Could not read the affinity key from ${keyType} ${keyProperty}: ${err.message}`), value);
+          let key: string | undefined;
+          try {
+            key = checkAffinityKey(raw, 'EINVALIDMSG');
+          } catch (e) {
+            return fail(e, value);
+          }
+          locateKeyed(value, key);
         });
-      } catch (err) {
-        if (!read) unreadable(err);
-      }
+      };
+      readProperty(RED, node, msg, property, propertyType, (err, value) => {
+        if (err) return fail(new SipLocateError('EINVALIDMSG', `Could not read the URI from ${propertyType} ${property}: ${err.message}`));
+        locate(value);
+      });
     });
   }
   RED.nodes.registerType('sip-locate', SipLocateNode);
+}
+
+/** Reads a typed property (msg at once; flow, global, env, str, JSONata through Node-RED), calling back exactly once. */
+function readProperty(RED: NodeAPI, node: Node, msg: NodeMessage, property: string, type: string, done: (err: Error | null, value: unknown) => void): void {
+  if (type === 'msg') {
+    let value: unknown;
+    try {
+      value = RED.util.getMessageProperty(msg, property);
+    } catch (err) {
+      return done(err instanceof Error ? err : new Error(String(err)), undefined);
+    }
+    return done(null, value);
+  }
+  let called = false;
+  try {
+    RED.util.evaluateNodeProperty(property, type, node, msg, (err, value) => {
+      if (called) return;
+      called = true;
+      done(err, value);
+    });
+  } catch (err) {
+    if (!called) {
+      called = true;
+      done(err instanceof Error ? err : new Error(String(err)), undefined);
+    }
+  }
 }
 
 export = registerLocate;

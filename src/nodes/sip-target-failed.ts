@@ -81,7 +81,7 @@ function registerTargetFailed(RED: NodeAPI): void {
           if (report instanceof SipLocateError) return toOutput2(report);
           const fallback = report.status === undefined && report.reason === undefined && !report.ok ? outcomeOf(defaultReason, undefined) : undefined;
           locator.failoverFrom(report.uri, report.failed, {
-            tried: report.tried, ok: report.ok, failoverCodes: rules, signal: closing.signal,
+            tried: report.tried, ok: report.ok, failoverCodes: rules, signal: closing.signal, key: report.key,
             status: report.status ?? fallback?.status, retryAfter: report.retryAfter, reason: report.reason ?? fallback?.reason,
           }).then((r: ReportResult) => {
             if (closed) return done();
@@ -89,7 +89,7 @@ function registerTargetFailed(RED: NodeAPI): void {
               msg.sip = { uri: r.uri, destination: r.destination, targets: r.targets, tried: r.tried, attempt: r.tried.length, sticky: false };
               return toOutput2(new SipLocateError('EEXHAUSTED', `All ${r.targets.length} targets for ${r.destination} failed (${r.tried.length} tried).`));
             }
-            const sip: SipMsgState = { uri: r.uri, destination: r.destination, target: r.target, targets: r.targets, tried: r.tried, attempt: r.tried.length, sticky: r.sticky };
+            const sip: SipMsgState = { uri: r.uri, destination: r.destination, target: r.target, targets: r.targets, tried: r.tried, attempt: r.tried.length, sticky: r.sticky, ...(r.affinityKey !== undefined ? { affinityKey: r.affinityKey } : {}) };
             if (r.confirmed) return confirmed(sip);
             const next: Target = r.target;
             msg.sip = sip;
@@ -112,7 +112,7 @@ function registerTargetFailed(RED: NodeAPI): void {
           decision = decide(rules, outcome);
         }
         if (decision.action === 'confirm') {
-          locator.markSucceeded(targetKey(sip.target), sip.destination);
+          locator.markSucceeded(targetKey(sip.target), sip.destination, sip.affinityKey);
           delete sip.ok;
           delete sip.failure;
           return confirmed(sip);

@@ -2,6 +2,7 @@
 import { SipLocateError } from '../errors';
 import { isTransport } from '../rfc3263/transports';
 import { canonicalAddress } from '../target';
+import { checkAffinityKey } from '../rfc3263/affinity';
 import type { TargetKey } from '../types';
 
 /** A checked failure or confirmation report. */
@@ -16,6 +17,8 @@ export interface FailureReport {
   status?: number;
   retryAfter?: number;
   reason?: 'transport' | 'timeout';
+  /** The affinity key the proxy located with (`key=$ci`), checked like LocateOptions.key. */
+  key?: string;
 }
 
 /** Most targets a report's tried list may name. */
@@ -86,7 +89,7 @@ function triedList(v: unknown): TargetKey[] {
 }
 
 /**
- * Reads a report: `{uri, failed, tried?, status?, retryAfter? (or retry_after), reason?, ok?}`, as typed JSON or as
+ * Reads a report: `{uri, failed, tried?, status?, retryAfter? (or retry_after), reason?, ok?, key?}`, as typed JSON or as
  * the strings of a query string (`tried` comma-separated). Returns it checked, or an EINVALIDMSG error saying what is wrong.
  */
 export function parseReport(v: unknown): FailureReport | SipLocateError {
@@ -106,7 +109,9 @@ export function parseReport(v: unknown): FailureReport | SipLocateError {
     const retryAfter = integer(o.retryAfter ?? o.retry_after, 'retryAfter', 0, 2 ** 31 - 1);
     const reasonRaw = single(o.reason, 'reason');
     if (reasonRaw !== undefined && reasonRaw !== 'transport' && reasonRaw !== 'timeout') return bad('The report\'s reason must be "transport" or "timeout"; give SIP status codes as status.');
+    const key = checkAffinityKey(single(o.key, 'key'), 'EINVALIDMSG');
     const report: FailureReport = { uri, failed, tried: triedList(o.tried), ok };
+    if (key !== undefined) report.key = key;
     if (status !== undefined) report.status = status;
     if (retryAfter !== undefined) report.retryAfter = retryAfter;
     if (reasonRaw !== undefined) report.reason = reasonRaw;

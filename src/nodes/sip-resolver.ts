@@ -1,4 +1,5 @@
 /** The sip-resolver config node: owns one locator (DNS cache, failure marks, sticky pins) shared by its users. */
+import { checkAffinityKey } from '../core/rfc3263/affinity';
 import type { NameserverState } from '../core/dns/types';
 import { createLocator, type SipLocator } from '../core/locator';
 import { SipLocateError } from '../core/errors';
@@ -226,11 +227,18 @@ function notDeployed(res: Response): void {
   res.status(404).json({ code: 'ENOTDEPLOYED', message: 'This sip-resolver is not deployed yet: deploy the flow, then try again. (Only deployed configurations are used, so the editor cannot make the server ask arbitrary nameservers.)' });
 }
 
-/** POST /sip-resolver/:id/try {uri}, GET /sip-resolver/:id/state, POST /sip-resolver/:id/reset. */
+/** POST /sip-resolver/:id/try {uri, key?}, GET /sip-resolver/:id/state, POST /sip-resolver/:id/reset. */
 function registerAdmin(RED: NodeAPI): void {
   RED.httpAdmin.post('/sip-resolver/:id/try', RED.auth.needsPermission('sip-resolver.write'), (req: Request, res: Response) => {
-    const body = req.body as { uri?: unknown } | undefined;
+    const body = req.body as { uri?: unknown; key?: unknown } | undefined;
     const uri = body && typeof body === 'object' ? body.uri : undefined;
+    let key: string | undefined;
+    try {
+      key = checkAffinityKey(body && typeof body === 'object' ? body.key : undefined, 'EINVALIDOPTION');
+    } catch (err) {
+      res.status(400).json(errorOf(err));
+      return;
+    }
     if (typeof uri !== 'string' || uri.trim().length === 0) {
       res.status(400).json({ code: 'EINVALIDURI', message: 'Send a JSON body like {"uri": "sip:example.com"}.' });
       return;
@@ -246,7 +254,7 @@ function registerAdmin(RED: NodeAPI): void {
       res.status(409).json(node.configError ? errorOf(node.configError) : { code: 'ECLOSED', message: 'The sip-resolver is not running.' });
       return;
     }
-    locator.locate(uri, { trace: true }).then(
+    locator.locate(uri, { trace: true, key }).then(
       (result) => res.json({ ok: true, result, state: locator.state(), store: node.storeStatus(), nameservers: nameserversOf(locator) }),
       (err: unknown) => {
         const e = errorOf(err);

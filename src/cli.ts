@@ -25,6 +25,7 @@ Options:
   --enum-suffix NAME  ENUM suffix for tel: URIs, asked in the order given; repeatable (default e164.arpa)
   --enum-user-phone   send sip: URIs with user=phone through ENUM too
   --enum-fallback T   SIP URI template when ENUM finds nothing, e.g. 'sip:{number}@gateway.example.com'
+  --key KEY           affinity key (caller, Call-ID, tenant): order each SRV priority by rendezvous hashing of it
   --json              print exactly one JSON object
   --trace             also print the resolution tree: questions, records with TTLs, where each target came from
   -h, --help          show this help
@@ -45,6 +46,8 @@ interface CliOptions {
   enumFallback?: string;
   json: boolean;
   trace: boolean;
+  /** Affinity key (--key): the locator runs with affinity "key". */
+  key?: string;
   uri?: string;
 }
 
@@ -100,6 +103,9 @@ function parseArgs(argv: string[]): CliOptions | 'help' {
         break;
       case '--enum-fallback':
         o.enumFallback = take();
+        break;
+      case '--key':
+        o.key = take();
         break;
       case '--json':
         o.json = true;
@@ -178,14 +184,16 @@ async function main(argv: string[]): Promise<number> {
       tries: opts.tries, naptrNoMatch: opts.naptrFallback ? 'fallback' : 'fail', maxTargets: opts.maxTargets,
       maxQueriesPerLocate: opts.maxQueries, addressLookup: opts.addressLookup,
       enumSuffixes: opts.enumSuffixes.length > 0 ? opts.enumSuffixes : undefined, enumForUserPhone: opts.enumForUserPhone, enumFallback: opts.enumFallback,
+      ...(opts.key !== undefined ? { affinity: 'key' as const } : {}),
     });
-    const result = await locator.locate(uri, { trace: opts.trace });
+    const result = await locator.locate(uri, { trace: opts.trace, key: opts.key });
     if (opts.json) {
       const out: Record<string, unknown> = {
         uri,
         targets: result.targets.map((t) => ({ transport: t.transport, address: t.address, port: t.port, family: t.family, host: t.host })),
       };
       if (result.enum) out.enum = result.enum;
+      if (result.affinityKey !== undefined) out.affinityKey = result.affinityKey;
       if (opts.trace) {
         out.trace = result.trace;
         out.nameservers = locator.dns?.nameserverStates() ?? [];

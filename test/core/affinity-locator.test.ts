@@ -156,5 +156,11 @@ describe('affinity keys through the locator', { skip: skipUnless('bind') }, () =
     l.markFailed(first.targets[0]!, { reason: 'timeout' });
     const second = await l.locate(POOL, { key: 'erin', trace: true });
     assert.match(note(second), new RegExp(`^Failover: udp:${second.targets[0]!.address.replace(/\./g, '\\.')}:5060 ranks 2 .*grey`));
+    const sticky = make({ sticky: true });
+    await sticky.locate(POOL, { key: 'erin' });
+    sticky.markFailed(first.targets[0]!, { reason: 'timeout' });
+    await sticky.locate(POOL, { key: 'erin' }); // pins the key's second server
+    now += 40_000; // the grey mark lapses: the hash would put the first server back, the pin keeps the second
+    assert.match(note(await sticky.locate(POOL, { key: 'erin', trace: true })), /is the sticky server \(pin\) of .* for the key "erin"; by weighted rendezvous hashing .* it ranks 2/);
   });
 });

@@ -32,7 +32,10 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
         shared: [{ uri: A, priority: 1, weight: 3 }, { uri: B, priority: 1, weight: 1 }],
         halfbroken: [{ uri: 'nope.carriers.test', priority: 1 }, { uri: B, priority: 2 }],
         broken: [{ uri: 'nope.carriers.test' }, { uri: 'sip:gone.carriers.test;transport=udp' }],
+        phone: [{ uri: 'tel:+49-30-1234567' }, { uri: A }],
       },
+      // No ENUM zone is served: the number goes to the fallback gateway, carrier B.
+      enumSuffixes: ['e164.carriers.test'], enumFallback: `sip:{number}@${B}`,
       ...o,
     });
     open.push(l);
@@ -78,6 +81,13 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
     assert.deepEqual(tried.map(carrier), [A, A, A, B]);
     // The marks hold for the next message too: carrier B first.
     assert.equal(carrier((await l.locate('set:carriers', { key: 'erin' })).targets[0]!), B);
+  });
+
+  test('a tel: member goes through ENUM (here its fallback) and then RFC 3263; its targets come first', async () => {
+    const r = await make().locate('set:phone', { trace: true });
+    assert.deepEqual(r.targets.map(carrier), [B, B, B, A, A, A]);
+    assert.deepEqual(r.members?.map((m) => [m.uri, m.destination, m.targets]), [['tel:+49-30-1234567', `sip:${B}`, 3], [`sip:${A}`, `sip:${A}`, 3]]);
+    assert.equal(r.trace!.children[0]!.name, 'tel:+49-30-1234567', 'the member\'s tree starts with its ENUM step');
   });
 
   test('a member that does not resolve is skipped with its error in members and the trace', async () => {

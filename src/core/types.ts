@@ -1,6 +1,5 @@
 import type { Clock } from './dns/clock';
 import type { DnsRecord, RecordType } from './dns/types';
-import type { FailoverPolicy } from './failover/policy';
 
 export type { Clock } from './dns/clock';
 
@@ -304,6 +303,14 @@ export interface LocatorOptions {
   random?: () => number;
 }
 
+/** A parsed failoverCodes setting (parseFailoverCodes()). */
+export interface FailoverPolicy {
+  /** The setting, normalised: "408, 480, 5xx". */
+  readonly text: string;
+  /** True when a final response with this status moves on to the next target. */
+  fails(status: number): boolean;
+}
+
 /** Per-request failover state that travels with a message: the list and what was tried. */
 export interface FailoverState {
   destination: string;
@@ -379,12 +386,12 @@ export interface Locator {
   resetState(): void;
   /** Calls listener with each change this locator makes to marks or pins; returns a function that stops it. */
   onChange(listener: (change: StateChange) => void): () => void;
-  /** The last good plan of each recently located destination, for a store to keep (absent on locators without serve-stale). */
-  savedPlans?(): PlanRecord[];
+  /** The last good plan of each recently located destination, for a store to keep (empty without serve-stale). */
+  savedPlans(): PlanRecord[];
   /** Applies a change made elsewhere (a store, another instance) without reporting it to onChange listeners. */
   apply(change: StateChange): void;
-  /** Operator states in force (drain, disable); optional so other Locator implementations need not keep them. */
-  adminStates?(): AdminRecord[];
+  /** Operator states in force (drain, disable), sorted by target. */
+  adminStates(): AdminRecord[];
   /** Releases sockets and timers; later locate() calls reject with ECLOSED. */
   close(): void;
 }

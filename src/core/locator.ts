@@ -287,9 +287,26 @@ class LocatorImpl implements SipLocator {
 
   async probeTargets(uri: string, signal?: AbortSignal): Promise<readonly Target[]> {
     this.open();
+    const set = setNameOf(uri);
+    if (set !== undefined) return this.probeSet(set, signal);
     const { uri: parsed, destination } = this.cache.parse(uri);
     const plan = this.cache.get(destination) ?? (await this.planFor(uri, parsed, destination, this.planContext(false, this.s.maxQueries), signal));
     return this.cache.probeTargets(plan, this.s.family, this.random, this.s.maxTargets);
+  }
+
+  /** Every target of a set's SIP members (a member that fails to resolve gives none), duplicates removed, at most maxTargets. */
+  private async probeSet(name: string, signal?: AbortSignal): Promise<readonly Target[]> {
+    const members = this.s.sets.get(name);
+    if (!members) throw new SipLocateError('EINVALIDURI', `There is no destination set named "${name.slice(0, 64)}".`, { set: name.slice(0, 64) });
+    const lists = await Promise.all(members.map((m) => (this.enums.handles(m.uri) ? Promise.resolve([]) : this.probeTargets(m.uri, signal).catch((): readonly Target[] => []))));
+    const seen = new Set<string>();
+    const out: Target[] = [];
+    for (const t of lists.flat()) {
+      if (out.length >= this.s.maxTargets || seen.has(t.key)) continue;
+      seen.add(t.key);
+      out.push(t);
+    }
+    return Object.freeze(out);
   }
 
   failover(state: FailoverState, failure: Failure): Target | undefined {

@@ -90,6 +90,13 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
     assert.equal(r.trace!.children[0]!.name, 'tel:+49-30-1234567', 'the member\'s tree starts with its ENUM step');
   });
 
+  test('probing a set probes every target of its SIP members (a failing member gives none)', async () => {
+    const l = make();
+    assert.deepEqual((await l.probeTargets('set:carriers')).map(carrier), [A, A, A, B, B, B]);
+    assert.deepEqual((await l.probeTargets('set:halfbroken')).map(carrier), [B, B, B]);
+    await assert.rejects(l.probeTargets('set:nosuch'), (e: unknown) => isSipLocateError(e, 'EINVALIDURI'));
+  });
+
   test('a member that does not resolve is skipped with its error in members and the trace', async () => {
     const r = await make().locate('set:halfbroken', { trace: true });
     assert.deepEqual(r.targets.map(carrier), [B, B, B]);

@@ -66,6 +66,16 @@ export function targetText(t: TargetKey): string {
   return `${t.transport}:${hostPart(t.address)}:${t.port}`;
 }
 
+/** The address and port as people read them: `192.0.2.1:5060`, `[2001:db8::1]:5060`. */
+export function addressPort(t: Pick<TargetKey, 'address' | 'port'>): string {
+  return `${hostPart(t.address)}:${t.port}`;
+}
+
+/** The target in status texts, logs and messages: `udp 192.0.2.1:5060`, `tls [2001:db8::1]:5061`. */
+export function targetLabel(t: TargetKey): string {
+  return `${t.transport} ${addressPort(t)}`;
+}
+
 /** The target with its uri and key filled in (kept when already right). */
 export function withAddressing<T extends Omit<Target, 'uri' | 'key'>>(t: T): T & Pick<Target, 'uri' | 'key'> {
   return { ...t, uri: targetUri(t), key: targetText(t) };

@@ -2,12 +2,11 @@
 import type { Node, NodeStatus } from 'node-red';
 import type { TargetKey } from '../core/types';
 import { SipLocateError } from '../core/errors';
+import { targetLabel } from '../core/target';
 import type { ResolverConfigNode } from './resolver-lookup';
 
-/** A short target text for status: "udp 192.0.2.1:5060". */
-export function targetText(t: TargetKey): string {
-  return `${t.transport} ${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`;
-}
+/** A short target text for status: "udp 192.0.2.1:5060" (core/target.ts's targetLabel). */
+export const targetText: (t: TargetKey) => string = targetLabel;
 
 /** A success status, turned yellow with `note` appended while the resolver's state store is down (work goes on from memory). */
 export function withStoreNote(resolver: ResolverConfigNode | SipLocateError, status: NodeStatus, note: string): NodeStatus {

@@ -1,7 +1,7 @@
 // target.uri and target.key: every transport, IPv4 and IPv6, and on the targets locate() hands out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readTargetKey, sameTarget, targetId, targetText, targetUri } from '../../src/core/target';
+import { addressPort, readTargetKey, sameTarget, targetId, targetLabel, targetText, targetUri } from '../../src/core/target';
 import { createLocator } from '../../src/core/locator';
 import type { Transport } from '../../src/core/types';
 
@@ -51,4 +51,10 @@ test('one identity: sameTarget compares IPv6 in canonical form, readTargetKey ma
   assert.equal(readTargetKey({ ...a, address: 'example.com' }), undefined);
   assert.equal(readTargetKey({ ...a, port: 70000 }), undefined);
   assert.equal(readTargetKey({ ...a, transport: 'smtp' }), undefined);
+});
+
+test('the human forms bracket IPv6 too: targetLabel "udp [2001:db8::1]:5060", addressPort "[2001:db8::1]:5060"', () => {
+  assert.equal(targetLabel({ transport: 'udp', address: '2001:db8::1', port: 5060 }), 'udp [2001:db8::1]:5060');
+  assert.equal(targetLabel({ transport: 'tls', address: '192.0.2.1', port: 5061 }), 'tls 192.0.2.1:5061');
+  assert.equal(addressPort({ address: '::1', port: 5062 }), '[::1]:5062');
 });

@@ -6,7 +6,7 @@
 import { SipLocateError } from '../errors';
 import type { EventHub } from '../events';
 import type { Plan } from '../rfc3263/plan';
-import { asTarget, readTargetKey, sameTarget, targetKey } from '../target';
+import { asTarget, readTargetKey, sameTarget, targetKey, targetLabel } from '../target';
 import type { AdminRecord, AdminState, Clock, FailoverState, Failure, LocatorState, StateChange, Target, TargetKey } from '../types';
 import { AdminStates, isAdminState, MAX_ADMIN_SECONDS } from './admin';
 import { ChangeBus } from './changes';
@@ -244,7 +244,7 @@ export class TargetState {
         order.standings.unshift(order.standings.splice(better, 1)[0]!);
         if (readOnly) return true;
         this.pin(destination, targets[0]!);
-        this.events.emit({ op: 'failback', target: targetKey(targets[0]!), destination, reason: `from ${pin.transport} ${pin.address}:${pin.port}` });
+        this.events.emit({ op: 'failback', target: targetKey(targets[0]!), destination, reason: `from ${targetLabel(pin)}` });
         return true;
       }
       if (readOnly) return true;

@@ -4,8 +4,8 @@ import { SipLocateError } from '../core/errors';
 import type { LocateResult } from '../core/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { errorOf, stateFromResult } from './msg-contract';
-import { errorStatus, targetText, withStoreNote, throttledStatus } from './node-status';
-import { attachResolver, locatorOf } from './resolver-lookup';
+import { errorStatus, statusText, targetText, withStoreNote, throttledStatus } from './node-status';
+import { attachResolver, locatorOf, storeIsDown } from './resolver-lookup';
 
 /** The properties the editor saves for a sip-locate node. */
 interface LocateConfig extends NodeDef {
@@ -20,9 +20,8 @@ function registerLocate(RED: NodeAPI): void {
   function SipLocateNode(this: Node, config: LocateConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const resolver = attachResolver(RED, node, config.resolver, 'sip-locate.status.noResolver');
+    const resolver = attachResolver(RED, node, 'sip-locate', config.resolver, true);
     const status = throttledStatus(node);
-    const text = { sticky: RED._('sip-locate.status.sticky'), memoryOnly: RED._('sip-locate.status.memoryOnly') };
     const property = config.uri || 'payload';
     const propertyType = config.uriType || 'msg';
     // Closing cancels the locates in flight; nothing is sent and done() is not called after that.
@@ -48,7 +47,12 @@ function registerLocate(RED: NodeAPI): void {
         if (!(resolver instanceof SipLocateError)) resolver.seen(result);
         // A tel: URI went through ENUM: msg.sip.enum says which number, record and SIP URI.
         msg.sip = result.enum ? { ...stateFromResult(result), stale: result.stale, enum: result.enum } : { ...stateFromResult(result), stale: result.stale };
-        status(() => withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${text.sticky})` : '') }, text.memoryOnly));
+        status(() => {
+          const target = targetText(result.targets[0]!);
+          const text = statusText(RED, 'sip-locate', result.sticky ? 'locatedSticky' : 'located', { target });
+          const shown = { fill: 'green' as const, shape: result.sticky ? ('dot' as const) : ('ring' as const), text };
+          return withStoreNote(storeIsDown(resolver), shown, statusText(RED, 'sip-locate', 'memoryOnly', {}));
+        });
         send([msg, null]);
         done();
       };

@@ -7,16 +7,16 @@ import { createContextStore, type ContextLike } from '../store/context';
 import { linkStore, type StoreLink } from '../store/link';
 import type { StateStore, StoreStatus } from '../store/types';
 import type { Request, Response } from 'express';
-import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { bool, optionsFromConfig, storeFromConfig, type ResolverConfig, type StoreConfig } from './resolver-config';
 import { RecentDestinations } from './recent-destinations';
 import { errorOf } from './msg-contract';
-import type { ResolverConfigNode, ResolverCredentials } from './resolver-lookup';
+import type { ResolverConfigNode, ResolverCredentials, ResolverNotice } from './resolver-lookup';
 import { metricsFor } from '../metrics/registry';
 import { readTargetRequest, resolverState, sipLocatorOf } from './operator';
 import { Monitor } from '../monitor/scheduler';
 import { monitorSettingsFrom } from '../monitor/settings';
-import { createStateFeed, registerSidebarAdmin } from './sidebar-feed';
+import { createStateFeed } from './sidebar-feed';
 
 /** How long a closed-but-not-removed resolver keeps its locator for a redeploy to pick up, ms. */
 const REDEPLOY_GRACE_MS = 30_000;
@@ -115,7 +115,7 @@ function registerResolver(RED: NodeAPI): void {
   function SipResolverNode(this: ResolverConfigNode, config: ResolverConfig & NodeDef): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const users = new Set<Node>();
+    const users = new Map<Node, (n: ResolverNotice) => void>();
     let shared: Shared | undefined;
     let stopStatus: (() => void) | undefined;
     let monitor: Monitor | undefined;
@@ -136,8 +136,9 @@ function registerResolver(RED: NodeAPI): void {
     this.seen = (result): void => {
       if (recent.record(result.destination, result.targets, Date.now())) feed.changed();
     };
-    const fanOut = (status: NodeStatus): void => {
-      for (const u of users) u.status(status);
+    // Each user shows a notice in its own words: a status key of the resolver's catalog means nothing to it.
+    const fanOut = (notice: ResolverNotice): void => {
+      for (const tell of users.values()) tell(notice);
     };
     try {
       const store = storeFromConfig(config, this.id, this.credentials?.redisPassword, contextStoreNames(RED));
@@ -168,19 +169,19 @@ function registerResolver(RED: NodeAPI): void {
         if (s.state === 'down' || s.state === 'up') sip?.events.emit({ op: s.state === 'down' ? 'store-down' : 'store-up', state: s.state, ...(s.error ? { reason: s.error.code } : {}) });
         if (s.state === 'down') {
           node.warn(RED._('sip-resolver.status.storeDownLog', { kind: s.kind, message: s.error?.message ?? '' }));
-          fanOut({ fill: 'yellow', shape: 'ring', text: RED._('sip-resolver.status.storeDown', { kind: s.kind }) });
+          fanOut({ kind: 'storeDown', store: s.kind });
         } else if (s.state === 'up') {
           node.log(RED._('sip-resolver.status.storeUpLog', { kind: s.kind }));
-          fanOut({ fill: 'green', shape: 'dot', text: RED._('sip-resolver.status.storeUp', { kind: s.kind }) });
+          fanOut({ kind: 'storeUp', store: s.kind });
         }
       });
     } catch (err) {
       this.configError = err instanceof SipLocateError ? err : new SipLocateError('EINVALIDOPTION', String(err));
       this.error(RED._('sip-resolver.errors.config', { message: this.configError.message }));
     }
-    this.register = (user: Node): void => {
-      users.add(user);
-      if (this.configError) user.status({ fill: 'red', shape: 'ring', text: this.configError.code });
+    this.register = (user: Node, notice: (n: ResolverNotice) => void): void => {
+      users.set(user, notice);
+      if (this.configError) notice({ kind: 'configError', code: this.configError.code });
     };
     this.deregister = (user: Node): void => {
       users.delete(user);
@@ -190,7 +191,7 @@ function registerResolver(RED: NodeAPI): void {
       stopStatus?.();
       for (const stop of unwatch.splice(0)) stop();
       feed.close(removed);
-      if (removed) fanOut({ fill: 'grey', shape: 'ring', text: 'sip-resolver.status.closed' });
+      if (removed) fanOut({ kind: 'closed' });
       users.clear();
       this.locator = undefined;
       stopHealthLog?.();
@@ -206,7 +207,6 @@ function registerResolver(RED: NodeAPI): void {
     credentials: { redisPassword: { type: 'password' } },
   });
   registerAdmin(RED);
-  registerSidebarAdmin(RED);
 }
 
 function resolverFor(RED: NodeAPI, id: unknown): ResolverConfigNode | undefined {

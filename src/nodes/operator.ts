@@ -4,7 +4,12 @@ import { SipLocateError } from '../core/errors';
 import type { SipLocator } from '../core/locator';
 import type { AdminState, Locator, TargetKey } from '../core/types';
 import { readTargetKey } from '../store/records';
+// The canonical address form targets are matched under (until the one target identity module lands in core).
+import { canonicalAddress } from '../core/failover/report';
 import type { ResolverConfigNode } from './resolver-lookup';
+
+/** Shortest operator state, s: a shorter one would lapse before the store or a second instance saw it. */
+export const MIN_ADMIN_SECONDS = 1;
 
 /** A checked operator request: which target, which state, for how long. */
 export interface TargetRequest {
@@ -29,9 +34,15 @@ export function readTargetRequest(body: unknown, state?: unknown): TargetRequest
   if (!isAdminState(want)) return new SipLocateError('EINVALIDMSG', 'The state must be "drain", "disable" or "enable".');
   const target = readTargetKey(typeof b.target === 'object' && b.target !== null ? b.target : b);
   if (!target) return new SipLocateError('EINVALIDMSG', 'The target needs a transport (udp, tcp, tls, sctp, ws, wss), an IP address and a port from 1 to 65535.');
+  // A state is kept under the address as written; one that is not in the form DNS answers are compared in would never match.
+  const canonical = canonicalAddress(target.address);
+  if (canonical !== target.address) {
+    const hint = canonical === undefined ? 'use an address without a zone index' : `write it as ${canonical}`;
+    return new SipLocateError('EINVALIDMSG', `The address ${target.address.slice(0, 64)} is not in the form targets are matched in: ${hint}.`);
+  }
   const seconds = b.seconds ?? (typeof b.target === 'object' && b.target !== null ? (b.target as Record<string, unknown>).seconds : undefined);
-  if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_ADMIN_SECONDS)) {
-    return new SipLocateError('EINVALIDMSG', `The seconds must be a number above 0 and at most ${MAX_ADMIN_SECONDS} (30 days).`);
+  if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < MIN_ADMIN_SECONDS || seconds > MAX_ADMIN_SECONDS)) {
+    return new SipLocateError('EINVALIDMSG', `The seconds must be a number from ${MIN_ADMIN_SECONDS} to ${MAX_ADMIN_SECONDS} (30 days).`);
   }
   return seconds === undefined ? { target, state: want } : { target, state: want, seconds };
 }

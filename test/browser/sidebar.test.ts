@@ -1,6 +1,6 @@
 // The "SIP" sidebar in Debian's Chromium against a real Node-RED running the demo's flows: it lists the resolvers,
 // a target turns grey and back LIVE (comms, no reload) when a demo SIP endpoint stops and starts again, and a
-// read-only user sees it with the buttons disabled. SIP_LOCATE_UPDATE_DOCS=1 refreshes docs/sidebar.png for the README.
+// read-only user sees it with the buttons disabled. The README's picture is made by npm run screenshots.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -79,9 +79,7 @@ describe('the SIP sidebar in Chromium', { skip: browserSkipReason('sip-sidebar.j
     await red.inject('a3c0000000000003');
     await page.locator('.sip-sb-resolver[data-resolver="a3c0000000000009"] [data-badge="pinned"]').waitFor({ timeout: 15000 });
     assert.match(await page.locator('.sip-sb-resolver[data-resolver="a3c0000000000009"] [data-badge="pinned"]').innerText(), /pinned · (1 h 59 min|2 h 0 min)/);
-    // The README's picture: refreshed with SIP_LOCATE_UPDATE_DOCS=1, else kept with the other screenshots.
-    const picture = process.env.SIP_LOCATE_UPDATE_DOCS === '1' ? join(root, 'docs', 'sidebar.png') : join(shots, 'sidebar.png');
-    await page.locator('#red-ui-sidebar').screenshot({ path: picture });
+    await page.locator('#red-ui-sidebar').screenshot({ path: join(shots, 'sidebar.png') });
   });
 
   test('a target turns grey when its SIP endpoint stops and back to normal when it answers again, without a reload', async () => {

@@ -1,4 +1,4 @@
-// The main export is exactly what the README's "The library" section lists: its values at run time, its types in
+// The main export is exactly what docs/library.md lists: its values at run time, its types in
 // the entry file; internals (orderSrv, TRANSPORTS, ...) stay out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +9,9 @@ import * as core from '../../src/core/index';
 const root = join(__dirname, '..', '..');
 
 function readmeList(kind: 'values' | 'types'): string[] {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const m = new RegExp(`^- ${kind}: ([\\s\\S]*?)(?=\\n- |\\n\\n)`, 'm').exec(readme.slice(readme.indexOf('The main export holds exactly these')));
-  assert.ok(m, `the README lists the main export's ${kind}`);
+  const page = readFileSync(join(root, 'docs', 'library.md'), 'utf8');
+  const m = new RegExp(`^- ${kind}: ([\\s\\S]*?)(?=\\n- |\\n\\n)`, 'm').exec(page.slice(page.indexOf('The main export holds exactly these')));
+  assert.ok(m, `docs/library.md lists the main export's ${kind}`);
   return [...m[1]!.matchAll(/`(\w+)`/g)].map((x) => x[1]!).sort();
 }
 
@@ -28,12 +28,12 @@ function exportedTypes(): string[] {
   return names.sort();
 }
 
-test('the main export\'s values are exactly the README\'s list', () => {
+test('the main export\'s values are exactly the list in docs/library.md', () => {
   assert.deepEqual(Object.keys(core).sort(), readmeList('values'));
   for (const internal of ['orderSrv', 'TRANSPORTS', 'unexpected', 'toSipLocateError', 'parseNameserver']) assert.equal(internal in core, false, `${internal} is not exported`);
 });
 
-test('the main export\'s types are exactly the README\'s list: one options type and one locator type', () => {
+test('the main export\'s types are exactly the list in docs/library.md: one options type and one locator type', () => {
   const types = exportedTypes();
   assert.deepEqual(types, readmeList('types'));
   assert.ok(types.includes('LocatorOptions') && types.includes('Locator'));

@@ -7,7 +7,10 @@
  *   await k.stop();
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { INSTALL_HINT } from './dns-servers';
@@ -66,4 +69,54 @@ export async function startKamailio(config: string, replace: Array<[string, stri
   }
   await stop();
   throw new Error(`Kamailio did not start on 127.0.0.1:${port}: ${log.slice(-3000)}`);
+}
+
+/** A final response to sendSip(): its status code, reason phrase, and the ms from send to its arrival. */
+export interface SipAnswer {
+  status: number;
+  reason: string;
+  ms: number;
+}
+
+/**
+ * Sends one out-of-dialog request (OPTIONS, INVITE, ...) for `ruri` to 127.0.0.1:port from `sock` and resolves with the
+ * first final response; a negative reply to an INVITE is acknowledged. Rejects after `timeoutMs` (default 10 s).
+ */
+export function sendSip(sock: Socket, port: number, method: string, ruri: string, timeoutMs = 10_000): Promise<SipAnswer> {
+  const callId = randomUUID();
+  const local = sock.address().port;
+  const via = `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK${callId.slice(0, 13)};rport`;
+  const head = (m: string, cseq: string): string[] => [`${m} ${ruri} SIP/2.0`, via, 'From: <sip:test@127.0.0.1>;tag=t1', `To: <${ruri}>`, `Call-ID: ${callId}`, `CSeq: ${cseq}`, 'Max-Forwards: 70'];
+  const request = [...head(method, `1 ${method}`), `Contact: <sip:test@127.0.0.1:${local}>`, 'Content-Length: 0', '', ''].join('\r\n');
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sock.off('message', onMessage);
+      reject(new Error(`no final response to ${method} ${ruri} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onMessage = (data: Buffer): void => {
+      const text = data.toString('latin1');
+      const status = /^SIP\/2\.0 (\d{3}) ([^\r\n]*)/.exec(text);
+      if (!status || !text.includes(callId) || Number(status[1]) < 200) return;
+      const ms = performance.now() - t0;
+      clearTimeout(timer);
+      sock.off('message', onMessage);
+      if (method === 'INVITE' && Number(status[1]) >= 300) {
+        const to = /^To:[^\r\n]*/im.exec(text)?.[0] ?? `To: <${ruri}>`;
+        const ack = [`ACK ${ruri} SIP/2.0`, via, 'From: <sip:test@127.0.0.1>;tag=t1', to, `Call-ID: ${callId}`, 'CSeq: 1 ACK', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
+        sock.send(ack, port, '127.0.0.1');
+      }
+      resolve({ status: Number(status[1]), reason: status[2]!, ms });
+    };
+    sock.on('message', onMessage);
+    const t0 = performance.now();
+    sock.send(request, port, '127.0.0.1');
+  });
+}
+
+/** UDP receive-buffer drops so far, from /proc/net/snmp (Udp: RcvbufErrors). */
+export function rcvbufErrors(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = lines[0]!.split(/\s+/);
+  const values = lines[1]!.split(/\s+/);
+  return Number(values[names.indexOf('RcvbufErrors')]);
 }

@@ -47,7 +47,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
 
   /** The ROUTED lines Kamailio logged since `from` (a log offset). */
   function routedNow(from: number): Routed[] {
-    return [...kamailio.log().slice(from).matchAll(/ROUTED (\w+) (\S+) sip:([0-9.]+):\d+;transport=udp by (\w+)/g)].map((m) => ({ method: m[1]!, callId: m[2]!, address: m[3]!, by: m[4]! }));
+    return [...kamailio.logSince(from).matchAll(/ROUTED (\w+) (\S+) sip:([0-9.]+):\d+;transport=udp by (\w+)/g)].map((m) => ({ method: m[1]!, callId: m[2]!, address: m[3]!, by: m[4]! }));
   }
   /** The ROUTED lines Kamailio logged since `from`, once `count` are there. */
   async function routed(from: number, count: number): Promise<Routed[]> {
@@ -56,7 +56,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
   }
   /** The failure reports Kamailio sent since `from` (REPORT lines: the query it sent). */
   function reports(from: number): string[] {
-    return [...kamailio.log().slice(from).matchAll(/REPORT \S+ (\S+)/g)].map((m) => m[1]!);
+    return [...kamailio.logSince(from).matchAll(/REPORT \S+ (\S+)/g)].map((m) => m[1]!);
   }
   type State = { marks: Array<{ address: string; mark: string }>; pins: Array<{ destination: string; target: { address: string } }> };
   async function state(of: NodeRedProcess = red()): Promise<State> {
@@ -67,7 +67,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
   const marked = async (address: string): Promise<string[]> => [...(await state()).marks, ...(await state(lab.secondary)).marks].filter((m) => m.address === address).map((m) => m.mark);
 
   test('OPTIONS and INVITE/ACK/BYE reach a healthy server; sticky holds for 40 requests', async () => {
-    const from = kamailio.log().length;
+    const from = kamailio.logLength();
     const options = await runSippUac({ scenario: 'uac_proxy_options.xml', server: proxy(), domain: 'sticky.kam.test', calls: 40, rate: 200, limit: 1 });
     assert.equal(options.code, 0, `sipp: ${options.stderr}\n${kamailio.log().slice(-2000)}`);
     const calls = await runSippUac({ scenario: 'uac_proxy_invite.xml', server: proxy(), domain: 'sticky.kam.test', calls: 3, limit: 1 });
@@ -84,7 +84,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
   });
 
   test('a 503 with Retry-After is reported (status and retry_after) and blacklists that server; the INVITE completes on the next', async () => {
-    const from = kamailio.log().length;
+    const from = kamailio.logLength();
     const run = await runSippUac({ scenario: 'uac_proxy_invite.xml', server: proxy(), domain: 'busy.kam.test', calls: 1 });
     assert.equal(run.code, 0, `sipp: ${run.stderr}\n${kamailio.log().slice(-2000)}`);
     const lines = await routed(from, 2);
@@ -97,7 +97,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
 
   test('486 and 603 go to the caller as they are: no HTTP report, no failover, nothing marked', async () => {
     for (const [domain, address] of [['reject486.kam.test', '127.0.0.107'], ['reject603.kam.test', '127.0.0.109']] as const) {
-      const from = kamailio.log().length;
+      const from = kamailio.logLength();
       const run = await runSippUac({ scenario: 'uac_proxy_invite_rejected.xml', server: proxy(), domain, calls: 1 });
       assert.equal(run.code, 0, `sipp (${domain}): ${run.stderr}\n${kamailio.log().slice(-2000)}`);
       assert.deepEqual(routedNow(from).map((l) => [l.method, l.address]), [['INVITE', address]]);
@@ -107,7 +107,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
   });
 
   test('a silent server reported as a timeout greylists it and the request reaches the next', async () => {
-    const from = kamailio.log().length;
+    const from = kamailio.logLength();
     const run = await runSippUac({ scenario: 'uac_proxy_options.xml', server: proxy(), domain: 'silent.kam.test', calls: 1 });
     assert.equal(run.code, 0, `sipp: ${run.stderr}\n${kamailio.log().slice(-2000)}`);
     const lines = await routed(from, 2);
@@ -117,7 +117,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
   });
 
   test('a call ringing 10 s at a healthy server is not cancelled and marks nothing', async () => {
-    const from = kamailio.log().length;
+    const from = kamailio.logLength();
     const run = await runSippUac({ scenario: 'uac_proxy_invite.xml', server: proxy(), domain: 'ring.kam.test', calls: 1, timeoutS: 40 });
     assert.equal(run.code, 0, `sipp: ${run.stderr}\n${kamailio.log().slice(-2000)}`);
     assert.deepEqual(routedNow(from).map((l) => [l.method, l.address]), [['INVITE', '127.0.0.108']]);
@@ -126,7 +126,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
   });
 
   test('a Request-URI naming the proxy itself, an IP literal or a domain not served is refused without a lookup', async () => {
-    const from = kamailio.log().length;
+    const from = kamailio.logLength();
     const self = await sendSip(sock, kamailio.port, 'INVITE', `sip:alice@127.0.0.1:${kamailio.port}`);
     assert.deepEqual([self.status, self.reason], [404, 'Not here']);
     const literal = await sendSip(sock, kamailio.port, 'INVITE', 'sip:alice@127.0.0.101:5060');
@@ -136,7 +136,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
     const other = await sendSip(sock, kamailio.port, 'OPTIONS', 'sip:alice@example.net');
     assert.deepEqual([other.status, other.reason], [403, 'Domain not routed']);
     assert.deepEqual(routedNow(from), []);
-    assert.doesNotMatch(kamailio.log().slice(from), /LOCATE/);
+    assert.doesNotMatch(kamailio.logSince(from), /LOCATE/);
   });
 
   test('a domain that does not exist gets 404 with the code (not 503)', async () => {
@@ -191,7 +191,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
     assert.equal(settings.pinPolicy, 'failback');
     const first = await sendSip(sock, kamailio.port, 'OPTIONS', 'sip:alice@recover.kam.test');
     assert.equal(first.status, 200);
-    let from = kamailio.log().length;
+    let from = kamailio.logLength();
     await lab.servers.get('recover')!.stop();
     const away = await sendSip(sock, kamailio.port, 'OPTIONS', 'sip:alice@recover.kam.test');
     assert.equal(away.status, 200);
@@ -199,9 +199,9 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
     await lab.restartServer('recover');
     // Up after monitorUpAfter answered probes, monitorInterval apart (plus one interval to line up), then failback.
     const budgetMs = (Number(settings.monitorUpAfter) + 1) * Number(settings.monitorInterval) * 1000 + Number(settings.monitorTimeout) * 1000;
-    from = kamailio.log().length;
+    from = kamailio.logLength();
     await until(async () => {
-      const at = kamailio.log().length;
+      const at = kamailio.logLength();
       await sendSip(sock, kamailio.port, 'OPTIONS', 'sip:alice@recover.kam.test');
       return routedNow(at).some((l) => l.address === '127.0.0.106');
     }, { what: 'an OPTIONS routed to the recovered server', ms: budgetMs * 2 });
@@ -209,7 +209,7 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
   });
 
   test('Node-RED frozen for 5 s under 50 calls/s: no receive-buffer drops, every call completes (BYE included), the failover Node-RED routes, no server marked', async () => {
-    const from = kamailio.log().length;
+    const from = kamailio.logLength();
     const marksBefore = [...(await state()).marks, ...(await state(lab.secondary)).marks].map((m) => m.address).sort();
     const drops = rcvbufErrors();
     const calls = runSippUac({ scenario: 'uac_proxy_invite.xml', server: proxy(), domain: 'sticky.kam.test', calls: 450, rate: 50, limit: 200, timeoutS: 60 });
@@ -231,22 +231,22 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
   });
 
   test('Node-RED killed: the failover Node-RED routes; both gone: the static fallback; Node-RED back: lookups resume', async () => {
-    let from = kamailio.log().length;
+    let from = kamailio.logLength();
     await red().stop();
     assert.equal((await sendSip(sock, kamailio.port, 'OPTIONS', 'sip:alice@sticky.kam.test')).status, 200);
     // Asked through the nodered connection, answered by its failover connection nodered_b: nothing else listens.
     assert.deepEqual(routedNow(from).map((l) => l.by), ['nodered']);
-    assert.match(kamailio.log().slice(from), /Trying failover to curl con \(nodered_b\)/);
-    assert.doesNotMatch(kamailio.log().slice(from), /Node-RED not reached/);
-    from = kamailio.log().length;
+    assert.match(kamailio.logSince(from), /Trying failover to curl con \(nodered_b\)/);
+    assert.doesNotMatch(kamailio.logSince(from), /Node-RED not reached/);
+    from = kamailio.logLength();
     await lab.secondary.stop();
     assert.equal((await sendSip(sock, kamailio.port, 'OPTIONS', 'sip:alice@sticky.kam.test')).status, 200);
     assert.deepEqual(routedNow(from).map((l) => [l.by, l.address]), [['fallback', '127.0.0.105']]);
-    assert.match(kamailio.log().slice(from), /Node-RED not reached \(nodered and its failover\): connection refused: is it running\? \(curl error 7\)/);
+    assert.match(kamailio.logSince(from), /Node-RED not reached \(nodered and its failover\): connection refused: is it running\? \(curl error 7\)/);
     await lab.restartPrimary();
-    from = kamailio.log().length;
+    from = kamailio.logLength();
     await until(async () => {
-      const at = kamailio.log().length;
+      const at = kamailio.logLength();
       assert.equal((await sendSip(sock, kamailio.port, 'OPTIONS', 'sip:alice@sticky.kam.test')).status, 200);
       return routedNow(at).some((l) => l.by === 'nodered');
     }, { what: 'a lookup answered by the restarted Node-RED', ms: 20_000 });

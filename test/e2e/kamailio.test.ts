@@ -139,6 +139,21 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
     assert.doesNotMatch(kamailio.logSince(from), /LOCATE/);
   });
 
+  test('GET /metrics (behind the guard) has the lookup latency histogram, one count per lookup', async () => {
+    const count = async (): Promise<number> => {
+      const res = await fetch(`${red().url}/metrics`, { headers: auth });
+      assert.equal(res.status, 200);
+      return Number(/^sip_locate_lookup_duration_seconds_count (\d+)$/m.exec(await res.text())?.[1]);
+    };
+    const before = await count();
+    const run = await runSippUac({ scenario: 'uac_proxy_options.xml', server: proxy(), domain: 'sticky.kam.test', calls: 10, rate: 100, limit: 1 });
+    assert.equal(run.code, 0, `sipp: ${run.stderr}`);
+    assert.equal((await count()) - before, 10);
+    const anonymous = await fetch(`${red().url}/metrics`);
+    await anonymous.arrayBuffer();
+    assert.equal(anonymous.status, 401);
+  });
+
   test('a domain that does not exist gets 404 with the code (not 503)', async () => {
     const answer = await sendSip(sock, kamailio.port, 'OPTIONS', 'sip:alice@nothere.kam.test');
     assert.deepEqual([answer.status, answer.reason], [404, 'Not Found (ENOTFOUND)']);

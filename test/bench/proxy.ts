@@ -4,8 +4,9 @@
  * - addedMsP50: a warm sticky request with the lookup minus the same request with a fixed destination (p50s).
  * - failoverMs: a request whose first target answers 503 (reported through the async workers) minus a warm request.
  * - addedMsP99At200: p99 with the lookup minus p99 with a fixed destination, 200 requests/s sent open-loop, 4 children.
- * - freezeRcvbufErrors: UDP receive-buffer errors (/proc/net/snmp) while the first Node-RED is frozen (SIGSTOP) for
- *   5 s under 50 requests/s.
+ * - freezeRcvbufErrors: UDP receive-buffer drops of Kamailio's socket (/proc/net/udp; the machine-wide RcvbufErrors
+ *   of /proc/net/snmp, which other jobs add to, beside it) while the first Node-RED is frozen (SIGSTOP) for 5 s
+ *   under 50 requests/s.
  * - authFloodP99Ratio: lookup p99 at 50 requests/s while 200 requests/s with a wrong secret hit /route, over the p99
  *   without them.
  * The p99 figures alternate their two phases in ROUNDS rounds and report the median over the rounds of each round's
@@ -14,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { rcvbufErrors, sendSip, startKamailio } from '../servers/kamailio';
+import { rcvbufErrors, sendSip, startKamailio, udpDrops } from '../servers/kamailio';
 import { LAB_RESOLVER, startKamailioLab, type KamailioLab } from '../servers/kamailio-lab';
 
 const STICKY = 'sip:alice@sticky.kam.test';
@@ -90,7 +91,7 @@ export async function benchProxy(runs = 300): Promise<Record<string, number | bo
         addedMsP99At200Pooled: r3(quantile(at200, 0.99) - quantile(fixedAt200, 0.99)), authFloodP99RatioPooled: r3(flood.p99Flood / flood.p99Normal),
         lookupMsP50: r3(quantile(withLookup, 0.5)), fixedMsP50: r3(quantile(direct, 0.5)), lookupMsP99At200: r3(quantile(at200, 0.99)), fixedMsP99At200: r3(quantile(fixedAt200, 0.99)),
         authFloodP99Ms: r3(flood.p99Flood), authNormalP99Ms: r3(flood.p99Normal), authFloodRejected: flood.rejected,
-        freezeCallsRoutedBySecondary: freeze.bySecondary, freezeAnswered: freeze.answered, runs,
+        freezeRcvbufErrorsMachine: freeze.machineDrops, freezeCallsRoutedBySecondary: freeze.bySecondary, freezeAnswered: freeze.answered, runs,
       };
     } finally {
       await fixed.stop();
@@ -153,8 +154,9 @@ async function authFlood(lab: KamailioLab, sock: Socket): Promise<{ p99Normal: n
 }
 
 /** UDP receive-buffer errors while the first Node-RED is frozen for 5 s under 50 requests/s (2 s before, 2 s after). */
-async function freezeDrops(lab: KamailioLab, sock: Socket): Promise<{ drops: number; answered: number; bySecondary: number }> {
-  const before = rcvbufErrors();
+async function freezeDrops(lab: KamailioLab, sock: Socket): Promise<{ drops: number; machineDrops: number; answered: number; bySecondary: number }> {
+  const before = udpDrops(lab.kamailio.port);
+  const machineBefore = rcvbufErrors();
   const from = lab.kamailio.logLength();
   let thawed = false;
   const thaw = (): void => {
@@ -169,7 +171,7 @@ async function freezeDrops(lab: KamailioLab, sock: Socket): Promise<{ drops: num
       if (i === 350) thaw();
     });
     const bySecondary = [...lab.kamailio.logSince(from).matchAll(/ROUTED OPTIONS \S+ \S+ by nodered_b/g)].length;
-    return { drops: rcvbufErrors() - before, answered: times.length, bySecondary };
+    return { drops: udpDrops(lab.kamailio.port) - before, machineDrops: rcvbufErrors() - machineBefore, answered: times.length, bySecondary };
   } finally {
     thaw();
   }

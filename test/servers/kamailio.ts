@@ -144,10 +144,24 @@ export function sendSip(sock: Socket, port: number, method: string, ruri: string
   });
 }
 
-/** UDP receive-buffer drops so far, from /proc/net/snmp (Udp: RcvbufErrors). */
+/** UDP receive-buffer drops so far on the whole machine, from /proc/net/snmp (Udp: RcvbufErrors). */
 export function rcvbufErrors(): number {
   const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
   const names = lines[0]!.split(/\s+/);
   const values = lines[1]!.split(/\s+/);
   return Number(values[names.indexOf('RcvbufErrors')]);
+}
+
+/**
+ * Datagrams dropped so far by the UDP socket bound to 127.0.0.1:port (the `drops` column of /proc/net/udp): the
+ * receive-buffer drops of that socket alone, which /proc/net/snmp's RcvbufErrors adds up for the whole machine.
+ */
+export function udpDrops(port: number): number {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let drops = 0;
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] === local) drops += Number(f[12]);
+  }
+  return drops;
 }

@@ -6,6 +6,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { errorOf, stateFromResult } from './msg-contract';
 import { errorStatus, statusText, targetText, withStoreNote, throttledStatus } from './node-status';
 import { attachResolver, locatorOf, storeIsDown } from './resolver-lookup';
+import { sipLocatorOf } from './operator';
+import { metricsFor } from '../metrics/registry';
 
 /** The properties the editor saves for a sip-locate node. */
 interface LocateConfig extends NodeDef {
@@ -33,7 +35,14 @@ function registerLocate(RED: NodeAPI): void {
     });
 
     node.on('input', (msg: NodeMessage, send, done) => {
+      const t0 = performance.now();
+      // The lookup latency histogram (sip_locate_lookup_duration_seconds) of this node's resolver.
+      const observe = (): void => {
+        const live = sipLocatorOf(locator instanceof SipLocateError ? undefined : locator);
+        if (live) metricsFor(live).observeLookup(performance.now() - t0);
+      };
       const fail = (err: unknown, uri?: unknown): void => {
+        observe();
         const error = errorOf(err);
         msg.sip = { uri: typeof uri === 'string' ? uri : undefined, error };
         status(errorStatus(error.code));
@@ -44,6 +53,7 @@ function registerLocate(RED: NodeAPI): void {
       const locator = locatorOf(resolver);
       if (locator instanceof SipLocateError) return fail(locator);
       const found = (result: LocateResult): void => {
+        observe();
         if (!(resolver instanceof SipLocateError)) resolver.seen(result);
         // A tel: URI went through ENUM: msg.sip.enum says which number, record and SIP URI.
         msg.sip = result.enum ? { ...stateFromResult(result), stale: result.stale, enum: result.enum } : { ...stateFromResult(result), stale: result.stale };

@@ -49,17 +49,3 @@ export async function firstTakenPort(wanted) {
 export function portTakenSentence(t) {
   return `sip-locate demo: port ${t.port} (${t.protocol.toUpperCase()}) on ${HOST} is already in use, so the ${t.what} cannot start. Stop the program that uses it, or pick other ports, e.g. ${t.env}=${t.port + 100} npm start.`;
 }
-
-/**
- * Runs start(port); when port is 0 (any free one) and the TCP side clashes with a port another process took
- * between the UDP bind and the TCP listen (EADDRINUSE), tries again with a new one, up to 5 times.
- */
-export async function withFreshPortOnClash(port, start) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start(port);
-    } catch (err) {
-      if (port !== 0 || err?.code !== 'EADDRINUSE' || attempt >= 5) throw err;
-    }
-  }
-}

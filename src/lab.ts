@@ -105,6 +105,13 @@ export function labStaticRecords(sipPort = LAB_SIP_PORT): string {
   return staticRecordLines(demoZone(LAB_ORIGIN, labPlaces(sipPort)));
 }
 
+/** Flow nodes with every sip-resolver that carries the lab's static records moved to a lab on another first SIP port. */
+export function withLabPort<T extends object>(flows: readonly T[], sipPort: number): T[] {
+  const shipped = labStaticRecords();
+  const moved = labStaticRecords(sipPort);
+  return flows.map((n) => ('staticRecords' in n && n.staticRecords === shipped ? { ...n, staticRecords: moved } : n));
+}
+
 /**
  * Runs start(port); when port is 0 (any free one) and the TCP side clashes with a port another process took
  * between the UDP bind and the TCP listen (EADDRINUSE), tries again with a new one.

@@ -27,6 +27,28 @@ test('every example resolver but 06\'s carries the lab\'s zone as static records
   for (const r of resolvers) assert.deepEqual([r.id, r.staticRecords, r.nameservers], [r.id, labStaticRecords(), '${SIP_LOCATE_NAMESERVERS}']);
 });
 
+/**
+ * The canvas the editor shows at 1600x1000 with the palette and the sidebar open: about 1050 x 800 px from the
+ * origin. A node's width is estimated from its label (about 7.2 px a character, plus icon and padding).
+ */
+const CANVAS = { width: 1050, height: 800 };
+function labelOf(n: FlowNode & { payload?: string; complete?: string }): string {
+  if (n.name) return n.name;
+  if (n.type === 'inject') return n.payload && n.payload.length < 24 ? n.payload : 'inject';
+  if (n.type === 'debug') return n.complete === 'true' ? 'msg' : `msg.${n.complete ?? 'payload'}`;
+  return n.type;
+}
+
+test('every node and comment of the examples (but 06) lies whole on the canvas the editor shows at 1600x1000', () => {
+  for (const e of examples.filter((x) => !x.file.startsWith('06'))) {
+    for (const n of e.nodes as Array<FlowNode & { x?: number; y?: number }>) {
+      if (n.x === undefined || n.y === undefined) continue;
+      const width = Math.max(n.type === 'comment' ? 0 : 100, labelOf(n).length * 7.2 + 50);
+      assert.ok(n.x - width / 2 >= 0 && n.x + width / 2 <= CANVAS.width && n.y >= 0 && n.y + 15 <= CANVAS.height, `${e.file}: ${n.type} "${labelOf(n)}" at ${n.x},${n.y} (${Math.round(width)} px wide)`);
+    }
+  }
+});
+
 describe('example flows in a real Node-RED', { skip: skipUnlessRedis() || (built ? false : 'run npm run build first') }, () => {
   let red: NodeRedProcess;
   let redis: RunningRedis;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
 import { freePortBlock } from '../servers/ports';
 import { parseExposition } from '../metrics/exposition';
+import { until } from '../support/wait';
 import { startEndpoint, startLabEndpoints, withLabPort, type Endpoint, type EndpointName } from '../../src/lab';
 
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-events.js'));
@@ -51,8 +52,8 @@ describe('example 08 in a real Node-RED', { skip: built ? false : 'run npm run b
     const answered = red.waitDebug('a8c0000000000007');
     await red.inject('a8c0000000000003');
     assert.equal(((await answered).msg as { target: { port: number } }).target.port, healthy);
-    const black = (await eventsUntil('mark', endpoints.busy.port, 'black')).at(-1)!;
-    assert.equal(black.state, 'black');
+    // The busy server's 503 with Retry-After (from a probe or from the call): a black mark, an event.
+    await until(() => red.debug.some((d) => d.id === EVENTS && (d.msg as Event).op === 'mark' && (d.msg as Event).state === 'black' && (d.msg as Event).target?.port === endpoints.busy.port), { what: 'a black mark event for the busy server', ms: TRANSITION_MS });
 
     const down = red.waitDebug(PAGE, TRANSITION_MS);
     await endpoints.healthy.stop();

@@ -136,6 +136,7 @@ describe('npm pack, installed into a fresh Node-RED user directory', () => {
     const examples = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.json'));
     assert.ok(examples.length >= 5);
     for (const e of examples) assert.ok(files.includes(`examples/${e}`), e);
+    assert.ok(files.includes('examples/sipp-uas-options-200.xml'), 'the sipp scenario that answers OPTIONS (sipp -sn uas does not)');
     assert.ok(files.includes('LICENSE') && files.includes('README.md'));
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)\s]+)/g)].map((m) => m[1]!);

@@ -29,7 +29,8 @@ test('every example resolver but 06\'s carries the lab\'s zone as static records
 
 /**
  * The canvas the editor shows at 1600x1000 with the palette and the sidebar open: about 1050 x 800 px from the
- * origin. A node's width is estimated from its label (about 7.2 px a character, plus icon and padding).
+ * origin. A node's width is estimated from its label (about 8.5 px a character, plus icon, ports and padding;
+ * a comment's italic label about 7.2 px).
  */
 const CANVAS = { width: 1050, height: 800 };
 function labelOf(n: FlowNode & { payload?: string; complete?: string }): string {
@@ -43,7 +44,7 @@ test('every node and comment of the examples (but 06) lies whole on the canvas t
   for (const e of examples.filter((x) => !x.file.startsWith('06'))) {
     for (const n of e.nodes as Array<FlowNode & { x?: number; y?: number }>) {
       if (n.x === undefined || n.y === undefined) continue;
-      const width = Math.max(n.type === 'comment' ? 0 : 100, labelOf(n).length * 7.2 + 50);
+      const width = n.type === 'comment' ? labelOf(n).length * 7.2 + 50 : Math.max(100, labelOf(n).length * 8.5 + 70);
       assert.ok(n.x - width / 2 >= 0 && n.x + width / 2 <= CANVAS.width && n.y >= 0 && n.y + 15 <= CANVAS.height, `${e.file}: ${n.type} "${labelOf(n)}" at ${n.x},${n.y} (${Math.round(width)} px wide)`);
     }
   }

@@ -19,9 +19,9 @@ export const LAB_ADDRESS = '127.0.0.1';
 /** TTL of every record in the demo zone, seconds: short, so a changed lab is seen within a minute. */
 const ZONE_TTL = 60;
 /** Largest DNS message or SIP request head a lab server buffers from one TCP connection, bytes (a DNS message is at most 65535 + 2). */
-const MAX_TCP_BUFFER = 65_537;
+export const MAX_TCP_BUFFER = 65_537;
 /** Most TCP connections one lab server keeps open (a lab serves one user's tests; more is a runaway client). */
-const MAX_TCP_CONNECTIONS = 64;
+export const MAX_TCP_CONNECTIONS = 64;
 /** Attempts to find free ports when a port 0 start clashes between its UDP bind and TCP listen. */
 const PORT_ATTEMPTS = 5;
 
@@ -129,6 +129,8 @@ export async function withFreshPortOnClash<T>(port: number, start: (port: number
 /** A UDP socket and a TCP server on one address:port, with a bounded set of connections. */
 interface Pair {
   port: number;
+  /** TCP connections open now. */
+  readonly connections: number;
   stop(): Promise<void>;
 }
 
@@ -159,6 +161,9 @@ async function bindPair(address: string, port: number, onUdp: (buf: Buffer, repl
   });
   return {
     port: bound,
+    get connections() {
+      return conns.size;
+    },
     async stop() {
       for (const c of conns) c.destroy();
       await new Promise<void>((r) => udp.close(() => r()));
@@ -272,6 +277,8 @@ export interface Endpoint extends Place {
   behaviour: Behaviour;
   /** Requests received so far (answered or not). */
   readonly requests: number;
+  /** TCP connections open now. */
+  readonly connections: number;
   stop(): Promise<void>;
 }
 
@@ -313,6 +320,9 @@ async function startEndpointOn(address: string, port: number, behaviour: Behavio
     behaviour,
     get requests() {
       return requests;
+    },
+    get connections() {
+      return pair.connections;
     },
     stop: () => pair.stop(),
   };

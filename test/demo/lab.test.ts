@@ -11,7 +11,8 @@ import { freePort, freePortBlock } from '../servers/ports';
 import { stopChild, waitExit } from '../servers/process';
 import { until } from '../support/wait';
 import { createLocator } from '../../src/core/locator';
-import { labStaticRecords, LAB_ORIGIN } from '../../src/lab';
+import { connect, type Socket as TcpSocket } from 'node:net';
+import { labStaticRecords, LAB_ORIGIN, MAX_TCP_BUFFER, MAX_TCP_CONNECTIONS, startEndpoint } from '../../src/lab';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 const built = existsSync(CLI);
@@ -115,6 +116,33 @@ describe('sip-locate lab', { skip: built ? false : 'run npm run build first' }, 
       for (const p of [sipPort, sipPort + 1]) assert.ok(await udpFree(p), `port ${p} is free again`);
     } finally {
       await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  });
+
+  test(`an endpoint keeps at most ${MAX_TCP_CONNECTIONS} TCP connections and drops one that sends more than ${MAX_TCP_BUFFER} bytes without a message end`, async () => {
+    const ep = await startEndpoint({ address: '127.0.0.1', behaviour: 'ok' });
+    const open = (): Promise<TcpSocket> => new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: ep.port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    const closed = (s: TcpSocket): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+    const sockets: TcpSocket[] = [];
+    try {
+      for (let i = 0; i < MAX_TCP_CONNECTIONS; i++) sockets.push(await open());
+      // The server counts a connection when it accepts it: wait until it has seen all of them.
+      await until(() => ep.connections === MAX_TCP_CONNECTIONS, 'the endpoint holds every connection');
+      const extra = await open();
+      await closed(extra);
+      const last = sockets.at(-1)!;
+      const reply = new Promise<string>((resolve) => last.once('data', (d: Buffer) => resolve(d.toString('latin1').split('\r\n')[0]!)));
+      last.write(['OPTIONS sip:127.0.0.1 SIP/2.0', 'Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKcap', 'From: <sip:t@127.0.0.1>;tag=1', 'To: <sip:127.0.0.1>', 'Call-ID: cap', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'));
+      assert.equal(await reply, 'SIP/2.0 200 OK', 'the connections within the bound are served');
+      const flood = sockets[0]!;
+      flood.write(Buffer.alloc(MAX_TCP_BUFFER + 1, 'a'));
+      await closed(flood);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await ep.stop();
     }
   });
 });

@@ -2,10 +2,12 @@
 /** The sip-locate command: resolve a SIP URI the RFC 3263 way (a tel: URI through ENUM first) and print the targets. */
 import { createLocator } from './core/locator';
 import { unexpected } from './core/errors';
+import { runLab } from './lab';
 import type { FamilyPolicy, LocateResult, TraceNode, Transport } from './core/types';
 import type { DnsRecord, NameserverState } from './core/dns/types';
 
 const USAGE = `Usage: sip-locate [options] URI
+       sip-locate lab     (the SIP servers and DNS zone the example flows use, on 127.0.0.1; lab --help)
 
 Finds the servers for a SIP or SIPS URI as RFC 3263 prescribes (NAPTR, then SRV, then A/AAAA)
 and prints them in failover order. A tel: URI (tel:+12025550101) is first turned into a SIP URI
@@ -212,7 +214,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+(process.argv[2] === 'lab' ? runLab(process.argv.slice(3)) : main(process.argv.slice(2))).then(
   (code) => {
     process.exitCode = code;
   },

@@ -407,12 +407,18 @@ class LocatorImpl implements SipLocator {
 
   locateCached(uri: string): LocateResult | undefined {
     if (this.closed) throw new SipLocateError('ECLOSED', 'The locator is closed.');
+    let hit: LocateResult | undefined;
     if (this.enums.handles(uri)) {
       const found = this.enums.cached(uri);
       const located = found && this.locateCachedSip(found.sipUri);
-      return found && located ? withEnum(uri, found, located) : undefined;
+      hit = found && located ? withEnum(uri, found, located) : undefined;
+    } else hit = this.locateCachedSip(uri);
+    // Answered from the cache: a locate and a plan cache hit, as locate() counts them (a miss falls back to locate()).
+    if (hit) {
+      this.counts.planHits++;
+      this.countLocate('ok');
     }
-    return this.locateCachedSip(uri);
+    return hit;
   }
 
   private locateCachedSip(uri: string): LocateResult | undefined {

@@ -8,7 +8,7 @@ import { linkStore, type StoreLink } from '../store/link';
 import type { StateStore, StoreStatus } from '../store/types';
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { bool, optionsFromConfig, storeFromConfig, type ResolverConfig, type StoreConfig } from './resolver-config';
+import { bool, optionsFromConfig, storeFromConfig, withoutUnsetVariables, type ResolverConfig, type StoreConfig } from './resolver-config';
 import { RecentDestinations } from './recent-destinations';
 import { errorOf } from './msg-contract';
 import type { ResolverConfigNode, ResolverCredentials, ResolverNotice } from './resolver-lookup';
@@ -112,9 +112,12 @@ function contextStoreNames(RED: NodeAPI): string[] | undefined {
 
 /** Registers the sip-resolver node type and its admin endpoints. */
 function registerResolver(RED: NodeAPI): void {
-  function SipResolverNode(this: ResolverConfigNode, config: ResolverConfig & NodeDef): void {
-    RED.nodes.createNode(this, config);
+  function SipResolverNode(this: ResolverConfigNode, saved: ResolverConfig & NodeDef): void {
+    RED.nodes.createNode(this, saved);
     const node = this;
+    // A `${NAME}` Node-RED left as text (NAME unset) counts as an empty setting: the system's DNS, memory instead of Redis.
+    const { config, unset } = withoutUnsetVariables(saved);
+    for (const u of unset) this.warn(RED._('sip-resolver.status.unsetVariable', { variable: u.variable, setting: u.setting }));
     const users = new Map<Node, (n: ResolverNotice) => void>();
     let shared: Shared | undefined;
     let stopStatus: (() => void) | undefined;
@@ -141,7 +144,11 @@ function registerResolver(RED: NodeAPI): void {
       for (const tell of users.values()) tell(notice);
     };
     try {
-      const store = storeFromConfig(config, this.id, this.credentials?.redisPassword, contextStoreNames(RED));
+      const store = storeFromConfig(config, this.id, this.credentials?.redisPassword, contextStoreNames(RED), unset);
+      if (store.unsetRedisVariable) {
+        const down: StoreStatus = { kind: 'redis', state: 'down', since: Date.now(), error: { code: 'ESTOREDOWN', message: RED._('sip-resolver.status.unsetVariable', { variable: store.unsetRedisVariable, setting: 'redisUrl' }) }, written: 0, failed: 0, received: 0, invalid: 0, pending: 0 };
+        this.storeStatus = () => down;
+      }
       const monitoring = monitorSettingsFrom(config);
       shared = acquire(this.id, optionsFromConfig(config), store, this.context(), (message) => node.warn(message));
       this.locator = shared.locator;
@@ -182,6 +189,7 @@ function registerResolver(RED: NodeAPI): void {
     this.register = (user: Node, notice: (n: ResolverNotice) => void): void => {
       users.set(user, notice);
       if (this.configError) notice({ kind: 'configError', code: this.configError.code });
+      else if (this.storeStatus()?.state === 'down') notice({ kind: 'storeDown', store: this.storeStatus()!.kind });
     };
     this.deregister = (user: Node): void => {
       users.delete(user);

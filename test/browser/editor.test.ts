@@ -1,6 +1,7 @@
 // The editor in a real browser: Debian's Chromium driven by playwright-core against a real Node-RED process.
 // Screenshots of each step go to test-results/browser/ (git-ignored).
 import { after, before, describe, test } from 'node:test';
+import { LAB_SIP_PORT } from '../../src/lab';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,8 @@ describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
     mkdirSync(shots, { recursive: true });
     const sip = await import('../../demo/sip-endpoints.mjs');
     const zone = await import('../../demo/dns-server.mjs');
-    endpoints = await sip.startDemoEndpoints(0);
+    // The examples imported from the menu name the lab's ports in their static records: the endpoints listen there.
+    endpoints = await sip.startDemoEndpoints(LAB_SIP_PORT);
     dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints as never) });
     red = await startNodeRedProcess([{ id: 'tab0', type: 'tab', label: 'Flow 1' }], { SIP_LOCATE_NAMESERVERS: dns.nameserver });
     browser = await launchChromium();
@@ -298,7 +300,7 @@ describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
       });
       return names;
     });
-    assert.deepEqual(resolvers.filter((n) => n === 'demo DNS'), ['demo DNS'], 'examples 01 and 02 share one resolver: the import reuses the config node with the same id');
+    assert.deepEqual(resolvers.filter((n) => n === 'demo.test'), ['demo.test'], 'examples 01 and 02 share one resolver: the import reuses the config node with the same id');
     await page.locator('#red-ui-workspace-tabs li').filter({ hasText: '02 Failover until one answers' }).click();
     await page.locator('g.red-ui-flow-node-group').filter({ hasText: 'sip:pbx.demo.test' }).locator('.red-ui-flow-node-button').click();
     const msg = page.locator('.red-ui-debug-msg').filter({ hasText: 'answered' }).first();

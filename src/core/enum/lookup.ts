@@ -3,13 +3,17 @@ import { SipLocateError } from '../errors';
 import type { TraceNode } from '../types';
 import { parseSipUri } from '../uri';
 import { classifyEnumNaptr, orderEnumNaptrs } from './naptr';
-import { applyRegexp } from './regexp';
+import { applyRegexp, type RegexpOutcome } from './regexp';
 import { enumDomain } from './tel';
 
 /** Most DNS questions one ENUM look-up asks, over all suffixes and non-terminal rules. */
 export const MAX_ENUM_QUERIES = 16;
 /** Most non-terminal rules followed in a row from one suffix. */
 export const MAX_ENUM_CHAIN = 5;
+/** Most regexps one look-up evaluates (compiles or takes from the cache, and matches); the rest are skipped. */
+export const MAX_ENUM_REGEXPS = 20;
+/** Most milliseconds one look-up spends evaluating regexps; the rest are skipped (the event loop is never held longer). */
+export const ENUM_REGEXP_MS = 50;
 /** Seconds a look-up that found nothing is reused. */
 export const NEGATIVE_ENUM_TTL = 30;
 
@@ -41,7 +45,23 @@ class Walk {
   queries = 0;
   ttl = Number.POSITIVE_INFINITY;
   error: SipLocateError | undefined;
+  /** Regexps evaluated and the milliseconds they took, against MAX_ENUM_REGEXPS and ENUM_REGEXP_MS. */
+  regexps = 0;
+  regexpMs = 0;
   constructor(readonly querier: DnsQuerier, readonly number: string, readonly maxQueries: number) {}
+
+  /** Applies a record's regexp within the look-up's regexp budget, then lets the event loop run before the next record. */
+  async regexp(field: string): Promise<RegexpOutcome> {
+    if (this.regexps >= MAX_ENUM_REGEXPS || this.regexpMs >= ENUM_REGEXP_MS) {
+      return { ok: false, why: `the ENUM regexp budget of ${MAX_ENUM_REGEXPS} regexps or ${ENUM_REGEXP_MS} ms is spent` };
+    }
+    this.regexps++;
+    const start = performance.now();
+    const out = applyRegexp(field, this.number);
+    this.regexpMs += performance.now() - start;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return out;
+  }
 
   note(parent: TraceNode | undefined, text: string): void {
     parent?.children.push({ kind: 'note', name: text, note: text, children: [] });
@@ -89,7 +109,7 @@ class Walk {
         continue;
       }
       if (rule.kind === 'terminal') {
-        const out = applyRegexp(record.regexp, this.number);
+        const out = await this.regexp(record.regexp);
         if (!out.ok) {
           this.note(got.node, `Skipped ${label}: ${out.why}.`);
           continue;
@@ -107,7 +127,7 @@ class Walk {
         why = `more than ${MAX_ENUM_CHAIN} non-terminal rules in a row`;
         continue;
       }
-      const next = nextDomain(record, this.number);
+      const next = await this.nextDomain(record);
       if (typeof next !== 'string') {
         this.note(got.node, `Skipped ${label}: ${next.why}.`);
         continue;
@@ -118,6 +138,19 @@ class Walk {
       why = found;
     }
     return why;
+  }
+
+  /** The domain a non-terminal rule leads to: its replacement, or its regexp applied to the number. */
+  async nextDomain(record: NaptrData): Promise<string | { why: string }> {
+    let next = record.replacement;
+    if (record.regexp.length > 0) {
+      const out = await this.regexp(record.regexp);
+      if (!out.ok) return { why: out.why };
+      next = out.result;
+    }
+    next = next.toLowerCase().replace(/\.$/, '');
+    if (!isDomainName(next)) return { why: `"${next.slice(0, 80)}" is not a domain name` };
+    return next;
   }
 }
 
@@ -139,18 +172,6 @@ export function isDomainName(text: string, max = 253): boolean {
   return text.length <= max && DOMAIN_RE.test(text);
 }
 
-/** The domain a non-terminal rule leads to: its replacement, or its regexp applied to the number. */
-function nextDomain(record: NaptrData, number: string): string | { why: string } {
-  let next = record.replacement;
-  if (record.regexp.length > 0) {
-    const out = applyRegexp(record.regexp, number);
-    if (!out.ok) return { why: out.why };
-    next = out.result;
-  }
-  next = next.toLowerCase().replace(/\.$/, '');
-  if (!isDomainName(next)) return { why: `"${next.slice(0, 80)}" is not a domain name` };
-  return next;
-}
 
 /**
  * RFC 6116 section 3: asks NAPTR of the number's ENUM domain under each suffix in turn and returns the first

@@ -120,7 +120,8 @@ export class EnumStep {
   async resolve(uri: string, querier: DnsQuerier, trace: boolean, maxQueries = MAX_ENUM_QUERIES): Promise<EnumOutcome> {
     const { tel, sip } = this.numberOf(uri);
     const node: TraceNode | undefined = trace ? { kind: 'enum', name: `ENUM ${tel.number}`, note: `suffixes ${this.suffixes.join(', ')}`, children: [] } : undefined;
-    const found = await lookupEnum(querier, tel.number, this.suffixes, node, maxQueries);
+    // ENUM asks at most MAX_ENUM_QUERIES of the resolution's questions, whatever maxQueriesPerLocate allows.
+    const found = await lookupEnum(querier, tel.number, this.suffixes, node, Math.min(maxQueries, MAX_ENUM_QUERIES));
     let outcome: EnumOutcome;
     if (found.match) {
       outcome = { sipUri: found.match.uri, info: { ...found.match }, queries: found.queries };

@@ -10,7 +10,10 @@ import { MAX_ENUM_NAPTR } from '../../src/core/enum/naptr';
 import { ENUM_REGEXP_MS, MAX_ENUM_QUERIES, MAX_ENUM_REGEXPS } from '../../src/core/enum/lookup';
 import { skipUnless } from '../servers/dns-servers';
 import { notes, nsdWithProxy } from '../system/harness';
-import { CHAIN_NUMBER, CHAIN_SUFFIXES, COSTLY_NUMBER, HOSTILE_ENUM_ORIGIN, HOSTILE_RECORDS, hostileEnumZoneText, HUGE_NUMBER } from './hostile-zone';
+import { createDnsClient } from '../../src/core/dns/client';
+import { lookupEnum } from '../../src/core/enum/lookup';
+import type { TraceNode } from '../../src/core/types';
+import { INJECTED_NUMBER, INJECTED_URIS, CHAIN_NUMBER, CHAIN_SUFFIXES, COSTLY_NUMBER, HOSTILE_ENUM_ORIGIN, HOSTILE_RECORDS, hostileEnumZoneText, HUGE_NUMBER } from './hostile-zone';
 
 describe('ENUM regexp size bound and cache', () => {
   test('counted repetition above the bound is refused before compiling, with the reason', () => {
@@ -91,6 +94,20 @@ describe('ENUM hostile answers against NSD', { skip: skipUnless('nsd') }, () => 
       assert.equal(new Set(served.proxy.questions.map((q) => q.toLowerCase())).size, MAX_ENUM_QUERIES);
     } finally {
       l.close();
+    }
+  });
+
+  test('injected results are skipped with a note each; the usable record after them is the answer', async () => {
+    const client = createDnsClient({ nameservers: [served.proxy.nameserver], timeoutMs: 2000, tries: 2 });
+    try {
+      const node: TraceNode = { kind: 'enum', name: 'ENUM', children: [] };
+      const found = await lookupEnum(client, INJECTED_NUMBER, [HOSTILE_ENUM_ORIGIN], node);
+      assert.equal(found.match?.uri, 'sip:12025550197@pbx.enum.test;user=phone');
+      const skipped = notes(node).filter((n) => n.startsWith('Skipped') && n.includes('the result'));
+      assert.equal(skipped.length, INJECTED_URIS.length);
+      for (const uri of INJECTED_URIS) assert.ok(skipped.some((n) => n.includes(JSON.stringify(uri))), uri);
+    } finally {
+      client.close();
     }
   });
 });

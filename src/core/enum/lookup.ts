@@ -1,7 +1,7 @@
 import type { DnsQuerier, NaptrData } from '../dns/types';
 import { SipLocateError } from '../errors';
 import type { TraceNode } from '../types';
-import { parseSipUri } from '../uri';
+import { strictSipUriProblem } from '../uri';
 import { classifyEnumNaptr, orderEnumNaptrs } from './naptr';
 import { applyRegexp, type RegexpOutcome } from './regexp';
 import { enumDomain } from './tel';
@@ -114,9 +114,9 @@ class Walk {
           this.note(got.node, `Skipped ${label}: ${out.why}.`);
           continue;
         }
-        const uriWhy = notSipUri(out.result);
+        const uriWhy = strictSipUriProblem(out.result);
         if (uriWhy !== undefined) {
-          this.note(got.node, `Skipped ${label}: the result "${out.result.slice(0, 80)}" ${uriWhy}.`);
+          this.note(got.node, `Skipped ${label}: the result ${JSON.stringify(out.result.slice(0, 80))} ${uriWhy}.`);
           continue;
         }
         this.note(got.node, `${label} gives ${out.result}.`);
@@ -151,17 +151,6 @@ class Walk {
     next = next.toLowerCase().replace(/\.$/, '');
     if (!isDomainName(next)) return { why: `"${next.slice(0, 80)}" is not a domain name` };
     return next;
-  }
-}
-
-/** Undefined for a usable sip:/sips: URI, else the reason it is not. */
-function notSipUri(text: string): string | undefined {
-  if (!/^sips?:/i.test(text)) return 'is not a sip: or sips: URI';
-  try {
-    parseSipUri(text);
-    return undefined;
-  } catch (err) {
-    return `is not a usable SIP URI (${err instanceof Error ? err.message.slice(0, 120) : 'unparsable'})`;
   }
 }
 

@@ -1,7 +1,7 @@
 import type { DnsQuerier } from '../dns/types';
 import { SipLocateError } from '../errors';
 import type { Clock, EnumResult, LocateResult, TraceNode } from '../types';
-import { parseSipUri } from '../uri';
+import { parseSipUri, strictSipUriProblem } from '../uri';
 import { isDomainName, lookupEnum, MAX_ENUM_QUERIES, NEGATIVE_ENUM_TTL } from './lookup';
 import { isTelUri, parseTelephoneSubscriber, parseTelUri, type TelNumber } from './tel';
 
@@ -53,15 +53,12 @@ function fillTemplate(template: string, number: string): string {
 
 function fallbackOption(value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
-  const bad = (): SipLocateError => option('The option enumFallback must be a sip: or sips: URI template like sip:{number}@gateway.example.com ({number} and {digits} are filled in).', 'enumFallback');
+  const bad = (): SipLocateError => option('The option enumFallback must be a sip: or sips: URI template like sip:{number}@gateway.example.com ({number} and {digits} are filled in), without spaces, quotes, angle brackets or a header part ("?").', 'enumFallback');
   if (typeof value !== 'string' || value.length > 512) throw bad();
   const template = value.trim();
   if (/\{(?!number\}|digits\})/.test(template)) throw bad();
-  try {
-    parseSipUri(fillTemplate(template, '+12025550101'));
-  } catch {
-    throw bad();
-  }
+  // The same rule as an ENUM result: what the template gives goes into a Request-URI as it is.
+  if (strictSipUriProblem(fillTemplate(template, '+12025550101')) !== undefined) throw bad();
   return template;
 }
 

@@ -14,7 +14,8 @@ import { SipLocateError } from './errors';
 import { Marks, targetKeyOf, type Mark } from './failover/marks';
 import { AdminStates, isAdminState, MAX_ADMIN_SECONDS } from './failover/admin';
 import { Pins, type Pin } from './failover/pins';
-import { failoverFrom } from './failover/from-report';
+import { failoverFrom, type ReportSink } from './failover/from-report';
+import { HandedOut, MAX_REPORT_MARKS, MIN_HANDED_OUT, ReportMarks, strongerMark } from './failover/report-guard';
 import { Health, type ProbeOutcome } from './failover/health';
 import { rankIn } from './failover/ranks';
 import { withAddressing } from './target-address';
@@ -167,6 +168,10 @@ class LocatorImpl implements SipLocator {
   /** How long a last good plan is kept, ms (staleSeconds; 0: not kept). */
   private readonly staleMs: number;
   private readonly marks: Marks;
+  /** Destinations whose targets were handed out (reports may touch only those), and marks reports made for one destination. */
+  private readonly handedOut: HandedOut;
+  private readonly reportMarks: ReportMarks;
+  private readonly numericReportsShared: boolean;
   /** Operator states (drain, disable). */
   private readonly admin: AdminStates;
   private readonly counts: LocatorCounters = { locates: {}, planHits: 0, planMisses: 0, failovers: 0 };
@@ -208,9 +213,16 @@ class LocatorImpl implements SipLocator {
     this.maxSaved = maxPins;
     this.staleMs = numberOption(o.staleSeconds, 86400, 0, 30 * 86400, 'staleSeconds') * 1000;
     this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000, maxPins, (pin: Pin) => this.evicted({ op: 'expired', destination: pin.destination }));
-    this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'), maxMarks, (mark: Mark) => this.evicted({ op: 'expired', mark: keyOnly(mark) }));
+    const greylistSeconds = numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds');
+    const maxBlacklistSeconds = numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds');
+    const maxReportMarks = Math.min(MAX_REPORT_MARKS, maxMarks);
+    this.marks = new Marks(this.clock, greylistSeconds, maxBlacklistSeconds, maxMarks, (mark: Mark) => this.evicted({ op: 'expired', mark: keyOnly(mark) }), maxReportMarks);
+    this.reportMarks = new ReportMarks(this.clock, greylistSeconds, maxBlacklistSeconds, maxReportMarks);
+    if (o.numericReportsShared !== undefined && typeof o.numericReportsShared !== 'boolean') throw new SipLocateError('EINVALIDOPTION', 'The option numericReportsShared must be true or false.', { option: 'numericReportsShared' });
+    this.numericReportsShared = o.numericReportsShared === true;
     this.admin = new AdminStates(this.clock, maxMarks);
     this.enums = new EnumStep(o, this.clock, this.planLimit);
+    this.handedOut = new HandedOut(this.clock, Math.max(this.planLimit, MIN_HANDED_OUT));
     if (o.addressLookup !== undefined && !ADDRESS_LOOKUPS.includes(o.addressLookup)) throw new SipLocateError('EINVALIDOPTION', `The option addressLookup must be one of ${ADDRESS_LOOKUPS.join(', ')}.`, { option: 'addressLookup' });
     this.addressLookup = o.addressLookup ?? 'dns-then-system';
     this.systemTtl = numberOption(o.systemTtl, 30, 0, 86400, 'systemTtl');
@@ -427,6 +439,11 @@ class LocatorImpl implements SipLocator {
       this.counts.failovers++;
       this.markFailed(failed, failure);
     }
+    return this.nextTarget(state);
+  }
+
+  /** The first target not tried yet, unmarked ones first (pinned in sticky mode); marks nothing. */
+  private nextTarget(state: FailoverState): Target | undefined {
     const tried = new Set(state.tried.map(targetKeyOf));
     let grey: Target | undefined;
     let black: Target | undefined;
@@ -440,7 +457,7 @@ class LocatorImpl implements SipLocator {
         disabled ??= t;
         continue;
       }
-      const m = this.marks.get(t);
+      const m = this.reportMarks.size > 0 ? strongerMark(this.marks.get(t), this.reportMarks.get(state.destination, t)) : this.marks.get(t);
       if (!m) {
         if (a === 'drain') {
           drained ??= t;
@@ -462,8 +479,43 @@ class LocatorImpl implements SipLocator {
   }
 
   failoverFrom(uri: string, failed: TargetKey | string, options?: ReportOptions): Promise<ReportResult> {
-    return failoverFrom(this, uri, failed, options);
+    return failoverFrom(this, this.reportSink, uri, failed, options, this.numericReportsShared);
   }
+
+  /** What failoverFrom() may do beyond the public interface: check hand-outs and mark within the report bounds. */
+  private readonly reportSink: ReportSink = {
+    sequence: () => this.handedOut.sequence(),
+    recent: (uri) => {
+      if (this.enums.handles(uri)) return true;
+      try {
+        return this.handedOut.recent(this.parse(uri).destination);
+      } catch {
+        return true; // the report's locate rejects the URI with its own error
+      }
+    },
+    handedOut: (destination, target, before) => this.handedOut.covers(destination, target, before),
+    markReported: (destination, target, failure, shared) => {
+      this.counts.failovers++;
+      if (!REASONS.includes(failure.reason) || !this.reportMarks.allows(destination)) return false;
+      if (shared) {
+        const { mark, changed } = this.marks.mark(target, failure, true);
+        if (!changed) return true;
+        this.reportMarks.count(destination);
+        this.emit({ op: 'mark', mark: { ...mark } });
+        for (const d of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination: d, target: keyOnly(target) });
+        return true;
+      }
+      if (!this.reportMarks.put(destination, this.reportMarks.markOf(target, failure))) return true;
+      this.reportMarks.count(destination);
+      const pin = this.pins.get(destination);
+      if (pin && targetKeyOf(pin) === targetKeyOf(target)) {
+        this.pins.delete(destination);
+        this.emit({ op: 'unpin', destination, target: keyOnly(target) });
+      }
+      return true;
+    },
+    next: (state) => this.nextTarget(state),
+  };
 
   markFailed(target: TargetKey, failure: Failure): void {
     if (!failure || !REASONS.includes(failure.reason)) throw new SipLocateError('EINVALIDOPTION', 'A failure reason must be "transport", "timeout" or "503".', { reason: failure?.reason });
@@ -474,6 +526,7 @@ class LocatorImpl implements SipLocator {
 
   markSucceeded(target: TargetKey, destination?: string): void {
     if (this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: keyOnly(target) });
+    if (destination !== undefined && this.reportMarks.size > 0) this.reportMarks.clearGrey(destination, target);
     if (!this.sticky || !destination) return;
     const pin = this.pins.get(destination);
     if (pin && targetKeyOf(pin) === targetKeyOf(target) && !this.dueForRenewal(pin.expiresAt)) {
@@ -558,6 +611,7 @@ class LocatorImpl implements SipLocator {
   }
 
   resetState(): void {
+    this.reportMarks.clear();
     this.marks.clear();
     this.pins.clear();
     this.emit({ op: 'reset' });
@@ -600,6 +654,7 @@ class LocatorImpl implements SipLocator {
         break;
       }
       case 'reset':
+        this.reportMarks.clear();
         this.marks.clear();
         this.pins.clear();
         break;
@@ -648,9 +703,10 @@ class LocatorImpl implements SipLocator {
 
   /** Draws the order from a plan and applies marks and the pin (readOnly: without changing pins); throws ENOADDRESS when nothing is left. */
   private resultFrom(uri: string, destination: string, plan: Plan, readOnly = false): LocateResult {
-    const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
+    const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets), destination);
     if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
     const sticky = this.applyPin(destination, ordered, readOnly, plan);
+    if (!readOnly) this.handedOut.record(destination, plan);
     return { uri, destination, targets: ordered, sticky, stale: plan.stale === true };
   }
 
@@ -723,7 +779,7 @@ class LocatorImpl implements SipLocator {
   }
 
   /** Unmarked targets first, then drained, grey, black and down (found dead by probing); disabled ones only when nothing else is left. Marked ones carry their mark. */
-  private applyMarks(targets: Target[]): Target[] {
+  private applyMarks(targets: Target[], destination: string): Target[] {
     const free: Target[] = [];
     const drained: Target[] = [];
     const grey: Target[] = [];
@@ -736,7 +792,7 @@ class LocatorImpl implements SipLocator {
         disabled.push(t);
         continue;
       }
-      const m = this.marks.get(t);
+      const m = this.reportMarks.size > 0 ? strongerMark(this.marks.get(t), this.reportMarks.get(destination, t)) : this.marks.get(t);
       if (!m) (probed && this.health.state(t) === 'down' ? black : a === 'drain' ? drained : free).push(t);
       else (m.mark === 'grey' ? grey : black).push({ ...t, mark: m.mark });
     }

@@ -212,6 +212,8 @@ export interface LocatorOptions {
   maxPins?: number;
   /** Most failure marks kept; beyond it the soonest-expiring one is dropped (default 100000). */
   maxMarks?: number;
+  /** A reported 503 for a destination named by IP address marks the target for every destination too (default false: that destination only). */
+  numericReportsShared?: boolean;
   /** Seconds a transport error or timeout greylists a target (default 32). */
   greylistSeconds?: number;
   /** Upper bound for a 503 Retry-After blacklist, seconds (default 3600). */

@@ -8,6 +8,7 @@ import { loadSystemSettings, type SystemSources } from './system/settings';
 import { withStaticRecords } from './system/static-querier';
 import { parseStaticRecords } from './system/static-records';
 import { EnumStep, withEnum } from './enum/step';
+import { DEFAULT_STALE_BYTES, SavedPlans } from './saved-plans';
 import { EventHub } from './events';
 import type { DnsClient, DnsQuerier, QueryEvent } from './dns/types';
 import { SipLocateError } from './errors';
@@ -45,6 +46,8 @@ interface SavedPlan {
   /** Rebuilt from the record when first needed. */
   plan?: Plan;
   reportedAt: number;
+  /** Built here from fresh DNS data (not read from a store). */
+  local: boolean;
 }
 
 /** Options of createLocator(), plus an injectable DNS querier for tests. */
@@ -162,9 +165,8 @@ class LocatorImpl implements SipLocator {
   private readonly plans = new Map<string, { plan: Plan; expiresAt: number }>();
   /** The targets probeTargets() drew from a plan, kept as long as the plan is (weakly). */
   private readonly probeSets = new WeakMap<Plan, readonly Target[]>();
-  /** Last good plans by destination, LRU, at most maxSaved: kept by stores, used when DNS cannot answer. */
-  private readonly saved = new Map<string, SavedPlan>();
-  private readonly maxSaved: number;
+  /** Last good plans by destination, LRU, at most cacheSize of them and staleBytes in all: kept by stores, used when DNS cannot answer. */
+  private readonly saved: SavedPlans<SavedPlan>;
   /** How long a last good plan is kept, ms (staleSeconds; 0: not kept). */
   private readonly staleMs: number;
   private readonly marks: Marks;
@@ -210,8 +212,9 @@ class LocatorImpl implements SipLocator {
     this.planLimit = Math.floor(numberOption(o.cacheSize, 10000, 0, 10_000_000, 'cacheSize'));
     const maxPins = Math.floor(numberOption(o.maxPins, 100_000, 1, 10_000_000, 'maxPins'));
     const maxMarks = Math.floor(numberOption(o.maxMarks, 100_000, 1, 10_000_000, 'maxMarks'));
-    this.maxSaved = maxPins;
     this.staleMs = numberOption(o.staleSeconds, 86400, 0, 30 * 86400, 'staleSeconds') * 1000;
+    // Per-destination state follows the bound the user sets for destinations: cacheSize.
+    this.saved = new SavedPlans(this.planLimit, Math.floor(numberOption(o.staleBytes, DEFAULT_STALE_BYTES, 0, 1024 ** 3, 'staleBytes')));
     this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000, maxPins, (pin: Pin) => this.evicted({ op: 'expired', destination: pin.destination }));
     const greylistSeconds = numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds');
     const maxBlacklistSeconds = numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds');
@@ -370,22 +373,23 @@ class LocatorImpl implements SipLocator {
     if (!record) return;
     const old = this.saved.get(destination);
     const due = !old || !samePlan(old.record, record) || now - old.reportedAt >= PLAN_WRITE_INTERVAL_MS;
-    this.saved.delete(destination);
-    this.saved.set(destination, { record, reportedAt: due ? now : old.reportedAt });
-    if (this.saved.size > this.maxSaved) this.saved.delete(this.saved.keys().next().value as string);
+    this.saved.set(destination, { record, reportedAt: due ? now : old.reportedAt, local: true });
     if (due) this.emit({ op: 'plan', plan: record });
   }
 
-  /** Keeps a last good plan read from a store, unless a newer one is held; its lifetime capped by staleSeconds. */
+  /**
+   * Keeps a last good plan read from a store, its savedAt clamped to now (a far-future one cannot outrank later
+   * updates) and its lifetime capped by staleSeconds, unless a newer one is held or this locator's own plan for the
+   * destination is still fresh (its DNS data has not expired).
+   */
   private keepSaved(record: PlanRecord): void {
     const now = this.clock.now();
     const expiresAt = Math.min(record.expiresAt, now + this.staleMs);
     if (this.staleMs === 0 || expiresAt <= now) return;
+    const savedAt = Math.min(record.savedAt, now);
     const old = this.saved.get(record.destination);
-    if (old && old.record.savedAt >= record.savedAt) return;
-    this.saved.delete(record.destination);
-    this.saved.set(record.destination, { record: { ...record, expiresAt }, reportedAt: now });
-    if (this.saved.size > this.maxSaved) this.saved.delete(this.saved.keys().next().value as string);
+    if (old && (old.record.savedAt >= savedAt || (old.local && this.cachedPlan(record.destination) !== undefined))) return;
+    this.saved.set(record.destination, { record: { ...record, savedAt, expiresAt }, reportedAt: now, local: false });
   }
 
   savedPlans(): PlanRecord[] {

@@ -237,6 +237,8 @@ export interface LocatorOptions {
   dns0x20?: boolean;
   /** Seconds expired DNS data, and each destination's last good plan, are kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
   staleSeconds?: number;
+  /** Bound on the bytes of all last good plans kept (about their JSON size; default 8 MiB); they are also at most cacheSize. */
+  staleBytes?: number;
   /** How long a look-up with expired data waits for a nameserver before answering from it, ms (default 1800). */
   staleAnswerMs?: number;
   /** Largest number of targets returned (default 32; truncates, never fails). */

@@ -7,6 +7,7 @@ import { createLocator } from '../../src/core/locator';
 import type { PlanRecord, StateChange } from '../../src/core/types';
 import { createContextStore, CONTEXT_KEY, type ContextLike } from '../../src/store/context';
 import { MAX_PLAN_ENTRIES, readChange, readPlan } from '../../src/store/records';
+import { MAX_PLAN_BYTES, MAX_PLAN_NAMES, planRecordBytes } from '../../src/core/rfc3263/plan-record';
 import { reply, soa, startFakeDns, type FakeDnsServer, type FakeQuery } from '../servers/fake-dns';
 
 type Mode = 'up' | 'servfail';
@@ -71,11 +72,11 @@ describe('last good plans', () => {
     b.close();
   });
 
-  test('reported at most once a minute while unchanged, at once when it changes; at most maxPins destinations kept (LRU)', async () => {
+  test('reported at most once a minute while unchanged, at once when it changes; at most cacheSize destinations kept (LRU)', async () => {
     dns.mode = 'up';
     dns.ttl = 1;
     let now = 5_000_000;
-    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now }, maxPins: 3 });
+    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now }, cacheSize: 3 });
     const written: PlanRecord[] = [];
     l.onChange((c) => {
       if (c.op === 'plan') written.push(c.plan);
@@ -94,6 +95,45 @@ describe('last good plans', () => {
     for (const d of ['d3', 'd4', 'd5']) await l.locate(`sip:${d}.example.test`);
     assert.deepEqual(l.savedPlans().map((p) => p.destination.match(/d\d/)![0]), ['d3', 'd4', 'd5'], 'the least recently built is dropped');
     dns.ttl = 60;
+    l.close();
+  });
+
+  test('a store plan with a far-future savedAt is clamped to when it arrived: the next honest update replaces it', async () => {
+    dns.mode = 'servfail';
+    let now = 7_000_000;
+    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now } });
+    const poisoned: PlanRecord = { ...GOOD, destination: 'sip:d20.example.test', savedAt: now + 365 * 86_400_000, expiresAt: now + 86_400_000 };
+    l.apply({ op: 'plan', plan: poisoned });
+    assert.equal(l.savedPlans()[0]!.savedAt, now);
+    now += 1000;
+    const honest: PlanRecord = { ...GOOD, destination: 'sip:d20.example.test', entries: [GOOD.entries[1]!], savedAt: now, expiresAt: now + 86_400_000 };
+    l.apply({ op: 'plan', plan: honest });
+    assert.deepEqual(l.savedPlans().map((p) => [p.savedAt, p.entries.length]), [[now, 1]]);
+    l.close();
+  });
+
+  test('a plan from the store never replaces this instance\'s own plan while its DNS data is fresh', async () => {
+    dns.mode = 'up';
+    let now = 8_000_000;
+    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now } });
+    const r = await l.locate('sip:d21.example.test');
+    const own = l.savedPlans()[0]!;
+    now += 1000;
+    l.apply({ op: 'plan', plan: { ...GOOD, destination: r.destination, savedAt: now, expiresAt: now + 60_000 } });
+    assert.deepEqual(l.savedPlans(), [own]);
+    now += 61_000; // the own plan's DNS data (TTL 60) expired: a newer plan from the store is taken
+    l.apply({ op: 'plan', plan: { ...GOOD, destination: r.destination, savedAt: now, expiresAt: now + 60_000 } });
+    assert.equal(l.savedPlans()[0]!.savedAt, now);
+    l.close();
+  });
+
+  test('staleBytes bounds the plans kept in bytes; a plan above the per-plan bound is not kept', () => {
+    const now = Date.now();
+    const plan = (i: number): PlanRecord => ({ ...GOOD, destination: `sip:p${i}.example.test`, savedAt: now, expiresAt: now + 60_000 });
+    const each = planRecordBytes(plan(10));
+    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], staleBytes: each * 10 });
+    for (let i = 10; i < 60; i++) l.apply({ op: 'plan', plan: plan(i) });
+    assert.deepEqual(l.savedPlans().map((p) => p.destination), Array.from({ length: 10 }, (_, k) => `sip:p${50 + k}.example.test`));
     l.close();
   });
 
@@ -118,6 +158,19 @@ const GOOD: PlanRecord = {
   ],
   ttl: 30, savedAt: 1000, expiresAt: 2000,
 };
+
+/** An SRV entry of 64 records and 64 hosts, each a 255-character name (the largest readPlan's field checks allow). */
+function maximalEntry(e: number): Record<string, unknown> {
+  const name = (i: number): string => `${e}-${i}-`.padEnd(253, 'x') + '.t';
+  return { kind: 'srv', transport: 'udp', source: 'srv', srv: Array.from({ length: 64 }, (_, i) => ({ priority: i, weight: 0, port: 5060, target: name(i) })), hosts: Array.from({ length: 64 }, (_, i) => ({ host: name(i), v4: [], v6: [], ttl: 60 })) };
+}
+
+test('the per-plan bounds: names and bytes', () => {
+  assert.equal(MAX_PLAN_NAMES, 512);
+  assert.equal(MAX_PLAN_BYTES, 65536);
+  const four = { ...GOOD, entries: Array.from({ length: 4 }, (_, e) => ({ ...maximalEntry(e), hosts: [] })) } as unknown as PlanRecord;
+  assert.ok(planRecordBytes(four) > MAX_PLAN_BYTES && JSON.stringify(four).length > MAX_PLAN_BYTES);
+});
 
 test('readPlan takes a valid record and rejects each bad field', () => {
   assert.deepEqual(readPlan(GOOD), GOOD);
@@ -145,6 +198,10 @@ test('readPlan takes a valid record and rejects each bad field', () => {
     bad((p) => { p.entries = Array.from({ length: MAX_PLAN_ENTRIES + 1 }, () => p.entries[1]!); }),
     bad((p) => { (p.entries[0]!.hosts as Array<Record<string, unknown>>)[0]!.v4 = Array.from({ length: 33 }, (_, i) => `192.0.2.${i}`); }),
     bad((p) => { p.entries = Array.from({ length: 32 }, () => ({ ...p.entries[1]!, addrs: { host: 'h', v4: Array.from({ length: 32 }, (_, i) => `192.0.2.${i}`), v6: ['::1'], ttl: 1 } })); }),
+    // The audit's maximal plan: 32 entries of 64 SRV records and 64 hosts with 255-character names (1.5 MB of heap).
+    bad((p) => { p.entries = Array.from({ length: 32 }, (_, e) => maximalEntry(e)); }),
+    // Within the name bound, over the byte bound: 8 entries of 64 SRV records with long names.
+    bad((p) => { p.entries = Array.from({ length: 4 }, (_, e) => ({ ...maximalEntry(e), hosts: [] })); }),
   ];
   for (const c of cases) assert.equal(readPlan(c), undefined, JSON.stringify(c)?.slice(0, 200));
   assert.deepEqual(readChange({ op: 'plan', plan: GOOD }), { op: 'plan', plan: GOOD });

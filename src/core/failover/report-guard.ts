@@ -13,8 +13,6 @@ import { canonicalAddress } from './report';
 export const HANDED_OUT_MS = 15 * 60_000;
 /** Fewest destinations whose hand-outs are kept, whatever cacheSize says (reports need the registry even without a plan cache). */
 export const MIN_HANDED_OUT = 1000;
-/** Plans remembered per destination: the current one and the one before it (DNS may change between a locate and its report). */
-const PLANS_PER_DESTINATION = 2;
 /** Most marks for one destination made by reports, over all destinations; the oldest goes first, the flow's marks are never touched. */
 export const MAX_REPORT_MARKS = 10_000;
 /** Most marks that change something one destination's reports may make per REPORT_WINDOW_MS; more are not marked. */
@@ -22,12 +20,11 @@ export const REPORT_MARKS_PER_WINDOW = 10;
 /** The window of REPORT_MARKS_PER_WINDOW, ms. */
 export const REPORT_WINDOW_MS = 60_000;
 
-/** A destination's recent plans, when it was first and last handed out. */
-interface HandOut {
-  plans: Plan[];
-  /** Sequence number of the first hand-out (a report must come after it). */
-  first: number;
-  at: number;
+/** A destination's plan and the one before it (DNS may change between a locate and its report), when it was first and last handed out. */
+class HandOut {
+  prev: Plan | undefined = undefined;
+  /** first: sequence number of the first hand-out (a report must come after it); at: time of the last. */
+  constructor(public plan: Plan, readonly first: number, public at: number) {}
 }
 
 /** True when `plan` lists the target (transport, address and port). */
@@ -73,9 +70,9 @@ export class HandedOut {
     const old = this.map.get(destination);
     if (old) {
       old.at = now;
-      if (old.plans[0] !== plan) {
-        old.plans.unshift(plan);
-        if (old.plans.length > PLANS_PER_DESTINATION) old.plans.length = PLANS_PER_DESTINATION;
+      if (old.plan !== plan) {
+        old.prev = old.plan;
+        old.plan = plan;
       }
       // Least recently handed out first: touch only now and then, a Map re-insert per locate is not free.
       if (this.map.size > this.max / 2) {
@@ -84,7 +81,7 @@ export class HandedOut {
       }
       return;
     }
-    this.map.set(destination, { plans: [plan], first: ++this.seq, at: now });
+    this.map.set(destination, new HandOut(plan, ++this.seq, now));
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
   }
 
@@ -98,7 +95,7 @@ export class HandedOut {
   covers(destination: string, target: TargetKey, before: number): boolean {
     const h = this.map.get(destination);
     if (!h || h.first > before) return false;
-    return h.plans.some((p) => planLists(p, target));
+    return planLists(h.plan, target) || (h.prev !== undefined && planLists(h.prev, target));
   }
 
   /** Forgets everything. */

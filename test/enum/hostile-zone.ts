@@ -14,6 +14,10 @@ export const INJECTED_NUMBER = '+12025550197';
 export const CHAIN_NUMBER = '+12025550196';
 /** The 8 suffixes (the most a locator takes) of the chains. */
 export const CHAIN_SUFFIXES: readonly string[] = Array.from({ length: 8 }, (_, k) => `s${k}.${HOSTILE_ENUM_ORIGIN}`);
+/** A number whose records carry terminal escapes: OSC 52 (clipboard write), OSC 0 (title), CSI 2J (clear) and C1 CSI. */
+export const ESCAPE_NUMBER = '+12025550195';
+/** The escape sequences ESCAPE_NUMBER's records carry, as text. */
+export const TERMINAL_ESCAPES: readonly string[] = ['\x1b]52;c;ZWNobyBwd25lZA==\x07', '\x1b]0;owned\x07', '\x1b[2J', '\u009b31m'];
 /** How many expensive records each hostile RRset holds. */
 export const HOSTILE_RECORDS = 64;
 
@@ -61,6 +65,10 @@ export function hostileEnumZoneText(): string {
     lines.push(`${owner(INJECTED_NUMBER)} IN NAPTR 10 ${i} "u" "E2U+sip" ${quoted(`!^.*$!${uri}!`)} .`);
   });
   lines.push(`${owner(INJECTED_NUMBER)} IN NAPTR 20 10 "u" "E2U+sip" "!^\\\\+(.*)$!sip:\\\\1@pbx.enum.test;user=phone!" .`);
+  TERMINAL_ESCAPES.forEach((esc, i) => {
+    lines.push(`${owner(ESCAPE_NUMBER)} IN NAPTR 10 ${i} "u" "E2U+sip" ${quoted(`!^.*$!sip:${esc}@pbx.enum.test!`)} .`);
+  });
+  lines.push(`${owner(ESCAPE_NUMBER)} IN NAPTR 20 10 "u" "E2U+sip" ${quoted('!^.*$!sip:ok@127.0.0.1!')} .`);
   for (let k = 0; k < CHAIN_SUFFIXES.length; k++) {
     const names = [`${owner(CHAIN_NUMBER)}.s${k}`, ...Array.from({ length: 6 }, (_, j) => `c${j + 1}.s${k}`)];
     for (let j = 0; j + 1 < names.length; j++) lines.push(`${names[j]} IN NAPTR 10 10 "" "E2U" "" ${names[j + 1]}.${HOSTILE_ENUM_ORIGIN}.`);

@@ -32,12 +32,12 @@ export interface ReportSink {
 }
 
 /**
- * True when a reported failure marks the target for every destination: only a 503 (the server says it is unavailable,
- * RFC 3261 section 21.5.4) from a destination named by host name, or from an IP address when `numericShared` allows it.
- * Anything else marks the target for the reported destination alone.
+ * True when a reported failure marks the target for every destination: a 503 (the server says it is unavailable),
+ * a timeout or a transport error (it did not answer), reported for a destination named by host name, or by IP address
+ * when `numericShared` allows it. Any other status is an answer about this request: it marks for the destination alone.
  */
 export function reportMarksShared(uri: string, failure: Failure, numericShared: boolean): boolean {
-  if (failure.reason !== '503') return false;
+  if (failure.status !== undefined && failure.status !== 503) return false;
   if (numericShared) return true;
   try {
     return targetHost(parseSipUri(uri)).hostKind === 0;

@@ -8,6 +8,12 @@ import type { PlanRecord, StateChange } from '../../src/core/types';
 import { createContextStore, CONTEXT_KEY, type ContextLike } from '../../src/store/context';
 import { MAX_PLAN_ENTRIES, readChange, readPlan } from '../../src/store/records';
 import { MAX_PLAN_BYTES, MAX_PLAN_NAMES, planRecordBytes } from '../../src/core/rfc3263/plan-record';
+import { DEFAULT_STALE_BYTES } from '../../src/core/saved-plans';
+import { createClient } from '@redis/client';
+import { linkStore } from '../../src/store/link';
+import { createRedisStore } from '../../src/store/redis';
+import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
+import { until } from '../store/until';
 import { reply, soa, startFakeDns, type FakeDnsServer, type FakeQuery } from '../servers/fake-dns';
 
 type Mode = 'up' | 'servfail';
@@ -238,4 +244,51 @@ test('a context store reads saved plans back, counting invalid ones and leaving 
   await store.flush();
   assert.deepEqual((data.get(CONTEXT_KEY) as { plans: PlanRecord[] }).plans, [GOOD], 'the snapshot\'s plans are saved');
   await store.close();
+});
+
+describe('hostile plans from a second writer through a real redis-server', { skip: skipUnlessRedis() }, () => {
+  let redis: RunningRedis;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  /** A plan of 3 entries of 64 SRV records with 255-character names (just under MAX_PLAN_BYTES), or 32 entries with hosts (1.5 MB). */
+  function maximal(i: number, savedAt: number, oversized: boolean): PlanRecord {
+    const plan = { destination: `sip:victim${i}.example`, entries: Array.from({ length: oversized ? 32 : 3 }, (_, e) => maximalEntry(1000 * i + e)), ttl: 60, savedAt, expiresAt: savedAt + 3_600_000 } as unknown as PlanRecord;
+    if (!oversized) for (const e of plan.entries) if (e.kind === 'srv') e.hosts = [];
+    return plan;
+  }
+
+  test('300 maximal plans and 10 oversized ones: held within staleBytes, the oversized refused, a far-future savedAt clamped', async () => {
+    const writer = createClient({ url: redis.url });
+    await writer.connect();
+    const locator = createLocator({ nameservers: ['127.0.0.1:9'], staleSeconds: 86400 });
+    const link = linkStore(locator, createRedisStore({ url: redis.url, prefix: 'hostile' }));
+    try {
+      await until(() => link.status().state === 'up', 'up');
+      const now = Date.now();
+      const future = now + 365 * 86_400_000;
+      const plans = [...Array.from({ length: 300 }, (_, i) => maximal(i, future, false)), ...Array.from({ length: 10 }, (_, i) => maximal(500 + i, future, true))];
+      assert.ok(planRecordBytes(plans[0]!) <= MAX_PLAN_BYTES);
+      const last: PlanRecord = { ...GOOD, destination: 'sip:last.example', savedAt: now, expiresAt: now + 3_600_000 };
+      for (const plan of [...plans, last]) {
+        await writer.sendCommand(['PUBLISH', 'hostile:changes', JSON.stringify({ from: 'writer', changes: [{ ttl: 3_600_000, change: { op: 'plan', plan } }] })]);
+      }
+      await until(() => locator.savedPlans().some((p) => p.destination === last.destination), 'the last plan arrives');
+      const held = locator.savedPlans();
+      const bytes = held.reduce((n, p) => n + planRecordBytes(p), 0);
+      assert.ok(bytes <= DEFAULT_STALE_BYTES, `${bytes} bytes held`);
+      assert.ok(held.length < 300, `${held.length} plans held`);
+      assert.ok(held.every((p) => p.savedAt <= Date.now()), 'savedAt clamped to arrival');
+      assert.ok(!held.some((p) => /victim5\d\d/.test(p.destination)), 'the oversized plans are refused');
+      assert.equal(link.status().invalid, 10);
+    } finally {
+      await link.close();
+      locator.close();
+      await writer.quit();
+    }
+  });
 });

@@ -15,9 +15,9 @@ export const MAX_REPEAT_COUNT = 15;
  * Most instructions a pattern may expand to, estimated from its text before it is compiled (repetitions multiplied
  * out, nested ones too); a 255-character pattern without counted repetition stays far below it.
  */
-export const MAX_PATTERN_SIZE = 512;
+export const MAX_PATTERN_SIZE = 256;
 /** Most instructions a compiled program may hold (the engine's own count, checked after compiling). */
-export const MAX_PROGRAM_SIZE = 2048;
+export const MAX_PROGRAM_SIZE = 1024;
 /** Compiled patterns (and refusals) kept, keyed by pattern text and flags: hostile answers repeat, honest ones are few. */
 export const MAX_COMPILED_PATTERNS = 256;
 
@@ -131,6 +131,10 @@ export function patternTooLarge(ere: string): string | undefined {
 
 /** Compiled patterns and refusals by flags and text, least recently used dropped first (MAX_COMPILED_PATTERNS). */
 const compiled = new Map<string, RE2JS | string>();
+
+// The engine's first compilations run cold (tens of ms on a loaded machine, whatever the pattern): pay that once
+// when the module loads, not inside the first look-up a number's answers trigger.
+for (let i = 0; i < 3; i++) RE2JS.compile(`^\\+(\\d{1,3})(.?){${4 + i}}[a-z]*|x$`, RE2JS.LONGEST_MATCH | RE2JS.CASE_INSENSITIVE).matcher('+12025550101').find();
 
 /** The compiled pattern for `ere`, from the cache when known; a string says why it is refused. */
 function compile(ere: string, caseInsensitive: boolean): RE2JS | string {

@@ -8,13 +8,15 @@ import { loadSystemSettings, type SystemSources } from './system/settings';
 import { withStaticRecords } from './system/static-querier';
 import { parseStaticRecords } from './system/static-records';
 import { EnumStep, withEnum } from './enum/step';
+import { DEFAULT_STALE_BYTES, SavedPlans } from './saved-plans';
 import { EventHub } from './events';
 import type { DnsClient, DnsQuerier, QueryEvent } from './dns/types';
 import { SipLocateError } from './errors';
 import { Marks, targetKeyOf, type Mark } from './failover/marks';
 import { AdminStates, isAdminState, MAX_ADMIN_SECONDS } from './failover/admin';
 import { Pins, type Pin } from './failover/pins';
-import { failoverFrom } from './failover/from-report';
+import { failoverFrom, type ReportSink } from './failover/from-report';
+import { HandedOut, MAX_REPORT_MARKS, MIN_HANDED_OUT, ReportMarks, strongerMark } from './failover/report-guard';
 import { Health, type ProbeOutcome } from './failover/health';
 import { rankIn } from './failover/ranks';
 import { withAddressing } from './target-address';
@@ -44,6 +46,8 @@ interface SavedPlan {
   /** Rebuilt from the record when first needed. */
   plan?: Plan;
   reportedAt: number;
+  /** Built here from fresh DNS data (not read from a store). */
+  local: boolean;
 }
 
 /** Options of createLocator(), plus an injectable DNS querier for tests. */
@@ -161,12 +165,15 @@ class LocatorImpl implements SipLocator {
   private readonly plans = new Map<string, { plan: Plan; expiresAt: number }>();
   /** The targets probeTargets() drew from a plan, kept as long as the plan is (weakly). */
   private readonly probeSets = new WeakMap<Plan, readonly Target[]>();
-  /** Last good plans by destination, LRU, at most maxSaved: kept by stores, used when DNS cannot answer. */
-  private readonly saved = new Map<string, SavedPlan>();
-  private readonly maxSaved: number;
+  /** Last good plans by destination, LRU, at most cacheSize of them and staleBytes in all: kept by stores, used when DNS cannot answer. */
+  private readonly saved: SavedPlans<SavedPlan>;
   /** How long a last good plan is kept, ms (staleSeconds; 0: not kept). */
   private readonly staleMs: number;
   private readonly marks: Marks;
+  /** Destinations whose targets were handed out (reports may touch only those), and marks reports made for one destination. */
+  private readonly handedOut: HandedOut;
+  private readonly reportMarks: ReportMarks;
+  private readonly numericReportsShared: boolean;
   /** Operator states (drain, disable). */
   private readonly admin: AdminStates;
   private readonly counts: LocatorCounters = { locates: {}, planHits: 0, planMisses: 0, failovers: 0 };
@@ -205,12 +212,20 @@ class LocatorImpl implements SipLocator {
     this.planLimit = Math.floor(numberOption(o.cacheSize, 10000, 0, 10_000_000, 'cacheSize'));
     const maxPins = Math.floor(numberOption(o.maxPins, 100_000, 1, 10_000_000, 'maxPins'));
     const maxMarks = Math.floor(numberOption(o.maxMarks, 100_000, 1, 10_000_000, 'maxMarks'));
-    this.maxSaved = maxPins;
     this.staleMs = numberOption(o.staleSeconds, 86400, 0, 30 * 86400, 'staleSeconds') * 1000;
+    // Per-destination state follows the bound the user sets for destinations: cacheSize.
+    this.saved = new SavedPlans(this.planLimit, Math.floor(numberOption(o.staleBytes, DEFAULT_STALE_BYTES, 0, 1024 ** 3, 'staleBytes')));
     this.pins = new Pins(this.clock, numberOption(o.pinSeconds, 7200, 1, 30 * 86400, 'pinSeconds') * 1000, maxPins, (pin: Pin) => this.evicted({ op: 'expired', destination: pin.destination }));
-    this.marks = new Marks(this.clock, numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds'), numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds'), maxMarks, (mark: Mark) => this.evicted({ op: 'expired', mark: keyOnly(mark) }));
+    const greylistSeconds = numberOption(o.greylistSeconds, 32, 0, 86400, 'greylistSeconds');
+    const maxBlacklistSeconds = numberOption(o.maxBlacklistSeconds, 3600, 0, 86400, 'maxBlacklistSeconds');
+    const maxReportMarks = Math.min(MAX_REPORT_MARKS, maxMarks);
+    this.marks = new Marks(this.clock, greylistSeconds, maxBlacklistSeconds, maxMarks, (mark: Mark) => this.evicted({ op: 'expired', mark: keyOnly(mark) }), maxReportMarks);
+    this.reportMarks = new ReportMarks(this.clock, greylistSeconds, maxBlacklistSeconds, maxReportMarks);
+    if (o.numericReportsShared !== undefined && typeof o.numericReportsShared !== 'boolean') throw new SipLocateError('EINVALIDOPTION', 'The option numericReportsShared must be true or false.', { option: 'numericReportsShared' });
+    this.numericReportsShared = o.numericReportsShared === true;
     this.admin = new AdminStates(this.clock, maxMarks);
     this.enums = new EnumStep(o, this.clock, this.planLimit);
+    this.handedOut = new HandedOut(this.clock, Math.max(this.planLimit, MIN_HANDED_OUT));
     if (o.addressLookup !== undefined && !ADDRESS_LOOKUPS.includes(o.addressLookup)) throw new SipLocateError('EINVALIDOPTION', `The option addressLookup must be one of ${ADDRESS_LOOKUPS.join(', ')}.`, { option: 'addressLookup' });
     this.addressLookup = o.addressLookup ?? 'dns-then-system';
     this.systemTtl = numberOption(o.systemTtl, 30, 0, 86400, 'systemTtl');
@@ -358,22 +373,23 @@ class LocatorImpl implements SipLocator {
     if (!record) return;
     const old = this.saved.get(destination);
     const due = !old || !samePlan(old.record, record) || now - old.reportedAt >= PLAN_WRITE_INTERVAL_MS;
-    this.saved.delete(destination);
-    this.saved.set(destination, { record, reportedAt: due ? now : old.reportedAt });
-    if (this.saved.size > this.maxSaved) this.saved.delete(this.saved.keys().next().value as string);
+    this.saved.set(destination, { record, reportedAt: due ? now : old.reportedAt, local: true });
     if (due) this.emit({ op: 'plan', plan: record });
   }
 
-  /** Keeps a last good plan read from a store, unless a newer one is held; its lifetime capped by staleSeconds. */
+  /**
+   * Keeps a last good plan read from a store, its savedAt clamped to now (a far-future one cannot outrank later
+   * updates) and its lifetime capped by staleSeconds, unless a newer one is held or this locator's own plan for the
+   * destination is still fresh (its DNS data has not expired).
+   */
   private keepSaved(record: PlanRecord): void {
     const now = this.clock.now();
     const expiresAt = Math.min(record.expiresAt, now + this.staleMs);
     if (this.staleMs === 0 || expiresAt <= now) return;
+    const savedAt = Math.min(record.savedAt, now);
     const old = this.saved.get(record.destination);
-    if (old && old.record.savedAt >= record.savedAt) return;
-    this.saved.delete(record.destination);
-    this.saved.set(record.destination, { record: { ...record, expiresAt }, reportedAt: now });
-    if (this.saved.size > this.maxSaved) this.saved.delete(this.saved.keys().next().value as string);
+    if (old && (old.record.savedAt >= savedAt || (old.local && this.cachedPlan(record.destination) !== undefined))) return;
+    this.saved.set(record.destination, { record: { ...record, savedAt, expiresAt }, reportedAt: now, local: false });
   }
 
   savedPlans(): PlanRecord[] {
@@ -433,6 +449,11 @@ class LocatorImpl implements SipLocator {
       this.counts.failovers++;
       this.markFailed(failed, failure);
     }
+    return this.nextTarget(state);
+  }
+
+  /** The first target not tried yet, unmarked ones first (pinned in sticky mode); marks nothing. */
+  private nextTarget(state: FailoverState): Target | undefined {
     const tried = new Set(state.tried.map(targetKeyOf));
     let grey: Target | undefined;
     let black: Target | undefined;
@@ -446,7 +467,7 @@ class LocatorImpl implements SipLocator {
         disabled ??= t;
         continue;
       }
-      const m = this.marks.get(t);
+      const m = this.reportMarks.size > 0 ? strongerMark(this.marks.get(t), this.reportMarks.get(state.destination, t)) : this.marks.get(t);
       if (!m) {
         if (a === 'drain') {
           drained ??= t;
@@ -468,8 +489,43 @@ class LocatorImpl implements SipLocator {
   }
 
   failoverFrom(uri: string, failed: TargetKey | string, options?: ReportOptions): Promise<ReportResult> {
-    return failoverFrom(this, uri, failed, options);
+    return failoverFrom(this, this.reportSink, uri, failed, options, this.numericReportsShared);
   }
+
+  /** What failoverFrom() may do beyond the public interface: check hand-outs and mark within the report bounds. */
+  private readonly reportSink: ReportSink = {
+    sequence: () => this.handedOut.sequence(),
+    recent: (uri) => {
+      if (this.enums.handles(uri)) return true;
+      try {
+        return this.handedOut.recent(this.parse(uri).destination);
+      } catch {
+        return true; // the report's locate rejects the URI with its own error
+      }
+    },
+    handedOut: (destination, target, before) => this.handedOut.covers(destination, target, before),
+    markReported: (destination, target, failure, shared) => {
+      this.counts.failovers++;
+      if (!REASONS.includes(failure.reason) || !this.reportMarks.allows(destination)) return false;
+      if (shared) {
+        const { mark, changed } = this.marks.mark(target, failure, true);
+        if (!changed) return true;
+        this.reportMarks.count(destination);
+        this.emit({ op: 'mark', mark: { ...mark } });
+        for (const d of this.pins.unpinTarget(target)) this.emit({ op: 'unpin', destination: d, target: keyOnly(target) });
+        return true;
+      }
+      if (!this.reportMarks.put(destination, this.reportMarks.markOf(target, failure))) return true;
+      this.reportMarks.count(destination);
+      const pin = this.pins.get(destination);
+      if (pin && targetKeyOf(pin) === targetKeyOf(target)) {
+        this.pins.delete(destination);
+        this.emit({ op: 'unpin', destination, target: keyOnly(target) });
+      }
+      return true;
+    },
+    next: (state) => this.nextTarget(state),
+  };
 
   markFailed(target: TargetKey, failure: Failure): void {
     if (!failure || !REASONS.includes(failure.reason)) throw new SipLocateError('EINVALIDOPTION', 'A failure reason must be "transport", "timeout" or "503".', { reason: failure?.reason });
@@ -480,6 +536,7 @@ class LocatorImpl implements SipLocator {
 
   markSucceeded(target: TargetKey, destination?: string): void {
     if (this.marks.clearGrey(target)) this.emit({ op: 'unmark', target: keyOnly(target) });
+    if (destination !== undefined && this.reportMarks.size > 0) this.reportMarks.clearGrey(destination, target);
     if (!this.sticky || !destination) return;
     const pin = this.pins.get(destination);
     if (pin && targetKeyOf(pin) === targetKeyOf(target) && !this.dueForRenewal(pin.expiresAt)) {
@@ -564,6 +621,7 @@ class LocatorImpl implements SipLocator {
   }
 
   resetState(): void {
+    this.reportMarks.clear();
     this.marks.clear();
     this.pins.clear();
     this.emit({ op: 'reset' });
@@ -606,6 +664,7 @@ class LocatorImpl implements SipLocator {
         break;
       }
       case 'reset':
+        this.reportMarks.clear();
         this.marks.clear();
         this.pins.clear();
         break;
@@ -654,9 +713,10 @@ class LocatorImpl implements SipLocator {
 
   /** Draws the order from a plan and applies marks and the pin (readOnly: without changing pins); throws ENOADDRESS when nothing is left. */
   private resultFrom(uri: string, destination: string, plan: Plan, readOnly = false): LocateResult {
-    const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets));
+    const ordered = this.applyMarks(planTargets(plan, this.family, this.random, this.maxTargets), destination);
     if (ordered.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.family}.`, { destination });
     const sticky = this.applyPin(destination, ordered, readOnly, plan);
+    if (!readOnly) this.handedOut.record(destination, plan);
     return { uri, destination, targets: ordered, sticky, stale: plan.stale === true };
   }
 
@@ -729,7 +789,7 @@ class LocatorImpl implements SipLocator {
   }
 
   /** Unmarked targets first, then drained, grey, black and down (found dead by probing); disabled ones only when nothing else is left. Marked ones carry their mark. */
-  private applyMarks(targets: Target[]): Target[] {
+  private applyMarks(targets: Target[], destination: string): Target[] {
     const free: Target[] = [];
     const drained: Target[] = [];
     const grey: Target[] = [];
@@ -742,7 +802,7 @@ class LocatorImpl implements SipLocator {
         disabled.push(t);
         continue;
       }
-      const m = this.marks.get(t);
+      const m = this.reportMarks.size > 0 ? strongerMark(this.marks.get(t), this.reportMarks.get(destination, t)) : this.marks.get(t);
       if (!m) (probed && this.health.state(t) === 'down' ? black : a === 'drain' ? drained : free).push(t);
       else (m.mark === 'grey' ? grey : black).push({ ...t, mark: m.mark });
     }

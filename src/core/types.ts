@@ -212,6 +212,8 @@ export interface LocatorOptions {
   maxPins?: number;
   /** Most failure marks kept; beyond it the soonest-expiring one is dropped (default 100000). */
   maxMarks?: number;
+  /** A reported 503 for a destination named by IP address marks the target for every destination too (default false: that destination only). */
+  numericReportsShared?: boolean;
   /** Seconds a transport error or timeout greylists a target (default 32). */
   greylistSeconds?: number;
   /** Upper bound for a 503 Retry-After blacklist, seconds (default 3600). */
@@ -235,6 +237,8 @@ export interface LocatorOptions {
   dns0x20?: boolean;
   /** Seconds expired DNS data, and each destination's last good plan, are kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
   staleSeconds?: number;
+  /** Bound on the bytes of all last good plans kept (about their JSON size; default 8 MiB); they are also at most cacheSize. */
+  staleBytes?: number;
   /** How long a look-up with expired data waits for a nameserver before answering from it, ms (default 1800). */
   staleAnswerMs?: number;
   /** Largest number of targets returned (default 32; truncates, never fails). */

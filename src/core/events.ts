@@ -18,9 +18,6 @@ export type ResolverEventOp =
   | 'nameserver-down' // a nameserver failed repeatedly and went behind the healthy ones
   | 'nameserver-up'; // a nameserver answered again
 
-/** Every op, in the order of the type above. */
-export const RESOLVER_EVENT_OPS: readonly ResolverEventOp[] = ['mark', 'unmark', 'pin', 'unpin', 'up', 'down', 'drain', 'disable', 'enable', 'failback', 'store-up', 'store-down', 'nameserver-down', 'nameserver-up'];
-
 /** One event (msg.payload of the sip-events node, without the resolver's id). */
 export interface ResolverEvent {
   op: ResolverEventOp;

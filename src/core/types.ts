@@ -1,6 +1,5 @@
 import type { Clock } from './dns/clock';
 import type { DnsRecord, RecordType } from './dns/types';
-import type { FailoverPolicy } from './failover/policy';
 
 export type { Clock } from './dns/clock';
 
@@ -142,11 +141,20 @@ export interface AdminRecord extends TargetKey {
   expiresAt?: number;
 }
 
+/** One recently located destination's targets in the failover order in force now (the rule of failover/order.ts). */
+export interface DestinationOrder {
+  destination: string;
+  /** Every target, best first: what locate() lists, then disabled ones; marked ones carry their mark. */
+  targets: Target[];
+}
+
 /** The state a locator shares between flows: failure marks and sticky pins (and, from a store, operator states). */
 export interface LocatorState {
   marks: MarkRecord[];
   pins: PinRecord[];
   admin?: AdminRecord[];
+  /** With state({ orders: true }): the recently located destinations, newest first, each in its current order. */
+  orders?: DestinationOrder[];
   /** Last good plans, when a store reads them back (state() leaves them out; see savedPlans()). */
   plans?: PlanRecord[];
 }
@@ -262,6 +270,14 @@ export interface LocatorOptions {
   random?: () => number;
 }
 
+/** A parsed failoverCodes setting (parseFailoverCodes()). */
+export interface FailoverPolicy {
+  /** The setting, normalised: "408, 480, 5xx". */
+  readonly text: string;
+  /** True when a final response with this status moves on to the next target. */
+  fails(status: number): boolean;
+}
+
 /** Per-request failover state that travels with a message: the list and what was tried. */
 export interface FailoverState {
   destination: string;
@@ -325,18 +341,18 @@ export interface Locator {
   markSucceeded(target: TargetKey, destination?: string): void;
   /** The destination's sticky server, if it has a live pin. */
   pinnedTarget(destination: string): Target | undefined;
-  /** Current marks and pins (expired ones left out). */
-  state(): LocatorState;
+  /** Current marks and pins (expired ones left out); with `orders`, also the current order of recent destinations. */
+  state(options?: { orders?: boolean }): LocatorState;
   /** Drops all marks and pins (not the DNS cache). */
   resetState(): void;
   /** Calls listener with each change this locator makes to marks or pins; returns a function that stops it. */
   onChange(listener: (change: StateChange) => void): () => void;
-  /** The last good plan of each recently located destination, for a store to keep (absent on locators without serve-stale). */
-  savedPlans?(): PlanRecord[];
+  /** The last good plan of each recently located destination, for a store to keep (empty without serve-stale). */
+  savedPlans(): PlanRecord[];
   /** Applies a change made elsewhere (a store, another instance) without reporting it to onChange listeners. */
   apply(change: StateChange): void;
-  /** Operator states in force (drain, disable); optional so other Locator implementations need not keep them. */
-  adminStates?(): AdminRecord[];
+  /** Operator states in force (drain, disable), sorted by target. */
+  adminStates(): AdminRecord[];
   /** Releases sockets and timers; later locate() calls reject with ECLOSED. */
   close(): void;
 }

@@ -2,7 +2,7 @@
 import { setMaxListeners } from 'node:events';
 import { SipLocateError } from '../core/errors';
 import type { SipLocator } from '../core/locator';
-import { targetKeyOf } from '../core/failover/marks';
+import { targetId, targetLabel } from '../core/target';
 import type { ProbeOutcome } from '../core/failover/health';
 import type { Target } from '../core/types';
 import { sendOptions, type ProbeResult } from '../probe/prober';
@@ -140,7 +140,7 @@ export class Monitor {
     let complete = true;
     const keys = new Set<string>();
     for (const t of targets) {
-      const key = targetKeyOf(t);
+      const key = targetId(t);
       keys.add(key);
       const known = this.watched.get(key);
       if (known) {
@@ -154,7 +154,7 @@ export class Monitor {
         continue;
       }
       if (this.watched.size >= this.maxTargets) {
-        this.problem(uri, new SipLocateError('EOVERLOAD', `Monitoring stops adding targets at ${this.maxTargets}; ${t.transport} ${t.address}:${t.port} is not probed.`));
+        this.problem(uri, new SipLocateError('EOVERLOAD', `Monitoring stops adding targets at ${this.maxTargets}; ${targetLabel(t)} is not probed.`));
         complete = false;
         continue;
       }

@@ -1,8 +1,7 @@
 /** The msg.sip contract between the nodes: its shape, how it is written from a result and checked when read. */
 import { SipLocateError, unexpected } from '../core/errors';
 import type { FailoverState, Failure, LocateResult, Target, TargetKey } from '../core/types';
-import { withAddressing } from '../core/target-address';
-import { readTargetKey } from '../store/records';
+import { readTargetKey, targetKey, withAddressing } from '../core/target';
 
 /** The shape of msg.sip that sip-locate writes and the other nodes read. */
 export interface SipMsgState {
@@ -32,12 +31,7 @@ export interface SipMsgState {
 /** msg.sip for a fresh location result. */
 export function stateFromResult(result: LocateResult): SipMsgState {
   const target = result.targets[0]!;
-  return { uri: result.uri, destination: result.destination, target, targets: result.targets, tried: [keyOf(target)], attempt: 1, sticky: result.sticky };
-}
-
-/** The mark-relevant part of a target. */
-export function keyOf(t: TargetKey): TargetKey {
-  return { transport: t.transport, address: t.address, port: t.port };
+  return { uri: result.uri, destination: result.destination, target, targets: result.targets, tried: [targetKey(target)], attempt: 1, sticky: result.sticky };
 }
 
 function isTargetKey(v: unknown): v is TargetKey {
@@ -56,8 +50,8 @@ export function readSipState(sip: unknown): SipMsgState | SipLocateError {
   if (!isTargetKey(s.target)) return bad('msg.sip.target is missing or not a target');
   if (typeof s.destination !== 'string' || s.destination.length === 0 || s.destination.length > 2100) return bad('msg.sip.destination is missing');
   let tried: TargetKey[] = [];
-  if (Array.isArray(s.tried) && s.tried.length <= MAX_TARGETS_IN_MSG && s.tried.every(isTargetKey)) tried = (s.tried as TargetKey[]).map(keyOf);
-  const current = keyOf(s.target);
+  if (Array.isArray(s.tried) && s.tried.length <= MAX_TARGETS_IN_MSG && s.tried.every(isTargetKey)) tried = (s.tried as TargetKey[]).map(targetKey);
+  const current = targetKey(s.target);
   const last = tried[tried.length - 1];
   if (!last || last.transport !== current.transport || last.address !== current.address || last.port !== current.port) tried.push(current);
   const attempt = typeof s.attempt === 'number' && Number.isInteger(s.attempt) && s.attempt > 0 ? s.attempt : tried.length;

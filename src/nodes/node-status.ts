@@ -9,6 +9,7 @@
  */
 import type { Node, NodeStatus } from 'node-red';
 import type { TargetKey } from '../core/types';
+import { targetLabel } from '../core/target';
 
 /** Every status name each node can show; each is a key `<type>.status.<name>` in en-US and de (a test checks both). */
 export const STATUS_NAMES = {
@@ -41,10 +42,8 @@ export function statusText<T extends StatusNodeType>(RED: Translator, type: T, n
   return values ? RED._(key, values) : key;
 }
 
-/** A short target text for status: "udp 192.0.2.1:5060". */
-export function targetText(t: TargetKey): string {
-  return `${t.transport} ${t.address.includes(':') ? `[${t.address}]` : t.address}:${t.port}`;
-}
+/** A short target text for status: "udp 192.0.2.1:5060" (core/target.ts's targetLabel). */
+export const targetText: (t: TargetKey) => string = targetLabel;
 
 /** A success status, turned yellow with `note` appended while the resolver's state store is down (work goes on from memory). */
 export function withStoreNote(storeDown: boolean, status: NodeStatus, note: string): NodeStatus {

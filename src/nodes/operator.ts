@@ -3,9 +3,7 @@ import { isAdminState, MAX_ADMIN_SECONDS } from '../core/failover/admin';
 import { SipLocateError } from '../core/errors';
 import type { SipLocator } from '../core/locator';
 import type { AdminState, Locator, TargetKey } from '../core/types';
-import { readTargetKey } from '../store/records';
-// The canonical address form targets are matched under (until the one target identity module lands in core).
-import { canonicalAddress } from '../core/failover/report';
+import { canonicalAddress, readTargetKey } from '../core/target';
 import type { ResolverConfigNode } from './resolver-lookup';
 
 /** Shortest operator state, s: a shorter one would lapse before the store or a second instance saw it. */
@@ -32,13 +30,15 @@ export function readTargetRequest(body: unknown, state?: unknown): TargetRequest
   const b = body as Record<string, unknown>;
   const want = state ?? b.state;
   if (!isAdminState(want)) return new SipLocateError('EINVALIDMSG', 'The state must be "drain", "disable" or "enable".');
-  const target = readTargetKey(typeof b.target === 'object' && b.target !== null ? b.target : b);
+  const given: unknown = typeof b.target === 'object' && b.target !== null ? b.target : b;
+  const target = readTargetKey(given);
   if (!target) return new SipLocateError('EINVALIDMSG', 'The target needs a transport (udp, tcp, tls, sctp, ws, wss), an IP address and a port from 1 to 65535.');
-  // A state is kept under the address as written; one that is not in the form DNS answers are compared in would never match.
-  const canonical = canonicalAddress(target.address);
-  if (canonical !== target.address) {
+  // Say so when the address is not written the way targets are shown and matched, rather than quietly rewrite it.
+  const written = typeof given === 'object' && given !== null && 'address' in given && typeof given.address === 'string' ? given.address : target.address;
+  const canonical = canonicalAddress(written);
+  if (canonical !== written) {
     const hint = canonical === undefined ? 'use an address without a zone index' : `write it as ${canonical}`;
-    return new SipLocateError('EINVALIDMSG', `The address ${target.address.slice(0, 64)} is not in the form targets are matched in: ${hint}.`);
+    return new SipLocateError('EINVALIDMSG', `The address ${written.slice(0, 64)} is not in the form targets are matched in: ${hint}.`);
   }
   const seconds = b.seconds ?? (typeof b.target === 'object' && b.target !== null ? (b.target as Record<string, unknown>).seconds : undefined);
   if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < MIN_ADMIN_SECONDS || seconds > MAX_ADMIN_SECONDS)) {

@@ -1,13 +1,13 @@
 /** The sip-options node: probes msg.sip.target with OPTIONS; output 1 on a final response, output 2 on failure. */
 import { SipLocateError } from '../core/errors';
 import { failoverPolicyOf, type FailoverPolicy } from '../core/failover/policy';
-import { targetKeyText } from '../core/target-address';
+import { targetId, targetKey } from '../core/target';
 import { checkProbeOptions, probeTarget, sipDomainOf } from '../probe/check';
 import { sendOptions, type ProbeStats } from '../probe/prober';
 import type { TlsIdentity } from '../probe/tls-identity';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { RecentlyConfirmed } from './recently-confirmed';
-import { errorOf, keyOf, readSipState } from './msg-contract';
+import { errorOf, readSipState } from './msg-contract';
 import { errorStatus, statusText, targetText, throttledStatus } from './node-status';
 import { attachResolver, locatorOf } from './resolver-lookup';
 
@@ -78,8 +78,8 @@ function registerOptions(RED: NodeAPI): void {
       const secure = target.transport === 'tls' || target.transport === 'wss';
       const domain = secure && tlsIdentity !== 'target' ? sipDomainOf(sip.uri) : undefined;
       if (domain instanceof SipLocateError) return fail(domain);
-      const targetKey = targetKeyText(target);
-      if (skipMs > 0 && sip.target.mark === undefined && recent.fresh(targetKey)) {
+      const id = targetId(target);
+      if (skipMs > 0 && sip.target.mark === undefined && recent.fresh(id)) {
         // Confirmed a moment ago and not marked when it was listed: pass it on without a probe.
         delete sip.failure;
         delete sip.retryAfter;
@@ -98,7 +98,7 @@ function registerOptions(RED: NodeAPI): void {
         const answer = r.kind === 'response' ? r : r.status === 503 && !rules.fails(503) ? { status: 503, reason: 'Service Unavailable', headers: {} } : undefined;
         if (answer && rules.fails(answer.status)) {
           // A final response the failoverCodes say to move on from.
-          recent.forget(targetKey);
+          recent.forget(id);
           sip.failure = answer.status;
           sip.response = { status: answer.status, reason: answer.reason, headers: answer.headers };
           msg.sip = sip;
@@ -106,15 +106,15 @@ function registerOptions(RED: NodeAPI): void {
           return failed(`${targetText(target)} answered ${answer.status} ${answer.reason}, one of the failover codes.`);
         } else if (answer) {
           const r = answer;
-          if (r.status !== 503) recent.confirm(targetKey);
+          if (r.status !== 503) recent.confirm(id);
           sip.response = { status: r.status, reason: r.reason, headers: r.headers };
           const locator = locatorOf(resolver);
-          if (!(locator instanceof SipLocateError) && r.status !== 503) locator.markSucceeded(keyOf(sip.target), sip.destination);
+          if (!(locator instanceof SipLocateError) && r.status !== 503) locator.markSucceeded(targetKey(sip.target), sip.destination);
           msg.sip = sip;
           status(() => ({ fill: 'green', shape: 'dot', text: statusText(RED, 'sip-options', 'answered', { status: r.status, target: targetText(target) }) }));
           send([msg, null]);
         } else if (r.kind === 'failure') {
-          recent.forget(targetKey);
+          recent.forget(id);
           sip.failure = r.failure;
           if (r.retryAfter !== undefined) sip.retryAfter = r.retryAfter;
           if (r.status !== undefined) sip.response = { status: r.status, reason: 'Service Unavailable', headers: {} };

@@ -2,6 +2,7 @@
 import type { NameserverState } from '../core/dns/types';
 import { createLocator, type SipLocator } from '../core/locator';
 import { SipLocateError } from '../core/errors';
+import { targetLabel } from '../core/target';
 import type { Locator, LocatorOptions } from '../core/types';
 import { createContextStore, type ContextLike } from '../store/context';
 import { linkStore, type StoreLink } from '../store/link';
@@ -132,6 +133,7 @@ function registerResolver(RED: NodeAPI): void {
       id: node.id,
       name: config.name || '',
       ...(node.locator ? resolverState(node, node.locator) : { error: node.configError ? errorOf(node.configError) : undefined }),
+      ...(node.locator ? { orders: node.locator.state({ orders: true }).orders } : {}),
       recent: recent.list(),
       now: Date.now(),
     }));
@@ -157,7 +159,7 @@ function registerResolver(RED: NodeAPI): void {
       if (monitoring) {
         stopHealthLog = shared.locator.events.on((e) => {
           if (e.op !== 'up' && e.op !== 'down' && e.op !== 'failback') return;
-          const t = e.target ? `${e.target.transport} ${e.target.address}:${e.target.port}` : '';
+          const t = e.target ? targetLabel(e.target) : '';
           const text = RED._(`sip-resolver.status.health-${e.op}`, { target: t, reason: e.reason ?? '', destination: e.destination ?? '' });
           if (e.op === 'down') node.warn(text);
           else node.log(text);

@@ -7,7 +7,8 @@ import { decide, failoverPolicyOf, noFailover, type Decision, type Outcome } fro
 import { isReport, parseReport } from '../core/failover/report';
 import type { Failure, ReportResult, Target } from '../core/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { errorOf, failoverState, keyOf, readSipState, type SipMsgState } from './msg-contract';
+import { targetKey } from '../core/target';
+import { errorOf, failoverState, readSipState, type SipMsgState } from './msg-contract';
 import { errorStatus, statusText, targetText, withStoreNote, throttledStatus } from './node-status';
 import { attachResolver, locatorOf, storeIsDown } from './resolver-lookup';
 
@@ -113,7 +114,7 @@ function registerTargetFailed(RED: NodeAPI): void {
           decision = decide(rules, outcome);
         }
         if (decision.action === 'confirm') {
-          locator.markSucceeded(keyOf(sip.target), sip.destination);
+          locator.markSucceeded(targetKey(sip.target), sip.destination);
           delete sip.ok;
           delete sip.failure;
           return confirmed(sip);
@@ -130,7 +131,7 @@ function registerTargetFailed(RED: NodeAPI): void {
           return toOutput2(new SipLocateError('EEXHAUSTED', `All ${sip.targets.length} targets for ${sip.destination} failed (${sip.tried.length} tried).`));
         }
         sip.target = next;
-        sip.tried = [...sip.tried, keyOf(next)];
+        sip.tried = [...sip.tried, targetKey(next)];
         sip.attempt += 1;
         const pinned = locator.pinnedTarget(sip.destination);
         sip.sticky = !!pinned && pinned.address === next.address && pinned.port === next.port && pinned.transport === next.transport;

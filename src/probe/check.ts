@@ -1,10 +1,9 @@
 /** Checks every value a probe would write into a SIP request, so nothing unchecked reaches the wire. */
 import { isIP } from 'node:net';
 import { SipLocateError } from '../core/errors';
-import { readTargetKey } from '../store/records';
 import type { Target } from '../core/types';
 import { parseSipUri } from '../core/uri';
-import { withAddressing } from '../core/target-address';
+import { readTargetKey, withAddressing } from '../core/target';
 import { TLS_IDENTITIES } from './tls-identity';
 
 /** A host name (RFC 1123 labels; "_" allowed as SRV targets use it) of at most 253 characters, optionally with a final dot. */

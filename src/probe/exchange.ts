@@ -1,4 +1,5 @@
 /** What every OPTIONS exchange shares, whatever carries it: checked options, fresh IDs, response matching and the result sentences. */
+import { targetLabel } from '../core/target';
 import { setMaxListeners } from 'node:events';
 import { SipLocateError, type ErrorCode } from '../core/errors';
 import type { Target } from '../core/types';
@@ -108,7 +109,7 @@ export class Exchange {
   }
 
   private where(): string {
-    return `${this.target.transport} ${this.target.address}:${this.target.port}`;
+    return targetLabel(this.target);
   }
 }
 

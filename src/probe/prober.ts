@@ -1,4 +1,5 @@
 /** Sends one SIP OPTIONS to a target over UDP, TCP, TLS, WS or WSS and reports the final response or the failure. */
+import { addressPort } from '../core/target';
 import { createSocket } from 'node:dgram';
 import { connect as tcpConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
@@ -125,7 +126,7 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (err) => finish(transportError(err)));
-    socket.on('close', () => finish({ kind: 'failure', failure: 'transport', code: 'ECONNRESET', message: `The ${target.transport} connection to ${target.address}:${target.port} closed before a final response.` }));
+    socket.on('close', () => finish({ kind: 'failure', failure: 'transport', code: 'ECONNRESET', message: `The ${target.transport} connection to ${addressPort(target)} closed before a final response.` }));
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       for (;;) {
@@ -134,7 +135,7 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
         if (r === undefined) return;
         if (r === 'malformed') {
           stats.malformed++;
-          return finish({ kind: 'failure', failure: 'transport', code: 'EBADMSG', message: `The server at ${target.address}:${target.port} sent something that is not a SIP response.` });
+          return finish({ kind: 'failure', failure: 'transport', code: 'EBADMSG', message: `The server at ${addressPort(target)} sent something that is not a SIP response.` });
         }
         buffered = buffered.subarray(r.length);
         if (!matches(r)) stats.stray++;

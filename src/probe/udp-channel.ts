@@ -2,6 +2,7 @@
  * SIP OPTIONS over UDP for many probes at once, as scheduled health probing needs: one bound socket per source
  * address instead of one socket per probe, and one timer for every retransmission and deadline.
  */
+import { addressPort } from '../core/target';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { once, setMaxListeners } from 'node:events';
 import { isIP, SocketAddress } from 'node:net';
@@ -137,7 +138,7 @@ export class UdpProbeChannel {
     const ex = plan.checked.exchange();
     if (this.closed || signal?.aborted) return Promise.reject(ex.cancelled());
     if (this.pending.size >= this.maxPending) {
-      return Promise.reject(new SipLocateError('EOVERLOAD', `${this.maxPending} UDP probes are in flight already; the probe to ${ex.target.address}:${ex.target.port} was not sent.`));
+      return Promise.reject(new SipLocateError('EOVERLOAD', `${this.maxPending} UDP probes are in flight already; the probe to ${addressPort(ex.target)} was not sent.`));
     }
     return new Promise((resolve, reject) => {
       const entry = new Pending(this, ex, plan.peer, plan.delays, signal, resolve, reject);

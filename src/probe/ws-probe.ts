@@ -1,4 +1,5 @@
 /** One SIP OPTIONS over a WebSocket (RFC 7118): subprotocol "sip", one SIP message per WebSocket message. */
+import { addressPort } from '../core/target';
 import WebSocket from 'ws';
 import type { SipLocateError } from '../core/errors';
 import type { Target } from '../core/types';
@@ -110,7 +111,7 @@ export function probeOverWebSocket(run: WsProbeRun): Promise<ProbeResult> {
     ws.on('error', (err: Error & { code?: string }) => finish(run.transportError(err)));
     ws.on('close', () => {
       signal?.removeEventListener('abort', onAbort);
-      finish({ kind: 'failure', failure: 'transport', code: 'ECONNRESET', message: `The ${target.transport} connection to ${target.address}:${target.port} closed before a final response.` });
+      finish({ kind: 'failure', failure: 'transport', code: 'ECONNRESET', message: `The ${target.transport} connection to ${addressPort(target)} closed before a final response.` });
     });
   });
 }

@@ -1,15 +1,17 @@
 /** Checking marks, pins and changes that come back from a store or another instance: untrusted input. */
 import { isIP } from 'node:net';
 import { isTransport } from '../core/rfc3263/transports';
-import { withAddressing } from '../core/target-address';
+import { readTarget, readTargetKey } from '../core/target';
 import { isAdminState, MAX_ADMIN_SECONDS } from '../core/failover/admin';
 import { MAX_ADDRESSES_PER_HOST } from '../core/rfc3263/addresses';
 import { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES, MAX_PLAN_NAMES, planRecordTooLarge } from '../core/rfc3263/plan-record';
 import { MAX_SRV } from '../core/rfc3263/srv';
-import type { AdminRecord, MarkRecord, PinRecord, PlanHostRecord, PlanRecord, PlanRecordEntry, StateChange, Target, TargetKey } from '../core/types';
+import type { AdminRecord, MarkRecord, PinRecord, PlanHostRecord, PlanRecord, PlanRecordEntry, StateChange } from '../core/types';
 
 const MAX_DESTINATION = 2100;
 const MAX_HOST = 255;
+
+export { readTarget, readTargetKey };
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -17,26 +19,6 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function isTime(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0;
-}
-
-/** A target key read from untrusted data, or undefined. */
-export function readTargetKey(v: unknown): TargetKey | undefined {
-  if (!isObject(v)) return undefined;
-  const { transport, address, port } = v;
-  if (typeof transport !== 'string' || !isTransport(transport)) return undefined;
-  if (typeof address !== 'string' || isIP(address) === 0) return undefined;
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  return { transport, address, port };
-}
-
-/** A full target read from untrusted data (missing descriptive fields are filled in), or undefined. */
-export function readTarget(v: unknown): Target | undefined {
-  const key = readTargetKey(v);
-  if (!key || !isObject(v)) return undefined;
-  const host = typeof v.host === 'string' && v.host.length > 0 && v.host.length <= MAX_HOST ? v.host : key.address;
-  const source = v.source === 'numeric' || v.source === 'naptr' || v.source === 'srv' || v.source === 'address' || v.source === 'system' ? v.source : 'address';
-  const ttl = typeof v.ttl === 'number' && Number.isFinite(v.ttl) && v.ttl >= 0 ? v.ttl : 0;
-  return withAddressing({ ...key, family: isIP(key.address) === 6 ? 6 : 4, host, source, ttl });
 }
 
 /** A mark read from untrusted data; `expiresAt` may be replaced by the caller's own clock. */

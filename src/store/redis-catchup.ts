@@ -1,6 +1,6 @@
 /** Reading everything a Redis store holds, in SCAN batches: one pipelined round trip per batch, the event loop free between batches. */
 import { SipLocateError } from '../core/errors';
-import { targetKeyOf } from '../core/failover/marks';
+import { targetId } from '../core/target';
 import type { LocatorState } from '../core/types';
 import { sendBatch, type BatchDeadline, type BatchReply, type CommandSender } from './pipeline';
 import { readAdmin, readMark, readPin } from './records';
@@ -102,13 +102,13 @@ function decode(o: CatchUpOptions, keys: readonly string[], reply: BatchReply | 
     const parsed = parseJson(value);
     if (isAdmin) {
       const admin = readAdmin(parsed, pttl === -1 ? null : now + pttl);
-      if (admin && admin.state !== 'enable' && o.adminPrefix + targetKeyOf(admin) === key) (out.admin ??= []).push(admin);
+      if (admin && admin.state !== 'enable' && o.adminPrefix + targetId(admin) === key) (out.admin ??= []).push(admin);
       else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid operator state for its name and was skipped.`), key);
       return;
     }
     if (key.startsWith(o.markPrefix)) {
       const mark = readMark(parsed, now + pttl);
-      if (mark && o.markPrefix + targetKeyOf(mark) === key) out.marks.push(mark);
+      if (mark && o.markPrefix + targetId(mark) === key) out.marks.push(mark);
       else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid mark for its name and was skipped.`), key);
     } else if (key.startsWith(o.pinPrefix)) {
       const pin = readPin(parsed, now + pttl);

@@ -1,7 +1,8 @@
 /** The change feed of a Redis store: changes other instances announce, and keys Redis reports expired. */
 import { SipLocateError } from '../core/errors';
 import type { StateChange } from '../core/types';
-import { readChange, readTargetKey } from './records';
+import { readChange } from './records';
+import { readTargetKey } from '../core/target';
 import type { StoreEvents } from './types';
 
 /** Changes read from one message at most (a batch holds 500). */

@@ -1,7 +1,7 @@
 /** The Lua scripts of the Redis store: each writes one change and announces it in one step. */
 import { createHash } from 'node:crypto';
 import { SipLocateError } from '../core/errors';
-import { targetKeyOf } from '../core/failover/marks';
+import { targetId } from '../core/target';
 import type { PinRecord, StateChange } from '../core/types';
 import { sendBatch, type BatchDeadline, type BatchReply, type CommandSender } from './pipeline';
 import { readPin, ttlOf } from './records';
@@ -100,11 +100,11 @@ export class RedisScripts {
   /** The store key a change writes. */
   keyOf(change: StateChange): string | undefined {
     switch (change.op) {
-      case 'mark': return this.keys.markPrefix + targetKeyOf(change.mark);
-      case 'unmark': return this.keys.markPrefix + targetKeyOf(change.target);
+      case 'mark': return this.keys.markPrefix + targetId(change.mark);
+      case 'unmark': return this.keys.markPrefix + targetId(change.target);
       case 'pin': return this.keys.pinPrefix + change.pin.destination;
       case 'unpin': return this.keys.pinPrefix + change.destination;
-      case 'admin': return this.keys.adminPrefix + targetKeyOf(change.admin);
+      case 'admin': return this.keys.adminPrefix + targetId(change.admin);
       default: return undefined;
     }
   }
@@ -126,12 +126,12 @@ export class RedisScripts {
         const ttl = ttlOf(change, now);
         if (ttl <= 0) return undefined;
         const record = JSON.stringify(change.pin);
-        const own = targetKeyOf(change.pin.target);
+        const own = targetId(change.pin.target);
         const keys = believed ? [key, this.keys.markPrefix + own, this.keys.markPrefix + believed] : [key];
-        return { args: ['pin', record, String(ttl), this.announce(change, now, record), own, change.replaces ? targetKeyOf(change.replaces) : '', believed ?? ''], keys };
+        return { args: ['pin', record, String(ttl), this.announce(change, now, record), own, change.replaces ? targetId(change.replaces) : '', believed ?? ''], keys };
       }
       case 'unpin':
-        return { args: ['unpin', '', '0', this.announce(change, now), targetKeyOf(change.target), '', ''], keys: [key] };
+        return { args: ['unpin', '', '0', this.announce(change, now), targetId(change.target), '', ''], keys: [key] };
       case 'admin': {
         const ttl = ttlOf(change, now);
         if (change.admin.expiresAt !== undefined && ttl <= 0) return undefined;
@@ -183,7 +183,7 @@ export class RedisScripts {
       else if (change.op === 'pin' && Array.isArray(value)) {
         const [raw, pttl, undeclared] = value as [unknown, unknown, unknown];
         const standing = readStanding(raw, now + Math.max(0, Number(pttl)), change.pin.destination);
-        if (standing && undeclared === 1 && recheck) recheck.set(i, targetKeyOf(standing.target));
+        if (standing && undeclared === 1 && recheck) recheck.set(i, targetId(standing.target));
         else out[i] = standing ? { standing } : { key, invalid: new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid pin.`) };
       }
     });

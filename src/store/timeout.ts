@@ -1,20 +1,8 @@
 /** A deadline for store operations, so a store that hangs cannot hold a catch-up forever. */
+import { withDeadline } from '../core/deadline';
 import { SipLocateError } from '../core/errors';
 
-/** Resolves or rejects like `work`, or rejects with ESTORETIMEOUT after ms. */
+/** Resolves or rejects like `work`, or rejects with ESTORETIMEOUT after ms (the one deadline helper, core/deadline.ts). */
 export function withStoreTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new SipLocateError('ESTORETIMEOUT', `The state store did not answer within ${ms} ms (${what}).`)), ms);
-    timer.unref();
-    work.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
+  return withDeadline(() => work, { ms, timeout: () => new SipLocateError('ESTORETIMEOUT', `The state store did not answer within ${ms} ms (${what}).`) });
 }

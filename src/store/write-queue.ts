@@ -1,16 +1,16 @@
 /** Changes waiting for the store: one per record (a later change replaces the queued one), bounded. */
-import { targetKeyOf } from '../core/failover/marks';
+import { targetId } from '../core/target';
 import type { StateChange } from '../core/types';
 
 /** The record a change is about, so a later change to the same record replaces the queued one. */
 function recordKey(change: StateChange): string | undefined {
   switch (change.op) {
-    case 'mark': return `m ${targetKeyOf(change.mark)}`;
-    case 'unmark': return `m ${targetKeyOf(change.target)}`;
+    case 'mark': return `m ${targetId(change.mark)}`;
+    case 'unmark': return `m ${targetId(change.target)}`;
     case 'pin': return `p ${change.pin.destination}`;
     case 'unpin': return `p ${change.destination}`;
     case 'reset': return 'reset';
-    case 'admin': return `a ${targetKeyOf(change.admin)}`;
+    case 'admin': return `a ${targetId(change.admin)}`;
     case 'plan': return `plan ${change.plan.destination}`;
     default: return undefined;
   }

@@ -7,7 +7,7 @@ import type { Target } from '../../src/core/types';
 import { linkStore } from '../../src/store/link';
 import { createRedisStore } from '../../src/store/redis';
 import { redisAvailable, startRedis } from '../servers/redis';
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 
 const N = 100_000;
 

@@ -4,7 +4,7 @@ import { afterEach, describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator, type CreateLocatorOptions, type SipLocator } from '../../src/core/locator';
 import type { StateChange, Target, TargetKey } from '../../src/core/types';
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 
 /** The i-th numeric destination and its (only) target. */
 const ip = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;

@@ -1,7 +1,7 @@
 // Failure marks, failover order and sticky pins, with a controllable clock, over real BIND data.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLocator, type CreateLocatorOptions } from '../../src/core/locator';
+import { createTestLocator, type LocatorTestOptions } from '../../src/core/locator';
 import { createDnsClient } from '../../src/core/dns/client';
 import type { DnsQuerier } from '../../src/core/dns/types';
 import type { Target } from '../../src/core/types';
@@ -25,8 +25,8 @@ describe('marks, failover and sticky servers', { skip: skipUnless('bind') }, () 
     await proxy?.stop();
     await server?.stop();
   });
-  const make = (o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
-    createLocator({ nameservers: [proxy.nameserver], clock, random: seeded(5), family: 'ipv4', ...o });
+  const make = (o: LocatorTestOptions = {}): ReturnType<typeof createTestLocator> =>
+    createTestLocator({ nameservers: [proxy.nameserver], clock, random: seeded(5), family: 'ipv4', ...o });
 
   test('concurrent misses for one destination share one plan: 200 at once ask DNS what one asks', async () => {
     const counted = async (n: number): Promise<{ asked: number; wire: number }> => {

@@ -39,3 +39,12 @@ test('the main export\'s types are exactly the list in docs/library.md: one opti
   assert.ok(types.includes('LocatorOptions') && types.includes('Locator'));
   assert.equal(types.includes('CreateLocatorOptions') || types.includes('SipLocator'), false);
 });
+
+test('the public options type holds no test-only injection points', () => {
+  const options: core.LocatorOptions = {};
+  // @ts-expect-error querier is a test-only injection point (LocatorTestOptions), not a public option
+  options.querier = undefined;
+  // @ts-expect-error system is a test-only injection point (LocatorTestOptions), not a public option
+  options.system = undefined;
+  assert.deepEqual(Object.keys(core).includes('createTestLocator'), false);
+});

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDnsClient } from '../../src/core/dns/client';
-import { createLocator } from '../../src/core/locator';
+import { createTestLocator } from '../../src/core/locator';
 import { reply, startFakeDns, type FakeDnsServer } from '../servers/fake-dns';
 
 describe('options rotate', () => {
@@ -43,7 +43,7 @@ describe('options rotate', () => {
     reset();
     const path = join(dir, 'resolv.conf');
     writeFileSync(path, 'options rotate\n');
-    const locator = createLocator({ system: { resolvConfPath: path, getServers: () => servers.map((s) => s.nameserver) }, addressLookup: 'dns', dns0x20: false });
+    const locator = createTestLocator({ system: { resolvConfPath: path, getServers: () => servers.map((s) => s.nameserver) }, addressLookup: 'dns', dns0x20: false });
     for (let i = 0; i < 3; i++) await locator.dns!.query(`l${i}.example.test`, 'A');
     locator.close();
     assert.deepEqual(counts(), [1, 1, 1]);

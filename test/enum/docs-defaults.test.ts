@@ -9,7 +9,8 @@ import { MAX_ENUM_NAPTR } from '../../src/core/enum/naptr';
 import { MAX_COMPILED_PATTERNS, MAX_PATTERN_SIZE, MAX_PROGRAM_SIZE, MAX_REPEAT_COUNT } from '../../src/core/enum/regexp';
 import { HANDED_OUT_MS, MAX_REPORT_MARKS, REPORT_MARKS_PER_WINDOW, REPORT_WINDOW_MS } from '../../src/core/failover/report-guard';
 import { MAX_PLAN_BYTES, MAX_PLAN_NAMES } from '../../src/core/rfc3263/plan-record';
-import { DEFAULT_STALE_BYTES } from '../../src/core/saved-plans';
+import { LOCATOR_OPTIONS } from '../../src/core/locator/options';
+const DEFAULT_STALE_BYTES = LOCATOR_OPTIONS.staleBytes.default;
 import { MAX_VALUE_BYTES } from '../../src/store/redis-plans';
 
 // The option defaults come from the locator's options; until one options table exists, from the constants it uses.

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { helper, nextMessage, type Flow } from '../nodes/helper';
-import { targetKeyText, targetUri } from '../../src/core/target-address';
+import { targetText, targetUri } from '../../src/core/target';
 import type { Transport } from '../../src/core/types';
 import type { NodeInitializer } from 'node-red';
 
@@ -23,7 +23,7 @@ async function dial(transport: Transport, address: string, port: number, uri = '
   };
   await helper.load([core('15-change.js'), core('80-template.js')], [bare(parts, [[template.id]]), bare(template, [['out']]), { id: 'out', type: 'helper' }]);
   const got = nextMessage(helper.getNode('out'));
-  const target = { transport, address, port, uri: targetUri({ transport, address, port }), key: targetKeyText({ transport, address, port }) };
+  const target = { transport, address, port, uri: targetUri({ transport, address, port }), key: targetText({ transport, address, port }) };
   helper.getNode(parts.id as string).receive({ sip: { uri, target } });
   return (await got).payload;
 }

@@ -1,5 +1,5 @@
 // sip-options' prober against real sipp UAS instances, a fake UDP responder and a local TLS server.
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { sendOptions, type ProbeResult } from '../../src/probe/prober';
 import { checkProbeOptions, sipDomainOf } from '../../src/probe/check';
 import { SipLocateError } from '../../src/core/errors';
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 import type { Target, Transport } from '../../src/core/types';
 import type { TlsIdentity } from '../../src/probe/tls-identity';
 import { makeTestCa, type TestCa } from './pki';

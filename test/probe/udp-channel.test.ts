@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { UdpProbeChannel } from '../../src/probe/udp-channel';
 import { SourceAddresses } from '../../src/probe/source-address';
 import type { Target } from '../../src/core/types';
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 import { answerFor, startSipResponder } from './sip-responder';
 
 /** A UDP server on `address` that hands every datagram to `onRequest`. */

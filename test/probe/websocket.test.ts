@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sendOptions } from '../../src/probe/prober';
 import { SipLocateError } from '../../src/core/errors';
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 import type { Target, Transport } from '../../src/core/types';
 import { freePort } from '../servers/ports';
 import { makeTestCa, type TestCa } from './pki';

@@ -86,6 +86,12 @@ for (const kind of DNS_SERVER_KINDS) {
       assert.equal(await codeOf('sip:noaddr.rfc3263.test'), 'ENOADDRESS');
     });
 
+    test('UDP-only client, its NAPTR points at an SRV name with no records, the next order is TCP: A of the domain over UDP (RFC 3263 4.2)', async () => {
+      assert.deepEqual(await locate('sip:emptyudp.rfc3263.test', { transports: ['udp'] }), ['udp 127.0.24.2:5060']);
+      // A client that can use the next order takes it: the A fallback is only for when no NAPTR leads to SRV records.
+      assert.deepEqual(await locate('sip:emptyudp.rfc3263.test', { transports: ['udp', 'tcp'] }), ['tcp 127.0.24.1:5070']);
+    });
+
     test('SRV target "." means not offered: ENOSERVICE', async () => {
       assert.equal(await codeOf('sip:nosvc.example.test;transport=udp'), 'ENOSERVICE');
     });

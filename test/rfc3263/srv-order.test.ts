@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { orderSrv } from '../../src/core/rfc3263/srv';
+import { createLocator } from '../../src/core/locator';
 import type { SrvData } from '../../src/core/dns/types';
 import { seeded } from './seeded';
 
@@ -51,4 +52,18 @@ test('random() at its extremes stays in range', () => {
   const recs: SrvData[] = [{ priority: 0, weight: 5, port: 1, target: 'x' }, { priority: 0, weight: 5, port: 1, target: 'y' }];
   assert.equal(orderSrv(recs, () => 0)[0]!.target, 'x');
   assert.equal(orderSrv(recs, () => 0.9999999999)[0]!.target, 'y');
+});
+
+test('more SRV hosts than are followed (16): the weighted draw picks which, so a heavy record listed last wins ~98 % of first places', async () => {
+  // 16 records of weight 1, then one of weight 1000: RFC 2782 gives the heavy one 1000/1016 of first places.
+  const light = Array.from({ length: 16 }, (_, i) => `_sip._udp.wide.test. 60 IN SRV 10 1 5060 l${i}.wide.test.`);
+  const hosts = Array.from({ length: 16 }, (_, i) => `l${i}.wide.test. 60 IN A 127.0.30.${i + 1}`);
+  const staticRecords = [...light, '_sip._udp.wide.test. 60 IN SRV 10 1000 5060 heavy.wide.test.', ...hosts, 'heavy.wide.test. 60 IN A 127.0.31.1'];
+  // cacheSize 0: every locate builds its plan anew, so each is one seeded draw of which 16 hosts are looked up.
+  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords, transports: ['udp'], cacheSize: 0, random: seeded(2782) });
+  const runs = 400;
+  let heavyFirst = 0;
+  for (let i = 0; i < runs; i++) if ((await l.locate('sip:wide.test;transport=udp')).targets[0]!.address === '127.0.31.1') heavyFirst++;
+  l.close();
+  assert.ok(heavyFirst >= runs * 0.95 && heavyFirst <= runs * 0.999, `heavy first in ${heavyFirst} of ${runs} draws; RFC 2782 expects about 98 %`);
 });

@@ -1,6 +1,6 @@
 // The store link and the context store without a network: a Map stands in for a Node-RED context, and a store
 // that fails on demand stands in for an unreachable one (what a real context store will not do on request).
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator } from '../../src/core/locator';

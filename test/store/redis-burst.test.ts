@@ -9,7 +9,7 @@ import { createRedisStore } from '../../src/store/redis';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 import { until } from './until';
 import { closeAll } from './close-all';
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 
 const N = 100_000;
 const T = (n: number): Target => withAddressing({ transport: 'udp', address: `127.0.1.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });

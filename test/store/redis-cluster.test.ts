@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator, type SipLocator } from '../../src/core/locator';
 import type { StateChange, Target } from '../../src/core/types';
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 import { linkStore, type StoreLink } from '../../src/store/link';
 import { createRedisStore } from '../../src/store/redis';
 import { storeKeys } from '../../src/store/keys';

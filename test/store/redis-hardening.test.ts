@@ -13,7 +13,7 @@ import { parseRedisConnection } from '../../src/store/redis-connection';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 import { until } from './until';
 import { closeAll } from './close-all';
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 
 const T = (n: number): Target => withAddressing({ transport: 'udp', address: `127.0.2.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
 const SECRET = 'pa55-Wörd:@/x';

@@ -10,7 +10,7 @@ import { storeFromConfig } from '../../src/nodes/resolver-config';
 import { skipUnlessSentinel, startSentinels, type RunningSentinels } from '../servers/redis';
 import { closeAll } from './close-all';
 import { until } from './until';
-import { withAddressing } from '../../src/core/target-address';
+import { withAddressing } from '../../src/core/target';
 
 const T = (n: number): Target => withAddressing({ transport: 'udp', address: `127.0.4.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
 

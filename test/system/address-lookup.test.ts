@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocator, type CreateLocatorOptions } from '../../src/core/locator';
+import { createTestLocator, type LocatorTestOptions } from '../../src/core/locator';
 import { SipLocateError } from '../../src/core/errors';
 import type { TraceNode } from '../../src/core/types';
 import type { SystemLookup } from '../../src/core/system/lookup';
@@ -29,8 +29,8 @@ const systemNodes = (node: TraceNode | undefined): TraceNode[] => flatten(node).
 
 describe('addressLookup against NSD serving example.test', { skip: skipUnless('nsd') }, () => {
   const served = nsdWithProxy([{ origin: 'example.test', file: zonePath('example.test.zone') }]);
-  const locator = (lookup: SystemLookup, o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
-    createLocator({ nameservers: [served.proxy.nameserver], transports: ['udp'], system: { lookup }, ...o });
+  const locator = (lookup: SystemLookup, o: LocatorTestOptions = {}): ReturnType<typeof createTestLocator> =>
+    createTestLocator({ nameservers: [served.proxy.nameserver], transports: ['udp'], system: { lookup }, ...o });
 
   test('dns-then-system (default): NXDOMAIN for the host, the OS answers; source system, TTL systemTtl (30 s)', async () => {
     const lookup = fakeLookup({ 'lab.example.test': [{ address: '192.0.2.5', family: 4 }, { address: '2001:db8::5', family: 6 }] });
@@ -136,7 +136,7 @@ describe('no nameserver known', () => {
   test('dns-then-system locates through the OS alone; dns fails with ENONAMESERVER', async () => {
     const lookup = fakeLookup({ pbx: [{ address: '192.0.2.30', family: 4 }] });
     const system = { resolvConfPath: join(dir, 'resolv.conf'), getServers: (): string[] => [], lookup };
-    const l = createLocator({ system, transports: ['udp', 'tcp'] });
+    const l = createTestLocator({ system, transports: ['udp', 'tcp'] });
     try {
       assert.equal(l.dns, undefined);
       const r = await l.locate('sip:pbx');
@@ -145,7 +145,7 @@ describe('no nameserver known', () => {
     } finally {
       l.close();
     }
-    assert.throws(() => createLocator({ system, addressLookup: 'dns' }), (err: unknown) => err instanceof SipLocateError && err.code === 'ENONAMESERVER');
+    assert.throws(() => createTestLocator({ system, addressLookup: 'dns' }), (err: unknown) => err instanceof SipLocateError && err.code === 'ENONAMESERVER');
   });
 });
 
@@ -158,7 +158,7 @@ describe('DNS failures are not handed to the OS', () => {
 
   test('SERVFAIL for A/AAAA: ESERVFAIL, the OS is not asked', async () => {
     const lookup = fakeLookup({ 'broken.test': [{ address: '192.0.2.40', family: 4 }] });
-    const l = createLocator({ nameservers: [fake.nameserver], transports: ['udp'], tries: 1, timeoutMs: 500, system: { lookup } });
+    const l = createTestLocator({ nameservers: [fake.nameserver], transports: ['udp'], tries: 1, timeoutMs: 500, system: { lookup } });
     try {
       await assert.rejects(l.locate('sip:broken.test'), (err: unknown) => err instanceof SipLocateError && err.code === 'ESERVFAIL');
       assert.deepEqual(lookup.calls, []);
@@ -191,7 +191,7 @@ describe('the real hosts file through dns.lookup', { skip: skipUnless('nsd') || 
     const name = `hosts-${randomBytes(6).toString('hex')}.example.test`;
     const line = `127.0.77.77 ${name}`;
     writeFileSync('/etc/hosts', `${readFileSync('/etc/hosts', 'utf8').replace(/\n?$/, '\n')}${line}\n`);
-    const l = createLocator({ nameservers: [server.nameserver], transports: ['udp'], family: 'ipv4' });
+    const l = createTestLocator({ nameservers: [server.nameserver], transports: ['udp'], family: 'ipv4' });
     try {
       const r = await l.locate(`sip:${name}`);
       assert.deepEqual(r.targets.map((t) => `${t.address}:${t.port} ${t.source} ${t.host}`), [`127.0.77.77:5060 system ${name}`]);

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocator, type CreateLocatorOptions } from '../../src/core/locator';
+import { createTestLocator, type LocatorTestOptions } from '../../src/core/locator';
 import { SipLocateError } from '../../src/core/errors';
 import { searchCandidates } from '../../src/core/system/search';
 import { skipUnless } from '../servers/dns-servers';
@@ -45,8 +45,8 @@ describe('search list and ndots from an injected resolv.conf, servers from an in
     writeFileSync(p, text);
     return p;
   };
-  const locator = (resolvConf: string, o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
-    createLocator({ system: { resolvConfPath: resolvConf, getServers: () => [served.proxy.nameserver] }, transports: ['udp'], addressLookup: 'dns', ...o });
+  const locator = (resolvConf: string, o: LocatorTestOptions = {}): ReturnType<typeof createTestLocator> =>
+    createTestLocator({ system: { resolvConfPath: resolvConf, getServers: () => [served.proxy.nameserver] }, transports: ['udp'], addressLookup: 'dns', ...o });
 
   test('Kubernetes style: sip:pbx.telephony with ndots 5 matches pbx.telephony.cluster.test after two search domains', async () => {
     served.proxy.reset();
@@ -92,7 +92,7 @@ describe('search list and ndots from an injected resolv.conf, servers from an in
   });
 
   test('explicit nameservers keep working as before: no search list', async () => {
-    const l = createLocator({ nameservers: [served.proxy.nameserver], system: { resolvConfPath: conf('ignored.conf', 'search cluster.test\n') }, transports: ['udp'], addressLookup: 'dns' });
+    const l = createTestLocator({ nameservers: [served.proxy.nameserver], system: { resolvConfPath: conf('ignored.conf', 'search cluster.test\n') }, transports: ['udp'], addressLookup: 'dns' });
     try {
       served.proxy.reset();
       await assert.rejects(l.locate('sip:short'), (err: unknown) => err instanceof SipLocateError && err.code === 'EREFUSED');
@@ -118,7 +118,7 @@ describe('options timeout and attempts from resolv.conf', () => {
   test('timeout:1 attempts:1 against a silent server: the DNS gives up (ETIMEOUT from DNS, not the 10 s locate deadline) after one attempt per question', async () => {
     const path = join(dir, 'resolv.conf');
     writeFileSync(path, 'options timeout:1 attempts:1\n');
-    const l = createLocator({ system: { resolvConfPath: path, getServers: () => [silent.nameserver] }, transports: ['udp'], addressLookup: 'dns', resolveTimeoutMs: 10000 });
+    const l = createTestLocator({ system: { resolvConfPath: path, getServers: () => [silent.nameserver] }, transports: ['udp'], addressLookup: 'dns', resolveTimeoutMs: 10000 });
     try {
       await assert.rejects(l.locate('sip:quiet.test'), (err: unknown) => err instanceof SipLocateError && err.code === 'ETIMEOUT' && !/took longer than/.test(err.message));
       assert.equal(l.dns!.stats().timeouts, l.dns!.stats().udpAttempts, 'every attempt timed out');

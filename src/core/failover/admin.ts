@@ -1,6 +1,6 @@
 /** Operator states of targets (drain, disable), with optional expiry, bounded. */
 import type { AdminRecord, AdminState, Clock, TargetKey } from '../types';
-import { targetKeyOf } from './marks';
+import { targetId } from '../target';
 
 /** Longest an operator state may be set for, seconds (30 days). */
 export const MAX_ADMIN_SECONDS = 30 * 86400;
@@ -19,7 +19,7 @@ export class AdminStates {
   /** The state in force for a target, or undefined (enabled). */
   get(t: TargetKey): AdminRecord | undefined {
     if (this.map.size === 0) return undefined;
-    const key = targetKeyOf(t);
+    const key = targetId(t);
     const r = this.map.get(key);
     if (r && r.expiresAt !== undefined && r.expiresAt <= this.clock.now()) {
       this.map.delete(key);
@@ -30,7 +30,7 @@ export class AdminStates {
 
   /** Puts a record ('enable' deletes); returns true when what is in force changed. */
   put(r: AdminRecord): boolean {
-    const key = targetKeyOf(r);
+    const key = targetId(r);
     const old = this.get(r);
     if (r.state === 'enable') return this.map.delete(key);
     if (r.expiresAt !== undefined && r.expiresAt <= this.clock.now()) return false;

@@ -1,15 +1,11 @@
 /** failoverFrom(): a failure or success reported from outside the flow (a SIP proxy), checked against the destination's targets. */
 import { SipLocateError } from '../errors';
-import { targetKeyText } from '../target-address';
+import { sameTarget, targetKey, targetText } from '../target';
 import type { Failure, FailoverState, Locator, ReportOptions, ReportResult, Target, TargetKey } from '../types';
 import { parseSipUri, targetHost } from '../uri';
 import { HANDED_OUT_MS } from './report-guard';
 import { decide, noFailover, parseFailoverCodes, type Decision } from './policy';
-import { canonicalAddress, MAX_TRIED, readReportedTarget } from './report';
-
-function same(a: TargetKey, b: TargetKey): boolean {
-  return a.transport === b.transport && a.port === b.port && canonicalAddress(a.address) === canonicalAddress(b.address);
-}
+import { MAX_TRIED, readReportedTarget } from './report';
 
 function reported(v: unknown, what: string): TargetKey {
   const key = readReportedTarget(v);
@@ -59,36 +55,32 @@ export async function failoverFrom(locator: Locator, sink: ReportSink, uri: stri
   const tried = triedIn.map((t) => reported(t, 'tried'));
   const policy = typeof options.failoverCodes === 'object' ? options.failoverCodes : parseFailoverCodes(options.failoverCodes);
   const decision: Decision = options.ok === true ? { action: 'confirm' } : decide(policy, { status: options.status, retryAfter: options.retryAfter, reason: options.reason });
-  const notHandedOut = (destination: string): SipLocateError => new SipLocateError('ENOTATARGET', `${targetKeyText(failedKey)} was not handed out for ${destination} by this resolver in the last ${HANDED_OUT_MS / 60_000} minutes; nothing was marked.`, { destination });
+  const notHandedOut = (destination: string): SipLocateError => new SipLocateError('ENOTATARGET', `${targetText(failedKey)} was not handed out for ${destination} by this resolver in the last ${HANDED_OUT_MS / 60_000} minutes; nothing was marked.`, { destination });
   if (!sink.recent(uri)) throw notHandedOut(uri.slice(0, 200));
   const before = sink.sequence();
   const result = locator.locateCached(uri) ?? (await locator.locate(uri, { signal: options.signal }));
-  const target = result.targets.find((t) => same(t, failedKey));
+  const target = result.targets.find((t) => sameTarget(t, failedKey));
   if (!target) {
-    throw new SipLocateError('ENOTATARGET', `${targetKeyText(failedKey)} is not one of the current targets of ${result.destination}; nothing was marked.`, { destination: result.destination });
+    throw new SipLocateError('ENOTATARGET', `${targetText(failedKey)} is not one of the current targets of ${result.destination}; nothing was marked.`, { destination: result.destination });
   }
   if (!sink.handedOut(result.destination, target, before)) throw notHandedOut(result.destination);
   const base = { uri: result.uri, destination: result.destination, targets: result.targets };
   if (decision.action === 'confirm') {
     locator.markSucceeded(target, result.destination);
-    return { ...base, target, tried: [key(target)], confirmed: true, sticky: isPinned(locator, result.destination, target) };
+    return { ...base, target, tried: [targetKey(target)], confirmed: true, sticky: isPinned(locator, result.destination, target) };
   }
   if (decision.action === 'none') throw noFailover(decision.status, policy);
   const triedKeys: TargetKey[] = [];
-  for (const t of tried) if (!same(t, target) && !triedKeys.some((k) => same(k, t))) triedKeys.push(key(result.targets.find((x) => same(x, t)) ?? t));
-  triedKeys.push(key(target));
-  sink.markReported(result.destination, key(target), decision.failure, reportMarksShared(result.uri, decision.failure, numericShared));
+  for (const t of tried) if (!sameTarget(t, target) && !triedKeys.some((k) => sameTarget(k, t))) triedKeys.push(targetKey(result.targets.find((x) => sameTarget(x, t)) ?? t));
+  triedKeys.push(targetKey(target));
+  sink.markReported(result.destination, targetKey(target), decision.failure, reportMarksShared(result.uri, decision.failure, numericShared));
   const next = sink.next({ destination: result.destination, targets: result.targets, tried: triedKeys });
-  const out: ReportResult = { ...base, tried: next ? [...triedKeys, key(next)] : triedKeys, confirmed: false, sticky: next ? isPinned(locator, result.destination, next) : false };
+  const out: ReportResult = { ...base, tried: next ? [...triedKeys, targetKey(next)] : triedKeys, confirmed: false, sticky: next ? isPinned(locator, result.destination, next) : false };
   if (next) out.target = next;
   return out;
 }
 
-function key(t: TargetKey): TargetKey {
-  return { transport: t.transport, address: t.address, port: t.port };
-}
-
 function isPinned(locator: Locator, destination: string, t: Target): boolean {
   const pin = locator.pinnedTarget(destination);
-  return pin !== undefined && same(pin, t);
+  return pin !== undefined && sameTarget(pin, t);
 }

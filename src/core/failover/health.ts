@@ -1,7 +1,7 @@
 /** What scheduled probing believes about each target: up, down or unknown, with counters and the last result. */
 import { SipLocateError } from '../errors';
 import type { Clock, TargetKey } from '../types';
-import { targetKeyOf } from './marks';
+import { targetId } from '../target';
 
 /** A target's health: unknown until enough probes in a row agree. */
 export type HealthState = 'up' | 'down' | 'unknown';
@@ -91,7 +91,7 @@ export class Health {
   /** Counts a probe; returns the new state when this probe changed it, else undefined. */
   record(t: TargetKey, outcome: ProbeOutcome): HealthState | undefined {
     const now = this.clock.now();
-    const key = targetKeyOf(t);
+    const key = targetId(t);
     let e = this.map.get(key);
     if (e) this.map.delete(key);
     else {
@@ -130,7 +130,7 @@ export class Health {
   /** The state of a target now (unknown when never or not recently probed). */
   state(t: TargetKey): HealthState {
     if (this.map.size === 0) return 'unknown';
-    const e = this.map.get(targetKeyOf(t));
+    const e = this.map.get(targetId(t));
     return !e || this.isStale(e, this.clock.now()) ? 'unknown' : e.state;
   }
 
@@ -151,7 +151,7 @@ export class Health {
 
   /** Drops a target's record (it is no longer monitored). */
   forget(t: TargetKey): void {
-    this.map.delete(targetKeyOf(t));
+    this.map.delete(targetId(t));
   }
 
   /** Drops every record. */

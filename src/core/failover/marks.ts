@@ -1,13 +1,9 @@
 import type { Clock, Failure, MarkRecord, TargetKey } from '../types';
 import { ExpiryHeap } from './expiry-heap';
+import { targetId } from '../target';
 
 /** A grey mark (tried last) or a black mark (skipped while others remain), with its expiry. */
 export type Mark = MarkRecord;
-
-/** The map key of a target. */
-export function targetKeyOf(t: TargetKey): string {
-  return `${t.transport}|${t.address}|${t.port}`;
-}
 
 /** True when `next` should not replace `old`: a live black mark is neither turned grey nor shortened. */
 export function weakerMark(next: Mark, old: Mark | undefined): boolean {
@@ -98,7 +94,7 @@ export class Marks {
       if (this.reported.size > 0) this.evictReported();
       else this.evict();
     }
-    const key = targetKeyOf(next);
+    const key = targetId(next);
     const own = new MarkEntry(key, next.transport, next.address, next.port, next.mark, next.expiresAt);
     this.map.set(key, own);
     this.heap.push(own);
@@ -124,7 +120,7 @@ export class Marks {
 
   /** Removes a target's mark when it is due by `deadline` (a store saw it expire). */
   expire(t: TargetKey, deadline: number): void {
-    const m = this.map.get(targetKeyOf(t));
+    const m = this.map.get(targetId(t));
     if (m && m.expiresAt <= deadline) this.drop(m);
   }
 
@@ -135,7 +131,7 @@ export class Marks {
 
   private live(t: TargetKey): MarkEntry | undefined {
     if (this.map.size === 0) return undefined;
-    const m = this.map.get(targetKeyOf(t));
+    const m = this.map.get(targetId(t));
     if (m && m.expiresAt <= this.clock.now()) {
       this.drop(m);
       return undefined;

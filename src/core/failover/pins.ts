@@ -1,6 +1,6 @@
 import type { Clock, PinRecord, Target, TargetKey } from '../types';
 import { ExpiryHeap } from './expiry-heap';
-import { withAddressing } from '../target-address';
+import { withAddressing } from '../target';
 
 /** A destination's sticky server, with when it was pinned and when the pin lapses unless used. */
 export type Pin = PinRecord;

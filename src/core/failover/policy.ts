@@ -1,18 +1,12 @@
 /** Which SIP status codes move a request on to the next target (failoverCodes), and what a reported status means. */
 import { SipLocateError } from '../errors';
-import type { Failure } from '../types';
+import type { Failure, FailoverPolicy } from '../types';
 
 /** The default failoverCodes: only 503 moves on (RFC 3263 section 4.3); 486, 603 and the like are answers. */
 export const DEFAULT_FAILOVER_CODES = '503';
 const MAX_SETTING = 500;
 
-/** A parsed failoverCodes setting. */
-export interface FailoverPolicy {
-  /** The setting, normalised: "408, 480, 5xx". */
-  readonly text: string;
-  /** True when a final response with this status moves on to the next target. */
-  fails(status: number): boolean;
-}
+export type { FailoverPolicy } from '../types';
 
 /**
  * Parses a failoverCodes setting: status codes 300-699 and classes 3xx-6xx, separated by commas or spaces

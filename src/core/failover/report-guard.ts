@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import type { Plan } from '../rfc3263/plan';
 import type { Clock, Failure, TargetKey } from '../types';
 import { weakerMark, type Mark } from './marks';
-import { canonicalAddress } from './report';
+import { canonicalAddress, targetId } from '../target';
 
 /** How long after a destination was last handed out a report about it is taken, ms (a call setup and a proxy's retries take seconds). */
 export const HANDED_OUT_MS = 15 * 60_000;
@@ -152,7 +152,7 @@ export class ReportMarks {
 
   /** Marks `t` for `destination` only; false when a stronger mark is already in force (nothing changed). */
   put(destination: string, next: Mark): boolean {
-    const key = `${destination}\n${next.transport}|${next.address}|${next.port}`;
+    const key = `${destination}\n${targetId(next)}`;
     const old = this.live(key);
     if (old && weakerMark(next, old)) return false;
     if (next.expiresAt <= this.clock.now()) return false;
@@ -165,12 +165,12 @@ export class ReportMarks {
   /** The live mark of `t` for `destination`, if a report made one. */
   get(destination: string, t: TargetKey): Mark | undefined {
     if (this.marks.size === 0) return undefined;
-    return this.live(`${destination}\n${t.transport}|${t.address}|${t.port}`);
+    return this.live(`${destination}\n${targetId(t)}`);
   }
 
   /** Removes a grey mark of `t` for `destination` (a confirmation); true when one was removed. */
   clearGrey(destination: string, t: TargetKey): boolean {
-    const key = `${destination}\n${t.transport}|${t.address}|${t.port}`;
+    const key = `${destination}\n${targetId(t)}`;
     const m = this.live(key);
     if (!m || m.mark !== 'grey') return false;
     this.marks.delete(key);

@@ -1,7 +1,7 @@
 /** Reading a failure report from outside the flow (a proxy's query string or a JSON body): untrusted input. */
-import { isIP } from 'node:net';
 import { SipLocateError } from '../errors';
 import { isTransport } from '../rfc3263/transports';
+import { canonicalAddress } from '../target';
 import type { TargetKey } from '../types';
 
 /** A checked failure or confirmation report. */
@@ -24,18 +24,6 @@ const MAX_URI = 2100;
 const MAX_KEY = 80;
 
 const bad = (message: string): SipLocateError => new SipLocateError('EINVALIDMSG', message);
-
-/** The address in a canonical form (IPv6 lower case and compressed), so reports and DNS answers compare equal; undefined when not an IP. */
-export function canonicalAddress(address: string): string | undefined {
-  const kind = isIP(address);
-  if (kind === 4) return address;
-  if (kind !== 6) return undefined;
-  try {
-    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-  } catch {
-    return undefined;
-  }
-}
 
 function keyFrom(transport: string, address: string, port: string | number): TargetKey | undefined {
   const t = transport.toLowerCase();

@@ -1,43 +1,19 @@
-import { isIP } from 'node:net';
+/** RFC 3263 sections 4.1 and 4.2: from a SIP URI to a plan of transports, SRV sets and addresses. */
 import { SipLocateError, type ErrorCode } from '../errors';
-import type { DnsAnswer, DnsQuerier, DnsRecord, RecordType, SrvData } from '../dns/types';
-import type { FamilyPolicy, SipUri, TraceNode, Transport } from '../types';
+import type { SrvData } from '../dns/types';
+import type { SipUri, TraceNode, Transport } from '../types';
 import { targetHost } from '../uri';
-import { searchCandidates, type SearchSettings } from '../system/search';
-import { STATIC_NAMESERVER } from '../system/static-querier';
-import { osLookup, systemAddresses, type AddressLookup, type SystemLookup } from '../system/lookup';
-import { familiesWanted, MAX_ADDRESSES_PER_HOST, type HostAddresses } from './addresses';
+import { searchCandidates } from '../system/search';
+import type { HostAddresses } from './addresses';
+import { ask, DEFAULT_MAX_QUERIES, hasAddresses, isNegative, NEGATIVE, Recorder, resolveHost, type PlanContext } from './lookups';
+
+export { DEFAULT_MAX_QUERIES, type PlanContext } from './lookups';
 import { groupByOrder, isSipNaptr, usableNaptrs } from './naptr';
 import type { Plan, PlanEntry } from './plan';
-import { isServiceRefused, MAX_SRV } from './srv';
+import { isServiceRefused, MAX_SRV, orderSrv } from './srv';
 import { defaultPort, transportInfo } from './transports';
 
-/** What building a plan needs. */
-export interface PlanContext {
-  querier: DnsQuerier;
-  /** Enabled transports in preference order. */
-  transports: readonly Transport[];
-  family: FamilyPolicy;
-  naptrNoMatch: 'fail' | 'fallback';
-  /** Build the trace tree. */
-  trace: boolean;
-  /** Most distinct DNS questions one resolution asks (default DEFAULT_MAX_QUERIES). */
-  maxQueries?: number;
-  /** The system's search list, applied to the URI host (absent: the host is used as written). */
-  search?: SearchSettings;
-  /** Where A/AAAA come from (default 'dns'). */
-  addressLookup?: AddressLookup;
-  /** The OS resolver (default dns.lookup). */
-  systemLookup?: SystemLookup;
-  /** Seconds addresses from the OS are used (default 30). */
-  systemTtl?: number;
-  /** Aborted when nobody waits for the plan any more: cancels its DNS work. */
-  signal?: AbortSignal;
-}
-
-/** Default of maxQueriesPerLocate: distinct DNS questions one resolution may ask. */
-export const DEFAULT_MAX_QUERIES = 64;
-/** Most distinct SRV target hosts whose addresses are looked up per SRV RRset (lowest priority first). */
+/** Most distinct SRV target hosts whose addresses are looked up per SRV RRset (the first of an RFC 2782 draw). */
 export const MAX_SRV_HOSTS_FOLLOWED = 16;
 /** Most NAPTR records followed per order. */
 export const MAX_NAPTR_FOLLOWED = 16;
@@ -46,161 +22,6 @@ export const MAX_NAPTR_FOLLOWED = 16;
 export interface PlanResult {
   plan: Plan;
   trace?: TraceNode;
-}
-
-const NEGATIVE: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA']);
-/** Longest a plan built on a negative answer is reused, seconds. */
-const NEGATIVE_PLAN_TTL = 30;
-
-/** Collects the smallest TTL and the trace while a plan is built, and counts the questions against the budget. */
-class Recorder {
-  ttl = Number.POSITIVE_INFINITY;
-  /** Distinct questions asked so far ("TYPE name"). */
-  private readonly asked = new Set<string>();
-  /** True once a question was refused because the budget was spent. */
-  exhausted = false;
-  /** Some answer was expired data served under RFC 8767. */
-  stale = false;
-  constructor(readonly tracing: boolean, readonly budget: number) {}
-
-  /** True when the question (a DNS type, or 'OS' for the operating system's resolver) may be asked: already asked, or still within the budget. */
-  take(name: string, type: RecordType | 'OS'): boolean {
-    const key = `${type} ${name}`;
-    if (this.asked.has(key)) return true;
-    if (this.asked.size >= this.budget) {
-      this.exhausted = true;
-      return false;
-    }
-    this.asked.add(key);
-    return true;
-  }
-
-  /** How many distinct questions were asked. */
-  get questions(): number {
-    return this.asked.size;
-  }
-
-  node(kind: TraceNode['kind'], name: string, parent: TraceNode | undefined, extra: Partial<TraceNode> = {}): TraceNode | undefined {
-    if (!this.tracing) return undefined;
-    const n: TraceNode = { kind, name, children: [], ...extra };
-    parent?.children.push(n);
-    return n;
-  }
-
-  note(parent: TraceNode | undefined, text: string): void {
-    if (parent) parent.children.push({ kind: 'note', name: text, note: text, children: [] });
-  }
-
-  seen(ttl: number): void {
-    if (ttl < this.ttl) this.ttl = ttl;
-  }
-}
-
-/** Asks one question; negative answers and DNS failures come back as `error`, closing/cancelling is rethrown. */
-async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder, name: string, type: T, parent: TraceNode | undefined, kind: TraceNode['kind']): Promise<{ answer?: DnsAnswer<T>; error?: SipLocateError; node?: TraceNode }> {
-  if (!rec.take(name, type)) {
-    const error = new SipLocateError('EBUDGET', `The look-up of ${type} ${name} was not sent: this resolution already asked ${rec.budget} DNS questions (maxQueriesPerLocate).`, { name, type, budget: rec.budget });
-    return { error, node: rec.node(kind, name, parent, { type, outcome: 'skipped', code: error.code, note: error.message }) };
-  }
-  try {
-    const answer = await ctx.querier.query(name, type, ctx.signal ? { signal: ctx.signal } : undefined);
-    rec.seen(answer.ttl);
-    if (answer.stale) rec.stale = true;
-    const outcome = answer.nameserver === STATIC_NAMESERVER ? 'static' : answer.stale ? 'stale' : answer.fromCache ? 'cache' : 'network';
-    const node = rec.node(kind, name, parent, { type, outcome, records: answer.records });
-    return { answer, node };
-  } catch (err) {
-    const error = err instanceof SipLocateError ? err : new SipLocateError('EBADRESP', `The look-up of ${type} ${name} failed.`, { name, type }, { cause: err });
-    if (error.code === 'ECLOSED' || error.code === 'ECANCELLED') throw error;
-    if (NEGATIVE.has(error.code)) rec.seen(NEGATIVE_PLAN_TTL);
-    const node = rec.node(kind, name, parent, { type, outcome: 'error', code: error.code, note: error.message });
-    return { error, node };
-  }
-}
-
-/** True for outcomes that mean "DNS has nothing here": NXDOMAIN, NODATA, and no nameserver when the OS may answer. */
-function isNegative(ctx: PlanContext, code: string): boolean {
-  return NEGATIVE.has(code) || (code === 'ENONAMESERVER' && (ctx.addressLookup ?? 'dns') !== 'dns');
-}
-
-/** A/AAAA of a host from DNS and/or the OS as ctx.addressLookup says; names the excluded family when only that one exists. */
-async function resolveHost(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
-  const kind = isIP(host);
-  if (kind === 4) return { v4: [host], v6: [], ttl: Number.POSITIVE_INFINITY };
-  if (kind === 6) return { v4: [], v6: [host.toLowerCase()], ttl: Number.POSITIVE_INFINITY };
-  const mode = ctx.addressLookup ?? 'dns';
-  if (mode === 'system') return fromSystem(ctx, rec, host, parent);
-  const out = await dnsAddresses(ctx, rec, host, parent);
-  if (hasAddresses(out) || out.error !== undefined) return out;
-  if (mode === 'dns-then-system') {
-    const sys = await fromSystem(ctx, rec, host, parent);
-    if (hasAddresses(sys)) return sys;
-  }
-  if (ctx.family === 'ipv4' || ctx.family === 'ipv6') {
-    const other = ctx.family === 'ipv4' ? 'AAAA' : 'A';
-    const probe = await ask(ctx, rec, host, other, parent, 'address');
-    if (probe.answer) out.excluded = ctx.family === 'ipv4' ? 6 : 4;
-  }
-  return out;
-}
-
-/** The addresses the OS resolver knows for host, valid for ctx.systemTtl seconds. */
-async function fromSystem(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
-  const ttl = ctx.systemTtl ?? 30;
-  if (!rec.take(host, 'OS')) {
-    rec.node('address', host, parent, { outcome: 'skipped', code: 'EBUDGET', note: `The operating system was not asked for ${host}: this resolution already asked ${rec.budget} questions (maxQueriesPerLocate).` });
-    return { v4: [], v6: [], ttl, error: 'EBUDGET' };
-  }
-  const found = await systemAddresses(ctx.systemLookup ?? osLookup, host, ctx.family, MAX_ADDRESSES_PER_HOST);
-  const records: DnsRecord[] = [
-    ...found.v4.map((data): DnsRecord => ({ name: host, type: 'A', ttl, data })),
-    ...found.v6.map((data): DnsRecord => ({ name: host, type: 'AAAA', ttl, data })),
-  ];
-  const note = records.length > 0 ? 'from the operating system (hosts file, mDNS, nsswitch)' : `the operating system has no address${found.failure ? ` (${found.failure})` : ''}`;
-  rec.node('address', host, parent, { outcome: 'system', records, note });
-  rec.seen(ttl);
-  return { v4: found.v4, v6: found.v6, ttl, system: true };
-}
-
-/** A/AAAA of a host from DNS; uses one cached family without waiting for the other. */
-async function dnsAddresses(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
-  const want = familiesWanted(ctx.family);
-  let askV4 = want.v4;
-  let askV6 = want.v6;
-  if (askV4 && askV6 && !rec.tracing) {
-    const c4 = ctx.querier.peek(host, 'A');
-    const c6 = ctx.querier.peek(host, 'AAAA');
-    const hit4 = c4 !== undefined && !(c4 instanceof SipLocateError);
-    const hit6 = c6 !== undefined && !(c6 instanceof SipLocateError);
-    if (hit4 && c6 === undefined) {
-      askV6 = false;
-      if (rec.take(host, 'AAAA')) ctx.querier.query(host, 'AAAA').catch(() => undefined);
-    } else if (hit6 && c4 === undefined) {
-      askV4 = false;
-      if (rec.take(host, 'A')) ctx.querier.query(host, 'A').catch(() => undefined);
-    }
-  }
-  const [a, aaaa] = await Promise.all([
-    askV4 ? ask(ctx, rec, host, 'A', parent, 'address') : undefined,
-    askV6 ? ask(ctx, rec, host, 'AAAA', parent, 'address') : undefined,
-  ]);
-  const out: HostAddresses = { v4: [], v6: [], ttl: Number.POSITIVE_INFINITY };
-  for (const r of [a, aaaa]) {
-    if (!r) continue;
-    if (r.answer) {
-      out.ttl = Math.min(out.ttl, r.answer.ttl);
-      const list = r.answer.records.map((x) => x.data).slice(0, MAX_ADDRESSES_PER_HOST);
-      if (r.answer.type === 'A') out.v4 = list;
-      else out.v6 = list;
-    } else if (r.error && !isNegative(ctx, r.error.code)) {
-      out.error = r.error.code;
-    }
-  }
-  return out;
-}
-
-function hasAddresses(a: HostAddresses): boolean {
-  return a.v4.length + a.v6.length > 0;
 }
 
 /** How following one SRV name ended. */
@@ -237,9 +58,14 @@ async function followSrv(ctx: PlanContext, rec: Recorder, name: string, transpor
   for (const r of portZero) rec.note(node, `Skipped SRV ${r.priority} ${r.weight} 0 ${r.target}: port 0 cannot be used.`);
   const byPriority = records.filter((r) => r.target !== '.' && r.port !== 0).sort((x, y) => x.priority - y.priority);
   if (byPriority.length === 0) return { state: 'noaddress', why: {} };
-  const allTargets = [...new Set(byPriority.map((r) => r.target))];
+  let allTargets = [...new Set(byPriority.map((r) => r.target))];
+  if (allTargets.length > MAX_SRV_HOSTS_FOLLOWED) {
+    // The weighted order over whole priorities first (RFC 2782), then its first hosts: a heavy record listed last in
+    // the answer is looked up as often as its weight says, not never.
+    allTargets = [...new Set(orderSrv(byPriority, ctx.random ?? Math.random).map((r) => r.target))];
+    rec.note(node, `${name} names ${allTargets.length} target hosts; the addresses of the first ${MAX_SRV_HOSTS_FOLLOWED} of an RFC 2782 draw (priority, then weight) are looked up.`);
+  }
   const targets = allTargets.slice(0, MAX_SRV_HOSTS_FOLLOWED);
-  if (allTargets.length > targets.length) rec.note(node, `${name} names ${allTargets.length} target hosts; the addresses of the first ${MAX_SRV_HOSTS_FOLLOWED} by priority are looked up.`);
   const hosts = new Map<string, HostAddresses>();
   await Promise.all(targets.map(async (t) => hosts.set(t, await resolveHost(ctx, rec, t, node))));
   const live = [...hosts.values()].filter(hasAddresses);
@@ -395,6 +221,8 @@ async function planFor(uri: SipUri, ctx: PlanContext, rec: Recorder, parent: Tra
 async function followNaptrs(ctx: PlanContext, rec: Recorder, host: string, usable: ReturnType<typeof usableNaptrs>['usable'], parent: TraceNode | undefined, root: TraceNode | undefined): Promise<PlanResult> {
   const none: NoAddressWhy[] = [];
   let lastError: SipLocateError | undefined;
+  /** The transport of the first NAPTR whose SRV name has no records (NXDOMAIN or NODATA). */
+  let emptyTransport: Transport | undefined;
   for (const group of groupByOrder(usable)) {
     const entries: PlanEntry[] = [];
     if (group.length > MAX_NAPTR_FOLLOWED) rec.note(parent, `Order ${group[0]!.record.order} has ${group.length} usable NAPTR records; the first ${MAX_NAPTR_FOLLOWED} by preference are followed.`);
@@ -411,6 +239,7 @@ async function followNaptrs(ctx: PlanContext, rec: Recorder, host: string, usabl
       else if (out.state === 'noaddress') none.push(out.why);
       else if (out.state === 'empty') {
         if (!isNegative(ctx, out.error.code)) lastError = out.error;
+        else emptyTransport ??= info.transport;
         rec.note(parent, `${record.replacement} has no SRV records; trying the next NAPTR record.`);
       }
     }
@@ -418,6 +247,12 @@ async function followNaptrs(ctx: PlanContext, rec: Recorder, host: string, usabl
   }
   if (none.length > 0) noSrvAddress(ctx, `the NAPTR records of ${host}`, whyNone(none));
   if (lastError) throw lastError;
+  // RFC 3263 section 4.2, read literally: "If no SRV records were found, the client performs an A or AAAA record
+  // lookup of the domain name", with the transport the NAPTR chose, at its default port (as libre and belle-sip do).
+  if (emptyTransport) {
+    rec.note(parent, `No usable NAPTR record of ${host} leads to SRV records (RFC 3263 section 4.2): A/AAAA of ${host}.`);
+    return addressFallback(ctx, rec, host, emptyTransport, root);
+  }
   fail('ENOTFOUND', `The NAPTR records of ${host} point at SRV names that have no records.`, { host });
 }
 

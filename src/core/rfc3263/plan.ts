@@ -1,6 +1,6 @@
 import type { SrvData } from '../dns/types';
 import type { FamilyPolicy, Target, Transport } from '../types';
-import { withAddressing } from '../target-address';
+import { targetId, withAddressing } from '../target';
 import { orderByFamily, type HostAddresses } from './addresses';
 import { MAX_SRV, orderSrv } from './srv';
 
@@ -36,10 +36,6 @@ export interface Plan {
   stale?: boolean;
 }
 
-function keyOf(t: { transport: string; address: string; port: number }): string {
-  return `${t.transport}|${t.address}|${t.port}`;
-}
-
 /** One SRV record with its targets already ordered by family. */
 interface PreparedSrv {
   srv: SrvData;
@@ -58,7 +54,7 @@ function prepare(plan: Plan, family: FamilyPolicy): { prepared: Prepared; unique
   const keys = new Set<string>();
   let count = 0;
   const note = (ts: Target[]): Target[] => {
-    for (const t of ts) keys.add(keyOf(t));
+    for (const t of ts) keys.add(targetId(t));
     count += ts.length;
     return ts;
   };
@@ -92,7 +88,7 @@ export function planTargets(plan: Plan, family: FamilyPolicy, random: () => numb
   const push = (list: Target[]): boolean => {
     for (const t of list) {
       if (seen) {
-        const k = keyOf(t);
+        const k = targetId(t);
         if (seen.has(k)) continue;
         seen.add(k);
       }

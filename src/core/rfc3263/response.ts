@@ -3,7 +3,7 @@ import { SipLocateError } from '../errors';
 import type { DnsQuerier } from '../dns/types';
 import type { FamilyPolicy, Target, Transport } from '../types';
 import { parseSipUri, parseVia } from '../uri';
-import { withAddressing } from '../target-address';
+import { withAddressing } from '../target';
 import { buildPlan } from './locate';
 import { planTargets } from './plan';
 import { isTransport } from './transports';

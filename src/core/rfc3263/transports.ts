@@ -25,9 +25,6 @@ export const TRANSPORTS: readonly TransportInfo[] = [
 const BY_TRANSPORT = new Map(TRANSPORTS.map((t) => [t.transport, t]));
 const BY_SERVICE = new Map(TRANSPORTS.map((t) => [t.service, t]));
 
-/** Every transport name, for option validation. */
-export const TRANSPORT_NAMES: readonly Transport[] = TRANSPORTS.map((t) => t.transport);
-
 /** The table row of a transport. */
 export function transportInfo(t: Transport): TransportInfo {
   return BY_TRANSPORT.get(t)!;

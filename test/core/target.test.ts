@@ -1,7 +1,7 @@
 // target.uri and target.key: every transport, IPv4 and IPv6, and on the targets locate() hands out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { targetKeyText, targetUri } from '../../src/core/target-address';
+import { addressPort, readTargetKey, sameTarget, targetId, targetLabel, targetText, targetUri } from '../../src/core/target';
 import { createLocator } from '../../src/core/locator';
 import type { Transport } from '../../src/core/types';
 
@@ -23,7 +23,7 @@ const cases: Array<[Transport, string, number, string, string]> = [
 test('target uri and key for each transport, IPv4 and IPv6', () => {
   for (const [transport, address, port, uri, key] of cases) {
     assert.equal(targetUri({ transport, address, port }), uri);
-    assert.equal(targetKeyText({ transport, address, port }), key);
+    assert.equal(targetText({ transport, address, port }), key);
   }
 });
 
@@ -37,4 +37,24 @@ test('locate() fills uri and key on numeric IPv4 and IPv6 targets (no DNS asked)
   } finally {
     locator.close();
   }
+});
+
+test('one identity: sameTarget compares IPv6 in canonical form, readTargetKey makes untrusted addresses canonical', () => {
+  const a = { transport: 'udp' as const, address: '2001:db8::1', port: 5060 };
+  const b = { transport: 'udp' as const, address: '2001:0DB8:0:0:0:0:0:1', port: 5060 };
+  assert.equal(sameTarget(a, b), true);
+  assert.equal(sameTarget(a, { ...a, port: 5061 }), false);
+  assert.equal(sameTarget(a, { ...a, transport: 'tcp' }), false);
+  assert.equal(sameTarget({ ...a, address: '192.0.2.1' }, { ...a, address: '192.0.2.2' }), false);
+  assert.deepEqual(readTargetKey(b), a, 'the address read from outside is canonical');
+  assert.equal(targetId(readTargetKey(b)!), targetId(a), 'so map keys agree');
+  assert.equal(readTargetKey({ ...a, address: 'example.com' }), undefined);
+  assert.equal(readTargetKey({ ...a, port: 70000 }), undefined);
+  assert.equal(readTargetKey({ ...a, transport: 'smtp' }), undefined);
+});
+
+test('the human forms bracket IPv6 too: targetLabel "udp [2001:db8::1]:5060", addressPort "[2001:db8::1]:5060"', () => {
+  assert.equal(targetLabel({ transport: 'udp', address: '2001:db8::1', port: 5060 }), 'udp [2001:db8::1]:5060');
+  assert.equal(targetLabel({ transport: 'tls', address: '192.0.2.1', port: 5061 }), 'tls 192.0.2.1:5061');
+  assert.equal(addressPort({ address: '::1', port: 5062 }), '[::1]:5062');
 });

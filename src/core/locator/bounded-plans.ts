@@ -1,9 +1,6 @@
 /** Last good plans by destination, bounded in entries and in bytes: what a shared store may send is never more than that. */
-import { planRecordBytes } from './rfc3263/plan-record';
-import type { PlanRecord } from './types';
-
-/** Default bound on the bytes of all last good plans of one locator (staleBytes), as planRecordBytes() counts them. */
-export const DEFAULT_STALE_BYTES = 8 * 1024 * 1024;
+import { planRecordBytes } from '../rfc3263/plan-record';
+import type { PlanRecord } from '../types';
 
 /** One saved plan with its size. */
 interface Held<T> {
@@ -12,7 +9,7 @@ interface Held<T> {
 }
 
 /** A map of saved plans, least recently kept first; beyond `maxEntries` or `maxBytes` the oldest are dropped. */
-export class SavedPlans<T extends { record: PlanRecord }> {
+export class BoundedPlans<T extends { record: PlanRecord }> {
   private readonly map = new Map<string, Held<T>>();
   private total = 0;
 

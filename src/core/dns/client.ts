@@ -7,6 +7,7 @@ import { NameserverHealth, type NameserverState } from './health';
 import { InFlightLimiter } from './limiter';
 import { assertQueryName, normaliseName } from './names';
 import { resolveNameservers, type Nameserver } from './nameservers';
+import { OUTAGE_CODES } from './outage';
 import { Retrier } from './retries';
 import type { DnsAnswer, DnsClient, DnsClientOptions, DnsClientStats, DnsRecord, QueryEvent, QueryOptions, RecordType } from './types';
 
@@ -34,11 +35,9 @@ function zeroStats(): DnsClientStats {
 export const STALE_TTL = 30;
 /** How long stale data is served without asking again after a refresh failed, ms (RFC 8767 section 5). */
 export const RECHECK_MS = 30_000;
-/** Failures after which stale data may be served: no nameserver gave an answer (not NXDOMAIN/NODATA, which are answers). */
-const STALE_ON: ReadonlySet<string> = new Set(['ETIMEOUT', 'ESERVFAIL', 'EREFUSED', 'ECONNREFUSED', 'ENOTIMP', 'EFORMERR', 'EBADRESP', 'EOVERLOAD']);
-
+/** Stale data may be served after an outage: no nameserver gave an answer (not NXDOMAIN/NODATA, which are answers). */
 function servesStale(err: unknown): boolean {
-  return err instanceof SipLocateError && STALE_ON.has(err.code);
+  return err instanceof SipLocateError && OUTAGE_CODES.has(err.code);
 }
 
 /** A DNS answer still being put together: the RRset and the smallest TTL along the CNAME chain. */
@@ -106,7 +105,7 @@ class StubResolver implements DnsClient {
     setMaxListeners(0, this.closer.signal);
     this.health = new NameserverHealth(servers, this.now, options.random, options.rotate === true);
     this.retrier = new Retrier({
-      health: this.health, timeoutMs, maxTimeoutMs, tries, use0x20: options.dns0x20 !== false, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
+      health: this.health, timeoutMs, maxTimeoutMs, tries, use0x20: options.dns0x20 !== false, hedge: options.hedge !== false, adaptive: options.adaptive !== false, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
     });
   }
 
@@ -134,7 +133,7 @@ class StubResolver implements DnsClient {
       this.emit(qname, type, 'stale', started, { records: stale.records });
       return this.staleAnswer<T>(stale, qname, type);
     }
-    const flight = this.join(key, qname, type);
+    const flight = this.join(key, qname, type, options?.mayHedge);
     const signal = options?.signal;
     if (signal) flight.holders++;
     // Nobody else may cancel a refresh of stale data: it keeps running in the background.
@@ -187,7 +186,7 @@ class StubResolver implements DnsClient {
   }
 
   /** The network resolution in flight for a question, started when there is none. */
-  private join(key: string, qname: string, type: RecordType): Flight {
+  private join(key: string, qname: string, type: RecordType, mayHedge: (() => boolean) | undefined): Flight {
     const known = this.inflight.get(key);
     if (known) {
       this.counters.merged++;
@@ -195,7 +194,7 @@ class StubResolver implements DnsClient {
     }
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
-    const flight: Flight = { promise: this.resolve(qname, type, new Set([qname]), controller.signal), controller, holders: 0, pinned: false };
+    const flight: Flight = { promise: this.resolve(qname, type, new Set([qname]), controller.signal, mayHedge), controller, holders: 0, pinned: false };
     this.inflight.set(key, flight);
     const forget = (): void => {
       if (this.inflight.get(key) === flight) this.inflight.delete(key);
@@ -282,8 +281,8 @@ class StubResolver implements DnsClient {
   }
 
   /** Network resolution of one question, following CNAMEs by re-query when the reply stops short. */
-  private async resolve(qname: string, type: RecordType, seen: Set<string>, signal: AbortSignal): Promise<Found> {
-    const { reply, ns } = await this.retrier.exchange(qname, type, signal);
+  private async resolve(qname: string, type: RecordType, seen: Set<string>, signal: AbortSignal, mayHedge?: () => boolean): Promise<Found> {
+    const { reply, ns } = await this.retrier.exchange(qname, type, signal, mayHedge);
     if (reply.rcode === 'NXDOMAIN') {
       throw this.negative(qname, type, 'ENOTFOUND', `${qname} does not exist (NXDOMAIN from ${ns.label}).`, reply, ns);
     }
@@ -310,7 +309,7 @@ class StubResolver implements DnsClient {
       current = next;
     }
     if (current !== qname) {
-      const rest = await this.resolve(current, type, seen, signal);
+      const rest = await this.resolve(current, type, seen, signal, mayHedge);
       const found: Found = { ...rest, ttl: this.clampTtl(Math.min(chainTtl, rest.ttl)) };
       this.storeFound(qname, type, found);
       return found;

@@ -33,7 +33,7 @@ export interface ExchangeCounters {
 }
 
 /** Whether a decoded reply answers the request: 'ok', 'case' (same question, other case) or 'mismatch'. */
-export function matchReply(reply: Reply, req: ExchangeRequest, caseSensitive: boolean): 'ok' | 'case' | 'mismatch' {
+export function matchReply(reply: Reply, req: Pick<ExchangeRequest, 'id' | 'wireName' | 'type'>, caseSensitive: boolean): 'ok' | 'case' | 'mismatch' {
   if (!reply.isResponse || reply.opcode !== 'QUERY' || reply.id !== req.id) return 'mismatch';
   const q = reply.question;
   if (q.type !== req.type || q.klass !== 'IN') return 'mismatch';

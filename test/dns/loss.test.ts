@@ -21,8 +21,11 @@ async function run(proxy: DnsProxy, offset: number): Promise<{ failed: string[];
   await Promise.all(Array.from({ length: PARALLEL }, async () => {
     while (next < LOCATES) {
       const uri = lossUri(offset + next++);
-      const r = await l.locate(uri).catch((e: unknown) => e);
-      if (r instanceof Error || r.targets.length === 0) failed.push(`${uri}: ${r instanceof Error ? r.message : 'no target'}`);
+      try {
+        if ((await l.locate(uri)).targets.length === 0) failed.push(`${uri}: no target`);
+      } catch (err) {
+        failed.push(`${uri}: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
   }));
   l.close();

@@ -8,6 +8,10 @@ export interface UdpUas {
   port: number;
   /** Requests received since it was created. */
   received: number;
+  /** Copies of each request (by Call-ID) left unanswered before one is answered, as if lost on the way (default 0). */
+  dropFirst: number;
+  /** Requests left unanswered on purpose. */
+  dropped: number;
   running(): boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -19,18 +23,35 @@ function answer(request: string): string | undefined {
   return ['SIP/2.0 200 OK', ...copy.map((l) => (/^to:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=uas` : l)), 'Content-Length: 0', '', ''].join('\r\n');
 }
 
+/** Call-IDs whose copies are counted for dropFirst; the count starts over past it (a test sends far fewer). */
+const MAX_TRACKED_CALLS = 10_000;
+
 /** Starts a UAS on a port chosen by the system (or the given one). */
 export async function startUdpUas(port = 0): Promise<UdpUas> {
   let socket: Socket | undefined;
+  const copies = new Map<string, number>();
   const uas: UdpUas = {
     port,
     received: 0,
+    dropFirst: 0,
+    dropped: 0,
     running: () => socket !== undefined,
     async start() {
       const s = createSocket('udp4');
       s.on('message', (buf, rinfo) => {
         uas.received++;
-        const a = answer(buf.toString('latin1'));
+        const text = buf.toString('latin1');
+        if (uas.dropFirst > 0) {
+          const callId = /^call-id:\s*(.*)$/im.exec(text)?.[1] ?? '';
+          const n = copies.get(callId) ?? 0;
+          if (copies.size >= MAX_TRACKED_CALLS) copies.clear();
+          copies.set(callId, n + 1);
+          if (n < uas.dropFirst) {
+            uas.dropped++;
+            return;
+          }
+        }
+        const a = answer(text);
         if (a) s.send(a, rinfo.port, rinfo.address);
       });
       s.bind(uas.port, '127.0.0.1');

@@ -12,6 +12,12 @@ export interface UdpUas {
   dropFirst: number;
   /** Requests left unanswered on purpose. */
   dropped: number;
+  /** Chance that a request, and on its own that an answer, is lost (default 0; drawn from `random`). */
+  loss: number;
+  /** Random source for `loss` (default Math.random; pass a seeded one to repeat a run). */
+  random: () => number;
+  /** Delay before each answer leaves, ms (default 0). */
+  delayMs: number;
   running(): boolean;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -30,11 +36,16 @@ const MAX_TRACKED_CALLS = 10_000;
 export async function startUdpUas(port = 0): Promise<UdpUas> {
   let socket: Socket | undefined;
   const copies = new Map<string, number>();
+  /** Answers held back by delayMs (cleared on stop). */
+  const timers = new Set<NodeJS.Timeout>();
   const uas: UdpUas = {
     port,
     received: 0,
     dropFirst: 0,
     dropped: 0,
+    loss: 0,
+    random: Math.random,
+    delayMs: 0,
     running: () => socket !== undefined,
     async start() {
       const s = createSocket('udp4');
@@ -51,8 +62,24 @@ export async function startUdpUas(port = 0): Promise<UdpUas> {
             return;
           }
         }
+        if (uas.loss > 0 && uas.random() < uas.loss) {
+          uas.dropped++;
+          return;
+        }
         const a = answer(text);
-        if (a) s.send(a, rinfo.port, rinfo.address);
+        if (!a) return;
+        if (uas.loss > 0 && uas.random() < uas.loss) {
+          uas.dropped++;
+          return;
+        }
+        if (uas.delayMs <= 0) s.send(a, rinfo.port, rinfo.address);
+        else {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            if (socket === s) s.send(a, rinfo.port, rinfo.address);
+          }, uas.delayMs);
+          timers.add(t);
+        }
       });
       s.bind(uas.port, '127.0.0.1');
       await once(s, 'listening');
@@ -60,6 +87,8 @@ export async function startUdpUas(port = 0): Promise<UdpUas> {
       socket = s;
     },
     async stop() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
       const s = socket;
       socket = undefined;
       if (!s) return;

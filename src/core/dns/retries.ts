@@ -24,6 +24,9 @@ export const MAX_LANES = 2;
  */
 export const MAX_COPIES = 8;
 
+/** Abort reason of a question's own signal when it ends (it stops a TCP exchange still running). */
+const FINISHED = 'question finished';
+
 const RCODE_ERRORS: Record<string, ErrorCode> = {
   SERVFAIL: 'ESERVFAIL',
   REFUSED: 'EREFUSED',
@@ -154,7 +157,8 @@ class Question {
   private readonly link: LinkedSignal;
   private timer: NodeJS.Timeout | undefined;
   private last: Slot | undefined;
-  private lastError: SipLocateError | undefined;
+  /** Why the question fails if nothing else answers (a timeout's error is built only then). */
+  private lastError: SipLocateError | (() => SipLocateError) | undefined;
   private done = false;
   private resolve!: (v: { reply: Reply; ns: Nameserver }) => void;
   private reject!: (e: SipLocateError) => void;
@@ -256,7 +260,8 @@ class Question {
     }
     this.cfg.counters.timeouts++;
     last.late = true;
-    this.lastError = new SipLocateError('ETIMEOUT', `No answer from ${last.ns.label} for ${this.q} within ${ms} ms.`, { name: this.qname, type: this.type, nameserver: last.ns.label });
+    // Built only if the question fails: most timeouts are followed by an answer.
+    this.lastError = () => new SipLocateError('ETIMEOUT', `No answer from ${last.ns.label} for ${this.q} within ${ms} ms.`, { name: this.qname, type: this.type, nameserver: last.ns.label });
     this.next('late');
   }
 
@@ -265,7 +270,8 @@ class Question {
     const target = this.pick(reason);
     if (target) return this.sendTo(target, false);
     if (this.slots.some((s) => s.tcp)) return;
-    this.fail(this.lastError ?? new SipLocateError('ETIMEOUT', `No answer for ${this.q}.`, { name: this.qname, type: this.type }));
+    const last = this.lastError;
+    this.fail(typeof last === 'function' ? last() : last ?? new SipLocateError('ETIMEOUT', `No answer for ${this.q}.`, { name: this.qname, type: this.type }));
   }
 
   private onLane(slot: Slot, lane: UdpLane, o: LaneOutcome): void {
@@ -355,7 +361,8 @@ class Question {
       s.lane?.close();
       s.lane = undefined;
     }
-    this.link.abort();
+    // A plain reason: abort() without one builds a DOMException (with its stack) for every question.
+    this.link.abort(FINISHED);
     this.link.dispose();
   }
 

@@ -61,13 +61,22 @@ class Recorder {
   exhausted = false;
   /** Some answer was expired data served under RFC 8767. */
   stale = false;
+  /** Copies of questions hedged to a second nameserver; they count against the budget too. */
+  private hedges = 0;
   constructor(readonly tracing: boolean, readonly budget: number) {}
+
+  /** True when one more copy may be hedged to a second nameserver within the budget (and counts it). */
+  hedge(): boolean {
+    if (this.asked.size + this.hedges >= this.budget) return false;
+    this.hedges++;
+    return true;
+  }
 
   /** True when the question (a DNS type, or 'OS' for the operating system's resolver) may be asked: already asked, or still within the budget. */
   take(name: string, type: RecordType | 'OS'): boolean {
     const key = `${type} ${name}`;
     if (this.asked.has(key)) return true;
-    if (this.asked.size >= this.budget) {
+    if (this.asked.size + this.hedges >= this.budget) {
       this.exhausted = true;
       return false;
     }
@@ -103,7 +112,8 @@ async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder, name: 
     return { error, node: rec.node(kind, name, parent, { type, outcome: 'skipped', code: error.code, note: error.message }) };
   }
   try {
-    const answer = await ctx.querier.query(name, type, ctx.signal ? { signal: ctx.signal } : undefined);
+    const mayHedge = (): boolean => rec.hedge();
+    const answer = await ctx.querier.query(name, type, ctx.signal ? { signal: ctx.signal, mayHedge } : { mayHedge });
     rec.seen(answer.ttl);
     if (answer.stale) rec.stale = true;
     const outcome = answer.nameserver === STATIC_NAMESERVER ? 'static' : answer.stale ? 'stale' : answer.fromCache ? 'cache' : 'network';

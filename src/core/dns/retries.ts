@@ -156,10 +156,14 @@ class Question {
   private readonly slots: Slot[];
   private readonly link: LinkedSignal;
   private timer: NodeJS.Timeout | undefined;
+  /** Counts arm() calls: an expiry handled late belongs to the timer armed last, or is dropped. */
+  private armed = 0;
   private last: Slot | undefined;
   /** Why the question fails if nothing else answers (a timeout's error is built only then). */
   private lastError: SipLocateError | (() => SipLocateError) | undefined;
   private done = false;
+  /** performance.now() when the first copy left. */
+  private started = 0;
   private resolve!: (v: { reply: Reply; ns: Nameserver }) => void;
   private reject!: (e: SipLocateError) => void;
   private readonly q: string;
@@ -186,6 +190,7 @@ class Question {
   }
 
   run(): Promise<{ reply: Reply; ns: Nameserver }> {
+    this.started = performance.now();
     return new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -243,13 +248,18 @@ class Question {
 
   private arm(ms: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.onTimer(ms), ms);
+    // The expiry is handled after the event loop's poll phase (setImmediate): an answer that arrived while the
+    // process was busy is read first, rather than taken for a loss.
+    const armed = ++this.armed;
+    this.timer = setTimeout(() => setImmediate(() => {
+      if (armed === this.armed) this.onTimer(ms);
+    }), ms);
   }
 
   /** The last copy's timeout passed: the 0x20 fallback, a hedge or retransmission, or the end. */
   private onTimer(ms: number): void {
-    this.timer = undefined;
     if (this.done) return;
+    this.timer = undefined;
     const last = this.last!;
     const lane = last.lane;
     if (lane?.open && lane.caseMismatches > 0 && lane.q.wireName !== this.qname) {
@@ -270,6 +280,17 @@ class Question {
     const target = this.pick(reason);
     if (target) return this.sendTo(target, false);
     if (this.slots.some((s) => s.tcp)) return;
+    // No copy left to send: the sockets stay open for a late answer until the classic schedule would have given
+    // up, so an adapted timer never makes a question fail sooner than timeoutMs, doubled per try, allows.
+    const wait = this.started + this.owner.budgetMs(this.tries) - performance.now();
+    if (wait >= 1 && this.slots.some((s) => s.lane?.open === true)) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (!this.done) this.next('late');
+      }, wait);
+      return;
+    }
     const last = this.lastError;
     this.fail(typeof last === 'function' ? last() : last ?? new SipLocateError('ETIMEOUT', `No answer for ${this.q}.`, { name: this.qname, type: this.type }));
   }
@@ -328,6 +349,7 @@ class Question {
     this.lastError = result;
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.armed++;
     this.next('error');
   }
 

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { withDeadline } from '../deadline';
 import { SipLocateError } from '../errors';
 import { judgeAdditionals } from './additionals';
 import { DnsCache, cacheKey, type CacheEntry, type PositiveEntry } from './cache';
@@ -165,15 +166,21 @@ class StubResolver implements DnsClient {
 
   /** The network answer, or 'stale' when it takes longer than staleAnswerMs or fails for want of a working nameserver. */
   private raceStale(network: Promise<Found>, signal: AbortSignal | undefined, qname: string, type: RecordType): Promise<Found | 'stale'> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'stale'>((resolve) => {
-      timer = setTimeout(() => resolve('stale'), this.staleAnswerMs);
-    });
     const answered = network.catch((err: unknown) => {
       if (servesStale(err)) return 'stale' as const;
       throw err;
     });
-    return raceAbort(Promise.race([answered, late]), signal, qname, type).finally(() => clearTimeout(timer));
+    let late: SipLocateError | undefined;
+    return withDeadline(() => answered, {
+      ms: this.staleAnswerMs,
+      signal,
+      ref: true,
+      timeout: () => (late = new SipLocateError('ETIMEOUT', `No answer for ${type} ${qname} within ${this.staleAnswerMs} ms: stale data is served.`, { name: qname, type })),
+      cancelled: () => new SipLocateError('ECANCELLED', `The query for ${type} ${qname} was cancelled.`, { name: qname, type }),
+    }).catch((err: unknown) => {
+      if (err !== undefined && err === late) return 'stale' as const;
+      throw err;
+    });
   }
 
   /** An expired RRset served under RFC 8767, with the TTL of 30 s that section 4 recommends. */
@@ -370,19 +377,5 @@ function dedupe(records: WireRecord[]): DnsRecord[] {
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, qname: string, type: RecordType): Promise<T> {
   if (!signal) return promise;
   const cancelled = (): SipLocateError => new SipLocateError('ECANCELLED', `The query for ${type} ${qname} was cancelled.`, { name: qname, type });
-  if (signal.aborted) return Promise.reject(cancelled());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(cancelled());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return withDeadline(() => promise, { ms: Number.POSITIVE_INFINITY, signal, timeout: cancelled, cancelled });
 }

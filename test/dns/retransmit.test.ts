@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as dnsPacket from 'dns-packet';
 import { createDnsClient } from '../../src/core/dns/client';
+import { createLocator } from '../../src/core/locator';
 import { reply, startFakeDns, type FakeQuery } from '../servers/fake-dns';
 
 const A = (name: string, data = '192.0.2.1'): dnsPacket.Answer => ({ type: 'A', name, ttl: 60, data });
@@ -74,4 +75,21 @@ test('the timer adapts: after answered questions, a lost copy is sent again long
   assert.ok(ms < 2500, `retransmitted after the adapted timeout, not after 5000 ms: ${ms.toFixed(0)} ms`);
   c.close();
   await fake.stop();
+});
+
+test('a hedged copy counts against maxQueriesPerLocate: with the budget spent, copies stay on the first server', async () => {
+  const silent = await startFakeDns(() => []);
+  const ok = await startFakeDns((q) => [reply(q, { answers: [A(q.name, '192.0.2.9')] })]);
+  const copiesToSilent = async (budget: number): Promise<number> => {
+    silent.queries.length = 0;
+    const l = createLocator({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 100, tries: 2, family: 'ipv4', maxQueriesPerLocate: budget });
+    const r = await l.locate('sip:pbx.example.test:5060');
+    assert.deepEqual(r.targets.map((t) => t.address), ['192.0.2.9']);
+    l.close();
+    return silent.queries.length;
+  };
+  assert.equal(await copiesToSilent(2), 1, 'one question (A) and one hedge fit in 2: the late copy goes to the second server');
+  assert.equal(await copiesToSilent(1), 2, 'no room for a hedge: both copies go to the first server, then the second is asked');
+  await silent.stop();
+  await ok.stop();
 });

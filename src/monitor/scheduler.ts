@@ -287,7 +287,7 @@ export class Monitor {
     }
     const rttMs = this.now() - started;
     const outcome = { ...this.outcome(result, rttMs), host: target.host };
-    const next = nextT1(w.srttMs, w.t1Ms ?? this.t1CeilingMs(), result.kind === 'response' ? rttMs : undefined, this.t1CeilingMs());
+    const next = nextT1(w.srttMs, w.t1Ms ?? this.t1CeilingMs(), result.kind === 'response' || result.status !== undefined ? rttMs : undefined, this.t1CeilingMs());
     w.srttMs = next.srttMs;
     w.t1Ms = next.t1Ms;
     this.locator.probed(target, outcome);

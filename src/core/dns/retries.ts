@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { linkSignal, type LinkedSignal } from '../deadline';
 import { SipLocateError, type ErrorCode } from '../errors';
 import type { Reply } from './codec';
 import type { ExchangeOutcome } from './exchange';
@@ -154,7 +153,9 @@ interface Slot {
  */
 class Question {
   private readonly slots: Slot[];
-  private readonly link: LinkedSignal;
+  /** Aborts a TCP exchange still running when the question ends (made only when TCP is used). */
+  private tcpAbort: AbortController | undefined;
+  private readonly onAbort = (): void => this.aborted();
   private timer: NodeJS.Timeout | undefined;
   /** Counts arm() calls: an expiry handled late belongs to the timer armed last, or is dropped. */
   private armed = 0;
@@ -179,14 +180,13 @@ class Question {
     healthy: number,
     private readonly tries: number,
     private readonly hedge: boolean,
-    signal: AbortSignal,
+    private readonly signal: AbortSignal,
     private readonly mayHedge?: () => boolean,
   ) {
     this.cfg = owner.config;
     this.q = `${type} ${qname}`;
     this.slots = servers.map((ns, i) => ({ ns, healthy: i < healthy, copies: 0, lane: undefined, tcp: false, refused: false, late: false, firstSent: 0, lastSent: 0, exhausted: false, answered: false }));
     this.budget = tries > 1 ? owner.budgetMs(tries) : 0;
-    this.link = linkSignal(signal);
   }
 
   run(): Promise<{ reply: Reply; ns: Nameserver }> {
@@ -194,7 +194,9 @@ class Question {
     return new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
-      this.link.signal.addEventListener('abort', () => this.aborted(), { once: true });
+      if (this.signal.aborted) return this.aborted();
+      // One listener on the caller's signal, removed when the question ends (no signal of its own: it costs).
+      this.signal.addEventListener('abort', this.onAbort, { once: true });
       const first = this.slots[0];
       if (!first) return this.fail(new SipLocateError('ENONAMESERVER', `No nameserver to ask for ${this.q}.`, { name: this.qname, type: this.type }));
       this.sendTo(first, false);
@@ -320,7 +322,7 @@ class Question {
   private overTcp(slot: Slot, edns: boolean): void {
     this.cfg.counters.tcpAttempts++;
     slot.tcp = true;
-    const req = { ns: slot.ns, id: randomInt(65536), wireName: this.qname, type: this.type, edns, timeoutMs: this.cfg.timeoutMs, signal: this.link.signal };
+    const req = { ns: slot.ns, id: randomInt(65536), wireName: this.qname, type: this.type, edns, timeoutMs: this.cfg.timeoutMs, signal: (this.tcpAbort ??= new AbortController()).signal };
     void tcpExchange(req, this.cfg.counters).then((o) => {
       slot.tcp = false;
       if (this.done || o.kind === 'aborted') return;
@@ -374,7 +376,7 @@ class Question {
     else this.reject(new SipLocateError('ECANCELLED', `Nobody waits for ${this.q} any more: the question was dropped.`, d));
   }
 
-  /** Ends the question: timer, sockets and the signal link released. */
+  /** Ends the question: timer, sockets and the listener on the caller's signal released. */
   private finish(): void {
     this.done = true;
     clearTimeout(this.timer);
@@ -383,9 +385,9 @@ class Question {
       s.lane?.close();
       s.lane = undefined;
     }
-    // A plain reason: abort() without one builds a DOMException (with its stack) for every question.
-    this.link.abort(FINISHED);
-    this.link.dispose();
+    this.signal.removeEventListener('abort', this.onAbort);
+    // A plain reason: abort() without one builds a DOMException (with its stack).
+    this.tcpAbort?.abort(FINISHED);
   }
 
   private interpret(outcome: ExchangeOutcome, ns: Nameserver): Reply | SipLocateError {

@@ -26,13 +26,14 @@ test('an answer to the first copy that arrives after the retransmission is taken
 test('hedged: a late first server gets one copy, the second healthy one answers; hedge false waits out the first', async () => {
   const silent = await startFakeDns(() => []);
   const ok = await startFakeDns((q) => [reply(q, { answers: [A(q.name, '192.0.2.2')] })]);
-  const c = createDnsClient({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 100, tries: 3 });
+  // 300 ms: the second server's answer comes well within its first timeout, even on a busy machine.
+  const c = createDnsClient({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 300, tries: 3 });
   assert.equal((await c.query('www.example.test', 'A')).nameserver, ok.nameserver);
   assert.deepEqual([silent.queries.length, ok.queries.length], [1, 1]);
   c.close();
   silent.queries.length = 0;
   ok.queries.length = 0;
-  const plain = createDnsClient({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 100, tries: 3, hedge: false });
+  const plain = createDnsClient({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 300, tries: 3, hedge: false });
   assert.equal((await plain.query('www.example.test', 'A')).nameserver, ok.nameserver);
   assert.deepEqual([silent.queries.length, ok.queries.length], [3, 1], 'three copies to the first server, then the second');
   plain.close();
@@ -43,7 +44,7 @@ test('hedged: a late first server gets one copy, the second healthy one answers;
 test('mayHedge false (the question budget is spent) keeps the copies on the first server', async () => {
   const silent = await startFakeDns(() => []);
   const ok = await startFakeDns((q) => [reply(q, { answers: [A(q.name)] })]);
-  const c = createDnsClient({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 50, tries: 2 });
+  const c = createDnsClient({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 200, tries: 2 });
   let asked = 0;
   const a = await c.query('www.example.test', 'A', { mayHedge: () => (asked++, false) });
   assert.equal(a.nameserver, ok.nameserver, 'after the first server\'s copies are used up, the next server is asked');
@@ -82,7 +83,7 @@ test('a hedged copy counts against maxQueriesPerLocate: with the budget spent, c
   const ok = await startFakeDns((q) => [reply(q, { answers: [A(q.name, '192.0.2.9')] })]);
   const copiesToSilent = async (budget: number): Promise<number> => {
     silent.queries.length = 0;
-    const l = createLocator({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 100, tries: 2, family: 'ipv4', maxQueriesPerLocate: budget });
+    const l = createLocator({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 300, tries: 2, family: 'ipv4', maxQueriesPerLocate: budget });
     const r = await l.locate('sip:pbx.example.test:5060');
     assert.deepEqual(r.targets.map((t) => t.address), ['192.0.2.9']);
     l.close();

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import type * as dnsPacket from 'dns-packet';
 import { createDnsClient } from '../../src/core/dns/client';
 import { createLocator } from '../../src/core/locator';
+import { MAX_COPIES } from '../../src/core/dns/retries';
+import { codeOf } from './helpers';
 import { reply, startFakeDns, type FakeQuery } from '../servers/fake-dns';
 
 const A = (name: string, data = '192.0.2.1'): dnsPacket.Answer => ({ type: 'A', name, ttl: 60, data });
@@ -93,4 +95,19 @@ test('a hedged copy counts against maxQueriesPerLocate: with the budget spent, c
   assert.equal(await copiesToSilent(1), 2, 'no room for a hedge: both copies go to the first server, then the second is asked');
   await silent.stop();
   await ok.stop();
+});
+
+test('a silent server after adaptation gets copies beyond tries while they fit in the classic schedule, never more than MAX_COPIES', async () => {
+  let silent = false;
+  const fake = await startFakeDns((q) => (silent ? [] : [reply(q, { answers: [A(q.name)] })]));
+  // Classic schedule: 2000 + 2000 + 2000 ms; an adapted timer of tens of ms fits many copies in it.
+  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 2000, maxTimeoutMs: 2000, tries: 3 });
+  for (let i = 0; i < 8; i++) await c.query(`warm${i}.example.test`, 'A');
+  silent = true;
+  const before = fake.queries.length;
+  assert.equal(await codeOf(c.query('gone.example.test', 'A')), 'ETIMEOUT');
+  const copies = fake.queries.length - before;
+  assert.ok(copies > 3 && copies <= MAX_COPIES, `${copies} copies: more than tries (3), at most ${MAX_COPIES}`);
+  c.close();
+  await fake.stop();
 });

@@ -51,6 +51,11 @@ export interface PlanResult {
 const NEGATIVE: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA']);
 /** Longest a plan built on a negative answer is reused, seconds. */
 const NEGATIVE_PLAN_TTL = 30;
+/**
+ * How long the other family's addresses may still take once the preferred family's are in, ms (RFC 8305 section 3
+ * suggests 50 ms). A plan built without them is not cached, so the next locate has both.
+ */
+export const FAMILY_WAIT_MS = 50;
 
 /** Collects the smallest TTL and the trace while a plan is built, and counts the questions against the budget. */
 class Recorder {
@@ -190,10 +195,9 @@ async function dnsAddresses(ctx: PlanContext, rec: Recorder, host: string, paren
       if (rec.take(host, 'A')) ctx.querier.query(host, 'A').catch(() => undefined);
     }
   }
-  const [a, aaaa] = await Promise.all([
-    askV4 ? ask(ctx, rec, host, 'A', parent, 'address') : undefined,
-    askV6 ? ask(ctx, rec, host, 'AAAA', parent, 'address') : undefined,
-  ]);
+  const askA = askV4 ? ask(ctx, rec, host, 'A', parent, 'address') : undefined;
+  const askAAAA = askV6 ? ask(ctx, rec, host, 'AAAA', parent, 'address') : undefined;
+  const [a, aaaa] = askA && askAAAA && !rec.tracing ? await preferredFamilyFirst(ctx.family === 'ipv6-first', askA, askAAAA, rec) : await Promise.all([askA, askAAAA]);
   const out: HostAddresses = { v4: [], v6: [], ttl: Number.POSITIVE_INFINITY };
   for (const r of [a, aaaa]) {
     if (!r) continue;
@@ -207,6 +211,33 @@ async function dnsAddresses(ctx: PlanContext, rec: Recorder, host: string, paren
     }
   }
   return out;
+}
+
+/** A and AAAA asked together, the preferred family first (see firstThenWait()). */
+async function preferredFamilyFirst<A, AAAA>(v6First: boolean, askA: Promise<A & { answer?: unknown }>, askAAAA: Promise<AAAA & { answer?: unknown }>, rec: Recorder): Promise<[A | undefined, AAAA | undefined]> {
+  if (!v6First) return firstThenWait(askA, askAAAA, rec);
+  const [aaaa, a] = await firstThenWait(askAAAA, askA, rec);
+  return [a, aaaa];
+}
+
+/**
+ * Once the preferred family has addresses, the other gets FAMILY_WAIT_MS more (RFC 8305 style); if it is still out,
+ * the plan goes on without it and is not cached (its look-up goes on and fills the DNS cache for the next locate).
+ */
+async function firstThenWait<P extends { answer?: unknown }, O>(preferred: Promise<P>, other: Promise<O>, rec: Recorder): Promise<[P, O | undefined]> {
+  const first = await preferred;
+  if (!first.answer) return [first, await other];
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), FAMILY_WAIT_MS);
+  });
+  const second = await Promise.race([other, late]);
+  clearTimeout(timer);
+  if (second === undefined) {
+    other.catch(() => undefined); // closed or cancelled later: nobody waits for it any more
+    rec.seen(0);
+  }
+  return [first, second];
 }
 
 function hasAddresses(a: HostAddresses): boolean {

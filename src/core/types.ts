@@ -228,10 +228,16 @@ export interface LocatorOptions {
   maxBlacklistSeconds?: number;
   /** SIP NAPTRs present but none usable: 'fail' with ENOTRANSPORT (default) or 'fallback' to SRV. */
   naptrNoMatch?: 'fail' | 'fallback';
-  /** Per-attempt DNS timeout, ms (default 2000). */
+  /** First guess and ceiling of each nameserver's adaptive retransmission timeout, ms (default 2000); with adaptive false, the timeout. */
   timeoutMs?: number;
-  /** Attempts per nameserver (default 3; budget = nameservers x tries). */
+  /** Copies of a question per nameserver (default 3; up to 8 while they fit in the classic schedule's time). */
   tries?: number;
+  /** Ceiling of the timeout doubled per copy, ms (default 5000). */
+  maxTimeoutMs?: number;
+  /** false: the classic timer (timeoutMs, doubled per copy) instead of one adapted to each nameserver's round trip (default true). */
+  adaptive?: boolean;
+  /** false: never hedge a late question to a second nameserver (default true). */
+  hedge?: boolean;
   /** Upper bound on the whole resolution, ms (default 10000). */
   resolveTimeoutMs?: number;
   /** DNS cache entries (RRsets), LRU (default 10000). */

@@ -92,15 +92,16 @@ export interface UnsetVariable {
 }
 
 /**
- * The configuration with every text setting that still holds a `${NAME}` (an environment variable Node-RED could
- * not resolve) emptied, so that it counts as unset, and the list of those settings with the variable each named.
+ * The configuration with every text setting that still holds a `${NAME}` of an environment variable that is not set
+ * (Node-RED leaves it as text) emptied, so that it counts as unset, and the list of those settings with the variable
+ * each named. A `${NAME}` whose variable is set stays: a setting may expand it itself (monitorUris does).
  */
-export function withoutUnsetVariables<C extends object>(c: C): { config: C; unset: UnsetVariable[] } {
+export function withoutUnsetVariables<C extends object>(c: C, env: NodeJS.ProcessEnv = process.env): { config: C; unset: UnsetVariable[] } {
   const emptied: Record<string, string> = {};
   const unset: UnsetVariable[] = [];
   for (const [setting, value] of Object.entries(c)) {
     if (typeof value !== 'string' || !value.includes('${')) continue;
-    const m = UNRESOLVED.exec(value);
+    const m = [...value.matchAll(new RegExp(UNRESOLVED.source, 'g'))].find((v) => (env[v[1]!] ?? '') === '');
     if (!m) continue;
     emptied[setting] = '';
     unset.push({ setting, variable: m[1]! });

@@ -12,3 +12,7 @@ declare module '*/demo/sip-endpoints.mjs' {
   export function startEndpoint(o: { address: string; port?: number; behaviour: 'ok' | 'busy' | 'silent' }): Promise<Endpoint>;
   export function startDemoEndpoints(port?: number): Promise<Record<'healthy' | 'healthy2' | 'busy' | 'silent', Endpoint>>;
 }
+declare module '*/demo/ports.mjs' {
+  export const DEMO_SIP_NAMES: string[];
+  export function demoPorts(env?: Record<string, string | undefined>): { port: number; dnsPort: number; sipPort: number; redisPort: number };
+}

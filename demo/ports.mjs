@@ -50,16 +50,30 @@ export function portTakenSentence(t) {
   return `sip-locate demo: port ${t.port} (${t.protocol.toUpperCase()}) on ${HOST} is already in use, so the ${t.what} cannot start. Stop the program that uses it, or pick other ports, e.g. ${t.env}=${t.port + 100} npm start.`;
 }
 
-/**
- * Runs start(port); when port is 0 (any free one) and the TCP side clashes with a port another process took
- * between the UDP bind and the TCP listen (EADDRINUSE), tries again with a new one, up to 5 times.
- */
-export async function withFreshPortOnClash(port, start) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start(port);
-    } catch (err) {
-      if (port !== 0 || err?.code !== 'EADDRINUSE' || attempt >= 5) throw err;
+/** The lab's SIP endpoints in port order (src/lab.ts LAB_ENDPOINTS; here too because this check runs before the build). */
+export const DEMO_SIP_NAMES = ['healthy', 'healthy2', 'busy', 'silent'];
+
+/** The demo's ports from the environment (PORT, DEMO_DNS_PORT, DEMO_SIP_PORT, DEMO_REDIS_PORT); exits with a sentence on a bad one. */
+export function demoPorts(env = process.env) {
+  const portFrom = (name, fallback, span = 1) => {
+    const raw = env[name] || String(fallback);
+    const port = Number(raw);
+    if (!/^\d+$/.test(raw) || port < 1 || port + span - 1 > 65535) {
+      console.error(`sip-locate demo: ${name}=${raw} is not a port number (1 to ${65536 - span}).`);
+      process.exit(1);
     }
-  }
+    return port;
+  };
+  // The SIP and DNS defaults are the lab's (src/lab.ts), which the examples' static records name.
+  return { port: portFrom('PORT', 1880), dnsPort: portFrom('DEMO_DNS_PORT', 15353), sipPort: portFrom('DEMO_SIP_PORT', 15060, DEMO_SIP_NAMES.length), redisPort: portFrom('DEMO_REDIS_PORT', 16379) };
+}
+
+/** What the demo listens on, for firstTakenPort. */
+export function demoWanted({ port, dnsPort, sipPort, redisPort }, withRedis) {
+  return [
+    { port, protocols: ['tcp'], what: 'Node-RED editor', env: 'PORT' },
+    { port: dnsPort, protocols: ['udp', 'tcp'], what: 'demo DNS server', env: 'DEMO_DNS_PORT' },
+    ...DEMO_SIP_NAMES.map((name, i) => ({ port: sipPort + i, protocols: ['udp', 'tcp'], what: `demo SIP endpoint "${name}"`, env: 'DEMO_SIP_PORT' })),
+    ...(withRedis ? [{ port: redisPort, protocols: ['tcp'], what: 'demo redis-server', env: 'DEMO_REDIS_PORT' }] : []),
+  ];
 }

@@ -24,6 +24,6 @@ module.exports = {
   ...(process.env.SIP_LOCATE_ADMIN_AUTH ? { adminAuth: JSON.parse(process.env.SIP_LOCATE_ADMIN_AUTH) } : {}),
   // The editor and admin API under their own path (e.g. /admin), so that http-in endpoints skip their middleware.
   ...(process.env.SIP_LOCATE_HTTP_ADMIN_ROOT ? { httpAdminRoot: process.env.SIP_LOCATE_HTTP_ADMIN_ROOT } : {}),
-  // Basic authentication for http-in endpoints ({user, pass: bcrypt hash}), as a SIP proxy's lookups use it.
-  ...(process.env.SIP_LOCATE_HTTP_NODE_AUTH ? { httpNodeAuth: JSON.parse(process.env.SIP_LOCATE_HTTP_NODE_AUTH) } : {}),
+  // No httpNodeAuth: each wrong password would cost a bcrypt round. Example 06's guard checks a SIP proxy's lookups
+  // (SIP_LOCATE_ROUTE_ALLOW, SIP_LOCATE_ROUTE_SECRET; docs/proxies.md, "Secure deployment").
 };

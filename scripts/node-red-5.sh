@@ -14,5 +14,5 @@ echo "node-red-5: $("$node22" -v), node-red $(node -p "require('./$dir/node_modu
 # The node tests take the runtime from SIP_LOCATE_NODE_RED (helper) and SIP_LOCATE_NODE_RED_DIR (the node-red command).
 export SIP_LOCATE_NODE_RED="$PWD/$dir/node_modules/node-red" SIP_LOCATE_NODE_RED_DIR="$PWD/$dir/node_modules/node-red"
 # test/run.mjs runs the tests with the same node binary that runs it, so Node-RED 5 gets Node 22.
-if [ $# -eq 0 ]; then set -- test/nodes test/examples test/e2e; fi
+if [ $# -eq 0 ]; then set -- test/nodes test/examples test/e2e test/package; fi
 "$node22" test/run.mjs "$@"

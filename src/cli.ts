@@ -2,10 +2,12 @@
 /** The sip-locate command: resolve a SIP URI the RFC 3263 way (a tel: URI through ENUM first) and print the targets. */
 import { createLocator } from './core/locator';
 import { unexpected } from './core/errors';
+import { runLab } from './lab';
 import type { FamilyPolicy, LocateResult, TraceNode, Transport } from './core/types';
 import type { DnsRecord, NameserverState } from './core/dns/types';
 
 const USAGE = `Usage: sip-locate [options] URI
+       sip-locate lab     (the SIP servers and DNS zone the example flows use, on 127.0.0.1; lab --help)
 
 Finds the servers for a SIP or SIPS URI as RFC 3263 prescribes (NAPTR, then SRV, then A/AAAA)
 and prints them in failover order. A tel: URI (tel:+12025550101) is first turned into a SIP URI
@@ -123,6 +125,19 @@ function parseArgs(argv: string[]): CliOptions | 'help' {
   return o;
 }
 
+/**
+ * Text from DNS (and anything else that reaches the terminal) with control characters written as \xNN: C0, DEL and
+ * C1 (CSI, OSC), so a record cannot clear the screen, set the title or write the clipboard.
+ */
+function escapeControls(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** One JSON line: JSON escapes C0 controls itself; DEL and C1 controls are escaped too (\u007f-\u009f), still valid JSON. */
+function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}
+
 function recordText(r: DnsRecord): string {
   const d = r.data as unknown;
   if (typeof d === 'string') return `${r.type} ${d}`;
@@ -137,24 +152,24 @@ function recordText(r: DnsRecord): string {
 function treeLines(node: TraceNode, depth: number, out: string[]): void {
   const pad = '  '.repeat(depth);
   if (node.kind === 'note') {
-    out.push(`${pad}- ${node.note}`);
+    out.push(`${pad}- ${escapeControls(node.note ?? '')}`);
     return;
   }
   const head = node.type ? `${node.type} ${node.name}` : node.name;
   const how = node.outcome ? ` [${node.outcome}${node.code ? ' ' + node.code : ''}]` : '';
-  out.push(`${pad}${head}${how}${node.note && node.outcome !== 'error' ? '  ' + node.note : ''}`);
-  for (const r of node.records ?? []) out.push(`${pad}    ${recordText(r)}  ttl=${r.ttl}`);
+  out.push(`${pad}${escapeControls(`${head}${how}${node.note && node.outcome !== 'error' ? '  ' + node.note : ''}`)}`);
+  for (const r of node.records ?? []) out.push(`${pad}    ${escapeControls(recordText(r))}  ttl=${r.ttl}`);
   for (const c of node.children) treeLines(c, depth + 1, out);
 }
 
 /** One line per nameserver: address, health, failures in a row, last error and next retry. */
 function nameserverLines(states: readonly NameserverState[]): string {
-  const lines = states.map((s) => `  ${s.address}  ${s.state}${s.consecutiveFailures ? ` (${s.consecutiveFailures} failures in a row, last ${s.lastError}, retry at ${new Date(s.retryAt ?? 0).toISOString()})` : ''}`);
+  const lines = states.map((s) => `  ${s.address}  ${s.state}${s.consecutiveFailures ? ` (${s.consecutiveFailures} failures in a row, last ${escapeControls(String(s.lastError))}, retry at ${new Date(s.retryAt ?? 0).toISOString()})` : ''}`);
   return ['nameservers:', ...lines].join('\n') + '\n';
 }
 
 function table(result: LocateResult): string {
-  const rows = result.targets.map((t, i) => [String(i + 1), t.transport, t.address, String(t.port), String(t.family), t.host, t.source, String(t.ttl), t.mark ?? '']);
+  const rows = result.targets.map((t, i) => [String(i + 1), t.transport, t.address, String(t.port), String(t.family), escapeControls(t.host), t.source, String(t.ttl), t.mark ?? '']);
   const head = ['#', 'transport', 'address', 'port', 'family', 'host', 'from', 'ttl', 'mark'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (r: string[]): string => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd();
@@ -168,8 +183,8 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const message = (err as Error).message;
     // With --json a usage error is one JSON object too, so scripts never have to parse stderr.
-    if (argv.includes('--json')) process.stdout.write(JSON.stringify({ error: { code: 'EINVALIDOPTION', message } }) + '\n');
-    else process.stderr.write(`sip-locate: ${message}\n`);
+    if (argv.includes('--json')) process.stdout.write(jsonLine({ error: { code: 'EINVALIDOPTION', message } }));
+    else process.stderr.write(`sip-locate: ${escapeControls(message)}\n`);
     return 2;
   }
   if (opts === 'help') {
@@ -198,21 +213,21 @@ async function main(argv: string[]): Promise<number> {
         out.trace = result.trace;
         out.nameservers = locator.dns?.nameserverStates() ?? [];
       }
-      process.stdout.write(JSON.stringify(out) + '\n');
+      process.stdout.write(jsonLine(out));
     } else {
       if (opts.trace && result.trace) {
         const lines: string[] = [];
         treeLines(result.trace, 0, lines);
         process.stdout.write(lines.join('\n') + '\n\n' + nameserverLines(locator.dns?.nameserverStates() ?? []) + '\n');
       }
-      if (result.enum) process.stdout.write(`ENUM ${result.enum.number} -> ${result.enum.uri}${result.enum.fallback ? ' (fallback)' : ` (${result.enum.domain}, order ${result.enum.order}, preference ${result.enum.preference})`}\n`);
+      if (result.enum) process.stdout.write(escapeControls(`ENUM ${result.enum.number} -> ${result.enum.uri}${result.enum.fallback ? ' (fallback)' : ` (${result.enum.domain}, order ${result.enum.order}, preference ${result.enum.preference})`}`) + '\n');
       process.stdout.write(table(result) + '\n');
     }
     return 0;
   } catch (err) {
     const e = unexpected(err);
-    if (opts.json) process.stdout.write(JSON.stringify({ uri, error: { code: e.code, message: e.message } }) + '\n');
-    else process.stderr.write(`sip-locate: ${e.code}: ${e.message}\n`);
+    if (opts.json) process.stdout.write(jsonLine({ uri, error: { code: e.code, message: e.message } }));
+    else process.stderr.write(`sip-locate: ${e.code}: ${escapeControls(e.message)}\n`);
     if (opts.trace && !opts.json && locator?.dns) process.stderr.write(nameserverLines(locator.dns.nameserverStates()));
     return 1;
   } finally {
@@ -220,12 +235,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+(process.argv[2] === 'lab' ? runLab(process.argv.slice(3)) : main(process.argv.slice(2))).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`sip-locate: ${String(err)}\n`);
+    process.stderr.write(`sip-locate: ${escapeControls(String(err))}\n`);
     process.exitCode = 1;
   },
 );

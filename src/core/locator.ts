@@ -11,7 +11,8 @@ import { SipLocateError, unexpected } from './errors';
 import { checkAffinityKey } from './rfc3263/affinity';
 import { joinMembers, orderMembers, setNameOf, SET_PREFIX, type Member, type MemberDraw, type SetDraw } from './sets';
 import { choiceNote } from './choice';
-import { failoverFrom } from './failover/from-report';
+import { failoverFrom, type ReportSink } from './failover/from-report';
+import { HandedOut, MIN_HANDED_OUT } from './failover/report-guard';
 import type { Health, ProbeOutcome } from './failover/health';
 import { TargetState } from './failover/target-state';
 import { limitLookups } from './system/lookup-limit';
@@ -69,6 +70,8 @@ class LocatorImpl implements SipLocator {
   private readonly cache: PlanCache;
   private readonly saved: SavedPlans;
   private readonly targets: TargetState;
+  /** Destinations whose targets were handed out: reports may touch only those (report-guard). */
+  private readonly handedOut: HandedOut;
   /** tel: (and user=phone) URIs go through ENUM first (RFC 6116). */
   private readonly enums: EnumStep;
   private readonly counts: LocatorCounters = { locates: {}, planHits: 0, planMisses: 0, failovers: 0 };
@@ -82,7 +85,9 @@ class LocatorImpl implements SipLocator {
     this.s = readSettings(o);
     this.enums = new EnumStep(o, this.clock, this.s.planLimit);
     this.cache = new PlanCache(this.clock, this.s.planLimit);
-    this.saved = new SavedPlans(this.clock, this.s.staleMs, this.s.maxPins);
+    // Per-destination state follows the bound the user sets for destinations: cacheSize (and staleBytes for plans).
+    this.saved = new SavedPlans(this.clock, this.s.staleMs, this.s.planLimit, this.s.staleBytes, (destination) => this.cache.get(destination) !== undefined);
+    this.handedOut = new HandedOut(this.clock, Math.max(this.s.planLimit, MIN_HANDED_OUT));
     // Last, as it starts the sweep timer: nothing above may throw after it.
     this.targets = new TargetState(this.clock, this.events, this.s);
     this.systemLookup = limitLookups(o.system?.lookup ?? osLookup);
@@ -242,6 +247,7 @@ class LocatorImpl implements SipLocator {
     const drawn = given ?? planTargets(plan, this.s.family, this.random, this.s.maxTargets, key);
     if (drawn.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.s.family}.`, { destination });
     const { targets, sticky, order } = this.targets.order(destination, drawn, plan, readOnly, key);
+    if (!readOnly) this.handedOut.record(destination, plan);
     const result: LocateResult = { uri, destination, targets, sticky, stale: plan.stale === true };
     if (key !== undefined) result.affinityKey = key;
     // Try it and --trace say why targets[0] was chosen: hash rank, pin, or failover past marked servers.
@@ -253,7 +259,17 @@ class LocatorImpl implements SipLocator {
     this.open();
     const key = this.keyOf(options.key, 'EINVALIDOPTION');
     const set = setNameOf(uri);
-    if (set !== undefined) return this.cachedSet(set, key);
+    const hit = set !== undefined ? this.cachedSet(set, key) : this.cachedSip(uri, key);
+    // Answered from the cache: a locate and a plan cache hit, as locate() counts them (a miss falls back to locate()).
+    if (hit) {
+      this.counts.planHits++;
+      this.countLocate('ok');
+    }
+    return hit;
+  }
+
+  /** A SIP (or tel:) URI's answer when its plan (and ENUM step) is cached and fresh. */
+  private cachedSip(uri: string, key: string | undefined): LocateResult | undefined {
     const p = this.cachedPlanOf(uri);
     if (!p) return undefined;
     const result = this.resultFrom(p.uri, p.destination, p.plan, false, key);
@@ -310,16 +326,44 @@ class LocatorImpl implements SipLocator {
   }
 
   failover(state: FailoverState, failure: Failure): Target | undefined {
-    const key = this.keyOf(state.key, 'EINVALIDMSG');
+    const { keyed, drawn } = this.failoverInput(state);
     if (state.tried.length > 0) this.counts.failovers++;
+    return this.targets.failover(keyed, failure, drawn);
+  }
+
+  /** The failover state with its key checked, and a fresh draw of the destination's cached plan (for ties). */
+  private failoverInput(state: FailoverState): { keyed: FailoverState; drawn: Target[] | undefined } {
+    const key = this.keyOf(state.key, 'EINVALIDMSG');
     const plan = this.cache.get(state.destination);
     const keyed: FailoverState = key === undefined ? { destination: state.destination, targets: state.targets, tried: state.tried } : { ...state, key };
-    return this.targets.failover(keyed, failure, plan && planTargets(plan, this.s.family, this.random, this.s.maxTargets, key));
+    return { keyed, drawn: plan && planTargets(plan, this.s.family, this.random, this.s.maxTargets, key) };
   }
 
   failoverFrom(uri: string, failed: TargetKey | string, options?: ReportOptions): Promise<ReportResult> {
-    return failoverFrom(this, uri, failed, options);
+    return failoverFrom(this, this.reportSink, uri, failed, options, this.s.numericReportsShared);
   }
+
+  /** What failoverFrom() may do beyond the public interface: check hand-outs and mark within the report bounds. */
+  private readonly reportSink: ReportSink = {
+    sequence: () => this.handedOut.sequence(),
+    recent: (uri) => {
+      if (this.enums.handles(uri)) return true;
+      try {
+        return this.handedOut.recent(this.cache.parse(uri).destination);
+      } catch {
+        return true; // the report's locate rejects the URI with its own error
+      }
+    },
+    handedOut: (destination, target, before) => this.handedOut.covers(destination, target, before),
+    markReported: (destination, target, failure, shared) => {
+      this.counts.failovers++;
+      return this.targets.markReported(destination, target, failure, shared);
+    },
+    next: (state) => {
+      const { keyed, drawn } = this.failoverInput(state);
+      return this.targets.next(keyed, drawn);
+    },
+  };
 
   markFailed(target: TargetKey, failure: Failure): void {
     this.targets.markFailed(target, failure);
@@ -387,6 +431,7 @@ class LocatorImpl implements SipLocator {
     this.queries.clear();
     this.cache.clear();
     this.saved.clear();
+    this.handedOut.clear();
     this.enums.clear();
     this.dns?.close();
   }

@@ -249,16 +249,24 @@ export interface LocatorOptions {
   maxPins?: number;
   /** Most failure marks kept; beyond it the soonest-expiring one is dropped (default 100000). */
   maxMarks?: number;
+  /** A reported 503 for a destination named by IP address marks the target for every destination too (default false: that destination only). */
+  numericReportsShared?: boolean;
   /** Seconds a transport error or timeout greylists a target (default 32). */
   greylistSeconds?: number;
   /** Upper bound for a 503 Retry-After blacklist, seconds (default 3600). */
   maxBlacklistSeconds?: number;
   /** SIP NAPTRs present but none usable: 'fail' with ENOTRANSPORT (default) or 'fallback' to SRV. */
   naptrNoMatch?: 'fail' | 'fallback';
-  /** Per-attempt DNS timeout, ms (default 2000). */
+  /** First guess and ceiling of each nameserver's adaptive retransmission timeout, ms (default 2000); with adaptive false, the timeout. */
   timeoutMs?: number;
-  /** Attempts per nameserver (default 3; budget = nameservers x tries). */
+  /** Copies of a question per nameserver (default 3; up to 8 while they fit in the classic schedule's time). */
   tries?: number;
+  /** Ceiling of the timeout doubled per copy, ms (default 5000). */
+  maxTimeoutMs?: number;
+  /** false: the classic timer (timeoutMs, doubled per copy) instead of one adapted to each nameserver's round trip (default true). */
+  adaptive?: boolean;
+  /** false: never hedge a late question to a second nameserver (default true). */
+  hedge?: boolean;
   /** Upper bound on the whole resolution, ms (default 10000). */
   resolveTimeoutMs?: number;
   /** DNS cache entries (RRsets), LRU (default 10000). */
@@ -272,6 +280,8 @@ export interface LocatorOptions {
   dns0x20?: boolean;
   /** Seconds expired DNS data, and each destination's last good plan, are kept to serve when no nameserver answers (RFC 8767; default 86400, 0 = off). */
   staleSeconds?: number;
+  /** Bound on the bytes of all last good plans kept (about their JSON size; default 8 MiB); they are also at most cacheSize. */
+  staleBytes?: number;
   /** How long a look-up with expired data waits for a nameserver before answering from it, ms (default 1800). */
   staleAnswerMs?: number;
   /** Largest number of targets returned (default 32; truncates, never fails). */

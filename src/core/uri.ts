@@ -106,6 +106,43 @@ export function parseSipUri(input: unknown): SipUri {
   return uri;
 }
 
+/** RFC 3261 user of a strict URI: unreserved and user-unreserved characters (no "?") and well-formed %-escapes. */
+const STRICT_USER_RE = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,;/]|%[0-9A-Fa-f]{2})+$/;
+/** RFC 3261 token characters: the names and values of a strict URI's parameters. */
+const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+/** Printable ASCII without space and without < > " (what a URI may hold at all). */
+const URI_CHARS_RE = /^[\x21\x23-\x3b\x3d\x3f-\x7e]+$/;
+
+/**
+ * Why `text` is not a strict sip:/sips: URI (one that can go into a Request-URI or a dial string as it is), or
+ * undefined when it is: printable ASCII without space or < > ", a user part of RFC 3261 user characters, a host
+ * parseSipUri() accepts, parameters of token characters and no header part.
+ */
+export function strictSipUriProblem(text: string): string | undefined {
+  if (text.length > MAX_URI_LENGTH) return `is longer than ${MAX_URI_LENGTH} characters`;
+  if (!URI_CHARS_RE.test(text)) return 'holds white space, a control byte, a non-ASCII character or one of < > "';
+  const m = /^sips?:/i.exec(text);
+  if (!m) return 'is not a sip: or sips: URI';
+  let rest = text.slice(m[0].length);
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    if (!STRICT_USER_RE.test(rest.slice(0, at))) return 'has a user part that is not RFC 3261 user characters (a password, "?" or a malformed %-escape)';
+    rest = rest.slice(at + 1);
+  }
+  if (rest.includes('?')) return 'has a header part ("?...")';
+  const [, ...params] = rest.split(';');
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    if (!TOKEN_RE.test(eq < 0 ? p : p.slice(0, eq)) || (eq >= 0 && !TOKEN_RE.test(p.slice(eq + 1)))) return `has a parameter "${p.slice(0, 40)}" that is not token characters`;
+  }
+  try {
+    parseSipUri(text);
+    return undefined;
+  } catch (err) {
+    return `is not a usable SIP URI (${err instanceof Error ? err.message.slice(0, 120) : 'unparsable'})`;
+  }
+}
+
 /** The TARGET of RFC 3263 section 4: maddr when present, otherwise the host. */
 export function targetHost(uri: SipUri): { host: string; hostKind: 0 | 4 | 6 } {
   if (uri.maddr === undefined) return { host: uri.host, hostKind: uri.hostKind };

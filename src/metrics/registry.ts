@@ -19,6 +19,8 @@ export interface MetricsSources {
 
 /** RTT buckets of probes, seconds. */
 const RTT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5];
+/** Buckets of a sip-locate lookup, seconds: a cached answer takes microseconds, one asking DNS milliseconds or more. */
+const LOOKUP_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const STORE_STATES = ['memory', 'connecting', 'up', 'down'] as const;
 
 /** Sets an unlabelled counter to a cumulative value read at collection time. */
@@ -34,6 +36,7 @@ export class ResolverMetrics {
   private sources: MetricsSources = {};
   private readonly probes: Counter<'result'>;
   private readonly rtt: Histogram<string>;
+  private readonly lookups: Histogram<string>;
   private readonly stops: Array<() => void> = [];
 
   constructor(private readonly locator: SipLocator) {
@@ -87,6 +90,7 @@ export class ResolverMetrics {
     } });
     this.probes = new Counter({ name: 'sip_locate_probes_total', help: 'OPTIONS probes, by result (ok or an error code).', labelNames: ['result'], registers: r });
     this.rtt = new Histogram({ name: 'sip_locate_probe_rtt_seconds', help: 'Round-trip time of answered OPTIONS probes, seconds.', buckets: RTT_BUCKETS, registers: r });
+    this.lookups = new Histogram({ name: 'sip_locate_lookup_duration_seconds', help: 'Time a sip-locate node took from a message to its answer (output 1 or 2), seconds.', buckets: LOOKUP_BUCKETS, registers: r });
     this.stops.push(locator.onQuery((e) => {
       if (e.outcome === 'cache') return;
       const nameserver = e.nameserver ?? 'none';
@@ -110,6 +114,11 @@ export class ResolverMetrics {
   observeProbe(result: string, rttMs?: number): void {
     this.probes.inc({ result });
     if (rttMs !== undefined && Number.isFinite(rttMs) && rttMs >= 0) this.rtt.observe(rttMs / 1000);
+  }
+
+  /** Records how long one sip-locate lookup took, ms. */
+  observeLookup(ms: number): void {
+    if (Number.isFinite(ms) && ms >= 0) this.lookups.observe(ms / 1000);
   }
 
   /** The exposition text and the same values as objects. */

@@ -21,6 +21,26 @@ export function slotMsOf(intervalMs: number): number {
   return Math.min(500, Math.max(10, intervalMs / 20));
 }
 
+/** RFC 3261's T1, ms: the ceiling of a probe's first retransmission delay (and its value before any round trip is known). */
+export const T1_CEILING_MS = 500;
+/** Least first retransmission delay of a probe, ms: below it, a busy host's scheduling noise looks like loss. */
+export const T1_FLOOR_MS = 20;
+/** Granularity of an adapted T1, ms. */
+const T1_STEP_MS = 10;
+
+/**
+ * A target's T1 from its probe round trips: twice the smoothed round trip (weight 1/8, as RFC 6298), within
+ * [T1_FLOOR_MS, ceiling]. A round trip at or past the T1 in use may belong to a retransmission, so it is not taken
+ * (Karn's rule); a probe that failed doubles T1 (RFC 6298 5.5), so a slower path is followed.
+ */
+export function nextT1(srttMs: number | undefined, t1Ms: number, rttMs: number | undefined, ceilingMs: number): { srttMs: number | undefined; t1Ms: number } {
+  if (rttMs === undefined) return { srttMs, t1Ms: Math.min(ceilingMs, t1Ms * 2) };
+  if (rttMs >= t1Ms) return { srttMs, t1Ms };
+  const srtt = srttMs === undefined ? rttMs : srttMs + (rttMs - srttMs) / 8;
+  // In steps of T1_STEP_MS, so that the probe plan (built per T1) is not rebuilt for every small change.
+  return { srttMs: srtt, t1Ms: Math.min(ceilingMs, Math.max(T1_FLOOR_MS, Math.ceil((srtt * 2) / T1_STEP_MS) * T1_STEP_MS)) };
+}
+
 /** What the monitor needs besides its settings (replaceable in tests). */
 export interface MonitorDeps {
   send?: typeof sendOptions;
@@ -43,6 +63,10 @@ interface Watched {
   uris: Set<string>;
   /** Its target checked for the UDP channel (again whenever discovery hands over the target anew). */
   plan?: UdpProbePlan;
+  /** Smoothed probe round trip, ms (undefined before the first answer on a first copy). */
+  srttMs?: number;
+  /** The T1 its probes use, ms (undefined: the ceiling). */
+  t1Ms?: number;
   /** The slot of the schedule it waits in, if any. */
   slot?: number;
   probing?: Promise<void>;
@@ -263,6 +287,9 @@ export class Monitor {
     }
     const rttMs = this.now() - started;
     const outcome = { ...this.outcome(result, rttMs), host: target.host };
+    const next = nextT1(w.srttMs, w.t1Ms ?? this.t1CeilingMs(), result.kind === 'response' || result.status !== undefined ? rttMs : undefined, this.t1CeilingMs());
+    w.srttMs = next.srttMs;
+    w.t1Ms = next.t1Ms;
     this.locator.probed(target, outcome);
     this.deps.onProbe?.(outcome);
     this.schedule(w, this.jittered(this.settings.intervalMs) - rttMs);
@@ -270,14 +297,19 @@ export class Monitor {
 
   /** One OPTIONS to the target: by its plan over the UDP channel, else through the prober. */
   private sendTo(w: Watched): Promise<ProbeResult> {
-    const options = { timeoutMs: this.settings.timeoutMs, t1Ms: Math.min(500, this.settings.timeoutMs / 4), signal: this.stop.signal };
+    const options = { timeoutMs: this.settings.timeoutMs, t1Ms: w.t1Ms ?? this.t1CeilingMs(), signal: this.stop.signal };
     if (!this.channel || w.target.transport !== 'udp') return this.send(w.target, options);
-    if (!w.plan) {
+    if (!w.plan || w.plan.checked.t1Ms !== options.t1Ms) {
       const plan = this.channel.plan(w.target, options);
       if (plan instanceof SipLocateError) return Promise.reject(plan);
       w.plan = plan;
     }
     return this.channel.run(w.plan, this.stop.signal);
+  }
+
+  /** The T1 ceiling: RFC 3261's 500 ms, or a quarter of the timeout when that is shorter (at least three copies fit). */
+  private t1CeilingMs(): number {
+    return Math.min(T1_CEILING_MS, this.settings.timeoutMs / 4);
   }
 
   /** What a probe result means under monitorUpCodes (default: any final response but 503 is alive). */

@@ -3,8 +3,11 @@ import { isAdminState, MAX_ADMIN_SECONDS } from '../core/failover/admin';
 import { SipLocateError } from '../core/errors';
 import type { SipLocator } from '../core/locator';
 import type { AdminState, Locator, TargetKey } from '../core/types';
-import { readTargetKey } from '../store/records';
+import { canonicalAddress, readTargetKey } from '../core/target';
 import type { ResolverConfigNode } from './resolver-lookup';
+
+/** Shortest operator state, s: a shorter one would lapse before the store or a second instance saw it. */
+export const MIN_ADMIN_SECONDS = 1;
 
 /** A checked operator request: which target, which state, for how long. */
 export interface TargetRequest {
@@ -27,11 +30,19 @@ export function readTargetRequest(body: unknown, state?: unknown): TargetRequest
   const b = body as Record<string, unknown>;
   const want = state ?? b.state;
   if (!isAdminState(want)) return new SipLocateError('EINVALIDMSG', 'The state must be "drain", "disable" or "enable".');
-  const target = readTargetKey(typeof b.target === 'object' && b.target !== null ? b.target : b);
+  const given: unknown = typeof b.target === 'object' && b.target !== null ? b.target : b;
+  const target = readTargetKey(given);
   if (!target) return new SipLocateError('EINVALIDMSG', 'The target needs a transport (udp, tcp, tls, sctp, ws, wss), an IP address and a port from 1 to 65535.');
+  // Say so when the address is not written the way targets are shown and matched, rather than quietly rewrite it.
+  const written = typeof given === 'object' && given !== null && 'address' in given && typeof given.address === 'string' ? given.address : target.address;
+  const canonical = canonicalAddress(written);
+  if (canonical !== written) {
+    const hint = canonical === undefined ? 'use an address without a zone index' : `write it as ${canonical}`;
+    return new SipLocateError('EINVALIDMSG', `The address ${written.slice(0, 64)} is not in the form targets are matched in: ${hint}.`);
+  }
   const seconds = b.seconds ?? (typeof b.target === 'object' && b.target !== null ? (b.target as Record<string, unknown>).seconds : undefined);
-  if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_ADMIN_SECONDS)) {
-    return new SipLocateError('EINVALIDMSG', `The seconds must be a number above 0 and at most ${MAX_ADMIN_SECONDS} (30 days).`);
+  if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < MIN_ADMIN_SECONDS || seconds > MAX_ADMIN_SECONDS)) {
+    return new SipLocateError('EINVALIDMSG', `The seconds must be a number from ${MIN_ADMIN_SECONDS} to ${MAX_ADMIN_SECONDS} (30 days).`);
   }
   return seconds === undefined ? { target, state: want } : { target, state: want, seconds };
 }

@@ -98,6 +98,8 @@ export function setsFromRows(rows: unknown): Record<string, SetMember[]> | undef
 /** Where a resolver keeps marks and pins, as read from its configuration. */
 export interface StoreConfig {
   kind: StoreKind;
+  /** Set when Redis was asked for through an environment variable that is unset: the resolver runs from memory, its store "down". */
+  unsetRedisVariable?: string;
   contextStore?: string;
   redisUrl?: string;
   redisPrefix?: string;
@@ -109,9 +111,41 @@ export interface StoreConfig {
   redisNodes?: string[];
 }
 
-/** Reads and checks the state store settings; throws EINVALIDOPTION. */
-export function storeFromConfig(c: ResolverConfig, id: string, password: string | undefined, contextStores: string[] | undefined): StoreConfig {
+/** Longest environment variable name recognised in a `${NAME}` setting. */
+const MAX_VARIABLE_NAME = 128;
+/** `${NAME}` in a setting: Node-RED leaves it as text when the environment variable NAME is unset. */
+const UNRESOLVED = new RegExp(`\\$\\{([A-Za-z_][A-Za-z0-9_]{0,${MAX_VARIABLE_NAME - 1}})\\}`);
+
+/** A setting that named an unset environment variable. */
+export interface UnsetVariable {
+  setting: string;
+  variable: string;
+}
+
+/**
+ * The configuration with every text setting that still holds a `${NAME}` of an environment variable that is not set
+ * (Node-RED leaves it as text) emptied, so that it counts as unset, and the list of those settings with the variable
+ * each named. A `${NAME}` whose variable is set stays: a setting may expand it itself (monitorUris does).
+ */
+export function withoutUnsetVariables<C extends object>(c: C, env: NodeJS.ProcessEnv = process.env): { config: C; unset: UnsetVariable[] } {
+  const emptied: Record<string, string> = {};
+  const unset: UnsetVariable[] = [];
+  for (const [setting, value] of Object.entries(c)) {
+    if (typeof value !== 'string' || !value.includes('${')) continue;
+    const m = [...value.matchAll(new RegExp(UNRESOLVED.source, 'g'))].find((v) => (env[v[1]!] ?? '') === '');
+    if (!m) continue;
+    emptied[setting] = '';
+    unset.push({ setting, variable: m[1]! });
+  }
+  return { config: { ...c, ...emptied }, unset };
+}
+
+/** Reads and checks the state store settings; throws EINVALIDOPTION. `unset` lists the settings emptied by withoutUnsetVariables. */
+export function storeFromConfig(c: ResolverConfig, id: string, password: string | undefined, contextStores: string[] | undefined, unset: readonly UnsetVariable[] = []): StoreConfig {
   const kind = (c.store || 'memory') as StoreKind;
+  const redisVariable = unset.find((u) => u.setting === 'redisUrl')?.variable;
+  // Redis named through an unset variable (an example imported without it): memory, with the store shown as down.
+  if (kind === 'redis' && redisVariable && !(c.redisUrl ?? '').trim()) return { kind: 'memory', unsetRedisVariable: redisVariable };
   if (kind === 'memory') return { kind };
   if (kind === 'context') {
     const name = (c.contextStore ?? '').trim();

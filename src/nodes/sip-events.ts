@@ -5,12 +5,14 @@ import { readTargetRequest, resolverState, sipLocatorOf } from './operator';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { eventPayload, MAX_QUEUED_EVENTS } from './event-payload';
 import { errorOf } from './msg-contract';
-import { errorStatus, throttledStatus } from './node-status';
+import { errorStatus, statusText, throttledStatus } from './node-status';
 import { attachResolver } from './resolver-lookup';
 
 /** The properties the editor saves for a sip-events node. */
 interface EventsConfig extends NodeDef {
   resolver?: string;
+  /** Also hand failed commands to Catch nodes (done(err)). */
+  raiseErrors?: boolean;
 }
 
 /** Events sent per turn of the event loop. */
@@ -23,7 +25,7 @@ function registerEvents(RED: NodeAPI): void {
   function SipEventsNode(this: Node, config: EventsConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const resolver = attachResolver(RED, node, config.resolver, 'sip-events.status.noResolver');
+    const resolver = attachResolver(RED, node, 'sip-events', config.resolver, true);
     const status = throttledStatus(node);
     const queue: NodeMessage[] = [];
     let dropped = 0;
@@ -37,7 +39,7 @@ function registerEvents(RED: NodeAPI): void {
       if (closed) return;
       for (const msg of queue.splice(0, SEND_STEP)) node.send?.([msg, null]);
       if (queue.length > 0) flushing = setImmediate(flush);
-      status(() => ({ fill: dropped > 0 ? 'yellow' : 'green', shape: 'dot', text: dropped > 0 ? RED._('sip-events.status.dropped', { sent, dropped }) : RED._('sip-events.status.sent', { sent }) }));
+      status(() => ({ fill: dropped > 0 ? 'yellow' : 'green', shape: 'dot', text: dropped > 0 ? statusText(RED, 'sip-events', 'dropped', { sent, dropped }) : statusText(RED, 'sip-events', 'sent', { sent }) }));
     };
 
     const sip = resolver instanceof SipLocateError ? undefined : sipLocatorOf(resolver.locator);
@@ -63,17 +65,18 @@ function registerEvents(RED: NodeAPI): void {
     });
 
     node.on('input', (msg: NodeMessage, send, done) => {
-      const answer = (payload: unknown, extra: Record<string, unknown> = {}): void => {
+      const answer = (payload: unknown, extra: Record<string, unknown> = {}, raised?: Error): void => {
         if (closed) return;
         Object.assign(msg, extra);
         msg.payload = payload;
         send([null, msg]);
-        done();
+        done(raised);
       };
+      // A failed command is answered on output 2; with "raise errors" on, Catch nodes get it too.
       const fail = (err: unknown): void => {
         const error = errorOf(err);
         status(errorStatus(error.code));
-        answer({ ok: false, error });
+        answer({ ok: false, error }, {}, config.raiseErrors ? new Error(`${error.code}: ${error.message}`) : undefined);
       };
       const payload = typeof msg.payload === 'object' && msg.payload !== null && !Array.isArray(msg.payload) ? (msg.payload as Record<string, unknown>) : {};
       const command = payload.command ?? msg.topic;

@@ -5,8 +5,10 @@ import { checkAffinityKey } from '../core/rfc3263/affinity';
 import type { LocateResult } from '../core/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { errorOf, stateFromResult } from './msg-contract';
-import { errorStatus, targetText, withStoreNote, throttledStatus } from './node-status';
-import { attachResolver, locatorOf } from './resolver-lookup';
+import { errorStatus, statusText, targetText, withStoreNote, throttledStatus } from './node-status';
+import { attachResolver, locatorOf, storeIsDown } from './resolver-lookup';
+import { sipLocatorOf } from './operator';
+import { metricsFor } from '../metrics/registry';
 
 /** The properties the editor saves for a sip-locate node. */
 interface LocateConfig extends NodeDef {
@@ -24,9 +26,8 @@ function registerLocate(RED: NodeAPI): void {
   function SipLocateNode(this: Node, config: LocateConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const resolver = attachResolver(RED, node, config.resolver, 'sip-locate.status.noResolver');
+    const resolver = attachResolver(RED, node, 'sip-locate', config.resolver, true);
     const status = throttledStatus(node);
-    const text = { sticky: RED._('sip-locate.status.sticky'), memoryOnly: RED._('sip-locate.status.memoryOnly') };
     const property = config.uri || 'payload';
     const propertyType = config.uriType || 'msg';
     const keyProperty = (config.key ?? '').trim();
@@ -40,7 +41,14 @@ function registerLocate(RED: NodeAPI): void {
     });
 
     node.on('input', (msg: NodeMessage, send, done) => {
+      const t0 = performance.now();
+      // The lookup latency histogram (sip_locate_lookup_duration_seconds) of this node's resolver.
+      const observe = (): void => {
+        const live = sipLocatorOf(locator instanceof SipLocateError ? undefined : locator);
+        if (live) metricsFor(live).observeLookup(performance.now() - t0);
+      };
       const fail = (err: unknown, uri?: unknown): void => {
+        observe();
         const error = errorOf(err);
         msg.sip = { uri: typeof uri === 'string' ? uri : undefined, error };
         status(errorStatus(error.code));
@@ -51,10 +59,16 @@ function registerLocate(RED: NodeAPI): void {
       const locator = locatorOf(resolver);
       if (locator instanceof SipLocateError) return fail(locator);
       const found = (result: LocateResult): void => {
+        observe();
         if (!(resolver instanceof SipLocateError)) resolver.seen(result);
         // A tel: URI went through ENUM: msg.sip.enum says which number, record and SIP URI.
         msg.sip = result.enum ? { ...stateFromResult(result), stale: result.stale, enum: result.enum } : { ...stateFromResult(result), stale: result.stale };
-        status(() => withStoreNote(resolver, { fill: 'green', shape: result.sticky ? 'dot' : 'ring', text: targetText(result.targets[0]!) + (result.sticky ? ` (${text.sticky})` : '') }, text.memoryOnly));
+        status(() => {
+          const target = targetText(result.targets[0]!);
+          const text = statusText(RED, 'sip-locate', result.sticky ? 'locatedSticky' : 'located', { target });
+          const shown = { fill: 'green' as const, shape: result.sticky ? ('dot' as const) : ('ring' as const), text };
+          return withStoreNote(storeIsDown(resolver), shown, statusText(RED, 'sip-locate', 'memoryOnly', {}));
+        });
         send([msg, null]);
         done();
       };

@@ -8,7 +8,7 @@ import type { TlsIdentity } from '../probe/tls-identity';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { RecentlyConfirmed } from './recently-confirmed';
 import { errorOf, readSipState } from './msg-contract';
-import { errorStatus, targetText, throttledStatus } from './node-status';
+import { errorStatus, statusText, targetText, throttledStatus } from './node-status';
 import { attachResolver, locatorOf } from './resolver-lookup';
 
 /** The properties the editor saves for a sip-options node. */
@@ -25,6 +25,8 @@ interface OptionsConfig extends NodeDef {
   failoverCodes?: string;
   /** Seconds a target this node confirmed is passed on without a new probe (0: probe every message). */
   skipIfConfirmedWithin?: number | string;
+  /** Also hand failures to Catch nodes (done(err)); output 2 gets them either way. */
+  raiseErrors?: boolean;
 }
 
 /** Registers the sip-options node type. */
@@ -34,7 +36,7 @@ function registerOptions(RED: NodeAPI): void {
     const node = this;
     const stats: ProbeStats = { stray: 0, malformed: 0 };
     node.stats = stats;
-    const resolver = attachResolver(RED, node, config.resolver);
+    const resolver = attachResolver(RED, node, 'sip-options', config.resolver, false);
     const status = throttledStatus(node);
     const timeoutMs = Number(config.timeout) > 0 ? Number(config.timeout) : 32_000;
     const t1Ms = Number(config.t1) > 0 ? Number(config.t1) : 500;
@@ -55,11 +57,16 @@ function registerOptions(RED: NodeAPI): void {
     });
 
     node.on('input', (msg: NodeMessage, send, done) => {
+      // Every failure leaves on output 2; with "raise errors" on, Catch nodes get it too.
+      const failed = (text: string): void => {
+        send([null, msg]);
+        if (config.raiseErrors) done(new Error(text));
+        else done();
+      };
       const fail = (error: SipLocateError): void => {
         msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? (msg.sip as object) : {}), error: errorOf(error) };
         status(errorStatus(error.code));
-        send([null, msg]);
-        done();
+        failed(`${error.code}: ${error.message}`);
       };
       if (configError) return fail(configError);
       const rules: FailoverPolicy = policy as FailoverPolicy;
@@ -82,7 +89,7 @@ function registerOptions(RED: NodeAPI): void {
         send([msg, null]);
         return done();
       }
-      status(() => ({ fill: 'blue', shape: 'ring', text: targetText(target) }));
+      status(() => ({ fill: 'blue', shape: 'ring', text: statusText(RED, 'sip-options', 'probing', { target: targetText(target) }) }));
       sendOptions(target, { timeoutMs, t1Ms, verifyTls, tlsIdentity, domain, stats, requestUri, fromUser, signal: inFlight.signal }).then((r) => {
         if (inFlight.signal.aborted) return;
         delete sip.failure;
@@ -95,8 +102,8 @@ function registerOptions(RED: NodeAPI): void {
           sip.failure = answer.status;
           sip.response = { status: answer.status, reason: answer.reason, headers: answer.headers };
           msg.sip = sip;
-          status(() => ({ fill: 'red', shape: 'ring', text: `${answer.status} ${targetText(target)}` }));
-          send([null, msg]);
+          status(() => ({ fill: 'red', shape: 'ring', text: statusText(RED, 'sip-options', 'failed', { failure: answer.status, target: targetText(target) }) }));
+          return failed(`${targetText(target)} answered ${answer.status} ${answer.reason}, one of the failover codes.`);
         } else if (answer) {
           const r = answer;
           if (r.status !== 503) recent.confirm(id);
@@ -104,7 +111,7 @@ function registerOptions(RED: NodeAPI): void {
           const locator = locatorOf(resolver);
           if (!(locator instanceof SipLocateError) && r.status !== 503) locator.markSucceeded(targetKey(sip.target), sip.destination);
           msg.sip = sip;
-          status(() => ({ fill: 'green', shape: 'dot', text: `${r.status} ${targetText(target)}` }));
+          status(() => ({ fill: 'green', shape: 'dot', text: statusText(RED, 'sip-options', 'answered', { status: r.status, target: targetText(target) }) }));
           send([msg, null]);
         } else if (r.kind === 'failure') {
           recent.forget(id);
@@ -114,15 +121,16 @@ function registerOptions(RED: NodeAPI): void {
           else delete sip.response;
           sip.error = { code: r.code, message: r.message };
           msg.sip = sip;
-          status(() => ({ fill: 'red', shape: 'ring', text: `${r.failure} ${targetText(target)}` }));
-          send([null, msg]);
+          status(() => ({ fill: 'red', shape: 'ring', text: statusText(RED, 'sip-options', 'failed', { failure: r.failure, target: targetText(target) }) }));
+          return failed(`${r.code}: ${r.message}`);
         }
         done();
       }, (err: unknown) => {
         if (inFlight.signal.aborted) return;
-        msg.sip = { ...sip, error: errorOf(err), failure: 'transport' };
-        send([null, msg]);
-        done();
+        const error = errorOf(err);
+        msg.sip = { ...sip, error, failure: 'transport' };
+        status(errorStatus(error.code));
+        failed(`${error.code}: ${error.message}`);
       });
     });
   }

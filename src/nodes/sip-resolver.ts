@@ -9,16 +9,16 @@ import { createContextStore, type ContextLike } from '../store/context';
 import { linkStore, type StoreLink } from '../store/link';
 import type { StateStore, StoreStatus } from '../store/types';
 import type { Request, Response } from 'express';
-import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
-import { bool, optionsFromConfig, storeFromConfig, type ResolverConfig, type StoreConfig } from './resolver-config';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { bool, optionsFromConfig, storeFromConfig, withoutUnsetVariables, type ResolverConfig, type StoreConfig } from './resolver-config';
 import { RecentDestinations } from './recent-destinations';
 import { errorOf } from './msg-contract';
-import type { ResolverConfigNode, ResolverCredentials } from './resolver-lookup';
+import type { ResolverConfigNode, ResolverCredentials, ResolverNotice } from './resolver-lookup';
 import { metricsFor } from '../metrics/registry';
 import { readTargetRequest, resolverState, sipLocatorOf } from './operator';
 import { Monitor } from '../monitor/scheduler';
 import { monitorSettingsFrom } from '../monitor/settings';
-import { createStateFeed, registerSidebarAdmin } from './sidebar-feed';
+import { createStateFeed } from './sidebar-feed';
 
 /** How long a closed-but-not-removed resolver keeps its locator for a redeploy to pick up, ms. */
 const REDEPLOY_GRACE_MS = 30_000;
@@ -114,10 +114,13 @@ function contextStoreNames(RED: NodeAPI): string[] | undefined {
 
 /** Registers the sip-resolver node type and its admin endpoints. */
 function registerResolver(RED: NodeAPI): void {
-  function SipResolverNode(this: ResolverConfigNode, config: ResolverConfig & NodeDef): void {
-    RED.nodes.createNode(this, config);
+  function SipResolverNode(this: ResolverConfigNode, saved: ResolverConfig & NodeDef): void {
+    RED.nodes.createNode(this, saved);
     const node = this;
-    const users = new Set<Node>();
+    // A `${NAME}` Node-RED left as text (NAME unset) counts as an empty setting: the system's DNS, memory instead of Redis.
+    const { config, unset } = withoutUnsetVariables(saved);
+    for (const u of unset) this.warn(RED._('sip-resolver.status.unsetVariable', { variable: u.variable, setting: u.setting }));
+    const users = new Map<Node, (n: ResolverNotice) => void>();
     let shared: Shared | undefined;
     let stopStatus: (() => void) | undefined;
     let monitor: Monitor | undefined;
@@ -139,11 +142,16 @@ function registerResolver(RED: NodeAPI): void {
     this.seen = (result): void => {
       if (recent.record(result.destination, result.targets, Date.now())) feed.changed();
     };
-    const fanOut = (status: NodeStatus): void => {
-      for (const u of users) u.status(status);
+    // Each user shows a notice in its own words: a status key of the resolver's catalog means nothing to it.
+    const fanOut = (notice: ResolverNotice): void => {
+      for (const tell of users.values()) tell(notice);
     };
     try {
-      const store = storeFromConfig(config, this.id, this.credentials?.redisPassword, contextStoreNames(RED));
+      const store = storeFromConfig(config, this.id, this.credentials?.redisPassword, contextStoreNames(RED), unset);
+      if (store.unsetRedisVariable) {
+        const down: StoreStatus = { kind: 'redis', state: 'down', since: Date.now(), error: { code: 'ESTOREDOWN', message: RED._('sip-resolver.status.unsetVariable', { variable: store.unsetRedisVariable, setting: 'redisUrl' }) }, written: 0, failed: 0, received: 0, invalid: 0, pending: 0 };
+        this.storeStatus = () => down;
+      }
       const monitoring = monitorSettingsFrom(config);
       shared = acquire(this.id, optionsFromConfig(config), store, this.context(), (message) => node.warn(message));
       this.locator = shared.locator;
@@ -171,19 +179,20 @@ function registerResolver(RED: NodeAPI): void {
         if (s.state === 'down' || s.state === 'up') sip?.events.emit({ op: s.state === 'down' ? 'store-down' : 'store-up', state: s.state, ...(s.error ? { reason: s.error.code } : {}) });
         if (s.state === 'down') {
           node.warn(RED._('sip-resolver.status.storeDownLog', { kind: s.kind, message: s.error?.message ?? '' }));
-          fanOut({ fill: 'yellow', shape: 'ring', text: RED._('sip-resolver.status.storeDown', { kind: s.kind }) });
+          fanOut({ kind: 'storeDown', store: s.kind });
         } else if (s.state === 'up') {
           node.log(RED._('sip-resolver.status.storeUpLog', { kind: s.kind }));
-          fanOut({ fill: 'green', shape: 'dot', text: RED._('sip-resolver.status.storeUp', { kind: s.kind }) });
+          fanOut({ kind: 'storeUp', store: s.kind });
         }
       });
     } catch (err) {
       this.configError = err instanceof SipLocateError ? err : new SipLocateError('EINVALIDOPTION', String(err));
       this.error(RED._('sip-resolver.errors.config', { message: this.configError.message }));
     }
-    this.register = (user: Node): void => {
-      users.add(user);
-      if (this.configError) user.status({ fill: 'red', shape: 'ring', text: this.configError.code });
+    this.register = (user: Node, notice: (n: ResolverNotice) => void): void => {
+      users.set(user, notice);
+      if (this.configError) notice({ kind: 'configError', code: this.configError.code });
+      else if (this.storeStatus()?.state === 'down') notice({ kind: 'storeDown', store: this.storeStatus()!.kind });
     };
     this.deregister = (user: Node): void => {
       users.delete(user);
@@ -193,7 +202,7 @@ function registerResolver(RED: NodeAPI): void {
       stopStatus?.();
       for (const stop of unwatch.splice(0)) stop();
       feed.close(removed);
-      if (removed) fanOut({ fill: 'grey', shape: 'ring', text: 'sip-resolver.status.closed' });
+      if (removed) fanOut({ kind: 'closed' });
       users.clear();
       this.locator = undefined;
       stopHealthLog?.();
@@ -209,7 +218,6 @@ function registerResolver(RED: NodeAPI): void {
     credentials: { redisPassword: { type: 'password' } },
   });
   registerAdmin(RED);
-  registerSidebarAdmin(RED);
 }
 
 function resolverFor(RED: NodeAPI, id: unknown): ResolverConfigNode | undefined {

@@ -9,8 +9,8 @@ import type { Failure, ReportResult, Target } from '../core/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { targetKey } from '../core/target';
 import { errorOf, failoverState, readSipState, type SipMsgState } from './msg-contract';
-import { errorStatus, targetText, withStoreNote, throttledStatus } from './node-status';
-import { attachResolver, locatorOf } from './resolver-lookup';
+import { errorStatus, statusText, targetText, withStoreNote, throttledStatus } from './node-status';
+import { attachResolver, locatorOf, storeIsDown } from './resolver-lookup';
 
 /** The properties the editor saves for a sip-target-failed node. */
 interface TargetFailedConfig extends NodeDef {
@@ -39,9 +39,8 @@ function registerTargetFailed(RED: NodeAPI): void {
   function SipTargetFailedNode(this: Node, config: TargetFailedConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const resolver = attachResolver(RED, node, config.resolver, 'sip-target-failed.status.noResolver');
+    const resolver = attachResolver(RED, node, 'sip-target-failed', config.resolver, true);
     const status = throttledStatus(node);
-    const text = { confirmed: RED._('sip-target-failed.status.confirmed'), memoryOnly: RED._('sip-target-failed.status.memoryOnly') };
     const defaultReason = config.reason || 'transport';
     const policy = failoverPolicyOf(config.failoverCodes);
     if (policy instanceof SipLocateError) node.status(errorStatus(policy.code));
@@ -67,7 +66,10 @@ function registerTargetFailed(RED: NodeAPI): void {
       const confirmed = (sip: SipMsgState): void => {
         msg.sip = sip;
         const target = sip.target;
-        status(() => withStoreNote(resolver, { fill: 'green', shape: 'dot', text: `${targetText(target)} ${text.confirmed}` }, text.memoryOnly));
+        status(() => {
+          const shown = { fill: 'green' as const, shape: 'dot' as const, text: statusText(RED, 'sip-target-failed', 'confirmed', { target: targetText(target) }) };
+          return withStoreNote(storeIsDown(resolver), shown, statusText(RED, 'sip-target-failed', 'memoryOnly', {}));
+        });
         send([msg, null]);
         done();
       };
@@ -93,7 +95,7 @@ function registerTargetFailed(RED: NodeAPI): void {
             if (r.confirmed) return confirmed(sip);
             const next: Target = r.target;
             msg.sip = sip;
-            status(() => ({ fill: 'yellow', shape: 'ring', text: `${report.status ?? report.reason ?? defaultReason} -> ${targetText(next)}` }));
+            status(() => ({ fill: 'yellow', shape: 'ring', text: statusText(RED, 'sip-target-failed', 'failover', { failure: String(report.status ?? report.reason ?? defaultReason), target: targetText(next) }) }));
             send([msg, null]);
             done();
           }, (err: unknown) => {
@@ -134,7 +136,7 @@ function registerTargetFailed(RED: NodeAPI): void {
         const pinned = locator.pinnedTarget(sip.destination);
         sip.sticky = !!pinned && pinned.address === next.address && pinned.port === next.port && pinned.transport === next.transport;
         msg.sip = sip;
-        status(() => ({ fill: 'yellow', shape: 'ring', text: `${failureText(failure)} -> ${targetText(next)}` }));
+        status(() => ({ fill: 'yellow', shape: 'ring', text: statusText(RED, 'sip-target-failed', 'failover', { failure: failureText(failure), target: targetText(next) }) }));
         send([msg, null]);
         done();
       } catch (err) {

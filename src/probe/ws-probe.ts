@@ -35,7 +35,7 @@ function bracketed(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-/** The bytes of a received WebSocket message (ws 7 hands text messages over as strings). */
+/** The bytes of a received WebSocket message (ws 8 hands over a Buffer, or Buffer[] / ArrayBuffer with another binaryType; a string is accepted too). */
 function bytesOf(data: unknown): Buffer | undefined {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
   if (Buffer.isBuffer(data)) return data;

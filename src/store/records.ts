@@ -4,7 +4,7 @@ import { isTransport } from '../core/rfc3263/transports';
 import { readTarget, readTargetKey } from '../core/target';
 import { isAdminState, MAX_ADMIN_SECONDS } from '../core/failover/admin';
 import { MAX_ADDRESSES_PER_HOST } from '../core/rfc3263/addresses';
-import { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES } from '../core/rfc3263/plan-record';
+import { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES, MAX_PLAN_NAMES, planRecordTooLarge } from '../core/rfc3263/plan-record';
 import { MAX_SRV } from '../core/rfc3263/srv';
 import { MAX_AFFINITY_KEY } from '../core/rfc3263/affinity';
 import type { AdminRecord, MarkRecord, PinRecord, PlanHostRecord, PlanRecord, PlanRecordEntry, StateChange } from '../core/types';
@@ -55,7 +55,7 @@ export function readPin(v: unknown, expiresAt?: number): PinRecord | undefined {
   return { destination, target, pinnedAt: v.pinnedAt, expiresAt: expiry };
 }
 
-export { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES };
+export { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES, MAX_PLAN_NAMES };
 
 function isInt(v: unknown, min: number, max: number): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
@@ -107,7 +107,10 @@ function readPlanEntry(v: unknown): PlanRecordEntry | undefined {
   return { kind: 'srv', transport, source: v.source, srv, hosts };
 }
 
-/** A saved plan read from untrusted data, capped in size; `expiresAt` may be replaced by the caller's own clock; undefined when invalid. */
+/**
+ * A saved plan read from untrusted data, capped in entries, addresses, names and bytes (MAX_PLAN_*); `expiresAt` may
+ * be replaced by the caller's own clock; undefined when invalid (the locator clamps savedAt to when it received the plan).
+ */
 export function readPlan(v: unknown, expiresAt?: number): PlanRecord | undefined {
   if (!isObject(v) || !Array.isArray(v.entries) || v.entries.length === 0 || v.entries.length > MAX_PLAN_ENTRIES) return undefined;
   const destination = readDestination(v.destination);
@@ -115,14 +118,19 @@ export function readPlan(v: unknown, expiresAt?: number): PlanRecord | undefined
   if (destination === undefined || !isTime(expiry) || !isTime(v.savedAt) || !isInt(v.ttl, 0, 2 ** 31 - 1)) return undefined;
   const entries: PlanRecordEntry[] = [];
   let addresses = 0;
+  let names = 0;
   for (const e of v.entries as unknown[]) {
+    // Counted before an entry is read, so a forged entry costs no more than the bound.
+    if (isObject(e)) names += e.kind === 'srv' ? (Array.isArray(e.srv) ? e.srv.length : 0) + (Array.isArray(e.hosts) ? e.hosts.length : 0) : 1;
+    if (names > MAX_PLAN_NAMES) return undefined;
     const entry = readPlanEntry(e);
     if (!entry) return undefined;
     for (const h of entry.kind === 'srv' ? entry.hosts : [entry.addrs]) addresses += h.v4.length + h.v6.length;
     if (addresses > MAX_PLAN_ADDRESSES) return undefined;
     entries.push(entry);
   }
-  return { destination, entries, ttl: v.ttl, savedAt: v.savedAt, expiresAt: expiry };
+  const plan: PlanRecord = { destination, entries, ttl: v.ttl, savedAt: v.savedAt, expiresAt: expiry };
+  return planRecordTooLarge(plan) === undefined ? plan : undefined;
 }
 
 /** A change read from untrusted data, with record expiries rebased on `now` + `ttlMs` when given; undefined when invalid. */

@@ -4,12 +4,14 @@ import { targetId } from '../core/target';
 import type { LocatorState } from '../core/types';
 import { sendBatch, type BatchDeadline, type BatchReply, type CommandSender } from './pipeline';
 import { readAdmin, readMark, readPin } from './records';
-import { decodePlan } from './redis-plans';
+import { decodePlan, MAX_VALUE_BYTES } from './redis-plans';
 
 /** Keys read per batch. */
 const SCAN_COUNT = 500;
 /** PTTL answer the read script gives for a key of another type than string. */
 const WRONG_TYPE = -3;
+/** PTTL answer the read script gives for a value longer than MAX_VALUE_BYTES (not sent, so never parsed). */
+const TOO_LARGE = -4;
 // Reads value and time left of every key in one call: {value1, pttl1, value2, pttl2, ...}.
 const READ = `local out = {}
 for i, k in ipairs(KEYS) do
@@ -17,6 +19,9 @@ for i, k in ipairs(KEYS) do
   if type(v) == 'table' and v.err then
     out[2 * i - 1] = false
     out[2 * i] = ${WRONG_TYPE}
+  elseif type(v) == 'string' and #v > ${MAX_VALUE_BYTES} then
+    out[2 * i - 1] = false
+    out[2 * i] = ${TOO_LARGE}
   else
     out[2 * i - 1] = v
     out[2 * i] = redis.call('PTTL', k)
@@ -85,6 +90,10 @@ function decode(o: CatchUpOptions, keys: readonly string[], reply: BatchReply | 
     const pttl = values[2 * i + 1];
     if (pttl === WRONG_TYPE) {
       o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} holds another type than a string and was skipped.`), key);
+      return;
+    }
+    if (pttl === TOO_LARGE) {
+      o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} holds more than ${MAX_VALUE_BYTES} bytes and was skipped.`), key);
       return;
     }
     const isAdmin = o.adminPrefix !== undefined && key.startsWith(o.adminPrefix);

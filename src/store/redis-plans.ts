@@ -2,8 +2,15 @@
 import { SipLocateError } from '../core/errors';
 import type { PlanRecord, StateChange } from '../core/types';
 import type { BatchReply } from './pipeline';
+import { MAX_PLAN_BYTES } from '../core/rfc3263/plan-record';
 import { readPlan, ttlOf } from './records';
 import type { WriteOutcome } from './types';
+
+/**
+ * Longest value the catch-up reads from a key (a larger one is skipped in Redis and never sent): twice a plan's
+ * byte bound, as planRecordBytes() estimates the JSON size; marks, pins and operator states are far smaller.
+ */
+export const MAX_VALUE_BYTES = 2 * MAX_PLAN_BYTES;
 
 /** The SET commands for the plans among `changes` (other changes are left to the write script), and their indexes. */
 export function planWrites(changes: readonly StateChange[], planPrefix: string, now: number): { commands: string[][]; sent: number[] } {

@@ -1,6 +1,7 @@
 // The editor in a real browser: Debian's Chromium driven by playwright-core against a real Node-RED process.
 // Screenshots of each step go to test-results/browser/ (git-ignored).
 import { after, before, describe, test } from 'node:test';
+import { LAB_SIP_PORT } from '../../src/lab';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,8 @@ describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
     mkdirSync(shots, { recursive: true });
     const sip = await import('../../demo/sip-endpoints.mjs');
     const zone = await import('../../demo/dns-server.mjs');
-    endpoints = await sip.startDemoEndpoints(0);
+    // The examples imported from the menu name the lab's ports in their static records: the endpoints listen there.
+    endpoints = await sip.startDemoEndpoints(LAB_SIP_PORT);
     dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints as never) });
     red = await startNodeRedProcess([{ id: 'tab0', type: 'tab', label: 'Flow 1' }], { SIP_LOCATE_NAMESERVERS: dns.nameserver });
     browser = await launchChromium();
@@ -150,6 +152,52 @@ describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
     await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
   });
 
+  test('the SIP sidebar tab is one click away at 1600x1000 and 1400x900: its button shows in the tab bar, not in the overflow menu', async () => {
+    for (const viewport of [{ width: 1600, height: 1000 }, { width: 1400, height: 900 }]) {
+      const p = await browser.newPage({ viewport });
+      try {
+        await p.goto(red.url);
+        await p.waitForSelector('.red-ui-palette-node[data-palette-type="sip-locate"]', { timeout: 30000 });
+        const button = p.locator('#red-ui-tab-sip-locate-link-button');
+        await button.waitFor({ state: 'attached', timeout: 15000 });
+        await button.waitFor({ state: 'visible', timeout: 5000 }).catch(async (e: Error) => {
+          throw new Error(`${e.message}\n${await p.locator('.red-ui-tab-link-buttons').evaluate((el) => el.outerHTML)}`);
+        });
+        const box = await button.boundingBox();
+        assert.ok(box && box.x + box.width <= viewport.width, `the button is on screen at ${viewport.width}x${viewport.height}`);
+        await button.click();
+        await p.locator('.sip-sb').waitFor({ state: 'visible', timeout: 15000 });
+        assert.equal(await p.locator('#red-ui-tab-sip-locate').evaluate((el) => el.classList.contains('active')), true, 'one click shows the SIP tab');
+        if (viewport.width === 1600) await p.screenshot({ path: join(shots, '08-sidebar-one-click.png') });
+      } finally {
+        await p.close();
+      }
+    }
+  });
+
+  test('a sip-options node without a saved Certificate for setting shows the default, "the SIP domain"', async () => {
+    await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { view: { importNodes(n: unknown[]): void } } }).RED;
+      RED.view.importNodes([{ id: 'opt0000000000001', type: 'sip-options', z: 'tab0', name: 'no identity saved', x: 200, y: 300, wires: [[], []] }]);
+    });
+    await page.mouse.click(700, 500);
+    await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown }; editor: { edit(n: unknown): void } } }).RED;
+      RED.editor.edit(RED.nodes.node('opt0000000000001'));
+    });
+    const select = page.locator('#node-input-tlsIdentity');
+    await select.waitFor();
+    assert.equal(await select.inputValue(), 'domain');
+    assert.match(await select.locator('option:checked').innerText(), /SIP domain/);
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
+    await page.evaluate(() => {
+      const RED = (window as unknown as { RED: { nodes: { node(id: string): unknown; remove(id: string): void }; view: { redraw(): void } } }).RED;
+      RED.nodes.remove('opt0000000000001');
+      RED.view.redraw();
+    });
+  });
+
   test('an unnamed resolver is labelled from the catalog: "system DNS (sticky)"', async () => {
     const label = await page.evaluate(() => {
       const RED = (window as unknown as { RED: { nodes: { getType(t: string): unknown }; utils: { getNodeLabel(n: object, d?: string): string } } }).RED;
@@ -176,6 +224,28 @@ describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
       assert.equal((await de.locator('#node-config-input-family option[value="ipv6"]').innerText()).trim(), 'nur IPv6');
       assert.equal(await de.locator('#node-config-input-minTtl').inputValue(), '0', 'a new resolver shows its TTL floor default, 0');
       await de.screenshot({ path: join(shots, '07b-resolver-de.png') });
+      await de.locator('#node-config-dialog-cancel').click();
+      await de.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });
+      // Try it in German: the deployed resolver of example 01 (imported above), table headers, marks and nameserver state.
+      await de.evaluate(() => {
+        const RED = (window as unknown as { RED: { nodes: { filterNodes(f: object): Array<{ resolver: string }> }; editor: { editConfig(a: string, t: string, id: string): void } } }).RED;
+        RED.editor.editConfig('', 'sip-resolver', RED.nodes.filterNodes({ type: 'sip-locate' }).find((n) => n.resolver)!.resolver);
+      });
+      const tryUri = de.locator('#node-config-sip-try-uri');
+      await tryUri.waitFor();
+      const top = await tryUri.boundingBox();
+      assert.ok(top && top.y < 300, `Try it is at the top of the dialog (y = ${top?.y})`);
+      await tryUri.fill('sip:pbx.demo.test');
+      await de.locator('#node-config-sip-try-button').click();
+      await de.locator('#node-config-sip-try-result table').waitFor({ timeout: 15000 });
+      const headers = await de.locator('#node-config-sip-try-result table th').allInnerTexts();
+      assert.deepEqual(headers.map((h) => h.trim()), ['#', 'Transport', 'Adresse', 'Port', 'Host', '']);
+      const result = await de.locator('#node-config-sip-try-result').innerText();
+      assert.match(result, /gesund/, 'the nameserver state in German');
+      assert.doesNotMatch(result, /\bhealthy\b(?!\.)|\btransport\b|\baddress\b/);
+      const marks = await de.locator('#node-config-sip-try-result table td:last-child').allInnerTexts();
+      for (const m of marks.map((x) => x.trim()).filter(Boolean)) assert.ok(['grau', 'schwarz'].includes(m), `mark "${m}" in German`);
+      await de.screenshot({ path: join(shots, '07c-try-it-de.png') });
     } finally {
       await de.close();
     }
@@ -230,7 +300,7 @@ describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
       });
       return names;
     });
-    assert.deepEqual(resolvers.filter((n) => n === 'demo DNS'), ['demo DNS'], 'examples 01 and 02 share one resolver: the import reuses the config node with the same id');
+    assert.deepEqual(resolvers.filter((n) => n === 'demo.test'), ['demo.test'], 'examples 01 and 02 share one resolver: the import reuses the config node with the same id');
     await page.locator('#red-ui-workspace-tabs li').filter({ hasText: '02 Failover until one answers' }).click();
     await page.locator('g.red-ui-flow-node-group').filter({ hasText: 'sip:pbx.demo.test' }).locator('.red-ui-flow-node-button').click();
     const msg = page.locator('.red-ui-debug-msg').filter({ hasText: 'answered' }).first();

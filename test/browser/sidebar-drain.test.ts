@@ -67,4 +67,21 @@ describe('drain and enable from the SIP sidebar', { skip: browserSkipReason('sip
     const enabled = await locate();
     assert.ok(enabled.indexOf(first) < 2, `enabled again, ${first} is back among the priority-10 servers: ${enabled.join(' ')}`);
   });
+  test('a list longer than a page comes in pages with its total; next and previous move through them', async () => {
+    const n = 205;
+    for (let i = 0; i < n; i++) {
+      const res = await fetch(`${red.url}/sip-resolver/${RES}/targets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transport: 'udp', address: '127.0.0.99', port: 20_000 + i, state: 'disable', seconds: 600 }) });
+      assert.equal(res.status, 200);
+    }
+    const box = page.locator(`.sip-sb-resolver[data-resolver="${RES}"]`);
+    const range = box.locator('.sip-sb-paging [data-total="admin"]');
+    await range.waitFor({ timeout: 15000 });
+    await page.waitForFunction((id) => /1-200 of 205/.test(document.querySelector(`.sip-sb-resolver[data-resolver="${id}"] .sip-sb-paging [data-total="admin"]`)?.textContent ?? ''), RES, { timeout: 15000 });
+    assert.equal(await box.locator('.sip-sb-prev').isDisabled(), true);
+    await box.locator('.sip-sb-next').click();
+    await page.waitForFunction((id) => /201-205 of 205/.test(document.querySelector(`.sip-sb-resolver[data-resolver="${id}"] .sip-sb-paging [data-total="admin"]`)?.textContent ?? ''), RES, { timeout: 15000 });
+    assert.equal(await box.locator('.sip-sb-next').isDisabled(), true);
+    await box.locator('.sip-sb-prev').click();
+    await page.waitForFunction((id) => /1-200 of 205/.test(document.querySelector(`.sip-sb-resolver[data-resolver="${id}"] .sip-sb-paging [data-total="admin"]`)?.textContent ?? ''), RES, { timeout: 15000 });
+  });
 });

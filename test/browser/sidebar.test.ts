@@ -2,6 +2,8 @@
 // a target turns grey and back LIVE (comms, no reload) when a demo SIP endpoint stops and starts again, and a
 // read-only user sees it with the buttons disabled. The README's picture is made by npm run screenshots.
 import { after, before, describe, test } from 'node:test';
+import { freePortBlock } from '../servers/ports';
+import { withLabPort } from '../../src/lab';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,10 +46,10 @@ describe('the SIP sidebar in Chromium', { skip: browserSkipReason('sip-sidebar.j
     sip = (await import('../../demo/sip-endpoints.mjs')) as never;
     const demo = await import('../../demo/node-red.mjs');
     const zone = await import('../../demo/dns-server.mjs');
-    endpoints = (await (sip as unknown as { startDemoEndpoints(p: number): Promise<Record<string, Endpoint>> }).startDemoEndpoints(0));
+    endpoints = (await (sip as unknown as { startDemoEndpoints(p: number): Promise<Record<string, Endpoint>> }).startDemoEndpoints(await freePortBlock(4)));
     dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints as never) });
     redis = await startRedis();
-    const flows = [...(await demo.exampleFlows()), ...liveFlow(dns.nameserver, endpoints.healthy2!)];
+    const flows = [...withLabPort((await demo.exampleFlows()) as object[], endpoints.healthy!.port), ...liveFlow(dns.nameserver, endpoints.healthy2!)];
     red = await startNodeRedProcess(flows, { SIP_LOCATE_NAMESERVERS: dns.nameserver, SIP_LOCATE_REDIS_URL: redis.url });
     browser = await launchChromium();
     page = await editorWithSidebar(browser, red.url);
@@ -62,7 +64,7 @@ describe('the SIP sidebar in Chromium', { skip: browserSkipReason('sip-sidebar.j
 
   test('lists every deployed resolver of the demo with its nameserver and store', async () => {
     const names = await page.locator('.sip-sb-resolver .sip-sb-name').allInnerTexts();
-    assert.deepEqual(names, ['demo DNS', 'demo DNS (sticky, Redis)', 'demo DNS (sticky)', 'demo DNS with ENUM', 'live check', 'monitored trunk', 'proxy lookups']);
+    assert.deepEqual(names, ['demo.test', 'demo.test (sticky, Redis)', 'demo.test (sticky)', 'demo.test with ENUM', 'live check', 'monitored trunk', 'proxy lookups']);
     const demoDns = page.locator('.sip-sb-resolver[data-resolver="a1c0000000000009"]');
     assert.match(await demoDns.innerText(), new RegExp(`${dns.nameserver.replace(/[.]/g, '\\.')}[^\\n]* ok`));
     assert.match(await page.locator('.sip-sb-resolver[data-resolver="a7c0000000000009"]').innerText(), /Redis · (up|connecting)/);

@@ -7,6 +7,14 @@ import { createLocator } from '../../src/core/locator';
 import type { PlanRecord, StateChange } from '../../src/core/types';
 import { createContextStore, CONTEXT_KEY, type ContextLike } from '../../src/store/context';
 import { MAX_PLAN_ENTRIES, readChange, readPlan } from '../../src/store/records';
+import { MAX_PLAN_BYTES, MAX_PLAN_NAMES, planRecordBytes } from '../../src/core/rfc3263/plan-record';
+import { LOCATOR_OPTIONS } from '../../src/core/locator/options';
+const DEFAULT_STALE_BYTES = LOCATOR_OPTIONS.staleBytes.default;
+import { createClient } from '@redis/client';
+import { linkStore } from '../../src/store/link';
+import { createRedisStore } from '../../src/store/redis';
+import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
+import { until } from '../store/until';
 import { reply, soa, startFakeDns, type FakeDnsServer, type FakeQuery } from '../servers/fake-dns';
 
 type Mode = 'up' | 'servfail';
@@ -71,11 +79,11 @@ describe('last good plans', () => {
     b.close();
   });
 
-  test('reported at most once a minute while unchanged, at once when it changes; at most maxPins destinations kept (LRU)', async () => {
+  test('reported at most once a minute while unchanged, at once when it changes; at most cacheSize destinations kept (LRU)', async () => {
     dns.mode = 'up';
     dns.ttl = 1;
     let now = 5_000_000;
-    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now }, maxPins: 3 });
+    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now }, cacheSize: 3 });
     const written: PlanRecord[] = [];
     l.onChange((c) => {
       if (c.op === 'plan') written.push(c.plan);
@@ -94,6 +102,45 @@ describe('last good plans', () => {
     for (const d of ['d3', 'd4', 'd5']) await l.locate(`sip:${d}.example.test`);
     assert.deepEqual(l.savedPlans().map((p) => p.destination.match(/d\d/)![0]), ['d3', 'd4', 'd5'], 'the least recently built is dropped');
     dns.ttl = 60;
+    l.close();
+  });
+
+  test('a store plan with a far-future savedAt is clamped to when it arrived: the next honest update replaces it', async () => {
+    dns.mode = 'servfail';
+    let now = 7_000_000;
+    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now } });
+    const poisoned: PlanRecord = { ...GOOD, destination: 'sip:d20.example.test', savedAt: now + 365 * 86_400_000, expiresAt: now + 86_400_000 };
+    l.apply({ op: 'plan', plan: poisoned });
+    assert.equal(l.savedPlans()[0]!.savedAt, now);
+    now += 1000;
+    const honest: PlanRecord = { ...GOOD, destination: 'sip:d20.example.test', entries: [GOOD.entries[1]!], savedAt: now, expiresAt: now + 86_400_000 };
+    l.apply({ op: 'plan', plan: honest });
+    assert.deepEqual(l.savedPlans().map((p) => [p.savedAt, p.entries.length]), [[now, 1]]);
+    l.close();
+  });
+
+  test('a plan from the store never replaces this instance\'s own plan while its DNS data is fresh', async () => {
+    dns.mode = 'up';
+    let now = 8_000_000;
+    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], clock: { now: () => now } });
+    const r = await l.locate('sip:d21.example.test');
+    const own = l.savedPlans()[0]!;
+    now += 1000;
+    l.apply({ op: 'plan', plan: { ...GOOD, destination: r.destination, savedAt: now, expiresAt: now + 60_000 } });
+    assert.deepEqual(l.savedPlans(), [own]);
+    now += 61_000; // the own plan's DNS data (TTL 60) expired: a newer plan from the store is taken
+    l.apply({ op: 'plan', plan: { ...GOOD, destination: r.destination, savedAt: now, expiresAt: now + 60_000 } });
+    assert.equal(l.savedPlans()[0]!.savedAt, now);
+    l.close();
+  });
+
+  test('staleBytes bounds the plans kept in bytes; a plan above the per-plan bound is not kept', () => {
+    const now = Date.now();
+    const plan = (i: number): PlanRecord => ({ ...GOOD, destination: `sip:p${i}.example.test`, savedAt: now, expiresAt: now + 60_000 });
+    const each = planRecordBytes(plan(10));
+    const l = createLocator({ ...options, nameservers: [dns.server.nameserver], staleBytes: each * 10 });
+    for (let i = 10; i < 60; i++) l.apply({ op: 'plan', plan: plan(i) });
+    assert.deepEqual(l.savedPlans().map((p) => p.destination), Array.from({ length: 10 }, (_, k) => `sip:p${50 + k}.example.test`));
     l.close();
   });
 
@@ -118,6 +165,19 @@ const GOOD: PlanRecord = {
   ],
   ttl: 30, savedAt: 1000, expiresAt: 2000,
 };
+
+/** An SRV entry of 64 records and 64 hosts, each a 255-character name (the largest readPlan's field checks allow). */
+function maximalEntry(e: number): Record<string, unknown> {
+  const name = (i: number): string => `${e}-${i}-`.padEnd(253, 'x') + '.t';
+  return { kind: 'srv', transport: 'udp', source: 'srv', srv: Array.from({ length: 64 }, (_, i) => ({ priority: i, weight: 0, port: 5060, target: name(i) })), hosts: Array.from({ length: 64 }, (_, i) => ({ host: name(i), v4: [], v6: [], ttl: 60 })) };
+}
+
+test('the per-plan bounds: names and bytes', () => {
+  assert.equal(MAX_PLAN_NAMES, 512);
+  assert.equal(MAX_PLAN_BYTES, 65536);
+  const four = { ...GOOD, entries: Array.from({ length: 4 }, (_, e) => ({ ...maximalEntry(e), hosts: [] })) } as unknown as PlanRecord;
+  assert.ok(planRecordBytes(four) > MAX_PLAN_BYTES && JSON.stringify(four).length > MAX_PLAN_BYTES);
+});
 
 test('readPlan takes a valid record and rejects each bad field', () => {
   assert.deepEqual(readPlan(GOOD), GOOD);
@@ -145,6 +205,10 @@ test('readPlan takes a valid record and rejects each bad field', () => {
     bad((p) => { p.entries = Array.from({ length: MAX_PLAN_ENTRIES + 1 }, () => p.entries[1]!); }),
     bad((p) => { (p.entries[0]!.hosts as Array<Record<string, unknown>>)[0]!.v4 = Array.from({ length: 33 }, (_, i) => `192.0.2.${i}`); }),
     bad((p) => { p.entries = Array.from({ length: 32 }, () => ({ ...p.entries[1]!, addrs: { host: 'h', v4: Array.from({ length: 32 }, (_, i) => `192.0.2.${i}`), v6: ['::1'], ttl: 1 } })); }),
+    // The audit's maximal plan: 32 entries of 64 SRV records and 64 hosts with 255-character names (1.5 MB of heap).
+    bad((p) => { p.entries = Array.from({ length: 32 }, (_, e) => maximalEntry(e)); }),
+    // Within the name bound, over the byte bound: 8 entries of 64 SRV records with long names.
+    bad((p) => { p.entries = Array.from({ length: 4 }, (_, e) => ({ ...maximalEntry(e), hosts: [] })); }),
   ];
   for (const c of cases) assert.equal(readPlan(c), undefined, JSON.stringify(c)?.slice(0, 200));
   assert.deepEqual(readChange({ op: 'plan', plan: GOOD }), { op: 'plan', plan: GOOD });
@@ -181,4 +245,51 @@ test('a context store reads saved plans back, counting invalid ones and leaving 
   await store.flush();
   assert.deepEqual((data.get(CONTEXT_KEY) as { plans: PlanRecord[] }).plans, [GOOD], 'the snapshot\'s plans are saved');
   await store.close();
+});
+
+describe('hostile plans from a second writer through a real redis-server', { skip: skipUnlessRedis() }, () => {
+  let redis: RunningRedis;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  /** A plan of 3 entries of 64 SRV records with 255-character names (just under MAX_PLAN_BYTES), or 32 entries with hosts (1.5 MB). */
+  function maximal(i: number, savedAt: number, oversized: boolean): PlanRecord {
+    const plan = { destination: `sip:victim${i}.example`, entries: Array.from({ length: oversized ? 32 : 3 }, (_, e) => maximalEntry(1000 * i + e)), ttl: 60, savedAt, expiresAt: savedAt + 3_600_000 } as unknown as PlanRecord;
+    if (!oversized) for (const e of plan.entries) if (e.kind === 'srv') e.hosts = [];
+    return plan;
+  }
+
+  test('300 maximal plans and 10 oversized ones: held within staleBytes, the oversized refused, a far-future savedAt clamped', async () => {
+    const writer = createClient({ url: redis.url });
+    await writer.connect();
+    const locator = createLocator({ nameservers: ['127.0.0.1:9'], staleSeconds: 86400 });
+    const link = linkStore(locator, createRedisStore({ url: redis.url, prefix: 'hostile' }));
+    try {
+      await until(() => link.status().state === 'up', 'up');
+      const now = Date.now();
+      const future = now + 365 * 86_400_000;
+      const plans = [...Array.from({ length: 300 }, (_, i) => maximal(i, future, false)), ...Array.from({ length: 10 }, (_, i) => maximal(500 + i, future, true))];
+      assert.ok(planRecordBytes(plans[0]!) <= MAX_PLAN_BYTES);
+      const last: PlanRecord = { ...GOOD, destination: 'sip:last.example', savedAt: now, expiresAt: now + 3_600_000 };
+      for (const plan of [...plans, last]) {
+        await writer.sendCommand(['PUBLISH', 'hostile:changes', JSON.stringify({ from: 'writer', changes: [{ ttl: 3_600_000, change: { op: 'plan', plan } }] })]);
+      }
+      await until(() => locator.savedPlans().some((p) => p.destination === last.destination), 'the last plan arrives');
+      const held = locator.savedPlans();
+      const bytes = held.reduce((n, p) => n + planRecordBytes(p), 0);
+      assert.ok(bytes <= DEFAULT_STALE_BYTES, `${bytes} bytes held`);
+      assert.ok(held.length < 300, `${held.length} plans held`);
+      assert.ok(held.every((p) => p.savedAt <= Date.now()), 'savedAt clamped to arrival');
+      assert.ok(!held.some((p) => /victim5\d\d/.test(p.destination)), 'the oversized plans are refused');
+      assert.equal(link.status().invalid, 10);
+    } finally {
+      await link.close();
+      locator.close();
+      await writer.quit();
+    }
+  });
 });

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { cpSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -113,14 +113,23 @@ async function until(what: string, ms: number, check: () => boolean | Promise<bo
   }
 }
 
+test('the port check (before the build) knows the lab\'s endpoints in port order, and its default SIP and DNS ports', async () => {
+  const ports = await import('../../demo/ports.mjs');
+  const lab = await import('../../src/lab');
+  assert.deepEqual(ports.DEMO_SIP_NAMES, lab.LAB_ENDPOINTS.map(([name]) => name));
+  const p = ports.demoPorts({});
+  assert.deepEqual([p.sipPort, p.dnsPort], [lab.LAB_SIP_PORT, lab.LAB_DNS_PORT]);
+});
+
 describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run build first' }, () => {
   let dir: string;
   before(() => {
     // A copy of the package with dist/ already built, so that the test never rewrites the dist/ other tests load.
     dir = mkdtempSync(join(tmpdir(), 'sip-locate-demo-'));
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    assert.match(pkg.scripts.start!, /exec node demo\/start\.mjs$/, 'the start script execs the launcher, so that npm signals it directly');
-    pkg.scripts.build = 'node -e ""';
+    assert.match(pkg.scripts.start!, /^node demo\/check-ports\.mjs && npm run build && exec node demo\/start\.mjs$/, 'ports checked first; the start script execs the launcher, so that npm signals it directly');
+    // The build only leaves a mark: a taken port must be reported before it runs.
+    pkg.scripts.build = `node -e "require('fs').writeFileSync('built', '')"`;
     writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg));
     for (const d of ['dist', 'demo', 'examples']) cpSync(join(root, d), join(dir, d), { recursive: true });
     symlinkSync(realpathSync(join(root, 'node_modules')), join(dir, 'node_modules'));
@@ -130,7 +139,7 @@ describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run b
   });
 
   for (const clash of ['PORT', 'DEMO_SIP_PORT'] as const) {
-    test(`a taken ${clash} ends the launcher with a sentence and exit code 1, and leaves no child`, async () => {
+    test(`a taken ${clash} ends npm start before the build with a sentence and exit code 1, and leaves no child`, async () => {
       const ports = await freePorts();
       const blocked = clash === 'PORT' ? ports.PORT : ports.DEMO_SIP_PORT + 2;
       let release: () => Promise<void>;
@@ -145,9 +154,11 @@ describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run b
         release = () => new Promise<void>((r) => udp.close(() => r()));
       }
       try {
+        rmSync(join(dir, 'built'), { force: true });
         const run = npmStart(dir, ports);
         await run.exited;
         assert.equal(run.child.exitCode, 1, run.out());
+        assert.equal(existsSync(join(dir, 'built')), false, 'the port is checked before the build');
         const proto = clash === 'PORT' ? 'TCP' : 'UDP';
         const what = clash === 'PORT' ? 'Node-RED editor' : 'demo SIP endpoint "busy"';
         assert.ok(run.out().includes(`port ${blocked} (${proto}) on 127.0.0.1 is already in use, so the ${what} cannot start.`), run.out());
@@ -187,6 +198,11 @@ describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run b
       try {
         await until('the demo says it is running', 90000, () => run.out().includes('sip-locate demo is running') || run.child.exitCode !== null);
         assert.equal(run.child.exitCode, null, run.out());
+        const examples = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, 2));
+        for (const n of examples) assert.match(run.out(), new RegExp(`^ {4}${n} \\S`, 'm'), `the banner tells how to see example ${n} work`);
+        assert.ok(run.out().includes(`curl 'http://127.0.0.1:${ports.PORT}/route?uri=sip:pbx.demo.test'`), 'a curl line for 06');
+        assert.match(run.out(), /type h and Enter here to stop the healthy server/, 'how to cause a page in 08');
+        assert.doesNotMatch(run.out(), /demo DNS"/, 'no config node to double-click that is not on the canvas');
         const res = await fetch(`http://127.0.0.1:${ports.PORT}/settings`);
         assert.equal(res.status, 200);
         assert.ok(res.headers.get('x-sip-locate-run'), 'the Node-RED answering carries the launcher run token');

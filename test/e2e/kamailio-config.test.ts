@@ -32,3 +32,47 @@ test('http_client defaults come before the httpcon that copies them: keep_connec
     assert.match(cfg, new RegExp(`^modparam\\("http_client", "${param}", ${value}\\)$`, 'm'));
   }
 });
+
+/** The text of one top-level block of the config, e.g. block('failure_route[NEXT]'). */
+function block(cfg: string, head: string): string {
+  const at = cfg.indexOf(`\n${head} {`);
+  assert.ok(at >= 0, `the config has ${head}`);
+  const end = cfg.indexOf('\n}\n', at);
+  return cfg.slice(at, end);
+}
+
+test('timers: fr_timer gives a silent server 2 s; fr_inv_timer lets a call ring 60 s', () => {
+  const cfg = readFileSync(cfgPath, 'utf8');
+  assert.match(cfg, /^modparam\("tm", "fr_timer", 2000\)$/m);
+  assert.match(cfg, /^modparam\("tm", "fr_inv_timer", 60000\)$/m);
+});
+
+test('no HTTP request from a SIP receiver or from failure_route: lookups and reports run in async workers', () => {
+  const cfg = readFileSync(cfgPath, 'utf8');
+  assert.match(cfg, /^async_workers=\d+$/m);
+  const request = block(cfg, 'request_route');
+  assert.doesNotMatch(request, /http_connect|route\(LOCATE\)/);
+  assert.match(request, /async_task_route\("LOCATE_NEW"\)/);
+  const failure = block(cfg, 'failure_route[NEXT]');
+  assert.doesNotMatch(failure, /http_connect|route\(LOCATE\)/);
+  assert.match(failure, /t_suspend\(\)/);
+  assert.match(failure, /async_task_data\("REPORT_TASK"/);
+  // Only a timeout without any reply, or a 408/5xx the target itself sent, is reported.
+  assert.match(failure, /\$T\(reply_type\) == 0 && t_check_status\("408\|5\[0-9\]\[0-9\]"\)/);
+});
+
+test('the proxy refuses requests for itself, IP literals and domains outside ROUTE_DOMAINS before any lookup', () => {
+  const request = block(readFileSync(cfgPath, 'utf8'), 'request_route');
+  const lookup = request.indexOf('async_task_route');
+  for (const check of ['uri == myself', '$rd =~ "^[0-9.]+$|:"', '$rd =~ ROUTE_DOMAINS']) {
+    const at = request.indexOf(check);
+    assert.ok(at > 0 && at < lookup, `${check} comes before the lookup`);
+  }
+});
+
+test('a second Node-RED through http_client\'s failover connection, and a static last resort', () => {
+  const cfg = readFileSync(cfgPath, 'utf8');
+  assert.match(cfg, /^modparam\("http_client", "httpcon", "nodered=>http:\/\/[^"]+;failover=nodered_b"\)$/m);
+  assert.match(cfg, /^modparam\("http_client", "httpcon", "nodered_b=>http:\/\/[^"]+"\)$/m);
+  assert.match(cfg, /^#!define FALLBACK_DU "sip:[^"]+"$/m);
+});

@@ -13,7 +13,7 @@ const core = (file: string): NodeInitializer => require(join(require.resolve('@n
 
 afterEach(async () => helper.unload());
 
-async function dial(transport: Transport, address: string, port: number): Promise<{ sipUri: string; asterisk: string; freeswitch: string; jambonz: { sipUri: string } }> {
+async function dial(transport: Transport, address: string, port: number, uri = 'sip:alice@pbx.example.test'): Promise<{ sipUri: string; asterisk: string; freeswitch: string; jambonz: { sipUri: string } }> {
   const parts = example.find((n) => n.type === 'change')!;
   const template = example.find((n) => n.type === 'template')!;
   // Without their tab: no z, and no x/y (the test helper does not create tab-less nodes that have a position).
@@ -24,7 +24,7 @@ async function dial(transport: Transport, address: string, port: number): Promis
   await helper.load([core('15-change.js'), core('80-template.js')], [bare(parts, [[template.id]]), bare(template, [['out']]), { id: 'out', type: 'helper' }]);
   const got = nextMessage(helper.getNode('out'));
   const target = { transport, address, port, uri: targetUri({ transport, address, port }), key: targetText({ transport, address, port }) };
-  helper.getNode(parts.id as string).receive({ sip: { uri: 'sip:alice@pbx.example.test', target } });
+  helper.getNode(parts.id as string).receive({ sip: { uri, target } });
   return (await got).payload;
 }
 
@@ -40,4 +40,16 @@ test('example 04: IPv4 over TLS gives a sips: URI', async () => {
   const d = await dial('tls', '192.0.2.7', 5061);
   assert.equal(d.sipUri, 'sips:alice@192.0.2.7:5061;transport=tcp');
   assert.equal(d.asterisk, 'PJSIP/alice@192.0.2.7:5061');
+});
+
+test('example 04: a user part outside letters, digits and + . _ ~ * - never reaches a dial string', async () => {
+  for (const uri of ['sip:a,b&c@pbx.example.test', 'sip:x\r\nRoute: sip:evil;lr\r\nX:@pbx', 'sip:${EXEC}@pbx', 'sip:pbx.example.test', 'tel:+12025550101']) {
+    const d = await dial('udp', '192.0.2.7', 5060, uri);
+    assert.equal(d.sipUri, 'sip:192.0.2.7:5060;transport=udp', uri);
+    assert.equal(d.asterisk, 'PJSIP/192.0.2.7:5060', uri);
+    assert.equal(d.freeswitch, 'sofia/external/192.0.2.7:5060;transport=udp', uri);
+    await helper.unload();
+  }
+  const d = await dial('udp', '192.0.2.7', 5060, 'sip:+12025550101@pbx.example.test;user=phone');
+  assert.equal(d.asterisk, 'PJSIP/+12025550101@192.0.2.7:5060');
 });

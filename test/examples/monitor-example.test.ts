@@ -1,60 +1,74 @@
-// Example 08 ("Monitor a trunk and page on failover"), unchanged, in a real Node-RED process against the demo DNS
-// zone and demo SIP endpoints: a failover's events reach the events debug node, the black mark of the busy server
-// pages, an operator drain is an event, and GET /metrics serves Prometheus text that a strict parser reads.
+// Example 08 ("Monitor a trunk and page on failover") in a real Node-RED with no SIP_LOCATE_* variables, against the
+// lab's SIP endpoints (the static records moved to their free ports): nothing pages at start; the healthy server
+// going down pages, and so does its recovery; a failover's black mark is an event, not a page; an operator drain is
+// an event; GET /metrics serves Prometheus text that a strict parser reads.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
+import { freePortBlock } from '../servers/ports';
 import { parseExposition } from '../metrics/exposition';
+import { until } from '../support/wait';
+import { startEndpoint, startLabEndpoints, withLabPort, type Endpoint, type EndpointName } from '../../src/lab';
 
-type Stoppable = { stop(): Promise<void>; nameserver?: string; address?: string; port?: number };
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-events.js'));
 const FILE = join(__dirname, '..', '..', 'examples', '08 - Monitor a trunk and page on failover.json');
+const EVENTS = 'a8c0000000000011';
+const PAGE = 'a8c0000000000013';
+/** Probes take monitorInterval (5 s) x 2 to change a state; on a loaded machine allow well beyond. */
+const TRANSITION_MS = 60_000;
+
+type Event = { op: string; state?: string; previous?: string; target?: { port: number }; resolver?: string };
 
 describe('example 08 in a real Node-RED', { skip: built ? false : 'run npm run build first' }, () => {
   let red: NodeRedProcess;
-  let dns: Stoppable;
-  let endpoints: Record<string, Stoppable & { address: string; port: number }>;
+  let endpoints: Record<EndpointName, Endpoint>;
   before(async () => {
-    const sip = await import('../../demo/sip-endpoints.mjs');
-    const zone = await import('../../demo/dns-server.mjs');
-    endpoints = await sip.startDemoEndpoints(0);
-    dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints) });
-    red = await startNodeRedProcess(JSON.parse(readFileSync(FILE, 'utf8')) as unknown[], { SIP_LOCATE_NAMESERVERS: dns.nameserver! });
+    endpoints = await startLabEndpoints(await freePortBlock(4));
+    const flow = JSON.parse(readFileSync(FILE, 'utf8')) as Array<{ id: string }>;
+    red = await startNodeRedProcess(withLabPort(flow, endpoints.healthy.port), {});
   });
   after(async () => {
     await red?.stop();
-    await dns?.stop();
     for (const e of Object.values(endpoints ?? {})) await e.stop();
   });
 
-  /** The next `events` debug messages until one with `op` (and `state`, when given; at most 20), in order. */
-  async function eventsUntil(op: string, state?: string): Promise<Array<{ op: string; state?: string; target?: { port: number } }>> {
-    const seen: Array<{ op: string; state?: string; target?: { port: number } }> = [];
-    while (seen.length < 20) {
-      const e = (await red.waitDebug('a8c0000000000011')).msg as { op: string; state?: string; target?: { port: number } };
+  /** The next `events` debug messages until one with `op` for `port` (at most 50), in order. */
+  async function eventsUntil(op: string, port?: number, state?: string): Promise<Event[]> {
+    const seen: Event[] = [];
+    while (seen.length < 50) {
+      const e = (await red.waitDebug(EVENTS, TRANSITION_MS)).msg as Event;
       seen.push(e);
-      if (e.op === op && (state === undefined || e.state === state)) return seen;
+      if (e.op === op && (port === undefined || e.target?.port === port) && (state === undefined || e.state === state)) return seen;
     }
     throw new Error(`no ${op} event among ${JSON.stringify(seen.map((e) => e.op))}`);
   }
 
-  test('a failover is told as events; the busy server\'s black mark pages; a drain is an event; /metrics parses', async () => {
-    const paged = red.waitDebug('a8c0000000000013');
+  test('no page at start; the healthy server going down pages, its recovery pages; marks and drains are events only', async () => {
+    const healthy = endpoints.healthy.port;
+    await eventsUntil('up', healthy);
+    // A failover through the busy and the silent server: a black mark, told as an event.
     const answered = red.waitDebug('a8c0000000000007');
     await red.inject('a8c0000000000003');
-    const outcome = (await answered).msg as { target: { port: number }; response?: { status: number } };
-    assert.equal(outcome.target.port, endpoints.healthy!.port);
-    const page = (await paged).msg as { op: string; state: string; target: { port: number }; resolver: string };
-    assert.deepEqual([page.op, page.state, page.target.port, page.resolver], ['mark', 'black', endpoints.busy!.port, 'a8c000000000000a']);
-    const black = (await eventsUntil('mark', 'black')).at(-1)!;
-    assert.equal(black.target?.port, endpoints.busy!.port);
+    assert.equal(((await answered).msg as { target: { port: number } }).target.port, healthy);
+    // The busy server's 503 with Retry-After (from a probe or from the call): a black mark, an event.
+    await until(() => red.debug.some((d) => d.id === EVENTS && (d.msg as Event).op === 'mark' && (d.msg as Event).state === 'black' && (d.msg as Event).target?.port === endpoints.busy.port), { what: 'a black mark event for the busy server', ms: TRANSITION_MS });
 
-    const res = await fetch(`${red.url}/sip-resolver/a8c000000000000a/targets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transport: 'udp', address: endpoints.healthy!.address, port: endpoints.healthy!.port, state: 'drain', seconds: 60 }) });
+    const down = red.waitDebug(PAGE, TRANSITION_MS);
+    await endpoints.healthy.stop();
+    const page = (await down).msg as Event;
+    assert.deepEqual([page.op, page.target?.port, page.resolver], ['down', healthy, 'a8c000000000000a']);
+    assert.deepEqual(red.debug.filter((d) => d.id === PAGE).map((d) => (d.msg as Event).op), ['down'], 'the first page is the transition, nothing paged at start or for the mark');
+
+    const up = red.waitDebug(PAGE, TRANSITION_MS);
+    endpoints.healthy = await startEndpoint({ address: '127.0.0.1', port: healthy, behaviour: 'ok' });
+    assert.deepEqual([((await up).msg as Event).op, ((await up).msg as Event).target?.port], ['up', healthy]);
+
+    const res = await fetch(`${red.url}/sip-resolver/a8c000000000000a/targets`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transport: 'udp', address: '127.0.0.1', port: healthy, state: 'drain', seconds: 60 }) });
     assert.equal(res.status, 200);
     const drain = (await eventsUntil('drain')).at(-1)!;
-    assert.equal(drain.target?.port, endpoints.healthy!.port);
+    assert.equal(drain.target?.port, healthy);
 
     const metrics = await fetch(`${red.url}/metrics`);
     assert.equal(metrics.status, 200);
@@ -63,5 +77,6 @@ describe('example 08 in a real Node-RED', { skip: built ? false : 'run npm run b
     assert.ok((families.get('sip_locate_failovers_total')?.samples[0]?.value ?? 0) >= 2, 'busy and silent were failed over');
     assert.equal(families.get('sip_locate_marks_total')?.samples.find((s) => s.labels.kind === 'black')?.value, 1);
     assert.equal(families.get('sip_locate_targets')?.samples.find((s) => s.labels.state === 'drain')?.value, 1);
+    assert.deepEqual(red.debug.filter((d) => d.id === PAGE).map((d) => (d.msg as Event).op), ['down', 'up']);
   });
 });

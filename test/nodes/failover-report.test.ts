@@ -163,8 +163,8 @@ describe('resolveTimeout on sip-resolver', () => {
   });
 });
 
-describe('sip-target-failed closing while a report waits for DNS', () => {
-  test('the report\'s locate is cancelled and nothing is sent after close', async () => {
+describe('sip-target-failed and a report about a destination it never handed out', () => {
+  test('the report is refused with ENOTATARGET at once: no DNS question, nothing marked', async () => {
     const silent = createSocket('udp4');
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
     let asked = 0;
@@ -175,16 +175,13 @@ describe('sip-target-failed closing while a report waits for DNS', () => {
         { id: 'fail', type: 'sip-target-failed', resolver: 'r1', reason: 'transport', wires: [['next'], ['out2']] },
         { id: 'next', type: 'helper' }, { id: 'out2', type: 'helper' },
       ] as Flow);
-      const sent: unknown[] = [];
-      helper.getNode('fail').on('call:send', (call: { args: unknown[] }) => sent.push(call.args[0]));
-      helper.getNode('fail').receive({ sip: { uri: 'sip:cold.example.test', failed: 'udp:192.0.2.1:5060', status: 503 } });
-      const deadline = Date.now() + 5000;
-      while (asked === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      assert.ok(asked > 0, 'the report made the node ask DNS');
-      await helper.unload();
-      // Cancellation settles in the same turn as close; one more turn lets any late send show.
-      await new Promise((r) => setImmediate(r));
-      assert.deepEqual(sent, []);
+      const got = nextMessage(helper.getNode('out2'));
+      helper.getNode('fail').receive({ sip: { uri: 'sip:cold.example.test', failed: 'udp:192.0.2.1:5060', status: 503, targets: [], destination: 'sip:cold.example.test' } });
+      const msg = (await got) as { sip: { error: { code: string } } };
+      assert.equal(msg.sip.error.code, 'ENOTATARGET');
+      assert.equal(asked, 0);
+      const resolver = helper.getNode('r1') as unknown as ResolverConfigNode;
+      assert.deepEqual(resolver.locator?.state().marks, []);
     } finally {
       silent.close();
     }

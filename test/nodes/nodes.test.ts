@@ -264,7 +264,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const msg = await ok;
     const last = statuses.at(-1)!;
     assert.deepEqual([last.fill, last.shape], ['green', 'dot']);
-    assert.equal(last.text, `tcp ${msg.sip.target.address}:5060 (sip-locate.status.sticky)`, 'translated through RED._ (the helper returns keys)');
+    assert.equal(last.text, 'sip-locate.status.locatedSticky', 'translated through RED._ with the target (the helper returns keys)');
     const err = nextMessage(helper.getNode('err'));
     loc.receive({ payload: 'sip:nothere.example.test' });
     await err;
@@ -278,7 +278,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const next = nextMessage(helper.getNode('next'));
     fail.receive(msg);
     const moved = await next;
-    assert.equal(failStatuses.at(-1)!.text, `503 -> tcp ${moved.sip.target.address}:5060`);
+    assert.equal(failStatuses.at(-1)!.text, 'sip-target-failed.status.failover', `503 -> tcp ${moved.sip.target.address}:5060 in the runtime's language`);
     assert.equal(failStatuses.at(-1)!.fill, 'yellow');
   });
 });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RECENT_DESTINATIONS, RecentDestinations } from '../../src/nodes/recent-destinations';
-import { createStateFeed, PUBLISH_INTERVAL_MS, SIDEBAR_TOPIC, snapshots, watch, WATCH_LEASE_MS } from '../../src/nodes/sidebar-feed';
+import { createStateFeed, pageOf, PUBLISH_INTERVAL_MS, readPage, SIDEBAR_PAGE, SIDEBAR_TOPIC, snapshots, watch, WATCH_LEASE_MS } from '../../src/nodes/sidebar-feed';
 
 const t = (port: number) => ({ transport: 'udp' as const, address: '192.0.2.1', port, host: 'a.example.com' });
 
@@ -24,7 +24,7 @@ test('recent destinations: newest first, a repeat moves to the front, the oldest
   assert.equal(r.size, 0);
 });
 
-test('the feed publishes the first change at once, then at most once per interval, only while watched, nothing after close', (ctx) => {
+test('the feed announces the first change at once, then at most once per interval, only while watched, nothing after close; never the state', (ctx) => {
   ctx.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
   const sent: Array<{ topic: string; data: unknown }> = [];
   const comms = { publish: (topic: string, data: unknown) => sent.push({ topic, data }) };
@@ -35,13 +35,13 @@ test('the feed publishes the first change at once, then at most once per interva
   watch();
   version = 1;
   feed.changed();
-  assert.deepEqual(sent, [{ topic: `${SIDEBAR_TOPIC}r1`, data: { id: 'r1', version: 1 } }]);
+  assert.deepEqual(sent, [{ topic: `${SIDEBAR_TOPIC}r1`, data: { id: 'r1', changed: true } }], 'a notice: which resolver, not what it holds');
   for (version = 2; version < 12; version++) feed.changed();
   assert.equal(sent.length, 1, 'ten changes inside the interval wait');
   ctx.mock.timers.tick(PUBLISH_INTERVAL_MS);
-  assert.equal(sent.length, 2, 'then one publish carries the latest state');
-  assert.deepEqual(sent[1]!.data, { id: 'r1', version: 12 });
-  assert.deepEqual(snapshots().map((s) => s.id), ['r1']);
+  assert.equal(sent.length, 2, 'then one notice for the ten');
+  assert.deepEqual(sent[1]!.data, { id: 'r1', changed: true });
+  assert.deepEqual(snapshots().map((s) => [s.id, s.version]), [['r1', 12]], 'the state is fetched through the endpoint');
   feed.changed();
   feed.close(true);
   ctx.mock.timers.tick(PUBLISH_INTERVAL_MS * 4);
@@ -70,4 +70,25 @@ test('every string the sidebar shows is in the en-US and the German catalog', ()
   assert.ok(used.length >= 10, `found ${used.length} keys`);
   for (const key of used) assert.ok(en.includes(key), `en-US lacks ${key}`);
   for (const prefix of prefixed) assert.ok(en.some((k) => k.startsWith(prefix)), `en-US lacks ${prefix}*`);
+});
+
+test('a snapshot page holds at most SIDEBAR_PAGE entries per list, newest first, with the totals; 20,000 pins stay small', () => {
+  const pins = Array.from({ length: 20_000 }, (_, i) => ({ destination: `sip:d${i}.example.com`, target: { ...t(5060), address: `192.0.2.${i % 250}` }, pinnedAt: 1_000 + i, expiresAt: 9_000_000 + i }));
+  const marks = Array.from({ length: 300 }, (_, i) => ({ ...t(6000 + i), mark: 'grey', expiresAt: 5_000 + i }));
+  const snap = { id: 'r1', name: 'big', pins, marks, admin: [], health: [], nameservers: [{ address: '127.0.0.1' }] };
+  const first = pageOf(snap);
+  assert.equal((first.pins as unknown[]).length, SIDEBAR_PAGE);
+  assert.equal((first.pins as Array<{ pinnedAt: number }>)[0]!.pinnedAt, 1_000 + 19_999, 'newest pin first');
+  assert.equal((first.marks as unknown[]).length, SIDEBAR_PAGE);
+  assert.deepEqual(first.totals, { pins: 20_000, marks: 300, admin: 0, health: 0 });
+  assert.deepEqual(first.nameservers, snap.nameservers, 'fields that are not lists of targets pass as they are');
+  const bytes = Buffer.byteLength(JSON.stringify(first));
+  assert.ok(bytes < 100_000, `${bytes} bytes for a page of 20,000 pins (5.8 MB unbounded)`);
+  const last = pageOf(snap, { offset: 19_900, limit: SIDEBAR_PAGE });
+  assert.equal((last.pins as unknown[]).length, 100);
+  assert.equal((last.pins as Array<{ pinnedAt: number }>).at(-1)!.pinnedAt, 1_000, 'the oldest pin is on the last page');
+  assert.equal((last.marks as unknown[]).length, 0);
+  assert.deepEqual(readPage({}), { offset: 0, limit: SIDEBAR_PAGE });
+  assert.deepEqual(readPage({ offset: '400', limit: '50' }), { offset: 400, limit: 50 });
+  for (const q of [{ limit: '0' }, { limit: String(SIDEBAR_PAGE + 1) }, { offset: '-1' }, { offset: '1e3' }, { offset: ['1', '2'] }, { limit: '10.5' }]) assert.equal(readPage(q), undefined, JSON.stringify(q));
 });

@@ -54,9 +54,10 @@ export async function startWsResponder(mode: WsMode, tls?: Pem): Promise<WsRespo
     sockets.add(ws);
     const servername = (req.socket as { servername?: string | false }).servername;
     upgrades.push({ host: req.headers.host, protocols: req.headers['sec-websocket-protocol'], servername: typeof servername === 'string' ? servername : undefined });
-    ws.on('message', (data: unknown) => {
-      const binary = typeof data !== 'string';
-      const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : '';
+    // ws 8 hands every message over as a Buffer and tells text from binary in isBinary.
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const binary = isBinary;
+      const text = data.toString('utf8');
       requests.push({ text, binary });
       check();
       if (mode === 'hangup') return ws.terminate();

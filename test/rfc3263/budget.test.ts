@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator } from '../../src/core/locator';
 import { SipLocateError } from '../../src/core/errors';
+import { MAX_COPIES } from '../../src/core/dns/retries';
+import { until } from '../support/wait';
 import { skipUnless } from '../servers/dns-servers';
 import { notes, nsdWithProxy } from '../system/harness';
 import { FANOUT_ORIGIN, fanoutZoneText } from './fanout-zone';
@@ -15,8 +17,9 @@ describe('maxQueriesPerLocate against NSD and a 64 x 64 zone', { skip: skipUnles
     const l = createLocator({ nameservers: [served.proxy.nameserver], timeoutMs: 1000, tries: 2, transports: ['udp'] });
     try {
       const r = await l.locate('sip:amp.test', { trace: true });
-      // TCP connections repeat truncated UDP questions (64-record RRsets), they ask nothing new.
-      assert.ok(served.proxy.udpQueries <= 64, `sent ${served.proxy.udpQueries} UDP queries`);
+      // TCP connections repeat truncated UDP questions (64-record RRsets), and retransmissions repeat a question
+      // on its socket when a busy machine answers later than the adapted timer: they ask nothing new.
+      assert.ok(served.proxy.udpQueries <= 64 * MAX_COPIES, `sent ${served.proxy.udpQueries} UDP queries`);
       assert.ok(new Set(served.proxy.questions.map((q) => q.toLowerCase())).size <= 64);
       assert.ok(served.proxy.udpQueries >= 30, `expanded until the budget: ${served.proxy.udpQueries} queries`);
       assert.ok(r.targets.length > 0);
@@ -27,6 +30,9 @@ describe('maxQueriesPerLocate against NSD and a 64 x 64 zone', { skip: skipUnles
       assert.ok(text.some((n) => n.includes('the addresses of the first 16 of an RFC 2782 draw')), 'the SRV host limit is noted');
     } finally {
       l.close();
+      // Copies sent just before close() reach the proxy a moment later: let them land before the next test counts.
+      const sent = l.dns!.stats().udpAttempts;
+      await until(() => served.proxy.udpQueries >= sent, 'the proxy received every copy sent');
     }
   });
 

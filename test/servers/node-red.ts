@@ -34,12 +34,13 @@ type DemoModule = { startNodeRed(o: Record<string, unknown>): Promise<{ url: str
 
 /**
  * Starts Node-RED (devDependency, or the one in SIP_LOCATE_NODE_RED_DIR) with these flows and environment.
- * With `userDir` the directory is kept on stop (for restarts) and `flows` may be undefined to keep the deployed ones.
+ * With `userDir` the directory is kept on stop (for restarts) and `flows` may be undefined to keep the deployed ones;
+ * `port` starts it again where a stopped one listened.
  */
-export async function startNodeRedProcess(flows: unknown[] | undefined, env: Record<string, string>, opts: { userDir?: string; nodeArgs?: string[] } = {}): Promise<NodeRedProcess> {
+export async function startNodeRedProcess(flows: unknown[] | undefined, env: Record<string, string>, opts: { userDir?: string; nodeArgs?: string[]; port?: number } = {}): Promise<NodeRedProcess> {
   const demo = (await import('../../demo/node-red.mjs')) as DemoModule;
   const userDir = opts.userDir ?? mkdtempSync(join(tmpdir(), 'sip-locate-nr-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const red = await demo.startNodeRed({ userDir, port, flows, env: { SIP_LOCATE_LOG_LEVEL: 'warn', ...env }, quiet: true, nodeRedPath: process.env.SIP_LOCATE_NODE_RED_DIR, nodeArgs: opts.nodeArgs ?? [] });
   const debug: DebugMessage[] = [];
   const waiters: Array<{ id: string; resolve: (m: DebugMessage) => void }> = [];

@@ -1,6 +1,7 @@
 /**
- * A userspace DNS proxy on loopback (UDP and TCP on one port) in front of a real server: a fixed delay each
- * way, optional stripping of the additional section, and counters of what it forwarded.
+ * A userspace DNS proxy on loopback (UDP and TCP on one port) in front of a real server: a delay each way with
+ * optional jitter, seeded loss of UDP packets in both directions, optional stripping of the additional section,
+ * and counters of what it forwarded.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { connect, createServer, type Socket as TcpSocket } from 'node:net';
@@ -15,6 +16,24 @@ export interface ProxyOptions {
   delayMs?: number;
   /** Remove additional records from UDP answers (as `minimal-responses yes` would). */
   stripAdditional?: boolean;
+  /** Probability of dropping each UDP packet, each direction on its own (0..1, default 0). */
+  loss?: number;
+  /** Extra delay per packet and direction, uniform in [0, jitterMs), ms (default 0). */
+  jitterMs?: number;
+  /** Seed of the loss and jitter draws, so a run can be repeated (default 1). */
+  seed?: number;
+}
+
+/** A seeded generator of numbers in [0, 1) (mulberry32): loss and jitter repeat with the seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** A running proxy with its counters. */
@@ -24,6 +43,10 @@ export interface DnsProxy {
   tcpConnections: number;
   /** "TYPE name" of each UDP query, in arrival order. */
   questions: string[];
+  /** UDP packets dropped on purpose (queries and answers). */
+  dropped: number;
+  /** Changes the loss probability from now on. */
+  setLoss(p: number): void;
   reset(): void;
   stop(): Promise<void>;
 }
@@ -33,15 +56,25 @@ export async function startProxy(o: ProxyOptions): Promise<DnsProxy> {
   const [upHost, upPortText] = o.upstream.split(':') as [string, string];
   const upPort = Number(upPortText);
   const delay = o.delayMs ?? 0;
+  const jitter = o.jitterMs ?? 0;
+  let loss = o.loss ?? 0;
+  const random = seededRandom(o.seed ?? 1);
   const port = await freePort();
   const timers = new Set<NodeJS.Timeout>();
   const later = (fn: () => void): void => {
-    if (delay <= 0) return fn();
+    const ms = delay + (jitter > 0 ? random() * jitter : 0);
+    if (ms <= 0) return fn();
     const t = setTimeout(() => {
       timers.delete(t);
       fn();
-    }, delay);
+    }, ms);
     timers.add(t);
+  };
+  /** Whether this UDP packet is lost (drawn from the seeded generator). */
+  const lost = (): boolean => {
+    if (loss <= 0 || random() >= loss) return false;
+    proxy.dropped++;
+    return true;
   };
   const upstreams = new Set<Socket>();
   const conns = new Set<TcpSocket>();
@@ -50,7 +83,12 @@ export async function startProxy(o: ProxyOptions): Promise<DnsProxy> {
     udpQueries: 0,
     tcpConnections: 0,
     questions: [],
+    dropped: 0,
+    setLoss(p: number) {
+      loss = p;
+    },
     reset() {
+      proxy.dropped = 0;
       proxy.udpQueries = 0;
       proxy.tcpConnections = 0;
       proxy.questions.length = 0;
@@ -73,6 +111,7 @@ export async function startProxy(o: ProxyOptions): Promise<DnsProxy> {
     } catch {
       // counted anyway
     }
+    if (lost()) return;
     later(() => {
       const up = createSocket('udp4');
       upstreams.add(up);
@@ -94,7 +133,7 @@ export async function startProxy(o: ProxyOptions): Promise<DnsProxy> {
             // forward as is
           }
         }
-        later(() => front.send(out, rinfo.port, rinfo.address));
+        if (!lost()) later(() => front.send(out, rinfo.port, rinfo.address));
       });
       up.send(msg, upPort, upHost);
     });

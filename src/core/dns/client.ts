@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { withDeadline } from '../deadline';
 import { SipLocateError } from '../errors';
 import { judgeAdditionals } from './additionals';
 import { DnsCache, cacheKey, type CacheEntry, type PositiveEntry } from './cache';
@@ -7,6 +8,7 @@ import { NameserverHealth, type NameserverState } from './health';
 import { InFlightLimiter } from './limiter';
 import { assertQueryName, normaliseName } from './names';
 import { resolveNameservers, type Nameserver } from './nameservers';
+import { OUTAGE_CODES } from './outage';
 import { Retrier } from './retries';
 import type { DnsAnswer, DnsClient, DnsClientOptions, DnsClientStats, DnsRecord, QueryEvent, QueryOptions, RecordType } from './types';
 
@@ -34,11 +36,9 @@ function zeroStats(): DnsClientStats {
 export const STALE_TTL = 30;
 /** How long stale data is served without asking again after a refresh failed, ms (RFC 8767 section 5). */
 export const RECHECK_MS = 30_000;
-/** Failures after which stale data may be served: no nameserver gave an answer (not NXDOMAIN/NODATA, which are answers). */
-const STALE_ON: ReadonlySet<string> = new Set(['ETIMEOUT', 'ESERVFAIL', 'EREFUSED', 'ECONNREFUSED', 'ENOTIMP', 'EFORMERR', 'EBADRESP', 'EOVERLOAD']);
-
+/** Stale data may be served after an outage: no nameserver gave an answer (not NXDOMAIN/NODATA, which are answers). */
 function servesStale(err: unknown): boolean {
-  return err instanceof SipLocateError && STALE_ON.has(err.code);
+  return err instanceof SipLocateError && OUTAGE_CODES.has(err.code);
 }
 
 /** A DNS answer still being put together: the RRset and the smallest TTL along the CNAME chain. */
@@ -106,7 +106,7 @@ class StubResolver implements DnsClient {
     setMaxListeners(0, this.closer.signal);
     this.health = new NameserverHealth(servers, this.now, options.random, options.rotate === true);
     this.retrier = new Retrier({
-      health: this.health, timeoutMs, maxTimeoutMs, tries, use0x20: options.dns0x20 !== false, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
+      health: this.health, timeoutMs, maxTimeoutMs, tries, use0x20: options.dns0x20 !== false, hedge: options.hedge !== false, adaptive: options.adaptive !== false, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
     });
   }
 
@@ -134,7 +134,7 @@ class StubResolver implements DnsClient {
       this.emit(qname, type, 'stale', started, { records: stale.records });
       return this.staleAnswer<T>(stale, qname, type);
     }
-    const flight = this.join(key, qname, type);
+    const flight = this.join(key, qname, type, options?.mayHedge);
     const signal = options?.signal;
     if (signal) flight.holders++;
     // Nobody else may cancel a refresh of stale data: it keeps running in the background.
@@ -166,15 +166,21 @@ class StubResolver implements DnsClient {
 
   /** The network answer, or 'stale' when it takes longer than staleAnswerMs or fails for want of a working nameserver. */
   private raceStale(network: Promise<Found>, signal: AbortSignal | undefined, qname: string, type: RecordType): Promise<Found | 'stale'> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'stale'>((resolve) => {
-      timer = setTimeout(() => resolve('stale'), this.staleAnswerMs);
-    });
     const answered = network.catch((err: unknown) => {
       if (servesStale(err)) return 'stale' as const;
       throw err;
     });
-    return raceAbort(Promise.race([answered, late]), signal, qname, type).finally(() => clearTimeout(timer));
+    let late: SipLocateError | undefined;
+    return withDeadline(() => answered, {
+      ms: this.staleAnswerMs,
+      signal,
+      ref: true,
+      timeout: () => (late = new SipLocateError('ETIMEOUT', `No answer for ${type} ${qname} within ${this.staleAnswerMs} ms: stale data is served.`, { name: qname, type })),
+      cancelled: () => new SipLocateError('ECANCELLED', `The query for ${type} ${qname} was cancelled.`, { name: qname, type }),
+    }).catch((err: unknown) => {
+      if (err !== undefined && err === late) return 'stale' as const;
+      throw err;
+    });
   }
 
   /** An expired RRset served under RFC 8767, with the TTL of 30 s that section 4 recommends. */
@@ -187,7 +193,7 @@ class StubResolver implements DnsClient {
   }
 
   /** The network resolution in flight for a question, started when there is none. */
-  private join(key: string, qname: string, type: RecordType): Flight {
+  private join(key: string, qname: string, type: RecordType, mayHedge: (() => boolean) | undefined): Flight {
     const known = this.inflight.get(key);
     if (known) {
       this.counters.merged++;
@@ -195,7 +201,7 @@ class StubResolver implements DnsClient {
     }
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
-    const flight: Flight = { promise: this.resolve(qname, type, new Set([qname]), controller.signal), controller, holders: 0, pinned: false };
+    const flight: Flight = { promise: this.resolve(qname, type, new Set([qname]), controller.signal, mayHedge), controller, holders: 0, pinned: false };
     this.inflight.set(key, flight);
     const forget = (): void => {
       if (this.inflight.get(key) === flight) this.inflight.delete(key);
@@ -282,8 +288,8 @@ class StubResolver implements DnsClient {
   }
 
   /** Network resolution of one question, following CNAMEs by re-query when the reply stops short. */
-  private async resolve(qname: string, type: RecordType, seen: Set<string>, signal: AbortSignal): Promise<Found> {
-    const { reply, ns } = await this.retrier.exchange(qname, type, signal);
+  private async resolve(qname: string, type: RecordType, seen: Set<string>, signal: AbortSignal, mayHedge?: () => boolean): Promise<Found> {
+    const { reply, ns } = await this.retrier.exchange(qname, type, signal, mayHedge);
     if (reply.rcode === 'NXDOMAIN') {
       throw this.negative(qname, type, 'ENOTFOUND', `${qname} does not exist (NXDOMAIN from ${ns.label}).`, reply, ns);
     }
@@ -310,7 +316,7 @@ class StubResolver implements DnsClient {
       current = next;
     }
     if (current !== qname) {
-      const rest = await this.resolve(current, type, seen, signal);
+      const rest = await this.resolve(current, type, seen, signal, mayHedge);
       const found: Found = { ...rest, ttl: this.clampTtl(Math.min(chainTtl, rest.ttl)) };
       this.storeFound(qname, type, found);
       return found;
@@ -371,19 +377,5 @@ function dedupe(records: WireRecord[]): DnsRecord[] {
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, qname: string, type: RecordType): Promise<T> {
   if (!signal) return promise;
   const cancelled = (): SipLocateError => new SipLocateError('ECANCELLED', `The query for ${type} ${qname} was cancelled.`, { name: qname, type });
-  if (signal.aborted) return Promise.reject(cancelled());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(cancelled());
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
+  return withDeadline(() => promise, { ms: Number.POSITIVE_INFINITY, signal, timeout: cancelled, cancelled });
 }

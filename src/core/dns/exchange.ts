@@ -1,3 +1,5 @@
+import { withDeadline } from '../deadline';
+import { SipLocateError } from '../errors';
 import type { Reply } from './codec';
 import type { Nameserver } from './nameservers';
 import type { RecordType } from './types';
@@ -33,7 +35,7 @@ export interface ExchangeCounters {
 }
 
 /** Whether a decoded reply answers the request: 'ok', 'case' (same question, other case) or 'mismatch'. */
-export function matchReply(reply: Reply, req: ExchangeRequest, caseSensitive: boolean): 'ok' | 'case' | 'mismatch' {
+export function matchReply(reply: Reply, req: Pick<ExchangeRequest, 'id' | 'wireName' | 'type'>, caseSensitive: boolean): 'ok' | 'case' | 'mismatch' {
   if (!reply.isResponse || reply.opcode !== 'QUERY' || reply.id !== req.id) return 'mismatch';
   const q = reply.question;
   if (q.type !== req.type || q.klass !== 'IN') return 'mismatch';
@@ -44,27 +46,16 @@ export function matchReply(reply: Reply, req: ExchangeRequest, caseSensitive: bo
 }
 
 /**
- * Settles an exchange exactly once: the first outcome wins; the timer, the abort listener and the socket
- * (through `release`) are cleaned up. Returns the function that settles it.
+ * Runs one exchange under its timeout and the caller's signal (core/deadline.ts): the work's signal aborts when
+ * either ends it first, and the outcome is then 'timeout' or 'aborted'. The timer and listener go when it settles.
  */
-export function settleOnce(
-  req: ExchangeRequest,
-  release: () => void,
-  resolve: (o: ExchangeOutcome) => void,
-  onTimeout: () => ExchangeOutcome = () => ({ kind: 'timeout', caseMismatches: 0 }),
-): { finish: (o: ExchangeOutcome) => void; settled: () => boolean } {
-  let done = false;
-  const finish = (outcome: ExchangeOutcome): void => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    req.signal?.removeEventListener('abort', onAbort);
-    release();
-    resolve(outcome);
-  };
-  const onAbort = (): void => finish({ kind: 'aborted' });
-  const timer = setTimeout(() => finish(onTimeout()), req.timeoutMs);
-  if (req.signal?.aborted) finish({ kind: 'aborted' });
-  else req.signal?.addEventListener('abort', onAbort, { once: true });
-  return { finish, settled: () => done };
+export function underDeadline(req: ExchangeRequest, work: (signal: AbortSignal) => Promise<ExchangeOutcome>): Promise<ExchangeOutcome> {
+  const d = { name: req.wireName, type: req.type, nameserver: req.ns.label };
+  return withDeadline(work, {
+    ms: req.timeoutMs,
+    signal: req.signal,
+    ref: true,
+    timeout: () => new SipLocateError('ETIMEOUT', `No answer from ${req.ns.label} within ${req.timeoutMs} ms.`, d),
+    cancelled: () => new SipLocateError('ECANCELLED', `Nobody waits for ${req.type} ${req.wireName} any more.`, d),
+  }).catch((err: unknown): ExchangeOutcome => (err instanceof SipLocateError && err.code === 'ETIMEOUT' ? { kind: 'timeout', caseMismatches: 0 } : { kind: 'aborted' }));
 }

@@ -22,6 +22,8 @@ export interface NameserverState {
 /** Which servers to ask, in order, and which failing servers are due for a background probe. */
 export interface ServerOrder {
   servers: Nameserver[];
+  /** How many of `servers`, from the front, are healthy. */
+  healthy: number;
   probes: Nameserver[];
 }
 
@@ -77,7 +79,7 @@ export class NameserverHealth {
     }
     const shift = healthy.length > 0 ? start % healthy.length : 0;
     const rotated = shift === 0 ? healthy : [...healthy.slice(shift), ...healthy.slice(0, shift)];
-    return { servers: [...rotated, ...failing.map((e) => e.ns)], probes };
+    return { servers: [...rotated, ...failing.map((e) => e.ns)], healthy: healthy.length, probes };
   }
 
   /** Where one question starts in the healthy list: 0, or with `rotate` the next server each time (glibc's RES_ROTATE). */

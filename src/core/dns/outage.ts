@@ -1,2 +1,5 @@
-/** Error codes that mean no nameserver gave an answer (NXDOMAIN and NODATA are answers): what stale data may stand in for. */
+/**
+ * Error codes that mean "no nameserver gave an answer" (an outage), as against NXDOMAIN/NODATA, which are answers:
+ * the codes after which stale data may be served (RFC 8767) and a locator may keep what it knew.
+ */
 export const OUTAGE_CODES: ReadonlySet<string> = new Set(['ETIMEOUT', 'ESERVFAIL', 'EREFUSED', 'ECONNREFUSED', 'ENOTIMP', 'EFORMERR', 'EBADRESP', 'EOVERLOAD']);

@@ -1,17 +1,25 @@
 import { connect } from 'node:net';
 import { decodeReply, encodeQuery } from './codec';
-import { matchReply, settleOnce, type ExchangeCounters, type ExchangeOutcome, type ExchangeRequest } from './exchange';
+import { matchReply, underDeadline, type ExchangeCounters, type ExchangeOutcome, type ExchangeRequest } from './exchange';
 
 /** Largest DNS message over TCP (the 2-byte length prefix allows no more). */
 const MAX_TCP_MESSAGE = 65535;
 
 /** One TCP exchange: connect, send the length-prefixed query, read one length-prefixed reply, close. */
 export function tcpExchange(req: ExchangeRequest, counters: ExchangeCounters): Promise<ExchangeOutcome> {
-  return new Promise((resolve) => {
+  return underDeadline(req, (signal) => new Promise((resolve) => {
     const socket = connect({ host: req.ns.host, port: req.ns.port });
     let buffered = Buffer.alloc(0);
-    const { finish, settled } = settleOnce(req, () => socket.destroy(), resolve);
-    if (settled()) return;
+    let done = false;
+    const finish = (outcome: ExchangeOutcome): void => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      socket.destroy();
+      resolve(outcome);
+    };
+    const onAbort = (): void => finish({ kind: 'aborted' });
+    signal.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       finish(err.code === 'ECONNREFUSED' ? { kind: 'refused' } : { kind: 'neterror', message: err.message });
     });
@@ -45,5 +53,5 @@ export function tcpExchange(req: ExchangeRequest, counters: ExchangeCounters): P
       }
       finish({ kind: 'reply', reply, bytes: length });
     });
-  });
+  }));
 }

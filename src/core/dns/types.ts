@@ -73,6 +73,8 @@ export interface DnsAnswer<T extends RecordType = RecordType> {
 export interface QueryOptions {
   /** Abort the query (rejects with ECANCELLED); the network work stops when no other caller waits for it. */
   signal?: AbortSignal;
+  /** Asked before a copy of the question is hedged to a second nameserver; false keeps it on the first (a question budget). */
+  mayHedge?: () => boolean;
 }
 
 /** What a resolution needs from a DNS client. Negative answers reject with ENOTFOUND / ENODATA. */
@@ -103,12 +105,16 @@ export interface QueryEvent {
 export interface DnsClientOptions {
   /** "ip", "ip:port" or "[ipv6]:port"; empty or absent means the system's (/etc/resolv.conf). */
   nameservers?: string[];
-  /** Per-attempt timeout, ms (default 2000). */
+  /** First guess and ceiling of each nameserver's retransmission timeout, ms (default 2000); with adaptive false, the timeout. */
   timeoutMs?: number;
-  /** Attempts per nameserver (default 3); the budget is nameservers x tries. */
+  /** UDP copies of one question per nameserver (default 3); the budget is nameservers x tries. */
   tries?: number;
-  /** Cap of the retransmission timeout, which doubles per round from timeoutMs, ms (default 5000; never below timeoutMs). */
+  /** Cap of the retransmission timeout, which doubles per retransmission, ms (default 5000; never below timeoutMs). */
   maxTimeoutMs?: number;
+  /** Adapt each nameserver's timeout to its measured round trips, RFC 6298 style (default true; false pins it to timeoutMs). */
+  adaptive?: boolean;
+  /** Send a late question to a second healthy nameserver too, first answer wins (default true). */
+  hedge?: boolean;
   /** Cached RRsets, LRU (default 10000). */
   cacheSize?: number;
   /** Upper bound of the cache in bytes as counted by entryBytes(): large RRsets count by their size (default 32 MiB). */

@@ -1,15 +1,23 @@
 import type { DnsQuerier, NaptrData } from '../dns/types';
 import { SipLocateError } from '../errors';
 import type { TraceNode } from '../types';
-import { parseSipUri } from '../uri';
+import { strictSipUriProblem } from '../uri';
 import { classifyEnumNaptr, orderEnumNaptrs } from './naptr';
-import { applyRegexp } from './regexp';
+import { applyRegexp, type RegexpOutcome } from './regexp';
 import { enumDomain } from './tel';
 
 /** Most DNS questions one ENUM look-up asks, over all suffixes and non-terminal rules. */
 export const MAX_ENUM_QUERIES = 16;
 /** Most non-terminal rules followed in a row from one suffix. */
 export const MAX_ENUM_CHAIN = 5;
+/** Most regexps one look-up evaluates (compiles or takes from the cache, and matches); the rest are skipped. */
+export const MAX_ENUM_REGEXPS = 20;
+/**
+ * Most milliseconds one look-up spends evaluating regexps; the rest are skipped. Each evaluation is short (the size
+ * bound in regexp.ts) and the event loop runs between records; this caps the total, with room for a cold start on a
+ * loaded machine so an honest answer of a few small rules is never cut.
+ */
+export const ENUM_REGEXP_MS = 250;
 /** Seconds a look-up that found nothing is reused. */
 export const NEGATIVE_ENUM_TTL = 30;
 
@@ -41,7 +49,23 @@ class Walk {
   queries = 0;
   ttl = Number.POSITIVE_INFINITY;
   error: SipLocateError | undefined;
+  /** Regexps evaluated and the milliseconds they took, against MAX_ENUM_REGEXPS and ENUM_REGEXP_MS. */
+  regexps = 0;
+  regexpMs = 0;
   constructor(readonly querier: DnsQuerier, readonly number: string, readonly maxQueries: number) {}
+
+  /** Applies a record's regexp within the look-up's regexp budget, then lets the event loop run before the next record. */
+  async regexp(field: string): Promise<RegexpOutcome> {
+    if (this.regexps >= MAX_ENUM_REGEXPS || this.regexpMs >= ENUM_REGEXP_MS) {
+      return { ok: false, why: `the ENUM regexp budget of ${MAX_ENUM_REGEXPS} regexps or ${ENUM_REGEXP_MS} ms is spent` };
+    }
+    this.regexps++;
+    const start = performance.now();
+    const out = applyRegexp(field, this.number);
+    this.regexpMs += performance.now() - start;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    return out;
+  }
 
   note(parent: TraceNode | undefined, text: string): void {
     parent?.children.push({ kind: 'note', name: text, note: text, children: [] });
@@ -89,14 +113,14 @@ class Walk {
         continue;
       }
       if (rule.kind === 'terminal') {
-        const out = applyRegexp(record.regexp, this.number);
+        const out = await this.regexp(record.regexp);
         if (!out.ok) {
           this.note(got.node, `Skipped ${label}: ${out.why}.`);
           continue;
         }
-        const uriWhy = notSipUri(out.result);
+        const uriWhy = strictSipUriProblem(out.result);
         if (uriWhy !== undefined) {
-          this.note(got.node, `Skipped ${label}: the result "${out.result.slice(0, 80)}" ${uriWhy}.`);
+          this.note(got.node, `Skipped ${label}: the result ${JSON.stringify(out.result.slice(0, 80))} ${uriWhy}.`);
           continue;
         }
         this.note(got.node, `${label} gives ${out.result}.`);
@@ -107,7 +131,7 @@ class Walk {
         why = `more than ${MAX_ENUM_CHAIN} non-terminal rules in a row`;
         continue;
       }
-      const next = nextDomain(record, this.number);
+      const next = await this.nextDomain(record);
       if (typeof next !== 'string') {
         this.note(got.node, `Skipped ${label}: ${next.why}.`);
         continue;
@@ -119,16 +143,18 @@ class Walk {
     }
     return why;
   }
-}
 
-/** Undefined for a usable sip:/sips: URI, else the reason it is not. */
-function notSipUri(text: string): string | undefined {
-  if (!/^sips?:/i.test(text)) return 'is not a sip: or sips: URI';
-  try {
-    parseSipUri(text);
-    return undefined;
-  } catch (err) {
-    return `is not a usable SIP URI (${err instanceof Error ? err.message.slice(0, 120) : 'unparsable'})`;
+  /** The domain a non-terminal rule leads to: its replacement, or its regexp applied to the number. */
+  async nextDomain(record: NaptrData): Promise<string | { why: string }> {
+    let next = record.replacement;
+    if (record.regexp.length > 0) {
+      const out = await this.regexp(record.regexp);
+      if (!out.ok) return { why: out.why };
+      next = out.result;
+    }
+    next = next.toLowerCase().replace(/\.$/, '');
+    if (!isDomainName(next)) return { why: `"${next.slice(0, 80)}" is not a domain name` };
+    return next;
   }
 }
 
@@ -139,18 +165,6 @@ export function isDomainName(text: string, max = 253): boolean {
   return text.length <= max && DOMAIN_RE.test(text);
 }
 
-/** The domain a non-terminal rule leads to: its replacement, or its regexp applied to the number. */
-function nextDomain(record: NaptrData, number: string): string | { why: string } {
-  let next = record.replacement;
-  if (record.regexp.length > 0) {
-    const out = applyRegexp(record.regexp, number);
-    if (!out.ok) return { why: out.why };
-    next = out.result;
-  }
-  next = next.toLowerCase().replace(/\.$/, '');
-  if (!isDomainName(next)) return { why: `"${next.slice(0, 80)}" is not a domain name` };
-  return next;
-}
 
 /**
  * RFC 6116 section 3: asks NAPTR of the number's ENUM domain under each suffix in turn and returns the first

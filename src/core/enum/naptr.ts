@@ -40,7 +40,7 @@ export function classifyEnumNaptr(record: NaptrData): EnumRule {
   return { kind: 'skip', record, why: `flags "${record.flags}" are neither "u" nor empty` };
 }
 
-/** The records of one RRset (at most MAX_ENUM_NAPTR), ordered by order, then preference (RFC 3403 section 4.1). */
+/** The first MAX_ENUM_NAPTR records of one RRset by order, then preference (RFC 3403 section 4.1). */
 export function orderEnumNaptrs(records: readonly NaptrData[]): NaptrData[] {
-  return records.slice(0, MAX_ENUM_NAPTR).sort((x, y) => x.order - y.order || x.preference - y.preference);
+  return records.slice().sort((x, y) => x.order - y.order || x.preference - y.preference).slice(0, MAX_ENUM_NAPTR);
 }

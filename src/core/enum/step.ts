@@ -1,7 +1,7 @@
 import type { DnsQuerier } from '../dns/types';
 import { SipLocateError } from '../errors';
 import type { Clock, EnumResult, LocateResult, TraceNode } from '../types';
-import { parseSipUri } from '../uri';
+import { parseSipUri, strictSipUriProblem } from '../uri';
 import { isDomainName, lookupEnum, MAX_ENUM_QUERIES, NEGATIVE_ENUM_TTL } from './lookup';
 import { isTelUri, parseTelephoneSubscriber, parseTelUri, type TelNumber } from './tel';
 
@@ -53,15 +53,12 @@ function fillTemplate(template: string, number: string): string {
 
 function fallbackOption(value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
-  const bad = (): SipLocateError => option('The option enumFallback must be a sip: or sips: URI template like sip:{number}@gateway.example.com ({number} and {digits} are filled in).', 'enumFallback');
+  const bad = (): SipLocateError => option('The option enumFallback must be a sip: or sips: URI template like sip:{number}@gateway.example.com ({number} and {digits} are filled in), without spaces, quotes, angle brackets or a header part ("?").', 'enumFallback');
   if (typeof value !== 'string' || value.length > 512) throw bad();
   const template = value.trim();
   if (/\{(?!number\}|digits\})/.test(template)) throw bad();
-  try {
-    parseSipUri(fillTemplate(template, '+12025550101'));
-  } catch {
-    throw bad();
-  }
+  // The same rule as an ENUM result: what the template gives goes into a Request-URI as it is.
+  if (strictSipUriProblem(fillTemplate(template, '+12025550101')) !== undefined) throw bad();
   return template;
 }
 
@@ -120,7 +117,8 @@ export class EnumStep {
   async resolve(uri: string, querier: DnsQuerier, trace: boolean, maxQueries = MAX_ENUM_QUERIES): Promise<EnumOutcome> {
     const { tel, sip } = this.numberOf(uri);
     const node: TraceNode | undefined = trace ? { kind: 'enum', name: `ENUM ${tel.number}`, note: `suffixes ${this.suffixes.join(', ')}`, children: [] } : undefined;
-    const found = await lookupEnum(querier, tel.number, this.suffixes, node, maxQueries);
+    // ENUM asks at most MAX_ENUM_QUERIES of the resolution's questions, whatever maxQueriesPerLocate allows.
+    const found = await lookupEnum(querier, tel.number, this.suffixes, node, Math.min(maxQueries, MAX_ENUM_QUERIES));
     let outcome: EnumOutcome;
     if (found.match) {
       outcome = { sipUri: found.match.uri, info: { ...found.match }, queries: found.queries };

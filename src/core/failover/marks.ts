@@ -13,6 +13,8 @@ export function weakerMark(next: Mark, old: Mark | undefined): boolean {
 /** A kept mark and its slot in the expiry heap. */
 class MarkEntry implements Mark {
   heapIndex = -1;
+  /** Made by a report from outside the flow (its own bound; never evicts the flow's marks). */
+  report = false;
   constructor(
     readonly key: string,
     readonly transport: Mark['transport'],
@@ -28,10 +30,16 @@ class MarkEntry implements Mark {
   }
 }
 
-/** Failure marks with expiry: at most `max`, the soonest-expiring one evicted first; expired ones dropped on read and by sweep(). */
+/**
+ * Failure marks with expiry: at most `max`, the soonest-expiring one evicted first; expired ones dropped on read and
+ * by sweep(). Marks made by reports from outside the flow are at most `maxReport`, the oldest evicted first, and are
+ * evicted before any of the flow's marks; a report never evicts a mark the flow made.
+ */
 export class Marks {
   private readonly map = new Map<string, MarkEntry>();
   private readonly heap = new ExpiryHeap<MarkEntry>();
+  /** The marks reports made, oldest first. */
+  private readonly reported = new Set<MarkEntry>();
 
   /**
    * greylistSeconds: how long transport errors and timeouts mark; maxBlacklistSeconds: cap on Retry-After;
@@ -43,6 +51,7 @@ export class Marks {
     private readonly maxBlacklistSeconds: number,
     private readonly max: number = Infinity,
     private readonly onEvict: (mark: Mark) => void = () => undefined,
+    private readonly maxReport: number = max,
   ) {}
 
   /** Number of marks held (expired ones not yet swept included). */
@@ -51,17 +60,17 @@ export class Marks {
   }
 
   /** Marks a target: black for a 503 with Retry-After, grey otherwise; returns the mark now in force and whether it changed. */
-  mark(t: TargetKey, failure: Failure): { mark: Mark; changed: boolean } {
+  mark(t: TargetKey, failure: Failure, fromReport = false): { mark: Mark; changed: boolean } {
     const now = this.clock.now();
     const retry = failure.reason === '503' && typeof failure.retryAfter === 'number' && Number.isFinite(failure.retryAfter) && failure.retryAfter > 0 ? failure.retryAfter : undefined;
     const next: Mark = retry !== undefined
       ? { transport: t.transport, address: t.address, port: t.port, mark: 'black', expiresAt: now + Math.min(retry, this.maxBlacklistSeconds) * 1000 }
       : { transport: t.transport, address: t.address, port: t.port, mark: 'grey', expiresAt: now + this.greylistSeconds * 1000 };
-    return this.put(next);
+    return this.put(next, fromReport);
   }
 
   /** Takes a mark made elsewhere, under the same rule as mark(): a black mark is not weakened. */
-  put(next: Mark): { mark: Mark; changed: boolean } {
+  put(next: Mark, fromReport = false): { mark: Mark; changed: boolean } {
     const old = this.live(next);
     if (old && weakerMark(next, old)) return { mark: old.record(), changed: false };
     if (next.expiresAt <= this.clock.now()) return { mark: next, changed: false };
@@ -69,14 +78,36 @@ export class Marks {
       old.mark = next.mark;
       old.expiresAt = next.expiresAt;
       this.heap.update(old);
+      // The flow confirming a report's mark makes it the flow's.
+      if (old.report && !fromReport) {
+        old.report = false;
+        this.reported.delete(old);
+      }
       return { mark: old.record(), changed: true };
     }
-    while (this.map.size >= this.max) this.evict();
+    if (fromReport) {
+      while (this.reported.size >= this.maxReport) this.evictReported();
+      // Full of the flow's marks: a report marks nothing rather than evict one.
+      if (this.map.size >= this.max && this.reported.size === 0) return { mark: next, changed: false };
+    }
+    while (this.map.size >= this.max) {
+      if (this.reported.size > 0) this.evictReported();
+      else this.evict();
+    }
     const key = targetId(next);
     const own = new MarkEntry(key, next.transport, next.address, next.port, next.mark, next.expiresAt);
     this.map.set(key, own);
     this.heap.push(own);
+    if (fromReport) {
+      own.report = true;
+      this.reported.add(own);
+    }
     return { mark: own.record(), changed: true };
+  }
+
+  /** How many marks reports made (held, expired ones not yet swept included). */
+  get reportedSize(): number {
+    return this.reported.size;
   }
 
   /** Removes a grey mark (a success proves the target works); black marks stay until they expire. True when one was removed. */
@@ -128,6 +159,15 @@ export class Marks {
   clear(): void {
     this.map.clear();
     this.heap.clear();
+    this.reported.clear();
+  }
+
+  /** Drops the oldest mark a report made and reports it. */
+  private evictReported(): void {
+    const m = this.reported.values().next().value;
+    if (!m) return;
+    this.drop(m);
+    this.onEvict(m.record());
   }
 
   /** Drops the mark that expires first and reports it. */
@@ -141,5 +181,6 @@ export class Marks {
   private drop(m: MarkEntry): void {
     this.map.delete(m.key);
     this.heap.remove(m);
+    if (m.report) this.reported.delete(m);
   }
 }

@@ -122,7 +122,7 @@ export function parseReport(v: unknown): FailureReport | SipLocateError {
   }
 }
 
-/** True when a value looks like a report rather than the msg.sip sip-locate wrote (it has no targets list). */
+/** True when a value is a report from outside the flow: it has a uri and failed or ok, whatever else it carries (targets, target, destination). */
 export function isReport(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !('targets' in v) && ('failed' in v || 'ok' in v || 'target' in v) && 'uri' in v;
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && 'uri' in v && ('failed' in v || 'ok' in v);
 }

@@ -15,6 +15,7 @@ import { Marks, type Mark } from './marks';
 import { failbackIndex, inDrawnOrder, listed, nextUntried, orderTargets, standingOf, takesPin, type Ordered, type TargetFacts } from './order';
 import { Pins, type Pin } from './pins';
 import { pinScope } from '../rfc3263/affinity';
+import { MAX_REPORT_MARKS, ReportMarks, strongerMark } from './report-guard';
 
 const REASONS: readonly string[] = ['transport', 'timeout', '503'];
 /** How far past its own expiry a record may be dropped when a store reports it expired (clock skew between hosts), ms. */
@@ -44,6 +45,8 @@ export class TargetState {
   private readonly marks: Marks;
   private readonly pins: Pins;
   private readonly admin: AdminStates;
+  /** Marks reports made for one destination only (their own bound and rate; never evict the flow's marks). */
+  private readonly reportMarks: ReportMarks;
   /** What the one target order reads: operator states, marks, probe health. */
   private readonly facts: TargetFacts;
   /** The last RFC 3263 draw of recently located destinations (LRU, MAX_RECENT_ORDERS), ranked anew by state(). */
@@ -55,7 +58,9 @@ export class TargetState {
     this.bus = new ChangeBus(events);
     this.health = new Health(clock);
     this.pins = new Pins(clock, s.pinMs, s.maxPins, (pin: Pin) => this.bus.evicted({ op: 'expired', destination: pin.destination }));
-    this.marks = new Marks(clock, s.greylistSeconds, s.maxBlacklistSeconds, s.maxMarks, (mark: Mark) => this.bus.evicted({ op: 'expired', mark: targetKey(mark) }));
+    const maxReportMarks = Math.min(MAX_REPORT_MARKS, s.maxMarks);
+    this.marks = new Marks(clock, s.greylistSeconds, s.maxBlacklistSeconds, s.maxMarks, (mark: Mark) => this.bus.evicted({ op: 'expired', mark: targetKey(mark) }), maxReportMarks);
+    this.reportMarks = new ReportMarks(clock, s.greylistSeconds, s.maxBlacklistSeconds, maxReportMarks);
     this.admin = new AdminStates(clock, s.maxMarks);
     const { admin, marks, health } = this;
     this.facts = {
@@ -70,6 +75,20 @@ export class TargetState {
     this.sweepTimer.unref();
   }
 
+  /** The facts for one destination: a mark reports made for it alone counts as well (the stronger wins). */
+  private factsFor(destination: string): TargetFacts {
+    const { facts, marks, reportMarks } = this;
+    if (reportMarks.size === 0) return facts;
+    return {
+      get empty() {
+        return facts.empty && reportMarks.size === 0;
+      },
+      admin: facts.admin,
+      mark: (t) => strongerMark(marks.get(t), reportMarks.get(destination, t))?.mark,
+      health: facts.health,
+    };
+  }
+
   /**
    * A destination's targets (drawn in RFC 3263 order) in failover order, and whether targets[0] is its pin; keeps the
    * pin in step (renewed, failed back, dropped when DNS no longer lists it, made). readOnly: the same answer, no change.
@@ -77,8 +96,9 @@ export class TargetState {
   order(destination: string, drawn: Target[], plan: Plan, readOnly: boolean, key?: string): { targets: Target[]; sticky: boolean; order: Ordered } {
     if (!readOnly) this.keepDraw(destination, drawn);
     const scope = this.scopeOf(destination, key);
-    const order = orderTargets(drawn, this.facts, scope !== undefined ? this.pins.get(scope) : undefined);
-    const sticky = scope !== undefined && order.targets.length > 0 && this.applyPin(scope, order, readOnly, plan);
+    const facts = this.factsFor(destination);
+    const order = orderTargets(drawn, facts, scope !== undefined ? this.pins.get(scope) : undefined);
+    const sticky = scope !== undefined && order.targets.length > 0 && this.applyPin(scope, order, readOnly, plan, facts);
     return { targets: listed(order), sticky, order };
   }
 
@@ -95,13 +115,43 @@ export class TargetState {
   failover(state: FailoverState, failure: Failure, drawn: readonly Target[] | undefined): Target | undefined {
     const failed = state.tried[state.tried.length - 1];
     if (failed) this.markFailed(failed, failure);
+    return this.next(state, drawn);
+  }
+
+  /** The first untried target of the order (pinned in sticky mode when it may take a pin); marks nothing. */
+  next(state: FailoverState, drawn: readonly Target[] | undefined): Target | undefined {
     // Ties keep RFC 3263 order as a locate now would draw it, not the order of the list the request carries.
     const targets = drawn ? inDrawnOrder(state.targets, drawn) : state.targets;
     const scope = this.scopeOf(state.destination, state.key);
-    const order = orderTargets(targets, this.facts, scope !== undefined ? this.pins.get(scope) : undefined);
+    const order = orderTargets(targets, this.factsFor(state.destination), scope !== undefined ? this.pins.get(scope) : undefined);
     const next = nextUntried(order, state.tried);
     if (next && scope !== undefined && takesPin(next.standing)) this.pin(scope, next.target);
     return next?.target;
+  }
+
+  /**
+   * Marks a failure a report from outside the flow named: for every destination (`shared`: within the report marks'
+   * own bound, never evicting the flow's) or for `destination` alone; at most the report rate per destination.
+   * False when the rate limit held it back.
+   */
+  markReported(destination: string, target: TargetKey, failure: Failure, shared: boolean): boolean {
+    if (!REASONS.includes(failure.reason) || !this.reportMarks.allows(destination)) return false;
+    if (shared) {
+      const { mark, changed } = this.marks.mark(target, failure, true);
+      if (!changed) return true;
+      this.reportMarks.count(destination);
+      this.bus.emit({ op: 'mark', mark: { ...mark } });
+      for (const d of this.pins.unpinTarget(target)) this.bus.emit({ op: 'unpin', destination: d, target: targetKey(target) });
+      return true;
+    }
+    if (!this.reportMarks.put(destination, this.reportMarks.markOf(target, failure))) return true;
+    this.reportMarks.count(destination);
+    const pin = this.pins.get(destination);
+    if (pin && sameTarget(pin, target)) {
+      this.pins.delete(destination);
+      this.bus.emit({ op: 'unpin', destination, target: targetKey(target) });
+    }
+    return true;
   }
 
   markFailed(target: TargetKey, failure: Failure): void {
@@ -114,6 +164,7 @@ export class TargetState {
   /** Clears a grey mark; pins the target for the destination (and affinity key) when a pin applies. */
   markSucceeded(target: TargetKey, where?: string, key?: string): void {
     if (this.marks.clearGrey(target)) this.bus.emit({ op: 'unmark', target: targetKey(target) });
+    if (where !== undefined && this.reportMarks.size > 0) this.reportMarks.clearGrey(where, target);
     const destination = where ? this.scopeOf(where, key) : undefined;
     if (destination === undefined) return;
     const pin = this.pins.get(destination);
@@ -123,7 +174,7 @@ export class TargetState {
       return;
     }
     // Only a target the order lets take a pin gets a new one (not drained, disabled, black or down).
-    if (!own && !takesPin(standingOf(this.facts, target))) return;
+    if (!own && !takesPin(standingOf(where !== undefined ? this.factsFor(where) : this.facts, target))) return;
     this.pin(destination, asTarget(target));
   }
 
@@ -151,7 +202,7 @@ export class TargetState {
     // Sorted (by code unit, cheaply), so the same state reads the same whatever the recency order of the pins.
     const state: LocatorState = { marks: this.marks.list().sort(byTarget), pins: this.pins.list().sort((a, b) => byText(a.destination, b.destination)) };
     if (options.orders) {
-      state.orders = [...this.recentDraws].reverse().map(([destination, drawn]) => ({ destination, targets: orderTargets(drawn, this.facts, this.s.sticky ? this.pins.get(destination) : undefined).targets }));
+      state.orders = [...this.recentDraws].reverse().map(([destination, drawn]) => ({ destination, targets: orderTargets(drawn, this.factsFor(destination), this.s.sticky ? this.pins.get(destination) : undefined).targets }));
     }
     return state;
   }
@@ -178,6 +229,7 @@ export class TargetState {
   }
 
   resetState(): void {
+    this.reportMarks.clear();
     this.marks.clear();
     this.pins.clear();
     this.bus.emit({ op: 'reset' });
@@ -206,6 +258,7 @@ export class TargetState {
           break;
         }
         case 'reset':
+          this.reportMarks.clear();
           this.marks.clear();
           this.pins.clear();
           break;
@@ -233,12 +286,12 @@ export class TargetState {
    * better target (failback), drops it when DNS no longer lists its target, or pins targets[0] when that may take a
    * pin. A pin listed but not honoured (black, down, disabled) is kept. True when targets[0] is pinned.
    */
-  private applyPin(destination: string, order: Ordered, readOnly: boolean, plan: Plan): boolean {
+  private applyPin(destination: string, order: Ordered, readOnly: boolean, plan: Plan, facts: TargetFacts): boolean {
     if (!this.s.sticky) return false;
     const pin = this.pins.get(destination);
     const targets = order.targets;
     if (pin && order.pinned) {
-      const better = this.s.failback ? failbackIndex(plan, order, 0, this.facts) : undefined;
+      const better = this.s.failback ? failbackIndex(plan, order, 0, facts) : undefined;
       if (better !== undefined) {
         targets.unshift(targets.splice(better, 1)[0]!);
         order.standings.unshift(order.standings.splice(better, 1)[0]!);

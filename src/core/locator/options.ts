@@ -17,7 +17,7 @@ export interface NumberOptionSpec {
   readonly default: number;
   readonly min: number;
   readonly max: number;
-  readonly unit: 'ms' | 's' | 'count';
+  readonly unit: 'ms' | 's' | 'count' | 'bytes';
   /** Fractions are cut off (the option counts things). */
   readonly integer: boolean;
 }
@@ -39,6 +39,8 @@ export const LOCATOR_OPTIONS = {
   maxPins: { default: 100_000, min: 1, max: 10_000_000, unit: 'count', integer: true },
   maxMarks: { default: 100_000, min: 1, max: 10_000_000, unit: 'count', integer: true },
   staleSeconds: { default: DAY, min: 0, max: 30 * DAY, unit: 's', integer: false },
+  /** Bytes of all last good plans one locator keeps (what a shared store can make it hold is bounded by this). */
+  staleBytes: { default: 8 * 1024 * 1024, min: 0, max: 1024 ** 3, unit: 'bytes', integer: true },
   pinSeconds: { default: 7200, min: 1, max: 30 * DAY, unit: 's', integer: false },
   greylistSeconds: { default: 32, min: 0, max: DAY, unit: 's', integer: false },
   maxBlacklistSeconds: { default: 3600, min: 0, max: DAY, unit: 's', integer: false },
@@ -82,6 +84,13 @@ export function choiceOption<T extends string>(name: string, spec: ChoiceOptionS
   return value;
 }
 
+/** Reads one boolean option: false when absent; throws EINVALIDOPTION for anything but true or false. */
+function booleanOption(name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new SipLocateError('EINVALIDOPTION', `The option ${name} must be true or false.`, { option: name });
+  return value;
+}
+
 function transportsOption(value: unknown): Transport[] {
   if (value === undefined) return [...DEFAULT_TRANSPORTS];
   if (!Array.isArray(value) || value.length === 0) throw new SipLocateError('EINVALIDOPTION', 'The option transports must list at least one transport (udp, tcp, tls, sctp, ws, wss).');
@@ -121,6 +130,10 @@ export interface Settings {
   maxMarks: number;
   /** How long a last good plan is kept, ms (0: not kept). */
   staleMs: number;
+  /** Bytes of all last good plans kept. */
+  staleBytes: number;
+  /** Reports for a destination named by IP address may mark the target for every destination. */
+  numericReportsShared: boolean;
   pinMs: number;
   greylistSeconds: number;
   maxBlacklistSeconds: number;
@@ -151,6 +164,8 @@ export function readSettings(o: LocatorOptions): Settings {
     maxPins: numberOption('maxPins', o.maxPins),
     maxMarks: numberOption('maxMarks', o.maxMarks),
     staleMs: numberOption('staleSeconds', o.staleSeconds) * 1000,
+    staleBytes: numberOption('staleBytes', o.staleBytes),
+    numericReportsShared: booleanOption('numericReportsShared', o.numericReportsShared),
     pinMs: numberOption('pinSeconds', o.pinSeconds) * 1000,
     greylistSeconds: numberOption('greylistSeconds', o.greylistSeconds),
     maxBlacklistSeconds: numberOption('maxBlacklistSeconds', o.maxBlacklistSeconds),

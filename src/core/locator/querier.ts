@@ -25,7 +25,8 @@ export interface BuiltQuerier {
  */
 export function buildQuerier(o: LocatorTestOptions, addressLookup: AddressLookup, onEvent: (event: QueryEvent) => void): BuiltQuerier {
   const statics = parseStaticRecords(o.staticRecords);
-  const common = { cacheSize: o.cacheSize, minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock, staleSeconds: o.staleSeconds, staleAnswerMs: o.staleAnswerMs, cacheBytes: o.cacheBytes, onEvent };
+  const common = { cacheSize: o.cacheSize, minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock, staleSeconds: o.staleSeconds, staleAnswerMs: o.staleAnswerMs, cacheBytes: o.cacheBytes,
+    maxTimeoutMs: o.maxTimeoutMs, adaptive: o.adaptive, hedge: o.hedge, onEvent };
   const explicit = (o.nameservers ?? []).some((s) => typeof s === 'string' && s.trim().length > 0);
   if (o.querier) return { querier: withStaticRecords(o.querier, statics), dns: undefined, search: undefined };
   if (explicit) {

@@ -4,6 +4,7 @@ import { OUTAGE_CODES } from '../dns/outage';
 import { SipLocateError } from '../errors';
 import type { Plan } from '../rfc3263/plan';
 import { planFromRecord, planToRecord, samePlan } from '../rfc3263/plan-record';
+import { BoundedPlans } from './bounded-plans';
 
 /** A destination's unchanged last good plan is reported to stores at most this often, ms. */
 export const PLAN_WRITE_INTERVAL_MS = 60_000;
@@ -14,13 +15,26 @@ interface SavedPlan {
   /** Rebuilt from the record when first needed. */
   plan?: Plan;
   reportedAt: number;
+  /** Built here from fresh DNS data (not read from a store). */
+  local: boolean;
 }
 
-/** Last good plans by destination, LRU, at most `max`, each kept staleMs (0: none kept). */
+/**
+ * Last good plans by destination, LRU, at most `maxEntries` of them and `maxBytes` in all, each kept staleMs (0: none
+ * kept). `fresh(destination)` tells whether this locator holds an unexpired plan of its own for it.
+ */
 export class SavedPlans {
-  private readonly saved = new Map<string, SavedPlan>();
+  private readonly saved: BoundedPlans<SavedPlan>;
 
-  constructor(private readonly clock: Clock, private readonly staleMs: number, private readonly max: number) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly staleMs: number,
+    maxEntries: number,
+    maxBytes: number,
+    private readonly fresh: (destination: string) => boolean,
+  ) {
+    this.saved = new BoundedPlans(maxEntries, maxBytes);
+  }
 
   /**
    * Keeps a plan built from fresh DNS data as the destination's last good plan; returns its record when it is due to
@@ -35,18 +49,23 @@ export class SavedPlans {
     if (!record) return undefined;
     const old = this.saved.get(destination);
     const due = !old || !samePlan(old.record, record) || now - old.reportedAt >= PLAN_WRITE_INTERVAL_MS;
-    this.put(destination, { record, reportedAt: due ? now : old.reportedAt });
+    this.saved.set(destination, { record, reportedAt: due ? now : old.reportedAt, local: true });
     return due ? record : undefined;
   }
 
-  /** Keeps a last good plan read from a store, unless a newer one is held; its lifetime capped by staleSeconds. */
+  /**
+   * Keeps a last good plan read from a store, its savedAt clamped to now (a far-future one cannot outrank later
+   * updates) and its lifetime capped by staleSeconds, unless a newer one is held or this locator's own plan for the
+   * destination is still fresh (its DNS data has not expired).
+   */
   keepSaved(record: PlanRecord): void {
     const now = this.clock.now();
     const expiresAt = Math.min(record.expiresAt, now + this.staleMs);
     if (this.staleMs === 0 || expiresAt <= now) return;
+    const savedAt = Math.min(record.savedAt, now);
     const old = this.saved.get(record.destination);
-    if (old && old.record.savedAt >= record.savedAt) return;
-    this.put(record.destination, { record: { ...record, expiresAt }, reportedAt: now });
+    if (old && (old.record.savedAt >= savedAt || (old.local && this.fresh(record.destination)))) return;
+    this.saved.set(record.destination, { record: { ...record, savedAt, expiresAt }, reportedAt: now, local: false });
   }
 
   /** The destination's last good plan (as a stale plan) when `err` means DNS gave no answer; with a trace saying so. */
@@ -68,11 +87,5 @@ export class SavedPlans {
 
   clear(): void {
     this.saved.clear();
-  }
-
-  private put(destination: string, entry: SavedPlan): void {
-    this.saved.delete(destination);
-    this.saved.set(destination, entry);
-    if (this.saved.size > this.max) this.saved.delete(this.saved.keys().next().value as string);
   }
 }

@@ -39,6 +39,11 @@ export const DEFAULT_MAX_QUERIES = 64;
 export const NEGATIVE: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA']);
 /** Longest a plan built on a negative answer is reused, seconds. */
 const NEGATIVE_PLAN_TTL = 30;
+/**
+ * How long the other family's addresses may still take once the preferred family's are in, ms (RFC 8305 section 3
+ * suggests 50 ms). A plan built without them is not cached, so the next locate has both.
+ */
+export const FAMILY_WAIT_MS = 50;
 
 /** Collects the smallest TTL and the trace while a plan is built, and counts the questions against the budget. */
 export class Recorder {
@@ -49,13 +54,22 @@ export class Recorder {
   exhausted = false;
   /** Some answer was expired data served under RFC 8767. */
   stale = false;
+  /** Copies of questions hedged to a second nameserver; they count against the budget too. */
+  private hedges = 0;
   constructor(readonly tracing: boolean, readonly budget: number) {}
+
+  /** True when one more copy may be hedged to a second nameserver within the budget (and counts it). */
+  hedge(): boolean {
+    if (this.asked.size + this.hedges >= this.budget) return false;
+    this.hedges++;
+    return true;
+  }
 
   /** True when the question (a DNS type, or 'OS' for the operating system's resolver) may be asked: already asked, or still within the budget. */
   take(name: string, type: RecordType | 'OS'): boolean {
     const key = `${type} ${name}`;
     if (this.asked.has(key)) return true;
-    if (this.asked.size >= this.budget) {
+    if (this.asked.size + this.hedges >= this.budget) {
       this.exhausted = true;
       return false;
     }
@@ -91,7 +105,8 @@ export async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder,
     return { error, node: rec.node(kind, name, parent, { type, outcome: 'skipped', code: error.code, note: error.message }) };
   }
   try {
-    const answer = await ctx.querier.query(name, type, ctx.signal ? { signal: ctx.signal } : undefined);
+    const mayHedge = (): boolean => rec.hedge();
+    const answer = await ctx.querier.query(name, type, ctx.signal ? { signal: ctx.signal, mayHedge } : { mayHedge });
     rec.seen(answer.ttl);
     if (answer.stale) rec.stale = true;
     const outcome = answer.nameserver === STATIC_NAMESERVER ? 'static' : answer.stale ? 'stale' : answer.fromCache ? 'cache' : 'network';
@@ -168,10 +183,9 @@ async function dnsAddresses(ctx: PlanContext, rec: Recorder, host: string, paren
       if (rec.take(host, 'A')) ctx.querier.query(host, 'A').catch(() => undefined);
     }
   }
-  const [a, aaaa] = await Promise.all([
-    askV4 ? ask(ctx, rec, host, 'A', parent, 'address') : undefined,
-    askV6 ? ask(ctx, rec, host, 'AAAA', parent, 'address') : undefined,
-  ]);
+  const askA = askV4 ? ask(ctx, rec, host, 'A', parent, 'address') : undefined;
+  const askAAAA = askV6 ? ask(ctx, rec, host, 'AAAA', parent, 'address') : undefined;
+  const [a, aaaa] = askA && askAAAA && !rec.tracing ? await preferredFamilyFirst(ctx.family === 'ipv6-first', askA, askAAAA, rec) : await Promise.all([askA, askAAAA]);
   const out: HostAddresses = { v4: [], v6: [], ttl: Number.POSITIVE_INFINITY };
   for (const r of [a, aaaa]) {
     if (!r) continue;
@@ -185,6 +199,33 @@ async function dnsAddresses(ctx: PlanContext, rec: Recorder, host: string, paren
     }
   }
   return out;
+}
+
+/** A and AAAA asked together, the preferred family first (see firstThenWait()). */
+async function preferredFamilyFirst<A, AAAA>(v6First: boolean, askA: Promise<A & { answer?: unknown }>, askAAAA: Promise<AAAA & { answer?: unknown }>, rec: Recorder): Promise<[A | undefined, AAAA | undefined]> {
+  if (!v6First) return firstThenWait(askA, askAAAA, rec);
+  const [aaaa, a] = await firstThenWait(askAAAA, askA, rec);
+  return [a, aaaa];
+}
+
+/**
+ * Once the preferred family has addresses, the other gets FAMILY_WAIT_MS more (RFC 8305 style); if it is still out,
+ * the plan goes on without it and is not cached (its look-up goes on and fills the DNS cache for the next locate).
+ */
+async function firstThenWait<P extends { answer?: unknown }, O>(preferred: Promise<P>, other: Promise<O>, rec: Recorder): Promise<[P, O | undefined]> {
+  const first = await preferred;
+  if (!first.answer) return [first, await other];
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), FAMILY_WAIT_MS);
+  });
+  const second = await Promise.race([other, late]);
+  clearTimeout(timer);
+  if (second === undefined) {
+    other.catch(() => undefined); // closed or cancelled later: nobody waits for it any more
+    rec.seen(0);
+  }
+  return [first, second];
 }
 
 export function hasAddresses(a: HostAddresses): boolean {

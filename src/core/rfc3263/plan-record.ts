@@ -10,6 +10,37 @@ export const SAVED_PLAN_TTL = 30;
 export const MAX_PLAN_ENTRIES = 32;
 /** Most addresses of a saved plan in all. */
 export const MAX_PLAN_ADDRESSES = 1024;
+/**
+ * Most host names (SRV targets and hosts with addresses) of a saved plan: far more than a destination needs, far
+ * fewer than 32 entries of 64 SRV records of 255-character names (a 1.5 MB plan) that a forged record could hold.
+ */
+export const MAX_PLAN_NAMES = 512;
+/** Largest saved plan, bytes as planRecordBytes() counts them (about its JSON size). */
+export const MAX_PLAN_BYTES = 64 * 1024;
+
+/** A record's size in bytes, about its JSON length: what the bounds on saved plans count. */
+export function planRecordBytes(r: PlanRecord): number {
+  const host = (h: PlanHostRecord): number => 48 + h.host.length + h.v4.reduce((n, a) => n + 3 + a.length, 0) + h.v6.reduce((n, a) => n + 3 + a.length, 0);
+  let bytes = 96 + r.destination.length;
+  for (const e of r.entries) {
+    if (e.kind === 'address') bytes += 64 + e.host.length + host(e.addrs);
+    else {
+      bytes += 48;
+      for (const s of e.srv) bytes += 48 + s.target.length;
+      for (const h of e.hosts) bytes += host(h);
+    }
+  }
+  return bytes;
+}
+
+/** Why a record is too large to keep (names or bytes over MAX_PLAN_NAMES or MAX_PLAN_BYTES), else undefined. */
+export function planRecordTooLarge(r: PlanRecord): string | undefined {
+  let names = 0;
+  for (const e of r.entries) names += e.kind === 'address' ? 1 : e.srv.length + e.hosts.length;
+  if (names > MAX_PLAN_NAMES) return `it names ${names} hosts, more than ${MAX_PLAN_NAMES}`;
+  const bytes = planRecordBytes(r);
+  return bytes > MAX_PLAN_BYTES ? `it takes ${bytes} bytes, more than ${MAX_PLAN_BYTES}` : undefined;
+}
 
 function hostRecord(host: string, a: HostAddresses): PlanHostRecord {
   // Only the addresses a draw can use (planTargets takes the first MAX_ADDRESSES_PER_HOST of each family).
@@ -30,7 +61,9 @@ export function planToRecord(destination: string, plan: Plan, now: number, lifeM
     : { kind: 'address', transport: e.transport, source: e.source, host: e.host, port: e.port, addrs: hostRecord(e.host, e.addrs) }));
   let addresses = 0;
   for (const e of entries) for (const h of e.kind === 'srv' ? e.hosts : [e.addrs]) addresses += h.v4.length + h.v6.length;
-  return addresses > MAX_PLAN_ADDRESSES ? undefined : { destination, entries, ttl: plan.ttl, savedAt: now, expiresAt: now + lifeMs };
+  if (addresses > MAX_PLAN_ADDRESSES) return undefined;
+  const record: PlanRecord = { destination, entries, ttl: plan.ttl, savedAt: now, expiresAt: now + lifeMs };
+  return planRecordTooLarge(record) === undefined ? record : undefined;
 }
 
 /** A stale plan (TTL SAVED_PLAN_TTL) rebuilt from a validated record. */

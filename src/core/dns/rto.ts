@@ -1,0 +1,76 @@
+/**
+ * The retransmission timer of one nameserver, after TCP's RTO (RFC 6298): a smoothed round trip and its variance
+ * from measured answers, a floor just above the round trip, the configured timeout as first guess and ceiling,
+ * and a doubling per retransmission of the same question. Samples from retransmitted questions are not taken
+ * (Karn's rule): the caller only samples questions that were sent once.
+ */
+
+/** Least retransmission timeout, ms: below this, scheduling noise on a busy host looks like loss. */
+export const RTO_MIN_MS = 20;
+/** Margin above the smoothed round trip that the timeout never goes below, ms. */
+export const RTO_MARGIN_MS = 10;
+/** Weight of a new sample in the smoothed round trip (RFC 6298 alpha). */
+const ALPHA = 1 / 8;
+/** Weight of a new sample in the variance (RFC 6298 beta). */
+const BETA = 1 / 4;
+/** Variance multiplier (RFC 6298 K). */
+const K = 4;
+/** Largest backoff exponent taken into account (2^10 x the RTO is past any ceiling). */
+const MAX_BACKOFF_EXP = 10;
+
+/** Bounds of a retransmission timer. */
+export interface RtoBounds {
+  /** First guess before any sample, and the ceiling of the adaptive timeout, ms. */
+  initialMs: number;
+  /** Ceiling of the backed-off timeout, ms (never below initialMs). */
+  maxMs: number;
+  /** False: no adaptation, every first copy waits initialMs (the pinned timer). */
+  adaptive: boolean;
+}
+
+/** One nameserver's retransmission timer. */
+export class RetransmitTimer {
+  private srtt: number | undefined;
+  private rttvar = 0;
+  private samples = 0;
+
+  /** bounds: first guess, ceilings and the adaptive switch. */
+  constructor(private readonly bounds: RtoBounds) {}
+
+  /** Records the round trip of a question answered after its only copy (Karn's rule is the caller's), ms. */
+  sample(rttMs: number): void {
+    if (!Number.isFinite(rttMs) || rttMs < 0) return;
+    this.samples++;
+    if (this.srtt === undefined) {
+      this.srtt = rttMs;
+      this.rttvar = rttMs / 2;
+      return;
+    }
+    this.rttvar = (1 - BETA) * this.rttvar + BETA * Math.abs(this.srtt - rttMs);
+    this.srtt = (1 - ALPHA) * this.srtt + ALPHA * rttMs;
+  }
+
+  /** The timeout of the first copy of a question, ms: srtt + 4 x rttvar, within [max(20, srtt + 10), initialMs]. */
+  base(): number {
+    const { initialMs, adaptive } = this.bounds;
+    if (!adaptive || this.srtt === undefined) return initialMs;
+    const floor = Math.max(RTO_MIN_MS, this.srtt + RTO_MARGIN_MS);
+    const rto = this.srtt + K * this.rttvar;
+    return Math.round(Math.min(initialMs, Math.max(floor, rto)));
+  }
+
+  /** The timeout after the `copies`-th copy of one question (0 = first): doubled per retransmission, capped at maxMs. */
+  timeout(copies: number): number {
+    const ceiling = Math.max(this.bounds.initialMs, this.bounds.maxMs);
+    return Math.min(ceiling, this.base() * 2 ** Math.min(MAX_BACKOFF_EXP, Math.max(0, copies)));
+  }
+
+  /** The state shown in nameserverStates(): smoothed round trip and variance (null before the first sample), samples. */
+  snapshot(): { srttMs: number | null; rttvarMs: number | null; samples: number } {
+    return {
+      srttMs: this.srtt === undefined ? null : Math.round(this.srtt * 10) / 10,
+      rttvarMs: this.srtt === undefined ? null : Math.round(this.rttvar * 10) / 10,
+      samples: this.samples,
+    };
+  }
+}

@@ -1,0 +1,434 @@
+/**
+ * The lab (`sip-locate lab`): the SIP servers and the DNS zone the examples expect, on 127.0.0.1 only. Four SIP
+ * endpoints answer OPTIONS (two healthy ones with 200, a busy one with 503 and Retry-After, a silent one that never
+ * answers) and a small authoritative server answers for the demo zone. The examples carry the same zone as the
+ * sip-resolver's static records, so they locate without this DNS server; it is here for those who want real queries.
+ */
+import { createSocket } from 'node:dgram';
+import { createServer, type Socket } from 'node:net';
+import * as dnsPacket from 'dns-packet';
+
+/** The demo zone's origin. */
+export const LAB_ORIGIN = 'demo.test';
+/** First SIP port: healthy, healthy2, busy and silent listen on this port and the next three (UDP and TCP). */
+export const LAB_SIP_PORT = 15060;
+/** Port of the lab's DNS server (UDP and TCP). */
+export const LAB_DNS_PORT = 15353;
+/** The lab's address: every OS's loopback has 127.0.0.1. */
+export const LAB_ADDRESS = '127.0.0.1';
+/** TTL of every record in the demo zone, seconds: short, so a changed lab is seen within a minute. */
+const ZONE_TTL = 60;
+/** Largest DNS message or SIP request head a lab server buffers from one TCP connection, bytes (a DNS message is at most 65535 + 2). */
+export const MAX_TCP_BUFFER = 65_537;
+/** Most TCP connections one lab server keeps open (a lab serves one user's tests; more is a runaway client). */
+export const MAX_TCP_CONNECTIONS = 64;
+/** Attempts to find free ports when a port 0 start clashes between its UDP bind and TCP listen. */
+const PORT_ATTEMPTS = 5;
+
+/** How a lab SIP endpoint answers OPTIONS. */
+export type Behaviour = 'ok' | 'busy' | 'silent';
+/** The lab endpoints' names and behaviours, in port order (port, port+1, ...). */
+export const LAB_ENDPOINTS: ReadonlyArray<readonly [EndpointName, Behaviour]> = [
+  ['healthy', 'ok'],
+  ['healthy2', 'ok'],
+  ['busy', 'busy'],
+  ['silent', 'silent'],
+];
+/** The name of a lab endpoint (also its host name in the demo zone). */
+export type EndpointName = 'healthy' | 'healthy2' | 'busy' | 'silent';
+/** Where an endpoint listens. */
+export interface Place {
+  address: string;
+  port: number;
+}
+
+/** One record of the demo zone. */
+export type ZoneRecord =
+  | { type: 'A'; name: string; ttl: number; data: string }
+  | { type: 'SRV'; name: string; ttl: number; data: { priority: number; weight: number; port: number; target: string } }
+  | { type: 'NAPTR'; name: string; ttl: number; data: { order: number; preference: number; flags: string; services: string; regexp: string; replacement: string } }
+  | { type: 'SOA'; name: string; ttl: number; data: { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number } };
+
+/** The records of the demo zone for the given endpoints. */
+export function demoZone(origin: string, ep: Record<EndpointName, Place>): ZoneRecord[] {
+  const n = (s: string): string => (s ? `${s}.${origin}` : origin);
+  const A = (name: string, address: string): ZoneRecord => ({ type: 'A', name: n(name), ttl: ZONE_TTL, data: address });
+  const SRV = (name: string, priority: number, weight: number, port: number, target: string): ZoneRecord => ({ type: 'SRV', name: n(name), ttl: ZONE_TTL, data: { priority, weight, port, target: n(target) } });
+  const NAPTR = (name: string, order: number, preference: number, flags: string, services: string, regexp: string, replacement: string): ZoneRecord => ({ type: 'NAPTR', name: n(name), ttl: ZONE_TTL, data: { order, preference, flags, services, regexp, replacement } });
+  return [
+    { type: 'SOA', name: origin, ttl: ZONE_TTL, data: { mname: n('ns'), rname: n('hostmaster'), serial: 1, refresh: 60, retry: 60, expire: 60, minimum: 30 } },
+    A('ns', LAB_ADDRESS),
+    // pbx: NAPTR -> SRV; a busy server (503) and a silent one at priority 10, the healthy one at 20.
+    NAPTR('pbx', 10, 10, 's', 'SIP+D2U', '', n('_sip._udp.pbx')),
+    NAPTR('pbx', 20, 10, 's', 'SIP+D2T', '', n('_sip._tcp.pbx')),
+    SRV('_sip._udp.pbx', 10, 50, ep.busy.port, 'busy'),
+    SRV('_sip._udp.pbx', 10, 50, ep.silent.port, 'silent'),
+    SRV('_sip._udp.pbx', 20, 0, ep.healthy.port, 'healthy'),
+    SRV('_sip._tcp.pbx', 10, 0, ep.healthy.port, 'healthy'),
+    // registrar: two healthy servers sharing the load: without sticky mode requests alternate between them.
+    SRV('_sip._udp.registrar', 10, 50, ep.healthy.port, 'healthy'),
+    SRV('_sip._udp.registrar', 10, 50, ep.healthy2.port, 'healthy2'),
+    // ENUM tree (example 07): +1 202 555 0101 leads to pbx (failover to the healthy server); other numbers use the gateway.
+    NAPTR('1.0.1.0.5.5.5.2.0.2.1.e164', 10, 10, 'u', 'E2U+sip', `!^\\+(.*)$!sip:\\1@pbx.${origin}!`, '.'),
+    NAPTR('1.0.1.0.5.5.5.2.0.2.1.e164', 10, 20, 'u', 'E2U+email:mailto', `!^.*$!mailto:info@${origin}!`, '.'),
+    SRV('_sip._udp.gateway', 10, 0, ep.healthy2.port, 'healthy2'),
+    // Two carriers (example 09's destination set): carrier A is the busy and the silent server, carrier B the two healthy ones.
+    NAPTR('carrier-a', 10, 10, 's', 'SIP+D2U', '', n('_sip._udp.carrier-a')),
+    SRV('_sip._udp.carrier-a', 10, 50, ep.busy.port, 'busy'),
+    SRV('_sip._udp.carrier-a', 10, 50, ep.silent.port, 'silent'),
+    NAPTR('carrier-b', 10, 10, 's', 'SIP+D2U', '', n('_sip._udp.carrier-b')),
+    SRV('_sip._udp.carrier-b', 10, 50, ep.healthy.port, 'healthy'),
+    SRV('_sip._udp.carrier-b', 10, 50, ep.healthy2.port, 'healthy2'),
+    A('healthy', ep.healthy.address),
+    A('healthy2', ep.healthy2.address),
+    A('busy', ep.busy.address),
+    A('silent', ep.silent.address),
+  ];
+}
+
+/** The lab endpoints' places for a first port. */
+export function labPlaces(sipPort = LAB_SIP_PORT, address = LAB_ADDRESS): Record<EndpointName, Place> {
+  const out = {} as Record<EndpointName, Place>;
+  LAB_ENDPOINTS.forEach(([name], i) => (out[name] = { address, port: sipPort + i }));
+  return out;
+}
+
+/** A zone-file string: quoted, with `\` and `"` escaped as the static records parser reads them. */
+const quote = (s: string): string => `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
+/** The zone as static-record lines (the sip-resolver's "Static records" setting); the SOA is left out. */
+export function staticRecordLines(records: readonly ZoneRecord[]): string {
+  const lines: string[] = [];
+  for (const r of records) {
+    if (r.type === 'A') lines.push(`${r.name} ${r.ttl} A ${r.data}`);
+    else if (r.type === 'SRV') lines.push(`${r.name} ${r.ttl} SRV ${r.data.priority} ${r.data.weight} ${r.data.port} ${r.data.target}`);
+    else if (r.type === 'NAPTR') lines.push(`${r.name} ${r.ttl} NAPTR ${r.data.order} ${r.data.preference} ${quote(r.data.flags)} ${quote(r.data.services)} ${quote(r.data.regexp)} ${r.data.replacement}`);
+  }
+  return lines.join('\n');
+}
+
+/** The static records the examples carry: the demo zone for the lab on sipPort. */
+export function labStaticRecords(sipPort = LAB_SIP_PORT): string {
+  return staticRecordLines(demoZone(LAB_ORIGIN, labPlaces(sipPort)));
+}
+
+/** Flow nodes with every sip-resolver that carries the lab's static records moved to a lab on another first SIP port. */
+export function withLabPort<T extends object>(flows: readonly T[], sipPort: number): T[] {
+  const shipped = labStaticRecords();
+  const moved = labStaticRecords(sipPort);
+  return flows.map((n) => ('staticRecords' in n && n.staticRecords === shipped ? { ...n, staticRecords: moved } : n));
+}
+
+/**
+ * Runs start(port); when port is 0 (any free one) and the TCP side clashes with a port another process took
+ * between the UDP bind and the TCP listen (EADDRINUSE), tries again with a new one.
+ */
+export async function withFreshPortOnClash<T>(port: number, start: (port: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(port);
+    } catch (err) {
+      if (port !== 0 || (err as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE' || attempt >= PORT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+/** A UDP socket and a TCP server on one address:port, with a bounded set of connections. */
+interface Pair {
+  port: number;
+  /** TCP connections open now. */
+  readonly connections: number;
+  stop(): Promise<void>;
+}
+
+/** Binds UDP on address:port, then listens on TCP on the port UDP got; onTcp gets each connection. */
+async function bindPair(address: string, port: number, onUdp: (buf: Buffer, reply: (out: Buffer) => void) => void, onTcp: (sock: Socket) => void): Promise<Pair> {
+  const udp = createSocket(address.includes(':') ? 'udp6' : 'udp4');
+  udp.on('message', (buf, rinfo) => onUdp(buf, (out) => udp.send(out, rinfo.port, rinfo.address)));
+  udp.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    udp.once('error', reject);
+    udp.bind(port, address, () => resolve());
+  });
+  const bound = udp.address().port;
+  const conns = new Set<Socket>();
+  const tcp = createServer((sock) => {
+    if (conns.size >= MAX_TCP_CONNECTIONS) {
+      sock.destroy();
+      return;
+    }
+    conns.add(sock);
+    sock.on('close', () => conns.delete(sock));
+    sock.on('error', () => undefined);
+    onTcp(sock);
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', (err) => udp.close(() => reject(err)));
+    tcp.listen(bound, address, () => resolve());
+  });
+  return {
+    port: bound,
+    get connections() {
+      return conns.size;
+    },
+    async stop() {
+      for (const c of conns) c.destroy();
+      await new Promise<void>((r) => udp.close(() => r()));
+      await new Promise<void>((r) => tcp.close(() => r()));
+    },
+  };
+}
+
+/** A running DNS server for a zone. */
+export interface ZoneServer {
+  address: string;
+  port: number;
+  /** address:port, as a nameserver setting takes it. */
+  nameserver: string;
+  /** Questions answered so far. */
+  readonly queries: number;
+  stop(): Promise<void>;
+}
+
+/** Starts an authoritative server for `records` on address:port (port 0 = a free one), UDP and TCP. */
+export function startZoneServer(o: { address?: string; port?: number; origin: string; records: readonly ZoneRecord[] }): Promise<ZoneServer> {
+  return withFreshPortOnClash(o.port ?? 0, (p) => startZoneServerOn(o.address ?? LAB_ADDRESS, p, o.origin, o.records));
+}
+
+async function startZoneServerOn(address: string, port: number, origin: string, records: readonly ZoneRecord[]): Promise<ZoneServer> {
+  const lower = (s: string): string => s.toLowerCase().replace(/\.$/, '');
+  const soa = records.find((r) => r.type === 'SOA');
+  const names = new Set(records.map((r) => lower(r.name)));
+  let queries = 0;
+  const answer = (query: dnsPacket.DecodedPacket): Buffer => {
+    const q = query.questions?.[0];
+    const base = { type: 'response' as const, id: query.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: query.questions ?? [] };
+    if (!q) return dnsPacket.encode({ ...base, flags: base.flags | 1 });
+    const name = lower(q.name);
+    const inZone = name === lower(origin) || name.endsWith('.' + lower(origin));
+    if (!inZone) return dnsPacket.encode({ ...base, flags: 5 });
+    const answers = records.filter((r) => lower(r.name) === name && r.type === q.type).map((r) => ({ ...r, name: q.name }));
+    const additionals: ZoneRecord[] = [];
+    for (const a of answers) {
+      if (a.type === 'SRV') for (const r of records) if (lower(r.name) === lower(a.data.target) && r.type === 'A') additionals.push(r);
+    }
+    if (answers.length === 0) return dnsPacket.encode({ ...base, flags: base.flags | (names.has(name) ? 0 : 3), authorities: soa ? [soa] : [] });
+    return dnsPacket.encode({ ...base, answers, additionals });
+  };
+  const reply = (msg: Buffer): Buffer | undefined => {
+    try {
+      queries++;
+      return answer(dnsPacket.decode(msg));
+    } catch {
+      return undefined; // not DNS: no answer
+    }
+  };
+  const pair = await bindPair(
+    address,
+    port,
+    (buf, send) => {
+      const out = reply(buf);
+      if (out) send(out);
+    },
+    (sock) => {
+      let buf = Buffer.alloc(0);
+      sock.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length > MAX_TCP_BUFFER) return void sock.destroy();
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+          buf = buf.subarray(2 + msg.length);
+          const out = reply(msg);
+          if (!out) continue;
+          const len = Buffer.alloc(2);
+          len.writeUInt16BE(out.length);
+          sock.write(Buffer.concat([len, out]));
+        }
+      });
+    },
+  );
+  return {
+    address,
+    port: pair.port,
+    nameserver: `${address}:${pair.port}`,
+    get queries() {
+      return queries;
+    },
+    stop: () => pair.stop(),
+  };
+}
+
+/** The answer of a lab endpoint to a SIP request head, or undefined when it does not answer (silent, or not SIP). */
+function respond(head: string, behaviour: Behaviour, address: string, port: number): string | undefined {
+  const lines = head.split('\r\n');
+  if (behaviour === 'silent' || !/^[A-Z]+ \S+ SIP\/2\.0$/.test(lines[0] ?? '')) return undefined;
+  const pick = (re: RegExp): string[] => lines.filter((l) => re.test(l));
+  const to = pick(/^(to|t)\s*:/i).map((l) => (/;tag=/i.test(l) ? l : `${l};tag=lab${port}`));
+  return [
+    `SIP/2.0 ${behaviour === 'busy' ? '503 Service Unavailable' : '200 OK'}`,
+    ...pick(/^(via|v)\s*:/i),
+    ...pick(/^(from|f)\s*:/i),
+    ...to,
+    ...pick(/^(call-id|i)\s*:/i),
+    ...pick(/^cseq\s*:/i),
+    `Server: sip-locate lab ${behaviour} ${address}:${port}`,
+    ...(behaviour === 'busy' ? ['Retry-After: 30'] : []),
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
+/** A running lab SIP endpoint. */
+export interface Endpoint extends Place {
+  behaviour: Behaviour;
+  /** Requests received so far (answered or not). */
+  readonly requests: number;
+  /** TCP connections open now. */
+  readonly connections: number;
+  stop(): Promise<void>;
+}
+
+/** Starts one SIP endpoint on address:port (port 0 = a free one), UDP and TCP. */
+export function startEndpoint(o: { address: string; port?: number; behaviour: Behaviour }): Promise<Endpoint> {
+  return withFreshPortOnClash(o.port ?? 0, (p) => startEndpointOn(o.address, p, o.behaviour));
+}
+
+async function startEndpointOn(address: string, port: number, behaviour: Behaviour): Promise<Endpoint> {
+  let requests = 0;
+  let bound = port;
+  const pair = await bindPair(
+    address,
+    port,
+    (buf, send) => {
+      requests++;
+      const out = respond(buf.toString('latin1').split('\r\n\r\n')[0] ?? '', behaviour, address, bound);
+      if (out) send(Buffer.from(out, 'latin1'));
+    },
+    (sock) => {
+      let buf = '';
+      sock.on('data', (d: Buffer) => {
+        buf += d.toString('latin1');
+        if (buf.length > MAX_TCP_BUFFER) return void sock.destroy();
+        for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+          const head = buf.slice(0, end);
+          buf = buf.slice(end + 4);
+          requests++;
+          const out = respond(head, behaviour, address, bound);
+          if (out) sock.write(out, 'latin1');
+        }
+      });
+    },
+  );
+  bound = pair.port;
+  return {
+    address,
+    port: bound,
+    behaviour,
+    get requests() {
+      return requests;
+    },
+    get connections() {
+      return pair.connections;
+    },
+    stop: () => pair.stop(),
+  };
+}
+
+/**
+ * The four lab endpoints on 127.0.0.1 (two healthy, one busy, one silent) on ports port..port+3, or on four free
+ * ports when port is 0. Stops the ones already started when one fails.
+ */
+export async function startLabEndpoints(port = 0): Promise<Record<EndpointName, Endpoint>> {
+  const out: Partial<Record<EndpointName, Endpoint>> = {};
+  try {
+    for (const [i, [name, behaviour]] of LAB_ENDPOINTS.entries()) out[name] = await startEndpoint({ address: LAB_ADDRESS, port: port ? port + i : 0, behaviour });
+  } catch (err) {
+    for (const e of Object.values(out)) await e.stop();
+    throw err;
+  }
+  return out as Record<EndpointName, Endpoint>;
+}
+
+const LAB_USAGE = `Usage: sip-locate lab [--sip-port N] [--dns-port N]
+
+Starts, on 127.0.0.1 only, the SIP servers and the DNS zone the package's example flows use, until Ctrl-C:
+  healthy, healthy2  answer OPTIONS with 200        ports N and N+1 (default ${LAB_SIP_PORT}, ${LAB_SIP_PORT + 1})
+  busy               answers 503 with Retry-After   port N+2
+  silent             never answers                  port N+3
+  DNS for ${LAB_ORIGIN}  (NAPTR, SRV, A)              port ${LAB_DNS_PORT}; --dns-port 0 leaves it out
+The examples carry the same zone as static records, so they need no DNS server; the DNS server is for
+seeing real queries: sip-locate --nameserver ${LAB_ADDRESS}:${LAB_DNS_PORT} --trace sip:pbx.${LAB_ORIGIN}
+`;
+
+/** Reads a port option: a whole number from 0 (lab DNS only: none) or 1 to 65535 - span + 1. */
+function portOption(text: string | undefined, flag: string, span: number, zeroAllowed: boolean): number | string {
+  const n = Number(text);
+  if (text === undefined || !/^\d{1,5}$/.test(text) || (n === 0 && !zeroAllowed) || n + span - 1 > 65535) return `${flag} needs a port number (${zeroAllowed ? 0 : 1} to ${65536 - span}).`;
+  return n;
+}
+
+/** `sip-locate lab [options]`: runs the lab until SIGINT or SIGTERM; resolves with the exit code. */
+export async function runLab(argv: readonly string[], out: (text: string) => void = (t) => process.stdout.write(t), err: (text: string) => void = (t) => process.stderr.write(t)): Promise<number> {
+  let sipPort = LAB_SIP_PORT;
+  let dnsPort = LAB_DNS_PORT;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h' || a === '--help') {
+      out(LAB_USAGE);
+      return 0;
+    }
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    if (flag !== '--sip-port' && flag !== '--dns-port') {
+      err(`sip-locate lab: unknown option ${a.slice(0, 40)}. Run sip-locate lab --help.\n`);
+      return 2;
+    }
+    const port = portOption(inline ?? argv[++i], flag, flag === '--sip-port' ? LAB_ENDPOINTS.length : 1, flag === '--dns-port');
+    if (typeof port === 'string') {
+      err(`sip-locate lab: ${port}\n`);
+      return 2;
+    }
+    if (flag === '--sip-port') sipPort = port;
+    else dnsPort = port;
+  }
+  const running: Array<{ stop(): Promise<void> }> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of running.splice(0).reverse()) await s.stop().catch(() => undefined);
+  };
+  let endpoints: Record<EndpointName, Endpoint>;
+  let dns: ZoneServer | undefined;
+  try {
+    endpoints = await startLabEndpoints(sipPort);
+    running.push(...Object.values(endpoints));
+    if (dnsPort !== 0) {
+      dns = await startZoneServer({ address: LAB_ADDRESS, port: dnsPort, origin: LAB_ORIGIN, records: demoZone(LAB_ORIGIN, endpoints) });
+      running.push(dns);
+    }
+  } catch (e) {
+    await stopAll();
+    const x = e as NodeJS.ErrnoException & { port?: number };
+    err(x.code === 'EADDRINUSE'
+      ? `sip-locate lab: port ${x.port ?? ''} on ${LAB_ADDRESS} is already in use (is the lab or npm start already running?). Stop the program that uses it, or pick other ports with --sip-port and --dns-port (the examples expect ${LAB_SIP_PORT} to ${LAB_SIP_PORT + 3}).\n`
+      : `sip-locate lab: cannot start: ${String(x.message ?? e).slice(0, 200)}\n`);
+    return 1;
+  }
+  const at = (e: Endpoint): string => `${e.address}:${e.port}`;
+  out(`sip-locate lab is running on ${LAB_ADDRESS} (UDP and TCP). Press Ctrl-C to stop.
+  healthy   ${at(endpoints.healthy)}    answers OPTIONS with 200
+  healthy2  ${at(endpoints.healthy2)}    answers OPTIONS with 200
+  busy      ${at(endpoints.busy)}    answers 503 with Retry-After: 30
+  silent    ${at(endpoints.silent)}    never answers
+${dns ? `  DNS       ${dns.nameserver}    the ${LAB_ORIGIN} zone: sip-locate --nameserver ${dns.nameserver} --trace sip:pbx.${LAB_ORIGIN}\n` : ''}${sipPort !== LAB_SIP_PORT ? `  The examples expect ports ${LAB_SIP_PORT} to ${LAB_SIP_PORT + 3}: change the port numbers in their resolver's static records to match.\n` : ''}`);
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+  await stopAll();
+  out('sip-locate lab: stopped.\n');
+  return 0;
+}

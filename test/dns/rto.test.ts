@@ -1,0 +1,61 @@
+// The retransmission timer (RFC 6298 style) with made-up round trips: no clock is read.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RetransmitTimer, RTO_MARGIN_MS, RTO_MIN_MS } from '../../src/core/dns/rto';
+
+const bounds = { initialMs: 2000, maxMs: 5000, adaptive: true };
+
+test('before any sample the first guess is timeoutMs; each retransmission doubles it up to maxTimeoutMs', () => {
+  const t = new RetransmitTimer(bounds);
+  assert.deepEqual([0, 1, 2, 3].map((n) => t.timeout(n)), [2000, 4000, 5000, 5000]);
+  assert.deepEqual(t.snapshot(), { srttMs: null, rttvarMs: null, samples: 0 });
+});
+
+test('converges on a steady 20 ms round trip: srtt 20, the timeout at the floor srtt + 10 ms', () => {
+  const t = new RetransmitTimer(bounds);
+  t.sample(20);
+  assert.equal(t.timeout(0), 60, 'first sample: srtt 20 + 4 x rttvar 10');
+  for (let i = 0; i < 40; i++) t.sample(20);
+  assert.equal(t.snapshot().srttMs, 20);
+  assert.equal(t.timeout(0), 20 + RTO_MARGIN_MS);
+  assert.deepEqual([1, 2, 3].map((n) => t.timeout(n)), [60, 120, 240], 'backoff doubles per copy of one question');
+});
+
+test('follows a change of path: from 20 ms to 200 ms the timeout rises above the new round trip', () => {
+  const t = new RetransmitTimer(bounds);
+  for (let i = 0; i < 20; i++) t.sample(20);
+  for (let i = 0; i < 40; i++) t.sample(200);
+  assert.ok(t.timeout(0) > 200 && t.timeout(0) <= 230, String(t.timeout(0)));
+});
+
+test('jitter widens the timeout by four times the variance', () => {
+  const t = new RetransmitTimer(bounds);
+  for (let i = 0; i < 200; i++) t.sample(i % 2 === 0 ? 10 : 30);
+  const s = t.snapshot();
+  assert.equal(s.srttMs !== null && Math.abs(s.srttMs - 20) < 2, true, String(s.srttMs));
+  assert.ok(t.timeout(0) >= 55 && t.timeout(0) <= 65, `about 20 + 4 x 10: ${t.timeout(0)}`);
+});
+
+test('floor: a 1 ms round trip still waits RTO_MIN_MS; ceiling: a 10 s round trip never waits past timeoutMs', () => {
+  const fast = new RetransmitTimer(bounds);
+  for (let i = 0; i < 50; i++) fast.sample(1);
+  assert.equal(fast.timeout(0), RTO_MIN_MS);
+  const slow = new RetransmitTimer(bounds);
+  for (let i = 0; i < 50; i++) slow.sample(10_000);
+  assert.equal(slow.timeout(0), 2000);
+  assert.equal(slow.timeout(5), 5000);
+});
+
+test('adaptive false pins the first timeout to timeoutMs whatever the samples', () => {
+  const t = new RetransmitTimer({ ...bounds, initialMs: 300, adaptive: false });
+  for (let i = 0; i < 50; i++) t.sample(20);
+  assert.deepEqual([0, 1, 2].map((n) => t.timeout(n)), [300, 600, 1200]);
+});
+
+test('bad samples (negative, NaN) are ignored', () => {
+  const t = new RetransmitTimer(bounds);
+  t.sample(-1);
+  t.sample(Number.NaN);
+  assert.equal(t.snapshot().samples, 0);
+  assert.equal(t.timeout(0), 2000);
+});

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../servers/ports';
 import { waitExit } from '../servers/process';
+import { until } from '../support/wait';
 
 const root = join(__dirname, '..', '..');
 const built = existsSync(join(root, 'dist', 'nodes', 'sip-locate.js'));
@@ -105,14 +106,6 @@ function npmStart(dir: string, ports: Ports): { child: ChildProcess; out: () => 
   return { child, out: () => out, seen, exited };
 }
 
-async function until(what: string, ms: number, check: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run build first' }, () => {
   let dir: string;
   before(() => {
@@ -185,7 +178,7 @@ describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run b
       const ports = await freePorts();
       const run = npmStart(dir, ports);
       try {
-        await until('the demo says it is running', 90000, () => run.out().includes('sip-locate demo is running') || run.child.exitCode !== null);
+        await until(() => run.out().includes('sip-locate demo is running') || run.child.exitCode !== null, { what: 'the demo says it is running', ms: 90_000 });
         assert.equal(run.child.exitCode, null, run.out());
         const res = await fetch(`http://127.0.0.1:${ports.PORT}/settings`);
         assert.equal(res.status, 200);
@@ -194,7 +187,7 @@ describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run b
         assert.ok(children.length >= 2, `the launcher and Node-RED run below npm: ${children.join(' ')}`);
         const sent = Date.now();
         run.child.kill(signal);
-        await until('every child has exited', 5000, () => children.every((p) => !alive(p)));
+        await until(() => children.every((p) => !alive(p)), 'every child has exited');
         await run.exited;
         assert.ok(Date.now() - sent <= 5000 + 500, `npm and its children took ${Date.now() - sent} ms`);
         assert.deepEqual([...run.seen].filter(alive), [], 'no child left');

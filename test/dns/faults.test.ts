@@ -35,8 +35,8 @@ test('one healthy nameserver behind silent, refused, SERVFAIL, REFUSED, truncati
   const a = await c.query('www.example.test', 'A');
   const ms = performance.now() - t0;
   assert.equal(a.nameserver, ns(s.healthy!));
-  // Two timeouts (silent, slow) are the whole cost; the others fail at once.
-  assert.ok(ms >= 2 * TIMEOUT - 5 && ms < 2 * TIMEOUT + 400, `took ${ms.toFixed(0)} ms, budget ${2 * TIMEOUT} ms`);
+  // Two timeouts (silent, slow) are the whole cost; the others fail at once (no timeout counted for them).
+  assert.ok(ms >= 2 * TIMEOUT - 5, `took ${ms.toFixed(0)} ms, budget ${2 * TIMEOUT} ms`);
   assert.equal(c.stats().timeouts, 2);
   c.close();
   await stopAll(s);
@@ -44,22 +44,24 @@ test('one healthy nameserver behind silent, refused, SERVFAIL, REFUSED, truncati
 
 test('all nameservers down: the right code within nameservers x tries x timeout', async () => {
   const s = await faulty();
-  const cases: Array<[string[], string, number]> = [
+  // [nameservers, code, lower bound in ms, attempts that time out]: the count of timeouts bounds the cost from above.
+  const cases: Array<[string[], string, number, number]> = [
     // Two servers, two rounds; the second round's timeout is doubled.
-    [['silent', 'slow'], 'ETIMEOUT', 2 * (TIMEOUT + 2 * TIMEOUT)],
-    [['refused'], 'ECONNREFUSED', 0],
-    [['servfail', 'servfail'], 'ESERVFAIL', 0],
-    [['refusing'], 'EREFUSED', 0],
-    [['truncCut'], 'EBADRESP', 0],
+    [['silent', 'slow'], 'ETIMEOUT', 2 * (TIMEOUT + 2 * TIMEOUT), 4],
+    [['refused'], 'ECONNREFUSED', 0, 0],
+    [['servfail', 'servfail'], 'ESERVFAIL', 0, 0],
+    [['refusing'], 'EREFUSED', 0, 0],
+    [['truncCut'], 'EBADRESP', 0, 0],
   ];
-  for (const [names, code, budget] of cases) {
+  for (const [names, code, budget, timeouts] of cases) {
     const c = createDnsClient({ nameservers: names.map((k) => ns(s[k]!)), timeoutMs: TIMEOUT, tries: 2 });
     const t0 = performance.now();
     const err = await c.query('www.example.test', 'A').then(() => undefined, (e: unknown) => e);
     const ms = performance.now() - t0;
     assert.ok(err instanceof SipLocateError, names.join(','));
     assert.equal(err.code, code, names.join(','));
-    assert.ok(ms >= budget - 5 && ms < budget + 400, `${names.join(',')}: ${ms.toFixed(0)} ms for a budget of ${budget} ms`);
+    assert.ok(ms >= budget - 5, `${names.join(',')}: ${ms.toFixed(0)} ms for a budget of ${budget} ms`);
+    assert.equal(c.stats().timeouts, timeouts, `${names.join(',')}: attempts that timed out`);
     assert.match(err.message, /127\.0\.0\.1:\d+/, 'the message names the nameserver');
     c.close();
   }
@@ -74,7 +76,8 @@ test('the locator bounds a whole resolution with resolveTimeoutMs, whatever the 
   const ms = performance.now() - t0;
   assert.ok(err instanceof SipLocateError);
   assert.equal(err.code, 'ETIMEOUT');
-  assert.ok(ms >= 295 && ms < 800, `${ms.toFixed(0)} ms`);
+  assert.ok(ms >= 295, `${ms.toFixed(0)} ms`);
+  assert.equal(l.dns!.stats().timeouts, 0, 'cut by resolveTimeoutMs, not by the 2 s attempt timeout');
   l.close();
   await silent.stop();
 });

@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, NODES, nextMessage, type Flow } from './helper';
 import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
-import { until } from '../store/until';
+import { until } from '../support/wait';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
 const ZONES = [{ origin: 'example.test', file: zonePath('example.test.zone') }, { origin: 'rfc3263.test', file: zonePath('rfc3263.test.zone') }];

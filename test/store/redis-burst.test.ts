@@ -7,7 +7,7 @@ import type { Target } from '../../src/core/types';
 import { linkStore, type StoreLink } from '../../src/store/link';
 import { createRedisStore } from '../../src/store/redis';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
-import { until } from './until';
+import { until } from '../support/wait';
 import { closeAll } from './close-all';
 import { withAddressing } from '../../src/core/target-address';
 
@@ -84,7 +84,7 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
     assert.match(sample, /127\.0\.1\.4/);
 
     const b = instance(prefix);
-    await until(() => b.link.status().state === 'up', 'B caught up', 15_000);
+    await until(() => b.link.status().state === 'up', 'B caught up');
     assert.equal(b.locator.state().pins.length, N, 'the second instance holds every pin');
     assert.equal(b.locator.pinnedTarget(`sip:+4930${N - 2}@burst.test;udp`)?.address, '127.0.1.3');
     assert.equal(b.link.status().invalid, 0);

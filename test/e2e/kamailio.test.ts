@@ -10,6 +10,7 @@ import { runSippUac } from '../servers/sipp-uac';
 import { skipUnlessKamailio, type RunningKamailio } from '../servers/kamailio';
 import { LAB_RESOLVER, startKamailioLab, type KamailioLab } from '../servers/kamailio-lab';
 import type { NodeRedProcess } from '../servers/node-red';
+import { until } from '../support/wait';
 
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-locate.js'));
 const skip = skipUnless('bind') || skipUnlessSipp() || skipUnlessKamailio() || (built ? false : 'run npm run build first');
@@ -38,12 +39,11 @@ describe('end to end: Kamailio + Node-RED (example 06) + BIND + sipp', { skip },
 
   /** The ROUTED lines Kamailio logged since `from` (a log offset), waiting until `count` are there. */
   async function routed(from: number, count: number): Promise<Routed[]> {
-    const deadline = Date.now() + 10000;
-    for (;;) {
-      const lines = [...kamailio.log().slice(from).matchAll(/ROUTED (\w+) (\S+) sip:([0-9.]+):\d+;transport=udp/g)].map((m) => ({ method: m[1]!, callId: m[2]!, address: m[3]! }));
-      if (lines.length >= count || Date.now() > deadline) return lines;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    let lines: Routed[] = [];
+    const read = (): Routed[] => [...kamailio.log().slice(from).matchAll(/ROUTED (\w+) (\S+) sip:([0-9.]+):\d+;transport=udp/g)].map((m) => ({ method: m[1]!, callId: m[2]!, address: m[3]! }));
+    // On a timeout the caller's assertion shows the lines that did come.
+    await until(() => (lines = read()).length >= count, `${count} ROUTED lines`).catch(() => undefined);
+    return lines;
   }
   async function state(): Promise<{ marks: Array<{ address: string; mark: string }>; pins: Array<{ destination: string; target: { address: string } }> }> {
     const res = await fetch(`${red.adminUrl}/sip-resolver/${RESOLVER}/state`);

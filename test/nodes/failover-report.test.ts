@@ -6,6 +6,7 @@ import { helper, NODES, nextMessage, type Flow } from './helper';
 import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 import { skipUnlessSipp, startSipp, type RunningSipp } from '../servers/sipp';
+import { until } from '../support/wait';
 
 const ZONES = [{ origin: 'example.test', file: zonePath('example.test.zone') }];
 const URI = 'sip:example.test;transport=udp';
@@ -178,9 +179,7 @@ describe('sip-target-failed closing while a report waits for DNS', () => {
       const sent: unknown[] = [];
       helper.getNode('fail').on('call:send', (call: { args: unknown[] }) => sent.push(call.args[0]));
       helper.getNode('fail').receive({ sip: { uri: 'sip:cold.example.test', failed: 'udp:192.0.2.1:5060', status: 503 } });
-      const deadline = Date.now() + 5000;
-      while (asked === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      assert.ok(asked > 0, 'the report made the node ask DNS');
+      await until(() => asked > 0, 'the report made the node ask DNS');
       await helper.unload();
       // Cancellation settles in the same turn as close; one more turn lets any late send show.
       await new Promise((r) => setImmediate(r));

@@ -70,7 +70,7 @@ export async function startKamailioLab(): Promise<KamailioLab> {
     stops.push(() => red.stop());
     const auth = { authorization: `Basic ${Buffer.from(`kamailio:${PASSWORD}`).toString('base64')}` };
     // The http-in route exists once an unknown name answers with the flow's own 404 body.
-    const deadline = Date.now() + 15000;
+    const deadline = Date.now() + 30_000;
     for (;;) {
       const res = await fetch(`${red.url}/route?uri=${encodeURIComponent('sip:ready@nothere.kam.test')}`, { headers: auth });
       const body = await res.text();

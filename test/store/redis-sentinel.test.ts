@@ -54,15 +54,8 @@ describe('Redis Sentinel topology (real redis-server and redis-sentinel)', { ski
     await group.primary.kill();
     // Both go on from memory meanwhile; the new primary gets every pin back from memory when they reconnect.
     const late = 'sip:after-failover.test;udp';
-    let written = false;
-    const deadline = Date.now() + 30_000;
-    while (!written && Date.now() < deadline) {
-      if ((await group.primaryPort()) === group.replica.port && a.link.status().state === 'up' && b.link.status().state === 'up') {
-        a.locator.markSucceeded(T(4), late);
-        written = true;
-      } else await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(written, 'the replica was promoted and both links came back within 30 s');
+    await until(async () => (await group.primaryPort()) === group.replica.port && a.link.status().state === 'up' && b.link.status().state === 'up', { what: 'the replica was promoted and both links came back', ms: 30_000 });
+    a.locator.markSucceeded(T(4), late);
     await until(() => b.locator.pinnedTarget(late)?.address === '127.0.4.4', 'B sees A\'s pin written through the new primary');
     t.diagnostic(`store.sentinelFailoverMs ${Math.round(performance.now() - t0)}`);
     await a.link.flush();

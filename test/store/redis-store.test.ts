@@ -96,7 +96,8 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
     const p = (q: number): number => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))]!;
     t.diagnostic(`propagation A -> Redis -> B over 200 pins: p50 ${p(0.5).toFixed(2)} ms, p99 ${p(0.99).toFixed(2)} ms, max ${delays[delays.length - 1]!.toFixed(2)} ms`);
     assert.equal(b.locator.state().pins.length, 201);
-    assert.ok(p(0.99) < 1000, `propagation within a second (p99 ${p(0.99)} ms)`);
+    // Each pin reached B as its own remote change (pushed, not found by a later catch-up): a count, not a time window.
+    assert.equal(b.applied.filter((x) => x.change.op === 'pin' && x.change.pin.destination.startsWith('sip:d')).length, 200);
   });
 
   test('conflicting pins: the first writer wins, and both instances end on it', async () => {
@@ -200,7 +201,7 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
       const sb = b.locator.state();
       return sa.pins.length === 1 && sb.pins.length === 1 && key(sa.pins[0]!.target) === key(sb.pins[0]!.target)
         && sa.marks.map(key).join() === sb.marks.map(key).join();
-    }, 'A and B converge', 15000);
+    }, 'A and B converge');
     if (process.env.DEBUG_STORE) console.error(JSON.stringify({ pinned: key(pinned), next: key(next), a: a.locator.state(), b: b.locator.state(), aApplied: a.applied.map((x) => x.change), bApplied: b.applied.map((x) => x.change) }, null, 1));
     assert.equal(key(b.locator.state().pins[0]!.target), key(next), 'B moved to the server A failed over to');
     assert.deepEqual(b.locator.state().marks.map(key), [key(pinned)]);

@@ -127,7 +127,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     assert.equal(c.sip.attempt, 1);
     const pins = (helper.getNode('r1') as ResolverConfigNode).locator!.state().pins;
     assert.equal(pins.length, 1);
-    assert.equal(pins[0].target.address, msg.sip.target.address);
+    assert.equal(pins[0]!.target.address, msg.sip.target.address);
   });
 
   test('with Catch enabled, a failure also reaches a Catch node, once', async () => {

@@ -27,7 +27,8 @@ function walk(dir) {
 // What puts a test file out of the fast lane: a harness that starts a server process (BIND, NSD, Knot, Redis, sipp,
 // Kamailio, Node-RED, the DNS proxy), the Node-RED test helper (needs dist/), chromium, or a child process of its own.
 // In-process fakes (test/servers/fake-dns.ts, ports.ts, the probe responders) are fine.
-const SERVER_IMPORTS = /from '[./]*\/?(?:servers\/(?:dns-servers|redis|redis-cluster|sipp|sipp-uac|kamailio|kamailio-lab|node-red|proxy)|nodes\/helper|\.\/helper|system\/harness|rfc3263\/fanout-zone|cli\/cli-run|browser\/[\w-]+)'|node-red-node-test-helper|from 'node:child_process'/;
+const SERVER_IMPORTS =
+  /from '[./]*\/?(?:servers\/(?:dns-servers|redis|redis-cluster|sipp|sipp-uac|kamailio|kamailio-lab|node-red|proxy)|nodes\/helper|\.\/helper|system\/harness|rfc3263\/fanout-zone|cli\/cli-run|browser\/[\w-]+)'|node-red-node-test-helper|from 'node:child_process'/;
 
 /** True when the test file needs a server or a child process (out of the fast lane). */
 function needsServers(file) {

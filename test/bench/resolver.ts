@@ -36,7 +36,10 @@ export async function coldLocate(ns: string): Promise<number> {
   return ms;
 }
 
-export async function cold(kind: DnsServerKind, variant: 'default' | 'minimal'): Promise<{ rtt: number; queries: number; server: RunningDnsServer; proxy: DnsProxy }> {
+export async function cold(
+  kind: DnsServerKind,
+  variant: 'default' | 'minimal',
+): Promise<{ rtt: number; queries: number; server: RunningDnsServer; proxy: DnsProxy }> {
   const server = await startDnsServer(kind, { variant });
   const proxy = await startProxy({ upstream: server.nameserver, delayMs: DELAY });
   await coldLocate(proxy.nameserver); // warm-up (JIT, server caches)
@@ -74,7 +77,11 @@ export async function sipjs(ns: string): Promise<{ ms: number; targets: number }
 }
 
 /** Two locators sharing a real redis-server: how long a pin takes from one to the other, and what the link costs a warm sticky locate(). */
-export async function sharedStore(ns: string): Promise<{ propagationMs: { p50: number; p99: number; max: number; n: number }; stickyWarmRatio: number } | { skipped: string }> {
+export async function sharedStore(
+  ns: string,
+): Promise<
+  { propagationMs: { p50: number; p99: number; max: number; n: number }; stickyWarmRatio: number } | { skipped: string }
+> {
   if (!redisAvailable()) return { skipped: 'redis-server not installed' };
   const redis = await startRedis();
   const mk = (): ReturnType<typeof createLocator> => createLocator({ nameservers: [ns], sticky: true });
@@ -116,16 +123,32 @@ export async function sharedStore(ns: string): Promise<{ propagationMs: { p50: n
   await lb.close();
   for (const l of [a, b, plain]) l.close();
   await redis.stop();
-  return { propagationMs: { p50: q(0.5), p99: q(0.99), max: r2(delays[delays.length - 1]!), n: delays.length }, stickyWarmRatio: r2(linked / alone) };
+  return {
+    propagationMs: { p50: q(0.5), p99: q(0.99), max: r2(delays[delays.length - 1]!), n: delays.length },
+    stickyWarmRatio: r2(linked / alone),
+  };
 }
 
 /** ENUM: what a tel: URI adds to a cold locate (in RTTs and questions), and the catastrophic regexp in RE2 against JavaScript's engine. */
-export async function enumFigures(): Promise<{ extraRtt: number; queries: number; evilRegexpMs: number; nativeEvilMs: number; inputLength: number }> {
+export async function enumFigures(): Promise<{
+  extraRtt: number;
+  queries: number;
+  evilRegexpMs: number;
+  nativeEvilMs: number;
+  inputLength: number;
+}> {
   const origins = ['e164.arpa', 'enum.test'];
-  const server = await startDnsServer('bind', { zones: origins.map((origin) => ({ origin, file: join(__dirname, '..', 'zones', `${origin}.zone`) })) });
+  const server = await startDnsServer('bind', {
+    zones: origins.map((origin) => ({ origin, file: join(__dirname, '..', 'zones', `${origin}.zone`) })),
+  });
   const proxy = await startProxy({ upstream: server.nameserver, delayMs: DELAY });
   const once = async (uri: string): Promise<{ ms: number; queries: number }> => {
-    const l = createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000, family: 'ipv4', enumSuffixes: ['e164.arpa'] });
+    const l = createLocator({
+      nameservers: [proxy.nameserver],
+      timeoutMs: 1000,
+      family: 'ipv4',
+      enumSuffixes: ['e164.arpa'],
+    });
     proxy.reset();
     const t0 = performance.now();
     await l.locate(uri);
@@ -156,7 +179,13 @@ export async function enumFigures(): Promise<{ extraRtt: number; queries: number
   const t0 = performance.now();
   new RegExp('^(((\\+|[0-9])*)*)*X$').test(input);
   const nativeEvilMs = performance.now() - t0;
-  return { extraRtt: r2((median(tel) - median(sip)) / RTT), queries: median(queries), evilRegexpMs: r2(median(re2)), nativeEvilMs: r2(nativeEvilMs), inputLength: input.length };
+  return {
+    extraRtt: r2((median(tel) - median(sip)) / RTT),
+    queries: median(queries),
+    evilRegexpMs: r2(median(re2)),
+    nativeEvilMs: r2(nativeEvilMs),
+    inputLength: input.length,
+  };
 }
 
 export async function warm(ns: string): Promise<{ perSec: number; vsMapGet: number }> {
@@ -178,8 +207,17 @@ export async function warm(ns: string): Promise<{ perSec: number; vsMapGet: numb
   return { perSec: Math.round(1e9 / locateNs), vsMapGet: r2(locateNs / mapNs) };
 }
 
-export async function memory(): Promise<{ bytesPer1kDomains: number; heapMBAt: Record<string, number>; boundHolds: boolean }> {
-  const fake = await startFakeDns((q) => [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 3600, data: '127.0.0.1' }] } : { answers: [] })]);
+export async function memory(): Promise<{
+  bytesPer1kDomains: number;
+  heapMBAt: Record<string, number>;
+  boundHolds: boolean;
+}> {
+  const fake = await startFakeDns((q) => [
+    reply(
+      q,
+      q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 3600, data: '127.0.0.1' }] } : { answers: [] },
+    ),
+  ]);
   const cacheSize = 50_000;
   const l = createLocator({ nameservers: [fake.nameserver], family: 'ipv4', cacheSize, dns0x20: false });
   const heap = (): number => {
@@ -203,14 +241,22 @@ export async function memory(): Promise<{ bytesPer1kDomains: number; heapMBAt: R
 }
 
 /** Questions one cold locate('sip:amp.test') sends to a 64 NAPTR x 64 SRV zone with the default budget (64). */
-export async function maxQueriesPerLocate(): Promise<{ questions: number; udpQueries: number; tcpConnections: number }> {
+export async function maxQueriesPerLocate(): Promise<{
+  questions: number;
+  udpQueries: number;
+  tcpConnections: number;
+}> {
   const zone = writeFanoutZone();
   const server = await startDnsServer('nsd', { zones: [{ origin: FANOUT_ORIGIN, file: zone.file }] });
   const proxy = await startProxy({ upstream: server.nameserver });
   const l = createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000 });
   try {
     await l.locate('sip:amp.test');
-    return { questions: new Set(proxy.questions.map((q) => q.toLowerCase())).size, udpQueries: proxy.udpQueries, tcpConnections: proxy.tcpConnections };
+    return {
+      questions: new Set(proxy.questions.map((q) => q.toLowerCase())).size,
+      udpQueries: proxy.udpQueries,
+      tcpConnections: proxy.tcpConnections,
+    };
   } finally {
     l.close();
     await proxy.stop();
@@ -240,20 +286,31 @@ export async function stateAtScale(): Promise<{ heapMBPer100kDestinations: numbe
   }
   l.close();
   times.sort((a, b) => a - b);
-  return { heapMBPer100kDestinations: r2(heapMB), markFailedP99Ms: Math.round(times[Math.floor(times.length * 0.99)]! * 1000) / 1000 };
+  return {
+    heapMBPer100kDestinations: r2(heapMB),
+    markFailedP99Ms: Math.round(times[Math.floor(times.length * 0.99)]! * 1000) / 1000,
+  };
 }
 
 export async function concurrency(ns: string): Promise<{ distinct10k: string; retries: number; failed: number }> {
   const l = createLocator({ nameservers: [ns], family: 'ipv4', timeoutMs: 2000 });
-  const results = await Promise.allSettled(Array.from({ length: 10_000 }, (_, i) => l.locate(`sip:u@c${i}.conc.test:5060`)));
+  const results = await Promise.allSettled(
+    Array.from({ length: 10_000 }, (_, i) => l.locate(`sip:u@c${i}.conc.test:5060`)),
+  );
   const failed = results.filter((r) => r.status === 'rejected').length;
   const s = l.dns!.stats();
   l.close();
-  return { distinct10k: `${10_000 - failed}/10000`, retries: s.udpAttempts - (s.queries - s.cacheHits - s.merged), failed };
+  return {
+    distinct10k: `${10_000 - failed}/10000`,
+    retries: s.udpAttempts - (s.queries - s.cacheHits - s.merged),
+    failed,
+  };
 }
 
 export async function nodeRedRatio(): Promise<{ msgRatio: number; locatePerSec: number; changePerSec: number }> {
-  const fake = await startFakeDns((q) => [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 3600, data: '127.0.0.1' }] } : {})]);
+  const fake = await startFakeDns((q) => [
+    reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 3600, data: '127.0.0.1' }] } : {}),
+  ]);
   const red = await startNodeRedProcess([], {});
   const flows = (middle: Record<string, unknown>): unknown[] => [
     { id: 'bn-tab', type: 'tab', label: 'bench' },
@@ -267,13 +324,23 @@ export async function nodeRedRatio(): Promise<{ msgRatio: number; locatePerSec: 
     let ws: WebSocket | undefined;
     for (let i = 0; i < 100 && !ws; i++) {
       const c = new WebSocket(red.url.replace('http', 'ws') + '/bench');
-      if (await new Promise<boolean>((r) => { c.once('open', () => r(true)); c.once('error', () => r(false)); })) ws = c;
+      if (
+        await new Promise<boolean>((r) => {
+          c.once('open', () => r(true));
+          c.once('error', () => r(false));
+        })
+      )
+        ws = c;
       else await new Promise((r) => setTimeout(r, 100));
     }
     const socket = ws!;
     const N = 20_000;
     let got = 0;
-    const done = new Promise<void>((resolve) => socket.on('message', () => { if (++got === N) resolve(); }));
+    const done = new Promise<void>((resolve) =>
+      socket.on('message', () => {
+        if (++got === N) resolve();
+      }),
+    );
     const t0 = performance.now();
     for (let i = 0; i < N; i++) socket.send('sip:bench.test:5060');
     await done;
@@ -294,10 +361,16 @@ export async function nodeRedRatio(): Promise<{ msgRatio: number; locatePerSec: 
   }
   const changePerSec = median(change);
   const locatePerSec = median(locate);
-  log(`  Node-RED rounds: change ${change.map(Math.round).join(', ')}; sip-locate ${locate.map(Math.round).join(', ')}`);
+  log(
+    `  Node-RED rounds: change ${change.map(Math.round).join(', ')}; sip-locate ${locate.map(Math.round).join(', ')}`,
+  );
   await red.stop();
   await fake.stop();
-  return { msgRatio: r2(locatePerSec / changePerSec), locatePerSec: Math.round(locatePerSec), changePerSec: Math.round(changePerSec) };
+  return {
+    msgRatio: r2(locatePerSec / changePerSec),
+    locatePerSec: Math.round(locatePerSec),
+    changePerSec: Math.round(changePerSec),
+  };
 }
 
 /** dns.deadPrimaryRatio: cold locate with a silent first nameserver ÷ with a healthy one, median after the first miss. */
@@ -336,7 +409,14 @@ async function outage(): Promise<{ served: number; locates: number; realMs: numb
   let dead = false;
   const fake = await startFakeDns(outageZone('outage.test', () => dead));
   let offset = 0;
-  const l = createLocator({ nameservers: [fake.nameserver], transports: ['udp'], family: 'ipv4', timeoutMs: 500, tries: 2, clock: { now: () => Date.now() + offset } });
+  const l = createLocator({
+    nameservers: [fake.nameserver],
+    transports: ['udp'],
+    family: 'ipv4',
+    timeoutMs: 500,
+    tries: 2,
+    clock: { now: () => Date.now() + offset },
+  });
   const uris = Array.from({ length: 20 }, (_, i) => `sip:d${i}.outage.test`);
   await Promise.all(uris.map((u) => l.locate(u)));
   dead = true;
@@ -357,15 +437,21 @@ async function outage(): Promise<{ served: number; locates: number; realMs: numb
 
 /** dns.floodUnrelatedP95Ms: p95 of unrelated cold lookups, alone and during a flood of 100 names/s under one silent domain. */
 async function flood(): Promise<{ p95Ms: number; baselineP95Ms: number; ratio: number; floodSent: number }> {
-  const fake = await startFakeDns((q) => (q.name.toLowerCase().endsWith('.flood.test') ? [] : [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 300, data: '127.0.0.1' }] } : {})]));
+  const fake = await startFakeDns((q) =>
+    q.name.toLowerCase().endsWith('.flood.test')
+      ? []
+      : [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 300, data: '127.0.0.1' }] } : {})],
+  );
   const proxy = await startProxy({ upstream: fake.nameserver, delayMs: DELAY });
   const p95 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;
   const measure = async (withFlood: boolean, tag: string): Promise<{ p95: number; sent: number }> => {
     const l = createLocator({ nameservers: [proxy.nameserver], family: 'ipv4' });
     let sent = 0;
-    const floodTimer = withFlood ? setInterval(() => {
-      l.locate(`sip:f${sent++}.flood.test:5060`).catch(() => undefined);
-    }, 10) : undefined;
+    const floodTimer = withFlood
+      ? setInterval(() => {
+          l.locate(`sip:f${sent++}.flood.test:5060`).catch(() => undefined);
+        }, 10)
+      : undefined;
     if (withFlood) await new Promise((r) => setTimeout(r, 1000)); // let the flood build up first
     const times: number[] = [];
     for (let i = 0; i < 100; i++) {
@@ -382,19 +468,40 @@ async function flood(): Promise<{ p95Ms: number; baselineP95Ms: number; ratio: n
   const during = await measure(true, 'flood');
   await proxy.stop();
   await fake.stop();
-  return { p95Ms: r2(during.p95), baselineP95Ms: r2(base.p95), ratio: r2(during.p95 / base.p95), floodSent: during.sent };
+  return {
+    p95Ms: r2(during.p95),
+    baselineP95Ms: r2(base.p95),
+    ratio: r2(during.p95 / base.p95),
+    floodSent: during.sent,
+  };
 }
 
 /** The DNS-in-real-networks figures (issue 12): dead primary, outage served stale, flood fairness. */
 export async function dnsFigures(ns: string): Promise<Record<string, unknown>> {
   const dp = await deadPrimary(ns);
-  log(`  dns.deadPrimaryRatio ${dp.ratio} (${dp.deadMs} ms with a silent first nameserver, ${dp.healthyMs} ms without)`);
+  log(
+    `  dns.deadPrimaryRatio ${dp.ratio} (${dp.deadMs} ms with a silent first nameserver, ${dp.healthyMs} ms without)`,
+  );
   const os = await outage();
   log(`  dns.outageServed ${os.served} (${os.locates} locates over 60 simulated seconds, ${os.realMs} ms real)`);
   const or = await outageAfterRestart();
-  log(`  dns.outageServedAfterRestart ${or.served} (${or.locates} locates by a new instance on the same context store, ${or.realMs} ms)`);
+  log(
+    `  dns.outageServedAfterRestart ${or.served} (${or.locates} locates by a new instance on the same context store, ${or.realMs} ms)`,
+  );
   const fl = await flood();
-  log(`  dns.floodUnrelatedP95Ms ${fl.p95Ms} during the flood, ${fl.baselineP95Ms} without (${fl.ratio}x; ${fl.floodSent} flood names)`);
-  return { deadPrimaryRatio: dp.ratio, deadPrimary: dp, outageServed: os.served, outage: os, outageServedAfterRestart: or.served, outageAfterRestart: or, floodUnrelatedP95Ms: fl.p95Ms, floodBaselineP95Ms: fl.baselineP95Ms, floodRatio: fl.ratio, floodSent: fl.floodSent };
+  log(
+    `  dns.floodUnrelatedP95Ms ${fl.p95Ms} during the flood, ${fl.baselineP95Ms} without (${fl.ratio}x; ${fl.floodSent} flood names)`,
+  );
+  return {
+    deadPrimaryRatio: dp.ratio,
+    deadPrimary: dp,
+    outageServed: os.served,
+    outage: os,
+    outageServedAfterRestart: or.served,
+    outageAfterRestart: or,
+    floodUnrelatedP95Ms: fl.p95Ms,
+    floodBaselineP95Ms: fl.baselineP95Ms,
+    floodRatio: fl.ratio,
+    floodSent: fl.floodSent,
+  };
 }
-

@@ -12,7 +12,9 @@ if (process.env.NODE_TEST_CONTEXT) {
   after(() => {
     setTimeout(() => {
       const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'PipeWrap');
-      process.stderr.write(`exit watch: ${process.argv[1]} finished its tests ${EXIT_GRACE_MS / 1000} s ago but keeps the process alive: ${open.join(', ')}\n`);
+      process.stderr.write(
+        `exit watch: ${process.argv[1]} finished its tests ${EXIT_GRACE_MS / 1000} s ago but keeps the process alive: ${open.join(', ')}\n`,
+      );
       process.exit(1);
     }, EXIT_GRACE_MS).unref();
   });

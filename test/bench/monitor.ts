@@ -71,7 +71,7 @@ for (let i = 0; i < ${n}; i++) {
   s.bind(0, '127.0.0.1', () => { ports[i] = s.address().port; if (++ready === ${n}) console.log(JSON.stringify(ports)); });
 }`;
   const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
+  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout }).once('line', resolve));
   return { ports: JSON.parse(line) as number[], stop: () => child.kill() };
 }
 

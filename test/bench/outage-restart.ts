@@ -15,7 +15,7 @@ export function outageZone(zone: string, dead: () => boolean): FakeHandler {
     if (dead()) return [];
     const name = q.name.toLowerCase();
     const d = pattern.exec(name)?.[1];
-    if (q.type === 'NAPTR' && d && !name.startsWith('_')) return [reply(q, { answers: [{ type: 'NAPTR', name: q.name, ttl: 5, data: { order: 10, preference: 10, flags: 's', services: 'SIP+D2U', regexp: '', replacement: `_sip._udp.${d}.${zone}` } } as dnsPacket.Answer] })];
+    if (q.type === 'NAPTR' && d && !name.startsWith('_')) return [reply(q, { answers: [{ type: 'NAPTR', name: q.name, ttl: 5, data: { order: 10, preference: 10, flags: 's', services: 'SIP+D2U', regexp: '', replacement: `_sip._udp.${d}.${zone}` } }] })];
     if (q.type === 'SRV' && d) return [reply(q, { answers: [{ type: 'SRV', name: q.name, ttl: 5, data: { priority: 10, weight: 1, port: 5060, target: `h.${d}.${zone}` } }] })];
     if (q.type === 'A' && name.startsWith('h.')) return [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 5, data: '127.0.0.1' }] })];
     return [reply(q, {})];

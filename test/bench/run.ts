@@ -1,522 +1,472 @@
-// npm run bench [-- --json | --node-red-only | --proxy-only | --state-only | --dns-only | --monitor-only]: resolver figures measured side by side in one run (ratios and counts, so that they
-// hold on a noisy machine). Real BIND/NSD/Knot behind a userspace proxy with a fixed delay each way.
-import * as dns from 'node:dns';
-import type * as dnsPacket from 'dns-packet';
-import { createLocator } from '../../src/core/locator';
-import { applyRegexp } from '../../src/core/enum/regexp';
-import { startDnsServer, type RunningDnsServer, type DnsServerKind } from '../servers/dns-servers';
-import { startProxy, type DnsProxy } from '../servers/proxy';
-import { startFakeDns, reply } from '../servers/fake-dns';
-import { startNodeRedProcess } from '../servers/node-red';
-import WebSocket from 'ws';
-import { linkStore } from '../../src/store/link';
-import { createRedisStore } from '../../src/store/redis';
-import { redisAvailable, startRedis } from '../servers/redis';
-import { storeScale } from './store-scale';
-import { sentinelFailover } from './store-sentinel';
-import { clusterFailover } from './store-cluster';
-import type { StateChange } from '../../src/core/types';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// npm run bench [-- --json] [--only a,b] [--list]: the bench, one section after another, each in a process of its own
+// with a time budget. Progress goes to stderr in every mode; stdout carries the JSON (--json) or the table only.
+// A section that overruns its budget is stopped with every server it started (its whole process group) and reported
+// as `<section>.timedOut: true`; the run goes on, and the whole run stays within RUN_BUDGET_S.
+// The old flags still work: --dns-only, --monitor-only, --state-only, --proxy-only, --node-red-only (each prints the
+// JSON it printed before).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchProxy } from './proxy';
-import { monitorFigures } from './monitor';
 import { skipUnlessKamailio } from '../servers/kamailio';
-import { FANOUT_ORIGIN, writeFanoutZone } from '../rfc3263/fanout-zone';
-import { outageAfterRestart, outageZone } from './outage-restart';
 
-const DELAY = 10; // ms each way: RTT 20 ms
-const RTT = 2 * DELAY;
-const RUNS = 7;
-const json = process.argv.includes('--json');
-const log = (s: string): void => {
-  if (!json) process.stderr.write(s + '\n');
-};
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const r2 = (x: number): number => Math.round(x * 100) / 100;
+/** Figures a section measured: nested under top-level keys (`{ dns: { outageServed: 1 } }`). */
+type Figures = Record<string, unknown>;
 
-async function coldLocate(ns: string): Promise<number> {
-  const l = createLocator({ nameservers: [ns], timeoutMs: 1000 });
-  const t0 = performance.now();
-  await l.locate('sip:example.test');
-  const ms = performance.now() - t0;
-  l.close();
-  return ms;
+/** One row of the section table. */
+interface Section {
+  /** Its name for --only, and where its timing (bench.sections) and a timeout (`<name>.timedOut`) are reported. */
+  name: string;
+  /** Seconds it may take before it is stopped (the run's remaining time caps it further). */
+  budgetS: number;
+  /** Measures; runs in a child process (see runChild). */
+  run(): Promise<Figures>;
 }
 
-async function cold(kind: DnsServerKind, variant: 'default' | 'minimal'): Promise<{ rtt: number; queries: number; server: RunningDnsServer; proxy: DnsProxy }> {
-  const server = await startDnsServer(kind, { variant });
-  const proxy = await startProxy({ upstream: server.nameserver, delayMs: DELAY });
-  await coldLocate(proxy.nameserver); // warm-up (JIT, server caches)
-  const times: number[] = [];
-  const queries: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    proxy.reset();
-    times.push(await coldLocate(proxy.nameserver));
-    queries.push(proxy.udpQueries + proxy.tcpConnections);
-  }
-  return { rtt: median(times) / RTT, queries: median(queries), server, proxy };
-}
-
-/** The usual Node way: a sequential chain over dns.promises.Resolver (NAPTR, SRV, then A and AAAA per target). */
-async function nodeChain(ns: string): Promise<number> {
-  const r = new dns.promises.Resolver({ timeout: 1000, tries: 2 });
-  r.setServers([ns]);
-  const t0 = performance.now();
-  const naptr = (await r.resolveNaptr('example.test')).sort((a, b) => a.order - b.order || a.preference - b.preference);
-  const srv = await r.resolveSrv(naptr[0]!.replacement);
-  for (const s of srv) {
-    await r.resolve4(s.name).catch(() => []);
-    await r.resolve6(s.name).catch(() => []);
-  }
-  return performance.now() - t0;
-}
-
-/** kirm/sip.js (npm sip): SRV for tcp/udp/"tls" in parallel, no NAPTR, through Node's global resolver. */
-async function sipjs(ns: string): Promise<{ ms: number; targets: number }> {
-  dns.setServers([ns]);
-  const sip = require('sip') as { resolve(u: unknown, cb: (a: unknown[]) => void): void; parseUri(s: string): unknown };
-  const t0 = performance.now();
-  const targets = await new Promise<unknown[]>((resolve) => sip.resolve(sip.parseUri('sip:example.test'), resolve));
-  return { ms: performance.now() - t0, targets: targets.length };
-}
-
-/** Two locators sharing a real redis-server: how long a pin takes from one to the other, and what the link costs a warm sticky locate(). */
-async function sharedStore(ns: string): Promise<{ propagationMs: { p50: number; p99: number; max: number; n: number }; stickyWarmRatio: number } | { skipped: string }> {
-  if (!redisAvailable()) return { skipped: 'redis-server not installed' };
-  const redis = await startRedis();
-  const mk = (): ReturnType<typeof createLocator> => createLocator({ nameservers: [ns], sticky: true });
-  const a = mk();
-  const b = mk();
-  const waiters = new Map<string, () => void>();
-  const apply = b.apply.bind(b);
-  b.apply = (c: StateChange): void => {
-    apply(c);
-    if (c.op === 'pin') waiters.get(c.pin.destination)?.();
-  };
-  const la = linkStore(a, createRedisStore({ url: redis.url, prefix: 'bench' }));
-  const lb = linkStore(b, createRedisStore({ url: redis.url, prefix: 'bench' }));
-  while (la.status().state !== 'up' || lb.status().state !== 'up') await new Promise((r) => setTimeout(r, 10));
-  const target = (await a.locate('sip:example.test')).targets[0]!;
-  const delays: number[] = [];
-  for (let i = 0; i < 1000; i++) {
-    const dest = `sip:d${i}.bench.test;udp`;
-    const got = new Promise<void>((resolve) => waiters.set(dest, resolve));
-    const t0 = performance.now();
-    a.markSucceeded(target, dest);
-    await got;
-    delays.push(performance.now() - t0);
-    waiters.delete(dest);
-  }
-  delays.sort((x, y) => x - y);
-  const q = (f: number): number => r2(delays[Math.min(delays.length - 1, Math.floor(f * delays.length))]!);
-  // Warm sticky locate() with and without a Redis link (reads never wait for the store).
-  const plain = mk();
-  const timed = async (l: ReturnType<typeof createLocator>): Promise<number> => {
-    for (let i = 0; i < 20_000; i++) await l.locate('sip:example.test');
-    const t0 = performance.now();
-    for (let i = 0; i < 100_000; i++) await l.locate('sip:example.test');
-    return performance.now() - t0;
-  };
-  const linked = await timed(a);
-  const alone = await timed(plain);
-  await la.close();
-  await lb.close();
-  for (const l of [a, b, plain]) l.close();
-  await redis.stop();
-  return { propagationMs: { p50: q(0.5), p99: q(0.99), max: r2(delays[delays.length - 1]!), n: delays.length }, stickyWarmRatio: r2(linked / alone) };
-}
-
-/** ENUM: what a tel: URI adds to a cold locate (in RTTs and questions), and the catastrophic regexp in RE2 against JavaScript's engine. */
-async function enumFigures(): Promise<{ extraRtt: number; queries: number; evilRegexpMs: number; nativeEvilMs: number; inputLength: number }> {
-  const origins = ['e164.arpa', 'enum.test'];
-  const server = await startDnsServer('bind', { zones: origins.map((origin) => ({ origin, file: join(__dirname, '..', 'zones', `${origin}.zone`) })) });
-  const proxy = await startProxy({ upstream: server.nameserver, delayMs: DELAY });
-  const once = async (uri: string): Promise<{ ms: number; queries: number }> => {
-    const l = createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000, family: 'ipv4', enumSuffixes: ['e164.arpa'] });
-    proxy.reset();
-    const t0 = performance.now();
-    await l.locate(uri);
-    const ms = performance.now() - t0;
-    l.close();
-    return { ms, queries: proxy.udpQueries + proxy.tcpConnections };
-  };
-  await once('tel:+12025550101');
-  const tel: number[] = [];
-  const sip: number[] = [];
-  const queries: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = await once('tel:+12025550101');
-    tel.push(t.ms);
-    queries.push(t.queries);
-    sip.push((await once('sip:alice@a.enum.test')).ms);
-  }
-  await proxy.stop();
-  await server.stop();
-  const evil = '!^(((\\+|[0-9])*)*)*X$!sip:evil@example.com!';
-  const input = '+12025550101234';
-  const re2: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    applyRegexp(evil, input);
-    re2.push(performance.now() - t0);
-  }
-  const t0 = performance.now();
-  new RegExp('^(((\\+|[0-9])*)*)*X$').test(input);
-  const nativeEvilMs = performance.now() - t0;
-  return { extraRtt: r2((median(tel) - median(sip)) / RTT), queries: median(queries), evilRegexpMs: r2(median(re2)), nativeEvilMs: r2(nativeEvilMs), inputLength: input.length };
-}
-
-async function warm(ns: string): Promise<{ perSec: number; vsMapGet: number }> {
-  const l = createLocator({ nameservers: [ns] });
-  const uri = 'sip:example.test';
-  const first = await l.locate(uri);
-  const N = 200_000;
-  for (let i = 0; i < 20_000; i++) await l.locate(uri);
-  let t0 = performance.now();
-  for (let i = 0; i < N; i++) await l.locate(uri);
-  const locateNs = ((performance.now() - t0) * 1e6) / N;
-  const map = new Map<string, unknown>([[uri, first]]);
-  let sink = 0;
-  t0 = performance.now();
-  for (let i = 0; i < N * 10; i++) if (map.get(uri) !== undefined) sink++;
-  const mapNs = ((performance.now() - t0) * 1e6) / (N * 10);
-  l.close();
-  if (sink < 0) log('impossible');
-  return { perSec: Math.round(1e9 / locateNs), vsMapGet: r2(locateNs / mapNs) };
-}
-
-async function memory(): Promise<{ bytesPer1kDomains: number; heapMBAt: Record<string, number>; boundHolds: boolean }> {
-  const fake = await startFakeDns((q) => [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 3600, data: '127.0.0.1' }] } : { answers: [] })]);
-  const cacheSize = 50_000;
-  const l = createLocator({ nameservers: [fake.nameserver], family: 'ipv4', cacheSize, dns0x20: false });
-  const heap = (): number => {
-    (global as { gc?: () => void }).gc?.();
-    return process.memoryUsage().heapUsed;
-  };
-  const h0 = heap();
-  const at: Record<string, number> = {};
-  let n = 0;
-  for (const stop of [25_000, 50_000, 75_000, 100_000]) {
-    for (; n < stop; n += 500) {
-      await Promise.all(Array.from({ length: 500 }, (_, k) => l.locate(`sip:h${n + k}.mem.test:5060`)));
-      fake.queries.length = 0; // the fake server's own log is not the resolver's memory
-    }
-    at[String(stop)] = r2((heap() - h0) / 1048576);
-  }
-  l.close();
-  await fake.stop();
-  const per1k = Math.round(((at['25000']! * 1048576) / 25_000) * 1000);
-  return { bytesPer1kDomains: per1k, heapMBAt: at, boundHolds: at['100000']! <= at['50000']! * 1.15 };
-}
-
-/** Questions one cold locate('sip:amp.test') sends to a 64 NAPTR x 64 SRV zone with the default budget (64). */
-async function maxQueriesPerLocate(): Promise<{ questions: number; udpQueries: number; tcpConnections: number }> {
-  const zone = writeFanoutZone();
-  const server = await startDnsServer('nsd', { zones: [{ origin: FANOUT_ORIGIN, file: zone.file }] });
-  const proxy = await startProxy({ upstream: server.nameserver });
-  const l = createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000 });
-  try {
-    await l.locate('sip:amp.test');
-    return { questions: new Set(proxy.questions.map((q) => q.toLowerCase())).size, udpQueries: proxy.udpQueries, tcpConnections: proxy.tcpConnections };
-  } finally {
-    l.close();
-    await proxy.stop();
-    await server.stop();
-    zone.remove();
-  }
-}
-
-/** Sticky state at scale: heap per 100,000 pinned numeric destinations, and markFailed's p99 with 100,000 pins. */
-async function stateAtScale(): Promise<{ heapMBPer100kDestinations: number; markFailedP99Ms: number }> {
-  const heap = (): number => {
-    (global as { gc?: () => void }).gc?.();
-    return process.memoryUsage().heapUsed;
-  };
-  const ip = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], sticky: true }); // numeric URIs ask no nameserver
-  const h0 = heap();
-  for (let i = 0; i < 100_000; i++) await l.locate(`sip:${ip(i)}:5060`);
-  const heapMB = (heap() - h0) / 1048576;
-  const times: number[] = [];
-  for (let i = 0; i < 2000; i++) {
-    const address = ip((i * 7919) % 100_000);
-    const t0 = process.hrtime.bigint();
-    l.markFailed({ transport: 'udp', address, port: 5060 }, { reason: 'timeout' });
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    l.markSucceeded({ transport: 'udp', address, port: 5060 }, `sip:${address}:5060`); // back to 100,000 pins
-  }
-  l.close();
-  times.sort((a, b) => a - b);
-  return { heapMBPer100kDestinations: r2(heapMB), markFailedP99Ms: Math.round(times[Math.floor(times.length * 0.99)]! * 1000) / 1000 };
-}
-
-async function concurrency(ns: string): Promise<{ distinct10k: string; retries: number; failed: number }> {
-  const l = createLocator({ nameservers: [ns], family: 'ipv4', timeoutMs: 2000 });
-  const results = await Promise.allSettled(Array.from({ length: 10_000 }, (_, i) => l.locate(`sip:u@c${i}.conc.test:5060`)));
-  const failed = results.filter((r) => r.status === 'rejected').length;
-  const s = l.dns!.stats();
-  l.close();
-  return { distinct10k: `${10_000 - failed}/10000`, retries: s.udpAttempts - (s.queries - s.cacheHits - s.merged), failed };
-}
-
-async function nodeRedRatio(): Promise<{ msgRatio: number; locatePerSec: number; changePerSec: number }> {
-  const fake = await startFakeDns((q) => [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 3600, data: '127.0.0.1' }] } : {})]);
-  const red = await startNodeRedProcess([], {});
-  const flows = (middle: Record<string, unknown>): unknown[] => [
-    { id: 'bn-tab', type: 'tab', label: 'bench' },
-    { id: 'bn-wsl', type: 'websocket-listener', path: '/bench', wholemsg: 'false' },
-    { id: 'bn-res', type: 'sip-resolver', nameservers: fake.nameserver, transports: 'udp', family: 'ipv4' },
-    { id: 'bn-in', type: 'websocket in', z: 'bn-tab', server: 'bn-wsl', client: '', wires: [['bn-mid']] },
-    { ...middle, id: 'bn-mid', z: 'bn-tab', wires: [['bn-out'], []] },
-    { id: 'bn-out', type: 'websocket out', z: 'bn-tab', server: 'bn-wsl', client: '', wires: [] },
-  ];
-  const throughput = async (): Promise<number> => {
-    let ws: WebSocket | undefined;
-    for (let i = 0; i < 100 && !ws; i++) {
-      const c = new WebSocket(red.url.replace('http', 'ws') + '/bench');
-      if (await new Promise<boolean>((r) => { c.once('open', () => r(true)); c.once('error', () => r(false)); })) ws = c;
-      else await new Promise((r) => setTimeout(r, 100));
-    }
-    const socket = ws!;
-    const N = 20_000;
-    let got = 0;
-    const done = new Promise<void>((resolve) => socket.on('message', () => { if (++got === N) resolve(); }));
-    const t0 = performance.now();
-    for (let i = 0; i < N; i++) socket.send('sip:bench.test:5060');
-    await done;
-    const perSec = N / ((performance.now() - t0) / 1000);
-    socket.close();
-    return perSec;
-  };
-  // Alternate the two flows and take medians: one round each swung the ratio from 0.61 to 0.95 between runs.
-  const change: number[] = [];
-  const locate: number[] = [];
-  for (let round = 0; round < 5; round++) {
-    await red.deploy(flows({ type: 'change', rules: [{ t: 'set', p: 'sip', pt: 'msg', to: 'x', tot: 'str' }] }));
-    await throughput();
-    change.push(await throughput());
-    await red.deploy(flows({ type: 'sip-locate', resolver: 'bn-res', uri: 'payload', uriType: 'msg' }));
-    await throughput();
-    locate.push(await throughput());
-  }
-  const changePerSec = median(change);
-  const locatePerSec = median(locate);
-  log(`  Node-RED rounds: change ${change.map(Math.round).join(', ')}; sip-locate ${locate.map(Math.round).join(', ')}`);
-  await red.stop();
-  await fake.stop();
-  return { msgRatio: r2(locatePerSec / changePerSec), locatePerSec: Math.round(locatePerSec), changePerSec: Math.round(changePerSec) };
-}
-
-/** dns.deadPrimaryRatio: cold locate with a silent first nameserver ÷ with a healthy one, median after the first miss. */
-async function deadPrimary(ns: string): Promise<{ ratio: number; deadMs: number; healthyMs: number }> {
-  const silent = await startFakeDns(() => []);
-  const healthy = createLocator({ nameservers: [ns], timeoutMs: 500 });
-  const dead = createLocator({ nameservers: [silent.nameserver, ns], timeoutMs: 500 });
-  await healthy.locate('sip:example.test'); // warm-up
-  await dead.locate('sip:example.test'); // the first miss
-  const cold = async (l: ReturnType<typeof createLocator>): Promise<number> => {
-    l.dns!.clearCache();
-    const t0 = performance.now();
-    await l.locate('sip:example.test', { trace: true }); // trace: no plan reuse, every question goes out
-    return performance.now() - t0;
-  };
-  const h: number[] = [];
-  const d: number[] = [];
-  // Interleaved, 3 x RUNS each: the two medians see the same machine load.
-  for (let i = 0; i < 3 * RUNS; i++) {
-    h.push(await cold(healthy));
-    d.push(await cold(dead));
-  }
-  healthy.close();
-  dead.close();
-  await silent.stop();
-  const healthyMs = median(h);
-  const deadMs = median(d);
-  return { ratio: r2(deadMs / healthyMs), deadMs: r2(deadMs), healthyMs: r2(healthyMs) };
-}
+/** `npm run bench` stays within 10 minutes: 8 for the sections, the rest for the build (slow on a busy machine). */
+const RUN_BUDGET_S = 480;
+/** How long a stopped section's processes get between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 5000;
 
 /**
- * dns.outageServed: 20 destinations seen once (TTL 5 s), then every nameserver silent for 60 s, simulated with a
- * controllable clock: 12 rounds 5 s apart, each locating all 20; the share answered.
+ * A section another file delivers: `test/bench/<file>.ts` exporting `bench<Name>()` that returns figures under their
+ * full dotted names (`loss.x`, `cold.cpuMsPerLocate`). A missing file is reported as "section not available".
  */
-async function outage(): Promise<{ served: number; locates: number; realMs: number }> {
-  let dead = false;
-  const fake = await startFakeDns(outageZone('outage.test', () => dead));
-  let offset = 0;
-  const l = createLocator({ nameservers: [fake.nameserver], transports: ['udp'], family: 'ipv4', timeoutMs: 500, tries: 2, clock: { now: () => Date.now() + offset } });
-  const uris = Array.from({ length: 20 }, (_, i) => `sip:d${i}.outage.test`);
-  await Promise.all(uris.map((u) => l.locate(u)));
-  dead = true;
-  let served = 0;
-  let locates = 0;
-  const t0 = performance.now();
-  for (let round = 1; round <= 12; round++) {
-    offset += 5000;
-    const results = await Promise.allSettled(uris.map((u) => l.locate(u)));
-    locates += results.length;
-    served += results.filter((r) => r.status === 'fulfilled').length;
-  }
-  const realMs = performance.now() - t0;
-  l.close();
-  await fake.stop();
-  return { served: r2(served / locates), locates, realMs: Math.round(realMs) };
-}
-
-/** dns.floodUnrelatedP95Ms: p95 of unrelated cold lookups, alone and during a flood of 100 names/s under one silent domain. */
-async function flood(): Promise<{ p95Ms: number; baselineP95Ms: number; ratio: number; floodSent: number }> {
-  const fake = await startFakeDns((q) => (q.name.toLowerCase().endsWith('.flood.test') ? [] : [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 300, data: '127.0.0.1' }] } : {})]));
-  const proxy = await startProxy({ upstream: fake.nameserver, delayMs: DELAY });
-  const p95 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.95)]!;
-  const measure = async (withFlood: boolean, tag: string): Promise<{ p95: number; sent: number }> => {
-    const l = createLocator({ nameservers: [proxy.nameserver], family: 'ipv4' });
-    let sent = 0;
-    const floodTimer = withFlood ? setInterval(() => {
-      l.locate(`sip:f${sent++}.flood.test:5060`).catch(() => undefined);
-    }, 10) : undefined;
-    if (withFlood) await new Promise((r) => setTimeout(r, 1000)); // let the flood build up first
-    const times: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      const t0 = performance.now();
-      await l.locate(`sip:u${i}.${tag}.other.test:5060`);
-      times.push(performance.now() - t0);
-      await new Promise((r) => setTimeout(r, 20));
+function external(file: string, fn: string): () => Promise<Figures> {
+  return async () => {
+    const path = join(__dirname, `${file}.ts`);
+    if (!existsSync(path)) return { notAvailable: true };
+    const mod = (await import(path)) as Record<string, unknown>;
+    const bench = mod[fn];
+    if (typeof bench !== 'function') return { notAvailable: true };
+    const flat = (await (bench as () => Promise<Record<string, number | boolean>>)()) ?? {};
+    // `loss.rate` -> { loss: { rate } }; `monitor.falseDownsPerHour.10` -> { monitor: { 'falseDownsPerHour.10' } }.
+    const out: Record<string, Record<string, unknown>> = {};
+    for (const [key, value] of Object.entries(flat)) {
+      const dot = key.indexOf('.');
+      const [top, rest] = dot < 0 ? [file, key] : [key.slice(0, dot), key.slice(dot + 1)];
+      (out[top] ??= {})[rest] = value;
     }
-    if (floodTimer) clearInterval(floodTimer);
-    l.close();
-    return { p95: p95(times), sent };
+    return out;
   };
-  const base = await measure(false, 'base');
-  const during = await measure(true, 'flood');
-  await proxy.stop();
-  await fake.stop();
-  return { p95Ms: r2(during.p95), baselineP95Ms: r2(base.p95), ratio: r2(during.p95 / base.p95), floodSent: during.sent };
 }
 
-/** The DNS-in-real-networks figures (issue 12): dead primary, outage served stale, flood fairness. */
-async function dnsFigures(ns: string): Promise<Record<string, unknown>> {
-  const dp = await deadPrimary(ns);
-  log(`  dns.deadPrimaryRatio ${dp.ratio} (${dp.deadMs} ms with a silent first nameserver, ${dp.healthyMs} ms without)`);
-  const os = await outage();
-  log(`  dns.outageServed ${os.served} (${os.locates} locates over 60 simulated seconds, ${os.realMs} ms real)`);
-  const or = await outageAfterRestart();
-  log(`  dns.outageServedAfterRestart ${or.served} (${or.locates} locates by a new instance on the same context store, ${or.realMs} ms)`);
-  const fl = await flood();
-  log(`  dns.floodUnrelatedP95Ms ${fl.p95Ms} during the flood, ${fl.baselineP95Ms} without (${fl.ratio}x; ${fl.floodSent} flood names)`);
-  return { deadPrimaryRatio: dp.ratio, deadPrimary: dp, outageServed: os.served, outage: os, outageServedAfterRestart: or.served, outageAfterRestart: or, floodUnrelatedP95Ms: fl.p95Ms, floodBaselineP95Ms: fl.baselineP95Ms, floodRatio: fl.ratio, floodSent: fl.floodSent };
+const resolver = (): Promise<typeof import('./resolver')> => import('./resolver');
+
+/** Every section, in run order. Add a row to add a section. */
+const SECTIONS: Section[] = [
+  {
+    name: 'cold',
+    budgetS: 60,
+    async run() {
+      const r = await resolver();
+      const out: Figures = { rttMs: r.RTT, runs: r.RUNS };
+      r.log(`  cold resolution of sip:example.test through a proxy with ${r.RTT} ms RTT, median of ${r.RUNS}`);
+      const coldRtt: Record<string, number> = {};
+      const queries: Record<string, number> = {};
+      const servers: Array<Awaited<ReturnType<typeof r.cold>>> = [];
+      for (const [name, kind, variant] of [
+        ['bind', 'bind', 'default'],
+        ['nsd', 'nsd', 'default'],
+        ['knot', 'knot', 'default'],
+        ['minimal', 'bind', 'minimal'],
+      ] as const) {
+        const c = await r.cold(kind, variant);
+        coldRtt[name] = r.r2(c.rtt);
+        queries[name] = c.queries;
+        servers.push(c);
+        r.log(`  ${name.padEnd(8)} ${r.r2(c.rtt)} RTT, ${c.queries} queries`);
+      }
+      out.coldRtt = coldRtt;
+      out.queries = { cold: queries };
+      const bindProxy = servers[0]!.proxy.nameserver;
+      const ours = r.median(await Promise.all(Array.from({ length: r.RUNS }, () => r.coldLocate(bindProxy))));
+      const chain: number[] = [];
+      for (let i = 0; i < r.RUNS; i++) chain.push(await r.nodeChain(bindProxy));
+      const sj: Array<{ ms: number; targets: number }> = [];
+      for (let i = 0; i < r.RUNS; i++) sj.push(await r.sipjs(bindProxy));
+      const vs = {
+        nodeDns: r.r2(r.median(chain) / ours),
+        sipjs: r.r2(r.median(sj.map((x) => x.ms)) / ours),
+        sipjsNote: `npm sip 0.0.6 returned ${sj[0]!.targets} targets: no NAPTR (so not TLS as the NAPTR order says), SRV priority and weight ignored, _sip._tls instead of _sips._tcp`,
+      };
+      out.vs = vs;
+      r.log(`  vs Node dns chain ${vs.nodeDns}x slower, vs npm sip ${vs.sipjs}x`);
+      const w = await r.warm(servers[2]!.server.nameserver);
+      out.warm = { locatePerSec: w.perSec, vsMapGet: w.vsMapGet };
+      r.log(`  warm: ${w.perSec} locate()/s, ${w.vsMapGet}x a Map.get`);
+      for (const s of servers) {
+        await s.proxy.stop();
+        await s.server.stop();
+      }
+      return out;
+    },
+  },
+  {
+    name: 'concurrency',
+    budgetS: 60,
+    async run() {
+      const r = await resolver();
+      const { startDnsServer } = await import('../servers/dns-servers');
+      const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const dir = mkdtempSync(join(tmpdir(), 'sip-bench-'));
+      writeFileSync(
+        join(dir, 'conc.test.zone'),
+        '$ORIGIN conc.test.\n$TTL 300\n@ IN SOA ns1 h 1 3600 600 86400 60\n IN NS ns1\nns1 IN A 127.0.0.1\n* IN A 127.0.0.1\n',
+      );
+      const nsd = await startDnsServer('nsd', { zones: [{ origin: 'conc.test', file: join(dir, 'conc.test.zone') }] });
+      try {
+        const c = await r.concurrency(nsd.nameserver);
+        r.log(`  concurrency: ${JSON.stringify(c)}`);
+        return { concurrency: c };
+      } finally {
+        await nsd.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
+    name: 'fanout',
+    budgetS: 30,
+    async run() {
+      const r = await resolver();
+      const fanout = await r.maxQueriesPerLocate();
+      r.log(
+        `  dns.maxQueriesPerLocate: ${fanout.questions} questions (${fanout.udpQueries} UDP, ${fanout.tcpConnections} TCP)`,
+      );
+      return {
+        dns: {
+          maxQueriesPerLocate: fanout.questions,
+          maxQueriesPerLocateNote: `64 NAPTR x 64 SRV zone: ${fanout.udpQueries} UDP queries, ${fanout.tcpConnections} TCP retries of truncated answers`,
+        },
+      };
+    },
+  },
+  {
+    name: 'store',
+    budgetS: 90,
+    async run() {
+      const r = await resolver();
+      const { startDnsServer } = await import('../servers/dns-servers');
+      const { storeScale } = await import('./store-scale');
+      const knot = await startDnsServer('knot');
+      try {
+        const store = { ...(await r.sharedStore(knot.nameserver)), ...(await storeScale()) };
+        r.log(`  shared store: ${JSON.stringify(store)}`);
+        return { store };
+      } finally {
+        await knot.stop();
+      }
+    },
+  },
+  {
+    name: 'store-failover',
+    budgetS: 90,
+    async run() {
+      const r = await resolver();
+      const { sentinelFailover } = await import('./store-sentinel');
+      const { clusterFailover } = await import('./store-cluster');
+      const store = { ...(await sentinelFailover()), ...(await clusterFailover()) };
+      r.log(`  store failover: ${JSON.stringify(store)}`);
+      return { store };
+    },
+  },
+  {
+    name: 'state',
+    budgetS: 60,
+    async run() {
+      const r = await resolver();
+      const state = await r.stateAtScale();
+      r.log(`  state: ${JSON.stringify(state)}`);
+      return { state };
+    },
+  },
+  {
+    name: 'dns',
+    budgetS: 90,
+    async run() {
+      const r = await resolver();
+      const { startDnsServer } = await import('../servers/dns-servers');
+      const { startProxy } = await import('../servers/proxy');
+      const server = await startDnsServer('bind');
+      const proxy = await startProxy({ upstream: server.nameserver, delayMs: r.DELAY });
+      try {
+        return { dns: await r.dnsFigures(proxy.nameserver) };
+      } finally {
+        await proxy.stop();
+        await server.stop();
+      }
+    },
+  },
+  {
+    name: 'memory',
+    budgetS: 90,
+    async run() {
+      const r = await resolver();
+      const memory = await r.memory();
+      r.log(`  memory: ${JSON.stringify(memory)}`);
+      return { memory };
+    },
+  },
+  {
+    name: 'enum',
+    budgetS: 30,
+    async run() {
+      const r = await resolver();
+      const figures = await r.enumFigures();
+      r.log(`  ENUM: ${JSON.stringify(figures)}`);
+      return { enum: figures };
+    },
+  },
+  {
+    name: 'nodeRed',
+    budgetS: 120,
+    async run() {
+      const r = await resolver();
+      const nodeRed = await r.nodeRedRatio();
+      r.log(`  Node-RED: ${JSON.stringify(nodeRed)}`);
+      return { nodeRed };
+    },
+  },
+  {
+    name: 'monitor',
+    budgetS: 120,
+    async run() {
+      const { monitorFigures } = await import('./monitor');
+      const monitor = await monitorFigures();
+      process.stderr.write(`  monitor: ${JSON.stringify(monitor)}\n`);
+      return { monitor };
+    },
+  },
+  {
+    name: 'proxy',
+    budgetS: 120,
+    async run() {
+      if (skipUnlessKamailio()) return { proxy: { skipped: 'kamailio not installed' } };
+      const { benchProxy } = await import('./proxy');
+      const proxy = await benchProxy();
+      process.stderr.write(`  Kamailio + Node-RED: ${JSON.stringify(proxy)}\n`);
+      return { proxy };
+    },
+  },
+  // Sections other files deliver (each plugs in when its file exists).
+  { name: 'loss', budgetS: 60, run: external('loss', 'benchLoss') },
+  { name: 'hostile', budgetS: 45, run: external('hostile', 'benchHostile') },
+  { name: 'affinity', budgetS: 45, run: external('affinity', 'benchAffinity') },
+];
+
+/** The old --*-only flags: the section each one runs, and the JSON shape it printed. */
+const LEGACY: Record<string, { section: string; shape(out: Figures): unknown }> = {
+  '--dns-only': { section: 'dns', shape: (o) => ({ dns: o.dns }) },
+  '--monitor-only': { section: 'monitor', shape: (o) => ({ monitor: o.monitor }) },
+  '--state-only': { section: 'state', shape: (o) => o.state },
+  '--proxy-only': { section: 'proxy', shape: (o) => o.proxy },
+  '--node-red-only': { section: 'nodeRed', shape: (o) => o.nodeRed },
+};
+
+/** Child side: run one section and hand its figures to the parent over IPC. */
+async function runChild(name: string): Promise<void> {
+  process.on('unhandledRejection', (e) => {
+    process.stderr.write(`bench ${name}: ${String(e)}\n`);
+    process.exit(1);
+  });
+  const section = SECTIONS.find((s) => s.name === name);
+  if (!section) throw new Error(`no bench section ${name}`);
+  const figures = await section.run();
+  process.send!({ figures }, () => process.exit(0));
 }
 
-process.on('unhandledRejection', (e) => {
-  process.stderr.write(`bench: ${String(e)}\n`);
+/** What running one section gave: its figures, or why there are none. */
+interface Outcome {
+  figures?: Figures;
+  timedOut?: boolean;
+  error?: string;
+  seconds: number;
+}
+
+/** Runs a section in a child process of its own process group, killing the whole group when it overruns. */
+function runSection(section: Section, budgetS: number): Promise<Outcome> {
+  const t0 = performance.now();
+  const seconds = (): number => Math.round((performance.now() - t0) / 100) / 10;
+  return new Promise((resolve) => {
+    // stdout of the child goes to our stderr: only this process writes to stdout.
+    const child = spawn(process.execPath, [...process.execArgv, __filename, '--section', section.name], {
+      stdio: ['ignore', 2, 2, 'ipc'],
+      detached: true,
+    });
+    let figures: Figures | undefined;
+    let timedOut = false;
+    const killGroup = (signal: NodeJS.Signals): void => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // the group is gone already
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup('SIGTERM');
+      setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS).unref();
+    }, budgetS * 1000);
+    child.on('message', (m: { figures?: Figures }) => (figures = m.figures));
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      killGroup('SIGTERM'); // whatever the section left running
+      if (timedOut) resolve({ timedOut: true, seconds: seconds() });
+      else if (figures) resolve({ figures, seconds: seconds() });
+      else resolve({ error: `exited with ${signal ?? code}`, seconds: seconds() });
+    });
+    running.add(killGroup);
+    child.on('exit', () => running.delete(killGroup));
+  });
+}
+
+/** Kill functions of the sections running now (Ctrl-C stops their servers too). */
+const running = new Set<(signal: NodeJS.Signals) => void>();
+
+/** Merges a section's figures into the report: top-level keys shallowly, one level deep. */
+function merge(out: Figures, figures: Figures): void {
+  for (const [key, value] of Object.entries(figures)) {
+    const had = out[key];
+    out[key] = had && typeof had === 'object' && value && typeof value === 'object' ? { ...had, ...value } : value;
+  }
+}
+
+/** The human-readable table of the figures with goals. */
+function table(out: Figures): string {
+  const at = (path: string): string => {
+    let v: unknown = out;
+    for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    return v === undefined ? 'not measured' : typeof v === 'string' ? v : JSON.stringify(v);
+  };
+  const rows: Array<[string, string]> = [
+    ['coldRtt.bind', '<= 1.2'],
+    ['coldRtt.nsd', '<= 1.2'],
+    ['coldRtt.knot', '<= 1.2'],
+    ['coldRtt.minimal', '<= 2.3'],
+    ['queries.cold', ''],
+    ['vs.nodeDns', '>= 2.5'],
+    ['vs.sipjs', ''],
+    ['warm.locatePerSec', ''],
+    ['warm.vsMapGet', '< 20'],
+    ['nodeRed.msgRatio', '>= 0.8'],
+    ['memory.bytesPer1kDomains', ''],
+    ['memory.boundHolds', 'true'],
+    ['state.heapMBPer100kDestinations', '<= 45'],
+    ['state.markFailedP99Ms', '<= 0.5'],
+    ['concurrency.distinct10k', ''],
+    ['concurrency.retries', ''],
+    ['dns.maxQueriesPerLocate', '<= 64'],
+    ['store.propagationMs', ''],
+    ['store.stickyWarmRatio', '~1: reads never wait'],
+    ['store.burst100kMs', '<= 10000'],
+    ['store.burstFailed', '= 0'],
+    ['store.catchup100kMs', '<= 5000'],
+    ['store.catchupMaxStallMs', '<= 50'],
+    ['store.sentinelFailoverMs', 'reported'],
+    ['store.clusterFailoverMs', 'reported'],
+    ['proxy.addedMsP50', '<= 1.5'],
+    ['proxy.failoverMs', '<= 5'],
+    ['enum.extraRtt', '~1: one NAPTR question per suffix'],
+    ['enum.evilRegexpMs', 're2js linear'],
+    ['enum.nativeEvilMs', 'JavaScript backtracks'],
+    ['dns.deadPrimaryRatio', '<= 1.3'],
+    ['dns.outageServed', '1.0'],
+    ['dns.outageServedAfterRestart', '1.0'],
+    ['dns.floodUnrelatedP95Ms', ''],
+    ['dns.floodRatio', '<= 5x'],
+    ['monitor.detectMs', ''],
+    ['monitor.recoverMs', ''],
+    ['monitor.requestsToDeadAfterDetect', ''],
+    ['monitor.cpuPer1kTargets', ''],
+  ];
+  const sections = (out.bench as { sections: Record<string, unknown> }).sections;
+  return (
+    '| figure | value | goal |\n|---|---|---|\n' +
+    rows.map(([k, goal]) => `| ${k} | ${at(k)} | ${goal} |`).join('\n') +
+    '\n\n| section | seconds | note |\n|---|---|---|\n' +
+    Object.entries(sections)
+      .map(([k, v]) => {
+        const s = v as Outcome & { notAvailable?: boolean };
+        return `| ${k} | ${s.seconds} | ${s.timedOut ? 'timed out' : (s.error ?? (s.notAvailable ? 'section not available' : ''))} |`;
+      })
+      .join('\n')
+  );
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const child = args.indexOf('--section');
+  if (child >= 0) return runChild(args[child + 1]!);
+  if (args.includes('--list')) {
+    for (const s of SECTIONS) process.stdout.write(`${s.name} (budget ${s.budgetS} s)\n`);
+    return;
+  }
+  const legacy = Object.keys(LEGACY).find((f) => args.includes(f));
+  const onlyArg = args.find((a) => a.startsWith('--only'));
+  const onlyValue = onlyArg === '--only' ? args[args.indexOf('--only') + 1] : onlyArg?.slice('--only='.length);
+  const only = legacy
+    ? [LEGACY[legacy]!.section]
+    : onlyValue
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+  const unknown = only?.filter((n) => !SECTIONS.some((s) => s.name === n)) ?? [];
+  if (unknown.length) {
+    process.stderr.write(
+      `bench: no section ${unknown.join(', ')}; sections: ${SECTIONS.map((s) => s.name).join(', ')}\n`,
+    );
+    process.exit(2);
+  }
+  const chosen = SECTIONS.filter((s) => !only || only.includes(s.name));
+  const json = args.includes('--json') || legacy !== undefined;
+  const out: Figures = {};
+  const sections: Record<string, unknown> = {};
+  const t0 = performance.now();
+  process.on('SIGINT', () => {
+    for (const kill of running) kill('SIGKILL');
+    process.exit(130);
+  });
+  for (const [i, section] of chosen.entries()) {
+    const left = RUN_BUDGET_S - (performance.now() - t0) / 1000;
+    // BENCH_SECTION_BUDGET_S caps every section (to try the timeout path, or for a quick partial run).
+    const cap = Number(process.env.BENCH_SECTION_BUDGET_S) || Infinity;
+    const budget = Math.floor(Math.min(section.budgetS, left, cap));
+    const tag = `bench [${i + 1}/${chosen.length}] ${section.name}`;
+    if (budget < 5) {
+      process.stderr.write(`${tag}: not run, the run's ${RUN_BUDGET_S} s are used up\n`);
+      sections[section.name] = { seconds: 0, timedOut: true, notRun: true };
+      merge(out, { [section.name]: { timedOut: true } });
+      continue;
+    }
+    process.stderr.write(`${tag}: started (budget ${budget} s)\n`);
+    const r = await runSection(section, budget);
+    const notAvailable = r.figures?.notAvailable === true;
+    if (r.timedOut) merge(out, { [section.name]: { timedOut: true } });
+    else if (r.figures && !notAvailable) merge(out, r.figures);
+    sections[section.name] = {
+      seconds: r.seconds,
+      ...(r.timedOut ? { timedOut: true } : {}),
+      ...(r.error ? { error: r.error } : {}),
+      ...(notAvailable ? { notAvailable: true } : {}),
+    };
+    const how = r.timedOut
+      ? `timed out after ${r.seconds} s, its processes stopped`
+      : notAvailable
+        ? 'section not available'
+        : r.error
+          ? `failed (${r.error}) after ${r.seconds} s`
+          : `done in ${r.seconds} s`;
+    process.stderr.write(`${tag}: ${how}\n`);
+  }
+  out.bench = { seconds: Math.round((performance.now() - t0) / 100) / 10, budgetSeconds: RUN_BUDGET_S, sections };
+  process.stderr.write(`bench: ${chosen.length} sections in ${(out.bench as { seconds: number }).seconds} s\n`);
+  if (legacy) process.stdout.write(JSON.stringify(LEGACY[legacy]!.shape(out)) + '\n');
+  else if (json) process.stdout.write(JSON.stringify(out) + '\n');
+  else process.stdout.write(table(out) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });
-
-(async () => {
-  if (process.argv.includes('--node-red-only')) {
-    console.log(JSON.stringify(await nodeRedRatio()));
-    return;
-  }
-  if (process.argv.includes('--proxy-only')) {
-    console.log(JSON.stringify(await benchProxy()));
-    return;
-  }
-  if (process.argv.includes('--monitor-only')) {
-    console.log(JSON.stringify({ monitor: await monitorFigures() }));
-    return;
-  }
-  if (process.argv.includes('--state-only')) {
-    console.log(JSON.stringify(await stateAtScale()));
-    return;
-  }
-  if (process.argv.includes('--dns-only')) {
-    const server = await startDnsServer('bind');
-    const proxy = await startProxy({ upstream: server.nameserver, delayMs: DELAY });
-    const figures = await dnsFigures(proxy.nameserver);
-    await proxy.stop();
-    await server.stop();
-    console.log(JSON.stringify({ dns: figures }));
-    return;
-  }
-  const out: Record<string, unknown> = { rttMs: RTT, runs: RUNS };
-  log(`cold resolution of sip:example.test through a proxy with ${RTT} ms RTT, median of ${RUNS}`);
-  const coldRtt: Record<string, number> = {};
-  const queries: Record<string, number> = {};
-  const servers: Array<{ server: RunningDnsServer; proxy: DnsProxy }> = [];
-  for (const [name, kind, variant] of [['bind', 'bind', 'default'], ['nsd', 'nsd', 'default'], ['knot', 'knot', 'default'], ['minimal', 'bind', 'minimal']] as const) {
-    const c = await cold(kind, variant);
-    coldRtt[name] = r2(c.rtt);
-    queries[name] = c.queries;
-    servers.push(c);
-    log(`  ${name.padEnd(8)} ${r2(c.rtt)} RTT, ${c.queries} queries`);
-  }
-  out.coldRtt = coldRtt;
-  out.queries = { cold: queries };
-  const bindProxy = servers[0]!.proxy.nameserver;
-  const ours = median(await Promise.all(Array.from({ length: RUNS }, () => coldLocate(bindProxy))));
-  const chain: number[] = [];
-  for (let i = 0; i < RUNS; i++) chain.push(await nodeChain(bindProxy));
-  const sj: Array<{ ms: number; targets: number }> = [];
-  for (let i = 0; i < RUNS; i++) sj.push(await sipjs(bindProxy));
-  out.vs = { nodeDns: r2(median(chain) / ours), sipjs: r2(median(sj.map((x) => x.ms)) / ours), sipjsNote: `npm sip 0.0.6 returned ${sj[0]!.targets} targets: no NAPTR (so not TLS as the NAPTR order says), SRV priority and weight ignored, _sip._tls instead of _sips._tcp` };
-  log(`  vs Node dns chain ${(out.vs as { nodeDns: number }).nodeDns}x slower, vs npm sip ${(out.vs as { sipjs: number }).sipjs}x`);
-  const w = await warm(servers[2]!.server.nameserver);
-  out.warm = { locatePerSec: w.perSec, vsMapGet: w.vsMapGet };
-  log(`  warm: ${w.perSec} locate()/s, ${w.vsMapGet}x a Map.get`);
-  const dir = mkdtempSync(join(tmpdir(), 'sip-bench-'));
-  writeFileSync(join(dir, 'conc.test.zone'), '$ORIGIN conc.test.\n$TTL 300\n@ IN SOA ns1 h 1 3600 600 86400 60\n IN NS ns1\nns1 IN A 127.0.0.1\n* IN A 127.0.0.1\n');
-  const nsd = await startDnsServer('nsd', { zones: [{ origin: 'conc.test', file: join(dir, 'conc.test.zone') }] });
-  out.concurrency = await concurrency(nsd.nameserver);
-  await nsd.stop();
-  rmSync(dir, { recursive: true, force: true });
-  log(`  concurrency: ${JSON.stringify(out.concurrency)}`);
-  const fanout = await maxQueriesPerLocate();
-  out.dns = { ...(out.dns as object | undefined), maxQueriesPerLocate: fanout.questions, maxQueriesPerLocateNote: `64 NAPTR x 64 SRV zone: ${fanout.udpQueries} UDP queries, ${fanout.tcpConnections} TCP retries of truncated answers` };
-  log(`  dns.maxQueriesPerLocate: ${fanout.questions} questions (${fanout.udpQueries} UDP, ${fanout.tcpConnections} TCP)`);
-  out.store = { ...(await sharedStore(servers[2]!.server.nameserver)), ...(await storeScale()), ...(await sentinelFailover()), ...(await clusterFailover()) };
-  log(`  shared store: ${JSON.stringify(out.store)}`);
-  out.state = await stateAtScale();
-  log(`  state: ${JSON.stringify(out.state)}`);
-  out.dns = { ...(out.dns as object | undefined), ...(await dnsFigures(bindProxy)) };
-  log(`  dns: ${JSON.stringify(out.dns)}`);
-  out.memory = await memory();
-  log(`  memory: ${JSON.stringify(out.memory)}`);
-  out.enum = await enumFigures();
-  log(`  ENUM: ${JSON.stringify(out.enum)}`);
-  out.nodeRed = await nodeRedRatio();
-  log(`  Node-RED: ${JSON.stringify(out.nodeRed)}`);
-  out.monitor = await monitorFigures();
-  log(`  monitor: ${JSON.stringify(out.monitor)}`);
-  out.proxy = skipUnlessKamailio() ? { skipped: 'kamailio not installed' } : await benchProxy();
-  log(`  Kamailio + Node-RED: ${JSON.stringify(out.proxy)}`);
-  for (const s of servers) {
-    await s.proxy.stop();
-    await s.server.stop();
-  }
-  if (json) process.stdout.write(JSON.stringify(out) + '\n');
-  else {
-    const rows: Array<[string, string, string]> = [
-      ['coldRtt.bind', String(coldRtt.bind), '<= 1.2'], ['coldRtt.nsd', String(coldRtt.nsd), '<= 1.2'], ['coldRtt.knot', String(coldRtt.knot), '<= 1.2'], ['coldRtt.minimal', String(coldRtt.minimal), '<= 2.3'],
-      ['queries.cold (bind/nsd/knot/minimal)', `${queries.bind}/${queries.nsd}/${queries.knot}/${queries.minimal}`, ''],
-      ['vs.nodeDns', String((out.vs as { nodeDns: number }).nodeDns), '>= 2.5'], ['vs.sipjs', String((out.vs as { sipjs: number }).sipjs), ''],
-      ['warm.locatePerSec', String(w.perSec), ''], ['warm.vsMapGet', String(w.vsMapGet), '< 20'],
-      ['nodeRed.msgRatio', String((out.nodeRed as { msgRatio: number }).msgRatio), '>= 0.8'],
-      ['memory.bytesPer1kDomains', String((out.memory as { bytesPer1kDomains: number }).bytesPer1kDomains), 'bound holds: ' + String((out.memory as { boundHolds: boolean }).boundHolds)],
-      ['state.heapMBPer100kDestinations', String((out.state as { heapMBPer100kDestinations: number }).heapMBPer100kDestinations), '<= 45'],
-      ['state.markFailedP99Ms', String((out.state as { markFailedP99Ms: number }).markFailedP99Ms), '<= 0.5'],
-      ['concurrency.distinct10k', (out.concurrency as { distinct10k: string }).distinct10k, `retries ${(out.concurrency as { retries: number }).retries}`],
-      ['dns.maxQueriesPerLocate (64 x 64 zone)', String(fanout.questions), '<= 64'],
-      ['store.propagationMs (Redis, p50/p99/max)', 'propagationMs' in (out.store as object) ? (({ p50, p99, max }) => `${p50}/${p99}/${max}`)((out.store as { propagationMs: { p50: number; p99: number; max: number } }).propagationMs) : 'skipped', ''],
-      ['proxy.addedMsP50', 'addedMsP50' in (out.proxy as object) ? String((out.proxy as { addedMsP50: number }).addedMsP50) : 'skipped', '<= 1.5'],
-      ['proxy.failoverMs', 'failoverMs' in (out.proxy as object) ? String((out.proxy as { failoverMs: number }).failoverMs) : 'skipped', '<= 5'],
-      ['enum.extraRtt (tel: vs its SIP URI, cold)', String((out.enum as { extraRtt: number }).extraRtt), '~1: one NAPTR question per suffix'],
-      ['enum.evilRegexpMs / enum.nativeEvilMs', `${(out.enum as { evilRegexpMs: number }).evilRegexpMs} / ${(out.enum as { nativeEvilMs: number }).nativeEvilMs}`, 're2js linear; JavaScript backtracks'],
-      ['dns.deadPrimaryRatio', String((out.dns as { deadPrimaryRatio: number }).deadPrimaryRatio), '<= 1.3'],
-      ['dns.outageServed', String((out.dns as { outageServed: number }).outageServed), '1.0'],
-      ['dns.outageServedAfterRestart', String((out.dns as { outageServedAfterRestart: number }).outageServedAfterRestart), '1.0'],
-      ['dns.floodUnrelatedP95Ms (flood / without)', `${(out.dns as { floodUnrelatedP95Ms: number }).floodUnrelatedP95Ms} / ${(out.dns as { floodBaselineP95Ms: number }).floodBaselineP95Ms}`, '<= 5x'],
-      ...(['burst100kMs', 'burstFailed', 'catchup100kMs', 'catchupMaxStallMs', 'sentinelFailoverMs', 'clusterFailoverMs'] as const).map((k): [string, string, string] => [`store.${k}`, k in (out.store as object) ? String((out.store as Record<string, number>)[k]) : 'skipped', { burst100kMs: '<= 10000', burstFailed: '= 0', catchup100kMs: '<= 5000', catchupMaxStallMs: '<= 50', sentinelFailoverMs: 'reported', clusterFailoverMs: 'reported' }[k]]),
-      ['store.stickyWarmRatio (linked / memory)', 'stickyWarmRatio' in (out.store as object) ? String((out.store as { stickyWarmRatio: number }).stickyWarmRatio) : 'skipped', '~1: reads never wait'],
-    ];
-    console.log('| figure | value | goal |\n|---|---|---|\n' + rows.map((r) => `| ${r[0]} | ${r[1]} | ${r[2]} |`).join('\n'));
-  }
-})();

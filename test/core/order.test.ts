@@ -50,9 +50,9 @@ async function prepared(c: Case): Promise<{ l: SipLocator; all: Target[]; destin
     const h = c.health[i];
     if (h !== 'unknown') for (let k = 0; k < 2; k++) l.probed(key(i), { alive: h === 'up' });
     const m = c.marks[i];
-    if (m !== 'none') l.apply({ op: 'mark', mark: { ...key(i), mark: m, expiresAt: NOW + 60_000 } });
+    if (m !== undefined && m !== 'none') l.apply({ op: 'mark', mark: { ...key(i), mark: m, expiresAt: NOW + 60_000 } });
     const a = c.admin[i];
-    if (a !== 'none') l.apply({ op: 'admin', admin: { ...key(i), state: a, since: NOW } });
+    if (a !== undefined && a !== 'none') l.apply({ op: 'admin', admin: { ...key(i), state: a, since: NOW } });
   }
   // The first locate pinned all[0]; the case's pin replaces it, or there is none.
   l.apply({ op: 'unpin', destination: first.destination, target: all[0]! });

@@ -14,7 +14,7 @@ import { createClient } from '@redis/client';
 import { linkStore } from '../../src/store/link';
 import { createRedisStore } from '../../src/store/redis';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
-import { until } from '../store/until';
+import { until } from '../support/wait';
 import { reply, soa, startFakeDns, type FakeDnsServer, type FakeQuery } from '../servers/fake-dns';
 
 type Mode = 'up' | 'servfail';

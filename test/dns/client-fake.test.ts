@@ -116,13 +116,16 @@ test('a silent nameserver times out per attempt, the timeout doubles per round u
   await assert.rejects(c.query('www.example.test', 'A'), { code: 'ETIMEOUT', message: /within 400 ms/ });
   let ms = performance.now() - t0;
   assert.equal(silent.queries.length, 3);
-  assert.ok(ms >= 690 && ms < 2000, `100 + 200 + 400 ms expected, took ${ms} ms`);
+  // Timers never fire early, so the sum of the three timeouts is a lower bound; the count of timeouts bounds it from above.
+  assert.ok(ms >= 690, `100 + 200 + 400 ms expected, took ${ms} ms`);
   assert.equal(c.stats().timeouts, 3);
   const capped = createDnsClient({ nameservers: [silent.nameserver], timeoutMs: 100, maxTimeoutMs: 150, tries: 3 });
   t0 = performance.now();
   await assert.rejects(capped.query('www.example.test', 'A'), { code: 'ETIMEOUT', message: /within 150 ms/ });
   ms = performance.now() - t0;
-  assert.ok(ms >= 390 && ms < 2000, `100 + 150 + 150 ms expected, took ${ms} ms`);
+  assert.ok(ms >= 390, `100 + 150 + 150 ms expected, took ${ms} ms`);
+  assert.equal(silent.queries.length, 6);
+  assert.equal(capped.stats().timeouts, 3);
   c.close();
   capped.close();
   await silent.stop();
@@ -132,9 +135,8 @@ test('ECONNREFUSED moves on at once and is not retried on that nameserver', asyn
   const dead = await deadNameserver();
   const ok = await startFakeDns((q) => [good(q)]);
   const c = createDnsClient({ nameservers: [dead, ok.nameserver], timeoutMs: 2000, tries: 3 });
-  const t0 = performance.now();
   const a = await c.query('www.example.test', 'A');
-  assert.ok(performance.now() - t0 < 500, 'refused must not wait for the timeout');
+  assert.equal(c.stats().timeouts, 0, 'refused must not wait for the timeout');
   assert.equal(a.nameserver, ok.nameserver);
   const allDead = createDnsClient({ nameservers: [dead], timeoutMs: 2000, tries: 3 });
   assert.equal(await codeOf(allDead.query('www.example.test', 'A')), 'ECONNREFUSED');

@@ -5,7 +5,7 @@ import { createDnsClient } from '../../src/core/dns/client';
 import { SERVER_RETRY_BASE_MS } from '../../src/core/dns/health';
 import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
 import { reply, startFakeDns, type FakeDnsServer } from '../servers/fake-dns';
-import { until } from './helpers';
+import { until } from '../support/wait';
 
 describe('a silent first nameserver in front of NSD', { skip: skipUnless('nsd') }, () => {
   let nsd: RunningDnsServer;

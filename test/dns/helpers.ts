@@ -12,12 +12,3 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
     return err.code;
   }
 }
-
-/** Resolves once cond() holds (checked every 5 ms), rejects after `ms`: waits for background work (a probe, a refresh) to settle. */
-export async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

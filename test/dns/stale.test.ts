@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { createDnsClient, RECHECK_MS, STALE_TTL } from '../../src/core/dns/client';
 import { createLocator } from '../../src/core/locator';
 import { reply, soa, startFakeDns, type FakeQuery } from '../servers/fake-dns';
-import { codeOf, until } from './helpers';
+import { codeOf } from './helpers';
+import { until } from '../support/wait';
 
 type Mode = 'up' | 'silent' | 'servfail' | 'nxdomain';
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
 import { parseExposition } from '../metrics/exposition';
+import { until } from '../support/wait';
 
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-events.js'));
 const skip = skipUnlessRedis() || (built ? false : 'run npm run build first');
@@ -40,11 +41,7 @@ describe('operator control: admin API, adminAuth, two instances on one Redis', {
     const env = { SIP_LOCATE_ADMIN_AUTH: JSON.stringify({ type: 'credentials', users: [{ username: 'admin', password: hash, permissions: '*' }, { username: 'viewer', password: hash, permissions: 'read' }] }) };
     [a, b] = await Promise.all([startNodeRedProcess(flows, env), startNodeRedProcess(flows, env)]);
     for (const red of [a, b]) {
-      const deadline = Date.now() + 15000;
-      while ((await state(red)).store.state !== 'up') {
-        if (Date.now() > deadline) throw new Error('the Redis store did not come up');
-        await new Promise((res) => setTimeout(res, 50));
-      }
+      await until(async () => (await state(red)).store.state === 'up', 'the Redis store comes up');
     }
   });
   after(async () => {
@@ -74,15 +71,11 @@ describe('operator control: admin API, adminAuth, two instances on one Redis', {
     assert.equal(res.status, 200);
     return ((await res.json()) as { result: { targets: Array<{ address: string }> } }).result.targets.map((t) => t.address);
   }
-  /** Waits until `red` reports the operator states `want` (address:state), with a deadline. */
+  /** Waits until `red` reports the operator states `want` (address:state); on a timeout, asserts what it shows. */
   async function adminOn(red: NodeRedProcess, want: string[]): Promise<void> {
-    const deadline = Date.now() + 10000;
-    for (;;) {
-      const got = (await state(red)).admin.map((x) => `${x.address}:${x.state}`);
-      if (JSON.stringify(got) === JSON.stringify(want)) return;
-      if (Date.now() > deadline) assert.deepEqual(got, want, 'the other instance did not follow');
-      await new Promise((res) => setTimeout(res, 25));
-    }
+    let got: string[] = [];
+    const follows = async (): Promise<boolean> => JSON.stringify((got = (await state(red)).admin.map((x) => `${x.address}:${x.state}`))) === JSON.stringify(want);
+    await until(follows, 'the other instance follows').catch(() => assert.deepEqual(got, want, 'the other instance did not follow'));
   }
 
   test('writing needs sip-resolver.write (401 anonymous and read-only); reading state and metrics needs read', async () => {

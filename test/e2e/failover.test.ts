@@ -9,6 +9,7 @@ import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dn
 import { skipUnlessSipp, startSipp, type RunningSipp } from '../servers/sipp';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
 import { freePort } from '../servers/ports';
+import { until } from '../support/wait';
 
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-locate.js'));
 const skip = skipUnless('bind') || skipUnlessSipp() || (built ? false : 'run npm run build first');
@@ -95,14 +96,11 @@ describe('end to end: Node-RED + BIND + sipp', { skip }, () => {
     ]);
     // A deploy can answer before the new http-in routes exist: wait until both answer (NXDOMAIN: no SIP traffic).
     for (const path of ['/fo', '/sticky']) {
-      const deadline = Date.now() + 15000;
-      for (;;) {
+      await until(async () => {
         const res = await fetch(`${red.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uri: 'sip:ready.nothere.e2e.test' }) });
         await res.arrayBuffer();
-        if (res.status === 200) break;
-        if (Date.now() > deadline) throw new Error(`${path} did not come up: HTTP ${res.status}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+        return res.status === 200;
+      }, `${path} comes up`);
     }
   });
 

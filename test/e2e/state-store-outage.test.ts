@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
+import { until } from '../support/wait';
 
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-locate.js'));
 const skip = skipUnless('bind') || (built ? false : 'run npm run build first');
@@ -53,14 +54,11 @@ describe('a Node-RED restarted during a DNS outage routes from the plan saved in
   }
   /** Waits until the resolver's store has been read (it is read once at start). */
   async function storeUp(): Promise<void> {
-    const deadline = Date.now() + 15000;
-    for (;;) {
+    await until(async () => {
       const res = await fetch(`${red!.url}/sip-resolver/res/state`).catch(() => undefined);
       const body = res?.status === 200 ? ((await res.json()) as { store?: { state?: string } }) : undefined;
-      if (body?.store?.state === 'up') return;
-      if (Date.now() > deadline) throw new Error(`the store did not come up: ${JSON.stringify(body)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      return body?.store?.state === 'up';
+    }, 'the store comes up');
   }
 
   test('one locate through BIND; SIGTERM; BIND stopped; Node-RED started again on the same userDir routes to the same target with msg.sip.stale', async () => {

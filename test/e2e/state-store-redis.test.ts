@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
+import { until } from '../support/wait';
 
 const built = existsSync(join(__dirname, '..', '..', 'dist', 'nodes', 'sip-locate.js'));
 const skip = skipUnless('bind') || skipUnlessRedis() || (built ? false : 'run npm run build first');
@@ -61,16 +62,13 @@ describe('redis state store: two real Node-RED processes and a real redis-server
     const f = flows(dns.nameserver, redis.url);
     await Promise.all([a.deploy(f), b.deploy(f)]);
     for (const red of [a, b]) {
-      const deadline = Date.now() + 15000;
-      for (;;) {
+      await until(async () => {
         const s = await fetch(`${red.url}/sip-resolver/res/state`);
         const body = s.status === 200 ? ((await s.json()) as State) : undefined;
         const r = await fetch(`${red.url}/loc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"uri":"sip:nothing.shared.test"}' });
         await r.arrayBuffer();
-        if (r.status === 200 && body?.store.state === 'up') break;
-        if (Date.now() > deadline) throw new Error(`instance did not come up: HTTP ${r.status}, store ${JSON.stringify(body?.store)}`);
-        await new Promise((res) => setTimeout(res, 50));
-      }
+        return r.status === 200 && body?.store.state === 'up';
+      }, 'the instance answers /loc and its store is up');
     }
   });
 
@@ -92,13 +90,11 @@ describe('redis state store: two real Node-RED processes and a real redis-server
     return (await res.json()) as State;
   }
   /** Polls an instance's state until cond holds; resolves with the ms it took. */
-  async function waitState(red: NodeRedProcess, cond: (s: State) => boolean, what: string, ms = 15000): Promise<number> {
+  async function waitState(red: NodeRedProcess, cond: (s: State) => boolean, what: string): Promise<number> {
     const t0 = performance.now();
-    for (;;) {
-      const s = await state(red);
-      if (cond(s)) return performance.now() - t0;
-      if (performance.now() - t0 > ms) throw new Error(`${what}: ${JSON.stringify(s)}`);
-    }
+    let last: State | undefined;
+    await until(async () => cond((last = await state(red))), { what: `${what} (last state: ${JSON.stringify(last)})` });
+    return performance.now() - t0;
   }
   const pinOf = (s: State): string | undefined => s.pins[0]?.target.address;
 
@@ -150,13 +146,9 @@ describe('redis state store: two real Node-RED processes and a real redis-server
     await redis.restart();
     await waitState(a, (s) => s.store.state === 'up', 'A reconnects');
     await waitState(b, (s) => s.store.state === 'up', 'B reconnects');
-    let sa: State;
-    let sb: State;
-    for (;;) {
-      [sa, sb] = await Promise.all([state(a), state(b)]);
-      if (pinOf(sa) === pinOf(sb) && sa.marks.map((m) => m.address).sort().join() === sb.marks.map((m) => m.address).sort().join()) break;
-      if (performance.now() - t0 > 20000) throw new Error(`no convergence: ${JSON.stringify({ sa, sb })}`);
-    }
+    const agree = (x: State, y: State): boolean => pinOf(x) === pinOf(y) && x.marks.map((m) => m.address).sort().join() === y.marks.map((m) => m.address).sort().join();
+    await until(async () => agree(...(await Promise.all([state(a), state(b)]))), 'both instances agree on the pin and the marks');
+    const sb = await state(b);
     const converged = performance.now() - t0;
     assert.equal(pinOf(sb), moved.address, 'both on the server A moved to');
     assert.ok(sb.marks.some((m) => m.address === start), 'B has the mark A made while Redis was down');

@@ -137,13 +137,15 @@ for (const kind of DNS_SERVER_KINDS) {
     });
 
     test('a regexp catastrophic for a backtracking engine finishes (linear time); the next rule is used', async () => {
-      const t0 = performance.now();
+      // CPU time, not the clock: other processes on a busy machine do not count against the budget.
+      const cpu0 = process.cpuUsage();
       const r = await locate('tel:+12025550107');
-      const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const ms = (cpu.user + cpu.system) / 1000;
       assert.equal(r.uri, 'sip:safe@c.enum.test');
       assert.ok(notes(r.trace).some((n) => n.includes('does not match')), 'the evil rule was evaluated and did not match');
       // A backtracking engine needs minutes for this pattern on a 12-digit number (seconds at 16 characters); RE2 needs milliseconds.
-      assert.ok(ms < 5000, `${ms.toFixed(0)} ms`);
+      assert.ok(ms < 5000, `${ms.toFixed(0)} ms of CPU`);
     });
 
     test('malformed results are skipped with a note each; the usable rule is used', async () => {

@@ -54,26 +54,25 @@ test('real servers at 0.5 s: stop one, it is down in time and never first; start
     if (e.op === 'up' || e.op === 'down') events.push(e);
   });
   const settings = monitorSettingsFrom({ monitorUris: 'sip:mon.test', monitorInterval: 0.5, monitorTimeout: 1 })!;
-  const bothUp = Promise.all([a.port, b.port].map((port) => nextEvent(l.events, (e) => e.op === 'up' && e.target?.port === port, 5000)));
-  const m = new Monitor(l, settings);
+  const bothUp = Promise.all([a.port, b.port].map((port) => nextEvent(l.events, (e) => e.op === 'up' && e.target?.port === port, 20_000)));
+  // Each finished probe of server a, in order: the state must change after exactly downAfter (upAfter) probes in a row.
+  const probesOfA: boolean[] = [];
+  const m = new Monitor(l, settings, { onProbe: (o) => o.host === 'h0.mon.test' && probesOfA.push(o.alive) });
+  /** How many of a's last probes in a row had this result. */
+  const run = (alive: boolean): number => probesOfA.length - 1 - probesOfA.lastIndexOf(!alive);
   m.start();
   try {
     await bothUp;
     assert.equal(m.size, 2);
-    const bound = settings.intervalMs * 1.1 * settings.downAfter + settings.timeoutMs; // the interval has 10 % jitter
-    const down = nextEvent(l.events, (e) => e.op === 'down' && e.target?.port === a.port, 10_000);
-    const stopped = performance.now();
+    const down = nextEvent(l.events, (e) => e.op === 'down' && e.target?.port === a.port, 20_000);
     await a.stop();
     await down;
-    const detectMs = performance.now() - stopped;
-    assert.ok(detectMs <= bound, `down after ${Math.round(detectMs)} ms, bound ${bound}`);
+    assert.equal(run(false), settings.downAfter, `down after ${settings.downAfter} failed probes in a row: ${probesOfA.join(',')}`);
     for (let i = 0; i < 20; i++) assert.equal((await l.locate('sip:mon.test')).targets[0]!.port, b.port, 'never handed out first');
-    const up = nextEvent(l.events, (e) => e.op === 'up' && e.target?.port === a.port, 10_000);
-    const started = performance.now();
+    const up = nextEvent(l.events, (e) => e.op === 'up' && e.target?.port === a.port, 20_000);
     await a.start();
     await up;
-    const recoverMs = performance.now() - started;
-    assert.ok(recoverMs <= settings.intervalMs * 1.1 * settings.upAfter + 100, `up after ${Math.round(recoverMs)} ms`);
+    assert.equal(run(true), settings.upAfter, `up after ${settings.upAfter} answered probes in a row: ${probesOfA.join(',')}`);
     assert.deepEqual(events.map((e) => `${e.op}:${e.target!.port === a.port ? 'a' : 'b'}`).sort(), ['down:a', 'up:a', 'up:a', 'up:b'], 'no flapping');
     const health = l.health.list();
     assert.deepEqual(health.map((h) => [h.port, h.state, h.host, h.lastCode]), [[a.port, 'up', 'h0.mon.test', 200], [b.port, 'up', 'h1.mon.test', 200]].sort((x, y) => Number(x[0]) - Number(y[0])));

@@ -8,7 +8,7 @@ import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import { parseExposition } from '../metrics/exposition';
 import type { SipLocator } from '../../src/core/locator';
 import { freePort } from '../servers/ports';
-import { until } from '../store/until';
+import { until } from '../support/wait';
 import { MAX_QUEUED_EVENTS } from '../../src/nodes/event-payload';
 
 const ALL = [...NODES, require('../../src/nodes/sip-events')];

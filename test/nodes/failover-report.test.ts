@@ -6,6 +6,7 @@ import { helper, NODES, nextMessage, type Flow } from './helper';
 import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 import { skipUnlessSipp, startSipp, type RunningSipp } from '../servers/sipp';
+import { until } from '../support/wait';
 
 const ZONES = [{ origin: 'example.test', file: zonePath('example.test.zone') }];
 const URI = 'sip:example.test;transport=udp';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { collector, helper, NODES, type Flow } from './helper';
 import { startFakeDns } from '../servers/fake-dns';
-import { until } from '../store/until';
+import { until } from '../support/wait';
 import { openHandles, useResponders } from '../probe/sip-responder';
 
 const ALL = [...NODES, require('../../src/nodes/sip-options')];

@@ -3,7 +3,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { helper, NODES, nextMessage, type Flow } from './helper';
 import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
-import { until } from '../store/until';
+import { until } from '../support/wait';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
 const ZONES = [{ origin: 'example.test', file: zonePath('example.test.zone') }, { origin: 'rfc3263.test', file: zonePath('rfc3263.test.zone') }];
@@ -127,7 +127,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     assert.equal(c.sip.attempt, 1);
     const pins = (helper.getNode('r1') as ResolverConfigNode).locator!.state().pins;
     assert.equal(pins.length, 1);
-    assert.equal(pins[0].target.address, msg.sip.target.address);
+    assert.equal(pins[0]!.target.address, msg.sip.target.address);
   });
 
   test('with Catch enabled, a failure also reaches a Catch node, once', async () => {

@@ -159,11 +159,11 @@ ${zones.map((z) => `  - domain: ${z.origin}\n    file: "${basename(z.file)}"`).j
 `;
 }
 
-/** Asks the server for the first zone's SOA once; resolves true on a NOERROR answer. */
-function probe(port: number, origin: string): Promise<boolean> {
+/** Asks the server for the first zone's SOA once, waiting up to ms; resolves true on a NOERROR answer. */
+function probe(port: number, origin: string, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
-    const timer = setTimeout(() => done(false), 200);
+    const timer = setTimeout(() => done(false), ms);
     const done = (ok: boolean): void => {
       clearTimeout(timer);
       try {
@@ -216,10 +216,11 @@ export async function startDnsServer(kind: DnsServerKind, opts: { zones?: ZoneSp
     await stopChild(child, 3000);
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
+  const deadline = Date.now() + 30_000;
+  // A question sent before the server listens is lost: ask again soon, then wait longer each time (up to 10 s for a reply).
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
     if (child.exitCode !== null) break;
-    if (await probe(port, zones[0]!.origin)) {
+    if (await probe(port, zones[0]!.origin, Math.min(200 * 2 ** attempt, 10_000))) {
       return { kind, address: '127.0.0.1', port, nameserver: `127.0.0.1:${port}`, pid: child.pid!, stop };
     }
   }

@@ -54,7 +54,7 @@ export function reply(q: FakeQuery, o: ReplyOptions = {}): Buffer {
   let flags = dnsPacket.AUTHORITATIVE_ANSWER | (o.rcode ?? 0);
   if (o.truncated) flags |= dnsPacket.TRUNCATED_RESPONSE;
   const additionals = [...(o.additionals ?? [])];
-  if (o.opt ?? q.hasOpt) additionals.push({ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] } as dnsPacket.Answer);
+  if (o.opt ?? q.hasOpt) additionals.push({ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] });
   return dnsPacket.encode({
     type: 'response',
     id: o.id ?? q.id,
@@ -68,7 +68,7 @@ export function reply(q: FakeQuery, o: ReplyOptions = {}): Buffer {
 
 /** The SOA authority record tests use for negative answers. */
 export function soa(zone: string, minimum = 60, ttl = 300): dnsPacket.Answer {
-  return { type: 'SOA', name: zone, ttl, data: { mname: 'ns1.' + zone, rname: 'h.' + zone, serial: 1, refresh: 60, retry: 60, expire: 60, minimum } } as dnsPacket.Answer;
+  return { type: 'SOA', name: zone, ttl, data: { mname: 'ns1.' + zone, rname: 'h.' + zone, serial: 1, refresh: 60, retry: 60, expire: 60, minimum } };
 }
 
 function parse(raw: Buffer, transport: 'udp' | 'tcp'): FakeQuery | undefined {

@@ -73,7 +73,7 @@ export async function startKamailio(config: string, replace: Array<[string, stri
     await stopChild(child, 3000);
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 10000;
+  const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && child.exitCode === null) {
     if (await portBound('127.0.0.1', port, 'udp')) {
       return { port, pid: child.pid!, log: () => log, logLength: () => dropped + log.length, logSince: (from) => log.slice(Math.max(0, from - dropped)), stop };

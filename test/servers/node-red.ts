@@ -68,8 +68,8 @@ export async function startNodeRedProcess(flows: unknown[] | undefined, env: Rec
   ws.on('message', (data: Buffer) => {
     let frames: Array<{ topic: string; data: { id: string; name?: string; msg: string; format?: string } }>;
     try {
-      const parsed = JSON.parse(data.toString());
-      frames = Array.isArray(parsed) ? parsed : [parsed];
+      const parsed: unknown = JSON.parse(data.toString());
+      frames = (Array.isArray(parsed) ? parsed : [parsed]) as typeof frames;
     } catch {
       return;
     }
@@ -96,7 +96,7 @@ export async function startNodeRedProcess(flows: unknown[] | undefined, env: Rec
     pid: red.pid,
     debug,
     statuses,
-    log: red.log,
+    log: () => red.log(),
     waitDebug(id: string, ms = 15000): Promise<DebugMessage> {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no debug message from ${id} within ${ms} ms; seen: ${JSON.stringify(debug).slice(0, 1500)}`)), ms);

@@ -119,7 +119,7 @@ export async function startProxy(o: ProxyOptions): Promise<DnsProxy> {
         if (!upstreams.delete(up)) return; // already closed by stop()
         up.close();
       };
-      const guard = setTimeout(done, 5000);
+      const guard = setTimeout(done, 10_000); // the upstream's reply, at least 10 s on a busy machine
       up.on('message', (answer) => {
         clearTimeout(guard);
         done();

@@ -24,7 +24,7 @@ export function redisCliAvailable(): boolean {
 }
 
 function cli(node: RunningRedis, ...args: string[]): string {
-  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(node.port), ...args], { encoding: 'utf8', timeout: 5000 });
+  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(node.port), ...args], { encoding: 'utf8', timeout: 10_000 });
   return r.stdout ?? '';
 }
 
@@ -57,7 +57,7 @@ export async function startCluster(): Promise<RunningCluster> {
     for (let i = 0; i < 6; i++) nodes.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000', '--repl-diskless-sync-delay', '0', '--cluster-port', String(await freePort('127.0.0.1')), ...(process.env.CLDEBUG ? ['--logfile', `/tmp/cl-${i}.log`] : [])] }));
     const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
     if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${(created.stdout + created.stderr).slice(-2000)}`);
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     // Ready when every node says the cluster is ok and knows three replicas, and each replica has synced (else it may not fail over).
     const ready = (n: RunningRedis): boolean => {
       if (!cli(n, 'CLUSTER', 'INFO').includes('cluster_state:ok') || parseNodes(cli(n, 'CLUSTER', 'NODES')).filter((l) => !l.master).length !== 3) return false;
@@ -65,7 +65,7 @@ export async function startCluster(): Promise<RunningCluster> {
       return info.includes('role:master') || info.includes('master_link_status:up');
     };
     while (!nodes.every(ready)) {
-      if (Date.now() > deadline) throw new Error('the cluster did not become ok within 20 s');
+      if (Date.now() > deadline) throw new Error('the cluster did not become ok within 60 s');
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (err) {

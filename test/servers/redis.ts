@@ -41,7 +41,7 @@ export function skipUnlessRedis(): string | false {
 }
 
 /** Sends one inline command and resolves with the raw reply. */
-function rawCommand(port: number, line: string, ms = 2000): Promise<string> {
+function rawCommand(port: number, line: string, ms = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     let data = '';
@@ -75,11 +75,11 @@ export async function startRedis(opts: { port?: number; args?: string[] } = {}):
     child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', '--daemonize', 'no', '--notify-keyspace-events', '', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d) => (log = (log + d).slice(-5000)));
     child.stderr?.on('data', (d) => (log = (log + d).slice(-5000)));
-    const deadline = Date.now() + 10000;
+    const deadline = Date.now() + 30_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${log}`);
       try {
-        if ((await rawCommand(port, 'PING', 500)).startsWith('+PONG')) return;
+        if ((await rawCommand(port, 'PING')).startsWith('+PONG')) return;
       } catch {
         // not listening yet
       }
@@ -152,7 +152,7 @@ export async function startSentinels(): Promise<RunningSentinels> {
   }
   const ask = async (port: number): Promise<number | undefined> => {
     try {
-      const reply = await rawCommand(port, `SENTINEL get-master-addr-by-name ${masterName}`, 500);
+      const reply = await rawCommand(port, `SENTINEL get-master-addr-by-name ${masterName}`);
       const m = /\$\d+\r\n[^\r]+\r\n\$\d+\r\n(\d+)\r\n/.exec(reply);
       return m ? Number(m[1]) : undefined;
     } catch {
@@ -160,19 +160,19 @@ export async function startSentinels(): Promise<RunningSentinels> {
     }
   };
   // Ready once every sentinel knows the primary and sees the replica and the other two sentinels.
-  const deadline = Date.now() + 15000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     let ready = 0;
     for (const port of ports) {
       try {
-        const info = await rawCommand(port, `SENTINEL master ${masterName}`, 500);
+        const info = await rawCommand(port, `SENTINEL master ${masterName}`);
         if (/num-slaves\r\n[^\r]*\r\n1\r\n/.test(info) && /num-other-sentinels\r\n[^\r]*\r\n2\r\n/.test(info)) ready++;
       } catch {
         // not up yet
       }
     }
     if (ready === 3) break;
-    if (Date.now() > deadline) throw new Error('the sentinels did not see the replica and each other within 15 s');
+    if (Date.now() > deadline) throw new Error('the sentinels did not see the replica and each other within 30 s');
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -76,7 +76,7 @@ async function startSippOnce(o: { scenario: string; address: string; transport: 
     if (stderr.length < 4000) stderr += d.toString();
   });
   const stop = (): Promise<void> => stopChild(child, 2000);
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && child.exitCode === null) {
     if (await portBound(o.address, port, o.transport)) return { address: o.address, port, transport: o.transport, pid: child.pid!, stop };
     await new Promise((r) => setTimeout(r, 5));

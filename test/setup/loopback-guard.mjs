@@ -71,7 +71,8 @@ dns.promises.lookup = async function guardedPromisesLookup(host, options) {
 };
 
 const udpConnect = dgram.Socket.prototype.connect;
-dgram.Socket.prototype.connect = function guardedConnect(port, address, callback) {
+dgram.Socket.prototype.connect = function guardedConnect(port, address) {
+  // (port, address, callback): the callback reaches the original through `arguments`.
   if (typeof address === 'string' && net.isIP(address) !== 0 && !isLoopback(address)) {
     const error = unreachable('UDP', address, port);
     process.nextTick(() => this.emit('error', error));

@@ -9,7 +9,7 @@ import { createRedisStore } from '../../src/store/redis';
 import { createContextStore, type ContextLike } from '../../src/store/context';
 import { readAdmin, readChange } from '../../src/store/records';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
-import { until } from './until';
+import { until } from '../support/wait';
 import { closeAll } from './close-all';
 
 const T = { transport: 'udp' as const, address: '127.0.0.71', port: 5060 };

@@ -8,7 +8,7 @@ import { linkStore, type StoreLink } from '../../src/store/link';
 import { createRedisStore } from '../../src/store/redis';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
-import { until } from './until';
+import { until } from '../support/wait';
 import { closeAll } from './close-all';
 
 const POOL = 'sip:pool.carriers.test;transport=udp';

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
-import { until } from './until';
+import { until } from '../support/wait';
 
 type Core = typeof import('../../src/core/index');
 type Store = typeof import('../../src/store/index');

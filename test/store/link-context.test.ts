@@ -10,7 +10,7 @@ import { createContextStore, CONTEXT_KEY, type ContextLike } from '../../src/sto
 import { linkStore } from '../../src/store/link';
 import { readChange, readPin } from '../../src/store/records';
 import type { StateStore, StoreEvents, WriteOutcome } from '../../src/store/types';
-import { until } from './until';
+import { until } from '../support/wait';
 
 const T = (n: number): Target => withAddressing({ transport: 'udp', address: `127.0.0.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
 const DEST = 'sip:pbx.test;udp';
@@ -143,7 +143,7 @@ describe('context store', () => {
     assert.equal(l.state().pins.length, 1, 'memory keeps it');
     l.markFailed(T(1), { reason: 'transport' });
     ctx.fail = false;
-    await until(() => link.status().state === 'up', 'back up (retried)', 10000);
+    await until(() => link.status().state === 'up', 'back up (retried)');
     await until(() => {
       const saved = ctx.data.get(CONTEXT_KEY) as LocatorState | undefined;
       return !!saved && saved.pins.length === 0 && saved.marks.length === 1;

@@ -12,7 +12,7 @@ import { storeFromConfig } from '../../src/nodes/resolver-config';
 import { skipUnlessRedis } from '../servers/redis';
 import { startCluster, type RunningCluster } from '../servers/redis-cluster';
 import { closeAll } from './close-all';
-import { until } from './until';
+import { until } from '../support/wait';
 
 const T = (n: number): Target => withAddressing({ transport: 'udp', address: `127.0.5.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
 const PREFIX = 'clu';
@@ -71,7 +71,7 @@ describe('Redis Cluster topology (real redis-server cluster)', { skip: skipUnles
   test('two instances share pins and marks; the slot\'s primary is killed, its replica promoted, both write again, nothing lost', async (t) => {
     const a = instance();
     const b = instance();
-    await until(() => a.link.status().state === 'up' && b.link.status().state === 'up', 'both up', 20_000);
+    await until(() => a.link.status().state === 'up' && b.link.status().state === 'up', 'both up');
     const base = storeKeys(PREFIX, true).base;
     const { primary, replica } = cluster.ownerOf(base);
     assert.ok(replica, 'the slot\'s primary has a replica');
@@ -94,18 +94,11 @@ describe('Redis Cluster topology (real redis-server cluster)', { skip: skipUnles
     const t0 = performance.now();
     await primary.kill();
     const lateA = 'sip:after-failover-a.test;udp';
-    let written = false;
-    const deadline = Date.now() + 30_000;
-    while (!written && Date.now() < deadline) {
-      if (cluster.cli(replica!, 'ROLE').startsWith('master') && a.link.status().state === 'up' && b.link.status().state === 'up') {
-        a.locator.markSucceeded(T(4), lateA);
-        b.locator.markFailed(T(5), { reason: '503', retryAfter: 600 });
-        written = true;
-      } else await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(written, `the replica was promoted and both links came back within 30 s (role ${cluster.cli(replica!, 'ROLE').split('\n')[0]}, A ${JSON.stringify(a.link.status())}, B ${b.link.status().state})`);
-    await until(() => b.locator.pinnedTarget(lateA)?.address === '127.0.5.4', 'B sees A\'s pin written through the promoted replica', 15_000);
-    await until(() => a.locator.state().marks.some((m) => m.address === '127.0.5.5'), 'A sees B\'s mark written through the promoted replica', 15_000);
+    await until(() => cluster.cli(replica!, 'ROLE').startsWith('master') && a.link.status().state === 'up' && b.link.status().state === 'up', { what: 'the replica was promoted and both links came back', ms: 30_000 });
+    a.locator.markSucceeded(T(4), lateA);
+    b.locator.markFailed(T(5), { reason: '503', retryAfter: 600 });
+    await until(() => b.locator.pinnedTarget(lateA)?.address === '127.0.5.4', 'B sees A\'s pin written through the promoted replica');
+    await until(() => a.locator.state().marks.some((m) => m.address === '127.0.5.5'), 'A sees B\'s mark written through the promoted replica');
     t.diagnostic(`store.clusterFailoverMs ${Math.round(performance.now() - t0)}`);
     await a.link.flush();
     await b.link.flush();

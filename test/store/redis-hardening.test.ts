@@ -11,7 +11,7 @@ import { linkStore, type StoreLink } from '../../src/store/link';
 import { createRedisStore } from '../../src/store/redis';
 import { parseRedisConnection } from '../../src/store/redis-connection';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
-import { until } from './until';
+import { until } from '../support/wait';
 import { closeAll } from './close-all';
 import { withAddressing } from '../../src/core/target';
 

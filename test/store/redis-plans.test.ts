@@ -9,7 +9,7 @@ import { createRedisStore } from '../../src/store/redis';
 import { reply, soa, startFakeDns, type FakeDnsServer, type FakeQuery } from '../servers/fake-dns';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 import { closeAll } from './close-all';
-import { until } from './until';
+import { until } from '../support/wait';
 
 describe('last good plans in Redis', { skip: skipUnlessRedis() }, () => {
   let redis: RunningRedis;

@@ -9,7 +9,7 @@ import { createRedisStore } from '../../src/store/redis';
 import { storeFromConfig } from '../../src/nodes/resolver-config';
 import { skipUnlessSentinel, startSentinels, type RunningSentinels } from '../servers/redis';
 import { closeAll } from './close-all';
-import { until } from './until';
+import { until } from '../support/wait';
 import { withAddressing } from '../../src/core/target';
 
 const T = (n: number): Target => withAddressing({ transport: 'udp', address: `127.0.4.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
@@ -45,7 +45,7 @@ describe('Redis Sentinel topology (real redis-server and redis-sentinel)', { ski
   test('the primary is killed mid-run: the replica is promoted, both instances write again, no pin is lost', async (t) => {
     const a = instance();
     const b = instance();
-    await until(() => a.link.status().state === 'up' && b.link.status().state === 'up', 'both up', 15_000);
+    await until(() => a.link.status().state === 'up' && b.link.status().state === 'up', 'both up');
     for (let i = 0; i < 200; i++) a.locator.markSucceeded(T(1 + (i % 3)), `sip:s${i}.test;udp`);
     await until(() => b.locator.state().pins.length === 200, 'B has A\'s 200 pins');
     const before = await group.primaryPort();
@@ -54,16 +54,9 @@ describe('Redis Sentinel topology (real redis-server and redis-sentinel)', { ski
     await group.primary.kill();
     // Both go on from memory meanwhile; the new primary gets every pin back from memory when they reconnect.
     const late = 'sip:after-failover.test;udp';
-    let written = false;
-    const deadline = Date.now() + 30_000;
-    while (!written && Date.now() < deadline) {
-      if ((await group.primaryPort()) === group.replica.port && a.link.status().state === 'up' && b.link.status().state === 'up') {
-        a.locator.markSucceeded(T(4), late);
-        written = true;
-      } else await new Promise((r) => setTimeout(r, 50));
-    }
-    assert.ok(written, 'the replica was promoted and both links came back within 30 s');
-    await until(() => b.locator.pinnedTarget(late)?.address === '127.0.4.4', 'B sees A\'s pin written through the new primary', 15_000);
+    await until(async () => (await group.primaryPort()) === group.replica.port && a.link.status().state === 'up' && b.link.status().state === 'up', { what: 'the replica was promoted and both links came back', ms: 30_000 });
+    a.locator.markSucceeded(T(4), late);
+    await until(() => b.locator.pinnedTarget(late)?.address === '127.0.4.4', 'B sees A\'s pin written through the new primary');
     t.diagnostic(`store.sentinelFailoverMs ${Math.round(performance.now() - t0)}`);
     await a.link.flush();
     await b.link.flush();

@@ -8,7 +8,10 @@ export interface UntilOptions {
 }
 
 /** Resolves once `condition()` holds (checked after each turn of the event loop, then every 5 ms); rejects after opts.ms. */
-export async function until(condition: () => boolean | Promise<boolean>, opts: UntilOptions | string = {}): Promise<void> {
+export async function until(
+  condition: () => boolean | Promise<boolean>,
+  opts: UntilOptions | string = {},
+): Promise<void> {
   const o = typeof opts === 'string' ? { what: opts } : opts;
   const ms = o.ms ?? 20_000;
   const end = performance.now() + ms;

@@ -1,29 +1,28 @@
 /**
  * The locator façade: locate() and its relatives over the parts that do the work, one job each:
  * locator/options.ts (settings), locator/querier.ts (DNS), locator/plan-cache.ts (plans, shared builds),
- * locator/saved-plans.ts (last good plans), failover/target-state.ts (marks, pins, operator states, health, order).
+ * locator/saved-plans.ts (last good plans), locator/reports.ts (hand-outs, proxy reports), failover/target-state.ts (marks, pins, operator states, health, order).
  */
-import { withDeadline } from './deadline';
 import { EnumStep, withEnum } from './enum/step';
 import { EventHub } from './events';
-import type { DnsClient, DnsQuerier, QueryEvent } from './dns/types';
+import type { DnsClient, QueryEvent } from './dns/types';
 import { SipLocateError } from './errors';
-import { failoverFrom, type ReportSink } from './failover/from-report';
-import { HandedOut, MIN_HANDED_OUT } from './failover/report-guard';
+import { failoverFrom } from './failover/from-report';
 import type { Health, ProbeOutcome } from './failover/health';
 import { TargetState } from './failover/target-state';
 import { limitLookups } from './system/lookup-limit';
-import { osLookup, type SystemLookup } from './system/lookup';
-import type { SearchSettings } from './system/search';
-import { buildPlan, type PlanContext } from './rfc3263/locate';
+import { osLookup } from './system/lookup';
+import { buildPlan } from './rfc3263/locate';
 import { planTargets, type Plan } from './rfc3263/plan';
 import type {
   AdminRecord, AdminState, Clock, FailoverState, Failure, LocateOptions, LocateResult, LocatorState, PlanRecord,
-  ReportOptions, ReportResult, SipUri, StateChange, Target, TargetKey,
+  ReportOptions, ReportResult, StateChange, Target, TargetKey,
 } from './types';
 import { readSettings, type CreateLocatorOptions, type LocatorTestOptions, type Settings } from './locator/options';
 import { buildQuerier, QueryEvents } from './locator/querier';
+import { PlanBuilds } from './locator/plan-builds';
 import { PlanCache } from './locator/plan-cache';
+import { Reports } from './locator/reports';
 import { SavedPlans } from './locator/saved-plans';
 import type { LocatorCounters, SipLocator } from './locator/api';
 
@@ -45,17 +44,14 @@ class LocatorImpl implements SipLocator {
   readonly dns: DnsClient | undefined;
   readonly events: EventHub;
   private readonly s: Settings;
-  private readonly querier: DnsQuerier;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly systemLookup: SystemLookup;
-  /** The system's search list, when the system settings are in use. */
-  private readonly search: SearchSettings | undefined;
+  private readonly builds: PlanBuilds;
   private readonly cache: PlanCache;
   private readonly saved: SavedPlans;
   private readonly targets: TargetState;
   /** Destinations whose targets were handed out: reports may touch only those (report-guard). */
-  private readonly handedOut: HandedOut;
+  private readonly reports: Reports;
   /** tel: (and user=phone) URIs go through ENUM first (RFC 6116). */
   private readonly enums: EnumStep;
   private readonly counts: LocatorCounters = { locates: {}, planHits: 0, planMisses: 0, failovers: 0 };
@@ -71,13 +67,23 @@ class LocatorImpl implements SipLocator {
     this.cache = new PlanCache(this.clock, this.s.planLimit);
     // Per-destination state follows the bound the user sets for destinations: cacheSize (and staleBytes for plans).
     this.saved = new SavedPlans(this.clock, this.s.staleMs, this.s.planLimit, this.s.staleBytes, (destination) => this.cache.get(destination) !== undefined);
-    this.handedOut = new HandedOut(this.clock, Math.max(this.s.planLimit, MIN_HANDED_OUT));
+    this.reports = new Reports(this.clock, this.s.planLimit, {
+      isEnum: (uri) => this.enums.handles(uri),
+      destinationOf: (uri) => this.cache.parse(uri).destination,
+      markReported: (destination, target, failure, shared) => {
+        this.counts.failovers++;
+        return this.targets.markReported(destination, target, failure, shared);
+      },
+      next: (state) => this.targets.next(state, this.drawn(state.destination)),
+    });
     // Last, as it starts the sweep timer: nothing above may throw after it.
     this.targets = new TargetState(this.clock, this.events, this.s);
-    this.systemLookup = limitLookups(o.system?.lookup ?? osLookup);
     this.queries = new QueryEvents(this.events);
     try {
-      ({ querier: this.querier, dns: this.dns, search: this.search } = buildQuerier(o, this.s.addressLookup, (event) => this.queries.queried(event, this.dns)));
+      const { querier, dns, search } = buildQuerier(o, this.s.addressLookup, (event) => this.queries.queried(event, this.dns));
+      this.dns = dns;
+      this.builds = new PlanBuilds(this.s, { querier, search, systemLookup: limitLookups(o.system?.lookup ?? osLookup), random: this.random, cache: this.cache, saved: this.saved,
+        kept: (record) => this.targets.bus.emit({ op: 'plan', plan: record }), closed: () => this.closed });
     } catch (err) {
       this.targets.close();
       throw err;
@@ -105,7 +111,7 @@ class LocatorImpl implements SipLocator {
     if (!this.enums.handles(uri)) return this.locateSip(uri, options);
     // One query budget for the whole lookup: what ENUM asked is taken from what RFC 3263 may ask.
     const max = this.s.maxQueries;
-    return this.deadline(uri, options.signal, this.s.resolveTimeoutMs, () => this.enums.resolve(uri, this.querier, options.trace === true, max).then(async (found) => {
+    return this.builds.deadline(uri, options.signal, this.s.resolveTimeoutMs, () => this.enums.resolve(uri, this.builds.querier, options.trace === true, max).then(async (found) => {
       const left = max - found.queries;
       if (left < 1) throw new SipLocateError('EBUDGET', `The ENUM look-up of ${uri.slice(0, 80)} used all ${max} DNS questions of this resolution (maxQueriesPerLocate); none were left to locate ${found.sipUri.slice(0, 80)}.`, { budget: max });
       return withEnum(uri, found, await this.locateSip(found.sipUri, { trace: options.trace }, left));
@@ -115,11 +121,11 @@ class LocatorImpl implements SipLocator {
   /** RFC 3263 location of a SIP URI. */
   private async locateSip(uri: string, options: LocateOptions, maxQueries = this.s.maxQueries): Promise<LocateResult> {
     const { uri: parsed, destination } = this.cache.parse(uri);
-    const ctx = this.planContext(options.trace === true, maxQueries);
+    const ctx = this.builds.context(options.trace === true, maxQueries);
     if (options.trace) {
       // Read-only: the tree comes from a fresh build, the answer from what a real locate would use; nothing is stored.
       try {
-        const built = await this.deadline(uri, options.signal, this.s.resolveTimeoutMs, (signal) => buildPlan(parsed, { ...ctx, signal }));
+        const built = await this.builds.deadline(uri, options.signal, this.s.resolveTimeoutMs, (signal) => buildPlan(parsed, { ...ctx, signal }));
         const result = this.resultFrom(uri, destination, this.cache.get(destination) ?? built.plan, true);
         if (built.trace) result.trace = built.trace;
         return result;
@@ -140,7 +146,7 @@ class LocatorImpl implements SipLocator {
     this.counts.planMisses++;
     let plan: Plan;
     try {
-      plan = await this.planFor(uri, parsed, destination, ctx, options.signal);
+      plan = await this.builds.planFor(uri, parsed, destination, ctx, options.signal);
     } catch (err) {
       // No nameserver answered and the DNS client had nothing, not even stale: the last good plan (RFC 8767) routes.
       const saved = this.saved.fallback(destination, err, false);
@@ -151,43 +157,12 @@ class LocatorImpl implements SipLocator {
     return this.resultFrom(uri, destination, plan);
   }
 
-  /** What building a plan needs from this locator's settings. */
-  private planContext(trace: boolean, maxQueries: number): PlanContext {
-    const s = this.s;
-    return { querier: this.querier, transports: s.transports, family: s.family, naptrNoMatch: s.naptrNoMatch, trace, maxQueries,
-      search: this.search, addressLookup: s.addressLookup, systemTtl: s.systemTtl, systemLookup: this.systemLookup, random: this.random };
-  }
-
-  /**
-   * The destination's plan from a build shared by every caller for it: the build holds the one timer (resolveTimeoutMs);
-   * a caller's signal only stops that caller waiting.
-   */
-  private planFor(uri: string, parsed: SipUri, destination: string, ctx: PlanContext, signal: AbortSignal | undefined): Promise<Plan> {
-    const build = this.cache.shared(destination, () => this.deadline(uri, undefined, this.s.resolveTimeoutMs, (stop) => buildPlan(parsed, { ...ctx, signal: stop })).then((built) => {
-      this.cache.remember(destination, built.plan);
-      const record = this.closed ? undefined : this.saved.keepGood(destination, built.plan);
-      if (record) this.targets.bus.emit({ op: 'plan', plan: record });
-      return built.plan;
-    }));
-    return signal ? this.deadline(uri, signal, Infinity, () => build) : build;
-  }
-
-  /** Runs work under the one deadline helper: ETIMEOUT after `ms`, ECANCELLED when `signal` aborts. */
-  private deadline<T>(uri: string, signal: AbortSignal | undefined, ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-    return withDeadline(work, {
-      ms,
-      signal,
-      timeout: () => new SipLocateError('ETIMEOUT', `Locating ${uri} took longer than ${this.s.resolveTimeoutMs} ms.`, { uri }),
-      cancelled: () => new SipLocateError('ECANCELLED', `Locating ${uri} was cancelled.`, { uri }),
-    });
-  }
-
   /** Draws the order from a plan and applies marks and the pin (readOnly: without changing pins); throws ENOADDRESS when nothing is left. */
   private resultFrom(uri: string, destination: string, plan: Plan, readOnly = false): LocateResult {
     const drawn = planTargets(plan, this.s.family, this.random, this.s.maxTargets);
     if (drawn.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.s.family}.`, { destination });
     const { targets, sticky } = this.targets.order(destination, drawn, plan, readOnly);
-    if (!readOnly) this.handedOut.record(destination, plan);
+    if (!readOnly) this.reports.record(destination, plan);
     return { uri, destination, targets, sticky, stale: plan.stale === true };
   }
 
@@ -216,41 +191,24 @@ class LocatorImpl implements SipLocator {
   async probeTargets(uri: string, signal?: AbortSignal): Promise<readonly Target[]> {
     this.open();
     const { uri: parsed, destination } = this.cache.parse(uri);
-    const plan = this.cache.get(destination) ?? (await this.planFor(uri, parsed, destination, this.planContext(false, this.s.maxQueries), signal));
+    const plan = this.cache.get(destination) ?? (await this.builds.planFor(uri, parsed, destination, this.builds.context(false, this.s.maxQueries), signal));
     return this.cache.probeTargets(plan, this.s.family, this.random, this.s.maxTargets);
   }
 
   failover(state: FailoverState, failure: Failure): Target | undefined {
     if (state.tried.length > 0) this.counts.failovers++;
-    const plan = this.cache.get(state.destination);
-    return this.targets.failover(state, failure, plan && planTargets(plan, this.s.family, this.random, this.s.maxTargets));
+    return this.targets.failover(state, failure, this.drawn(state.destination));
+  }
+
+  /** The targets drawn from the destination's cached plan (RFC 3263 order), when there is one. */
+  private drawn(destination: string): Target[] | undefined {
+    const plan = this.cache.get(destination);
+    return plan && planTargets(plan, this.s.family, this.random, this.s.maxTargets);
   }
 
   failoverFrom(uri: string, failed: TargetKey | string, options?: ReportOptions): Promise<ReportResult> {
-    return failoverFrom(this, this.reportSink, uri, failed, options, this.s.numericReportsShared);
+    return failoverFrom(this, this.reports.sink, uri, failed, options, this.s.numericReportsShared);
   }
-
-  /** What failoverFrom() may do beyond the public interface: check hand-outs and mark within the report bounds. */
-  private readonly reportSink: ReportSink = {
-    sequence: () => this.handedOut.sequence(),
-    recent: (uri) => {
-      if (this.enums.handles(uri)) return true;
-      try {
-        return this.handedOut.recent(this.cache.parse(uri).destination);
-      } catch {
-        return true; // the report's locate rejects the URI with its own error
-      }
-    },
-    handedOut: (destination, target, before) => this.handedOut.covers(destination, target, before),
-    markReported: (destination, target, failure, shared) => {
-      this.counts.failovers++;
-      return this.targets.markReported(destination, target, failure, shared);
-    },
-    next: (state) => {
-      const plan = this.cache.get(state.destination);
-      return this.targets.next(state, plan && planTargets(plan, this.s.family, this.random, this.s.maxTargets));
-    },
-  };
 
   markFailed(target: TargetKey, failure: Failure): void {
     this.targets.markFailed(target, failure);
@@ -318,7 +276,7 @@ class LocatorImpl implements SipLocator {
     this.queries.clear();
     this.cache.clear();
     this.saved.clear();
-    this.handedOut.clear();
+    this.reports.clear();
     this.enums.clear();
     this.dns?.close();
   }

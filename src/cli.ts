@@ -3,7 +3,7 @@
 import { createLocator } from './core/locator';
 import { unexpected } from './core/errors';
 import { DEFAULT_TRANSPORTS, DNS_OPTIONS, LOCATOR_CHOICES, LOCATOR_OPTIONS } from './core/locator/options';
-import { runLab } from './lab';
+import { runLab } from './lab-command';
 import type { FamilyPolicy, LocateResult, TraceNode, Transport } from './core/types';
 import type { DnsRecord, NameserverState } from './core/dns/types';
 

@@ -67,6 +67,20 @@ test('every default docs/settings.md shows for the sip-resolver is the one in th
   assert.ok(checked >= 30, `checked ${checked} defaults`);
 });
 
+test('each DNS option default docs/dns.md lists is the one in DNS_OPTIONS / DNS_SWITCHES', () => {
+  const text = readFileSync(join(ROOT, 'docs', 'dns.md'), 'utf8');
+  const seen: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\| `(\w+)` \| `?([\w.,]+)`? \|/.exec(line);
+    if (!m || !(m[1]! in DNS_OPTIONS || m[1]! in DNS_SWITCHES)) continue;
+    const name = m[1]!;
+    const expected = name in DNS_OPTIONS ? String(DNS_OPTIONS[name as keyof typeof DNS_OPTIONS].default) : String(DNS_SWITCHES[name as keyof typeof DNS_SWITCHES]);
+    assert.equal(m[2]!.replace(/,/g, ''), expected, `docs/dns.md: ${name}`);
+    seen.push(name);
+  }
+  assert.deepEqual(seen.sort(), ['adaptive', 'hedge', 'maxTimeoutMs', 'timeoutMs', 'tries']);
+});
+
 test('the built editor carries the tables\' defaults, and keeps no number of its own', () => {
   const built = readFileSync(join(ROOT, 'dist', 'nodes', 'sip-resolver.html'), 'utf8');
   const m = /var DEFAULTS = (\{.*?\});\n/.exec(built);

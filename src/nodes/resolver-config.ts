@@ -4,6 +4,11 @@ import { DEFAULT_TRANSPORTS, DNS_OPTIONS, DNS_SWITCHES, LOCATOR_CHOICES, LOCATOR
 import type { FamilyPolicy, LocatorOptions, Transport } from '../core/types';
 import type { StoreKind } from '../store/types';
 import { MONITOR_OPTIONS, type MonitorConfig } from '../monitor/settings';
+import { DEFAULT_ENUM_SUFFIXES } from '../core/enum/step';
+
+/** Where marks and pins are kept when the store setting is empty, and the Redis topology when that one is. */
+const DEFAULT_STORE: StoreKind = 'memory';
+const DEFAULT_REDIS_TOPOLOGY = 'single';
 
 /** The locator options that take a number. */
 type NumericOption = { [K in keyof LocatorOptions]-?: NonNullable<LocatorOptions[K]> extends number ? K : never }[keyof LocatorOptions];
@@ -53,6 +58,7 @@ export interface EditorDefaults {
   choices: Record<string, string>;
   switches: Record<string, boolean>;
   transports: string;
+  enumSuffixes: string;
 }
 
 /** The sip-resolver editor's defaults and bounds (scripts/copy-assets.mjs writes them into the editor HTML at build time). */
@@ -63,8 +69,11 @@ export function editorDefaults(): EditorDefaults {
     numbers[field] = { value: f.spec.default / f.scale, min: f.spec.min / f.scale, max: f.spec.max / f.scale, integer: f.spec.integer && f.scale === 1 };
   }
   for (const [field, spec] of Object.entries(MONITOR_OPTIONS)) numbers[field] = { value: spec.default, min: spec.min, max: spec.max, integer: spec.integer };
-  const choices = { family: LOCATOR_CHOICES.family.default, addressLookup: LOCATOR_CHOICES.addressLookup.default, pinPolicy: LOCATOR_CHOICES.pinPolicy.default };
-  return { numbers, choices, switches: { ...RESOLVER_SWITCH_FIELDS }, transports: DEFAULT_TRANSPORTS.join(',') };
+  const choices = {
+    family: LOCATOR_CHOICES.family.default, addressLookup: LOCATOR_CHOICES.addressLookup.default, pinPolicy: LOCATOR_CHOICES.pinPolicy.default,
+    store: DEFAULT_STORE, redisTopology: DEFAULT_REDIS_TOPOLOGY,
+  };
+  return { numbers, choices, switches: { ...RESOLVER_SWITCH_FIELDS }, transports: DEFAULT_TRANSPORTS.join(','), enumSuffixes: DEFAULT_ENUM_SUFFIXES.join(', ') };
 }
 
 /** The properties the editor saves for a sip-resolver. */
@@ -183,7 +192,7 @@ export function withoutUnsetVariables<C extends object>(c: C): { config: C; unse
 
 /** Reads and checks the state store settings; throws EINVALIDOPTION. `unset` lists the settings emptied by withoutUnsetVariables. */
 export function storeFromConfig(c: ResolverConfig, id: string, password: string | undefined, contextStores: string[] | undefined, unset: readonly UnsetVariable[] = []): StoreConfig {
-  const kind = (c.store || 'memory') as StoreKind;
+  const kind = (c.store || DEFAULT_STORE) as StoreKind;
   const redisVariable = unset.find((u) => u.setting === 'redisUrl')?.variable;
   // Redis named through an unset variable (an example imported without it): memory, with the store shown as down.
   if (kind === 'redis' && redisVariable && !(c.redisUrl ?? '').trim()) return { kind: 'memory', unsetRedisVariable: redisVariable };

@@ -95,6 +95,8 @@ test('the built editor carries the tables\' defaults, and keeps no number of its
   const defaults = source.slice(source.indexOf('defaults: {'), source.indexOf('credentials: {'));
   assert.doesNotMatch(defaults, /value: \d/, 'no number typed into the editor\'s defaults');
   assert.doesNotMatch(source, /\.val\(\d/, 'no number backfilled by hand');
+  assert.doesNotMatch(source, /\.val\('[a-z]/, 'no choice backfilled by hand');
+  assert.doesNotMatch(defaults, /value: '[a-z]/, 'no choice typed into the editor\'s defaults');
 });
 
 test('optionsFromConfig maps the new fields; a node saved before them runs with the options\' defaults', () => {

@@ -2,10 +2,13 @@
 /** The sip-locate command: resolve a SIP URI the RFC 3263 way (a tel: URI through ENUM first) and print the targets. */
 import { createLocator } from './core/locator';
 import { unexpected } from './core/errors';
-import { runLab } from './lab';
+import { DEFAULT_TRANSPORTS, DNS_OPTIONS, LOCATOR_CHOICES, LOCATOR_OPTIONS } from './core/locator/options';
+import { runLab } from './lab-command';
 import type { FamilyPolicy, LocateResult, TraceNode, Transport } from './core/types';
 import type { DnsRecord, NameserverState } from './core/dns/types';
 
+/** The defaults the help shows, from the options tables. */
+const D = { ...DNS_OPTIONS, ...LOCATOR_OPTIONS };
 const USAGE = `Usage: sip-locate [options] URI
        sip-locate lab     (the SIP servers and DNS zone the example flows use, on 127.0.0.1; lab --help)
 
@@ -16,14 +19,17 @@ through ENUM (RFC 6116).
 Options:
   --nameserver ADDR   nameserver to ask (ip, ip:port or [ipv6]:port); repeatable; default: the system's
                       (with resolv.conf's search list and ndots)
-  --transports LIST   enabled transports in preference order (default udp,tcp,tls)
-  --family POLICY     ipv4 | ipv6 | ipv4-first | ipv6-first (default ipv4-first)
-  --timeout MS        per-attempt DNS timeout in milliseconds (default 2000)
-  --tries N           attempts per nameserver (default 3)
+  --transports LIST   enabled transports in preference order (default ${DEFAULT_TRANSPORTS.join(',')})
+  --family POLICY     ${LOCATOR_CHOICES.family.choices.join(' | ')} (default ${LOCATOR_CHOICES.family.default})
+  --timeout MS        first DNS timeout per nameserver in milliseconds (default ${D.timeoutMs.default})
+  --tries N           attempts per nameserver (default ${D.tries.default})
+  --max-timeout MS    the most a DNS timeout grows to, in milliseconds (default ${D.maxTimeoutMs.default})
+  --classic-timer     double the DNS timeout per attempt instead of adapting it to each nameserver's round trip
+  --no-hedge          never ask a second nameserver while the first is late
   --naptr-fallback    use SRV when SIP NAPTRs exist but none is usable (default: fail)
-  --max-targets N     print at most N targets (default 32)
-  --max-queries N     most DNS questions one resolution asks (default 64)
-  --address-lookup M  dns | system | dns-then-system: where A/AAAA come from (default dns-then-system)
+  --max-targets N     print at most N targets (default ${D.maxTargets.default})
+  --max-queries N     most DNS questions one resolution asks (default ${D.maxQueriesPerLocate.default})
+  --address-lookup M  ${LOCATOR_CHOICES.addressLookup.choices.join(' | ')}: where A/AAAA come from (default ${LOCATOR_CHOICES.addressLookup.default})
   --enum-suffix NAME  ENUM suffix for tel: URIs, asked in the order given; repeatable (default e164.arpa)
   --enum-user-phone   send sip: URIs with user=phone through ENUM too
   --enum-fallback T   SIP URI template when ENUM finds nothing, e.g. 'sip:{number}@gateway.example.com'
@@ -39,6 +45,11 @@ interface CliOptions {
   family?: FamilyPolicy;
   timeoutMs?: number;
   tries?: number;
+  maxTimeoutMs?: number;
+  /** false: --classic-timer. */
+  adaptive?: boolean;
+  /** false: --no-hedge. */
+  hedge?: boolean;
   naptrFallback: boolean;
   maxTargets?: number;
   maxQueries?: number;
@@ -84,6 +95,15 @@ function parseArgs(argv: string[]): CliOptions | 'help' {
         break;
       case '--tries':
         o.tries = Number(take());
+        break;
+      case '--max-timeout':
+        o.maxTimeoutMs = Number(take());
+        break;
+      case '--classic-timer':
+        o.adaptive = false;
+        break;
+      case '--no-hedge':
+        o.hedge = false;
         break;
       case '--max-targets':
         o.maxTargets = Number(take());
@@ -196,7 +216,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     locator = createLocator({
       nameservers: opts.nameservers, transports: opts.transports, family: opts.family, timeoutMs: opts.timeoutMs,
-      tries: opts.tries, naptrNoMatch: opts.naptrFallback ? 'fallback' : 'fail', maxTargets: opts.maxTargets,
+      tries: opts.tries, maxTimeoutMs: opts.maxTimeoutMs, adaptive: opts.adaptive, hedge: opts.hedge, naptrNoMatch: opts.naptrFallback ? 'fallback' : 'fail', maxTargets: opts.maxTargets,
       maxQueriesPerLocate: opts.maxQueries, addressLookup: opts.addressLookup,
       enumSuffixes: opts.enumSuffixes.length > 0 ? opts.enumSuffixes : undefined, enumForUserPhone: opts.enumForUserPhone, enumFallback: opts.enumFallback,
       ...(opts.key !== undefined ? { affinity: 'key' as const } : {}),

@@ -108,6 +108,10 @@ export function parseSipUri(input: unknown): SipUri {
 
 /** RFC 3261 user of a strict URI: unreserved and user-unreserved characters (no "?") and well-formed %-escapes. */
 const STRICT_USER_RE = /^(?:[A-Za-z0-9\-_.!~*'()&=+$,;/]|%[0-9A-Fa-f]{2})+$/;
+/** True when `user` is an RFC 3261 user part a strict URI may hold (no "?", %-escapes well formed): the one user rule. */
+export function isStrictSipUser(user: string): boolean {
+  return STRICT_USER_RE.test(user);
+}
 /** RFC 3261 token characters: the names and values of a strict URI's parameters. */
 const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 /** Printable ASCII without space and without < > " (what a URI may hold at all). */
@@ -126,7 +130,7 @@ export function strictSipUriProblem(text: string): string | undefined {
   let rest = text.slice(m[0].length);
   const at = rest.indexOf('@');
   if (at >= 0) {
-    if (!STRICT_USER_RE.test(rest.slice(0, at))) return 'has a user part that is not RFC 3261 user characters (a password, "?" or a malformed %-escape)';
+    if (!isStrictSipUser(rest.slice(0, at))) return 'has a user part that is not RFC 3261 user characters (a password, "?" or a malformed %-escape)';
     rest = rest.slice(at + 1);
   }
   if (rest.includes('?')) return 'has a header part ("?...")';

@@ -1,5 +1,6 @@
 /** The scheduled-probing settings of a sip-resolver, read and checked. */
 import { SipLocateError } from '../core/errors';
+import type { NumberOptionSpec } from '../core/locator/options';
 import { parseCodeList, type FailoverPolicy } from '../core/failover/policy';
 import { parseSipUri } from '../core/uri';
 
@@ -31,11 +32,21 @@ export interface MonitorConfig {
   monitorUpCodes?: string;
 }
 
-function numberOf(value: unknown, fallback: number, min: number, max: number, name: string, whole: boolean): number {
-  if (value === undefined || value === null || value === '') return fallback;
+/** The monitor's numeric settings as the editor saves them (seconds, counts): the single source of their defaults. */
+export const MONITOR_OPTIONS = {
+  monitorInterval: { default: 10, min: 0.5, max: 86400, unit: 's', integer: false },
+  monitorDownAfter: { default: 2, min: 1, max: 100, unit: 'count', integer: true },
+  monitorUpAfter: { default: 2, min: 1, max: 100, unit: 'count', integer: true },
+  monitorTimeout: { default: 2, min: 0.1, max: 60, unit: 's', integer: false },
+} as const satisfies Record<string, NumberOptionSpec>;
+
+/** Reads one editor number (a number or text) against MONITOR_OPTIONS; counts must be whole. Throws EINVALIDOPTION. */
+function numberOf(value: unknown, name: keyof typeof MONITOR_OPTIONS): number {
+  const spec: NumberOptionSpec = MONITOR_OPTIONS[name];
+  if (value === undefined || value === null || value === '') return spec.default;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))) {
-    throw new SipLocateError('EINVALIDOPTION', `${name} must be ${whole ? 'a whole number' : 'a number'} from ${min} to ${max}.`, { option: name });
+  if (!Number.isFinite(n) || n < spec.min || n > spec.max || (spec.integer && !Number.isInteger(n))) {
+    throw new SipLocateError('EINVALIDOPTION', `${name} must be ${spec.integer ? 'a whole number' : 'a number'} from ${spec.min} to ${spec.max}.`, { option: name });
   }
   return n;
 }
@@ -52,10 +63,10 @@ function expand(line: string, env: (name: string) => string | undefined): string
 /** Reads the monitor settings; undefined when no URI is given (no probing). Throws EINVALIDOPTION. */
 export function monitorSettingsFrom(c: MonitorConfig, env: (name: string) => string | undefined = (n) => process.env[n]): MonitorSettings | undefined {
   const lines = String(c.monitorUris ?? '').split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
-  const intervalS = numberOf(c.monitorInterval, 10, 0.5, 86400, 'monitorInterval', false);
-  const downAfter = numberOf(c.monitorDownAfter, 2, 1, 100, 'monitorDownAfter', true);
-  const upAfter = numberOf(c.monitorUpAfter, 2, 1, 100, 'monitorUpAfter', true);
-  const timeoutS = numberOf(c.monitorTimeout, 2, 0.1, 60, 'monitorTimeout', false);
+  const intervalS = numberOf(c.monitorInterval, 'monitorInterval');
+  const downAfter = numberOf(c.monitorDownAfter, 'monitorDownAfter');
+  const upAfter = numberOf(c.monitorUpAfter, 'monitorUpAfter');
+  const timeoutS = numberOf(c.monitorTimeout, 'monitorTimeout');
   const upCodes = (c.monitorUpCodes ?? '').trim() ? parseCodeList(c.monitorUpCodes, 'monitorUpCodes', '', 2) : undefined;
   if (lines.length === 0) return undefined;
   if (lines.length > MAX_MONITOR_URIS) throw new SipLocateError('EINVALIDOPTION', `monitorUris lists ${lines.length} URIs; at most ${MAX_MONITOR_URIS} can be monitored.`, { option: 'monitorUris' });

@@ -8,8 +8,6 @@
  * the resolver tells its users what happened (ResolverNotice) and each user writes its own status.
  */
 import type { Node, NodeStatus } from 'node-red';
-import type { TargetKey } from '../core/types';
-import { targetLabel } from '../core/target';
 
 /** Every status name each node can show; each is a key `<type>.status.<name>` in en-US and de (a test checks both). */
 export const STATUS_NAMES = {
@@ -41,9 +39,6 @@ export function statusText<T extends StatusNodeType>(RED: Translator, type: T, n
   const key = `${type}.status.${name}`;
   return values ? RED._(key, values) : key;
 }
-
-/** A short target text for status: "udp 192.0.2.1:5060" (core/target.ts's targetLabel). */
-export const targetText: (t: TargetKey) => string = targetLabel;
 
 /** A success status, turned yellow with `note` appended while the resolver's state store is down (work goes on from memory). */
 export function withStoreNote(storeDown: boolean, status: NodeStatus, note: string): NodeStatus {

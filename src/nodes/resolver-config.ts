@@ -1,8 +1,81 @@
 /** A sip-resolver's saved properties, read into locator options and a state store configuration. */
 import { SipLocateError } from '../core/errors';
+import { DEFAULT_TRANSPORTS, DNS_OPTIONS, DNS_SWITCHES, LOCATOR_CHOICES, LOCATOR_OPTIONS, type NumberOptionSpec } from '../core/locator/options';
 import type { FamilyPolicy, LocatorOptions, SetMember, Transport } from '../core/types';
 import type { StoreKind } from '../store/types';
-import type { MonitorConfig } from '../monitor/settings';
+import { MONITOR_OPTIONS, type MonitorConfig } from '../monitor/settings';
+import { DEFAULT_ENUM_SUFFIXES } from '../core/enum/step';
+
+/** Where marks and pins are kept when the store setting is empty, and the Redis topology when that one is. */
+const DEFAULT_STORE: StoreKind = 'memory';
+const DEFAULT_REDIS_TOPOLOGY = 'single';
+
+/** The locator options that take a number. */
+type NumericOption = { [K in keyof LocatorOptions]-?: NonNullable<LocatorOptions[K]> extends number ? K : never }[keyof LocatorOptions];
+
+/** An editor number field: the option it sets, that option's spec, and how many option units one field unit is. */
+interface NumberField {
+  option: NumericOption;
+  spec: NumberOptionSpec;
+  /** Option value = field value × scale (resolveTimeout is saved in seconds, resolveTimeoutMs is in ms). */
+  scale: number;
+}
+
+/** Every numeric sip-resolver field and the option behind it: its default and bounds come from the options tables. */
+export const RESOLVER_NUMBER_FIELDS = {
+  greylist: { option: 'greylistSeconds', spec: LOCATOR_OPTIONS.greylistSeconds, scale: 1 },
+  timeout: { option: 'timeoutMs', spec: DNS_OPTIONS.timeoutMs, scale: 1 },
+  tries: { option: 'tries', spec: DNS_OPTIONS.tries, scale: 1 },
+  maxTimeout: { option: 'maxTimeoutMs', spec: DNS_OPTIONS.maxTimeoutMs, scale: 1 },
+  resolveTimeout: { option: 'resolveTimeoutMs', spec: LOCATOR_OPTIONS.resolveTimeoutMs, scale: 1000 },
+  cacheSize: { option: 'cacheSize', spec: LOCATOR_OPTIONS.cacheSize, scale: 1 },
+  minTtl: { option: 'minTtl', spec: DNS_OPTIONS.minTtl, scale: 1 },
+  maxTtl: { option: 'maxTtl', spec: DNS_OPTIONS.maxTtl, scale: 1 },
+  staleSeconds: { option: 'staleSeconds', spec: LOCATOR_OPTIONS.staleSeconds, scale: 1 },
+  staleBytes: { option: 'staleBytes', spec: LOCATOR_OPTIONS.staleBytes, scale: 1 },
+  staleAnswerMs: { option: 'staleAnswerMs', spec: DNS_OPTIONS.staleAnswerMs, scale: 1 },
+  pinSeconds: { option: 'pinSeconds', spec: LOCATOR_OPTIONS.pinSeconds, scale: 1 },
+  maxPins: { option: 'maxPins', spec: LOCATOR_OPTIONS.maxPins, scale: 1 },
+  maxMarks: { option: 'maxMarks', spec: LOCATOR_OPTIONS.maxMarks, scale: 1 },
+  systemTtl: { option: 'systemTtl', spec: LOCATOR_OPTIONS.systemTtl, scale: 1 },
+  maxQueriesPerLocate: { option: 'maxQueriesPerLocate', spec: LOCATOR_OPTIONS.maxQueriesPerLocate, scale: 1 },
+} as const satisfies Record<string, NumberField>;
+
+/** The sip-resolver switches that are on unless unticked; a node saved before one existed runs with the option's default. */
+export const RESOLVER_SWITCH_FIELDS = { hedge: DNS_SWITCHES.hedge, adaptive: DNS_SWITCHES.adaptive, numericReportsShared: false } as const;
+
+/** A number field as the editor shows it: default and bounds in the field's unit. */
+export interface EditorNumber {
+  value: number;
+  min: number;
+  max: number;
+  integer: boolean;
+}
+
+/** What the editor needs to show a new or old sip-resolver: every default and bound, taken from the options tables. */
+export interface EditorDefaults {
+  numbers: Record<string, EditorNumber>;
+  choices: Record<string, string>;
+  switches: Record<string, boolean>;
+  transports: string;
+  enumSuffixes: string;
+}
+
+/** The sip-resolver editor's defaults and bounds (scripts/copy-assets.mjs writes them into the editor HTML at build time). */
+export function editorDefaults(): EditorDefaults {
+  const numbers: Record<string, EditorNumber> = {};
+  const fields: Record<string, NumberField> = RESOLVER_NUMBER_FIELDS;
+  for (const [field, f] of Object.entries(fields)) {
+    numbers[field] = { value: f.spec.default / f.scale, min: f.spec.min / f.scale, max: f.spec.max / f.scale, integer: f.spec.integer && f.scale === 1 };
+  }
+  for (const [field, spec] of Object.entries(MONITOR_OPTIONS)) numbers[field] = { value: spec.default, min: spec.min, max: spec.max, integer: spec.integer };
+  const choices = {
+    family: LOCATOR_CHOICES.family.default, addressLookup: LOCATOR_CHOICES.addressLookup.default, pinPolicy: LOCATOR_CHOICES.pinPolicy.default,
+    affinity: LOCATOR_CHOICES.affinity.default,
+    store: DEFAULT_STORE, redisTopology: DEFAULT_REDIS_TOPOLOGY,
+  };
+  return { numbers, choices, switches: { ...RESOLVER_SWITCH_FIELDS }, transports: DEFAULT_TRANSPORTS.join(','), enumSuffixes: DEFAULT_ENUM_SUFFIXES.join(', ') };
+}
 
 /** The properties the editor saves for a sip-resolver. */
 export interface ResolverConfig extends MonitorConfig {
@@ -17,6 +90,16 @@ export interface ResolverConfig extends MonitorConfig {
   greylist?: number | string;
   timeout?: number | string;
   tries?: number | string;
+  /** Ceiling of the DNS retransmission timeout, ms (default 5000). */
+  maxTimeout?: number | string;
+  /** Adapt the DNS timeout to each nameserver's round trip (default on; off: the classic doubling timer). */
+  adaptive?: boolean | string;
+  /** Hedge a late DNS question to a second nameserver (default on). */
+  hedge?: boolean | string;
+  /** Bytes of all last good plans kept. */
+  staleBytes?: number | string;
+  /** A reported failure for a destination named by IP address marks the target for every destination. */
+  numericReportsShared?: boolean | string;
   /** Seconds one lookup may take in all (default 10). */
   resolveTimeout?: number | string;
   cacheSize?: number | string;
@@ -142,7 +225,7 @@ export function withoutUnsetVariables<C extends object>(c: C, env: NodeJS.Proces
 
 /** Reads and checks the state store settings; throws EINVALIDOPTION. `unset` lists the settings emptied by withoutUnsetVariables. */
 export function storeFromConfig(c: ResolverConfig, id: string, password: string | undefined, contextStores: string[] | undefined, unset: readonly UnsetVariable[] = []): StoreConfig {
-  const kind = (c.store || 'memory') as StoreKind;
+  const kind = (c.store || DEFAULT_STORE) as StoreKind;
   const redisVariable = unset.find((u) => u.setting === 'redisUrl')?.variable;
   // Redis named through an unset variable (an example imported without it): memory, with the store shown as down.
   if (kind === 'redis' && redisVariable && !(c.redisUrl ?? '').trim()) return { kind: 'memory', unsetRedisVariable: redisVariable };
@@ -177,38 +260,39 @@ export function bool(v: unknown): boolean {
   return v === true || v === 'true';
 }
 
+/** A switch the editor saved: undefined (the option's default) for a node saved before the switch existed. */
+function switchOf(v: unknown): boolean | undefined {
+  return v === undefined || v === null || v === '' ? undefined : bool(v);
+}
+
 /** Turns the editor's properties into locator options (validation happens in createLocator). */
 export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
   const list = (s: string | undefined): string[] => (s ?? '').split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
   const transports = list(c.transports);
+  const numbers: Partial<Record<NumericOption, number>> = {};
+  const fields: Record<string, NumberField> = RESOLVER_NUMBER_FIELDS;
+  const saved: Record<string, unknown> = { ...c };
+  for (const [field, f] of Object.entries(fields)) {
+    const n = num(saved[field]);
+    numbers[f.option] = n === undefined ? undefined : n * f.scale;
+  }
   return {
+    ...numbers,
     nameservers: list(c.nameservers),
-    transports: (transports.length ? transports.map((t) => t.toLowerCase()) : ['udp', 'tcp', 'tls']) as Transport[],
-    family: (c.family || 'ipv4-first') as FamilyPolicy,
+    transports: transports.length ? (transports.map((t) => t.toLowerCase()) as Transport[]) : undefined,
+    family: (c.family || undefined) as FamilyPolicy | undefined,
     sticky: bool(c.sticky),
     pinPolicy: (c.pinPolicy || undefined) as LocatorOptions['pinPolicy'],
-    greylistSeconds: num(c.greylist),
-    timeoutMs: num(c.timeout),
-    tries: num(c.tries),
-    resolveTimeoutMs: num(c.resolveTimeout) === undefined ? undefined : Number(c.resolveTimeout) * 1000,
-    cacheSize: num(c.cacheSize),
-    minTtl: num(c.minTtl),
-    maxTtl: num(c.maxTtl),
-    staleSeconds: num(c.staleSeconds),
-    staleAnswerMs: num(c.staleAnswerMs),
+    hedge: switchOf(c.hedge),
+    adaptive: switchOf(c.adaptive),
+    numericReportsShared: switchOf(c.numericReportsShared),
     naptrNoMatch: bool(c.naptrFallback) ? 'fallback' : 'fail',
-    pinSeconds: num(c.pinSeconds),
     addressLookup: (c.addressLookup || undefined) as LocatorOptions['addressLookup'],
-    systemTtl: num(c.systemTtl),
     staticRecords: c.staticRecords || undefined,
-    maxQueriesPerLocate: num(c.maxQueriesPerLocate),
     enumSuffixes: list(c.enumSuffixes).length > 0 ? list(c.enumSuffixes) : undefined,
     enumForUserPhone: bool(c.enumForUserPhone),
     enumFallback: (c.enumFallback ?? '').trim() || undefined,
-    maxPins: num(c.maxPins),
-    maxMarks: num(c.maxMarks),
     affinity: (c.affinity || undefined) as LocatorOptions['affinity'],
     sets: setsFromRows(c.setMembers),
   };
 }
-

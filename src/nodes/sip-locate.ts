@@ -5,7 +5,8 @@ import { checkAffinityKey } from '../core/rfc3263/affinity';
 import type { LocateResult } from '../core/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { errorOf, stateFromResult } from './msg-contract';
-import { errorStatus, statusText, targetText, withStoreNote, throttledStatus } from './node-status';
+import { targetLabel } from '../core/target';
+import { errorStatus, statusText, withStoreNote, throttledStatus } from './node-status';
 import { attachResolver, locatorOf, storeIsDown } from './resolver-lookup';
 import { sipLocatorOf } from './operator';
 import { metricsFor } from '../metrics/registry';
@@ -64,7 +65,7 @@ function registerLocate(RED: NodeAPI): void {
         // A tel: URI went through ENUM: msg.sip.enum says which number, record and SIP URI.
         msg.sip = result.enum ? { ...stateFromResult(result), stale: result.stale, enum: result.enum } : { ...stateFromResult(result), stale: result.stale };
         status(() => {
-          const target = targetText(result.targets[0]!);
+          const target = targetLabel(result.targets[0]!);
           const text = statusText(RED, 'sip-locate', result.sticky ? 'locatedSticky' : 'located', { target });
           const shown = { fill: 'green' as const, shape: result.sticky ? ('dot' as const) : ('ring' as const), text };
           return withStoreNote(storeIsDown(resolver), shown, statusText(RED, 'sip-locate', 'memoryOnly', {}));

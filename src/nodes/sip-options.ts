@@ -1,14 +1,14 @@
 /** The sip-options node: probes msg.sip.target with OPTIONS; output 1 on a final response, output 2 on failure. */
 import { SipLocateError } from '../core/errors';
 import { failoverPolicyOf, type FailoverPolicy } from '../core/failover/policy';
-import { targetId, targetKey } from '../core/target';
+import { targetId, targetKey, targetLabel } from '../core/target';
 import { checkProbeOptions, probeTarget, sipDomainOf } from '../probe/check';
 import { sendOptions, type ProbeStats } from '../probe/prober';
 import type { TlsIdentity } from '../probe/tls-identity';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { RecentlyConfirmed } from './recently-confirmed';
 import { errorOf, readSipState } from './msg-contract';
-import { errorStatus, statusText, targetText, throttledStatus } from './node-status';
+import { errorStatus, statusText, throttledStatus } from './node-status';
 import { attachResolver, locatorOf } from './resolver-lookup';
 
 /** The properties the editor saves for a sip-options node. */
@@ -89,7 +89,7 @@ function registerOptions(RED: NodeAPI): void {
         send([msg, null]);
         return done();
       }
-      status(() => ({ fill: 'blue', shape: 'ring', text: statusText(RED, 'sip-options', 'probing', { target: targetText(target) }) }));
+      status(() => ({ fill: 'blue', shape: 'ring', text: statusText(RED, 'sip-options', 'probing', { target: targetLabel(target) }) }));
       sendOptions(target, { timeoutMs, t1Ms, verifyTls, tlsIdentity, domain, stats, requestUri, fromUser, signal: inFlight.signal }).then((r) => {
         if (inFlight.signal.aborted) return;
         delete sip.failure;
@@ -102,8 +102,8 @@ function registerOptions(RED: NodeAPI): void {
           sip.failure = answer.status;
           sip.response = { status: answer.status, reason: answer.reason, headers: answer.headers };
           msg.sip = sip;
-          status(() => ({ fill: 'red', shape: 'ring', text: statusText(RED, 'sip-options', 'failed', { failure: answer.status, target: targetText(target) }) }));
-          return failed(`${targetText(target)} answered ${answer.status} ${answer.reason}, one of the failover codes.`);
+          status(() => ({ fill: 'red', shape: 'ring', text: statusText(RED, 'sip-options', 'failed', { failure: answer.status, target: targetLabel(target) }) }));
+          return failed(`${targetLabel(target)} answered ${answer.status} ${answer.reason}, one of the failover codes.`);
         } else if (answer) {
           const r = answer;
           if (r.status !== 503) recent.confirm(id);
@@ -111,7 +111,7 @@ function registerOptions(RED: NodeAPI): void {
           const locator = locatorOf(resolver);
           if (!(locator instanceof SipLocateError) && r.status !== 503) locator.markSucceeded(targetKey(sip.target), sip.destination);
           msg.sip = sip;
-          status(() => ({ fill: 'green', shape: 'dot', text: statusText(RED, 'sip-options', 'answered', { status: r.status, target: targetText(target) }) }));
+          status(() => ({ fill: 'green', shape: 'dot', text: statusText(RED, 'sip-options', 'answered', { status: r.status, target: targetLabel(target) }) }));
           send([msg, null]);
         } else if (r.kind === 'failure') {
           recent.forget(id);
@@ -121,7 +121,7 @@ function registerOptions(RED: NodeAPI): void {
           else delete sip.response;
           sip.error = { code: r.code, message: r.message };
           msg.sip = sip;
-          status(() => ({ fill: 'red', shape: 'ring', text: statusText(RED, 'sip-options', 'failed', { failure: r.failure, target: targetText(target) }) }));
+          status(() => ({ fill: 'red', shape: 'ring', text: statusText(RED, 'sip-options', 'failed', { failure: r.failure, target: targetLabel(target) }) }));
           return failed(`${r.code}: ${r.message}`);
         }
         done();

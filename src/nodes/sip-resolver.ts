@@ -3,6 +3,7 @@ import { checkAffinityKey } from '../core/rfc3263/affinity';
 import type { NameserverState } from '../core/dns/types';
 import { createLocator, type SipLocator } from '../core/locator';
 import { SipLocateError } from '../core/errors';
+import { LOCATOR_OPTIONS } from '../core/locator/options';
 import { targetLabel } from '../core/target';
 import type { Locator, LocatorOptions } from '../core/types';
 import { createContextStore, type ContextLike } from '../store/context';
@@ -73,7 +74,8 @@ function acquire(id: string, options: LocatorOptions, store: StoreConfig, contex
   let link: StoreLink | undefined;
   try {
     const backing = createStore(store, context, locator);
-    const limits = { maxPinMs: (options.pinSeconds ?? 7200) * 1000, maxMarkMs: Math.max(options.greylistSeconds ?? 32, options.maxBlacklistSeconds ?? 3600) * 1000 };
+    const d = LOCATOR_OPTIONS;
+    const limits = { maxPinMs: (options.pinSeconds ?? d.pinSeconds.default) * 1000, maxMarkMs: Math.max(options.greylistSeconds ?? d.greylistSeconds.default, options.maxBlacklistSeconds ?? d.maxBlacklistSeconds.default) * 1000 };
     if (backing) link = linkStore(locator, backing, { limits, log });
   } catch (err) {
     locator.close();

@@ -7,9 +7,9 @@ import { decide, failoverPolicyOf, noFailover, type Decision, type Outcome } fro
 import { isReport, parseReport } from '../core/failover/report';
 import type { Failure, ReportResult, Target } from '../core/types';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { targetKey } from '../core/target';
+import { targetKey, targetLabel } from '../core/target';
 import { errorOf, failoverState, readSipState, type SipMsgState } from './msg-contract';
-import { errorStatus, statusText, targetText, withStoreNote, throttledStatus } from './node-status';
+import { errorStatus, statusText, withStoreNote, throttledStatus } from './node-status';
 import { attachResolver, locatorOf, storeIsDown } from './resolver-lookup';
 
 /** The properties the editor saves for a sip-target-failed node. */
@@ -67,7 +67,7 @@ function registerTargetFailed(RED: NodeAPI): void {
         msg.sip = sip;
         const target = sip.target;
         status(() => {
-          const shown = { fill: 'green' as const, shape: 'dot' as const, text: statusText(RED, 'sip-target-failed', 'confirmed', { target: targetText(target) }) };
+          const shown = { fill: 'green' as const, shape: 'dot' as const, text: statusText(RED, 'sip-target-failed', 'confirmed', { target: targetLabel(target) }) };
           return withStoreNote(storeIsDown(resolver), shown, statusText(RED, 'sip-target-failed', 'memoryOnly', {}));
         });
         send([msg, null]);
@@ -95,7 +95,7 @@ function registerTargetFailed(RED: NodeAPI): void {
             if (r.confirmed) return confirmed(sip);
             const next: Target = r.target;
             msg.sip = sip;
-            status(() => ({ fill: 'yellow', shape: 'ring', text: statusText(RED, 'sip-target-failed', 'failover', { failure: String(report.status ?? report.reason ?? defaultReason), target: targetText(next) }) }));
+            status(() => ({ fill: 'yellow', shape: 'ring', text: statusText(RED, 'sip-target-failed', 'failover', { failure: String(report.status ?? report.reason ?? defaultReason), target: targetLabel(next) }) }));
             send([msg, null]);
             done();
           }, (err: unknown) => {
@@ -136,7 +136,7 @@ function registerTargetFailed(RED: NodeAPI): void {
         const pinned = locator.pinnedTarget(sip.destination);
         sip.sticky = !!pinned && pinned.address === next.address && pinned.port === next.port && pinned.transport === next.transport;
         msg.sip = sip;
-        status(() => ({ fill: 'yellow', shape: 'ring', text: statusText(RED, 'sip-target-failed', 'failover', { failure: failureText(failure), target: targetText(next) }) }));
+        status(() => ({ fill: 'yellow', shape: 'ring', text: statusText(RED, 'sip-target-failed', 'failover', { failure: failureText(failure), target: targetLabel(next) }) }));
         send([msg, null]);
         done();
       } catch (err) {

@@ -2,14 +2,14 @@
 import { isIP } from 'node:net';
 import { SipLocateError } from '../core/errors';
 import type { Target } from '../core/types';
-import { parseSipUri } from '../core/uri';
+import { isStrictSipUser, parseSipUri } from '../core/uri';
 import { readTargetKey, withAddressing } from '../core/target';
 import { TLS_IDENTITIES } from './tls-identity';
 
 /** A host name (RFC 1123 labels; "_" allowed as SRV targets use it) of at most 253 characters, optionally with a final dot. */
 const HOST_NAME = /^(?=.{1,254}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
-/** RFC 3261 user: unreserved, escaped and user-unreserved characters. */
-const SIP_USER = /^[A-Za-z0-9\-_.!~*'()%&=+$,;?/]{1,64}$/;
+/** Longest From user a probe sends (a label, not an account: short keeps the request small). */
+const MAX_FROM_USER = 64;
 /** Visible ASCII only: no space, CR, LF or other control byte. */
 const VISIBLE = /^[\x21-\x7e]+$/;
 
@@ -61,8 +61,8 @@ export function checkProbeOptions(o: { requestUri?: string; fromUser?: string; d
     }
     if (!ok || !/^sips?:/i.test(o.requestUri)) return new SipLocateError('EINVALIDOPTION', 'The Request-URI must be a plain sip: or sips: URI without spaces or control characters.', { option: 'requestUri' });
   }
-  if (o.fromUser !== undefined && !SIP_USER.test(o.fromUser)) {
-    return new SipLocateError('EINVALIDOPTION', 'The From user may hold letters, digits and - _ . ! ~ * \' ( ) % & = + $ , ; ? / (1 to 64 characters).', { option: 'fromUser' });
+  if (o.fromUser !== undefined && (o.fromUser.length > MAX_FROM_USER || !isStrictSipUser(o.fromUser))) {
+    return new SipLocateError('EINVALIDOPTION', `The From user may hold letters, digits, - _ . ! ~ * ' ( ) & = + $ , ; / and %-escapes (1 to ${MAX_FROM_USER} characters).`, { option: 'fromUser' });
   }
   return undefined;
 }

@@ -10,6 +10,8 @@ const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
 /** Store keys named in the log at most once each; beyond this many, invalid records are only counted. */
 const MAX_LOGGED = 1000;
+/** Changes queued for the store, and remote changes held while memory is rewritten, at most by default (maxPending). */
+const DEFAULT_MAX_PENDING = 100_000;
 
 /** Options of linkStore(). */
 export interface LinkOptions {
@@ -51,6 +53,7 @@ class Link {
   private readonly queue: WriteQueue;
   private readonly batchSize: number;
   private readonly lanes: number;
+  private readonly maxPending: number;
   private readonly limits: RecordLimits;
   private readonly logged = new Set<string>();
   private readonly drained: Array<() => void> = [];
@@ -71,7 +74,8 @@ class Link {
   constructor(private readonly locator: Locator, private readonly store: StateStore, options: LinkOptions) {
     this.clock = options.clock ?? { now: Date.now };
     this.status = { kind: store.kind, state: 'connecting', since: this.clock.now(), written: 0, failed: 0, received: 0, invalid: 0, pending: 0 };
-    this.queue = new WriteQueue(options.maxPending ?? 100_000);
+    this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
+    this.queue = new WriteQueue(this.maxPending);
     this.batchSize = store.kind === 'context' ? Number.MAX_SAFE_INTEGER : options.batchSize ?? 500;
     this.lanes = options.lanes ?? 4;
     this.limits = { maxPinMs: options.limits?.maxPinMs ?? 7_200_000, maxMarkMs: options.limits?.maxMarkMs ?? 3_600_000 };
@@ -94,7 +98,7 @@ class Link {
         this.status.received++;
         if (this.remoteMode === 'apply') this.apply(change);
         else if (this.remoteMode === 'hold') {
-          if (this.held.length < (options.maxPending ?? 100_000)) this.held.push(change);
+          if (this.held.length < this.maxPending) this.held.push(change);
           else this.again = true; // too many to hold: read the store once more
         }
       },

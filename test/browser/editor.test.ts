@@ -223,6 +223,15 @@ describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
       assert.equal((await de.locator('label[for="node-config-input-store"]').innerText()).trim(), 'Speicher');
       assert.equal((await de.locator('#node-config-input-family option[value="ipv6"]').innerText()).trim(), 'nur IPv6');
       assert.equal(await de.locator('#node-config-input-minTtl').inputValue(), '0', 'a new resolver shows its TTL floor default, 0');
+      // The defaults written in at build time from the options tables (settings-defaults.test.ts ties them to the tables).
+      assert.deepEqual(
+        [await de.locator('#node-config-input-maxTimeout').inputValue(), await de.locator('#node-config-input-staleBytes').inputValue(), await de.locator('#node-config-input-resolveTimeout').inputValue()],
+        ['5000', '8388608', '10'],
+      );
+      assert.deepEqual(
+        [await de.locator('#node-config-input-hedge').isChecked(), await de.locator('#node-config-input-adaptive').isChecked(), await de.locator('#node-config-input-numericReportsShared').isChecked()],
+        [true, true, false],
+      );
       await de.screenshot({ path: join(shots, '07b-resolver-de.png') });
       await de.locator('#node-config-dialog-cancel').click();
       await de.locator('#red-ui-header-shade').waitFor({ state: 'hidden' });

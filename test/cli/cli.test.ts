@@ -19,6 +19,15 @@ describe('sip-locate command', { skip: skipUnless('bind') || (existsSync(CLI) ? 
     assert.deepEqual(JSON.parse(r.out), { uri: 'sip:ex41.rfc3263.test', targets: [{ transport: 'tls', address: '127.0.10.1', port: 5061, family: 4, host: 'server1.ex41.rfc3263.test' }] });
   });
 
+  test('--classic-timer, --no-hedge and --max-timeout reach the DNS client: same answer, and a bad cap is EINVALIDOPTION', () => {
+    const r = run(['--nameserver', server.nameserver, '--json', '--family', 'ipv4', '--classic-timer', '--no-hedge', '--max-timeout', '3000', 'sip:ex41.rfc3263.test']);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out).targets.map((t: { address: string }) => t.address), ['127.0.10.1']);
+    const bad = run(['--nameserver', server.nameserver, '--json', '--max-timeout', '0', 'sip:ex41.rfc3263.test']);
+    assert.equal(bad.code, 1);
+    assert.deepEqual(JSON.parse(bad.out).error, { code: 'EINVALIDOPTION', message: 'The option maxTimeoutMs must be a number from 1 to 600000.' });
+  });
+
   test('--json failure: error object and a non-zero exit code', () => {
     // DNS only: the default would also ask the machine's own resolver for the address-less SRV targets.
     const r = run(['--nameserver', server.nameserver, '--json', '--address-lookup', 'dns', 'sip:noaddr.rfc3263.test']);

@@ -38,7 +38,9 @@ describe('prober input checks and abort', () => {
 
   test('the configured Request-URI and From user are checked; buildOptions refuses any field with a line break', () => {
     assert.equal(checkProbeOptions({ requestUri: 'sip:ping@example.test', fromUser: 'probe-1' }), undefined);
-    for (const o of [{ requestUri: 'sip:a.test SIP/2.0\r\nX: y' }, { requestUri: 'http://x' }, { requestUri: '<sip:a.test>' }, { fromUser: 'a\r\nb' }, { fromUser: 'a b' }, { fromUser: '' }]) {
+    assert.equal(checkProbeOptions({ fromUser: 'probe%20a;b' }), undefined, 'a well-formed %-escape and user-unreserved characters');
+    // The From user follows the strict URI rule of core/uri.ts: no "?" (it would start a header part), no bad %-escape.
+    for (const o of [{ requestUri: 'sip:a.test SIP/2.0\r\nX: y' }, { requestUri: 'http://x' }, { requestUri: '<sip:a.test>' }, { fromUser: 'a\r\nb' }, { fromUser: 'a b' }, { fromUser: '' }, { fromUser: 'a?b' }, { fromUser: 'a%zz' }, { fromUser: 'p'.repeat(65) }]) {
       assert.equal(checkProbeOptions(o)?.code, 'EINVALIDOPTION', JSON.stringify(o));
     }
     const ok = { requestUri: 'sip:a.test', viaTransport: 'UDP', localAddress: '127.0.0.1', localPort: 5060, branch: 'z9hG4bK1', callId: 'c1', fromTag: 't1', fromUser: 'probe', toUri: 'sip:a.test', cseq: 1 };

@@ -8,6 +8,7 @@ import { NameserverHealth, type NameserverState } from './health';
 import { InFlightLimiter } from './limiter';
 import { assertQueryName, normaliseName } from './names';
 import { resolveNameservers, type Nameserver } from './nameservers';
+import { DNS_SWITCHES, dnsOption } from './options';
 import { OUTAGE_CODES } from './outage';
 import { Retrier } from './retries';
 import type { DnsAnswer, DnsClient, DnsClientOptions, DnsClientStats, DnsRecord, QueryEvent, QueryOptions, RecordType } from './types';
@@ -15,14 +16,6 @@ import type { DnsAnswer, DnsClient, DnsClientOptions, DnsClientStats, DnsRecord,
 /** Creates a stub resolver; throws EINVALIDOPTION / EINVALIDNAMESERVER / ENONAMESERVER for bad options. */
 export function createDnsClient(options: DnsClientOptions = {}): DnsClient {
   return new StubResolver(options);
-}
-
-function intOption(value: number | undefined, fallback: number, min: number, max: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new SipLocateError('EINVALIDOPTION', `The option ${name} must be a number from ${min} to ${max}.`, { option: name, value });
-  }
-  return Math.floor(value);
 }
 
 function zeroStats(): DnsClientStats {
@@ -80,33 +73,33 @@ class StubResolver implements DnsClient {
   constructor(options: DnsClientOptions) {
     const servers = resolveNameservers(options.nameservers);
     this.nameservers = servers.map((s) => s.label);
-    const timeoutMs = intOption(options.timeoutMs, 2000, 1, 60000, 'timeoutMs');
-    const tries = intOption(options.tries, 3, 1, 10, 'tries');
-    const maxTimeoutMs = intOption(options.maxTimeoutMs, 5000, 1, 600000, 'maxTimeoutMs');
-    this.minTtl = intOption(options.minTtl, 0, 0, 86400, 'minTtl');
-    this.maxTtl = intOption(options.maxTtl, 3600, 0, 604800, 'maxTtl');
+    const timeoutMs = dnsOption('timeoutMs', options.timeoutMs);
+    const tries = dnsOption('tries', options.tries);
+    const maxTimeoutMs = dnsOption('maxTimeoutMs', options.maxTimeoutMs);
+    this.minTtl = dnsOption('minTtl', options.minTtl);
+    this.maxTtl = dnsOption('maxTtl', options.maxTtl);
     if (this.maxTtl < this.minTtl) throw new SipLocateError('EINVALIDOPTION', 'The option maxTtl must not be below minTtl.', { option: 'maxTtl' });
-    this.maxChain = intOption(options.maxCnameChain, 8, 0, 32, 'maxCnameChain');
-    const maxInFlight = intOption(options.maxInFlight, 256, 1, 65536, 'maxInFlight');
+    this.maxChain = dnsOption('maxCnameChain', options.maxCnameChain);
+    const maxInFlight = dnsOption('maxInFlight', options.maxInFlight);
     this.limiter = new InFlightLimiter({
       maxInFlight,
-      maxPerDomain: intOption(options.maxInFlightPerDomain, Math.max(1, Math.floor(maxInFlight / 4)), 1, maxInFlight, 'maxInFlightPerDomain'),
-      maxQueued: intOption(options.maxQueued, 16384, 0, 1_000_000, 'maxQueued'),
-      maxWaitMs: intOption(options.maxQueueWaitMs, 10000, 1, 600000, 'maxQueueWaitMs'),
+      maxPerDomain: options.maxInFlightPerDomain === undefined ? Math.max(1, Math.floor(maxInFlight / 4)) : dnsOption('maxInFlightPerDomain', options.maxInFlightPerDomain, maxInFlight),
+      maxQueued: dnsOption('maxQueued', options.maxQueued),
+      maxWaitMs: dnsOption('maxQueueWaitMs', options.maxQueueWaitMs),
     });
-    this.useAdditional = options.useAdditional !== false;
+    this.useAdditional = options.useAdditional ?? DNS_SWITCHES.useAdditional;
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
     this.onEvent = options.onEvent;
-    this.staleMs = intOption(options.staleSeconds, 86400, 0, 30 * 86400, 'staleSeconds') * 1000;
-    this.staleAnswerMs = intOption(options.staleAnswerMs, 1800, 0, 60000, 'staleAnswerMs');
-    const cacheBytes = intOption(options.cacheBytes, 32 * 1024 * 1024, 0, 2 ** 40, 'cacheBytes');
-    this.cache = new DnsCache(intOption(options.cacheSize, 10000, 0, 10_000_000, 'cacheSize'), this.now, this.staleMs, cacheBytes);
+    this.staleMs = dnsOption('staleSeconds', options.staleSeconds) * 1000;
+    this.staleAnswerMs = dnsOption('staleAnswerMs', options.staleAnswerMs);
+    const cacheBytes = dnsOption('cacheBytes', options.cacheBytes);
+    this.cache = new DnsCache(dnsOption('cacheSize', options.cacheSize), this.now, this.staleMs, cacheBytes);
     // Every attempt in flight listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.closer.signal);
-    this.health = new NameserverHealth(servers, this.now, options.random, options.rotate === true);
+    this.health = new NameserverHealth(servers, this.now, options.random, options.rotate ?? DNS_SWITCHES.rotate);
     this.retrier = new Retrier({
-      health: this.health, timeoutMs, maxTimeoutMs, tries, use0x20: options.dns0x20 !== false, hedge: options.hedge !== false, adaptive: options.adaptive !== false, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
+      health: this.health, timeoutMs, maxTimeoutMs, tries, use0x20: options.dns0x20 ?? DNS_SWITCHES.dns0x20, hedge: options.hedge ?? DNS_SWITCHES.hedge, adaptive: options.adaptive ?? DNS_SWITCHES.adaptive, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
     });
   }
 

@@ -15,9 +15,6 @@ const T_NAPTR = 35;
 const T_OPT = 41;
 const CLASS_IN = 1;
 
-/** Why a reply failed the framing check, or undefined when it passed. */
-export type FramingProblem = string | undefined;
-
 class Reject extends Error {}
 
 function fail(reason: string): never {
@@ -101,12 +98,6 @@ function checkRdata(buf: Buffer, type: number, start: number, rdlength: number):
     default:
       return;
   }
-}
-
-/** Checks a reply's framing; returns a reason when it must be rejected, undefined when it may be decoded. */
-export function checkFraming(buf: Buffer): FramingProblem {
-  const r = frameRecords(buf);
-  return typeof r === 'string' ? r : undefined;
 }
 
 /** Where each resource record of a well-framed reply starts and ends, or the reason the framing is wrong. */

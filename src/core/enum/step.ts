@@ -31,8 +31,11 @@ function option(message: string, name: string): SipLocateError {
   return new SipLocateError('EINVALIDOPTION', message, { option: name });
 }
 
+/** The ENUM suffixes asked when the option is absent (RFC 6116's tree). */
+export const DEFAULT_ENUM_SUFFIXES: readonly string[] = ['e164.arpa'];
+
 function suffixesOption(value: unknown): string[] {
-  if (value === undefined) return ['e164.arpa'];
+  if (value === undefined) return [...DEFAULT_ENUM_SUFFIXES];
   if (!Array.isArray(value)) throw option('The option enumSuffixes must be a list of domain names, like ["e164.carrier.example", "e164.arpa"].', 'enumSuffixes');
   const out: string[] = [];
   for (const v of value) {
@@ -43,7 +46,7 @@ function suffixesOption(value: unknown): string[] {
     if (!out.includes(s)) out.push(s);
   }
   if (out.length > MAX_SUFFIXES) throw option(`The option enumSuffixes lists more than ${MAX_SUFFIXES} suffixes.`, 'enumSuffixes');
-  return out.length > 0 ? out : ['e164.arpa'];
+  return out.length > 0 ? out : [...DEFAULT_ENUM_SUFFIXES];
 }
 
 /** Fills a fallback template with a number. */

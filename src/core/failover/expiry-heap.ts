@@ -18,6 +18,13 @@ export class ExpiryHeap<T extends Expiring> {
     return this.items[0];
   }
 
+  /** Calls `drop` (which must remove it) for up to `limit` entries expired at `now`, soonest first; returns how many. */
+  dropExpired(now: number, limit: number, drop: (item: T) => void): number {
+    let n = 0;
+    for (let e = this.peek(); e && e.expiresAt <= now && n < limit; e = this.peek(), n++) drop(e);
+    return n;
+  }
+
   /** Adds an entry (heapIndex must be -1). */
   push(item: T): void {
     item.heapIndex = this.items.length;

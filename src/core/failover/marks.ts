@@ -149,10 +149,7 @@ export class Marks {
 
   /** Drops up to `limit` expired marks, soonest first; returns how many it dropped. */
   sweep(limit: number): number {
-    const now = this.clock.now();
-    let n = 0;
-    for (let m = this.heap.peek(); m && m.expiresAt <= now && n < limit; m = this.heap.peek(), n++) this.drop(m);
-    return n;
+    return this.heap.dropExpired(this.clock.now(), limit, (m) => this.drop(m));
   }
 
   /** Drops every mark. */

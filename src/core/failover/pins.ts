@@ -156,10 +156,7 @@ export class Pins {
 
   /** Drops up to `limit` expired pins, soonest first; returns how many it dropped. */
   sweep(limit: number): number {
-    const now = this.clock.now();
-    let n = 0;
-    for (let p = this.heap.peek(); p && p.expiresAt <= now && n < limit; p = this.heap.peek(), n++) this.drop(p);
-    return n;
+    return this.heap.dropExpired(this.clock.now(), limit, (p) => this.drop(p));
   }
 
   /** Drops every pin. */

@@ -1,8 +1,8 @@
 /**
  * The locator's settings: ONE table of every numeric and choice option (name, default, bounds, unit), the one reader
  * that checks an option against it, and the settings a locator runs with. Node config and the editor can read the same
- * table (LOCATOR_OPTIONS) for their defaults. The DNS client's own options (timeoutMs, tries, minTtl, ...) are checked
- * by the DNS client.
+ * table (LOCATOR_OPTIONS) for their defaults. The DNS client's own options (timeoutMs, tries, minTtl, ...) have their
+ * table in dns/options.ts (DNS_OPTIONS), re-exported here: one table per layer.
  */
 import { SipLocateError } from '../errors';
 import { isTransport } from '../rfc3263/transports';
@@ -12,15 +12,9 @@ import type { DnsQuerier } from '../dns/types';
 import type { FamilyPolicy, LocatorOptions, Transport } from '../types';
 import { readSets, type Sets } from '../sets';
 
-/** A numeric option: default, inclusive bounds, unit; whole numbers when `integer`. */
-export interface NumberOptionSpec {
-  readonly default: number;
-  readonly min: number;
-  readonly max: number;
-  readonly unit: 'ms' | 's' | 'count' | 'bytes';
-  /** Fractions are cut off (the option counts things). */
-  readonly integer: boolean;
-}
+import { DNS_OPTIONS, readNumberOption, type NumberOptionSpec } from '../dns/options';
+
+export { DNS_OPTIONS, DNS_SWITCHES, type NumberOptionSpec } from '../dns/options';
 
 /** A choice option: default and the allowed values. */
 export interface ChoiceOptionSpec<T extends string = string> {
@@ -35,10 +29,12 @@ export const LOCATOR_OPTIONS = {
   maxTargets: { default: 32, min: 1, max: 1024, unit: 'count', integer: true },
   maxQueriesPerLocate: { default: 64, min: 1, max: 10000, unit: 'count', integer: true },
   resolveTimeoutMs: { default: 10000, min: 1, max: 600000, unit: 'ms', integer: false },
-  cacheSize: { default: 10000, min: 0, max: 10_000_000, unit: 'count', integer: true },
+  /** Plans kept; the same bound as the DNS client's answer cache, which takes the same option. */
+  cacheSize: DNS_OPTIONS.cacheSize,
   maxPins: { default: 100_000, min: 1, max: 10_000_000, unit: 'count', integer: true },
   maxMarks: { default: 100_000, min: 1, max: 10_000_000, unit: 'count', integer: true },
-  staleSeconds: { default: DAY, min: 0, max: 30 * DAY, unit: 's', integer: false },
+  /** How long last good plans are kept: the DNS client's serve-stale window, which takes the same option. */
+  staleSeconds: { ...DNS_OPTIONS.staleSeconds, integer: false },
   /** Bytes of all last good plans one locator keeps (what a shared store can make it hold is bounded by this). */
   staleBytes: { default: 8 * 1024 * 1024, min: 0, max: 1024 ** 3, unit: 'bytes', integer: true },
   pinSeconds: { default: 7200, min: 1, max: 30 * DAY, unit: 's', integer: false },
@@ -64,12 +60,7 @@ export type NumberOptionName = keyof typeof LOCATOR_OPTIONS;
 
 /** Reads one numeric option against the table: its default when absent; throws EINVALIDOPTION when out of bounds. */
 export function numberOption(name: NumberOptionName, value: unknown): number {
-  const spec: NumberOptionSpec = LOCATOR_OPTIONS[name];
-  if (value === undefined) return spec.default;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < spec.min || value > spec.max) {
-    throw new SipLocateError('EINVALIDOPTION', `The option ${name} must be a number from ${spec.min} to ${spec.max}.`, { option: name });
-  }
-  return spec.integer ? Math.floor(value) : value;
+  return readNumberOption(name, LOCATOR_OPTIONS[name], value);
 }
 
 /** Reads one choice option (`spec`: its entry in LOCATOR_CHOICES): its default when absent; throws EINVALIDOPTION for another value. */

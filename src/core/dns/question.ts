@@ -1,0 +1,364 @@
+/**
+ * One DNS question in flight: its copies to each nameserver (one socket per server), retransmissions, the hedged copy,
+ * UDP/TCP and the EDNS and 0x20 fallbacks. The Retrier (retries.ts) starts one per question under the limiter.
+ */
+import { randomInt } from 'node:crypto';
+import { SipLocateError, type ErrorCode } from '../errors';
+import type { Reply } from './codec';
+import type { ExchangeOutcome } from './exchange';
+import type { NameserverHealth } from './health';
+import type { InFlightLimiter } from './limiter';
+import { randomiseCase } from './names';
+import type { Nameserver } from './nameservers';
+import type { RetransmitTimer } from './rto';
+import { tcpExchange } from './tcp';
+import type { DnsClientStats, RecordType } from './types';
+import { UdpLane, type LaneOutcome } from './udp';
+
+/** Most nameservers one question has a socket open to at once (the question and one hedged copy). */
+export const MAX_LANES = 2;
+/**
+ * Most UDP copies of one question to one nameserver. Past `tries`, further copies go out only while they fit in
+ * the time the classic schedule (timeoutMs doubling `tries` times) would have waited: with an adapted timer of a few
+ * round trips, three copies are over in a fraction of that, and at 10 % loss each way (19 % per exchange) three lost
+ * copies happen to 0.7 % of questions; eight leave 2e-6.
+ */
+export const MAX_COPIES = 8;
+
+/** Abort reason of a question's own signal when it ends (it stops a TCP exchange still running). */
+const FINISHED = 'question finished';
+
+const RCODE_ERRORS: Record<string, ErrorCode> = {
+  SERVFAIL: 'ESERVFAIL',
+  REFUSED: 'EREFUSED',
+  NOTIMP: 'ENOTIMP',
+  FORMERR: 'EFORMERR',
+};
+
+/** Outcomes that count against a nameserver's health. */
+const HEALTH_FAILURES: ReadonlySet<string> = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ESERVFAIL', 'EREFUSED']);
+
+/** What the retry loop needs from its client. */
+export interface RetryConfig {
+  health: NameserverHealth;
+  /** First guess and ceiling of each nameserver's retransmission timeout, ms. */
+  timeoutMs: number;
+  /** Ceiling of the timeout as it doubles per retransmission, ms. */
+  maxTimeoutMs: number;
+  /** UDP copies of one question per nameserver. */
+  tries: number;
+  use0x20: boolean;
+  /** Send the question to a second healthy nameserver when the first is late (default on). */
+  hedge: boolean;
+  /** Adapt each nameserver's timeout to its measured round trips (off: timeoutMs, doubled per retransmission). */
+  adaptive: boolean;
+  limiter: InFlightLimiter;
+  counters: DnsClientStats;
+  /** Milliseconds clock (0x20 re-probe). */
+  now: () => number;
+  /** Aborted when the client closes (the signal of background probes). */
+  closed: AbortSignal;
+}
+
+/** What a question needs from the Retrier that starts it: the settings and the per-nameserver memory. */
+export interface QuestionHost {
+  readonly config: RetryConfig;
+  /** How long the classic schedule waits on one server for `tries` copies, ms. */
+  budgetMs(tries: number): number;
+  /** The retransmission timer of a nameserver. */
+  timerOf(ns: Nameserver): RetransmitTimer;
+  /** Whether 0x20 may be used with a server. */
+  caseAllowed(label: string): boolean;
+  /** Turns 0x20 off for a server for a while. */
+  caseFailed(label: string): void;
+}
+
+/** One nameserver as seen by one question. */
+interface Slot {
+  ns: Nameserver;
+  /** Listed among the healthy servers. */
+  healthy: boolean;
+  /** UDP copies sent to it (the budget is `tries`; EDNS and 0x20 fallbacks are not counted). */
+  copies: number;
+  /** The open UDP socket, if any. */
+  lane: UdpLane | undefined;
+  /** A TCP exchange is running. */
+  tcp: boolean;
+  /** Refused the connection: not asked again by this question. */
+  refused: boolean;
+  /** A timer ran out while waiting for it. */
+  late: boolean;
+  /** performance.now() of its first and last copy. */
+  firstSent: number;
+  lastSent: number;
+  /** No more copies (TCP timed out). */
+  exhausted: boolean;
+  /** Sent an error (SERVFAIL, malformed...): no copies beyond `tries`, it is not loss. */
+  answered: boolean;
+}
+
+/**
+ * One question: copies go out one at a time, each after the timeout of the last; a late server gets a copy
+ * hedged to a second healthy server (or a retransmission on its own socket), at most MAX_LANES sockets open;
+ * the first valid answer on any of them wins and closes the rest.
+ */
+export class Question {
+  private readonly slots: Slot[];
+  /** Aborts a TCP exchange still running when the question ends (made only when TCP is used). */
+  private tcpAbort: AbortController | undefined;
+  private readonly onAbort = (): void => this.aborted();
+  private timer: NodeJS.Timeout | undefined;
+  /** Counts arm() calls: an expiry handled late belongs to the timer armed last, or is dropped. */
+  private armed = 0;
+  private last: Slot | undefined;
+  /** Why the question fails if nothing else answers (a timeout's error is built only then). */
+  private lastError: SipLocateError | (() => SipLocateError) | undefined;
+  private done = false;
+  /** performance.now() when the first copy left. */
+  private started = 0;
+  private resolve!: (v: { reply: Reply; ns: Nameserver }) => void;
+  private reject!: (e: SipLocateError) => void;
+  private readonly q: string;
+  private readonly cfg: RetryConfig;
+  /** Time one server's copies may take beyond `tries` copies (0: no copies beyond `tries`), ms. */
+  private readonly budget: number;
+
+  constructor(
+    private readonly owner: QuestionHost,
+    private readonly qname: string,
+    private readonly type: RecordType,
+    servers: Nameserver[],
+    healthy: number,
+    private readonly tries: number,
+    private readonly hedge: boolean,
+    private readonly signal: AbortSignal,
+    private readonly mayHedge?: () => boolean,
+  ) {
+    this.cfg = owner.config;
+    this.q = `${type} ${qname}`;
+    this.slots = servers.map((ns, i) => ({ ns, healthy: i < healthy, copies: 0, lane: undefined, tcp: false, refused: false, late: false, firstSent: 0, lastSent: 0, exhausted: false, answered: false }));
+    this.budget = tries > 1 ? owner.budgetMs(tries) : 0;
+  }
+
+  run(): Promise<{ reply: Reply; ns: Nameserver }> {
+    this.started = performance.now();
+    return new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+      if (this.signal.aborted) return this.aborted();
+      // One listener on the caller's signal, removed when the question ends (no signal of its own: it costs).
+      this.signal.addEventListener('abort', this.onAbort, { once: true });
+      const first = this.slots[0];
+      if (!first) return this.fail(new SipLocateError('ENONAMESERVER', `No nameserver to ask for ${this.q}.`, { name: this.qname, type: this.type }));
+      this.sendTo(first, false);
+    });
+  }
+
+  /** The next server to get a copy: after a timeout ('late') or after an error or refusal ('error'). */
+  private pick(reason: 'late' | 'error'): Slot | undefined {
+    const usable = (s: Slot): boolean => !s.refused && !s.tcp && !s.exhausted && this.mayCopy(s);
+    const fresh = (healthyOnly: boolean): Slot | undefined => this.slots.find((s) => usable(s) && s.copies === 0 && (!healthyOnly || s.healthy));
+    if (reason === 'late' && this.hedge) {
+      // Hedge to a healthy server not asked yet (the oldest open socket makes room), then alternate between the open ones.
+      const second = fresh(true);
+      if (second && (!this.mayHedge || this.mayHedge())) return second;
+      const open = this.slots.filter((s) => usable(s) && s.lane?.open === true).sort((a, b) => a.lastSent - b.lastSent);
+      if (open[0]) return open[0];
+    } else if (reason === 'late' && this.last && usable(this.last) && this.last.lane?.open === true) {
+      return this.last;
+    }
+    // Servers not asked yet (healthy first, failing ones last), then any with copies left.
+    return fresh(true) ?? fresh(false) ?? this.slots.find(usable);
+  }
+
+  /** Whether a server may get one more copy: within `tries`, or up to MAX_COPIES while it fits in the classic schedule's time. */
+  private mayCopy(s: Slot): boolean {
+    if (s.copies < this.tries) return true;
+    if (s.copies >= MAX_COPIES || this.budget === 0 || s.answered) return false;
+    return performance.now() - s.firstSent + this.owner.timerOf(s.ns).timeout(s.lane?.copies ?? 0) <= this.budget;
+  }
+
+  /** Sends one copy to a slot, opening its socket if needed; `fallback` copies (EDNS, 0x20) do not count against tries. */
+  private sendTo(slot: Slot, fallback: boolean): void {
+    if (!slot.lane?.open) {
+      const open = this.slots.filter((s) => s.lane?.open === true && s !== slot);
+      if (open.length >= MAX_LANES) {
+        const oldest = open.sort((a, b) => a.lastSent - b.lastSent)[0]!;
+        oldest.lane!.close();
+        oldest.lane = undefined;
+      }
+      const with0x20 = this.cfg.use0x20 && this.owner.caseAllowed(slot.ns.label);
+      slot.lane = new UdpLane(slot.ns, { id: randomInt(65536), wireName: with0x20 ? randomiseCase(this.qname) : this.qname, type: this.type, edns: true }, this.cfg.counters, (lane, o) => this.onLane(slot, lane, o));
+    }
+    if (!fallback) slot.copies++;
+    if (slot.copies === 1 && !fallback) slot.firstSent = performance.now();
+    this.cfg.counters.udpAttempts++;
+    slot.lastSent = performance.now();
+    slot.lane.send();
+    this.last = slot;
+    this.arm(this.owner.timerOf(slot.ns).timeout(slot.lane.copies - 1));
+  }
+
+  private arm(ms: number): void {
+    clearTimeout(this.timer);
+    // The expiry is handled after the event loop's poll phase (setImmediate): an answer that arrived while the
+    // process was busy is read first, rather than taken for a loss.
+    const armed = ++this.armed;
+    this.timer = setTimeout(() => setImmediate(() => {
+      if (armed === this.armed) this.onTimer(ms);
+    }), ms);
+  }
+
+  /** The last copy's timeout passed: the 0x20 fallback, a hedge or retransmission, or the end. */
+  private onTimer(ms: number): void {
+    if (this.done) return;
+    this.timer = undefined;
+    const last = this.last!;
+    const lane = last.lane;
+    if (lane?.open && lane.caseMismatches > 0 && lane.q.wireName !== this.qname) {
+      // The server answered, but without our case: 0x20 off for it, and the question again in plain case.
+      this.owner.caseFailed(last.ns.label);
+      lane.reask({ ...lane.q, wireName: this.qname });
+      return this.sendTo(last, true);
+    }
+    this.cfg.counters.timeouts++;
+    last.late = true;
+    // Built only if the question fails: most timeouts are followed by an answer.
+    this.lastError = () => new SipLocateError('ETIMEOUT', `No answer from ${last.ns.label} for ${this.q} within ${ms} ms.`, { name: this.qname, type: this.type, nameserver: last.ns.label });
+    this.next('late');
+  }
+
+  /** Sends the next copy, or waits for a TCP exchange still running, or gives up. */
+  private next(reason: 'late' | 'error'): void {
+    const target = this.pick(reason);
+    if (target) return this.sendTo(target, false);
+    if (this.slots.some((s) => s.tcp)) return;
+    // No copy left to send: the sockets stay open for a late answer until the classic schedule would have given
+    // up, so an adapted timer never makes a question fail sooner than timeoutMs, doubled per try, allows.
+    const wait = this.started + this.owner.budgetMs(this.tries) - performance.now();
+    if (wait >= 1 && this.slots.some((s) => s.lane?.open === true)) {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (!this.done) this.next('late');
+      }, wait);
+      return;
+    }
+    const last = this.lastError;
+    this.fail(typeof last === 'function' ? last() : last ?? new SipLocateError('ETIMEOUT', `No answer for ${this.q}.`, { name: this.qname, type: this.type }));
+  }
+
+  private onLane(slot: Slot, lane: UdpLane, o: LaneOutcome): void {
+    if (this.done || slot.lane !== lane) return;
+    if (o.kind === 'reply' && o.reply.rcode === 'FORMERR' && !o.reply.hasOpt && lane.q.edns) {
+      lane.reask({ ...lane.q, edns: false });
+      return this.sendTo(slot, true);
+    }
+    if (o.kind === 'truncated' || o.kind === 'spoof') {
+      if (o.kind === 'truncated') this.cfg.counters.truncated++;
+      lane.close();
+      slot.lane = undefined;
+      return this.overTcp(slot, lane.q.edns);
+    }
+    if (o.kind === 'reply' && lane.copies === 1 && slot.copies === 1) {
+      // Karn's rule: only a question sent once gives a round trip that belongs to it.
+      this.owner.timerOf(slot.ns).sample(performance.now() - lane.sentAt);
+    }
+    lane.close();
+    slot.lane = undefined;
+    this.outcome(slot, o);
+  }
+
+  /** Asks one server over TCP (after TC or a wrong ID); its outcome counts as that server's. */
+  private overTcp(slot: Slot, edns: boolean): void {
+    this.cfg.counters.tcpAttempts++;
+    slot.tcp = true;
+    const req = { ns: slot.ns, id: randomInt(65536), wireName: this.qname, type: this.type, edns, timeoutMs: this.cfg.timeoutMs, signal: (this.tcpAbort ??= new AbortController()).signal };
+    void tcpExchange(req, this.cfg.counters).then((o) => {
+      slot.tcp = false;
+      if (this.done || o.kind === 'aborted') return;
+      if (o.kind === 'timeout') {
+        this.cfg.counters.timeouts++;
+        slot.late = true;
+        slot.exhausted = true;
+        this.lastError = new SipLocateError('ETIMEOUT', `No answer from ${slot.ns.label} for ${this.q} over TCP within ${req.timeoutMs} ms.`, { name: this.qname, type: this.type, nameserver: slot.ns.label });
+        return this.next('error');
+      }
+      this.outcome(slot, o);
+    });
+  }
+
+  /** A final outcome from one server: the answer, or an error that moves the question on at once. */
+  private outcome(slot: Slot, o: ExchangeOutcome): void {
+    const result = this.interpret(o, slot.ns);
+    if (!(result instanceof SipLocateError)) {
+      this.cfg.health.succeeded(slot.ns);
+      return this.succeed(result, slot);
+    }
+    if (HEALTH_FAILURES.has(result.code)) this.cfg.health.failed(slot.ns, result.code);
+    if (result.code === 'ECONNREFUSED') slot.refused = true;
+    slot.late = false;
+    slot.answered = true;
+    this.lastError = result;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armed++;
+    this.next('error');
+  }
+
+  private succeed(reply: Reply, winner: Slot): void {
+    this.finish();
+    // A server that let its timer run out while another answered is failing: the next questions go elsewhere first.
+    for (const s of this.slots) if (s !== winner && s.late) this.cfg.health.failed(s.ns, 'ETIMEOUT');
+    this.resolve({ reply, ns: winner.ns });
+  }
+
+  private fail(err: SipLocateError): void {
+    this.finish();
+    for (const s of this.slots) if (s.late) this.cfg.health.failed(s.ns, 'ETIMEOUT');
+    this.reject(err);
+  }
+
+  private aborted(): void {
+    if (this.done) return;
+    this.finish();
+    const d = { name: this.qname, type: this.type };
+    if (this.cfg.closed.aborted) this.reject(new SipLocateError('ECLOSED', `The DNS client was closed while asking for ${this.q}.`, d));
+    else this.reject(new SipLocateError('ECANCELLED', `Nobody waits for ${this.q} any more: the question was dropped.`, d));
+  }
+
+  /** Ends the question: timer, sockets and the listener on the caller's signal released. */
+  private finish(): void {
+    this.done = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const s of this.slots) {
+      s.lane?.close();
+      s.lane = undefined;
+    }
+    this.signal.removeEventListener('abort', this.onAbort);
+    // A plain reason: abort() without one builds a DOMException (with its stack).
+    this.tcpAbort?.abort(FINISHED);
+  }
+
+  private interpret(outcome: ExchangeOutcome, ns: Nameserver): Reply | SipLocateError {
+    const details = { name: this.qname, type: this.type, nameserver: ns.label };
+    const q = this.q;
+    switch (outcome.kind) {
+      case 'reply': {
+        const rcode = outcome.reply.rcode;
+        if (rcode === 'NOERROR' || rcode === 'NXDOMAIN') return outcome.reply;
+        const code = RCODE_ERRORS[rcode] ?? 'EBADRESP';
+        return new SipLocateError(code, `The nameserver ${ns.label} answered ${rcode} for ${q}.`, details);
+      }
+      case 'refused':
+        return new SipLocateError('ECONNREFUSED', `The nameserver ${ns.label} refused the connection for ${q}.`, details);
+      case 'malformed':
+        return new SipLocateError('EBADRESP', `The nameserver ${ns.label} sent a malformed reply for ${q} (${outcome.reason}).`, details);
+      case 'neterror':
+        return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}: ${outcome.message}.`, details);
+      default:
+        return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}.`, details);
+    }
+  }
+}

@@ -99,6 +99,8 @@ console.log(`
     08 Monitor a trunk and page       pages on a transition: type h and Enter here to stop the healthy server;
                                       about 10 s later it is down and "page" shows it in Debug; h again starts
                                       it, and its recovery pages too.   Metrics: curl ${red.url}/metrics
+    09 Sticky per caller, two carriers click alice, bob or carol: each caller keeps its own server of carrier B
+                                      (carrier A is busy and silent); the same caller always gets the same one
   Try it: double-click a sip-locate node, then the pencil next to its Resolver, and use "Try it" with any URI.
 
   The examples' resolvers answer the demo.test names from their Static records and ask the system's DNS for every

@@ -64,7 +64,7 @@ describe('the SIP sidebar in Chromium', { skip: browserSkipReason('sip-sidebar.j
 
   test('lists every deployed resolver of the demo with its nameserver and store', async () => {
     const names = await page.locator('.sip-sb-resolver .sip-sb-name').allInnerTexts();
-    assert.deepEqual(names, ['demo.test', 'demo.test (sticky, Redis)', 'demo.test (sticky)', 'demo.test with ENUM', 'live check', 'monitored trunk', 'proxy lookups']);
+    assert.deepEqual(names, ['demo.test', 'demo.test (sticky, Redis)', 'demo.test (sticky)', 'demo.test carriers', 'demo.test with ENUM', 'live check', 'monitored trunk', 'proxy lookups']);
     const demoDns = page.locator('.sip-sb-resolver[data-resolver="a1c0000000000009"]');
     assert.match(await demoDns.innerText(), new RegExp(`${dns.nameserver.replace(/[.]/g, '\\.')}[^\\n]* ok`));
     assert.match(await page.locator('.sip-sb-resolver[data-resolver="a7c0000000000009"]').innerText(), /Redis · (up|connecting)/);

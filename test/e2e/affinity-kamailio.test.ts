@@ -29,7 +29,7 @@ const SERVERS = [['a1', '127.0.0.111'], ['a2', '127.0.0.112'], ['a3', '127.0.0.1
  */
 const CFG_LINES: Array<[string, string]> = [
   ['$avp(lookup) = $ru;', '$avp(lookup) = "set:carriers";'],
-  ['$(avp(lookup){s.urlencode.param})$var(query)', '$(avp(lookup){s.urlencode.param})&key=$(ci{s.select,0,@}{s.urlencode.param})$var(query)'],
+  ['$(avp(lookup){s.urlencode.param}) + $var(query);', '$(avp(lookup){s.urlencode.param}) + "&key=" + $(ci{s.select,0,@}{s.urlencode.param}) + $var(query);'],
 ];
 
 describe('end to end: affinity keys and a destination set through Kamailio', { skip }, () => {
@@ -64,17 +64,15 @@ describe('end to end: affinity keys and a destination set through Kamailio', { s
         ] });
       }
     }
-    const bcrypt = require('bcryptjs') as { hashSync(s: string, rounds: number): string };
-    red = await startNodeRedProcess(flow, {
-      SIP_LOCATE_NAMESERVERS: dns.nameserver,
-      SIP_LOCATE_HTTP_NODE_AUTH: JSON.stringify({ user: 'kamailio', pass: bcrypt.hashSync(PASSWORD, 4) }),
-      SIP_LOCATE_HTTP_ADMIN_ROOT: '/admin',
-    });
+    // As docs/proxies.md recommends: no httpNodeAuth (example 06's guard checks the shared secret), the editor off '/'.
+    red = await startNodeRedProcess(flow, { SIP_LOCATE_NAMESERVERS: dns.nameserver, SIP_LOCATE_ROUTE_SECRET: PASSWORD, SIP_LOCATE_HTTP_ADMIN_ROOT: '/admin' });
     const auth = { authorization: `Basic ${Buffer.from(`kamailio:${PASSWORD}`).toString('base64')}` };
     await until(async () => (await fetch(`${red.url}/route?uri=set%3Acarriers&key=ready`, { headers: auth })).status === 200, { what: '/route answers for set:carriers', ms: 30_000 });
     const config = readFileSync(join(root, 'test', 'kamailio', 'kamailio.cfg'), 'utf8');
     for (const [from] of CFG_LINES) assert.ok(config.includes(from), `kamailio.cfg still has ${from}`);
-    kamailio = await startKamailio(config, [['127.0.0.1:1880', red.url.replace('http://', '')], ['CHANGE-ME', PASSWORD], ...CFG_LINES]);
+    // The one Node-RED serves as the primary and the failover connection; the allow-list names this test's domain.
+    const nodeRed = red.url.replace('http://', '');
+    kamailio = await startKamailio(config, [['127.0.0.1:1880', nodeRed], ['127.0.0.2:1880', nodeRed], ['CHANGE-ME', PASSWORD], ['example\\.com', 'kaff\\.test'], ...CFG_LINES]);
   });
 
   after(async () => {

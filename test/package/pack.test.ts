@@ -120,7 +120,17 @@ describe('npm pack, installed into a fresh Node-RED user directory', () => {
   });
   after(async () => {
     await red?.stop();
-    if (lab) await stopChild(lab.child, 5000);
+    if (lab) {
+      // npx runs the lab as its own child: signal the whole process group (led by npx's PID) so none keeps the pipes open.
+      try {
+        if (lab.child.pid !== undefined) process.kill(-lab.child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await stopChild(lab.child, 5000);
+      lab.child.stdout?.destroy();
+      lab.child.stderr?.destroy();
+    }
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -214,7 +224,7 @@ describe('npm pack, installed into a fresh Node-RED user directory', () => {
 
   test('after `npx sip-locate lab` in the user directory every example shows what its comment promises', async () => {
     const sipPort = await freePortBlock(4);
-    const child = spawn('npx', ['--offline', '--no-install', 'sip-locate', 'lab', '--sip-port', String(sipPort), '--dns-port', '0'], { cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const child = spawn('npx', ['--offline', '--no-install', 'sip-locate', 'lab', '--sip-port', String(sipPort), '--dns-port', '0'], { cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' }, detached: true });
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
     child.stderr!.on('data', (d) => (out += d));

@@ -39,7 +39,7 @@ function udpFree(port) {
 
 /** The demo's own ports (what the README shows) when they are free, else seven free loopback ports in a row. */
 async function freePorts() {
-  const defaults = { PORT: 1880, DEMO_DNS_PORT: 15353, DEMO_REDIS_PORT: 16379, DEMO_SIP_PORT: 5060 };
+  const defaults = { PORT: 1880, DEMO_DNS_PORT: 15353, DEMO_REDIS_PORT: 16379, DEMO_SIP_PORT: 15060 };
   const wanted = [defaults.PORT, defaults.DEMO_DNS_PORT, defaults.DEMO_REDIS_PORT, ...[...Array(SIP_SPAN).keys()].map((k) => defaults.DEMO_SIP_PORT + k)];
   let free = true;
   for (const p of wanted) if (!(await tcpFree(p)) || !(await udpFree(p))) free = false;

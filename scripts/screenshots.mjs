@@ -2,6 +2,7 @@
 // editor in Debian's Chromium at 1600x1000 and writes the README's pictures: docs/quick-start.png (example 01 and
 // its debug output), docs/try-it.png (Try it in the resolver dialog) and docs/sidebar.png (the SIP sidebar after
 // example 02 failed over). Needs a build (the npm script runs it first) and /usr/bin/chromium.
+/* global document, window -- the callbacks given to page.evaluate() and waitForFunction() run in the browser */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';

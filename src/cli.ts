@@ -150,6 +150,7 @@ function parseArgs(argv: string[]): CliOptions | 'help' {
  * C1 (CSI, OSC), so a record cannot clear the screen, set the title or write the clipboard.
  */
 function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex -- finding control bytes is the point
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 

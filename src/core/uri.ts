@@ -151,7 +151,7 @@ export function strictSipUriProblem(text: string): string | undefined {
 export function targetHost(uri: SipUri): { host: string; hostKind: 0 | 4 | 6 } {
   if (uri.maddr === undefined) return { host: uri.host, hostKind: uri.hostKind };
   const kind = isIP(uri.maddr);
-  return { host: uri.maddr, hostKind: (kind === 4 || kind === 6 ? kind : 0) as 0 | 4 | 6 };
+  return { host: uri.maddr, hostKind: (kind === 4 || kind === 6 ? kind : 0) };
 }
 
 /** The destination key of sticky pins: scheme, target host, port and transport parameter. */

@@ -41,25 +41,26 @@ export class ResolverMetrics {
 
   constructor(private readonly locator: SipLocator) {
     const r = [this.registry];
-    const self = this;
+    // collect() runs with `this` bound to the metric: it reads the sources set later through this function.
+    const sources = (): MetricsSources => this.sources;
     new Counter({ name: 'sip_locate_locates_total', help: 'Finished locates by result (ok or an error code).', labelNames: ['result'], registers: r, collect() {
       this.reset();
-      for (const [result, n] of Object.entries(self.locator.counters().locates)) this.inc({ result }, n);
+      for (const [result, n] of Object.entries(locator.counters().locates)) this.inc({ result }, n);
     } });
     new Counter({ name: 'sip_locate_plan_cache_hits_total', help: 'Locates answered from a cached plan.', registers: r, collect() {
-      setCounter(this, self.locator.counters().planHits);
+      setCounter(this, locator.counters().planHits);
     } });
     new Counter({ name: 'sip_locate_plan_cache_misses_total', help: 'Locates that had to ask DNS for a plan.', registers: r, collect() {
-      setCounter(this, self.locator.counters().planMisses);
+      setCounter(this, locator.counters().planMisses);
     } });
     new Counter({ name: 'sip_locate_dns_cache_hits_total', help: 'DNS questions answered from the DNS cache.', registers: r, collect() {
-      setCounter(this, self.locator.dns?.stats().cacheHits ?? 0);
+      setCounter(this, locator.dns?.stats().cacheHits ?? 0);
     } });
     new Counter({ name: 'sip_locate_stale_answers_total', help: 'DNS answers served from expired data (RFC 8767 serve-stale).', registers: r, collect() {
-      setCounter(this, self.locator.dns?.stats().staleAnswers ?? 0);
+      setCounter(this, locator.dns?.stats().staleAnswers ?? 0);
     } });
     new Counter({ name: 'sip_locate_failovers_total', help: 'Failovers from a failed target to the next one.', registers: r, collect() {
-      setCounter(this, self.locator.counters().failovers);
+      setCounter(this, locator.counters().failovers);
     } });
     const queries = new Counter({ name: 'sip_locate_dns_queries_total', help: 'DNS questions sent to a nameserver, by nameserver and outcome.', labelNames: ['nameserver', 'outcome'], registers: r });
     const timeouts = new Counter({ name: 'sip_locate_dns_timeouts_total', help: 'DNS questions that timed out, by nameserver.', labelNames: ['nameserver'], registers: r });
@@ -67,23 +68,23 @@ export class ResolverMetrics {
     const marks = new Counter({ name: 'sip_locate_marks_total', help: 'Failure marks set, by kind (grey, black).', labelNames: ['kind'], registers: r });
     const events = new Counter({ name: 'sip_locate_events_total', help: 'Resolver events, by op.', labelNames: ['op'], registers: r });
     new Gauge({ name: 'sip_locate_marks', help: 'Failure marks in force, by kind.', labelNames: ['kind'], registers: r, collect() {
-      const { marks: list } = self.locator.state();
+      const { marks: list } = locator.state();
       this.set({ kind: 'grey' }, list.filter((m) => m.mark === 'grey').length);
       this.set({ kind: 'black' }, list.filter((m) => m.mark === 'black').length);
     } });
     new Gauge({ name: 'sip_locate_pins', help: 'Sticky pins held.', registers: r, collect() {
-      this.set(self.locator.held().pins);
+      this.set(locator.held().pins);
     } });
     new Gauge({ name: 'sip_locate_targets', help: 'Targets by health state (up, down, unknown from probing; drain, disable from operators).', labelNames: ['state'], registers: r, collect() {
       this.reset();
       const counts: Record<string, number> = { up: 0, down: 0, unknown: 0, drain: 0, disable: 0 };
-      for (const h of self.sources.health?.() ?? []) if (h.state in counts) counts[h.state]!++;
-      for (const a of self.locator.adminStates()) counts[a.state] = (counts[a.state] ?? 0) + 1;
+      for (const h of sources().health?.() ?? []) if (h.state in counts) counts[h.state]!++;
+      for (const a of locator.adminStates()) counts[a.state] = (counts[a.state] ?? 0) + 1;
       for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
     } });
     new Gauge({ name: 'sip_locate_store_state', help: 'The state store: 1 for its current state, 0 for the others.', labelNames: ['kind', 'state'], registers: r, collect() {
       this.reset();
-      const s = self.sources.store?.();
+      const s = sources().store?.();
       const kind = s?.kind ?? 'memory';
       const now = s?.state ?? 'memory';
       for (const state of STORE_STATES) this.set({ kind, state }, state === now ? 1 : 0);

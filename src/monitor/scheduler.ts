@@ -125,8 +125,8 @@ export class Monitor {
     clearTimeout(this.roundTimer);
     clearTimeout(this.slotTimer);
     this.slots.clear();
-    const pending: Array<Promise<void> | undefined> = [this.round];
-    for (const w of this.watched.values()) pending.push(w.probing);
+    const pending: Array<Promise<void>> = this.round ? [this.round] : [];
+    for (const w of this.watched.values()) if (w.probing) pending.push(w.probing);
     this.watched.clear();
     await Promise.allSettled(pending);
     await this.channel?.close();

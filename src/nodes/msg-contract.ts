@@ -55,7 +55,7 @@ export function readSipState(sip: unknown): SipMsgState | SipLocateError {
   if (!isTargetKey(s.target)) return bad('msg.sip.target is missing or not a target');
   if (typeof s.destination !== 'string' || s.destination.length === 0 || s.destination.length > 2100) return bad('msg.sip.destination is missing');
   let tried: TargetKey[] = [];
-  if (Array.isArray(s.tried) && s.tried.length <= MAX_TARGETS_IN_MSG && s.tried.every(isTargetKey)) tried = (s.tried as TargetKey[]).map(targetKey);
+  if (Array.isArray(s.tried) && s.tried.length <= MAX_TARGETS_IN_MSG && s.tried.every(isTargetKey)) tried = (s.tried).map(targetKey);
   const current = targetKey(s.target);
   const last = tried[tried.length - 1];
   if (!last || last.transport !== current.transport || last.address !== current.address || last.port !== current.port) tried.push(current);

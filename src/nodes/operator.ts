@@ -2,7 +2,8 @@
 import { isAdminState, MAX_ADMIN_SECONDS } from '../core/failover/admin';
 import { SipLocateError } from '../core/errors';
 import type { SipLocator } from '../core/locator';
-import type { AdminState, Locator, TargetKey } from '../core/types';
+import type { AdminState, TargetKey } from '../core/types';
+import type { Locator } from '../core/locator/api';
 import { canonicalAddress, readTargetKey } from '../core/target';
 import type { ResolverConfigNode } from './resolver-lookup';
 

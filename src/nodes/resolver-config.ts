@@ -165,8 +165,8 @@ export function setsFromRows(rows: unknown): Record<string, SetMember[]> | undef
   const sets = new Map<string, SetMember[]>(); // a Map: a row named "__proto__" stays a name (and is refused as one)
   for (const row of rows as SetMemberRow[]) {
     if (typeof row !== 'object' || row === null) continue;
-    const name = String(row.set ?? '').trim();
-    const member: SetMember = { uri: String(row.uri ?? '').trim() };
+    const name = typeof row.set === 'string' ? row.set.trim() : '';
+    const member: SetMember = { uri: typeof row.uri === 'string' ? row.uri.trim() : '' };
     const priority = num(row.priority);
     const weight = num(row.weight);
     if (priority !== undefined) member.priority = priority;

@@ -1,6 +1,7 @@
 /** Finding a user node's sip-resolver config node, and its locator, or the error to report. */
 import { SipLocateError } from '../core/errors';
-import type { Locator, LocateResult } from '../core/types';
+import type { LocateResult } from '../core/types';
+import type { Locator } from '../core/locator/api';
 import type { StoreStatus } from '../store/types';
 import type { Node, NodeAPI, NodeStatus } from 'node-red';
 import { errorStatus, type StatusNodeType, type Translator } from './node-status';

@@ -139,7 +139,8 @@ export function snapshots(page?: SnapshotPage): SidebarSnapshot[] {
       // a resolver closing at this moment is simply left out
     }
   }
-  return out.sort((a, b) => String(a.name ?? a.id).localeCompare(String(b.name ?? b.id)));
+  const label = (s: SidebarSnapshot): string => (typeof s.name === 'string' ? s.name : s.id);
+  return out.sort((a, b) => label(a).localeCompare(label(b)));
 }
 
 /** One page of one running resolver's snapshot, or undefined when it is not running. */

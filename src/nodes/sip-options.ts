@@ -64,7 +64,7 @@ function registerOptions(RED: NodeAPI): void {
         else done();
       };
       const fail = (error: SipLocateError): void => {
-        msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? (msg.sip as object) : {}), error: errorOf(error) };
+        msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? (msg.sip) : {}), error: errorOf(error) };
         status(errorStatus(error.code));
         failed(`${error.code}: ${error.message}`);
       };

@@ -5,7 +5,8 @@ import { createLocator, type SipLocator } from '../core/locator';
 import { SipLocateError } from '../core/errors';
 import { LOCATOR_OPTIONS } from '../core/locator/options';
 import { targetLabel } from '../core/target';
-import type { Locator, LocatorOptions } from '../core/types';
+import type { LocatorOptions } from '../core/types';
+import type { Locator } from '../core/locator/api';
 import { createContextStore, type ContextLike } from '../store/context';
 import { linkStore, type StoreLink } from '../store/link';
 import type { StateStore, StoreStatus } from '../store/types';
@@ -56,7 +57,7 @@ function closeShared(entry: Shared): void {
     locator.close();
     return;
   }
-  link.close().finally(() => locator.close());
+  void link.close().finally(() => locator.close());
 }
 
 /** Takes the locator (and store link) for a config node id, reusing what a previous instance left when nothing changed. */

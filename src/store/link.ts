@@ -1,6 +1,7 @@
 /** Keeps a locator's marks and pins and a state store in step: written behind in batches, caught up after an outage, remote changes in. */
 import { toSipLocateError, type SipLocateError } from '../core/errors';
-import type { Locator, LocatorState, StateChange } from '../core/types';
+import type { LocatorState, StateChange } from '../core/types';
+import type { Locator } from '../core/locator/api';
 import { capChange, type RecordLimits } from './records';
 import type { StateStore, StoreStatus, WriteOutcome } from './types';
 import { isAddition, WriteQueue } from './write-queue';

@@ -54,7 +54,7 @@ export function clusterClient(options: RedisClientOptions, settings: ClusterSett
   const refresh = (): Promise<void> => {
     if (!expiryListener || closed) return Promise.resolve();
     refreshing ??= (async () => {
-      const masters = new Map(c.masters.map((m) => [`${m.host}:${m.port}` as string, m]));
+      const masters = new Map(c.masters.map((m) => [`${m.host}:${m.port}`, m]));
       for (const [address, client] of expiry) {
         if (masters.has(address)) continue;
         expiry.delete(address);
@@ -93,7 +93,7 @@ export function clusterClient(options: RedisClientOptions, settings: ClusterSett
     get isReady() {
       return c.isReady;
     },
-    sendCommand: sender.sendCommand,
+    sendCommand: (...args: Parameters<CommandSender['sendCommand']>) => sender.sendCommand(...args),
     connect: async () => {
       await c.connect();
       ready = true;

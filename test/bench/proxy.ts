@@ -131,7 +131,7 @@ async function authFlood(lab: KamailioLab, sock: Socket): Promise<{ p99Normal: n
   const url = `${lab.red.url}/route?uri=${encodeURIComponent(STICKY)}`;
   const flooder = spawn(process.execPath, ['-e', FLOOD_CLIENT, url, JSON.stringify(wrong), '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  flooder.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  flooder.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const normal: number[] = [];
   const underFlood: number[] = [];
   const ratios: number[] = [];

@@ -23,8 +23,8 @@ describe('drain and enable from the SIP sidebar', { skip: browserSkipReason('sip
   before(async () => {
     const sip = await import('../../demo/sip-endpoints.mjs');
     const zone = await import('../../demo/dns-server.mjs');
-    endpoints = (await sip.startDemoEndpoints(0)) as Record<string, Endpoint>;
-    dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints as never) });
+    endpoints = (await sip.startDemoEndpoints(0));
+    dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints) });
     const z = 'drt0000000000001';
     red = await startNodeRedProcess([
       { id: z, type: 'tab', label: 'drain' },

@@ -47,7 +47,7 @@ describe('the SIP sidebar in Chromium', { skip: browserSkipReason('sip-sidebar.j
     const demo = await import('../../demo/node-red.mjs');
     const zone = await import('../../demo/dns-server.mjs');
     endpoints = (await (sip as unknown as { startDemoEndpoints(p: number): Promise<Record<string, Endpoint>> }).startDemoEndpoints(await freePortBlock(4)));
-    dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints as never) });
+    dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', endpoints) });
     redis = await startRedis();
     const flows = [...withLabPort((await demo.exampleFlows()) as object[], endpoints.healthy!.port), ...liveFlow(dns.nameserver, endpoints.healthy2!)];
     red = await startNodeRedProcess(flows, { SIP_LOCATE_NAMESERVERS: dns.nameserver, SIP_LOCATE_REDIS_URL: redis.url });

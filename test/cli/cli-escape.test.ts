@@ -10,6 +10,7 @@ import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dn
 import { ESCAPE_NUMBER, HOSTILE_ENUM_ORIGIN, hostileEnumZoneText, TERMINAL_ESCAPES } from '../enum/hostile-zone';
 
 /** Control characters a terminal acts on: C0 other than newline, DEL and C1. */
+// eslint-disable-next-line no-control-regex -- finding control bytes is the point
 const CONTROLS = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
 
 describe('sip-locate command and terminal escapes in DNS data', { skip: skipUnless('nsd') || (existsSync(CLI) ? false : 'run npm run build first') }, () => {
@@ -33,6 +34,7 @@ describe('sip-locate command and terminal escapes in DNS data', { skip: skipUnle
     assert.doesNotMatch(r.err, CONTROLS);
     // Each record shows once in the NAPTR node's record list with its escapes spelled out.
     for (const esc of TERMINAL_ESCAPES) {
+      // eslint-disable-next-line no-control-regex -- finding control bytes is the point
       const shown = esc.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
       assert.ok(r.out.includes(`sip:${shown}@pbx.enum.test`), shown);
     }

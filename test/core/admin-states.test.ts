@@ -28,7 +28,7 @@ function locator(now: () => number, sticky = false) {
 const order = async (l: ReturnType<typeof locator>): Promise<string[]> => (await l.locate(URI)).targets.map((x) => x.address);
 
 test('drain lists a target after the healthy ones, disable leaves it out while others remain, enable restores the order', async () => {
-  let now = 1_000_000;
+  const now = 1_000_000;
   const l = locator(() => now);
   assert.deepEqual(await order(l), ['127.0.0.11', '127.0.0.12', '127.0.0.13']);
   l.setTargetState(t(11), 'drain');

@@ -10,7 +10,7 @@ const URI = 'sip:example.test;transport=udp';
 
 describe('locator.failoverFrom()', { skip: skipUnless('bind') }, () => {
   let server: RunningDnsServer;
-  let now = 1_700_000_000_000;
+  const now = 1_700_000_000_000;
   const clock = { now: () => now };
   before(async () => {
     server = await startDnsServer('bind');

@@ -21,7 +21,7 @@ test('lists of codes and classes, with commas, spaces or semicolons; normalised 
 
 test('bad settings fail with EINVALIDOPTION and a sentence naming the item', () => {
   for (const [setting, words] of [['50x', /"50x".*not a SIP status code/], ['200', /"200".*not a failure/], ['1xx', /not a failure/], ['99', /not a SIP status code/], ['503,abc', /"abc"/], ['5'.repeat(600), /longer than 500/], [{}, /list of SIP status codes/]] as const) {
-    assert.throws(() => parseFailoverCodes(setting), (e: unknown) => isSipLocateError(e, 'EINVALIDOPTION') && words.test(e.message), String(setting).slice(0, 20));
+    assert.throws(() => parseFailoverCodes(setting), (e: unknown) => isSipLocateError(e, 'EINVALIDOPTION') && words.test(e.message), JSON.stringify(setting)?.slice(0, 20));
   }
 });
 

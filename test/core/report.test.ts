@@ -10,7 +10,7 @@ const fromQuery = (q: string): Record<string, string> => Object.fromEntries(new 
 
 test('a proxy\'s query string becomes a typed report', () => {
   const r = parseReport(fromQuery('uri=sip%3Aalice%40example.test&failed=udp%3A192.0.2.1%3A5060&tried=udp:192.0.2.2:5060,tcp:[2001:DB8::0:1]:5070&status=503&retry_after=30'));
-  assert.ok(!(r instanceof SipLocateError), String(r));
+  assert.ok(!(r instanceof SipLocateError), r instanceof SipLocateError ? r.message : 'a report');
   assert.deepEqual(r, {
     uri: 'sip:alice@example.test', failed: { transport: 'udp', address: '192.0.2.1', port: 5060 },
     tried: [{ transport: 'udp', address: '192.0.2.2', port: 5060 }, { transport: 'tcp', address: '2001:db8::1', port: 5070 }],

@@ -108,7 +108,7 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
   test('a set fails only when every member fails: ESETFAILED naming each member\'s code', async () => {
     await assert.rejects(make().locate('set:broken'), (e: unknown) => {
       assert.ok(isSipLocateError(e, 'ESETFAILED'));
-      assert.deepEqual((e as SipLocateError).details.members, [{ uri: 'sip:nope.carriers.test', code: 'ENOTFOUND' }, { uri: 'sip:gone.carriers.test;transport=udp', code: 'ENOTFOUND' }]);
+      assert.deepEqual((e).details.members, [{ uri: 'sip:nope.carriers.test', code: 'ENOTFOUND' }, { uri: 'sip:gone.carriers.test;transport=udp', code: 'ENOTFOUND' }]);
       return true;
     });
   });

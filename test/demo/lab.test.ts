@@ -20,8 +20,8 @@ const built = existsSync(CLI);
 function lab(args: string[]): { child: ChildProcess; out: () => string } {
   const child = spawn(process.execPath, [CLI, 'lab', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   return { child, out: () => out };
 }
 

@@ -77,7 +77,12 @@ function descendants(pid: number): number[] {
   }
   const found: number[] = [];
   const queue = [pid];
-  while (queue.length) for (const c of children.get(queue.shift()!) ?? []) found.push(c), queue.push(c);
+  while (queue.length) {
+    for (const c of children.get(queue.shift()!) ?? []) {
+      found.push(c);
+      queue.push(c);
+    }
+  }
   return found;
 }
 
@@ -96,8 +101,8 @@ function npmStart(dir: string, ports: Ports): { child: ChildProcess; out: () => 
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
   const child = spawn('npm', ['start'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
   const seen = new Set<number>();
   const watch = setInterval(() => {
     if (child.pid) for (const p of descendants(child.pid)) seen.add(p);

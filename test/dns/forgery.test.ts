@@ -69,7 +69,7 @@ test('out-of-bailiwick and unreferenced additional records cannot plant an addre
   const fake = await startFakeDns((q: FakeQuery) => {
     if (q.type === 'NAPTR') {
       return [reply(q, {
-        answers: [{ type: 'NAPTR', name: q.name, ttl: 300, data: { order: 1, preference: 1, flags: 's', services: 'SIP+D2U', regexp: '', replacement: '_sip._udp.victim.test' } } as dnsPacket.Answer],
+        answers: [{ type: 'NAPTR', name: q.name, ttl: 300, data: { order: 1, preference: 1, flags: 's', services: 'SIP+D2U', regexp: '', replacement: '_sip._udp.victim.test' } }],
         additionals: [
           { type: 'SRV', name: '_sip._udp.victim.test', ttl: 300, data: { priority: 0, weight: 0, port: 5060, target: 'evil.attacker.test' } },
           A('evil.attacker.test', '203.0.113.66'),

@@ -24,7 +24,7 @@ async function dial(transport: Transport, address: string, port: number, uri = '
   await helper.load([core('15-change.js'), core('80-template.js')], [bare(parts, [[template.id]]), bare(template, [['out']]), { id: 'out', type: 'helper' }]);
   const got = nextMessage(helper.getNode('out'));
   const target = { transport, address, port, uri: targetUri({ transport, address, port }), key: targetText({ transport, address, port }) };
-  helper.getNode(parts.id as string).receive({ sip: { uri, target } });
+  helper.getNode(parts.id).receive({ sip: { uri, target } });
   return (await got).payload;
 }
 

@@ -28,20 +28,20 @@ const QNAME = 'exAmPle.test';
 /** Replies to mutate: real server answers when given, else encoded with dns-packet. */
 export function baseCorpus(captured: Buffer[] = [], qname = QNAME): Buffer[] {
   const q = { name: qname, type: 'NAPTR' as const, class: 'IN' as const };
-  const mk = (p: Partial<dnsPacket.Packet>): Buffer => Buffer.from(dnsPacket.encode({ type: 'response', id: 4660, flags: 1024, questions: [q], ...p } as dnsPacket.Packet));
+  const mk = (p: Partial<dnsPacket.Packet>): Buffer => Buffer.from(dnsPacket.encode({ type: 'response', id: 4660, flags: 1024, questions: [q], ...p }));
   return [
     ...captured,
     mk({
       answers: [
-        { type: 'NAPTR', name: qname, ttl: 300, data: { order: 10, preference: 50, flags: 's', services: 'SIP+D2U', regexp: '', replacement: '_sip._udp.example.test' } } as dnsPacket.Answer,
+        { type: 'NAPTR', name: qname, ttl: 300, data: { order: 10, preference: 50, flags: 's', services: 'SIP+D2U', regexp: '', replacement: '_sip._udp.example.test' } },
         { type: 'CNAME', name: qname, ttl: 60, data: 'alias.example.test' },
       ],
-      authorities: [{ type: 'SOA', name: 'example.test', ttl: 60, data: { mname: 'ns1.example.test', rname: 'h.example.test', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } } as dnsPacket.Answer],
+      authorities: [{ type: 'SOA', name: 'example.test', ttl: 60, data: { mname: 'ns1.example.test', rname: 'h.example.test', serial: 1, refresh: 1, retry: 1, expire: 1, minimum: 60 } }],
       additionals: [
         { type: 'SRV', name: '_sip._udp.example.test', ttl: 300, data: { priority: 10, weight: 5, port: 5060, target: 'sip1.example.test' } },
         { type: 'A', name: 'sip1.example.test', ttl: 300, data: '127.0.0.1' },
         { type: 'AAAA', name: 'sip1.example.test', ttl: 300, data: '::1' },
-        { type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] } as dnsPacket.Answer,
+        { type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] },
       ],
     }),
   ];

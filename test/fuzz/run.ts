@@ -14,7 +14,7 @@ async function captureRealAnswers(): Promise<Buffer[]> {
       const sock = createSocket('udp4');
       out.push(await new Promise<Buffer>((resolve) => {
         sock.on('message', (m) => resolve(m));
-        sock.send(dnsPacket.encode({ type: 'query', id: 4660, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: 'exAmPle.test', type: 'NAPTR' }].length ? [{ name, type }] : [], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] } as dnsPacket.Answer] }), s.port, '127.0.0.1');
+        sock.send(dnsPacket.encode({ type: 'query', id: 4660, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: 'exAmPle.test', type: 'NAPTR' }].length ? [{ name, type }] : [], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] }), s.port, '127.0.0.1');
       }));
       sock.close();
     }
@@ -28,7 +28,7 @@ function arg(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-(async () => {
+void (async () => {
   const cases = arg('cases', 1_000_000);
   const clientCases = arg('client', 20_000);
   const seed = arg('seed', 20261124);

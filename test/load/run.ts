@@ -6,7 +6,7 @@ function arg(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-(async () => {
+void (async () => {
   const seconds = arg('seconds', 60);
   const report = await runLoad({ ratePerSecond: arg('rate', 2000), seconds, domains: arg('domains', 1000), stopAt: seconds * 0.3, restartAt: seconds * 0.6 });
   console.log(JSON.stringify(report, null, 2));

@@ -11,7 +11,7 @@ describe('bad input to the nodes (fast-check)', () => {
   let dns: FakeDnsServer;
   before(async () => {
     dns = await startFakeDns((q) => (q.name.toLowerCase().endsWith('good.test')
-      ? [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 60, data: '127.0.0.7' } as dnsPacket.Answer] } : { authorities: [soa('good.test')] })]
+      ? [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 60, data: '127.0.0.7' }] } : { authorities: [soa('good.test')] })]
       : [reply(q, { rcode: 3, authorities: [soa('test')] })]));
   });
   after(async () => dns?.stop());

@@ -78,7 +78,7 @@ describe('Node-RED nodes with ENUM', { skip: skipUnless('bind') }, () => {
   });
 
   test('Try it: the ENUM step is the first branch of the tree', async () => {
-    await helper.startServer();
+    await new Promise<void>((resolve) => helper.startServer(resolve));
     await helper.load(NODES, flow());
     try {
       const res = await helper.request().post('/sip-resolver/r1/try').send({ uri: 'tel:+12025550103' }).expect(200);
@@ -93,7 +93,7 @@ describe('Node-RED nodes with ENUM', { skip: skipUnless('bind') }, () => {
       assert.equal(bad.body.error.code, 'EINVALIDURI');
     } finally {
       await helper.unload();
-      await helper.stopServer();
+      await new Promise<void>((resolve) => helper.stopServer(resolve));
     }
   });
 });

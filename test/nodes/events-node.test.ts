@@ -3,7 +3,7 @@
 // bad commands answer EINVALIDMSG, and nothing is sent after close (its listener is gone too).
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collector, helper, NODES, type Flow } from './helper';
+import { collector, helper, NODES, type Flow, type HelperMsg } from './helper';
 import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import { parseExposition } from '../metrics/exposition';
 import type { SipLocator } from '../../src/core/locator';
@@ -61,7 +61,7 @@ describe('sip-events node', () => {
     ev.receive({ topic: 'disable', payload: { target: target(12) } });
     await ans.until(2);
     await out.until(2);
-    const answers = ans.byOutput.ans as Array<{ payload: any; metrics?: any; headers?: any }>;
+    const answers = ans.byOutput.ans as Array<{ payload: HelperMsg; metrics?: HelperMsg; headers?: HelperMsg }>;
     assert.equal(answers[0]!.payload.ok, true);
     assert.equal(answers[0]!.payload.target.state, 'drain');
     assert.deepEqual((out.byOutput.out as Array<{ topic: string }>).map((m) => m.topic), ['sip-resolver/drain', 'sip-resolver/disable']);

@@ -2,7 +2,7 @@
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { helper, NODES, nextMessage, type Flow } from './helper';
+import { helper, NODES, nextMessage, type Flow, type HelperMsg } from './helper';
 import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 import { skipUnlessSipp, startSipp, type RunningSipp } from '../servers/sipp';
@@ -47,12 +47,12 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
     // The resolver's marks and pins outlive a redeploy: start each test clean.
     (helper.getNode('r1') as ResolverConfigNode).locator!.resetState();
   }
-  async function locate(): Promise<any> {
+  async function locate(): Promise<HelperMsg> {
     const got = nextMessage(helper.getNode('ok'));
     helper.getNode('loc').receive({ payload: URI });
     return got;
   }
-  async function through(id: string, msg: Record<string, unknown>, out: string): Promise<any> {
+  async function through(id: string, msg: Record<string, unknown>, out: string): Promise<HelperMsg> {
     const got = nextMessage(helper.getNode(out));
     helper.getNode(id).receive(msg);
     return got;

@@ -11,11 +11,15 @@ export { helper };
 /** The three node modules, loaded from the TypeScript sources. */
 export const NODES = [require('../../src/nodes/sip-resolver'), require('../../src/nodes/sip-locate'), require('../../src/nodes/sip-target-failed')];
 
-/** Waits for the next message on a helper node, with a deadline. */
-export function nextMessage(node: { on(e: string, cb: (m: any) => void): void; removeAllListeners?: (e: string) => void }, ms = 5000): Promise<any> {
+/** A message as node-red-node-test-helper delivers it: untyped, read loosely by the tests (the one place `any` is allowed). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the test helper's messages carry no types
+export type HelperMsg = any;
+
+/** Waits for the next message on a helper node, with a deadline (a failsafe for a loaded machine, not a window). */
+export function nextMessage(node: { on(e: string, cb: (m: HelperMsg) => void): void; removeAllListeners?: (e: string) => void }, ms = 20_000): Promise<HelperMsg> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no message within ${ms} ms`)), ms);
-    node.on('input', (m: any) => {
+    node.on('input', (m: HelperMsg) => {
       clearTimeout(timer);
       node.removeAllListeners?.('input');
       resolve(m);

@@ -1,7 +1,7 @@
 // The three node types in a Node-RED runtime (node-red-node-test-helper), over real BIND.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { helper, NODES, nextMessage, type Flow } from './helper';
+import { helper, NODES, nextMessage, type Flow, type HelperMsg } from './helper';
 import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import { until } from '../support/wait';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
@@ -197,7 +197,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const got = nextMessage(helper.getNode('ok'));
     helper.getNode('loc').receive({ payload: 'sip:example.test;transport=udp' });
     const pinned = (await got).sip.target;
-    const r1 = helper.getNode('r1') as any;
+    const r1 = helper.getNode('r1') as HelperMsg;
     await until(() => r1.context().get('sipLocateState')?.pins.length === 1, 'the pin is saved to context');
     const saved = r1.context().get('sipLocateState');
     assert.equal(saved.pins[0].target.address, pinned.address);
@@ -208,14 +208,14 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
   });
 
   test('Try it admin endpoint: tree, targets and state; 400 for bad input; 404 before deploy', async () => {
-    await helper.startServer();
+    await new Promise<void>((resolve) => helper.startServer(resolve));
     await helper.load(NODES, flow());
     try {
       const ok = await helper.request().post('/sip-resolver/r1/try').send({ uri: 'sip:ex41.rfc3263.test' }).expect(200);
       assert.equal(ok.body.ok, true);
       assert.equal(ok.body.result.trace.kind, 'uri');
       assert.equal(ok.body.result.trace.children[0].type, 'NAPTR');
-      assert.deepEqual(ok.body.result.targets.map((t: any) => t.transport), ['tcp', 'tcp']);
+      assert.deepEqual(ok.body.result.targets.map((t: { transport: string }) => t.transport), ['tcp', 'tcp']);
       assert.deepEqual(ok.body.state, { marks: [], pins: [] });
       const nf = await helper.request().post('/sip-resolver/r1/try').send({ uri: 'sip:nothere.example.test' }).expect(200);
       assert.equal(nf.body.error.code, 'ENOTFOUND');
@@ -228,7 +228,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
       await helper.request().post('/sip-resolver/..%2F..%2Fetc/try').send({ uri: 'sip:x.test' }).expect(404);
     } finally {
       await helper.unload();
-      await helper.stopServer();
+      await new Promise<void>((resolve) => helper.stopServer(resolve));
     }
   });
 

@@ -57,7 +57,8 @@ test('the feed announces the first change at once, then at most once per interva
 
 test('every string the sidebar shows is in the en-US and the German catalog', () => {
   const { readFileSync } = require('node:fs') as typeof import('node:fs');
-  const { join } = require('node:path') as typeof import('node:path');
+  const path = require('node:path') as typeof import('node:path');
+  const join = (...parts: string[]): string => path.join(...parts);
   const nodes = join(__dirname, '..', '..', 'nodes');
   const html = readFileSync(join(nodes, 'sip-sidebar.html'), 'utf8');
   const flat = (o: Record<string, unknown>, prefix = ''): string[] =>

@@ -65,7 +65,7 @@ test('every catalog key the runtime sources name exists, in en-US and de, in the
     }
     // statusText(RED, 'type', 'name', ...)
     for (const m of source.matchAll(/statusText\(RED, '(sip-[a-z-]+)', '(\w+)'/g)) {
-      assert.ok(isStatusNodeType(m[1]!) && (STATUS_NAMES[m[1]!] as readonly string[]).includes(m[2]!), `${file}: ${m[0]} is declared`);
+      assert.ok(isStatusNodeType(m[1]!) && (STATUS_NAMES[m[1]] as readonly string[]).includes(m[2]!), `${file}: ${m[0]} is declared`);
       seen++;
     }
   }
@@ -101,7 +101,7 @@ describe('the statuses a running node shows', () => {
       node.status = (s: unknown): void => {
         if (s && typeof s === 'object') {
           const st = s as { text?: unknown; fill?: string };
-          shown.push({ id: node.id, type: node.type, text: String(st.text ?? ''), fill: st.fill });
+          shown.push({ id: node.id, type: node.type, text: typeof st.text === 'string' ? st.text : '', fill: st.fill });
         }
         original(s);
       };
@@ -112,7 +112,7 @@ describe('the statuses a running node shows', () => {
       const proto = (helper as unknown as { _NodePrototype: { status: { getCalls(): Array<{ thisValue: { id: string; type: string }; args: unknown[] }> } } })._NodePrototype;
       for (const c of proto.status.getCalls()) {
         const st = c.args[0] as { text?: unknown; fill?: string } | undefined;
-        if (st && typeof st === 'object') shown.push({ id: c.thisValue.id, type: c.thisValue.type, text: String(st.text ?? ''), fill: st.fill });
+        if (st && typeof st === 'object') shown.push({ id: c.thisValue.id, type: c.thisValue.type, text: typeof st.text === 'string' ? st.text : '', fill: st.fill });
       }
       for (const f of flow) if (f.type !== 'sip-resolver') spy(helper.getNode(f.id) as unknown as { id: string; type: string; status: (s: unknown) => void });
       // located, then a failover, then a confirmation

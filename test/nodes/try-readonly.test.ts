@@ -12,11 +12,11 @@ describe('Try it is read-only', { skip: skipUnless('bind') }, () => {
   let server: RunningDnsServer;
   before(async () => {
     server = await startDnsServer('bind', { zones: ZONES });
-    await helper.startServer();
+    await new Promise<void>((resolve) => helper.startServer(resolve));
   });
   after(async () => {
     await helper.unload();
-    await helper.stopServer();
+    await new Promise<void>((resolve) => helper.stopServer(resolve));
     await server?.stop();
   });
 

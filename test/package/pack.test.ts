@@ -226,8 +226,8 @@ describe('npm pack, installed into a fresh Node-RED user directory', () => {
     const sipPort = await freePortBlock(4);
     const child = spawn('npx', ['--offline', '--no-install', 'sip-locate', 'lab', '--sip-port', String(sipPort), '--dns-port', '0'], { cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' }, detached: true });
     let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
     lab = { child, out: () => out };
     await until(() => out.includes('sip-locate lab is running') || child.exitCode !== null, { what: 'the lab to start', ms: 30_000 });
     assert.match(out, new RegExp(`healthy {3}127\\.0\\.0\\.1:${sipPort} `), out);

@@ -2,7 +2,7 @@
 // (and SNI) unless tlsIdentity says target; a missing URI or a bad setting goes to output 2 with nothing sent.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collector, helper, NODES, type Flow } from '../nodes/helper';
+import { collector, helper, NODES, type Flow, type HelperMsg } from '../nodes/helper';
 import { makeTestCa, type TestCa } from './pki';
 import { startTlsResponder, type TlsResponder } from './tls-responder';
 import { startWsResponder, type WsResponder } from './ws-responder';
@@ -40,14 +40,14 @@ describe('sip-options over ws and tls in Node-RED', () => {
     out = collector(['ok', 'err']);
   };
   /** Sends one message and returns the output it left on (each message leaves on exactly one). */
-  const probe = async (sip: Record<string, unknown>): Promise<{ output: 1 | 2; msg: { sip: Record<string, any> } }> => {
+  const probe = async (sip: Record<string, unknown>): Promise<{ output: 1 | 2; msg: { sip: Record<string, HelperMsg> } }> => {
     const n = out.total();
     const [ok, err] = [out.byOutput.ok!.length, out.byOutput.err!.length];
     helper.getNode('opt').receive({ sip });
     await out.until(n + 1);
     assert.equal(out.byOutput.ok!.length - ok + out.byOutput.err!.length - err, 1);
     const output = out.byOutput.ok!.length > ok ? 1 : 2;
-    return { output, msg: (output === 1 ? out.byOutput.ok!.at(-1) : out.byOutput.err!.at(-1)) as { sip: Record<string, any> } };
+    return { output, msg: (output === 1 ? out.byOutput.ok!.at(-1) : out.byOutput.err!.at(-1)) as { sip: Record<string, HelperMsg> } };
   };
 
   test('a ws target is probed and answered on output 1', async () => {

@@ -94,7 +94,7 @@ describe('Redis Cluster topology (real redis-server cluster)', { skip: skipUnles
     const t0 = performance.now();
     await primary.kill();
     const lateA = 'sip:after-failover-a.test;udp';
-    await until(() => cluster.cli(replica!, 'ROLE').startsWith('master') && a.link.status().state === 'up' && b.link.status().state === 'up', { what: 'the replica was promoted and both links came back', ms: 30_000 });
+    await until(() => cluster.cli(replica, 'ROLE').startsWith('master') && a.link.status().state === 'up' && b.link.status().state === 'up', { what: 'the replica was promoted and both links came back', ms: 30_000 });
     a.locator.markSucceeded(T(4), lateA);
     b.locator.markFailed(T(5), { reason: '503', retryAfter: 600 });
     await until(() => b.locator.pinnedTarget(lateA)?.address === '127.0.5.4', 'B sees A\'s pin written through the promoted replica');
@@ -102,10 +102,10 @@ describe('Redis Cluster topology (real redis-server cluster)', { skip: skipUnles
     t.diagnostic(`store.clusterFailoverMs ${Math.round(performance.now() - t0)}`);
     await a.link.flush();
     await b.link.flush();
-    assert.equal(cluster.ownerOf(base).primary.port, replica!.port);
+    assert.equal(cluster.ownerOf(base).primary.port, replica.port);
     const pins = a.locator.state().pins.length;
     assert.equal(b.locator.state().pins.length, pins, 'both instances agree on the pins');
-    assert.equal(Number(cluster.cli(replica!, 'DBSIZE').trim()), pins + 2, 'the promoted replica holds every pin and both marks');
-    await until(() => /:expired\n2\n?$/.test(cluster.cli(replica!, 'PUBSUB', 'NUMSUB', '__keyevent@0__:expired')), 'both instances listen for expiries on the promoted replica');
+    assert.equal(Number(cluster.cli(replica, 'DBSIZE').trim()), pins + 2, 'the promoted replica holds every pin and both marks');
+    await until(() => /:expired\n2\n?$/.test(cluster.cli(replica, 'PUBSUB', 'NUMSUB', '__keyevent@0__:expired')), 'both instances listen for expiries on the promoted replica');
   });
 });

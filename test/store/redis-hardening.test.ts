@@ -69,7 +69,7 @@ describe('Redis hardening (real redis-server)', { skip: skipUnlessRedis() }, () 
     const s = i.link.status();
     assert.equal(s.error?.code, 'ESTOREDOWN');
     assert.ok(!JSON.stringify(s).includes(SECRET), 'status has no password');
-    assert.match(s.error!.message, /WRONGPASS|NOAUTH|invalid/i);
+    assert.match(s.error.message, /WRONGPASS|NOAUTH|invalid/i);
   });
 
   test('a malformed URL or a bad CA file is refused without echoing the password', () => {

@@ -24,7 +24,7 @@ function codeAndLine(input: unknown): string {
     return 'ok';
   } catch (err) {
     assert.ok(err instanceof SipLocateError);
-    return `${err.code} ${String(err.details.line ?? '')}`.trim();
+    return `${err.code} ${typeof err.details.line === 'number' || typeof err.details.line === 'string' ? err.details.line : ''}`.trim();
   }
 }
 

@@ -1,7 +1,8 @@
 /** failoverFrom(): a failure or success reported from outside the flow (a SIP proxy), checked against the destination's targets. */
 import { SipLocateError } from '../errors';
 import { sameTarget, targetKey, targetText } from '../target';
-import type { Failure, FailoverState, Locator, ReportOptions, ReportResult, Target, TargetKey } from '../types';
+import type { Failure, FailoverState, ReportOptions, ReportResult, Target, TargetKey } from '../types';
+import type { Locator } from '../locator/api';
 import { parseSipUri, targetHost } from '../uri';
 import { HANDED_OUT_MS } from './report-guard';
 import { decide, noFailover, parseFailoverCodes, type Decision } from './policy';

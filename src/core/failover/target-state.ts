@@ -83,9 +83,9 @@ export class TargetState {
       get empty() {
         return facts.empty && reportMarks.size === 0;
       },
-      admin: facts.admin,
+      admin: (t) => facts.admin(t),
       mark: (t) => strongerMark(marks.get(t), reportMarks.get(destination, t))?.mark,
-      health: facts.health,
+      health: (t) => facts.health(t),
     };
   }
 

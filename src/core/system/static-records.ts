@@ -137,7 +137,7 @@ export function parseStaticRecords(input: unknown): StaticTable {
       throw err;
     }
     let byType = table.get(record.name);
-    if (!byType) table.set(record.name, (byType = new Map()));
+    if (!byType) table.set(record.name, (byType = new Map<RecordType, DnsRecord[]>()));
     const list = byType.get(record.type) ?? [];
     list.push(record);
     byType.set(record.type, list);

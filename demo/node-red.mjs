@@ -14,7 +14,10 @@ const require = createRequire(import.meta.url);
 export async function exampleFlows() {
   const { readdirSync, readFileSync } = await import('node:fs');
   const dir = join(here, '..', 'examples');
-  const nodes = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  const nodes = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .flatMap((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
   const seen = new Set();
   return nodes.filter((n) => !seen.has(n.id) && seen.add(n.id));
 }
@@ -24,15 +27,28 @@ export async function exampleFlows() {
  * pid, stop()} once this Node-RED (recognised by a per-run token, see settings.js) answers. adminUrl is url unless
  * env.SIP_LOCATE_HTTP_ADMIN_ROOT puts the editor under its own path. Aborting `signal` stops it and rejects.
  */
-export async function startNodeRed({ userDir, port, flows, env = {}, quiet = false, nodeRedPath, nodeArgs = [], signal }) {
+export async function startNodeRed({
+  userDir,
+  port,
+  flows,
+  env = {},
+  quiet = false,
+  nodeRedPath,
+  nodeArgs = [],
+  signal,
+}) {
   mkdirSync(userDir, { recursive: true });
   if (flows) writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
   const token = randomUUID();
   const red = nodeRedPath ? join(nodeRedPath, 'red.js') : require.resolve('node-red/red.js');
-  const child = spawn(process.execPath, [...nodeArgs, red, '--settings', join(here, 'settings.js'), '--userDir', userDir], {
-    env: { ...process.env, PORT: String(port), ...env, SIP_LOCATE_RUN_TOKEN: token },
-    stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, red, '--settings', join(here, 'settings.js'), '--userDir', userDir],
+    {
+      env: { ...process.env, PORT: String(port), ...env, SIP_LOCATE_RUN_TOKEN: token },
+      stdio: ['ignore', quiet ? 'pipe' : 'inherit', quiet ? 'pipe' : 'inherit'],
+    },
+  );
   let log = '';
   child.stdout?.on('data', (d) => (log = (log + d).slice(-20000)));
   child.stderr?.on('data', (d) => (log = (log + d).slice(-20000)));
@@ -62,7 +78,11 @@ export async function startNodeRed({ userDir, port, flows, env = {}, quiet = fal
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();
-  throw new Error(foreign ? `another server answers on ${url}, not the Node-RED started here: ${log.slice(-3000)}` : `Node-RED did not answer on ${url} within 60 s: ${log.slice(-3000)}`);
+  throw new Error(
+    foreign
+      ? `another server answers on ${url}, not the Node-RED started here: ${log.slice(-3000)}`
+      : `Node-RED did not answer on ${url} within 60 s: ${log.slice(-3000)}`,
+  );
 }
 
 export { writeFileSync };

@@ -38,7 +38,8 @@ function udpBindable(port) {
 export async function firstTakenPort(wanted) {
   for (const w of wanted) {
     for (const protocol of w.protocols) {
-      const free = protocol === 'udp' ? await udpBindable(w.port) : (await tcpBindable(w.port)) && !(await tcpAnswers(w.port));
+      const free =
+        protocol === 'udp' ? await udpBindable(w.port) : (await tcpBindable(w.port)) && !(await tcpAnswers(w.port));
       if (!free) return { ...w, protocol };
     }
   }
@@ -65,7 +66,12 @@ export function demoPorts(env = process.env) {
     return port;
   };
   // The SIP and DNS defaults are the lab's (src/lab.ts), which the examples' static records name.
-  return { port: portFrom('PORT', 1880), dnsPort: portFrom('DEMO_DNS_PORT', 15353), sipPort: portFrom('DEMO_SIP_PORT', 15060, DEMO_SIP_NAMES.length), redisPort: portFrom('DEMO_REDIS_PORT', 16379) };
+  return {
+    port: portFrom('PORT', 1880),
+    dnsPort: portFrom('DEMO_DNS_PORT', 15353),
+    sipPort: portFrom('DEMO_SIP_PORT', 15060, DEMO_SIP_NAMES.length),
+    redisPort: portFrom('DEMO_REDIS_PORT', 16379),
+  };
 }
 
 /** What the demo listens on, for firstTakenPort. */
@@ -73,7 +79,12 @@ export function demoWanted({ port, dnsPort, sipPort, redisPort }, withRedis) {
   return [
     { port, protocols: ['tcp'], what: 'Node-RED editor', env: 'PORT' },
     { port: dnsPort, protocols: ['udp', 'tcp'], what: 'demo DNS server', env: 'DEMO_DNS_PORT' },
-    ...DEMO_SIP_NAMES.map((name, i) => ({ port: sipPort + i, protocols: ['udp', 'tcp'], what: `demo SIP endpoint "${name}"`, env: 'DEMO_SIP_PORT' })),
+    ...DEMO_SIP_NAMES.map((name, i) => ({
+      port: sipPort + i,
+      protocols: ['udp', 'tcp'],
+      what: `demo SIP endpoint "${name}"`,
+      env: 'DEMO_SIP_PORT',
+    })),
     ...(withRedis ? [{ port: redisPort, protocols: ['tcp'], what: 'demo redis-server', env: 'DEMO_REDIS_PORT' }] : []),
   ];
 }

@@ -25,7 +25,11 @@ export function redisInstalled() {
 export async function startDemoRedis(port) {
   const url = `redis://127.0.0.1:${port}/0`;
   if (!redisInstalled()) return { url, missing: true, stop: async () => {} };
-  const child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'],
+    { stdio: 'ignore' },
+  );
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');

@@ -20,7 +20,15 @@ module.exports = {
   },
   telemetry: { enabled: false },
   // Load measurements only (node --expose-gc): lets a function node collect garbage before reading the heap.
-  ...(process.env.SIP_LOCATE_EXPOSE_GC ? { functionGlobalContext: { sipLocateGc: global.gc, sipLocateMemory: () => process.memoryUsage(), sipLocateHeapSnapshot: (file) => require('node:v8').writeHeapSnapshot(file) } } : {}),
+  ...(process.env.SIP_LOCATE_EXPOSE_GC
+    ? {
+        functionGlobalContext: {
+          sipLocateGc: global.gc,
+          sipLocateMemory: () => process.memoryUsage(),
+          sipLocateHeapSnapshot: (file) => require('node:v8').writeHeapSnapshot(file),
+        },
+      }
+    : {}),
   ...(process.env.SIP_LOCATE_ADMIN_AUTH ? { adminAuth: JSON.parse(process.env.SIP_LOCATE_ADMIN_AUTH) } : {}),
   // The editor and admin API under their own path (e.g. /admin), so that http-in endpoints skip their middleware.
   ...(process.env.SIP_LOCATE_HTTP_ADMIN_ROOT ? { httpAdminRoot: process.env.SIP_LOCATE_HTTP_ADMIN_ROOT } : {}),

@@ -74,12 +74,28 @@ const endpointsGroup = await step(
   clash('demo SIP endpoints', 'DEMO_SIP_PORT'),
 );
 const endpoints = endpointsGroup.endpoints;
-const dns = await step(() => startZoneServer({ address: '127.0.0.1', port: dnsPort, origin: 'demo.test', records: demoZone('demo.test', endpoints) }), clash('demo DNS server', 'DEMO_DNS_PORT'));
+const dns = await step(
+  () =>
+    startZoneServer({
+      address: '127.0.0.1',
+      port: dnsPort,
+      origin: 'demo.test',
+      records: demoZone('demo.test', endpoints),
+    }),
+  clash('demo DNS server', 'DEMO_DNS_PORT'),
+);
 const redis = await step(() => startDemoRedis(redisPort), clash('demo redis-server', 'DEMO_REDIS_PORT'));
 const red = await step(
   // The examples name the demo.test hosts in static records and ask the system's DNS for every other name (so that
   // a URI of your own SIP domain works): SIP_LOCATE_NAMESERVERS stays as you set it, empty when you did not.
-  async () => startNodeRed({ userDir: join(root, '.demo-data'), port, flows: withLabPort(await exampleFlows(), sipPort), env: { SIP_LOCATE_NAMESERVERS: process.env.SIP_LOCATE_NAMESERVERS ?? '', SIP_LOCATE_REDIS_URL: redis.url }, signal: abort.signal }),
+  async () =>
+    startNodeRed({
+      userDir: join(root, '.demo-data'),
+      port,
+      flows: withLabPort(await exampleFlows(), sipPort),
+      env: { SIP_LOCATE_NAMESERVERS: process.env.SIP_LOCATE_NAMESERVERS ?? '', SIP_LOCATE_REDIS_URL: redis.url },
+      signal: abort.signal,
+    }),
   (err) => `sip-locate demo: Node-RED did not start: ${err.message}`,
 );
 

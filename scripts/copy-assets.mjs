@@ -15,4 +15,7 @@ const { editorDefaults } = createRequire(import.meta.url)(root + 'dist/nodes/res
 const text = readFileSync(html, 'utf8');
 if (!text.includes(PLACEHOLDER)) throw new Error(`${html} has no ${PLACEHOLDER} to fill with the defaults`);
 // JSON of numbers, booleans and fixed option names: nothing in it can end the <script> element.
-writeFileSync(html, text.replace(PLACEHOLDER, () => JSON.stringify(editorDefaults())));
+writeFileSync(
+  html,
+  text.replace(PLACEHOLDER, () => JSON.stringify(editorDefaults())),
+);

@@ -41,11 +41,16 @@ function udpFree(port) {
 /** The demo's own ports (what the README shows) when they are free, else seven free loopback ports in a row. */
 async function freePorts() {
   const defaults = { PORT: 1880, DEMO_DNS_PORT: 15353, DEMO_REDIS_PORT: 16379, DEMO_SIP_PORT: 15060 };
-  const wanted = [defaults.PORT, defaults.DEMO_DNS_PORT, defaults.DEMO_REDIS_PORT, ...[...Array(SIP_SPAN).keys()].map((k) => defaults.DEMO_SIP_PORT + k)];
+  const wanted = [
+    defaults.PORT,
+    defaults.DEMO_DNS_PORT,
+    defaults.DEMO_REDIS_PORT,
+    ...[...Array(SIP_SPAN).keys()].map((k) => defaults.DEMO_SIP_PORT + k),
+  ];
   let free = true;
   for (const p of wanted) if (!(await tcpFree(p)) || !(await udpFree(p))) free = false;
   if (free) return defaults;
-  console.log('screenshots: the demo\'s default ports are taken; the pictures will show other port numbers');
+  console.log("screenshots: the demo's default ports are taken; the pictures will show other port numbers");
   for (let i = 0; i < 100; i++) {
     const base = 20000 + Math.floor(Math.random() * 40000);
     const ports = [...Array(3 + SIP_SPAN).keys()].map((k) => base + k);
@@ -60,7 +65,11 @@ async function freePorts() {
 function startDemo(ports) {
   const env = { ...process.env };
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
-  const child = spawn(process.execPath, [join(root, 'demo', 'start.mjs')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(root, 'demo', 'start.mjs')], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -100,7 +109,9 @@ async function openEditor(browser, url) {
 
 /** Waits until no notification ("Successfully injected", ...) covers the header. */
 async function noNotification(page) {
-  await page.waitForFunction(() => document.querySelectorAll('.red-ui-notification').length === 0, undefined, { timeout: STEP_MS });
+  await page.waitForFunction(() => document.querySelectorAll('.red-ui-notification').length === 0, undefined, {
+    timeout: STEP_MS,
+  });
 }
 
 /** Shows the workspace tab whose label starts with `prefix`. */
@@ -110,7 +121,12 @@ async function showTab(page, prefix) {
 
 /** Clicks the button of the inject node labelled `label` on the visible tab. */
 async function inject(page, label) {
-  await page.locator('g.red-ui-flow-node-group:visible').filter({ hasText: label }).locator('.red-ui-flow-node-button').first().click();
+  await page
+    .locator('g.red-ui-flow-node-group:visible')
+    .filter({ hasText: label })
+    .locator('.red-ui-flow-node-button')
+    .first()
+    .click();
 }
 
 /** docs/quick-start.png: example 01, its first inject clicked, the located targets open in the Debug sidebar. */
@@ -121,7 +137,11 @@ async function quickStart(page) {
   const msg = page.locator('.red-ui-debug-msg').filter({ hasText: 'targets' }).first();
   await msg.waitFor({ timeout: STEP_MS });
   await msg.locator('.red-ui-debug-msg-object-header').first().click();
-  await msg.locator('.red-ui-debug-msg-object-key:visible').filter({ hasText: /^target$/ }).first().click();
+  await msg
+    .locator('.red-ui-debug-msg-object-key:visible')
+    .filter({ hasText: /^target$/ })
+    .first()
+    .click();
   await msg.getByText('"127.0.0.1"').first().waitFor({ timeout: STEP_MS });
   await page.mouse.move(VIEWPORT.width / 2, VIEWPORT.height - 5);
   await noNotification(page);
@@ -152,7 +172,9 @@ async function sidebar(page) {
   await showTab(page, '02 ');
   await inject(page, 'sip:pbx.demo.test');
   await page.evaluate(() => window.RED.sidebar.show('sip-locate'));
-  const dest = page.locator('.sip-sb-dest[data-destination="sip:pbx.demo.test"]').filter({ has: page.locator('[data-badge="black"]') });
+  const dest = page
+    .locator('.sip-sb-dest[data-destination="sip:pbx.demo.test"]')
+    .filter({ has: page.locator('[data-badge="black"]') });
   await dest.locator('[data-badge="grey"]').first().waitFor({ timeout: STEP_MS });
   await dest.first().scrollIntoViewIfNeeded();
   await page.mouse.move(VIEWPORT.width / 2, VIEWPORT.height - 5);
@@ -167,7 +189,16 @@ let browser;
 try {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const page = await openEditor(browser, demo.url);
   await quickStart(page);

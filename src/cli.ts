@@ -67,7 +67,14 @@ interface CliOptions {
 class UsageError extends Error {}
 
 function parseArgs(argv: string[]): CliOptions | 'help' {
-  const o: CliOptions = { nameservers: [], naptrFallback: false, enumSuffixes: [], enumForUserPhone: false, json: false, trace: false };
+  const o: CliOptions = {
+    nameservers: [],
+    naptrFallback: false,
+    enumSuffixes: [],
+    enumForUserPhone: false,
+    json: false,
+    trace: false,
+  };
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value.`);
@@ -75,17 +82,27 @@ function parseArgs(argv: string[]): CliOptions | 'help' {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const [flag, inline] =
+      a.startsWith('--') && a.includes('=')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
     const take = (): string => inline ?? value(i++, flag);
     switch (flag) {
       case '-h':
       case '--help':
         return 'help';
       case '--nameserver':
-        o.nameservers.push(...take().split(/[\s,]+/).filter(Boolean));
+        o.nameservers.push(
+          ...take()
+            .split(/[\s,]+/)
+            .filter(Boolean),
+        );
         break;
       case '--transports':
-        o.transports = take().split(',').map((s) => s.trim().toLowerCase()).filter(Boolean) as Transport[];
+        o.transports = take()
+          .split(',')
+          .map((s) => s.trim().toLowerCase())
+          .filter(Boolean) as Transport[];
         break;
       case '--family':
         o.family = take() as FamilyPolicy;
@@ -141,7 +158,8 @@ function parseArgs(argv: string[]): CliOptions | 'help' {
         o.uri = a;
     }
   }
-  if (o.uri === undefined) throw new UsageError('Give a SIP URI (or a tel: URI) to locate, for example: sip-locate sip:example.com');
+  if (o.uri === undefined)
+    throw new UsageError('Give a SIP URI (or a tel: URI) to locate, for example: sip-locate sip:example.com');
   return o;
 }
 
@@ -156,7 +174,9 @@ function escapeControls(text: string): string {
 
 /** One JSON line: JSON escapes C0 controls itself; DEL and C1 controls are escaped too (\u007f-\u009f), still valid JSON. */
 function jsonLine(value: unknown): string {
-  return JSON.stringify(value).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+  return (
+    JSON.stringify(value).replace(/[\x7f-\x9f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n'
+  );
 }
 
 function recordText(r: DnsRecord): string {
@@ -166,7 +186,14 @@ function recordText(r: DnsRecord): string {
     const s = d as { priority: number; weight: number; port: number; target: string };
     return `SRV ${s.priority} ${s.weight} ${s.port} ${s.target}`;
   }
-  const n = d as { order: number; preference: number; flags: string; services: string; regexp: string; replacement: string };
+  const n = d as {
+    order: number;
+    preference: number;
+    flags: string;
+    services: string;
+    regexp: string;
+    replacement: string;
+  };
   return `NAPTR ${n.order} ${n.preference} "${n.flags}" "${n.services}"${n.regexp ? ` "${n.regexp}"` : ''} ${n.replacement}`;
 }
 
@@ -185,15 +212,32 @@ function treeLines(node: TraceNode, depth: number, out: string[]): void {
 
 /** One line per nameserver: address, health, failures in a row, last error and next retry. */
 function nameserverLines(states: readonly NameserverState[]): string {
-  const lines = states.map((s) => `  ${s.address}  ${s.state}${s.consecutiveFailures ? ` (${s.consecutiveFailures} failures in a row, last ${escapeControls(String(s.lastError))}, retry at ${new Date(s.retryAt ?? 0).toISOString()})` : ''}`);
+  const lines = states.map(
+    (s) =>
+      `  ${s.address}  ${s.state}${s.consecutiveFailures ? ` (${s.consecutiveFailures} failures in a row, last ${escapeControls(String(s.lastError))}, retry at ${new Date(s.retryAt ?? 0).toISOString()})` : ''}`,
+  );
   return ['nameservers:', ...lines].join('\n') + '\n';
 }
 
 function table(result: LocateResult): string {
-  const rows = result.targets.map((t, i) => [String(i + 1), t.transport, t.address, String(t.port), String(t.family), escapeControls(t.host), t.source, String(t.ttl), t.mark ?? '']);
+  const rows = result.targets.map((t, i) => [
+    String(i + 1),
+    t.transport,
+    t.address,
+    String(t.port),
+    String(t.family),
+    escapeControls(t.host),
+    t.source,
+    String(t.ttl),
+    t.mark ?? '',
+  ]);
   const head = ['#', 'transport', 'address', 'port', 'family', 'host', 'from', 'ttl', 'mark'];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]): string => r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((v, c) => v.padEnd(widths[c]!))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...rows.map(line)].join('\n');
 }
 
@@ -216,17 +260,34 @@ async function main(argv: string[]): Promise<number> {
   let locator: ReturnType<typeof createLocator> | undefined;
   try {
     locator = createLocator({
-      nameservers: opts.nameservers, transports: opts.transports, family: opts.family, timeoutMs: opts.timeoutMs,
-      tries: opts.tries, maxTimeoutMs: opts.maxTimeoutMs, adaptive: opts.adaptive, hedge: opts.hedge, naptrNoMatch: opts.naptrFallback ? 'fallback' : 'fail', maxTargets: opts.maxTargets,
-      maxQueriesPerLocate: opts.maxQueries, addressLookup: opts.addressLookup,
-      enumSuffixes: opts.enumSuffixes.length > 0 ? opts.enumSuffixes : undefined, enumForUserPhone: opts.enumForUserPhone, enumFallback: opts.enumFallback,
+      nameservers: opts.nameservers,
+      transports: opts.transports,
+      family: opts.family,
+      timeoutMs: opts.timeoutMs,
+      tries: opts.tries,
+      maxTimeoutMs: opts.maxTimeoutMs,
+      adaptive: opts.adaptive,
+      hedge: opts.hedge,
+      naptrNoMatch: opts.naptrFallback ? 'fallback' : 'fail',
+      maxTargets: opts.maxTargets,
+      maxQueriesPerLocate: opts.maxQueries,
+      addressLookup: opts.addressLookup,
+      enumSuffixes: opts.enumSuffixes.length > 0 ? opts.enumSuffixes : undefined,
+      enumForUserPhone: opts.enumForUserPhone,
+      enumFallback: opts.enumFallback,
       ...(opts.key !== undefined ? { affinity: 'key' as const } : {}),
     });
     const result = await locator.locate(uri, { trace: opts.trace, key: opts.key });
     if (opts.json) {
       const out: Record<string, unknown> = {
         uri,
-        targets: result.targets.map((t) => ({ transport: t.transport, address: t.address, port: t.port, family: t.family, host: t.host })),
+        targets: result.targets.map((t) => ({
+          transport: t.transport,
+          address: t.address,
+          port: t.port,
+          family: t.family,
+          host: t.host,
+        })),
       };
       if (result.enum) out.enum = result.enum;
       if (result.affinityKey !== undefined) out.affinityKey = result.affinityKey;
@@ -241,7 +302,12 @@ async function main(argv: string[]): Promise<number> {
         treeLines(result.trace, 0, lines);
         process.stdout.write(lines.join('\n') + '\n\n' + nameserverLines(locator.dns?.nameserverStates() ?? []) + '\n');
       }
-      if (result.enum) process.stdout.write(escapeControls(`ENUM ${result.enum.number} -> ${result.enum.uri}${result.enum.fallback ? ' (fallback)' : ` (${result.enum.domain}, order ${result.enum.order}, preference ${result.enum.preference})`}`) + '\n');
+      if (result.enum)
+        process.stdout.write(
+          escapeControls(
+            `ENUM ${result.enum.number} -> ${result.enum.uri}${result.enum.fallback ? ' (fallback)' : ` (${result.enum.domain}, order ${result.enum.order}, preference ${result.enum.preference})`}`,
+          ) + '\n',
+        );
       process.stdout.write(table(result) + '\n');
     }
     return 0;

@@ -1,5 +1,17 @@
 /** The `sip-locate lab` command: starts the lab's SIP endpoints and DNS zone (lab.ts) until SIGINT or SIGTERM. */
-import { demoZone, LAB_ADDRESS, LAB_DNS_PORT, LAB_ENDPOINTS, LAB_ORIGIN, LAB_SIP_PORT, startLabEndpoints, startZoneServer, type Endpoint, type EndpointName, type ZoneServer } from './lab';
+import {
+  demoZone,
+  LAB_ADDRESS,
+  LAB_DNS_PORT,
+  LAB_ENDPOINTS,
+  LAB_ORIGIN,
+  LAB_SIP_PORT,
+  startLabEndpoints,
+  startZoneServer,
+  type Endpoint,
+  type EndpointName,
+  type ZoneServer,
+} from './lab';
 
 const LAB_USAGE = `Usage: sip-locate lab [--sip-port N] [--dns-port N]
 
@@ -15,12 +27,17 @@ seeing real queries: sip-locate --nameserver ${LAB_ADDRESS}:${LAB_DNS_PORT} --tr
 /** Reads a port option: a whole number from 0 (lab DNS only: none) or 1 to 65535 - span + 1. */
 function portOption(text: string | undefined, flag: string, span: number, zeroAllowed: boolean): number | string {
   const n = Number(text);
-  if (text === undefined || !/^\d{1,5}$/.test(text) || (n === 0 && !zeroAllowed) || n + span - 1 > 65535) return `${flag} needs a port number (${zeroAllowed ? 0 : 1} to ${65536 - span}).`;
+  if (text === undefined || !/^\d{1,5}$/.test(text) || (n === 0 && !zeroAllowed) || n + span - 1 > 65535)
+    return `${flag} needs a port number (${zeroAllowed ? 0 : 1} to ${65536 - span}).`;
   return n;
 }
 
 /** `sip-locate lab [options]`: runs the lab until SIGINT or SIGTERM; resolves with the exit code. */
-export async function runLab(argv: readonly string[], out: (text: string) => void = (t) => process.stdout.write(t), err: (text: string) => void = (t) => process.stderr.write(t)): Promise<number> {
+export async function runLab(
+  argv: readonly string[],
+  out: (text: string) => void = (t) => process.stdout.write(t),
+  err: (text: string) => void = (t) => process.stderr.write(t),
+): Promise<number> {
   let sipPort = LAB_SIP_PORT;
   let dnsPort = LAB_DNS_PORT;
   for (let i = 0; i < argv.length; i++) {
@@ -34,7 +51,12 @@ export async function runLab(argv: readonly string[], out: (text: string) => voi
       err(`sip-locate lab: unknown option ${a.slice(0, 40)}. Run sip-locate lab --help.\n`);
       return 2;
     }
-    const port = portOption(inline ?? argv[++i], flag, flag === '--sip-port' ? LAB_ENDPOINTS.length : 1, flag === '--dns-port');
+    const port = portOption(
+      inline ?? argv[++i],
+      flag,
+      flag === '--sip-port' ? LAB_ENDPOINTS.length : 1,
+      flag === '--dns-port',
+    );
     if (typeof port === 'string') {
       err(`sip-locate lab: ${port}\n`);
       return 2;
@@ -52,15 +74,22 @@ export async function runLab(argv: readonly string[], out: (text: string) => voi
     endpoints = await startLabEndpoints(sipPort);
     running.push(...Object.values(endpoints));
     if (dnsPort !== 0) {
-      dns = await startZoneServer({ address: LAB_ADDRESS, port: dnsPort, origin: LAB_ORIGIN, records: demoZone(LAB_ORIGIN, endpoints) });
+      dns = await startZoneServer({
+        address: LAB_ADDRESS,
+        port: dnsPort,
+        origin: LAB_ORIGIN,
+        records: demoZone(LAB_ORIGIN, endpoints),
+      });
       running.push(dns);
     }
   } catch (e) {
     await stopAll();
     const x = e as NodeJS.ErrnoException & { port?: number };
-    err(x.code === 'EADDRINUSE'
-      ? `sip-locate lab: port ${x.port ?? ''} on ${LAB_ADDRESS} is already in use (is the lab or npm start already running?). Stop the program that uses it, or pick other ports with --sip-port and --dns-port (the examples expect ${LAB_SIP_PORT} to ${LAB_SIP_PORT + 3}).\n`
-      : `sip-locate lab: cannot start: ${String(x.message ?? e).slice(0, 200)}\n`);
+    err(
+      x.code === 'EADDRINUSE'
+        ? `sip-locate lab: port ${x.port ?? ''} on ${LAB_ADDRESS} is already in use (is the lab or npm start already running?). Stop the program that uses it, or pick other ports with --sip-port and --dns-port (the examples expect ${LAB_SIP_PORT} to ${LAB_SIP_PORT + 3}).\n`
+        : `sip-locate lab: cannot start: ${String(x.message ?? e).slice(0, 200)}\n`,
+    );
     return 1;
   }
   const at = (e: Endpoint): string => `${e.address}:${e.port}`;

@@ -46,17 +46,58 @@ export interface Place {
 export type ZoneRecord =
   | { type: 'A'; name: string; ttl: number; data: string }
   | { type: 'SRV'; name: string; ttl: number; data: { priority: number; weight: number; port: number; target: string } }
-  | { type: 'NAPTR'; name: string; ttl: number; data: { order: number; preference: number; flags: string; services: string; regexp: string; replacement: string } }
-  | { type: 'SOA'; name: string; ttl: number; data: { mname: string; rname: string; serial: number; refresh: number; retry: number; expire: number; minimum: number } };
+  | {
+      type: 'NAPTR';
+      name: string;
+      ttl: number;
+      data: { order: number; preference: number; flags: string; services: string; regexp: string; replacement: string };
+    }
+  | {
+      type: 'SOA';
+      name: string;
+      ttl: number;
+      data: {
+        mname: string;
+        rname: string;
+        serial: number;
+        refresh: number;
+        retry: number;
+        expire: number;
+        minimum: number;
+      };
+    };
 
 /** The records of the demo zone for the given endpoints. */
 export function demoZone(origin: string, ep: Record<EndpointName, Place>): ZoneRecord[] {
   const n = (s: string): string => (s ? `${s}.${origin}` : origin);
   const A = (name: string, address: string): ZoneRecord => ({ type: 'A', name: n(name), ttl: ZONE_TTL, data: address });
-  const SRV = (name: string, priority: number, weight: number, port: number, target: string): ZoneRecord => ({ type: 'SRV', name: n(name), ttl: ZONE_TTL, data: { priority, weight, port, target: n(target) } });
-  const NAPTR = (name: string, order: number, preference: number, flags: string, services: string, regexp: string, replacement: string): ZoneRecord => ({ type: 'NAPTR', name: n(name), ttl: ZONE_TTL, data: { order, preference, flags, services, regexp, replacement } });
+  const SRV = (name: string, priority: number, weight: number, port: number, target: string): ZoneRecord => ({
+    type: 'SRV',
+    name: n(name),
+    ttl: ZONE_TTL,
+    data: { priority, weight, port, target: n(target) },
+  });
+  const NAPTR = (
+    name: string,
+    order: number,
+    preference: number,
+    flags: string,
+    services: string,
+    regexp: string,
+    replacement: string,
+  ): ZoneRecord => ({
+    type: 'NAPTR',
+    name: n(name),
+    ttl: ZONE_TTL,
+    data: { order, preference, flags, services, regexp, replacement },
+  });
   return [
-    { type: 'SOA', name: origin, ttl: ZONE_TTL, data: { mname: n('ns'), rname: n('hostmaster'), serial: 1, refresh: 60, retry: 60, expire: 60, minimum: 30 } },
+    {
+      type: 'SOA',
+      name: origin,
+      ttl: ZONE_TTL,
+      data: { mname: n('ns'), rname: n('hostmaster'), serial: 1, refresh: 60, retry: 60, expire: 60, minimum: 30 },
+    },
     A('ns', LAB_ADDRESS),
     // pbx: NAPTR -> SRV; a busy server (503) and a silent one at priority 10, the healthy one at 20.
     NAPTR('pbx', 10, 10, 's', 'SIP+D2U', '', n('_sip._udp.pbx')),
@@ -101,8 +142,12 @@ export function staticRecordLines(records: readonly ZoneRecord[]): string {
   const lines: string[] = [];
   for (const r of records) {
     if (r.type === 'A') lines.push(`${r.name} ${r.ttl} A ${r.data}`);
-    else if (r.type === 'SRV') lines.push(`${r.name} ${r.ttl} SRV ${r.data.priority} ${r.data.weight} ${r.data.port} ${r.data.target}`);
-    else if (r.type === 'NAPTR') lines.push(`${r.name} ${r.ttl} NAPTR ${r.data.order} ${r.data.preference} ${quote(r.data.flags)} ${quote(r.data.services)} ${quote(r.data.regexp)} ${r.data.replacement}`);
+    else if (r.type === 'SRV')
+      lines.push(`${r.name} ${r.ttl} SRV ${r.data.priority} ${r.data.weight} ${r.data.port} ${r.data.target}`);
+    else if (r.type === 'NAPTR')
+      lines.push(
+        `${r.name} ${r.ttl} NAPTR ${r.data.order} ${r.data.preference} ${quote(r.data.flags)} ${quote(r.data.services)} ${quote(r.data.regexp)} ${r.data.replacement}`,
+      );
   }
   return lines.join('\n');
 }
@@ -128,7 +173,8 @@ export async function withFreshPortOnClash<T>(port: number, start: (port: number
     try {
       return await start(port);
     } catch (err) {
-      if (port !== 0 || (err as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE' || attempt >= PORT_ATTEMPTS) throw err;
+      if (port !== 0 || (err as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE' || attempt >= PORT_ATTEMPTS)
+        throw err;
     }
   }
 }
@@ -142,7 +188,12 @@ interface Pair {
 }
 
 /** Binds UDP on address:port, then listens on TCP on the port UDP got; onTcp gets each connection. */
-async function bindPair(address: string, port: number, onUdp: (buf: Buffer, reply: (out: Buffer) => void) => void, onTcp: (sock: Socket) => void): Promise<Pair> {
+async function bindPair(
+  address: string,
+  port: number,
+  onUdp: (buf: Buffer, reply: (out: Buffer) => void) => void,
+  onTcp: (sock: Socket) => void,
+): Promise<Pair> {
   const udp = createSocket(address.includes(':') ? 'udp6' : 'udp4');
   udp.on('message', (buf, rinfo) => onUdp(buf, (out) => udp.send(out, rinfo.port, rinfo.address)));
   udp.on('error', () => undefined);
@@ -191,28 +242,51 @@ export interface ZoneServer {
 }
 
 /** Starts an authoritative server for `records` on address:port (port 0 = a free one), UDP and TCP. */
-export function startZoneServer(o: { address?: string; port?: number; origin: string; records: readonly ZoneRecord[] }): Promise<ZoneServer> {
+export function startZoneServer(o: {
+  address?: string;
+  port?: number;
+  origin: string;
+  records: readonly ZoneRecord[];
+}): Promise<ZoneServer> {
   return withFreshPortOnClash(o.port ?? 0, (p) => startZoneServerOn(o.address ?? LAB_ADDRESS, p, o.origin, o.records));
 }
 
-async function startZoneServerOn(address: string, port: number, origin: string, records: readonly ZoneRecord[]): Promise<ZoneServer> {
+async function startZoneServerOn(
+  address: string,
+  port: number,
+  origin: string,
+  records: readonly ZoneRecord[],
+): Promise<ZoneServer> {
   const lower = (s: string): string => s.toLowerCase().replace(/\.$/, '');
   const soa = records.find((r) => r.type === 'SOA');
   const names = new Set(records.map((r) => lower(r.name)));
   let queries = 0;
   const answer = (query: dnsPacket.DecodedPacket): Buffer => {
     const q = query.questions?.[0];
-    const base = { type: 'response' as const, id: query.id, flags: dnsPacket.AUTHORITATIVE_ANSWER, questions: query.questions ?? [] };
+    const base = {
+      type: 'response' as const,
+      id: query.id,
+      flags: dnsPacket.AUTHORITATIVE_ANSWER,
+      questions: query.questions ?? [],
+    };
     if (!q) return dnsPacket.encode({ ...base, flags: base.flags | 1 });
     const name = lower(q.name);
     const inZone = name === lower(origin) || name.endsWith('.' + lower(origin));
     if (!inZone) return dnsPacket.encode({ ...base, flags: 5 });
-    const answers = records.filter((r) => lower(r.name) === name && r.type === q.type).map((r) => ({ ...r, name: q.name }));
+    const answers = records
+      .filter((r) => lower(r.name) === name && r.type === q.type)
+      .map((r) => ({ ...r, name: q.name }));
     const additionals: ZoneRecord[] = [];
     for (const a of answers) {
-      if (a.type === 'SRV') for (const r of records) if (lower(r.name) === lower(a.data.target) && r.type === 'A') additionals.push(r);
+      if (a.type === 'SRV')
+        for (const r of records) if (lower(r.name) === lower(a.data.target) && r.type === 'A') additionals.push(r);
     }
-    if (answers.length === 0) return dnsPacket.encode({ ...base, flags: base.flags | (names.has(name) ? 0 : 3), authorities: soa ? [soa] : [] });
+    if (answers.length === 0)
+      return dnsPacket.encode({
+        ...base,
+        flags: base.flags | (names.has(name) ? 0 : 3),
+        authorities: soa ? [soa] : [],
+      });
     return dnsPacket.encode({ ...base, answers, additionals });
   };
   const reply = (msg: Buffer): Buffer | undefined => {
@@ -342,7 +416,8 @@ async function startEndpointOn(address: string, port: number, behaviour: Behavio
 export async function startLabEndpoints(port = 0): Promise<Record<EndpointName, Endpoint>> {
   const out: Partial<Record<EndpointName, Endpoint>> = {};
   try {
-    for (const [i, [name, behaviour]] of LAB_ENDPOINTS.entries()) out[name] = await startEndpoint({ address: LAB_ADDRESS, port: port ? port + i : 0, behaviour });
+    for (const [i, [name, behaviour]] of LAB_ENDPOINTS.entries())
+      out[name] = await startEndpoint({ address: LAB_ADDRESS, port: port ? port + i : 0, behaviour });
   } catch (err) {
     for (const e of Object.values(out)) await e.stop();
     throw err;

@@ -44,7 +44,8 @@ export function linkSignal(parent?: AbortSignal): LinkedSignal {
  */
 export function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, o: DeadlineOptions): Promise<T> {
   const link = linkSignal(o.signal);
-  const cancelled = (): Error => (o.cancelled ? o.cancelled() : o.signal?.reason instanceof Error ? o.signal.reason : o.timeout());
+  const cancelled = (): Error =>
+    o.cancelled ? o.cancelled() : o.signal?.reason instanceof Error ? o.signal.reason : o.timeout();
   return new Promise<T>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
@@ -66,11 +67,14 @@ export function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, o: De
     }
     link.signal.addEventListener('abort', onAbort, { once: true });
     if (Number.isFinite(o.ms)) {
-      timer = setTimeout(() => {
-        if (!finish()) return;
-        link.abort();
-        reject(o.timeout());
-      }, Math.max(0, o.ms));
+      timer = setTimeout(
+        () => {
+          if (!finish()) return;
+          link.abort();
+          reject(o.timeout());
+        },
+        Math.max(0, o.ms),
+      );
       if (o.ref !== true) timer.unref();
     }
     let started: Promise<T>;

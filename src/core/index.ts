@@ -9,16 +9,54 @@ export type { CreateLocatorOptions as LocatorOptions } from './locator';
 export type { SipLocator as Locator } from './locator';
 export { SipLocateError, isSipLocateError, type ErrorCode } from './errors';
 export type {
-  Transport, FamilyPolicy, FailureReason, Failure, TargetKey, Target, SipUri, TraceNode, LocateResult, EnumResult, LocateOptions,
-  MarkRecord, PinRecord, LocatorState, StateChange, FailoverState, ReportOptions, ReportResult, Clock,
-  AdminRecord, AdminState, PlanRecord, PlanRecordEntry, PlanHostRecord, DestinationOrder, SetMember, SetMemberResult,
+  Transport,
+  FamilyPolicy,
+  FailureReason,
+  Failure,
+  TargetKey,
+  Target,
+  SipUri,
+  TraceNode,
+  LocateResult,
+  EnumResult,
+  LocateOptions,
+  MarkRecord,
+  PinRecord,
+  LocatorState,
+  StateChange,
+  FailoverState,
+  ReportOptions,
+  ReportResult,
+  Clock,
+  AdminRecord,
+  AdminState,
+  PlanRecord,
+  PlanRecordEntry,
+  PlanHostRecord,
+  DestinationOrder,
+  SetMember,
+  SetMemberResult,
 } from './types';
 /** What a locator has counted (Locator.counters()). */
 export type { LocatorCounters } from './locator';
 /** Probe health as a locator keeps it (Locator.health, Locator.probed()). */
 export type { Health, HealthRecord, HealthState, HealthSettings, ProbeOutcome } from './failover/health';
 export { createDnsClient } from './dns/client';
-export type { RecordType, NaptrData, SrvData, DnsRecord, DnsAnswer, DnsQuerier, QueryOptions, QueryEvent, Trust, DnsClient, DnsClientOptions, DnsClientStats, NameserverState } from './dns/types';
+export type {
+  RecordType,
+  NaptrData,
+  SrvData,
+  DnsRecord,
+  DnsAnswer,
+  DnsQuerier,
+  QueryOptions,
+  QueryEvent,
+  Trust,
+  DnsClient,
+  DnsClientOptions,
+  DnsClientStats,
+  NameserverState,
+} from './dns/types';
 export { locateResponse, type ResponseOptions } from './rfc3263/response';
 export { parseSipUri, parseVia, type ViaHeader } from './uri';
 export { parseTelUri, type TelNumber } from './enum/tel';

@@ -19,8 +19,21 @@ import { limitLookups } from './system/lookup-limit';
 import { osLookup } from './system/lookup';
 import { planTargets, type Plan } from './rfc3263/plan';
 import type {
-  AdminRecord, AdminState, Clock, FailoverState, Failure, LocateOptions, LocateResult, LocatorState, PlanRecord,
-  ReportOptions, ReportResult, StateChange, Target, TargetKey, TraceNode,
+  AdminRecord,
+  AdminState,
+  Clock,
+  FailoverState,
+  Failure,
+  LocateOptions,
+  LocateResult,
+  LocatorState,
+  PlanRecord,
+  ReportOptions,
+  ReportResult,
+  StateChange,
+  Target,
+  TargetKey,
+  TraceNode,
 } from './types';
 import { readSettings, type CreateLocatorOptions, type LocatorTestOptions, type Settings } from './locator/options';
 import { buildQuerier, QueryEvents } from './locator/querier';
@@ -72,7 +85,13 @@ class LocatorImpl implements SipLocator {
     this.enums = new EnumStep(o, this.clock, this.s.planLimit);
     this.cache = new PlanCache(this.clock, this.s.planLimit);
     // Per-destination state follows the bound the user sets for destinations: cacheSize (and staleBytes for plans).
-    this.saved = new SavedPlans(this.clock, this.s.staleMs, this.s.planLimit, this.s.staleBytes, (destination) => this.cache.get(destination) !== undefined);
+    this.saved = new SavedPlans(
+      this.clock,
+      this.s.staleMs,
+      this.s.planLimit,
+      this.s.staleBytes,
+      (destination) => this.cache.get(destination) !== undefined,
+    );
     this.reports = new Reports(this.clock, this.s.planLimit, {
       isEnum: (uri) => this.enums.handles(uri),
       destinationOf: (uri) => this.cache.parse(uri).destination,
@@ -89,18 +108,35 @@ class LocatorImpl implements SipLocator {
     this.targets = new TargetState(this.clock, this.events, this.s);
     this.queries = new QueryEvents(this.events);
     try {
-      const { querier, dns, search } = buildQuerier(o, this.s.addressLookup, (event) => this.queries.queried(event, this.dns));
+      const { querier, dns, search } = buildQuerier(o, this.s.addressLookup, (event) =>
+        this.queries.queried(event, this.dns),
+      );
       this.dns = dns;
-      this.builds = new PlanBuilds(this.s, { querier, search, systemLookup: limitLookups(o.system?.lookup ?? osLookup), random: this.random, cache: this.cache, saved: this.saved,
-        enums: this.enums, counted: (hit) => (hit ? this.counts.planHits++ : this.counts.planMisses++),
-        kept: (record) => this.targets.bus.emit({ op: 'plan', plan: record }), closed: () => this.closed });
+      this.builds = new PlanBuilds(this.s, {
+        querier,
+        search,
+        systemLookup: limitLookups(o.system?.lookup ?? osLookup),
+        random: this.random,
+        cache: this.cache,
+        saved: this.saved,
+        enums: this.enums,
+        counted: (hit) => (hit ? this.counts.planHits++ : this.counts.planMisses++),
+        kept: (record) => this.targets.bus.emit({ op: 'plan', plan: record }),
+        closed: () => this.closed,
+      });
     } catch (err) {
       this.targets.close();
       throw err;
     }
-    this.sets = new SetLocate({ s: this.s, random: this.random, builds: this.builds, enums: this.enums,
-      result: (uri, destination, plan, readOnly, key, drawn, trace) => this.resultFrom(uri, destination, plan, readOnly, key, drawn, trace),
-      probeTargets: (uri, signal) => this.probeTargets(uri, signal) });
+    this.sets = new SetLocate({
+      s: this.s,
+      random: this.random,
+      builds: this.builds,
+      enums: this.enums,
+      result: (uri, destination, plan, readOnly, key, drawn, trace) =>
+        this.resultFrom(uri, destination, plan, readOnly, key, drawn, trace),
+      probeTargets: (uri, signal) => this.probeTargets(uri, signal),
+    });
   }
 
   get health(): Health {
@@ -111,7 +147,10 @@ class LocatorImpl implements SipLocator {
     const located = this.locateAny(uri, options);
     // A traced locate (Try it) is read-only: it is not counted either.
     if (options.trace) return located;
-    located.then(() => this.countLocate('ok'), (err: unknown) => this.countLocate(err instanceof SipLocateError ? err.code : 'EINTERNAL'));
+    located.then(
+      () => this.countLocate('ok'),
+      (err: unknown) => this.countLocate(err instanceof SipLocateError ? err.code : 'EINTERNAL'),
+    );
     return located;
   }
 
@@ -137,10 +176,23 @@ class LocatorImpl implements SipLocator {
   }
 
   /** Draws the order from a plan and applies marks and the pin (readOnly: without changing pins); throws ENOADDRESS when nothing is left. */
-  private resultFrom(uri: string, destination: string, plan: Plan, readOnly = false, key?: string, given?: Target[], trace?: TraceNode): LocateResult {
+  private resultFrom(
+    uri: string,
+    destination: string,
+    plan: Plan,
+    readOnly = false,
+    key?: string,
+    given?: Target[],
+    trace?: TraceNode,
+  ): LocateResult {
     // With an affinity key the draw is rendezvous hashing of (key, host:port); a set's members were drawn already.
     const drawn = given ?? planTargets(plan, this.s.family, this.random, this.s.maxTargets, key);
-    if (drawn.length === 0) throw new SipLocateError('ENOADDRESS', `No address is left for ${destination} under the family policy ${this.s.family}.`, { destination });
+    if (drawn.length === 0)
+      throw new SipLocateError(
+        'ENOADDRESS',
+        `No address is left for ${destination} under the family policy ${this.s.family}.`,
+        { destination },
+      );
     const { targets, sticky, order } = this.targets.order(destination, drawn, plan, readOnly, key);
     if (!readOnly) this.reports.record(destination, plan);
     const result: LocateResult = { uri, destination, targets, sticky, stale: plan.stale === true };
@@ -176,7 +228,9 @@ class LocatorImpl implements SipLocator {
     const set = setNameOf(uri);
     if (set !== undefined) return this.sets.probe(set, signal);
     const { uri: parsed, destination } = this.cache.parse(uri);
-    const plan = this.cache.get(destination) ?? (await this.builds.planFor(uri, parsed, destination, this.builds.context(false, this.s.maxQueries), signal));
+    const plan =
+      this.cache.get(destination) ??
+      (await this.builds.planFor(uri, parsed, destination, this.builds.context(false, this.s.maxQueries), signal));
     return this.cache.probeTargets(plan, this.s.family, this.random, this.s.maxTargets);
   }
 
@@ -190,7 +244,10 @@ class LocatorImpl implements SipLocator {
   private failoverInput(state: FailoverState): { keyed: FailoverState; drawn: Target[] | undefined } {
     const key = this.keyOf(state.key, 'EINVALIDMSG');
     const plan = this.cache.get(state.destination);
-    const keyed: FailoverState = key === undefined ? { destination: state.destination, targets: state.targets, tried: state.tried } : { ...state, key };
+    const keyed: FailoverState =
+      key === undefined
+        ? { destination: state.destination, targets: state.targets, tried: state.tried }
+        : { ...state, key };
     return { keyed, drawn: plan && planTargets(plan, this.s.family, this.random, this.s.maxTargets, key) };
   }
 

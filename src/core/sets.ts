@@ -39,13 +39,15 @@ const bad = (message: string): SipLocateError => new SipLocateError('EINVALIDOPT
 function intIn(v: unknown, fallback: number, what: string): number {
   if (v === undefined || v === null || v === '') return fallback;
   const n = typeof v === 'string' && /^\d{1,5}$/.test(v.trim()) ? Number(v.trim()) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) throw bad(`${what} must be a whole number from 0 to 65535.`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw bad(`${what} must be a whole number from 0 to 65535.`);
   return n;
 }
 
 /** A member's URI as located: sip:, sips: and tel: URIs as given, a bare domain (or host:port) as `sip:domain`. */
 function memberUri(v: unknown, where: string): string {
-  if (typeof v !== 'string' || v.trim().length === 0 || v.length > MAX_MEMBER_URI) throw bad(`${where} needs a uri: a SIP URI, a domain or a tel: number.`);
+  if (typeof v !== 'string' || v.trim().length === 0 || v.length > MAX_MEMBER_URI)
+    throw bad(`${where} needs a uri: a SIP URI, a domain or a tel: number.`);
   const text = v.trim();
   const uri = /^(sips?|tel):/i.test(text) ? text : `sip:${text}`;
   try {
@@ -61,20 +63,32 @@ function memberUri(v: unknown, where: string): string {
 export function readSets(value: unknown): Sets {
   const out = new Map<string, Member[]>();
   if (value === undefined || value === null) return out;
-  if (typeof value !== 'object' || Array.isArray(value)) throw bad('The option sets must be an object such as {"carriers": [{"uri": "sip:a.example.com"}]}.');
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw bad('The option sets must be an object such as {"carriers": [{"uri": "sip:a.example.com"}]}.');
   const names = Object.keys(value);
-  if (names.length > MAX_SETS) throw bad(`The option sets holds ${names.length} sets; at most ${MAX_SETS} are allowed.`);
+  if (names.length > MAX_SETS)
+    throw bad(`The option sets holds ${names.length} sets; at most ${MAX_SETS} are allowed.`);
   for (const name of names) {
-    if (!SET_NAME.test(name)) throw bad(`The set name "${name.slice(0, 70)}" must be 1 to 64 letters, digits, dots, dashes or underscores.`);
+    if (!SET_NAME.test(name))
+      throw bad(`The set name "${name.slice(0, 70)}" must be 1 to 64 letters, digits, dots, dashes or underscores.`);
     const list: unknown = (value as Record<string, unknown>)[name];
-    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SET_MEMBERS) throw bad(`The set ${name} must list 1 to ${MAX_SET_MEMBERS} members.`);
-    out.set(name, list.map((m: unknown, i): Member => {
-      const where = `Member ${i + 1} of set ${name}`;
-      const o = typeof m === 'string' ? { uri: m } : m;
-      if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad(`${where} must be a URI or {uri, priority, weight}.`);
-      const r = o as Record<string, unknown>;
-      return { uri: memberUri(r.uri, where), priority: intIn(r.priority, i + 1, `The priority of ${where.toLowerCase()}`), weight: intIn(r.weight, 1, `The weight of ${where.toLowerCase()}`) };
-    }));
+    if (!Array.isArray(list) || list.length === 0 || list.length > MAX_SET_MEMBERS)
+      throw bad(`The set ${name} must list 1 to ${MAX_SET_MEMBERS} members.`);
+    out.set(
+      name,
+      list.map((m: unknown, i): Member => {
+        const where = `Member ${i + 1} of set ${name}`;
+        const o = typeof m === 'string' ? { uri: m } : m;
+        if (typeof o !== 'object' || o === null || Array.isArray(o))
+          throw bad(`${where} must be a URI or {uri, priority, weight}.`);
+        const r = o as Record<string, unknown>;
+        return {
+          uri: memberUri(r.uri, where),
+          priority: intIn(r.priority, i + 1, `The priority of ${where.toLowerCase()}`),
+          weight: intIn(r.weight, 1, `The weight of ${where.toLowerCase()}`),
+        };
+      }),
+    );
   }
   return out;
 }
@@ -86,7 +100,13 @@ export function setNameOf(uri: unknown): string | undefined {
 
 /** The members in the order their targets are listed: set priority, then the weighted draw (or hashing) within one. */
 export function orderMembers(members: readonly Member[], draw: Draw): Member[] {
-  return orderWeighted(members, (m) => m.priority, (m) => m.weight, draw, (m) => m.uri);
+  return orderWeighted(
+    members,
+    (m) => m.priority,
+    (m) => m.weight,
+    draw,
+    (m) => m.uri,
+  );
 }
 
 /** One member located: its destination, plan and targets in its own RFC 3263 order. */
@@ -114,7 +134,12 @@ export interface SetDraw {
  * Joins the members' outcomes (given in orderMembers() order) into the set's targets; throws ESETFAILED when every
  * member failed, naming each member's code.
  */
-export function joinMembers(name: string, outcomes: ReadonlyArray<{ member: Member; result: MemberDraw } | { member: Member; error: SipLocateError }>, maxTargets: number, trace: boolean): SetDraw {
+export function joinMembers(
+  name: string,
+  outcomes: ReadonlyArray<{ member: Member; result: MemberDraw } | { member: Member; error: SipLocateError }>,
+  maxTargets: number,
+  trace: boolean,
+): SetDraw {
   const drawn: Target[] = [];
   const seen = new Set<string>();
   const members: SetMemberResult[] = [];
@@ -125,7 +150,14 @@ export function joinMembers(name: string, outcomes: ReadonlyArray<{ member: Memb
   for (const o of outcomes) {
     if ('error' in o) {
       members.push({ uri: o.member.uri, targets: 0, error: { code: o.error.code, message: o.error.message } });
-      children.push({ kind: 'note', name: o.member.uri, outcome: 'error', code: o.error.code, note: `Member ${o.member.uri} (priority ${o.member.priority}, weight ${o.member.weight}) is skipped: ${o.error.message}`, children: [] });
+      children.push({
+        kind: 'note',
+        name: o.member.uri,
+        outcome: 'error',
+        code: o.error.code,
+        note: `Member ${o.member.uri} (priority ${o.member.priority}, weight ${o.member.weight}) is skipped: ${o.error.message}`,
+        children: [],
+      });
       continue;
     }
     const r = o.result;
@@ -141,13 +173,29 @@ export function joinMembers(name: string, outcomes: ReadonlyArray<{ member: Memb
     ttl = Math.min(ttl, r.plan.ttl);
     stale ||= r.stale;
     members.push({ uri: o.member.uri, destination: r.destination, targets: count });
-    if (trace) children.push(r.trace ?? { kind: 'note', name: o.member.uri, note: `Member ${o.member.uri}: ${count} targets (from cache).`, children: [] });
+    if (trace)
+      children.push(
+        r.trace ?? {
+          kind: 'note',
+          name: o.member.uri,
+          note: `Member ${o.member.uri}: ${count} targets (from cache).`,
+          children: [],
+        },
+      );
   }
   if (drawn.length === 0) {
     const codes = members.map((m) => `${m.uri}: ${m.error?.code ?? 'ENOADDRESS'}`);
-    throw new SipLocateError('ESETFAILED', `No member of the set ${name} could be located (${codes.join('; ')}).`, { set: name, members: members.map((m) => ({ uri: m.uri, code: m.error?.code ?? 'ENOADDRESS' })) });
+    throw new SipLocateError('ESETFAILED', `No member of the set ${name} could be located (${codes.join('; ')}).`, {
+      set: name,
+      members: members.map((m) => ({ uri: m.uri, code: m.error?.code ?? 'ENOADDRESS' })),
+    });
   }
-  const out: SetDraw = { drawn, plan: { entries, ttl: ttl === Infinity ? 0 : ttl, ...(stale ? { stale } : {}) }, stale, members };
+  const out: SetDraw = {
+    drawn,
+    plan: { entries, ttl: ttl === Infinity ? 0 : ttl, ...(stale ? { stale } : {}) },
+    stale,
+    members,
+  };
   if (trace) out.trace = { kind: 'uri', name: `${SET_PREFIX}${name}`, children };
   return out;
 }

@@ -37,7 +37,9 @@ export function targetKey(t: TargetKey): TargetKey {
 export function sameTarget(a: TargetKey, b: TargetKey): boolean {
   if (a.transport !== b.transport || a.port !== b.port) return false;
   if (a.address === b.address) return true;
-  return a.address.includes(':') && b.address.includes(':') && canonicalAddress(a.address) === canonicalAddress(b.address);
+  return (
+    a.address.includes(':') && b.address.includes(':') && canonicalAddress(a.address) === canonicalAddress(b.address)
+  );
 }
 
 /** The address as it appears in a URI or key: IPv6 in brackets. */
@@ -101,7 +103,14 @@ export function readTarget(v: unknown): Target | undefined {
   const key = readTargetKey(v);
   if (!key || !isObject(v)) return undefined;
   const host = typeof v.host === 'string' && v.host.length > 0 && v.host.length <= MAX_HOST ? v.host : key.address;
-  const source = v.source === 'numeric' || v.source === 'naptr' || v.source === 'srv' || v.source === 'address' || v.source === 'system' ? v.source : 'address';
+  const source =
+    v.source === 'numeric' ||
+    v.source === 'naptr' ||
+    v.source === 'srv' ||
+    v.source === 'address' ||
+    v.source === 'system'
+      ? v.source
+      : 'address';
   const ttl = typeof v.ttl === 'number' && Number.isFinite(v.ttl) && v.ttl >= 0 ? v.ttl : 0;
   return withAddressing({ ...key, family: isIP(key.address) === 6 ? 6 : 4, host, source, ttl });
 }

@@ -201,8 +201,21 @@ export interface PlanHostRecord {
 
 /** One step of a saved plan: an SRV RRset with its hosts' addresses, or one host and port. */
 export type PlanRecordEntry =
-  | { kind: 'srv'; transport: Transport; source: 'naptr' | 'srv'; srv: Array<{ priority: number; weight: number; port: number; target: string }>; hosts: PlanHostRecord[] }
-  | { kind: 'address'; transport: Transport; source: 'naptr' | 'address' | 'numeric'; host: string; port: number; addrs: PlanHostRecord };
+  | {
+      kind: 'srv';
+      transport: Transport;
+      source: 'naptr' | 'srv';
+      srv: Array<{ priority: number; weight: number; port: number; target: string }>;
+      hosts: PlanHostRecord[];
+    }
+  | {
+      kind: 'address';
+      transport: Transport;
+      source: 'naptr' | 'address' | 'numeric';
+      host: string;
+      port: number;
+      addrs: PlanHostRecord;
+    };
 
 /** A destination's last plan built from fresh DNS data, as kept in a store to route from during a DNS outage. */
 export interface PlanRecord {

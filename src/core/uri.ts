@@ -44,7 +44,8 @@ function splitHostPort(hostport: string, uri: string): { hostText: string; port?
   } else {
     const colon = hostport.indexOf(':');
     if (colon >= 0) {
-      if (hostport.indexOf(':', colon + 1) >= 0) throw invalid(uri, 'an IPv6 address must be written in brackets, like [2001:db8::1]');
+      if (hostport.indexOf(':', colon + 1) >= 0)
+        throw invalid(uri, 'an IPv6 address must be written in brackets, like [2001:db8::1]');
       hostText = hostport.slice(0, colon);
       portText = hostport.slice(colon + 1);
     }
@@ -59,7 +60,11 @@ function splitHostPort(hostport: string, uri: string): { hostText: string; port?
 /** Parses a sip: or sips: URI (bare, in angle brackets, or a name-addr with a display name); throws EINVALIDURI. */
 export function parseSipUri(input: unknown): SipUri {
   if (typeof input !== 'string') {
-    throw new SipLocateError('EINVALIDURI', `Expected a SIP URI as text, got ${input === null ? 'null' : typeof input}.`, {});
+    throw new SipLocateError(
+      'EINVALIDURI',
+      `Expected a SIP URI as text, got ${input === null ? 'null' : typeof input}.`,
+      {},
+    );
   }
   const original = input.trim();
   if (original.length === 0) throw invalid(original, 'it is empty');
@@ -130,14 +135,16 @@ export function strictSipUriProblem(text: string): string | undefined {
   let rest = text.slice(m[0].length);
   const at = rest.indexOf('@');
   if (at >= 0) {
-    if (!isStrictSipUser(rest.slice(0, at))) return 'has a user part that is not RFC 3261 user characters (a password, "?" or a malformed %-escape)';
+    if (!isStrictSipUser(rest.slice(0, at)))
+      return 'has a user part that is not RFC 3261 user characters (a password, "?" or a malformed %-escape)';
     rest = rest.slice(at + 1);
   }
   if (rest.includes('?')) return 'has a header part ("?...")';
   const [, ...params] = rest.split(';');
   for (const p of params) {
     const eq = p.indexOf('=');
-    if (!TOKEN_RE.test(eq < 0 ? p : p.slice(0, eq)) || (eq >= 0 && !TOKEN_RE.test(p.slice(eq + 1)))) return `has a parameter "${p.slice(0, 40)}" that is not token characters`;
+    if (!TOKEN_RE.test(eq < 0 ? p : p.slice(0, eq)) || (eq >= 0 && !TOKEN_RE.test(p.slice(eq + 1))))
+      return `has a parameter "${p.slice(0, 40)}" that is not token characters`;
   }
   try {
     parseSipUri(text);
@@ -151,7 +158,7 @@ export function strictSipUriProblem(text: string): string | undefined {
 export function targetHost(uri: SipUri): { host: string; hostKind: 0 | 4 | 6 } {
   if (uri.maddr === undefined) return { host: uri.host, hostKind: uri.hostKind };
   const kind = isIP(uri.maddr);
-  return { host: uri.maddr, hostKind: (kind === 4 || kind === 6 ? kind : 0) };
+  return { host: uri.maddr, hostKind: kind === 4 || kind === 6 ? kind : 0 };
 }
 
 /** The destination key of sticky pins: scheme, target host, port and transport parameter. */
@@ -178,9 +185,16 @@ export interface ViaHeader {
 /** Parses the first value of a Via header ("SIP/2.0/UDP host:port;params"); throws EINVALIDVIA. */
 export function parseVia(input: unknown): ViaHeader {
   const bad = (why: string): SipLocateError =>
-    new SipLocateError('EINVALIDVIA', `${JSON.stringify(String(input).slice(0, 80))} is not a usable Via header: ${why}.`, {});
+    new SipLocateError(
+      'EINVALIDVIA',
+      `${JSON.stringify(String(input).slice(0, 80))} is not a usable Via header: ${why}.`,
+      {},
+    );
   if (typeof input !== 'string' || input.length > MAX_URI_LENGTH) throw bad('expected text of at most 2048 characters');
-  const first = input.replace(/^\s*(via|v)\s*:/i, '').split(',')[0]!.trim();
+  const first = input
+    .replace(/^\s*(via|v)\s*:/i, '')
+    .split(',')[0]!
+    .trim();
   const m = /^([A-Za-z0-9.-]+)\s*\/\s*([0-9.]+)\s*\/\s*([A-Za-z0-9-]+)\s+([^;\s]+)\s*(.*)$/.exec(first);
   if (!m) throw bad('expected "SIP/2.0/<transport> <host>[:<port>]"');
   const { hostText, port } = (() => {
@@ -203,7 +217,8 @@ export function parseVia(input: unknown): ViaHeader {
     const key = (eq < 0 ? p : p.slice(0, eq)).trim().toLowerCase();
     const value = eq < 0 ? '' : p.slice(eq + 1).trim();
     if (key === 'received' && isIP(value.replace(/^\[|\]$/g, ''))) via.received = value.replace(/^\[|\]$/g, '');
-    else if (key === 'rport') via.rport = /^\d{1,5}$/.test(value) && Number(value) > 0 && Number(value) < 65536 ? Number(value) : true;
+    else if (key === 'rport')
+      via.rport = /^\d{1,5}$/.test(value) && Number(value) > 0 && Number(value) < 65536 ? Number(value) : true;
     else if (key === 'maddr' && value.length > 0) {
       try {
         via.maddr = parseHost(value, first).host;

@@ -33,12 +33,20 @@ const T1_STEP_MS = 10;
  * [T1_FLOOR_MS, ceiling]. A round trip at or past the T1 in use may belong to a retransmission, so it is not taken
  * (Karn's rule); a probe that failed doubles T1 (RFC 6298 5.5), so a slower path is followed.
  */
-export function nextT1(srttMs: number | undefined, t1Ms: number, rttMs: number | undefined, ceilingMs: number): { srttMs: number | undefined; t1Ms: number } {
+export function nextT1(
+  srttMs: number | undefined,
+  t1Ms: number,
+  rttMs: number | undefined,
+  ceilingMs: number,
+): { srttMs: number | undefined; t1Ms: number } {
   if (rttMs === undefined) return { srttMs, t1Ms: Math.min(ceilingMs, t1Ms * 2) };
   if (rttMs >= t1Ms) return { srttMs, t1Ms };
   const srtt = srttMs === undefined ? rttMs : srttMs + (rttMs - srttMs) / 8;
   // In steps of T1_STEP_MS, so that the probe plan (built per T1) is not rebuilt for every small change.
-  return { srttMs: srtt, t1Ms: Math.min(ceilingMs, Math.max(T1_FLOOR_MS, Math.ceil((srtt * 2) / T1_STEP_MS) * T1_STEP_MS)) };
+  return {
+    srttMs: srtt,
+    t1Ms: Math.min(ceilingMs, Math.max(T1_FLOOR_MS, Math.ceil((srtt * 2) / T1_STEP_MS) * T1_STEP_MS)),
+  };
 }
 
 /** What the monitor needs besides its settings (replaceable in tests). */
@@ -95,7 +103,11 @@ export class Monitor {
   private round?: Promise<void>;
   private closed = false;
 
-  constructor(private readonly locator: SipLocator, private readonly settings: MonitorSettings, private readonly deps: MonitorDeps = {}) {
+  constructor(
+    private readonly locator: SipLocator,
+    private readonly settings: MonitorSettings,
+    private readonly deps: MonitorDeps = {},
+  ) {
     this.send = deps.send ?? sendOptions;
     if (!deps.send) this.channel = new UdpProbeChannel();
     this.slotMs = slotMsOf(settings.intervalMs);
@@ -103,7 +115,11 @@ export class Monitor {
     this.now = deps.now ?? (() => performance.now());
     this.maxTargets = deps.maxTargets ?? MAX_MONITORED_TARGETS;
     setMaxListeners(0, this.stop.signal); // one listener per look-up and probe in flight, each removed when it ends
-    locator.health.configure({ downAfter: settings.downAfter, upAfter: settings.upAfter, staleMs: Math.max(60_000, 3 * (settings.intervalMs + settings.timeoutMs)) });
+    locator.health.configure({
+      downAfter: settings.downAfter,
+      upAfter: settings.upAfter,
+      staleMs: Math.max(60_000, 3 * (settings.intervalMs + settings.timeoutMs)),
+    });
   }
 
   /** Starts the first round now. */
@@ -153,7 +169,8 @@ export class Monitor {
       targets = await this.locator.probeTargets(uri, this.stop.signal);
     } catch (err) {
       // Keep probing what the URI yielded before: a DNS outage is no reason to stop watching the servers.
-      if (!this.closed) this.problem(uri, err instanceof SipLocateError ? err : new SipLocateError('EINTERNAL', String(err)));
+      if (!this.closed)
+        this.problem(uri, err instanceof SipLocateError ? err : new SipLocateError('EINTERNAL', String(err)));
       return;
     }
     if (this.closed) return;
@@ -178,7 +195,13 @@ export class Monitor {
         continue;
       }
       if (this.watched.size >= this.maxTargets) {
-        this.problem(uri, new SipLocateError('EOVERLOAD', `Monitoring stops adding targets at ${this.maxTargets}; ${targetLabel(t)} is not probed.`));
+        this.problem(
+          uri,
+          new SipLocateError(
+            'EOVERLOAD',
+            `Monitoring stops adding targets at ${this.maxTargets}; ${targetLabel(t)} is not probed.`,
+          ),
+        );
         complete = false;
         continue;
       }
@@ -287,7 +310,12 @@ export class Monitor {
     }
     const rttMs = this.now() - started;
     const outcome = { ...this.outcome(result, rttMs), host: target.host };
-    const next = nextT1(w.srttMs, w.t1Ms ?? this.t1CeilingMs(), result.kind === 'response' || result.status !== undefined ? rttMs : undefined, this.t1CeilingMs());
+    const next = nextT1(
+      w.srttMs,
+      w.t1Ms ?? this.t1CeilingMs(),
+      result.kind === 'response' || result.status !== undefined ? rttMs : undefined,
+      this.t1CeilingMs(),
+    );
     w.srttMs = next.srttMs;
     w.t1Ms = next.t1Ms;
     this.locator.probed(target, outcome);
@@ -297,7 +325,11 @@ export class Monitor {
 
   /** One OPTIONS to the target: by its plan over the UDP channel, else through the prober. */
   private sendTo(w: Watched): Promise<ProbeResult> {
-    const options = { timeoutMs: this.settings.timeoutMs, t1Ms: w.t1Ms ?? this.t1CeilingMs(), signal: this.stop.signal };
+    const options = {
+      timeoutMs: this.settings.timeoutMs,
+      t1Ms: w.t1Ms ?? this.t1CeilingMs(),
+      signal: this.stop.signal,
+    };
     if (!this.channel || w.target.transport !== 'udp') return this.send(w.target, options);
     if (!w.plan || w.plan.checked.t1Ms !== options.t1Ms) {
       const plan = this.channel.plan(w.target, options);

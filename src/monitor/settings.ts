@@ -46,7 +46,11 @@ function numberOf(value: unknown, name: keyof typeof MONITOR_OPTIONS): number {
   if (value === undefined || value === null || value === '') return spec.default;
   const n = Number(value);
   if (!Number.isFinite(n) || n < spec.min || n > spec.max || (spec.integer && !Number.isInteger(n))) {
-    throw new SipLocateError('EINVALIDOPTION', `${name} must be ${spec.integer ? 'a whole number' : 'a number'} from ${spec.min} to ${spec.max}.`, { option: name });
+    throw new SipLocateError(
+      'EINVALIDOPTION',
+      `${name} must be ${spec.integer ? 'a whole number' : 'a number'} from ${spec.min} to ${spec.max}.`,
+      { option: name },
+    );
   }
   return n;
 }
@@ -55,21 +59,39 @@ function numberOf(value: unknown, name: keyof typeof MONITOR_OPTIONS): number {
 function expand(line: string, env: (name: string) => string | undefined): string {
   return line.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
     const value = env(name);
-    if (value === undefined || value === '') throw new SipLocateError('EINVALIDOPTION', `monitorUris uses \${${name}}, but that environment variable is not set.`, { option: 'monitorUris' });
+    if (value === undefined || value === '')
+      throw new SipLocateError(
+        'EINVALIDOPTION',
+        `monitorUris uses \${${name}}, but that environment variable is not set.`,
+        { option: 'monitorUris' },
+      );
     return value;
   });
 }
 
 /** Reads the monitor settings; undefined when no URI is given (no probing). Throws EINVALIDOPTION. */
-export function monitorSettingsFrom(c: MonitorConfig, env: (name: string) => string | undefined = (n) => process.env[n]): MonitorSettings | undefined {
-  const lines = String(c.monitorUris ?? '').split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith('#'));
+export function monitorSettingsFrom(
+  c: MonitorConfig,
+  env: (name: string) => string | undefined = (n) => process.env[n],
+): MonitorSettings | undefined {
+  const lines = String(c.monitorUris ?? '')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('#'));
   const intervalS = numberOf(c.monitorInterval, 'monitorInterval');
   const downAfter = numberOf(c.monitorDownAfter, 'monitorDownAfter');
   const upAfter = numberOf(c.monitorUpAfter, 'monitorUpAfter');
   const timeoutS = numberOf(c.monitorTimeout, 'monitorTimeout');
-  const upCodes = (c.monitorUpCodes ?? '').trim() ? parseCodeList(c.monitorUpCodes, 'monitorUpCodes', '', 2) : undefined;
+  const upCodes = (c.monitorUpCodes ?? '').trim()
+    ? parseCodeList(c.monitorUpCodes, 'monitorUpCodes', '', 2)
+    : undefined;
   if (lines.length === 0) return undefined;
-  if (lines.length > MAX_MONITOR_URIS) throw new SipLocateError('EINVALIDOPTION', `monitorUris lists ${lines.length} URIs; at most ${MAX_MONITOR_URIS} can be monitored.`, { option: 'monitorUris' });
+  if (lines.length > MAX_MONITOR_URIS)
+    throw new SipLocateError(
+      'EINVALIDOPTION',
+      `monitorUris lists ${lines.length} URIs; at most ${MAX_MONITOR_URIS} can be monitored.`,
+      { option: 'monitorUris' },
+    );
   const uris = [...new Set(lines.map((l) => expand(l, env)))];
   for (const uri of uris) parseSipUri(uri); // EINVALIDURI now, not at every round
   return { uris, intervalMs: intervalS * 1000, downAfter, upAfter, timeoutMs: timeoutS * 1000, upCodes };

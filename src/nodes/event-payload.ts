@@ -8,8 +8,14 @@ export const MAX_QUEUED_EVENTS = 10_000;
 export function eventPayload(event: ResolverEvent, resolver: string): Record<string, unknown> {
   const { op, target, destination, reason, state, expiresAt, nameserver, at } = event;
   return {
-    op, resolver, at,
-    ...(target ? { target } : {}), ...(destination !== undefined ? { destination } : {}), ...(reason !== undefined ? { reason } : {}),
-    ...(state !== undefined ? { state } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}), ...(nameserver !== undefined ? { nameserver } : {}),
+    op,
+    resolver,
+    at,
+    ...(target ? { target } : {}),
+    ...(destination !== undefined ? { destination } : {}),
+    ...(reason !== undefined ? { reason } : {}),
+    ...(state !== undefined ? { state } : {}),
+    ...(expiresAt !== undefined ? { expiresAt } : {}),
+    ...(nameserver !== undefined ? { nameserver } : {}),
   };
 }

@@ -34,7 +34,15 @@ export interface SipMsgState {
 /** msg.sip for a fresh location result. */
 export function stateFromResult(result: LocateResult): SipMsgState {
   const target = result.targets[0]!;
-  const state: SipMsgState = { uri: result.uri, destination: result.destination, target, targets: result.targets, tried: [targetKey(target)], attempt: 1, sticky: result.sticky };
+  const state: SipMsgState = {
+    uri: result.uri,
+    destination: result.destination,
+    target,
+    targets: result.targets,
+    tried: [targetKey(target)],
+    attempt: 1,
+    sticky: result.sticky,
+  };
   if (result.affinityKey !== undefined) state.affinityKey = result.affinityKey;
   return state;
 }
@@ -47,25 +55,34 @@ const MAX_TARGETS_IN_MSG = 1024;
 
 /** Checks that msg.sip came from sip-locate (target, targets, destination); returns it typed or an EINVALIDMSG error. */
 export function readSipState(sip: unknown): SipMsgState | SipLocateError {
-  const bad = (what: string): SipLocateError => new SipLocateError('EINVALIDMSG', `${what}: connect this node after sip-locate, and keep msg.sip as sip-locate wrote it.`);
+  const bad = (what: string): SipLocateError =>
+    new SipLocateError(
+      'EINVALIDMSG',
+      `${what}: connect this node after sip-locate, and keep msg.sip as sip-locate wrote it.`,
+    );
   if (typeof sip !== 'object' || sip === null || Array.isArray(sip)) return bad('msg.sip is missing');
   const s = sip as Record<string, unknown>;
   if (!Array.isArray(s.targets) || s.targets.length === 0) return bad('msg.sip.targets is missing or empty');
-  if (s.targets.length > MAX_TARGETS_IN_MSG || !s.targets.every(isTargetKey)) return bad('msg.sip.targets holds something that is not a target');
+  if (s.targets.length > MAX_TARGETS_IN_MSG || !s.targets.every(isTargetKey))
+    return bad('msg.sip.targets holds something that is not a target');
   if (!isTargetKey(s.target)) return bad('msg.sip.target is missing or not a target');
-  if (typeof s.destination !== 'string' || s.destination.length === 0 || s.destination.length > 2100) return bad('msg.sip.destination is missing');
+  if (typeof s.destination !== 'string' || s.destination.length === 0 || s.destination.length > 2100)
+    return bad('msg.sip.destination is missing');
   let tried: TargetKey[] = [];
-  if (Array.isArray(s.tried) && s.tried.length <= MAX_TARGETS_IN_MSG && s.tried.every(isTargetKey)) tried = (s.tried).map(targetKey);
+  if (Array.isArray(s.tried) && s.tried.length <= MAX_TARGETS_IN_MSG && s.tried.every(isTargetKey))
+    tried = s.tried.map(targetKey);
   const current = targetKey(s.target);
   const last = tried[tried.length - 1];
-  if (!last || last.transport !== current.transport || last.address !== current.address || last.port !== current.port) tried.push(current);
+  if (!last || last.transport !== current.transport || last.address !== current.address || last.port !== current.port)
+    tried.push(current);
   let affinityKey: string | undefined;
   try {
     affinityKey = checkAffinityKey(s.affinityKey, 'EINVALIDMSG');
   } catch (err) {
     return err instanceof SipLocateError ? err : bad('msg.sip.affinityKey is not a usable key');
   }
-  const attempt = typeof s.attempt === 'number' && Number.isInteger(s.attempt) && s.attempt > 0 ? s.attempt : tried.length;
+  const attempt =
+    typeof s.attempt === 'number' && Number.isInteger(s.attempt) && s.attempt > 0 ? s.attempt : tried.length;
   // The optional fields pass through as sip-locate wrote them; the ones read above are checked.
   const fields: Partial<SipMsgState> = s;
   // uri and key are derived from transport, address and port, never taken from the message.
@@ -84,7 +101,12 @@ export function readSipState(sip: unknown): SipMsgState | SipLocateError {
 
 /** The failover state carried in msg.sip. */
 export function failoverState(sip: SipMsgState): FailoverState {
-  return { destination: sip.destination, targets: sip.targets, tried: sip.tried, ...(sip.affinityKey !== undefined ? { key: sip.affinityKey } : {}) };
+  return {
+    destination: sip.destination,
+    targets: sip.targets,
+    tried: sip.tried,
+    ...(sip.affinityKey !== undefined ? { key: sip.affinityKey } : {}),
+  };
 }
 
 /** Converts anything thrown into the { code, message } of msg.sip.error. */

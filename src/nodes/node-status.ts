@@ -35,7 +35,12 @@ export function isStatusNodeType(type: string): type is StatusNodeType {
 }
 
 /** The text of status `name` of a `type` node: the catalog key itself, or with values its runtime translation. */
-export function statusText<T extends StatusNodeType>(RED: Translator, type: T, name: StatusName<T>, values?: StatusValues): string {
+export function statusText<T extends StatusNodeType>(
+  RED: Translator,
+  type: T,
+  name: StatusName<T>,
+  values?: StatusValues,
+): string {
   const key = `${type}.status.${name}`;
   return values ? RED._(key, values) : key;
 }
@@ -62,7 +67,10 @@ export const STATUS_INTERVAL_MS = 250;
  * A status setter that lets one update through per interval and always ends on the latest one.
  * A function is only called for the updates that are shown, so dropped ones cost nothing to format.
  */
-export function throttledStatus(node: Node, intervalMs = STATUS_INTERVAL_MS): (status: NodeStatus | (() => NodeStatus)) => void {
+export function throttledStatus(
+  node: Node,
+  intervalMs = STATUS_INTERVAL_MS,
+): (status: NodeStatus | (() => NodeStatus)) => void {
   let last = -Infinity;
   let pending: NodeStatus | (() => NodeStatus) | undefined;
   const show = (s: NodeStatus | (() => NodeStatus)): void => node.status(typeof s === 'function' ? s() : s);

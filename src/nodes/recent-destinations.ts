@@ -29,7 +29,12 @@ export class RecentDestinations {
       this.entries.set(destination, old);
       return false;
     }
-    const kept = targets.slice(0, MAX_TARGETS).map((t) => ({ transport: t.transport, address: t.address, port: t.port, ...(t.host !== undefined ? { host: t.host } : {}) }));
+    const kept = targets.slice(0, MAX_TARGETS).map((t) => ({
+      transport: t.transport,
+      address: t.address,
+      port: t.port,
+      ...(t.host !== undefined ? { host: t.host } : {}),
+    }));
     this.entries.set(destination, { destination, targets: kept, at });
     while (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as string);
     return true;
@@ -52,7 +57,10 @@ export class RecentDestinations {
 }
 
 /** True when a kept order lists the same targets as the first MAX_TARGETS of a new one. */
-function sameOrder(kept: ReadonlyArray<TargetKey & { host?: string }>, next: ReadonlyArray<TargetKey & { host?: string }>): boolean {
+function sameOrder(
+  kept: ReadonlyArray<TargetKey & { host?: string }>,
+  next: ReadonlyArray<TargetKey & { host?: string }>,
+): boolean {
   if (kept.length !== Math.min(next.length, MAX_TARGETS)) return false;
   for (let i = 0; i < kept.length; i++) {
     const a = kept[i]!;

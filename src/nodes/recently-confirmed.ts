@@ -8,7 +8,11 @@ export class RecentlyConfirmed {
   private readonly at = new Map<string, number>();
 
   /** windowMs: how long a confirmation counts (0: never); limit: most keys kept. */
-  constructor(private readonly windowMs: number, private readonly limit = MAX_CONFIRMED, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly windowMs: number,
+    private readonly limit = MAX_CONFIRMED,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Notes that `key` answered just now. */
   confirm(key: string): void {

@@ -1,6 +1,13 @@
 /** A sip-resolver's saved properties, read into locator options and a state store configuration. */
 import { SipLocateError } from '../core/errors';
-import { DEFAULT_TRANSPORTS, DNS_OPTIONS, DNS_SWITCHES, LOCATOR_CHOICES, LOCATOR_OPTIONS, type NumberOptionSpec } from '../core/locator/options';
+import {
+  DEFAULT_TRANSPORTS,
+  DNS_OPTIONS,
+  DNS_SWITCHES,
+  LOCATOR_CHOICES,
+  LOCATOR_OPTIONS,
+  type NumberOptionSpec,
+} from '../core/locator/options';
 import type { FamilyPolicy, LocatorOptions, SetMember, Transport } from '../core/types';
 import type { StoreKind } from '../store/types';
 import { MONITOR_OPTIONS, type MonitorConfig } from '../monitor/settings';
@@ -11,7 +18,9 @@ const DEFAULT_STORE: StoreKind = 'memory';
 const DEFAULT_REDIS_TOPOLOGY = 'single';
 
 /** The locator options that take a number. */
-type NumericOption = { [K in keyof LocatorOptions]-?: NonNullable<LocatorOptions[K]> extends number ? K : never }[keyof LocatorOptions];
+type NumericOption = {
+  [K in keyof LocatorOptions]-?: NonNullable<LocatorOptions[K]> extends number ? K : never;
+}[keyof LocatorOptions];
 
 /** An editor number field: the option it sets, that option's spec, and how many option units one field unit is. */
 interface NumberField {
@@ -42,7 +51,11 @@ export const RESOLVER_NUMBER_FIELDS = {
 } as const satisfies Record<string, NumberField>;
 
 /** The sip-resolver switches that are on unless unticked; a node saved before one existed runs with the option's default. */
-export const RESOLVER_SWITCH_FIELDS = { hedge: DNS_SWITCHES.hedge, adaptive: DNS_SWITCHES.adaptive, numericReportsShared: false } as const;
+export const RESOLVER_SWITCH_FIELDS = {
+  hedge: DNS_SWITCHES.hedge,
+  adaptive: DNS_SWITCHES.adaptive,
+  numericReportsShared: false,
+} as const;
 
 /** A number field as the editor shows it: default and bounds in the field's unit. */
 export interface EditorNumber {
@@ -66,15 +79,30 @@ export function editorDefaults(): EditorDefaults {
   const numbers: Record<string, EditorNumber> = {};
   const fields: Record<string, NumberField> = RESOLVER_NUMBER_FIELDS;
   for (const [field, f] of Object.entries(fields)) {
-    numbers[field] = { value: f.spec.default / f.scale, min: f.spec.min / f.scale, max: f.spec.max / f.scale, integer: f.spec.integer && f.scale === 1 };
+    numbers[field] = {
+      value: f.spec.default / f.scale,
+      min: f.spec.min / f.scale,
+      max: f.spec.max / f.scale,
+      integer: f.spec.integer && f.scale === 1,
+    };
   }
-  for (const [field, spec] of Object.entries(MONITOR_OPTIONS)) numbers[field] = { value: spec.default, min: spec.min, max: spec.max, integer: spec.integer };
+  for (const [field, spec] of Object.entries(MONITOR_OPTIONS))
+    numbers[field] = { value: spec.default, min: spec.min, max: spec.max, integer: spec.integer };
   const choices = {
-    family: LOCATOR_CHOICES.family.default, addressLookup: LOCATOR_CHOICES.addressLookup.default, pinPolicy: LOCATOR_CHOICES.pinPolicy.default,
+    family: LOCATOR_CHOICES.family.default,
+    addressLookup: LOCATOR_CHOICES.addressLookup.default,
+    pinPolicy: LOCATOR_CHOICES.pinPolicy.default,
     affinity: LOCATOR_CHOICES.affinity.default,
-    store: DEFAULT_STORE, redisTopology: DEFAULT_REDIS_TOPOLOGY,
+    store: DEFAULT_STORE,
+    redisTopology: DEFAULT_REDIS_TOPOLOGY,
   };
-  return { numbers, choices, switches: { ...RESOLVER_SWITCH_FIELDS }, transports: DEFAULT_TRANSPORTS.join(','), enumSuffixes: DEFAULT_ENUM_SUFFIXES.join(', ') };
+  return {
+    numbers,
+    choices,
+    switches: { ...RESOLVER_SWITCH_FIELDS },
+    transports: DEFAULT_TRANSPORTS.join(','),
+    enumSuffixes: DEFAULT_ENUM_SUFFIXES.join(', '),
+  };
 }
 
 /** The properties the editor saves for a sip-resolver. */
@@ -210,7 +238,10 @@ export interface UnsetVariable {
  * (Node-RED leaves it as text) emptied, so that it counts as unset, and the list of those settings with the variable
  * each named. A `${NAME}` whose variable is set stays: a setting may expand it itself (monitorUris does).
  */
-export function withoutUnsetVariables<C extends object>(c: C, env: NodeJS.ProcessEnv = process.env): { config: C; unset: UnsetVariable[] } {
+export function withoutUnsetVariables<C extends object>(
+  c: C,
+  env: NodeJS.ProcessEnv = process.env,
+): { config: C; unset: UnsetVariable[] } {
   const emptied: Record<string, string> = {};
   const unset: UnsetVariable[] = [];
   for (const [setting, value] of Object.entries(c)) {
@@ -224,29 +255,63 @@ export function withoutUnsetVariables<C extends object>(c: C, env: NodeJS.Proces
 }
 
 /** Reads and checks the state store settings; throws EINVALIDOPTION. `unset` lists the settings emptied by withoutUnsetVariables. */
-export function storeFromConfig(c: ResolverConfig, id: string, password: string | undefined, contextStores: string[] | undefined, unset: readonly UnsetVariable[] = []): StoreConfig {
+export function storeFromConfig(
+  c: ResolverConfig,
+  id: string,
+  password: string | undefined,
+  contextStores: string[] | undefined,
+  unset: readonly UnsetVariable[] = [],
+): StoreConfig {
   const kind = (c.store || DEFAULT_STORE) as StoreKind;
   const redisVariable = unset.find((u) => u.setting === 'redisUrl')?.variable;
   // Redis named through an unset variable (an example imported without it): memory, with the store shown as down.
-  if (kind === 'redis' && redisVariable && !(c.redisUrl ?? '').trim()) return { kind: 'memory', unsetRedisVariable: redisVariable };
+  if (kind === 'redis' && redisVariable && !(c.redisUrl ?? '').trim())
+    return { kind: 'memory', unsetRedisVariable: redisVariable };
   if (kind === 'memory') return { kind };
   if (kind === 'context') {
     const name = (c.contextStore ?? '').trim();
     if (name && contextStores && !contextStores.includes(name)) {
-      throw new SipLocateError('EINVALIDOPTION', `There is no context store named "${name.slice(0, 40)}" in settings.js (contextStorage has: ${contextStores.join(', ') || 'none'}).`, { option: 'contextStore' });
+      throw new SipLocateError(
+        'EINVALIDOPTION',
+        `There is no context store named "${name.slice(0, 40)}" in settings.js (contextStorage has: ${contextStores.join(', ') || 'none'}).`,
+        { option: 'contextStore' },
+      );
     }
     return { kind, contextStore: name || undefined };
   }
   if (kind === 'redis') {
     const url = (c.redisUrl ?? '').trim();
-    if (!url) throw new SipLocateError('EINVALIDOPTION', 'The state store is Redis but no Redis URL is set; write one like redis://127.0.0.1:6379/0.', { option: 'redisUrl' });
+    if (!url)
+      throw new SipLocateError(
+        'EINVALIDOPTION',
+        'The state store is Redis but no Redis URL is set; write one like redis://127.0.0.1:6379/0.',
+        { option: 'redisUrl' },
+      );
     const caFile = (c.redisCaFile ?? '').trim();
-    const sentinel = c.redisTopology === 'sentinel'
-      ? { redisTopology: 'sentinel' as const, redisSentinels: (c.redisSentinels ?? '').split(/[\s,]+/).filter(Boolean), redisMasterName: (c.redisMasterName ?? '').trim() }
-      : c.redisTopology === 'cluster' ? { redisTopology: 'cluster' as const, redisNodes: (c.redisNodes ?? '').split(/[\s,]+/).filter(Boolean) } : {};
-    return { kind, redisUrl: url, redisPrefix: (c.redisPrefix ?? '').trim() || `sip-locate:${id}`, redisPassword: password || undefined, ...(caFile ? { redisCaFile: caFile } : {}), ...sentinel };
+    const sentinel =
+      c.redisTopology === 'sentinel'
+        ? {
+            redisTopology: 'sentinel' as const,
+            redisSentinels: (c.redisSentinels ?? '').split(/[\s,]+/).filter(Boolean),
+            redisMasterName: (c.redisMasterName ?? '').trim(),
+          }
+        : c.redisTopology === 'cluster'
+          ? { redisTopology: 'cluster' as const, redisNodes: (c.redisNodes ?? '').split(/[\s,]+/).filter(Boolean) }
+          : {};
+    return {
+      kind,
+      redisUrl: url,
+      redisPrefix: (c.redisPrefix ?? '').trim() || `sip-locate:${id}`,
+      redisPassword: password || undefined,
+      ...(caFile ? { redisCaFile: caFile } : {}),
+      ...sentinel,
+    };
   }
-  throw new SipLocateError('EINVALIDOPTION', `The state store must be memory, context or redis, not "${String(c.store).slice(0, 20)}".`, { option: 'store' });
+  throw new SipLocateError(
+    'EINVALIDOPTION',
+    `The state store must be memory, context or redis, not "${String(c.store).slice(0, 20)}".`,
+    { option: 'store' },
+  );
 }
 
 function num(v: unknown): number | undefined {
@@ -267,7 +332,11 @@ function switchOf(v: unknown): boolean | undefined {
 
 /** Turns the editor's properties into locator options (validation happens in createLocator). */
 export function optionsFromConfig(c: ResolverConfig): LocatorOptions {
-  const list = (s: string | undefined): string[] => (s ?? '').split(/[\s,]+/).map((x) => x.trim()).filter(Boolean);
+  const list = (s: string | undefined): string[] =>
+    (s ?? '')
+      .split(/[\s,]+/)
+      .map((x) => x.trim())
+      .filter(Boolean);
   const transports = list(c.transports);
   const numbers: Partial<Record<NumericOption, number>> = {};
   const fields: Record<string, NumberField> = RESOLVER_NUMBER_FIELDS;

@@ -17,9 +17,7 @@ export interface ResolverCredentials {
 
 /** What a resolver tells its user nodes; each user shows it in its own words (its own catalog). */
 export type ResolverNotice =
-  | { kind: 'closed' }
-  | { kind: 'storeDown' | 'storeUp'; store: string }
-  | { kind: 'configError'; code: string };
+  { kind: 'closed' } | { kind: 'storeDown' | 'storeUp'; store: string } | { kind: 'configError'; code: string };
 
 /** The runtime side of a sip-resolver config node, as its users see it. */
 export interface ResolverConfigNode extends Node<ResolverCredentials> {
@@ -41,7 +39,10 @@ export interface ResolverConfigNode extends Node<ResolverCredentials> {
 export function resolverOf(getNode: (id: string) => Node | null, id: unknown): ResolverConfigNode | SipLocateError {
   const node = typeof id === 'string' && id.length > 0 ? getNode(id) : null;
   if (!node || node.type !== 'sip-resolver') {
-    return new SipLocateError('EINVALIDOPTION', 'No sip-resolver configuration is selected: open this node and pick or add one.');
+    return new SipLocateError(
+      'EINVALIDOPTION',
+      'No sip-resolver configuration is selected: open this node and pick or add one.',
+    );
   }
   return node as ResolverConfigNode;
 }
@@ -79,7 +80,13 @@ export function noticeStatus(RED: Translator, type: StatusNodeType, notice: Reso
  * Finds the node's sip-resolver and registers with it until the node closes; returns it, or the error to report.
  * With `required`, a missing resolver shows the node's `noResolver` status.
  */
-export function attachResolver(RED: NodeAPI, node: Node, type: StatusNodeType, id: unknown, required: boolean): ResolverConfigNode | SipLocateError {
+export function attachResolver(
+  RED: NodeAPI,
+  node: Node,
+  type: StatusNodeType,
+  id: unknown,
+  required: boolean,
+): ResolverConfigNode | SipLocateError {
   const resolver = resolverOf((nid) => RED.nodes.getNode(nid), id);
   if (resolver instanceof SipLocateError) {
     if (required) node.status(errorStatus(`${type}.status.noResolver`));

@@ -54,7 +54,10 @@ export interface SidebarNotice {
  * One page of a snapshot: each list newest first, cut to `page`, with `totals` (every list's full length) and
  * `page`; other fields pass as they are.
  */
-export function pageOf(snapshot: SidebarSnapshot, page: SnapshotPage = { offset: 0, limit: SIDEBAR_PAGE }): SidebarSnapshot {
+export function pageOf(
+  snapshot: SidebarSnapshot,
+  page: SnapshotPage = { offset: 0, limit: SIDEBAR_PAGE },
+): SidebarSnapshot {
   const out: SidebarSnapshot = { ...snapshot };
   const totals: Record<string, number> = {};
   for (const [key, at] of Object.entries(PAGED)) {
@@ -63,7 +66,11 @@ export function pageOf(snapshot: SidebarSnapshot, page: SnapshotPage = { offset:
     totals[key] = list.length;
     const items = list.filter((x): x is Record<string, unknown> => typeof x === 'object' && x !== null);
     // Newest first; the sort is stable, so equal times keep the order the resolver gave.
-    out[key] = items.map((x, i) => ({ x, i, t: at(x) })).sort((a, b) => b.t - a.t || a.i - b.i).slice(page.offset, page.offset + page.limit).map((e) => e.x);
+    out[key] = items
+      .map((x, i) => ({ x, i, t: at(x) }))
+      .sort((a, b) => b.t - a.t || a.i - b.i)
+      .slice(page.offset, page.offset + page.limit)
+      .map((e) => e.x);
   }
   out.totals = totals;
   out.page = page;
@@ -73,7 +80,8 @@ export function pageOf(snapshot: SidebarSnapshot, page: SnapshotPage = { offset:
 /** Reads ?offset=&limit= (limit at most SIDEBAR_PAGE); undefined when they are not whole numbers in range. */
 export function readPage(query: unknown): SnapshotPage | undefined {
   const q = typeof query === 'object' && query !== null ? (query as Record<string, unknown>) : {};
-  const int = (v: unknown, dflt: number): number => (v === undefined ? dflt : typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : NaN);
+  const int = (v: unknown, dflt: number): number =>
+    v === undefined ? dflt : typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : NaN;
   const offset = int(q.offset, 0);
   const limit = int(q.limit, SIDEBAR_PAGE);
   if (!Number.isInteger(offset) || !Number.isInteger(limit) || limit < 1 || limit > SIDEBAR_PAGE) return undefined;
@@ -100,7 +108,12 @@ export function watch(now = Date.now()): void {
 }
 
 /** Starts announcing one resolver's changes: the first at once, later ones at most every PUBLISH_INTERVAL_MS. */
-export function createStateFeed(RED: Pick<NodeAPI, 'comms'>, id: string, snapshot: () => SidebarSnapshot, intervalMs = PUBLISH_INTERVAL_MS): StateFeed {
+export function createStateFeed(
+  RED: Pick<NodeAPI, 'comms'>,
+  id: string,
+  snapshot: () => SidebarSnapshot,
+  intervalMs = PUBLISH_INTERVAL_MS,
+): StateFeed {
   let last = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -155,27 +168,42 @@ export function snapshotOf(id: string, page?: SnapshotPage): SidebarSnapshot | u
  */
 export function registerSidebarAdmin(RED: NodeAPI): void {
   const badPage = (res: Response): void => {
-    res.status(400).json({ code: 'EINVALIDMSG', message: `offset must be a whole number from 0, and limit from 1 to ${SIDEBAR_PAGE}.` });
+    res.status(400).json({
+      code: 'EINVALIDMSG',
+      message: `offset must be a whole number from 0, and limit from 1 to ${SIDEBAR_PAGE}.`,
+    });
   };
-  RED.httpAdmin.get('/sip-locate/sidebar', RED.auth.needsPermission('sip-resolver.read'), (req: Request, res: Response) => {
-    const page = readPage(req.query);
-    if (!page) return badPage(res);
-    if (req.query?.watch === '1') watch();
-    res.json({ resolvers: snapshots(page), now: Date.now(), leaseMs: WATCH_LEASE_MS, pageSize: SIDEBAR_PAGE });
-  });
-  RED.httpAdmin.get('/sip-locate/sidebar/:id', RED.auth.needsPermission('sip-resolver.read'), (req: Request, res: Response) => {
-    const page = readPage(req.query);
-    if (!page) return badPage(res);
-    const id = req.params.id;
-    const snap = typeof id === 'string' ? snapshotOf(id, page) : undefined;
-    if (!snap) {
-      res.status(404).json({ code: 'ENOTDEPLOYED', message: 'This sip-resolver is not deployed.' });
-      return;
-    }
-    res.json({ resolver: snap, now: Date.now() });
-  });
-  RED.httpAdmin.post('/sip-locate/sidebar/watch', RED.auth.needsPermission('sip-resolver.read'), (_req: Request, res: Response) => {
-    watch();
-    res.json({ leaseMs: WATCH_LEASE_MS });
-  });
+  RED.httpAdmin.get(
+    '/sip-locate/sidebar',
+    RED.auth.needsPermission('sip-resolver.read'),
+    (req: Request, res: Response) => {
+      const page = readPage(req.query);
+      if (!page) return badPage(res);
+      if (req.query?.watch === '1') watch();
+      res.json({ resolvers: snapshots(page), now: Date.now(), leaseMs: WATCH_LEASE_MS, pageSize: SIDEBAR_PAGE });
+    },
+  );
+  RED.httpAdmin.get(
+    '/sip-locate/sidebar/:id',
+    RED.auth.needsPermission('sip-resolver.read'),
+    (req: Request, res: Response) => {
+      const page = readPage(req.query);
+      if (!page) return badPage(res);
+      const id = req.params.id;
+      const snap = typeof id === 'string' ? snapshotOf(id, page) : undefined;
+      if (!snap) {
+        res.status(404).json({ code: 'ENOTDEPLOYED', message: 'This sip-resolver is not deployed.' });
+        return;
+      }
+      res.json({ resolver: snap, now: Date.now() });
+    },
+  );
+  RED.httpAdmin.post(
+    '/sip-locate/sidebar/watch',
+    RED.auth.needsPermission('sip-resolver.read'),
+    (_req: Request, res: Response) => {
+      watch();
+      res.json({ leaseMs: WATCH_LEASE_MS });
+    },
+  );
 }

@@ -39,7 +39,14 @@ function registerEvents(RED: NodeAPI): void {
       if (closed) return;
       for (const msg of queue.splice(0, SEND_STEP)) node.send?.([msg, null]);
       if (queue.length > 0) flushing = setImmediate(flush);
-      status(() => ({ fill: dropped > 0 ? 'yellow' : 'green', shape: 'dot', text: dropped > 0 ? statusText(RED, 'sip-events', 'dropped', { sent, dropped }) : statusText(RED, 'sip-events', 'sent', { sent }) }));
+      status(() => ({
+        fill: dropped > 0 ? 'yellow' : 'green',
+        shape: 'dot',
+        text:
+          dropped > 0
+            ? statusText(RED, 'sip-events', 'dropped', { sent, dropped })
+            : statusText(RED, 'sip-events', 'sent', { sent }),
+      }));
     };
 
     const sip = resolver instanceof SipLocateError ? undefined : sipLocatorOf(resolver.locator);
@@ -78,16 +85,25 @@ function registerEvents(RED: NodeAPI): void {
         status(errorStatus(error.code));
         answer({ ok: false, error }, {}, config.raiseErrors ? new Error(`${error.code}: ${error.message}`) : undefined);
       };
-      const payload = typeof msg.payload === 'object' && msg.payload !== null && !Array.isArray(msg.payload) ? (msg.payload as Record<string, unknown>) : {};
+      const payload =
+        typeof msg.payload === 'object' && msg.payload !== null && !Array.isArray(msg.payload)
+          ? (msg.payload as Record<string, unknown>)
+          : {};
       const command = payload.command ?? msg.topic;
       if (typeof command !== 'string' || !(COMMANDS as readonly string[]).includes(command)) {
-        return fail(new SipLocateError('EINVALIDMSG', `Send msg.payload.command (or msg.topic) as one of ${COMMANDS.join(', ')}.`));
+        return fail(
+          new SipLocateError(
+            'EINVALIDMSG',
+            `Send msg.payload.command (or msg.topic) as one of ${COMMANDS.join(', ')}.`,
+          ),
+        );
       }
       if (resolver instanceof SipLocateError) return fail(resolver);
       if (resolver.configError) return fail(resolver.configError);
       const locator = resolver.locator;
       const live = sipLocatorOf(locator);
-      if (!locator || !live) return fail(new SipLocateError('ECLOSED', 'The sip-resolver configuration is not running.'));
+      if (!locator || !live)
+        return fail(new SipLocateError('ECLOSED', 'The sip-resolver configuration is not running.'));
       try {
         switch (command as Command) {
           case 'drain':
@@ -104,10 +120,13 @@ function registerEvents(RED: NodeAPI): void {
           case 'state':
             return answer(resolverState(resolver, locator));
           case 'metrics':
-            metricsFor(live).collect().then(
-              ({ text, json, contentType }) => answer(text, { metrics: json, headers: { 'content-type': contentType } }),
-              fail,
-            );
+            metricsFor(live)
+              .collect()
+              .then(
+                ({ text, json, contentType }) =>
+                  answer(text, { metrics: json, headers: { 'content-type': contentType } }),
+                fail,
+              );
             return;
         }
       } catch (err) {

@@ -63,7 +63,9 @@ function registerLocate(RED: NodeAPI): void {
         observe();
         if (!(resolver instanceof SipLocateError)) resolver.seen(result);
         // A tel: URI went through ENUM: msg.sip.enum says which number, record and SIP URI.
-        msg.sip = result.enum ? { ...stateFromResult(result), stale: result.stale, enum: result.enum } : { ...stateFromResult(result), stale: result.stale };
+        msg.sip = result.enum
+          ? { ...stateFromResult(result), stale: result.stale, enum: result.enum }
+          : { ...stateFromResult(result), stale: result.stale };
         status(() => {
           const target = targetLabel(result.targets[0]!);
           const text = statusText(RED, 'sip-locate', result.sticky ? 'locatedSticky' : 'located', { target });
@@ -95,7 +97,14 @@ function registerLocate(RED: NodeAPI): void {
       const locate = (value: unknown): void => {
         if (!keyProperty) return locateKeyed(value, undefined);
         readProperty(RED, node, msg, keyProperty, keyType, (err, raw) => {
-          if (err) return fail(new SipLocateError('EINVALIDMSG', `Could not read the affinity key from ${keyType} ${keyProperty}: ${err.message}`), value);
+          if (err)
+            return fail(
+              new SipLocateError(
+                'EINVALIDMSG',
+                `Could not read the affinity key from ${keyType} ${keyProperty}: ${err.message}`,
+              ),
+              value,
+            );
           let key: string | undefined;
           try {
             key = checkAffinityKey(raw, 'EINVALIDMSG');
@@ -106,7 +115,13 @@ function registerLocate(RED: NodeAPI): void {
         });
       };
       readProperty(RED, node, msg, property, propertyType, (err, value) => {
-        if (err) return fail(new SipLocateError('EINVALIDMSG', `Could not read the URI from ${propertyType} ${property}: ${err.message}`));
+        if (err)
+          return fail(
+            new SipLocateError(
+              'EINVALIDMSG',
+              `Could not read the URI from ${propertyType} ${property}: ${err.message}`,
+            ),
+          );
         locate(value);
       });
     });
@@ -115,7 +130,14 @@ function registerLocate(RED: NodeAPI): void {
 }
 
 /** Reads a typed property (msg at once; flow, global, env, str, JSONata through Node-RED), calling back exactly once. */
-function readProperty(RED: NodeAPI, node: Node, msg: NodeMessage, property: string, type: string, done: (err: Error | null, value: unknown) => void): void {
+function readProperty(
+  RED: NodeAPI,
+  node: Node,
+  msg: NodeMessage,
+  property: string,
+  type: string,
+  done: (err: Error | null, value: unknown) => void,
+): void {
   if (type === 'msg') {
     let value: unknown;
     try {

@@ -48,7 +48,8 @@ function registerOptions(RED: NodeAPI): void {
     const requestUri = config.requestUri || undefined;
     const fromUser = config.fromUser || undefined;
     const tlsIdentity = (config.tlsIdentity || 'domain') as TlsIdentity;
-    const configError = policy instanceof SipLocateError ? policy : checkProbeOptions({ requestUri, fromUser, tlsIdentity });
+    const configError =
+      policy instanceof SipLocateError ? policy : checkProbeOptions({ requestUri, fromUser, tlsIdentity });
     // Closing aborts the probes in flight; nothing is sent and done() is not called after that.
     const inFlight = new AbortController();
     node.on('close', (_removed: boolean, done: () => void) => {
@@ -64,7 +65,7 @@ function registerOptions(RED: NodeAPI): void {
         else done();
       };
       const fail = (error: SipLocateError): void => {
-        msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? (msg.sip) : {}), error: errorOf(error) };
+        msg.sip = { ...(typeof msg.sip === 'object' && msg.sip !== null ? msg.sip : {}), error: errorOf(error) };
         status(errorStatus(error.code));
         failed(`${error.code}: ${error.message}`);
       };
@@ -89,49 +90,86 @@ function registerOptions(RED: NodeAPI): void {
         send([msg, null]);
         return done();
       }
-      status(() => ({ fill: 'blue', shape: 'ring', text: statusText(RED, 'sip-options', 'probing', { target: targetLabel(target) }) }));
-      sendOptions(target, { timeoutMs, t1Ms, verifyTls, tlsIdentity, domain, stats, requestUri, fromUser, signal: inFlight.signal }).then((r) => {
-        if (inFlight.signal.aborted) return;
-        delete sip.failure;
-        delete sip.retryAfter;
-        delete sip.error;
-        const answer = r.kind === 'response' ? r : r.status === 503 && !rules.fails(503) ? { status: 503, reason: 'Service Unavailable', headers: {} } : undefined;
-        if (answer && rules.fails(answer.status)) {
-          // A final response the failoverCodes say to move on from.
-          recent.forget(id);
-          sip.failure = answer.status;
-          sip.response = { status: answer.status, reason: answer.reason, headers: answer.headers };
-          msg.sip = sip;
-          status(() => ({ fill: 'red', shape: 'ring', text: statusText(RED, 'sip-options', 'failed', { failure: answer.status, target: targetLabel(target) }) }));
-          return failed(`${targetLabel(target)} answered ${answer.status} ${answer.reason}, one of the failover codes.`);
-        } else if (answer) {
-          const r = answer;
-          if (r.status !== 503) recent.confirm(id);
-          sip.response = { status: r.status, reason: r.reason, headers: r.headers };
-          const locator = locatorOf(resolver);
-          if (!(locator instanceof SipLocateError) && r.status !== 503) locator.markSucceeded(targetKey(sip.target), sip.destination);
-          msg.sip = sip;
-          status(() => ({ fill: 'green', shape: 'dot', text: statusText(RED, 'sip-options', 'answered', { status: r.status, target: targetLabel(target) }) }));
-          send([msg, null]);
-        } else if (r.kind === 'failure') {
-          recent.forget(id);
-          sip.failure = r.failure;
-          if (r.retryAfter !== undefined) sip.retryAfter = r.retryAfter;
-          if (r.status !== undefined) sip.response = { status: r.status, reason: 'Service Unavailable', headers: {} };
-          else delete sip.response;
-          sip.error = { code: r.code, message: r.message };
-          msg.sip = sip;
-          status(() => ({ fill: 'red', shape: 'ring', text: statusText(RED, 'sip-options', 'failed', { failure: r.failure, target: targetLabel(target) }) }));
-          return failed(`${r.code}: ${r.message}`);
-        }
-        done();
-      }, (err: unknown) => {
-        if (inFlight.signal.aborted) return;
-        const error = errorOf(err);
-        msg.sip = { ...sip, error, failure: 'transport' };
-        status(errorStatus(error.code));
-        failed(`${error.code}: ${error.message}`);
-      });
+      status(() => ({
+        fill: 'blue',
+        shape: 'ring',
+        text: statusText(RED, 'sip-options', 'probing', { target: targetLabel(target) }),
+      }));
+      sendOptions(target, {
+        timeoutMs,
+        t1Ms,
+        verifyTls,
+        tlsIdentity,
+        domain,
+        stats,
+        requestUri,
+        fromUser,
+        signal: inFlight.signal,
+      }).then(
+        (r) => {
+          if (inFlight.signal.aborted) return;
+          delete sip.failure;
+          delete sip.retryAfter;
+          delete sip.error;
+          const answer =
+            r.kind === 'response'
+              ? r
+              : r.status === 503 && !rules.fails(503)
+                ? { status: 503, reason: 'Service Unavailable', headers: {} }
+                : undefined;
+          if (answer && rules.fails(answer.status)) {
+            // A final response the failoverCodes say to move on from.
+            recent.forget(id);
+            sip.failure = answer.status;
+            sip.response = { status: answer.status, reason: answer.reason, headers: answer.headers };
+            msg.sip = sip;
+            status(() => ({
+              fill: 'red',
+              shape: 'ring',
+              text: statusText(RED, 'sip-options', 'failed', { failure: answer.status, target: targetLabel(target) }),
+            }));
+            return failed(
+              `${targetLabel(target)} answered ${answer.status} ${answer.reason}, one of the failover codes.`,
+            );
+          } else if (answer) {
+            const r = answer;
+            if (r.status !== 503) recent.confirm(id);
+            sip.response = { status: r.status, reason: r.reason, headers: r.headers };
+            const locator = locatorOf(resolver);
+            if (!(locator instanceof SipLocateError) && r.status !== 503)
+              locator.markSucceeded(targetKey(sip.target), sip.destination);
+            msg.sip = sip;
+            status(() => ({
+              fill: 'green',
+              shape: 'dot',
+              text: statusText(RED, 'sip-options', 'answered', { status: r.status, target: targetLabel(target) }),
+            }));
+            send([msg, null]);
+          } else if (r.kind === 'failure') {
+            recent.forget(id);
+            sip.failure = r.failure;
+            if (r.retryAfter !== undefined) sip.retryAfter = r.retryAfter;
+            if (r.status !== undefined) sip.response = { status: r.status, reason: 'Service Unavailable', headers: {} };
+            else delete sip.response;
+            sip.error = { code: r.code, message: r.message };
+            msg.sip = sip;
+            status(() => ({
+              fill: 'red',
+              shape: 'ring',
+              text: statusText(RED, 'sip-options', 'failed', { failure: r.failure, target: targetLabel(target) }),
+            }));
+            return failed(`${r.code}: ${r.message}`);
+          }
+          done();
+        },
+        (err: unknown) => {
+          if (inFlight.signal.aborted) return;
+          const error = errorOf(err);
+          msg.sip = { ...sip, error, failure: 'transport' };
+          status(errorStatus(error.code));
+          failed(`${error.code}: ${error.message}`);
+        },
+      );
     });
   }
   RED.nodes.registerType('sip-options', SipOptionsNode);

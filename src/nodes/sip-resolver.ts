@@ -12,7 +12,14 @@ import { linkStore, type StoreLink } from '../store/link';
 import type { StateStore, StoreStatus } from '../store/types';
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { bool, optionsFromConfig, storeFromConfig, withoutUnsetVariables, type ResolverConfig, type StoreConfig } from './resolver-config';
+import {
+  bool,
+  optionsFromConfig,
+  storeFromConfig,
+  withoutUnsetVariables,
+  type ResolverConfig,
+  type StoreConfig,
+} from './resolver-config';
 import { RecentDestinations } from './recent-destinations';
 import { errorOf } from './msg-contract';
 import type { ResolverConfigNode, ResolverCredentials, ResolverNotice } from './resolver-lookup';
@@ -39,12 +46,30 @@ const registry = new Map<string, Shared>();
 
 /** Creates the store a configuration asks for (the Redis client is loaded only when used). */
 function createStore(config: StoreConfig, context: ContextLike, locator: Locator): StateStore | undefined {
-  if (config.kind === 'context') return createContextStore(context, { store: config.contextStore, snapshot: () => ({ ...locator.state(), admin: locator.adminStates?.() ?? [], plans: locator.savedPlans?.() ?? [] }) });
+  if (config.kind === 'context')
+    return createContextStore(context, {
+      store: config.contextStore,
+      snapshot: () => ({
+        ...locator.state(),
+        admin: locator.adminStates?.() ?? [],
+        plans: locator.savedPlans?.() ?? [],
+      }),
+    });
   if (config.kind === 'redis') {
     const { createRedisStore } = require('../store/redis') as typeof import('../store/redis');
     return createRedisStore({
-      url: config.redisUrl!, prefix: config.redisPrefix!, password: config.redisPassword, caFile: config.redisCaFile,
-      ...(config.redisTopology ? { topology: config.redisTopology, sentinels: config.redisSentinels, masterName: config.redisMasterName, nodes: config.redisNodes } : {}),
+      url: config.redisUrl!,
+      prefix: config.redisPrefix!,
+      password: config.redisPassword,
+      caFile: config.redisCaFile,
+      ...(config.redisTopology
+        ? {
+            topology: config.redisTopology,
+            sentinels: config.redisSentinels,
+            masterName: config.redisMasterName,
+            nodes: config.redisNodes,
+          }
+        : {}),
     });
   }
   return undefined;
@@ -61,7 +86,13 @@ function closeShared(entry: Shared): void {
 }
 
 /** Takes the locator (and store link) for a config node id, reusing what a previous instance left when nothing changed. */
-function acquire(id: string, options: LocatorOptions, store: StoreConfig, context: ContextLike, log?: (message: string) => void): Shared {
+function acquire(
+  id: string,
+  options: LocatorOptions,
+  store: StoreConfig,
+  context: ContextLike,
+  log?: (message: string) => void,
+): Shared {
   const fingerprint = JSON.stringify([options, store]);
   const old = registry.get(id);
   if (old) {
@@ -76,7 +107,14 @@ function acquire(id: string, options: LocatorOptions, store: StoreConfig, contex
   try {
     const backing = createStore(store, context, locator);
     const d = LOCATOR_OPTIONS;
-    const limits = { maxPinMs: (options.pinSeconds ?? d.pinSeconds.default) * 1000, maxMarkMs: Math.max(options.greylistSeconds ?? d.greylistSeconds.default, options.maxBlacklistSeconds ?? d.maxBlacklistSeconds.default) * 1000 };
+    const limits = {
+      maxPinMs: (options.pinSeconds ?? d.pinSeconds.default) * 1000,
+      maxMarkMs:
+        Math.max(
+          options.greylistSeconds ?? d.greylistSeconds.default,
+          options.maxBlacklistSeconds ?? d.maxBlacklistSeconds.default,
+        ) * 1000,
+    };
     if (backing) link = linkStore(locator, backing, { limits, log });
   } catch (err) {
     locator.close();
@@ -112,7 +150,9 @@ async function release(id: string, shared: Shared, removed: boolean): Promise<vo
 function contextStoreNames(RED: NodeAPI): string[] | undefined {
   const storage = (RED.settings as { contextStorage?: unknown } | undefined)?.contextStorage;
   if (!storage || typeof storage !== 'object') return undefined;
-  return Object.keys(storage).filter((k) => k !== 'default' || typeof (storage as Record<string, unknown>).default === 'object');
+  return Object.keys(storage).filter(
+    (k) => k !== 'default' || typeof (storage as Record<string, unknown>).default === 'object',
+  );
 }
 
 /** Registers the sip-resolver node type and its admin endpoints. */
@@ -122,7 +162,8 @@ function registerResolver(RED: NodeAPI): void {
     const node = this;
     // A `${NAME}` Node-RED left as text (NAME unset) counts as an empty setting: the system's DNS, memory instead of Redis.
     const { config, unset } = withoutUnsetVariables(saved);
-    for (const u of unset) this.warn(RED._('sip-resolver.status.unsetVariable', { variable: u.variable, setting: u.setting }));
+    for (const u of unset)
+      this.warn(RED._('sip-resolver.status.unsetVariable', { variable: u.variable, setting: u.setting }));
     const users = new Map<Node, (n: ResolverNotice) => void>();
     let shared: Shared | undefined;
     let stopStatus: (() => void) | undefined;
@@ -136,7 +177,9 @@ function registerResolver(RED: NodeAPI): void {
     const feed = createStateFeed(RED, this.id, () => ({
       id: node.id,
       name: config.name || '',
-      ...(node.locator ? resolverState(node, node.locator) : { error: node.configError ? errorOf(node.configError) : undefined }),
+      ...(node.locator
+        ? resolverState(node, node.locator)
+        : { error: node.configError ? errorOf(node.configError) : undefined }),
       ...(node.locator ? { orders: node.locator.state({ orders: true }).orders } : {}),
       recent: recent.list(),
       now: Date.now(),
@@ -152,7 +195,23 @@ function registerResolver(RED: NodeAPI): void {
     try {
       const store = storeFromConfig(config, this.id, this.credentials?.redisPassword, contextStoreNames(RED), unset);
       if (store.unsetRedisVariable) {
-        const down: StoreStatus = { kind: 'redis', state: 'down', since: Date.now(), error: { code: 'ESTOREDOWN', message: RED._('sip-resolver.status.unsetVariable', { variable: store.unsetRedisVariable, setting: 'redisUrl' }) }, written: 0, failed: 0, received: 0, invalid: 0, pending: 0 };
+        const down: StoreStatus = {
+          kind: 'redis',
+          state: 'down',
+          since: Date.now(),
+          error: {
+            code: 'ESTOREDOWN',
+            message: RED._('sip-resolver.status.unsetVariable', {
+              variable: store.unsetRedisVariable,
+              setting: 'redisUrl',
+            }),
+          },
+          written: 0,
+          failed: 0,
+          received: 0,
+          invalid: 0,
+          pending: 0,
+        };
         this.storeStatus = () => down;
       }
       const monitoring = monitorSettingsFrom(config);
@@ -164,13 +223,23 @@ function registerResolver(RED: NodeAPI): void {
         stopHealthLog = shared.locator.events.on((e) => {
           if (e.op !== 'up' && e.op !== 'down' && e.op !== 'failback') return;
           const t = e.target ? targetLabel(e.target) : '';
-          const text = RED._(`sip-resolver.status.health-${e.op}`, { target: t, reason: e.reason ?? '', destination: e.destination ?? '' });
+          const text = RED._(`sip-resolver.status.health-${e.op}`, {
+            target: t,
+            reason: e.reason ?? '',
+            destination: e.destination ?? '',
+          });
           if (e.op === 'down') node.warn(text);
           else node.log(text);
         });
         monitor = new Monitor(shared.locator, monitoring, {
-          onProblem: (uri, err) => node.warn(RED._('sip-resolver.status.monitorProblem', { uri, code: err.code, message: err.message })),
-          onProbe: (outcome) => sip && metricsFor(sip).observeProbe(outcome.alive ? 'up' : outcome.code !== undefined ? 'failed' : 'no-answer', outcome.rttMs),
+          onProblem: (uri, err) =>
+            node.warn(RED._('sip-resolver.status.monitorProblem', { uri, code: err.code, message: err.message })),
+          onProbe: (outcome) =>
+            sip &&
+            metricsFor(sip).observeProbe(
+              outcome.alive ? 'up' : outcome.code !== undefined ? 'failed' : 'no-answer',
+              outcome.rttMs,
+            ),
         });
         monitor.start();
       }
@@ -179,7 +248,12 @@ function registerResolver(RED: NodeAPI): void {
       if (events) unwatch.push(events.on(() => feed.changed()));
       stopStatus = shared.link?.onStatus((s: StoreStatus) => {
         feed.changed();
-        if (s.state === 'down' || s.state === 'up') sip?.events.emit({ op: s.state === 'down' ? 'store-down' : 'store-up', state: s.state, ...(s.error ? { reason: s.error.code } : {}) });
+        if (s.state === 'down' || s.state === 'up')
+          sip?.events.emit({
+            op: s.state === 'down' ? 'store-down' : 'store-up',
+            state: s.state,
+            ...(s.error ? { reason: s.error.code } : {}),
+          });
         if (s.state === 'down') {
           node.warn(RED._('sip-resolver.status.storeDownLog', { kind: s.kind, message: s.error?.message ?? '' }));
           fanOut({ kind: 'storeDown', store: s.kind });
@@ -214,12 +288,19 @@ function registerResolver(RED: NodeAPI): void {
       const held = shared;
       const finish = stopped.then(() => (held ? release(this.id, held, removed) : undefined));
       shared = undefined;
-      finish.then(() => done(), () => done());
+      finish.then(
+        () => done(),
+        () => done(),
+      );
     });
   }
-  RED.nodes.registerType<ResolverConfigNode, ResolverConfig & NodeDef, unknown, ResolverCredentials>('sip-resolver', SipResolverNode, {
-    credentials: { redisPassword: { type: 'password' } },
-  });
+  RED.nodes.registerType<ResolverConfigNode, ResolverConfig & NodeDef, unknown, ResolverCredentials>(
+    'sip-resolver',
+    SipResolverNode,
+    {
+      credentials: { redisPassword: { type: 'password' } },
+    },
+  );
   registerAdmin(RED);
 }
 
@@ -234,85 +315,129 @@ function nameserversOf(locator: Locator): NameserverState[] {
   return (locator as Partial<SipLocator>).dns?.nameserverStates() ?? [];
 }
 
-
 function notDeployed(res: Response): void {
-  res.status(404).json({ code: 'ENOTDEPLOYED', message: 'This sip-resolver is not deployed yet: deploy the flow, then try again. (Only deployed configurations are used, so the editor cannot make the server ask arbitrary nameservers.)' });
+  res.status(404).json({
+    code: 'ENOTDEPLOYED',
+    message:
+      'This sip-resolver is not deployed yet: deploy the flow, then try again. (Only deployed configurations are used, so the editor cannot make the server ask arbitrary nameservers.)',
+  });
 }
 
 /** POST /sip-resolver/:id/try {uri, key?}, GET /sip-resolver/:id/state, POST /sip-resolver/:id/reset. */
 function registerAdmin(RED: NodeAPI): void {
-  RED.httpAdmin.post('/sip-resolver/:id/try', RED.auth.needsPermission('sip-resolver.write'), (req: Request, res: Response) => {
-    const body = req.body as { uri?: unknown; key?: unknown } | undefined;
-    const uri = body && typeof body === 'object' ? body.uri : undefined;
-    let key: string | undefined;
-    try {
-      key = checkAffinityKey(body && typeof body === 'object' ? body.key : undefined, 'EINVALIDOPTION');
-    } catch (err) {
-      res.status(400).json(errorOf(err));
-      return;
-    }
-    if (typeof uri !== 'string' || uri.trim().length === 0) {
-      res.status(400).json({ code: 'EINVALIDURI', message: 'Send a JSON body like {"uri": "sip:example.com"}.' });
-      return;
-    }
-    if (uri.length > MAX_TRY_URI) {
-      res.status(400).json({ code: 'EINVALIDURI', message: `The URI is longer than ${MAX_TRY_URI} characters.` });
-      return;
-    }
-    const node = resolverFor(RED, req.params.id);
-    if (!node) return notDeployed(res);
-    const locator = node.locator;
-    if (!locator) {
-      res.status(409).json(node.configError ? errorOf(node.configError) : { code: 'ECLOSED', message: 'The sip-resolver is not running.' });
-      return;
-    }
-    locator.locate(uri, { trace: true, key }).then(
-      (result) => res.json({ ok: true, result, state: locator.state(), store: node.storeStatus(), nameservers: nameserversOf(locator) }),
-      (err: unknown) => {
-        const e = errorOf(err);
-        res.status(e.code === 'EINVALIDURI' ? 400 : 200).json({ ok: false, error: e, state: locator.state(), store: node.storeStatus(), nameservers: nameserversOf(locator) });
-      },
-    );
-  });
-  RED.httpAdmin.get('/sip-resolver/:id/state', RED.auth.needsPermission('sip-resolver.read'), (req: Request, res: Response) => {
-    const node = resolverFor(RED, req.params.id);
-    if (!node || !node.locator) return notDeployed(res);
-    res.json(resolverState(node, node.locator));
-  });
-  RED.httpAdmin.post('/sip-resolver/:id/targets', RED.auth.needsPermission('sip-resolver.write'), (req: Request, res: Response) => {
-    const request = readTargetRequest(req.body);
-    if (request instanceof SipLocateError) {
-      res.status(400).json(errorOf(request));
-      return;
-    }
-    const node = resolverFor(RED, req.params.id);
-    const sip = sipLocatorOf(node?.locator);
-    if (!node || !sip) return notDeployed(res);
-    try {
-      const record = sip.setTargetState(request.target, request.state, request.seconds);
-      res.json({ ok: true, target: record, admin: sip.adminStates() });
-    } catch (err) {
-      res.status(400).json(errorOf(err));
-    }
-  });
-  RED.httpAdmin.get('/sip-resolver/:id/metrics', RED.auth.needsPermission('sip-resolver.read'), (req: Request, res: Response) => {
-    const node = resolverFor(RED, req.params.id);
-    const sip = sipLocatorOf(node?.locator);
-    if (!node || !sip) return notDeployed(res);
-    metricsFor(sip).collect().then(
-      ({ text, contentType }) => {
-        res.set?.('Content-Type', contentType);
-        res.status(200).send?.(text);
-      },
-      (err: unknown) => res.status(500).json(errorOf(err)),
-    );
-  });
-  RED.httpAdmin.post('/sip-resolver/:id/reset', RED.auth.needsPermission('sip-resolver.write'), (req: Request, res: Response) => {
-    const node = resolverFor(RED, req.params.id);
-    if (!node || !node.locator) return notDeployed(res);
-    node.locator.resetState();
-    res.json(node.locator.state());
-  });
+  RED.httpAdmin.post(
+    '/sip-resolver/:id/try',
+    RED.auth.needsPermission('sip-resolver.write'),
+    (req: Request, res: Response) => {
+      const body = req.body as { uri?: unknown; key?: unknown } | undefined;
+      const uri = body && typeof body === 'object' ? body.uri : undefined;
+      let key: string | undefined;
+      try {
+        key = checkAffinityKey(body && typeof body === 'object' ? body.key : undefined, 'EINVALIDOPTION');
+      } catch (err) {
+        res.status(400).json(errorOf(err));
+        return;
+      }
+      if (typeof uri !== 'string' || uri.trim().length === 0) {
+        res.status(400).json({ code: 'EINVALIDURI', message: 'Send a JSON body like {"uri": "sip:example.com"}.' });
+        return;
+      }
+      if (uri.length > MAX_TRY_URI) {
+        res.status(400).json({ code: 'EINVALIDURI', message: `The URI is longer than ${MAX_TRY_URI} characters.` });
+        return;
+      }
+      const node = resolverFor(RED, req.params.id);
+      if (!node) return notDeployed(res);
+      const locator = node.locator;
+      if (!locator) {
+        res
+          .status(409)
+          .json(
+            node.configError
+              ? errorOf(node.configError)
+              : { code: 'ECLOSED', message: 'The sip-resolver is not running.' },
+          );
+        return;
+      }
+      locator.locate(uri, { trace: true, key }).then(
+        (result) =>
+          res.json({
+            ok: true,
+            result,
+            state: locator.state(),
+            store: node.storeStatus(),
+            nameservers: nameserversOf(locator),
+          }),
+        (err: unknown) => {
+          const e = errorOf(err);
+          res.status(e.code === 'EINVALIDURI' ? 400 : 200).json({
+            ok: false,
+            error: e,
+            state: locator.state(),
+            store: node.storeStatus(),
+            nameservers: nameserversOf(locator),
+          });
+        },
+      );
+    },
+  );
+  RED.httpAdmin.get(
+    '/sip-resolver/:id/state',
+    RED.auth.needsPermission('sip-resolver.read'),
+    (req: Request, res: Response) => {
+      const node = resolverFor(RED, req.params.id);
+      if (!node || !node.locator) return notDeployed(res);
+      res.json(resolverState(node, node.locator));
+    },
+  );
+  RED.httpAdmin.post(
+    '/sip-resolver/:id/targets',
+    RED.auth.needsPermission('sip-resolver.write'),
+    (req: Request, res: Response) => {
+      const request = readTargetRequest(req.body);
+      if (request instanceof SipLocateError) {
+        res.status(400).json(errorOf(request));
+        return;
+      }
+      const node = resolverFor(RED, req.params.id);
+      const sip = sipLocatorOf(node?.locator);
+      if (!node || !sip) return notDeployed(res);
+      try {
+        const record = sip.setTargetState(request.target, request.state, request.seconds);
+        res.json({ ok: true, target: record, admin: sip.adminStates() });
+      } catch (err) {
+        res.status(400).json(errorOf(err));
+      }
+    },
+  );
+  RED.httpAdmin.get(
+    '/sip-resolver/:id/metrics',
+    RED.auth.needsPermission('sip-resolver.read'),
+    (req: Request, res: Response) => {
+      const node = resolverFor(RED, req.params.id);
+      const sip = sipLocatorOf(node?.locator);
+      if (!node || !sip) return notDeployed(res);
+      metricsFor(sip)
+        .collect()
+        .then(
+          ({ text, contentType }) => {
+            res.set?.('Content-Type', contentType);
+            res.status(200).send?.(text);
+          },
+          (err: unknown) => res.status(500).json(errorOf(err)),
+        );
+    },
+  );
+  RED.httpAdmin.post(
+    '/sip-resolver/:id/reset',
+    RED.auth.needsPermission('sip-resolver.write'),
+    (req: Request, res: Response) => {
+      const node = resolverFor(RED, req.params.id);
+      if (!node || !node.locator) return notDeployed(res);
+      node.locator.resetState();
+      res.json(node.locator.state());
+    },
+  );
 }
 
 export = registerResolver;

@@ -24,7 +24,14 @@ interface TargetFailedConfig extends NodeDef {
 /** What msg.sip.failure (or the node's default reason) asks for, or undefined when it is not a reason or status code. */
 function outcomeOf(failure: unknown, retryAfter: unknown): Outcome | undefined {
   if (failure === 'transport' || failure === 'timeout') return { reason: failure };
-  const status = failure === '503' ? 503 : typeof failure === 'number' ? failure : typeof failure === 'string' && /^\d{3}$/.test(failure) ? Number(failure) : NaN;
+  const status =
+    failure === '503'
+      ? 503
+      : typeof failure === 'number'
+        ? failure
+        : typeof failure === 'string' && /^\d{3}$/.test(failure)
+          ? Number(failure)
+          : NaN;
   if (!Number.isInteger(status) || status < 100 || status > 699) return undefined;
   const ra = Number(retryAfter);
   return Number.isFinite(ra) && ra > 0 ? { status, retryAfter: ra } : { status };
@@ -56,7 +63,10 @@ function registerTargetFailed(RED: NodeAPI): void {
     node.on('input', (msg: NodeMessage, send, done) => {
       const toOutput2 = (err: unknown): void => {
         const error = errorOf(err);
-        const sip = typeof msg.sip === 'object' && msg.sip !== null && !Array.isArray(msg.sip) ? (msg.sip as Record<string, unknown>) : {};
+        const sip =
+          typeof msg.sip === 'object' && msg.sip !== null && !Array.isArray(msg.sip)
+            ? (msg.sip as Record<string, unknown>)
+            : {};
         msg.sip = { ...sip, error };
         status(errorStatus(error.code));
         send([null, msg]);
@@ -67,7 +77,11 @@ function registerTargetFailed(RED: NodeAPI): void {
         msg.sip = sip;
         const target = sip.target;
         status(() => {
-          const shown = { fill: 'green' as const, shape: 'dot' as const, text: statusText(RED, 'sip-target-failed', 'confirmed', { target: targetLabel(target) }) };
+          const shown = {
+            fill: 'green' as const,
+            shape: 'dot' as const,
+            text: statusText(RED, 'sip-target-failed', 'confirmed', { target: targetLabel(target) }),
+          };
           return withStoreNote(storeIsDown(resolver), shown, statusText(RED, 'sip-target-failed', 'memoryOnly', {}));
         });
         send([msg, null]);
@@ -81,27 +95,69 @@ function registerTargetFailed(RED: NodeAPI): void {
         if (isReport(msg.sip)) {
           const report = parseReport(msg.sip);
           if (report instanceof SipLocateError) return toOutput2(report);
-          const fallback = report.status === undefined && report.reason === undefined && !report.ok ? outcomeOf(defaultReason, undefined) : undefined;
-          locator.failoverFrom(report.uri, report.failed, {
-            tried: report.tried, ok: report.ok, failoverCodes: rules, signal: closing.signal, key: report.key,
-            status: report.status ?? fallback?.status, retryAfter: report.retryAfter, reason: report.reason ?? fallback?.reason,
-          }).then((r: ReportResult) => {
-            if (closed) return done();
-            if (!r.target) {
-              msg.sip = { uri: r.uri, destination: r.destination, targets: r.targets, tried: r.tried, attempt: r.tried.length, sticky: false };
-              return toOutput2(new SipLocateError('EEXHAUSTED', `All ${r.targets.length} targets for ${r.destination} failed (${r.tried.length} tried).`));
-            }
-            const sip: SipMsgState = { uri: r.uri, destination: r.destination, target: r.target, targets: r.targets, tried: r.tried, attempt: r.tried.length, sticky: r.sticky, ...(r.affinityKey !== undefined ? { affinityKey: r.affinityKey } : {}) };
-            if (r.confirmed) return confirmed(sip);
-            const next: Target = r.target;
-            msg.sip = sip;
-            status(() => ({ fill: 'yellow', shape: 'ring', text: statusText(RED, 'sip-target-failed', 'failover', { failure: String(report.status ?? report.reason ?? defaultReason), target: targetLabel(next) }) }));
-            send([msg, null]);
-            done();
-          }, (err: unknown) => {
-            if (closed) return done();
-            toOutput2(err);
-          });
+          const fallback =
+            report.status === undefined && report.reason === undefined && !report.ok
+              ? outcomeOf(defaultReason, undefined)
+              : undefined;
+          locator
+            .failoverFrom(report.uri, report.failed, {
+              tried: report.tried,
+              ok: report.ok,
+              failoverCodes: rules,
+              signal: closing.signal,
+              key: report.key,
+              status: report.status ?? fallback?.status,
+              retryAfter: report.retryAfter,
+              reason: report.reason ?? fallback?.reason,
+            })
+            .then(
+              (r: ReportResult) => {
+                if (closed) return done();
+                if (!r.target) {
+                  msg.sip = {
+                    uri: r.uri,
+                    destination: r.destination,
+                    targets: r.targets,
+                    tried: r.tried,
+                    attempt: r.tried.length,
+                    sticky: false,
+                  };
+                  return toOutput2(
+                    new SipLocateError(
+                      'EEXHAUSTED',
+                      `All ${r.targets.length} targets for ${r.destination} failed (${r.tried.length} tried).`,
+                    ),
+                  );
+                }
+                const sip: SipMsgState = {
+                  uri: r.uri,
+                  destination: r.destination,
+                  target: r.target,
+                  targets: r.targets,
+                  tried: r.tried,
+                  attempt: r.tried.length,
+                  sticky: r.sticky,
+                  ...(r.affinityKey !== undefined ? { affinityKey: r.affinityKey } : {}),
+                };
+                if (r.confirmed) return confirmed(sip);
+                const next: Target = r.target;
+                msg.sip = sip;
+                status(() => ({
+                  fill: 'yellow',
+                  shape: 'ring',
+                  text: statusText(RED, 'sip-target-failed', 'failover', {
+                    failure: String(report.status ?? report.reason ?? defaultReason),
+                    target: targetLabel(next),
+                  }),
+                }));
+                send([msg, null]);
+                done();
+              },
+              (err: unknown) => {
+                if (closed) return done();
+                toOutput2(err);
+              },
+            );
           return;
         }
         const sip = readSipState(msg.sip);
@@ -110,7 +166,13 @@ function registerTargetFailed(RED: NodeAPI): void {
         if (sip.ok === true) decision = { action: 'confirm' };
         else {
           const outcome = outcomeOf(sip.failure ?? defaultReason, sip.retryAfter);
-          if (!outcome) return toOutput2(new SipLocateError('EINVALIDMSG', `msg.sip.failure must be "transport", "timeout" or a SIP status code such as 503 (got ${JSON.stringify(sip.failure).slice(0, 30)}).`));
+          if (!outcome)
+            return toOutput2(
+              new SipLocateError(
+                'EINVALIDMSG',
+                `msg.sip.failure must be "transport", "timeout" or a SIP status code such as 503 (got ${JSON.stringify(sip.failure).slice(0, 30)}).`,
+              ),
+            );
           decision = decide(rules, outcome);
         }
         if (decision.action === 'confirm') {
@@ -128,15 +190,31 @@ function registerTargetFailed(RED: NodeAPI): void {
         delete sip.error;
         if (!next) {
           msg.sip = sip;
-          return toOutput2(new SipLocateError('EEXHAUSTED', `All ${sip.targets.length} targets for ${sip.destination} failed (${sip.tried.length} tried).`));
+          return toOutput2(
+            new SipLocateError(
+              'EEXHAUSTED',
+              `All ${sip.targets.length} targets for ${sip.destination} failed (${sip.tried.length} tried).`,
+            ),
+          );
         }
         sip.target = next;
         sip.tried = [...sip.tried, targetKey(next)];
         sip.attempt += 1;
         const pinned = locator.pinnedTarget(sip.destination);
-        sip.sticky = !!pinned && pinned.address === next.address && pinned.port === next.port && pinned.transport === next.transport;
+        sip.sticky =
+          !!pinned &&
+          pinned.address === next.address &&
+          pinned.port === next.port &&
+          pinned.transport === next.transport;
         msg.sip = sip;
-        status(() => ({ fill: 'yellow', shape: 'ring', text: statusText(RED, 'sip-target-failed', 'failover', { failure: failureText(failure), target: targetLabel(next) }) }));
+        status(() => ({
+          fill: 'yellow',
+          shape: 'ring',
+          text: statusText(RED, 'sip-target-failed', 'failover', {
+            failure: failureText(failure),
+            target: targetLabel(next),
+          }),
+        }));
         send([msg, null]);
         done();
       } catch (err) {

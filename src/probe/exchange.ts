@@ -39,7 +39,14 @@ export interface ProbeStats {
 /** A final response, or why none came. */
 export type ProbeResult =
   | { kind: 'response'; status: number; reason: string; headers: Record<string, string> }
-  | { kind: 'failure'; failure: 'transport' | 'timeout' | '503'; retryAfter?: number; code: ErrorCode; message: string; status?: number };
+  | {
+      kind: 'failure';
+      failure: 'transport' | 'timeout' | '503';
+      retryAfter?: number;
+      code: ErrorCode;
+      message: string;
+      status?: number;
+    };
 
 /** The declared code for a socket error: refused and reset keep their names, anything else is ETRANSPORT. */
 export function socketCode(err: Error & { code?: string }): ErrorCode {
@@ -54,7 +61,11 @@ const T2_MS = 4000;
 export function retransmitDelays(t1Ms: number, timeoutMs: number): number[] {
   const out: number[] = [];
   let elapsed = 0;
-  for (let interval = t1Ms; elapsed + interval < timeoutMs && out.length < 64; interval = Math.min(interval * 2, T2_MS)) {
+  for (
+    let interval = t1Ms;
+    elapsed + interval < timeoutMs && out.length < 64;
+    interval = Math.min(interval * 2, T2_MS)
+  ) {
     out.push(interval);
     elapsed += interval;
   }
@@ -75,7 +86,14 @@ export function requestUriOf(target: Target): string {
 export function finalResult(r: SipResponse): ProbeResult {
   if (r.status === 503) {
     const retryAfter = retryAfterOf(r.headers);
-    return { kind: 'failure', failure: '503', retryAfter, code: 'E503', status: 503, message: `The server answered 503 ${r.reason}${retryAfter ? ` (Retry-After ${retryAfter} s)` : ''}.` };
+    return {
+      kind: 'failure',
+      failure: '503',
+      retryAfter,
+      code: 'E503',
+      status: 503,
+      message: `The server answered 503 ${r.reason}${retryAfter ? ` (Retry-After ${retryAfter} s)` : ''}.`,
+    };
   }
   return { kind: 'response', status: r.status, reason: r.reason, headers: r.headers };
 }
@@ -96,12 +114,22 @@ export class Exchange {
   }
 
   timeout(): ProbeResult {
-    return { kind: 'failure', failure: 'timeout', code: 'ETIMEOUT', message: `No final response from ${this.where()} within ${this.timeoutMs} ms.` };
+    return {
+      kind: 'failure',
+      failure: 'timeout',
+      code: 'ETIMEOUT',
+      message: `No final response from ${this.where()} within ${this.timeoutMs} ms.`,
+    };
   }
 
   transportError(err: Error & { code?: string }): ProbeResult {
     const detail = `${err.message.replace(/\.$/, '')}${err.code && !err.message.includes(err.code) ? ` (${err.code})` : ''}`;
-    return { kind: 'failure', failure: 'transport', code: socketCode(err), message: `Sending to ${this.where()} failed: ${detail}.` };
+    return {
+      kind: 'failure',
+      failure: 'transport',
+      code: socketCode(err),
+      message: `Sending to ${this.where()} failed: ${detail}.`,
+    };
   }
 
   cancelled(): SipLocateError {
@@ -126,7 +154,14 @@ export class CheckedProbe {
 
   /** A new exchange with fresh IDs (hex tokens, safe in any header). */
   exchange(): Exchange {
-    const common = { requestUri: this.requestUri, branch: newBranch(), callId: `${token(12)}@node-red`, fromTag: token(6), fromUser: this.fromUser, cseq: 1 as const };
+    const common = {
+      requestUri: this.requestUri,
+      branch: newBranch(),
+      callId: `${token(12)}@node-red`,
+      fromTag: token(6),
+      fromUser: this.fromUser,
+      cseq: 1 as const,
+    };
     return new Exchange(this.target, this.timeoutMs, this.stats ?? { stray: 0, malformed: 0 }, common);
   }
 }
@@ -137,7 +172,14 @@ export function checkProbe(unchecked: Target, options: ProbeOptions): CheckedPro
   if (target instanceof SipLocateError) return target;
   const invalid = checkProbeOptions(options);
   if (invalid) return invalid;
-  return new CheckedProbe(target, options.requestUri ?? requestUriOf(target), options.fromUser ?? 'probe', options.timeoutMs ?? 32_000, options.t1Ms ?? 500, options.stats);
+  return new CheckedProbe(
+    target,
+    options.requestUri ?? requestUriOf(target),
+    options.fromUser ?? 'probe',
+    options.timeoutMs ?? 32_000,
+    options.t1Ms ?? 500,
+    options.stats,
+  );
 }
 
 /**

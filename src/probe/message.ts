@@ -33,7 +33,16 @@ export interface SipResponse {
   length: number;
 }
 
-const COMPACT: Record<string, string> = { v: 'via', f: 'from', t: 'to', i: 'call-id', l: 'content-length', m: 'contact', c: 'content-type', k: 'supported' };
+const COMPACT: Record<string, string> = {
+  v: 'via',
+  f: 'from',
+  t: 'to',
+  i: 'call-id',
+  l: 'content-length',
+  m: 'contact',
+  c: 'content-type',
+  k: 'supported',
+};
 
 /** Random bytes drawn once and handed out in pieces: one call to the system's generator per 4 KiB of tokens. */
 const POOL_SIZE = 4096;
@@ -66,7 +75,11 @@ export function buildOptions(r: OptionsRequest): string {
   for (const [name, value] of Object.entries(r)) {
     if (value === undefined && name === 'localPort') continue;
     if (typeof value === 'string' ? !isVisible(value) : !Number.isInteger(value)) {
-      throw new SipLocateError('EINVALIDMSG', `The OPTIONS field ${name} holds a space, a control character or something else that cannot go into a SIP request.`, { field: name });
+      throw new SipLocateError(
+        'EINVALIDMSG',
+        `The OPTIONS field ${name} holds a space, a control character or something else that cannot go into a SIP request.`,
+        { field: name },
+      );
     }
   }
   return renderOptions(r);
@@ -134,7 +147,15 @@ export function parseResponse(buf: Buffer, stream: boolean): SipResponse | 'malf
   const via = (headers.via ?? '').split(',')[0] ?? '';
   const branch = /;\s*branch=([^;\s,]+)/i.exec(via)?.[1];
   const cseq = /^\s*\d+\s+([A-Za-z]+)/.exec(headers.cseq ?? '');
-  return { status: Number(m[1]), reason: m[2] ?? '', headers, branch, callId: headers['call-id'], cseqMethod: cseq?.[1]?.toUpperCase(), length: stream ? total : buf.length };
+  return {
+    status: Number(m[1]),
+    reason: m[2] ?? '',
+    headers,
+    branch,
+    callId: headers['call-id'],
+    cseqMethod: cseq?.[1]?.toUpperCase(),
+    length: stream ? total : buf.length,
+  };
 }
 
 /** Seconds from a Retry-After header ("120", "120 (maintenance)", "120;duration=3600"), or undefined. */

@@ -66,7 +66,15 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
         const local = socket.address();
         let wire: Buffer;
         try {
-          wire = Buffer.from(buildOptions({ ...common, viaTransport: 'UDP', localAddress: local.address, localPort: local.port, toUri: common.requestUri }));
+          wire = Buffer.from(
+            buildOptions({
+              ...common,
+              viaTransport: 'UDP',
+              localAddress: local.address,
+              localPort: local.port,
+              toUri: common.requestUri,
+            }),
+          );
         } catch (err) {
           return finish(toSipLocateError(err, 'EINVALIDMSG', 'The OPTIONS request could not be built.'));
         }
@@ -84,17 +92,34 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
   }
 
   const tls = tlsConnectOptions({
-    domain: options.domain ?? target.host, targetHost: target.host, identity: options.tlsIdentity ?? 'domain',
-    verify: options.verifyTls !== false, ca: options.ca,
+    domain: options.domain ?? target.host,
+    targetHost: target.host,
+    identity: options.tlsIdentity ?? 'domain',
+    verify: options.verifyTls !== false,
+    ca: options.ca,
   });
   if (target.transport === 'ws' || target.transport === 'wss') {
     return probeOverWebSocket({
-      target, fields: { ...common, toUri: common.requestUri }, timeoutMs, stats, signal, tls,
-      matches, final: finalResult, timeout, transportError, cancelled,
+      target,
+      fields: { ...common, toUri: common.requestUri },
+      timeoutMs,
+      stats,
+      signal,
+      tls,
+      matches,
+      final: finalResult,
+      timeout,
+      transportError,
+      cancelled,
     });
   }
   if (target.transport !== 'tcp' && target.transport !== 'tls') {
-    return Promise.resolve({ kind: 'failure', failure: 'transport', code: 'ENOTRANSPORT', message: `sip-options cannot send over ${target.transport}; it supports udp, tcp, tls, ws and wss.` });
+    return Promise.resolve({
+      kind: 'failure',
+      failure: 'transport',
+      code: 'ENOTRANSPORT',
+      message: `sip-options cannot send over ${target.transport}; it supports udp, tcp, tls, ws and wss.`,
+    });
   }
   return new Promise((resolve, reject) => {
     let socket: Socket;
@@ -114,7 +139,15 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
     const onReady = (): void => {
       if (done) return;
       try {
-        socket.write(buildOptions({ ...common, viaTransport: target.transport === 'tls' ? 'TLS' : 'TCP', localAddress: socket.localAddress ?? '0.0.0.0', localPort: socket.localPort ?? 0, toUri: common.requestUri }));
+        socket.write(
+          buildOptions({
+            ...common,
+            viaTransport: target.transport === 'tls' ? 'TLS' : 'TCP',
+            localAddress: socket.localAddress ?? '0.0.0.0',
+            localPort: socket.localPort ?? 0,
+            toUri: common.requestUri,
+          }),
+        );
       } catch (err) {
         finish(toSipLocateError(err, 'EINVALIDMSG', 'The OPTIONS request could not be built.'));
       }
@@ -126,7 +159,14 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
     }
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (err) => finish(transportError(err)));
-    socket.on('close', () => finish({ kind: 'failure', failure: 'transport', code: 'ECONNRESET', message: `The ${target.transport} connection to ${addressPort(target)} closed before a final response.` }));
+    socket.on('close', () =>
+      finish({
+        kind: 'failure',
+        failure: 'transport',
+        code: 'ECONNRESET',
+        message: `The ${target.transport} connection to ${addressPort(target)} closed before a final response.`,
+      }),
+    );
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       for (;;) {
@@ -135,7 +175,12 @@ export function sendOptions(unchecked: Target, options: ProbeOptions = {}): Prom
         if (r === undefined) return;
         if (r === 'malformed') {
           stats.malformed++;
-          return finish({ kind: 'failure', failure: 'transport', code: 'EBADMSG', message: `The server at ${addressPort(target)} sent something that is not a SIP response.` });
+          return finish({
+            kind: 'failure',
+            failure: 'transport',
+            code: 'EBADMSG',
+            message: `The server at ${addressPort(target)} sent something that is not a SIP response.`,
+          });
         }
         buffered = buffered.subarray(r.length);
         if (!matches(r)) stats.stray++;

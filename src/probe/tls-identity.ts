@@ -76,7 +76,9 @@ export function identityMismatch(cert: PeerCertificate, i: TlsIdentityInput): st
 }
 
 /** tls.connect options for the identity: SNI, CAs, and a check that accepts exactly the accepted names. */
-export function tlsConnectOptions(i: TlsIdentityInput): Pick<ConnectionOptions, 'servername' | 'rejectUnauthorized' | 'ca' | 'checkServerIdentity'> {
+export function tlsConnectOptions(
+  i: TlsIdentityInput,
+): Pick<ConnectionOptions, 'servername' | 'rejectUnauthorized' | 'ca' | 'checkServerIdentity'> {
   const accepted = acceptedNames(i);
   const sni = accepted[0]!;
   const out: Pick<ConnectionOptions, 'servername' | 'rejectUnauthorized' | 'ca' | 'checkServerIdentity'> = {

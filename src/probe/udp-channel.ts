@@ -8,7 +8,16 @@ import { once, setMaxListeners } from 'node:events';
 import { isIP, SocketAddress } from 'node:net';
 import { SipLocateError } from '../core/errors';
 import type { Target } from '../core/types';
-import { checkProbe, finalResult, retransmitDelays, type CheckedProbe, type Exchange, type ProbeOptions, type ProbeResult, type ProbeStats } from './exchange';
+import {
+  checkProbe,
+  finalResult,
+  retransmitDelays,
+  type CheckedProbe,
+  type Exchange,
+  type ProbeOptions,
+  type ProbeResult,
+  type ProbeStats,
+} from './exchange';
 import { parseResponse, renderOptions } from './message';
 import { sendOptions } from './prober';
 import { SourceAddresses } from './source-address';
@@ -27,7 +36,11 @@ interface Bound {
 }
 
 /** The address itself: targets hold IP addresses, so sending needs no name look-up (nor Node's look-up per packet). */
-function literal(address: string, _family: unknown, callback: (err: Error | null, address: string, family: number) => void): void {
+function literal(
+  address: string,
+  _family: unknown,
+  callback: (err: Error | null, address: string, family: number) => void,
+): void {
   callback(null, address, address.includes(':') ? 6 : 4);
 }
 
@@ -128,7 +141,12 @@ export class UdpProbeChannel {
 
   /** Checks a UDP target and the options once, for probing it again and again with run(); EINVALIDMSG or EINVALIDOPTION when they cannot go into a request. */
   plan(target: Target, options: ProbeOptions = {}): UdpProbePlan | SipLocateError {
-    if (target.transport !== 'udp') return new SipLocateError('EINVALIDOPTION', `The UDP probe channel sends over udp only, not ${target.transport}.`, { option: 'transport' });
+    if (target.transport !== 'udp')
+      return new SipLocateError(
+        'EINVALIDOPTION',
+        `The UDP probe channel sends over udp only, not ${target.transport}.`,
+        { option: 'transport' },
+      );
     const checked = checkProbe(target, options);
     return checked instanceof SipLocateError ? checked : new UdpProbePlan(checked);
   }
@@ -138,7 +156,12 @@ export class UdpProbeChannel {
     const ex = plan.checked.exchange();
     if (this.closed || signal?.aborted) return Promise.reject(ex.cancelled());
     if (this.pending.size >= this.maxPending) {
-      return Promise.reject(new SipLocateError('EOVERLOAD', `${this.maxPending} UDP probes are in flight already; the probe to ${addressPort(ex.target)} was not sent.`));
+      return Promise.reject(
+        new SipLocateError(
+          'EOVERLOAD',
+          `${this.maxPending} UDP probes are in flight already; the probe to ${addressPort(ex.target)} was not sent.`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       const entry = new Pending(this, ex, plan.peer, plan.delays, signal, resolve, reject);
@@ -170,12 +193,14 @@ export class UdpProbeChannel {
     const sockets = [...this.sockets.values()];
     this.sockets.clear();
     this.ready.clear();
-    await Promise.allSettled(sockets.map(async (bound) => {
-      const { socket } = await bound;
-      const closed = once(socket, 'close');
-      closeQuietly(socket);
-      await closed;
-    }));
+    await Promise.allSettled(
+      sockets.map(async (bound) => {
+        const { socket } = await bound;
+        const closed = once(socket, 'close');
+        closeQuietly(socket);
+        await closed;
+      }),
+    );
   }
 
   /** Learns the source address and the socket (at once when known), then sends the first transmission. */
@@ -186,9 +211,12 @@ export class UdpProbeChannel {
       this.first(entry, local, bound);
       return;
     }
-    this.sources.of(entry.ex.target.address).then(
-      (address) => this.socketFor(address).then((b) => this.first(entry, address, b)),
-    ).catch((err: unknown) => entry.settle(entry.ex.transportError(err instanceof Error ? err : new Error(String(err)))));
+    this.sources
+      .of(entry.ex.target.address)
+      .then((address) => this.socketFor(address).then((b) => this.first(entry, address, b)))
+      .catch((err: unknown) =>
+        entry.settle(entry.ex.transportError(err instanceof Error ? err : new Error(String(err)))),
+      );
   }
 
   /** Builds the request with the source address and port, and sends it. */
@@ -196,7 +224,15 @@ export class UdpProbeChannel {
     const { ex } = entry;
     if (this.pending.get(ex.common.branch) !== entry) return;
     // The plan checked every field; the IDs are hex, the address and port come from the system.
-    entry.wire = Buffer.from(renderOptions({ ...ex.common, viaTransport: 'UDP', localAddress: local, localPort: bound.port, toUri: ex.common.requestUri }));
+    entry.wire = Buffer.from(
+      renderOptions({
+        ...ex.common,
+        viaTransport: 'UDP',
+        localAddress: local,
+        localPort: bound.port,
+        toUri: ex.common.requestUri,
+      }),
+    );
     entry.local = local;
     if (this.suspects.has(entry.peer)) this.transmit(entry);
     else this.sendOn(bound.socket, entry);
@@ -301,7 +337,8 @@ export class UdpProbeChannel {
   }
 
   private suspect(peer: string): void {
-    if (this.suspects.size >= MAX_SUSPECTS && !this.suspects.has(peer)) this.suspects.delete(this.suspects.values().next().value ?? '');
+    if (this.suspects.size >= MAX_SUSPECTS && !this.suspects.has(peer))
+      this.suspects.delete(this.suspects.values().next().value ?? '');
     this.suspects.add(peer);
   }
 

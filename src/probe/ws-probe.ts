@@ -63,7 +63,11 @@ export function probeOverWebSocket(run: WsProbeRun): Promise<ProbeResult> {
       done = true;
       clearTimeout(deadline);
       const settle = (): void => (r instanceof Error ? reject(r) : resolve(r));
-      if (ws.readyState === WebSocket.OPEN && !(r instanceof Error) && (r.kind === 'response' || r.status !== undefined)) {
+      if (
+        ws.readyState === WebSocket.OPEN &&
+        !(r instanceof Error) &&
+        (r.kind === 'response' || r.status !== undefined)
+      ) {
         // Closed after the final response; a peer that does not answer the close frame is dropped soon after.
         const grace = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
         ws.once('close', () => clearTimeout(grace));
@@ -87,7 +91,12 @@ export function probeOverWebSocket(run: WsProbeRun): Promise<ProbeResult> {
       if (done) return;
       try {
         // RFC 7118 5: a WebSocket client has no reachable address, so Via and Contact carry a random .invalid name.
-        const wire = buildOptions({ ...run.fields, viaTransport: secure ? 'WSS' : 'WS', localAddress: `${token(6)}.invalid`, localPort: undefined });
+        const wire = buildOptions({
+          ...run.fields,
+          viaTransport: secure ? 'WSS' : 'WS',
+          localAddress: `${token(6)}.invalid`,
+          localPort: undefined,
+        });
         ws.send(wire, (err) => {
           if (err) finish(run.transportError(err));
         });
@@ -111,7 +120,12 @@ export function probeOverWebSocket(run: WsProbeRun): Promise<ProbeResult> {
     ws.on('error', (err: Error & { code?: string }) => finish(run.transportError(err)));
     ws.on('close', () => {
       signal?.removeEventListener('abort', onAbort);
-      finish({ kind: 'failure', failure: 'transport', code: 'ECONNRESET', message: `The ${target.transport} connection to ${addressPort(target)} closed before a final response.` });
+      finish({
+        kind: 'failure',
+        failure: 'transport',
+        code: 'ECONNRESET',
+        message: `The ${target.transport} connection to ${addressPort(target)} closed before a final response.`,
+      });
     });
   });
 }

@@ -51,13 +51,23 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
   let loaded = false;
   let skipped = false;
 
-  const get = (): Promise<unknown> => withStoreTimeout(new Promise((resolve, reject) => {
-    context.get(CONTEXT_KEY, options.store, (err, value) => (err ? reject(storeError(err)) : resolve(value)));
-  }), timeoutMs, 'context get');
+  const get = (): Promise<unknown> =>
+    withStoreTimeout(
+      new Promise((resolve, reject) => {
+        context.get(CONTEXT_KEY, options.store, (err, value) => (err ? reject(storeError(err)) : resolve(value)));
+      }),
+      timeoutMs,
+      'context get',
+    );
 
-  const set = (value: Saved): Promise<void> => withStoreTimeout(new Promise<void>((resolve, reject) => {
-    context.set(CONTEXT_KEY, value, options.store, (err) => (err ? reject(storeError(err)) : resolve()));
-  }), timeoutMs, 'context set');
+  const set = (value: Saved): Promise<void> =>
+    withStoreTimeout(
+      new Promise<void>((resolve, reject) => {
+        context.set(CONTEXT_KEY, value, options.store, (err) => (err ? reject(storeError(err)) : resolve()));
+      }),
+      timeoutMs,
+      'context set',
+    );
 
   /** Saves the snapshot when changes wait (or always, when forced) and settles the waiting writes. */
   const save = async (force: boolean): Promise<void> => {
@@ -68,7 +78,14 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
     if (batch.length === 0 && !force) return;
     try {
       const { marks, pins, admin, plans } = options.snapshot();
-      await set({ v: 1, savedAt: clock.now(), marks, pins, ...(admin && admin.length > 0 ? { admin } : {}), ...(plans && plans.length > 0 ? { plans } : {}) });
+      await set({
+        v: 1,
+        savedAt: clock.now(),
+        marks,
+        pins,
+        ...(admin && admin.length > 0 ? { admin } : {}),
+        ...(plans && plans.length > 0 ? { plans } : {}),
+      });
       for (const w of batch) w.resolve();
     } catch (err) {
       for (const w of batch) w.reject(err);
@@ -103,7 +120,12 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
       }
       const saved = value as Partial<Saved>;
       if (typeof value !== 'object' || saved.v !== 1 || !Array.isArray(saved.marks) || !Array.isArray(saved.pins)) {
-        events?.invalid(new SipLocateError('ESTORERECORD', `The context key ${CONTEXT_KEY} does not hold sip-locate state; it will be overwritten.`));
+        events?.invalid(
+          new SipLocateError(
+            'ESTORERECORD',
+            `The context key ${CONTEXT_KEY} does not hold sip-locate state; it will be overwritten.`,
+          ),
+        );
         markLoaded();
         return;
       }
@@ -122,7 +144,8 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
         out.admin = [];
         for (const a of saved.admin) {
           const admin = readAdmin(a);
-          if (!admin) events?.invalid(new SipLocateError('ESTORERECORD', 'A saved operator state is invalid and was ignored.'));
+          if (!admin)
+            events?.invalid(new SipLocateError('ESTORERECORD', 'A saved operator state is invalid and was ignored.'));
           else if (admin.expiresAt === undefined || admin.expiresAt > now) out.admin.push(admin);
         }
       }
@@ -165,5 +188,10 @@ export function createContextStore(context: ContextLike, options: ContextStoreOp
 
 function storeError(err: unknown): SipLocateError {
   if (err instanceof SipLocateError) return err;
-  return new SipLocateError('ESTOREDOWN', `The context store failed: ${err instanceof Error ? err.message : String(err)}`, {}, { cause: err });
+  return new SipLocateError(
+    'ESTOREDOWN',
+    `The context store failed: ${err instanceof Error ? err.message : String(err)}`,
+    {},
+    { cause: err },
+  );
 }

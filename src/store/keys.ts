@@ -25,5 +25,12 @@ export function kindPrefix(base: string, kind: string): string {
  */
 export function storeKeys(prefix: string, hashTag: boolean): StoreKeys {
   const base = hashTag ? `{${prefix}}` : prefix;
-  return { base, markPrefix: kindPrefix(base, 'mark'), pinPrefix: kindPrefix(base, 'pin'), adminPrefix: kindPrefix(base, 'admin'), planPrefix: kindPrefix(base, 'plan'), channel: `${base}:changes` };
+  return {
+    base,
+    markPrefix: kindPrefix(base, 'mark'),
+    pinPrefix: kindPrefix(base, 'pin'),
+    adminPrefix: kindPrefix(base, 'admin'),
+    planPrefix: kindPrefix(base, 'plan'),
+    channel: `${base}:changes`,
+  };
 }

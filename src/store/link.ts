@@ -72,14 +72,30 @@ class Link {
   private retryDelay = RETRY_MIN_MS;
   private readonly stopFollowing: () => void;
 
-  constructor(private readonly locator: Locator, private readonly store: StateStore, options: LinkOptions) {
+  constructor(
+    private readonly locator: Locator,
+    private readonly store: StateStore,
+    options: LinkOptions,
+  ) {
     this.clock = options.clock ?? { now: Date.now };
-    this.status = { kind: store.kind, state: 'connecting', since: this.clock.now(), written: 0, failed: 0, received: 0, invalid: 0, pending: 0 };
+    this.status = {
+      kind: store.kind,
+      state: 'connecting',
+      since: this.clock.now(),
+      written: 0,
+      failed: 0,
+      received: 0,
+      invalid: 0,
+      pending: 0,
+    };
     this.maxPending = options.maxPending ?? DEFAULT_MAX_PENDING;
     this.queue = new WriteQueue(this.maxPending);
-    this.batchSize = store.kind === 'context' ? Number.MAX_SAFE_INTEGER : options.batchSize ?? 500;
+    this.batchSize = store.kind === 'context' ? Number.MAX_SAFE_INTEGER : (options.batchSize ?? 500);
     this.lanes = options.lanes ?? 4;
-    this.limits = { maxPinMs: options.limits?.maxPinMs ?? 7_200_000, maxMarkMs: options.limits?.maxMarkMs ?? 3_600_000 };
+    this.limits = {
+      maxPinMs: options.limits?.maxPinMs ?? 7_200_000,
+      maxMarkMs: options.limits?.maxMarkMs ?? 3_600_000,
+    };
     this.log = options.log;
     this.stopFollowing = locator.onChange((change) => {
       if (this.closed) return;
@@ -128,7 +144,11 @@ class Link {
   }
 
   private snapshot(): StoreStatus {
-    return { ...this.status, pending: this.queue.size, ...(this.status.error ? { error: { ...this.status.error } } : {}) };
+    return {
+      ...this.status,
+      pending: this.queue.size,
+      ...(this.status.error ? { error: { ...this.status.error } } : {}),
+    };
   }
 
   private setState(state: StoreStatus['state'], error?: SipLocateError): void {
@@ -194,24 +214,29 @@ class Link {
       const reset = batch[0]?.op === 'reset';
       this.inFlight++;
       this.resetInFlight = reset;
-      this.store.write(batch).then(
-        (outcomes) => this.settle(batch, outcomes),
-        (err: unknown) => this.failed(err, batch),
-      ).finally(() => {
-        this.inFlight--;
-        if (reset) this.resetInFlight = false;
-        this.pump();
-      });
+      this.store
+        .write(batch)
+        .then(
+          (outcomes) => this.settle(batch, outcomes),
+          (err: unknown) => this.failed(err, batch),
+        )
+        .finally(() => {
+          this.inFlight--;
+          if (reset) this.resetInFlight = false;
+          this.pump();
+        });
     }
     if (this.reachable && this.inFlight === 0 && this.queue.size === 0) {
       if (this.queue.dropped && !this.rewriting && !this.syncing) {
         // Additions were dropped from the full queue: memory holds them, so write memory out once.
         this.queue.dropped = false;
         this.rewriting = true;
-        this.rewrite().catch((err: unknown) => this.failed(err, [])).finally(() => {
-          this.rewriting = false;
-          this.pump();
-        });
+        this.rewrite()
+          .catch((err: unknown) => this.failed(err, []))
+          .finally(() => {
+            this.rewriting = false;
+            this.pump();
+          });
       } else if (!this.rewriting) this.wakeDrained();
     }
   }
@@ -225,7 +250,12 @@ class Link {
     const { marks, pins } = this.locator.state();
     const admin = this.locator.adminStates?.() ?? [];
     const plans = this.locator.savedPlans?.() ?? [];
-    const changes: StateChange[] = [...marks.map((mark): StateChange => ({ op: 'mark', mark })), ...pins.map((pin): StateChange => ({ op: 'pin', pin })), ...admin.map((a): StateChange => ({ op: 'admin', admin: a })), ...plans.map((plan): StateChange => ({ op: 'plan', plan }))];
+    const changes: StateChange[] = [
+      ...marks.map((mark): StateChange => ({ op: 'mark', mark })),
+      ...pins.map((pin): StateChange => ({ op: 'pin', pin })),
+      ...admin.map((a): StateChange => ({ op: 'admin', admin: a })),
+      ...plans.map((plan): StateChange => ({ op: 'plan', plan })),
+    ];
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < changes.length) {

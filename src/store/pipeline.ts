@@ -24,7 +24,12 @@ export interface BatchDeadline {
 export function redisError(err: unknown, what: string, secret?: string): SipLocateError {
   if (err instanceof SipLocateError) return err;
   const detail = err instanceof Error ? err.message : String(err);
-  return new SipLocateError('ESTOREDOWN', `Redis is not reachable (${what}): ${redact(detail, secret)}`, {}, { cause: err });
+  return new SipLocateError(
+    'ESTOREDOWN',
+    `Redis is not reachable (${what}): ${redact(detail, secret)}`,
+    {},
+    { cause: err },
+  );
 }
 
 /** `text` with every occurrence of `secret` replaced by ***. */
@@ -36,7 +41,12 @@ export function redact(text: string, secret?: string): string {
  * Sends every command at once (the client writes them in one go) and resolves with one reply per command.
  * Rejects with ESTOREDOWN when the connection fails and ESTORETIMEOUT after `patience` deadlines.
  */
-export function sendBatch(client: CommandSender, commands: readonly string[][], deadline: BatchDeadline, what: string): Promise<BatchReply[]> {
+export function sendBatch(
+  client: CommandSender,
+  commands: readonly string[][],
+  deadline: BatchDeadline,
+  what: string,
+): Promise<BatchReply[]> {
   if (!client.isReady) return Promise.reject(new SipLocateError('ESTOREDOWN', `Redis is not connected (${what}).`));
   const sent = commands.map((c) => client.sendCommand<unknown>(c));
   return new Promise<BatchReply[]>((resolve, reject) => {
@@ -45,7 +55,12 @@ export function sendBatch(client: CommandSender, commands: readonly string[][], 
     const tick = (): void => {
       waited++;
       if (waited >= patience) {
-        reject(new SipLocateError('ESTORETIMEOUT', `Redis did not answer a batch of ${commands.length} commands within ${deadline.ms * patience} ms (${what}).`));
+        reject(
+          new SipLocateError(
+            'ESTORETIMEOUT',
+            `Redis did not answer a batch of ${commands.length} commands within ${deadline.ms * patience} ms (${what}).`,
+          ),
+        );
         return;
       }
       deadline.onSlow?.();

@@ -7,7 +7,15 @@ import { MAX_ADDRESSES_PER_HOST } from '../core/rfc3263/addresses';
 import { MAX_PLAN_ADDRESSES, MAX_PLAN_ENTRIES, MAX_PLAN_NAMES, planRecordTooLarge } from '../core/rfc3263/plan-record';
 import { MAX_SRV } from '../core/rfc3263/srv';
 import { MAX_AFFINITY_KEY } from '../core/rfc3263/affinity';
-import type { AdminRecord, MarkRecord, PinRecord, PlanHostRecord, PlanRecord, PlanRecordEntry, StateChange } from '../core/types';
+import type {
+  AdminRecord,
+  MarkRecord,
+  PinRecord,
+  PlanHostRecord,
+  PlanRecord,
+  PlanRecordEntry,
+  StateChange,
+} from '../core/types';
 
 /** Longest pin destination: a destination (2100) or a destination, '#' and an affinity key (pinScope()). */
 const MAX_DESTINATION = 2100 + 1 + MAX_AFFINITY_KEY;
@@ -36,7 +44,7 @@ export function readMark(v: unknown, expiresAt?: number): MarkRecord | undefined
 export function readAdmin(v: unknown, expiresAt?: number | null): AdminRecord | undefined {
   const key = readTargetKey(v);
   if (!key || !isObject(v) || !isAdminState(v.state) || !isTime(v.since)) return undefined;
-  const expiry = expiresAt === null ? undefined : expiresAt ?? v.expiresAt;
+  const expiry = expiresAt === null ? undefined : (expiresAt ?? v.expiresAt);
   if (expiry !== undefined && !isTime(expiry)) return undefined;
   return { ...key, state: v.state, since: v.since, ...(expiry !== undefined ? { expiresAt: expiry } : {}) };
 }
@@ -75,7 +83,14 @@ function readHost(v: unknown): PlanHostRecord | undefined {
   const host = readHostName(v.host);
   const v4 = readAddresses(v.v4, 4);
   const v6 = readAddresses(v.v6, 6);
-  if (host === undefined || !v4 || !v6 || !isInt(v.ttl, 0, 2 ** 31 - 1) || (v.system !== undefined && typeof v.system !== 'boolean')) return undefined;
+  if (
+    host === undefined ||
+    !v4 ||
+    !v6 ||
+    !isInt(v.ttl, 0, 2 ** 31 - 1) ||
+    (v.system !== undefined && typeof v.system !== 'boolean')
+  )
+    return undefined;
   return v.system === true ? { host, v4, v6, ttl: v.ttl, system: true } : { host, v4, v6, ttl: v.ttl };
 }
 
@@ -90,10 +105,12 @@ function readPlanEntry(v: unknown): PlanRecordEntry | undefined {
     return { kind: 'address', transport, source: v.source, host, port: v.port, addrs };
   }
   if (v.kind !== 'srv' || (v.source !== 'naptr' && v.source !== 'srv')) return undefined;
-  if (!Array.isArray(v.srv) || v.srv.length > MAX_SRV || !Array.isArray(v.hosts) || v.hosts.length > MAX_SRV) return undefined;
+  if (!Array.isArray(v.srv) || v.srv.length > MAX_SRV || !Array.isArray(v.hosts) || v.hosts.length > MAX_SRV)
+    return undefined;
   const srv: Array<{ priority: number; weight: number; port: number; target: string }> = [];
   for (const r of v.srv as unknown[]) {
-    if (!isObject(r) || !isInt(r.priority, 0, 65535) || !isInt(r.weight, 0, 65535) || !isInt(r.port, 1, 65535)) return undefined;
+    if (!isObject(r) || !isInt(r.priority, 0, 65535) || !isInt(r.weight, 0, 65535) || !isInt(r.port, 1, 65535))
+      return undefined;
     const target = readHostName(r.target);
     if (target === undefined) return undefined;
     srv.push({ priority: r.priority, weight: r.weight, port: r.port, target });
@@ -112,16 +129,22 @@ function readPlanEntry(v: unknown): PlanRecordEntry | undefined {
  * be replaced by the caller's own clock; undefined when invalid (the locator clamps savedAt to when it received the plan).
  */
 export function readPlan(v: unknown, expiresAt?: number): PlanRecord | undefined {
-  if (!isObject(v) || !Array.isArray(v.entries) || v.entries.length === 0 || v.entries.length > MAX_PLAN_ENTRIES) return undefined;
+  if (!isObject(v) || !Array.isArray(v.entries) || v.entries.length === 0 || v.entries.length > MAX_PLAN_ENTRIES)
+    return undefined;
   const destination = readDestination(v.destination);
   const expiry = expiresAt ?? v.expiresAt;
-  if (destination === undefined || !isTime(expiry) || !isTime(v.savedAt) || !isInt(v.ttl, 0, 2 ** 31 - 1)) return undefined;
+  if (destination === undefined || !isTime(expiry) || !isTime(v.savedAt) || !isInt(v.ttl, 0, 2 ** 31 - 1))
+    return undefined;
   const entries: PlanRecordEntry[] = [];
   let addresses = 0;
   let names = 0;
   for (const e of v.entries as unknown[]) {
     // Counted before an entry is read, so a forged entry costs no more than the bound.
-    if (isObject(e)) names += e.kind === 'srv' ? (Array.isArray(e.srv) ? e.srv.length : 0) + (Array.isArray(e.hosts) ? e.hosts.length : 0) : 1;
+    if (isObject(e))
+      names +=
+        e.kind === 'srv'
+          ? (Array.isArray(e.srv) ? e.srv.length : 0) + (Array.isArray(e.hosts) ? e.hosts.length : 0)
+          : 1;
     if (names > MAX_PLAN_NAMES) return undefined;
     const entry = readPlanEntry(e);
     if (!entry) return undefined;
@@ -190,8 +213,15 @@ export interface RecordLimits {
 
 /** A change from a store or another instance with its record's expiry capped by the local maxima. */
 export function capChange(change: StateChange, now: number, limits: RecordLimits): StateChange {
-  if (change.op === 'mark' && change.mark.expiresAt > now + limits.maxMarkMs) return { ...change, mark: { ...change.mark, expiresAt: now + limits.maxMarkMs } };
-  if (change.op === 'pin' && change.pin.expiresAt > now + limits.maxPinMs) return { ...change, pin: { ...change.pin, expiresAt: now + limits.maxPinMs } };
-  if (change.op === 'admin' && change.admin.expiresAt !== undefined && change.admin.expiresAt > now + MAX_ADMIN_SECONDS * 1000) return { ...change, admin: { ...change.admin, expiresAt: now + MAX_ADMIN_SECONDS * 1000 } };
+  if (change.op === 'mark' && change.mark.expiresAt > now + limits.maxMarkMs)
+    return { ...change, mark: { ...change.mark, expiresAt: now + limits.maxMarkMs } };
+  if (change.op === 'pin' && change.pin.expiresAt > now + limits.maxPinMs)
+    return { ...change, pin: { ...change.pin, expiresAt: now + limits.maxPinMs } };
+  if (
+    change.op === 'admin' &&
+    change.admin.expiresAt !== undefined &&
+    change.admin.expiresAt > now + MAX_ADMIN_SECONDS * 1000
+  )
+    return { ...change, admin: { ...change.admin, expiresAt: now + MAX_ADMIN_SECONDS * 1000 } };
   return change;
 }

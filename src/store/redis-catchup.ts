@@ -83,17 +83,30 @@ function parseJson(raw: string): unknown {
 /** Turns the read script's reply for `keys` into marks and pins; anything else is counted invalid. */
 function decode(o: CatchUpOptions, keys: readonly string[], reply: BatchReply | undefined, now: number): LocatorState {
   const out: LocatorState = { marks: [], pins: [] };
-  if (!reply?.ok || !Array.isArray(reply.value)) throw new SipLocateError('ESTOREDOWN', `Redis did not answer the catch-up read${reply && !reply.ok ? `: ${reply.error.message.slice(0, 200)}` : ''}.`);
+  if (!reply?.ok || !Array.isArray(reply.value))
+    throw new SipLocateError(
+      'ESTOREDOWN',
+      `Redis did not answer the catch-up read${reply && !reply.ok ? `: ${reply.error.message.slice(0, 200)}` : ''}.`,
+    );
   const values = reply.value as unknown[];
   keys.forEach((key, i) => {
     const value = values[2 * i];
     const pttl = values[2 * i + 1];
     if (pttl === WRONG_TYPE) {
-      o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} holds another type than a string and was skipped.`), key);
+      o.invalid(
+        new SipLocateError('ESTORERECORD', `The Redis key ${key} holds another type than a string and was skipped.`),
+        key,
+      );
       return;
     }
     if (pttl === TOO_LARGE) {
-      o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} holds more than ${MAX_VALUE_BYTES} bytes and was skipped.`), key);
+      o.invalid(
+        new SipLocateError(
+          'ESTORERECORD',
+          `The Redis key ${key} holds more than ${MAX_VALUE_BYTES} bytes and was skipped.`,
+        ),
+        key,
+      );
       return;
     }
     const isAdmin = o.adminPrefix !== undefined && key.startsWith(o.adminPrefix);
@@ -103,21 +116,49 @@ function decode(o: CatchUpOptions, keys: readonly string[], reply: BatchReply | 
     if (isAdmin) {
       const admin = readAdmin(parsed, pttl === -1 ? null : now + pttl);
       if (admin && admin.state !== 'enable' && o.adminPrefix + targetId(admin) === key) (out.admin ??= []).push(admin);
-      else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid operator state for its name and was skipped.`), key);
+      else
+        o.invalid(
+          new SipLocateError(
+            'ESTORERECORD',
+            `The Redis key ${key} does not hold a valid operator state for its name and was skipped.`,
+          ),
+          key,
+        );
       return;
     }
     if (key.startsWith(o.markPrefix)) {
       const mark = readMark(parsed, now + pttl);
       if (mark && o.markPrefix + targetId(mark) === key) out.marks.push(mark);
-      else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid mark for its name and was skipped.`), key);
+      else
+        o.invalid(
+          new SipLocateError(
+            'ESTORERECORD',
+            `The Redis key ${key} does not hold a valid mark for its name and was skipped.`,
+          ),
+          key,
+        );
     } else if (key.startsWith(o.pinPrefix)) {
       const pin = readPin(parsed, now + pttl);
       if (pin && o.pinPrefix + pin.destination === key) out.pins.push(pin);
-      else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid pin for its name and was skipped.`), key);
+      else
+        o.invalid(
+          new SipLocateError(
+            'ESTORERECORD',
+            `The Redis key ${key} does not hold a valid pin for its name and was skipped.`,
+          ),
+          key,
+        );
     } else if (o.planPrefix !== undefined && key.startsWith(o.planPrefix)) {
       const plan = decodePlan(key, parsed, o.planPrefix, now + pttl);
       if (plan) (out.plans ??= []).push(plan);
-      else o.invalid(new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid plan for its name and was skipped.`), key);
+      else
+        o.invalid(
+          new SipLocateError(
+            'ESTORERECORD',
+            `The Redis key ${key} does not hold a valid plan for its name and was skipped.`,
+          ),
+          key,
+        );
     }
   });
   return out;
@@ -129,14 +170,22 @@ export async function catchUp(o: CatchUpOptions, apply: (batch: LocatorState) =>
   // Each round trip reads the values of one SCAN page and asks for the next page at the same time.
   let [reply] = await attempt(o, [scanCommand(o, '0')], endAt);
   for (;;) {
-    if (!reply?.ok || !Array.isArray(reply.value)) throw new SipLocateError('ESTOREDOWN', 'Redis answered SCAN with something else than a cursor and keys.');
+    if (!reply?.ok || !Array.isArray(reply.value))
+      throw new SipLocateError('ESTOREDOWN', 'Redis answered SCAN with something else than a cursor and keys.');
     const [cursor, found] = reply.value as [string, string[]];
-    const keys = found.filter((k) => k.startsWith(o.markPrefix) || k.startsWith(o.pinPrefix) || (o.adminPrefix !== undefined && k.startsWith(o.adminPrefix)) || (o.planPrefix !== undefined && k.startsWith(o.planPrefix)));
+    const keys = found.filter(
+      (k) =>
+        k.startsWith(o.markPrefix) ||
+        k.startsWith(o.pinPrefix) ||
+        (o.adminPrefix !== undefined && k.startsWith(o.adminPrefix)) ||
+        (o.planPrefix !== undefined && k.startsWith(o.planPrefix)),
+    );
     const more = cursor !== '0';
     const commands = keys.length > 0 ? [['EVAL', READ, String(keys.length), ...keys]] : [];
     if (more) commands.push(scanCommand(o, cursor));
     if (commands.length === 0) return;
-    if (o.now() >= endAt) throw new SipLocateError('ESTORETIMEOUT', `Reading the Redis store took longer than ${o.totalMs} ms.`);
+    if (o.now() >= endAt)
+      throw new SipLocateError('ESTORETIMEOUT', `Reading the Redis store took longer than ${o.totalMs} ms.`);
     const replies = await attempt(o, commands, endAt);
     if (keys.length > 0) apply(decode(o, keys, replies[0], o.now()));
     if (!more) return;

@@ -26,12 +26,23 @@ export interface StoreClient extends CommandSender {
 }
 
 /** Checks 1 to 10 "host:port" addresses of `what` (Sentinels, cluster nodes); throws EINVALIDOPTION naming `option`. */
-export function parseAddresses(addresses: readonly string[] | undefined, option: string, what: string, example: string): Array<{ host: string; port: number }> {
-  if (!Array.isArray(addresses) || addresses.length === 0 || addresses.length > 10) throw new SipLocateError('EINVALIDOPTION', `Name 1 to 10 ${what} as host:port.`, { option });
+export function parseAddresses(
+  addresses: readonly string[] | undefined,
+  option: string,
+  what: string,
+  example: string,
+): Array<{ host: string; port: number }> {
+  if (!Array.isArray(addresses) || addresses.length === 0 || addresses.length > 10)
+    throw new SipLocateError('EINVALIDOPTION', `Name 1 to 10 ${what} as host:port.`, { option });
   return addresses.map((a) => {
     const m = /^\[?([^\]\s]+?)\]?:(\d{1,5})$/.exec(String(a).trim());
     const port = m ? Number(m[2]) : 0;
-    if (!m || port < 1 || port > 65535) throw new SipLocateError('EINVALIDOPTION', `"${String(a).slice(0, 60)}" is not an address of ${what}; write host:port, like ${example}.`, { option });
+    if (!m || port < 1 || port > 65535)
+      throw new SipLocateError(
+        'EINVALIDOPTION',
+        `"${String(a).slice(0, 60)}" is not an address of ${what}; write host:port, like ${example}.`,
+        { option },
+      );
     return { host: m[1]!, port };
   });
 }
@@ -39,7 +50,12 @@ export function parseAddresses(addresses: readonly string[] | undefined, option:
 /** Checks Sentinel addresses ("host:port", 1 to 10) and the primary's name; throws EINVALIDOPTION. */
 export function parseSentinels(s: SentinelSettings): Array<{ host: string; port: number }> {
   const nodes = parseAddresses(s.sentinels, 'redisSentinels', 'Sentinels', '127.0.0.1:26379');
-  if (!/^[\w.-]{1,100}$/.test(s.masterName ?? '')) throw new SipLocateError('EINVALIDOPTION', 'The Sentinel master name must have 1 to 100 letters, digits, dots, dashes or underscores.', { option: 'redisMasterName' });
+  if (!/^[\w.-]{1,100}$/.test(s.masterName ?? ''))
+    throw new SipLocateError(
+      'EINVALIDOPTION',
+      'The Sentinel master name must have 1 to 100 letters, digits, dots, dashes or underscores.',
+      { option: 'redisMasterName' },
+    );
   return nodes;
 }
 
@@ -49,7 +65,8 @@ export async function enableExpiryEvents(c: CommandSender): Promise<void> {
     const reply = await c.sendCommand<string[]>(['CONFIG', 'GET', 'notify-keyspace-events']);
     const flags = Array.isArray(reply) && typeof reply[1] === 'string' ? reply[1] : '';
     const want = [...new Set([...flags, 'E', 'x'])].join('');
-    if (!(flags.includes('E') || flags.includes('A')) || !(flags.includes('x') || flags.includes('A'))) await c.sendCommand(['CONFIG', 'SET', 'notify-keyspace-events', want]);
+    if (!(flags.includes('E') || flags.includes('A')) || !(flags.includes('x') || flags.includes('A')))
+      await c.sendCommand(['CONFIG', 'SET', 'notify-keyspace-events', want]);
   } catch {
     // CONFIG may be refused (managed Redis): instances then rely on their own clocks for expiry.
   }
@@ -78,7 +95,13 @@ export function sentinelClient(options: RedisClientOptions, settings: SentinelSe
   const s = createSentinel({
     name: settings.masterName,
     sentinelRootNodes: parseSentinels(settings),
-    nodeClientOptions: { ...(socket ? { socket } : {}), ...(database !== undefined ? { database } : {}), ...(username ? { username } : {}), ...(password ? { password } : {}), ...(commandOptions ? { commandOptions } : {}) },
+    nodeClientOptions: {
+      ...(socket ? { socket } : {}),
+      ...(database !== undefined ? { database } : {}),
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      ...(commandOptions ? { commandOptions } : {}),
+    },
     sentinelClientOptions: { socket: { connectTimeout: 2000 } },
     masterPoolSize: 1,
   });

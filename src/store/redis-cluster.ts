@@ -29,10 +29,18 @@ type NodeClient = ReturnType<typeof createClient>;
  */
 export function clusterClient(options: RedisClientOptions, settings: ClusterSettings, routeKey: string): StoreClient {
   const { socket, username, password, commandOptions } = options;
-  const defaults = { ...(socket ? { socket } : {}), ...(username ? { username } : {}), ...(password ? { password } : {}), ...(commandOptions ? { commandOptions } : {}), disableOfflineQueue: true };
+  const defaults = {
+    ...(socket ? { socket } : {}),
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(commandOptions ? { commandOptions } : {}),
+    disableOfflineQueue: true,
+  };
   const tls = socket && 'tls' in socket && socket.tls === true;
   const c = createCluster({
-    rootNodes: parseClusterNodes(settings).map(({ host, port }) => ({ socket: tls ? { host, port, tls: true } : { host, port } })),
+    rootNodes: parseClusterNodes(settings).map(({ host, port }) => ({
+      socket: tls ? { host, port, tls: true } : { host, port },
+    })),
     defaults,
     // A node that keeps failing to reconnect makes the client read the topology again after 500 ms (default 5 s): a failover is found quickly.
     topologyRefreshOnReconnectionAttemptStrategy: 500,
@@ -62,7 +70,10 @@ export function clusterClient(options: RedisClientOptions, settings: ClusterSett
       }
       for (const [address, m] of masters) {
         if (expiry.has(address) || closed) continue;
-        const node = createClient({ ...options, socket: { ...(socket ?? {}), host: m.host, port: m.port } as RedisClientOptions['socket'] });
+        const node = createClient({
+          ...options,
+          socket: { ...(socket ?? {}), host: m.host, port: m.port } as RedisClientOptions['socket'],
+        });
         node.on('error', () => {
           // a primary that went away is dropped on the next refresh
           if (closed || refreshTimer) return;
@@ -75,7 +86,12 @@ export function clusterClient(options: RedisClientOptions, settings: ClusterSett
         expiry.set(address, node);
         try {
           await node.connect();
-          await enableExpiryEvents({ get isReady() { return node.isReady; }, sendCommand: (args) => node.sendCommand(args) });
+          await enableExpiryEvents({
+            get isReady() {
+              return node.isReady;
+            },
+            sendCommand: (args) => node.sendCommand(args),
+          });
           if (expiryListener) await node.subscribe(expiryChannel, expiryListener);
         } catch {
           expiry.delete(address);

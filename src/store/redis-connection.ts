@@ -42,29 +42,48 @@ export function parseRedisConnection(options: RedisConnectionOptions): RedisConn
   try {
     u = new URL(options.url);
   } catch {
-    throw bad('The Redis URL cannot be read; write it like redis://127.0.0.1:6379/0 (user and password may go in their own fields).');
+    throw bad(
+      'The Redis URL cannot be read; write it like redis://127.0.0.1:6379/0 (user and password may go in their own fields).',
+    );
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw bad(`A Redis URL starts with redis:// or rediss://, not ${u.protocol.slice(0, 20)}//.`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:')
+    throw bad(`A Redis URL starts with redis:// or rediss://, not ${u.protocol.slice(0, 20)}//.`);
   if (!u.hostname) throw bad('The Redis URL names no host.');
   const path = u.pathname.replace(/^\//, '');
   const db = path === '' ? 0 : Number(path);
-  if (!/^\d*$/.test(path) || !Number.isInteger(db) || db < 0 || db > 65535) throw bad('The path of the Redis URL must be a database number, like /0.');
+  if (!/^\d*$/.test(path) || !Number.isInteger(db) || db < 0 || db > 65535)
+    throw bad('The path of the Redis URL must be a database number, like /0.');
   const port = u.port === '' ? 6379 : Number(u.port);
   const tls = u.protocol === 'rediss:';
   const username = options.username || (u.username ? decode(u.username) : undefined);
   const password = options.password || (u.password ? decode(u.password) : undefined);
   let ca: string | undefined;
   if (options.caFile) {
-    if (!tls) throw new SipLocateError('EINVALIDOPTION', 'A CA file is only used with rediss:// URLs.', { option: 'redisCaFile' });
+    if (!tls)
+      throw new SipLocateError('EINVALIDOPTION', 'A CA file is only used with rediss:// URLs.', {
+        option: 'redisCaFile',
+      });
     try {
       ca = readFileSync(options.caFile, 'utf8');
     } catch (err) {
       const why = err instanceof Error && 'code' in err ? String((err as NodeJS.ErrnoException).code) : 'unreadable';
-      throw new SipLocateError('EINVALIDOPTION', `The Redis CA file ${options.caFile.slice(0, 200)} cannot be read (${why}).`, { option: 'redisCaFile' });
+      throw new SipLocateError(
+        'EINVALIDOPTION',
+        `The Redis CA file ${options.caFile.slice(0, 200)} cannot be read (${why}).`,
+        { option: 'redisCaFile' },
+      );
     }
   }
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  return { host, port, db, tls, ...(username ? { username } : {}), ...(password ? { password } : {}), ...(ca ? { ca } : {}) };
+  return {
+    host,
+    port,
+    db,
+    tls,
+    ...(username ? { username } : {}),
+    ...(password ? { password } : {}),
+    ...(ca ? { ca } : {}),
+  };
 }
 
 /** Checks a Redis URL and returns its database number; throws EINVALIDOPTION. */
@@ -81,7 +100,9 @@ function reconnectDelay(retries: number): number {
 export function clientOptions(c: RedisConnection, commandTimeoutMs: number): RedisClientOptions {
   const common = { host: c.host, port: c.port, connectTimeout: 2000, reconnectStrategy: reconnectDelay };
   return {
-    socket: c.tls ? { ...common, tls: true, servername: c.host, ...(c.ca ? { ca: c.ca } : {}) } : { ...common, tls: false },
+    socket: c.tls
+      ? { ...common, tls: true, servername: c.host, ...(c.ca ? { ca: c.ca } : {}) }
+      : { ...common, tls: false },
     database: c.db,
     ...(c.username ? { username: c.username } : {}),
     ...(c.password ? { password: c.password } : {}),

@@ -35,7 +35,10 @@ export function messageItem(change: StateChange, ttl: number, record?: string): 
 }
 
 /** Returns the pub/sub listener that turns feed messages into remote changes (invalid ones are counted, not applied). */
-export function feedListener(o: FeedOptions, events: () => StoreEvents | undefined): (message: string, from: string) => void {
+export function feedListener(
+  o: FeedOptions,
+  events: () => StoreEvents | undefined,
+): (message: string, from: string) => void {
   const mine = messageHead(o.self);
   return (message, from) => {
     const e = events();
@@ -57,7 +60,8 @@ export function feedListener(o: FeedOptions, events: () => StoreEvents | undefin
     } catch {
       parsed = undefined;
     }
-    const env = typeof parsed === 'object' && parsed !== null ? (parsed as { from?: unknown; changes?: unknown }) : undefined;
+    const env =
+      typeof parsed === 'object' && parsed !== null ? (parsed as { from?: unknown; changes?: unknown }) : undefined;
     if (env?.from === o.self) return;
     const items: unknown[] = Array.isArray(env?.changes) ? env.changes.slice(0, MAX_ITEMS) : [undefined];
     const now = o.now();
@@ -65,7 +69,11 @@ export function feedListener(o: FeedOptions, events: () => StoreEvents | undefin
       const it = typeof item === 'object' && item !== null ? (item as { ttl?: unknown; change?: unknown }) : undefined;
       const change = it ? readChange(it.change, now, typeof it.ttl === 'number' ? it.ttl : undefined) : undefined;
       if (change) e.remote(change);
-      else e.invalid(new SipLocateError('ESTORERECORD', `An invalid change arrived on ${o.channel} and was ignored.`), o.channel);
+      else
+        e.invalid(
+          new SipLocateError('ESTORERECORD', `An invalid change arrived on ${o.channel} and was ignored.`),
+          o.channel,
+        );
     }
   };
 }

@@ -94,23 +94,37 @@ export class RedisScripts {
   /** Loads the script into Redis's script cache (after each connect: a restarted Redis has forgotten it). */
   async load(client: CommandSender, deadline: BatchDeadline): Promise<void> {
     const [reply] = await sendBatch(client, [['SCRIPT', 'LOAD', WRITE]], deadline, 'script load');
-    if (reply && !reply.ok) throw new SipLocateError('ESTOREDOWN', `Redis refused to load the store script: ${reply.error.message.slice(0, 200)}`);
+    if (reply && !reply.ok)
+      throw new SipLocateError(
+        'ESTOREDOWN',
+        `Redis refused to load the store script: ${reply.error.message.slice(0, 200)}`,
+      );
   }
 
   /** The store key a change writes. */
   keyOf(change: StateChange): string | undefined {
     switch (change.op) {
-      case 'mark': return this.keys.markPrefix + targetId(change.mark);
-      case 'unmark': return this.keys.markPrefix + targetId(change.target);
-      case 'pin': return this.keys.pinPrefix + change.pin.destination;
-      case 'unpin': return this.keys.pinPrefix + change.destination;
-      case 'admin': return this.keys.adminPrefix + targetId(change.admin);
-      default: return undefined;
+      case 'mark':
+        return this.keys.markPrefix + targetId(change.mark);
+      case 'unmark':
+        return this.keys.markPrefix + targetId(change.target);
+      case 'pin':
+        return this.keys.pinPrefix + change.pin.destination;
+      case 'unpin':
+        return this.keys.pinPrefix + change.destination;
+      case 'admin':
+        return this.keys.adminPrefix + targetId(change.admin);
+      default:
+        return undefined;
     }
   }
 
   /** The seven script arguments and the keys of one change, or undefined when there is nothing to write (expired record, `expired`). */
-  private call(change: StateChange, now: number, believed: string | undefined): { args: string[]; keys: string[] } | undefined {
+  private call(
+    change: StateChange,
+    now: number,
+    believed: string | undefined,
+  ): { args: string[]; keys: string[] } | undefined {
     const key = this.keyOf(change);
     if (key === undefined) return undefined;
     switch (change.op) {
@@ -118,7 +132,10 @@ export class RedisScripts {
         const ttl = ttlOf(change, now);
         if (ttl <= 0) return undefined;
         const record = JSON.stringify(change.mark);
-        return { args: ['mark', record, String(ttl), this.announce(change, now, record), change.mark.mark, '', ''], keys: [key] };
+        return {
+          args: ['mark', record, String(ttl), this.announce(change, now, record), change.mark.mark, '', ''],
+          keys: [key],
+        };
       }
       case 'unmark':
         return { args: ['unmark', '', '0', this.announce(change, now), '', '', ''], keys: [key] };
@@ -128,7 +145,18 @@ export class RedisScripts {
         const record = JSON.stringify(change.pin);
         const own = targetId(change.pin.target);
         const keys = believed ? [key, this.keys.markPrefix + own, this.keys.markPrefix + believed] : [key];
-        return { args: ['pin', record, String(ttl), this.announce(change, now, record), own, change.replaces ? targetId(change.replaces) : '', believed ?? ''], keys };
+        return {
+          args: [
+            'pin',
+            record,
+            String(ttl),
+            this.announce(change, now, record),
+            own,
+            change.replaces ? targetId(change.replaces) : '',
+            believed ?? '',
+          ],
+          keys,
+        };
       }
       case 'unpin':
         return { args: ['unpin', '', '0', this.announce(change, now), targetId(change.target), '', ''], keys: [key] };
@@ -136,7 +164,10 @@ export class RedisScripts {
         const ttl = ttlOf(change, now);
         if (change.admin.expiresAt !== undefined && ttl <= 0) return undefined;
         const record = JSON.stringify(change.admin);
-        return { args: ['admin', record, String(ttl), this.announce(change, now), change.admin.state, '', ''], keys: [key] };
+        return {
+          args: ['admin', record, String(ttl), this.announce(change, now), change.admin.state, '', ''],
+          keys: [key],
+        };
       }
       default:
         return undefined;
@@ -147,7 +178,11 @@ export class RedisScripts {
    * One EVALSHA call writing every change that has something to write (or only those in `believed`, each with
    * the standing pin's target it is to be checked against), and the indexes of those changes.
    */
-  command(changes: readonly StateChange[], now: number, believed?: ReadonlyMap<number, string>): { command: string[]; sent: number[] } | undefined {
+  command(
+    changes: readonly StateChange[],
+    now: number,
+    believed?: ReadonlyMap<number, string>,
+  ): { command: string[]; sent: number[] } | undefined {
     const keys: string[] = [];
     const args: string[] = [];
     const sent: number[] = [];
@@ -160,7 +195,19 @@ export class RedisScripts {
       sent.push(i);
     });
     if (keys.length === 0) return undefined;
-    return { command: ['EVALSHA', WRITE_SHA, String(keys.length), ...keys, this.keys.channel, this.head, this.publish, ...args], sent };
+    return {
+      command: [
+        'EVALSHA',
+        WRITE_SHA,
+        String(keys.length),
+        ...keys,
+        this.keys.channel,
+        this.head,
+        this.publish,
+        ...args,
+      ],
+      sent,
+    };
   }
 
   /**
@@ -168,10 +215,23 @@ export class RedisScripts {
    * whose standing pin points at an undeclared target are put there (index to that target's key) to be sent
    * again; without it they count as lost to the standing pin.
    */
-  outcomes(changes: readonly StateChange[], sent: readonly number[], reply: BatchReply, now: number, recheck?: Map<number, string>): WriteOutcome[] {
+  outcomes(
+    changes: readonly StateChange[],
+    sent: readonly number[],
+    reply: BatchReply,
+    now: number,
+    recheck?: Map<number, string>,
+  ): WriteOutcome[] {
     const out: WriteOutcome[] = changes.map(() => ({}));
     if (!reply.ok) {
-      for (const i of sent) out[i] = { key: this.keyOf(changes[i]!), invalid: new SipLocateError('ESTORERECORD', `Redis refused a batch of writes: ${reply.error.message.slice(0, 200)}`) };
+      for (const i of sent)
+        out[i] = {
+          key: this.keyOf(changes[i]!),
+          invalid: new SipLocateError(
+            'ESTORERECORD',
+            `Redis refused a batch of writes: ${reply.error.message.slice(0, 200)}`,
+          ),
+        };
       return out;
     }
     const values = Array.isArray(reply.value) ? (reply.value as unknown[]) : [];
@@ -179,12 +239,22 @@ export class RedisScripts {
       const change = changes[i]!;
       const value = values[j];
       const key = this.keyOf(change);
-      if (value === -1) out[i] = { key, invalid: new SipLocateError('ESTORERECORD', `The Redis key ${key} holds another type than a string; it is left alone.`) };
+      if (value === -1)
+        out[i] = {
+          key,
+          invalid: new SipLocateError(
+            'ESTORERECORD',
+            `The Redis key ${key} holds another type than a string; it is left alone.`,
+          ),
+        };
       else if (change.op === 'pin' && Array.isArray(value)) {
         const [raw, pttl, undeclared] = value as [unknown, unknown, unknown];
         const standing = readStanding(raw, now + Math.max(0, Number(pttl)), change.pin.destination);
         if (standing && undeclared === 1 && recheck) recheck.set(i, targetId(standing.target));
-        else out[i] = standing ? { standing } : { key, invalid: new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid pin.`) };
+        else
+          out[i] = standing
+            ? { standing }
+            : { key, invalid: new SipLocateError('ESTORERECORD', `The Redis key ${key} does not hold a valid pin.`) };
       }
     });
     return out;

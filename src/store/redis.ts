@@ -3,7 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { SipLocateError } from '../core/errors';
 import type { StateChange } from '../core/types';
 import { catchUp, globEscape } from './redis-catchup';
-import { enableExpiryEvents, parseSentinels, sentinelClient, singleClient, type RedisTopology, type StoreClient } from './redis-client';
+import {
+  enableExpiryEvents,
+  parseSentinels,
+  sentinelClient,
+  singleClient,
+  type RedisTopology,
+  type StoreClient,
+} from './redis-client';
 import { clusterClient, hasShardedPubSub, parseClusterNodes } from './redis-cluster';
 import { clientOptions, parseRedisConnection, type RedisConnectionOptions } from './redis-connection';
 import { feedListener, messageHead, messageItem } from './redis-feed';
@@ -45,22 +52,51 @@ const DELETE_BATCH = 1000;
 /** Creates a Redis-backed store; nothing connects until start(). Throws EINVALIDOPTION for a bad URL, CA file or prefix. */
 export function createRedisStore(options: RedisStoreOptions): StateStore {
   const conn = parseRedisConnection(options);
-  if (options.prefix.length === 0 || options.prefix.length > 200) throw new SipLocateError('EINVALIDOPTION', 'The Redis key prefix must have 1 to 200 characters.', { option: 'redisPrefix' });
+  if (options.prefix.length === 0 || options.prefix.length > 200)
+    throw new SipLocateError('EINVALIDOPTION', 'The Redis key prefix must have 1 to 200 characters.', {
+      option: 'redisPrefix',
+    });
   // The client drops a command once its batch has given up on it (three deadlines), so a hung server cannot pile them up.
   const client = clientOptions(conn, (options.timeoutMs ?? 3000) * 3 + 1000);
   const topology = options.topology ?? 'single';
-  if (topology === 'single') return new RedisStore(options, () => singleClient(client), conn.db, conn.password, storeKeys(options.prefix, false));
+  if (topology === 'single')
+    return new RedisStore(
+      options,
+      () => singleClient(client),
+      conn.db,
+      conn.password,
+      storeKeys(options.prefix, false),
+    );
   if (topology === 'sentinel') {
     const sentinel = { sentinels: options.sentinels ?? [], masterName: options.masterName ?? '' };
     parseSentinels(sentinel);
-    return new RedisStore(options, () => sentinelClient(client, sentinel), conn.db, conn.password, storeKeys(options.prefix, false));
+    return new RedisStore(
+      options,
+      () => sentinelClient(client, sentinel),
+      conn.db,
+      conn.password,
+      storeKeys(options.prefix, false),
+    );
   }
-  if (topology !== 'cluster') throw new SipLocateError('EINVALIDOPTION', `The Redis topology must be single, sentinel or cluster, not "${String(topology).slice(0, 20)}".`, { option: 'redisTopology' });
+  if (topology !== 'cluster')
+    throw new SipLocateError(
+      'EINVALIDOPTION',
+      `The Redis topology must be single, sentinel or cluster, not "${String(topology).slice(0, 20)}".`,
+      { option: 'redisTopology' },
+    );
   const cluster = { nodes: options.nodes ?? [] };
   parseClusterNodes(cluster);
-  if (conn.db !== 0) throw new SipLocateError('EINVALIDOPTION', 'Redis Cluster has only database 0; leave the database out of the URL.', { option: 'redisUrl' });
+  if (conn.db !== 0)
+    throw new SipLocateError(
+      'EINVALIDOPTION',
+      'Redis Cluster has only database 0; leave the database out of the URL.',
+      { option: 'redisUrl' },
+    );
   // The hash tag is the prefix up to its first closing brace, so a brace in the prefix would split the keys over slots.
-  if (/[{}]/.test(options.prefix)) throw new SipLocateError('EINVALIDOPTION', 'With Redis Cluster the key prefix must not contain { or }.', { option: 'redisPrefix' });
+  if (/[{}]/.test(options.prefix))
+    throw new SipLocateError('EINVALIDOPTION', 'With Redis Cluster the key prefix must not contain { or }.', {
+      option: 'redisPrefix',
+    });
   const keys = storeKeys(options.prefix, true);
   return new RedisStore(options, () => clusterClient(client, cluster, keys.base), 0, conn.password, keys);
 }
@@ -83,13 +119,23 @@ class RedisStore implements StateStore {
   private scriptsLoaded = false;
   private slow = 0;
 
-  constructor(private readonly options: RedisStoreOptions, connect: () => StoreClient, db: number, private readonly secret: string | undefined, private readonly keys: StoreKeys) {
+  constructor(
+    private readonly options: RedisStoreOptions,
+    connect: () => StoreClient,
+    db: number,
+    private readonly secret: string | undefined,
+    private readonly keys: StoreKeys,
+  ) {
     this.client = connect();
     this.sub = connect();
     this.clock = options.clock ?? { now: Date.now };
     this.expiredChannel = `__keyevent@${db}__:expired`;
     this.planPrefix = keys.planPrefix;
-    this.scripts = new RedisScripts(this.keys, (change, now, record) => messageItem(change, ttlOf(change, now), record), messageHead(this.self));
+    this.scripts = new RedisScripts(
+      this.keys,
+      (change, now, record) => messageItem(change, ttlOf(change, now), record),
+      messageHead(this.self),
+    );
     this.deadline = { ms: options.timeoutMs ?? 3000 };
   }
 
@@ -106,7 +152,10 @@ class RedisStore implements StateStore {
   start(e: StoreEvents): void {
     this.events = e;
     const { client, sub } = this;
-    for (const [c, name] of [[client, 'commands'], [sub, 'subscription']] as const) {
+    for (const [c, name] of [
+      [client, 'commands'],
+      [sub, 'subscription'],
+    ] as const) {
       c.onError((err: unknown) => {
         if (!this.closing) this.events?.down(this.error(err, name));
       });
@@ -115,12 +164,15 @@ class RedisStore implements StateStore {
       this.scriptsLoaded = false;
       void enableExpiryEvents(client);
       // The scripts are loaded before the link hears `up`, so its first writes go out in the order they were made.
-      this.prepare().then(() => {
-        this.scriptsLoaded = true;
-        if (this.subscribed && !this.closing) e.up();
-      }, (err: unknown) => {
-        if (!this.closing) e.down(this.error(err, 'script load'));
-      });
+      this.prepare().then(
+        () => {
+          this.scriptsLoaded = true;
+          if (this.subscribed && !this.closing) e.up();
+        },
+        (err: unknown) => {
+          if (!this.closing) e.down(this.error(err, 'script load'));
+        },
+      );
     });
     sub.onReady(() => {
       if (this.subscribed && this.scriptsLoaded && !this.closing) e.up();
@@ -128,30 +180,56 @@ class RedisStore implements StateStore {
     client.connect().catch((err: unknown) => {
       if (!this.closing) e.down(this.error(err, 'connect'));
     });
-    const listener = feedListener({ self: this.self, channel: this.keys.channel, expiredChannel: this.expiredChannel, markPrefix: this.keys.markPrefix, pinPrefix: this.keys.pinPrefix, now: () => this.clock.now() }, () => this.events);
-    sub.connect().then(() => sub.subscribe([this.keys.channel, this.expiredChannel], listener)).then(() => {
-      this.subscribed = true;
-      if (this.scriptsLoaded && !this.closing) e.up();
-    }).catch((err: unknown) => {
-      if (!this.closing) e.down(this.error(err, 'subscribe'));
-    });
+    const listener = feedListener(
+      {
+        self: this.self,
+        channel: this.keys.channel,
+        expiredChannel: this.expiredChannel,
+        markPrefix: this.keys.markPrefix,
+        pinPrefix: this.keys.pinPrefix,
+        now: () => this.clock.now(),
+      },
+      () => this.events,
+    );
+    sub
+      .connect()
+      .then(() => sub.subscribe([this.keys.channel, this.expiredChannel], listener))
+      .then(() => {
+        this.subscribed = true;
+        if (this.scriptsLoaded && !this.closing) e.up();
+      })
+      .catch((err: unknown) => {
+        if (!this.closing) e.down(this.error(err, 'subscribe'));
+      });
   }
 
   /** Loads the scripts; in Cluster mode first learns whether changes go on a shard channel. */
   private async prepare(): Promise<void> {
-    if (this.options.topology === 'cluster') this.scripts.publish = (await hasShardedPubSub(this.client)) ? 'SPUBLISH' : 'PUBLISH';
+    if (this.options.topology === 'cluster')
+      this.scripts.publish = (await hasShardedPubSub(this.client)) ? 'SPUBLISH' : 'PUBLISH';
     await this.scripts.load(this.client, this.deadline);
     this.scriptsLoaded = true;
   }
 
   async load(apply: Parameters<StateStore['load']>[0]): Promise<void> {
-    if (!this.sub.isReady || !this.subscribed) throw new SipLocateError('ESTOREDOWN', 'The Redis subscription is not connected yet.');
+    if (!this.sub.isReady || !this.subscribed)
+      throw new SipLocateError('ESTOREDOWN', 'The Redis subscription is not connected yet.');
     try {
-      await catchUp({
-        client: this.client, prefix: this.keys.base, markPrefix: this.keys.markPrefix, pinPrefix: this.keys.pinPrefix, adminPrefix: this.keys.adminPrefix, planPrefix: this.planPrefix,
-        deadline: this.deadline, totalMs: this.options.catchUpMs ?? 60_000, now: () => this.clock.now(),
-        invalid: (error, key) => this.events?.invalid(error, key),
-      }, apply);
+      await catchUp(
+        {
+          client: this.client,
+          prefix: this.keys.base,
+          markPrefix: this.keys.markPrefix,
+          pinPrefix: this.keys.pinPrefix,
+          adminPrefix: this.keys.adminPrefix,
+          planPrefix: this.planPrefix,
+          deadline: this.deadline,
+          totalMs: this.options.catchUpMs ?? 60_000,
+          now: () => this.clock.now(),
+          invalid: (error, key) => this.events?.invalid(error, key),
+        },
+        apply,
+      );
     } catch (err) {
       throw this.error(err, 'catch-up');
     }
@@ -183,7 +261,13 @@ class RedisStore implements StateStore {
 
   /** One script call for `changes` (or those in `believed`), loading the script again once if Redis lost it. */
   /** The script call for changes, with `extra` commands in the same round trip; their outcomes and the extra replies. */
-  private async send(changes: readonly StateChange[], now: number, believed?: ReadonlyMap<number, string>, recheck?: Map<number, string>, extra: string[][] = []): Promise<{ out: WriteOutcome[]; extraReplies: BatchReply[] }> {
+  private async send(
+    changes: readonly StateChange[],
+    now: number,
+    believed?: ReadonlyMap<number, string>,
+    recheck?: Map<number, string>,
+    extra: string[][] = [],
+  ): Promise<{ out: WriteOutcome[]; extraReplies: BatchReply[] }> {
     const call = this.scripts.command(changes, now, believed);
     if (!call && extra.length === 0) return { out: changes.map(() => ({})), extraReplies: [] };
     const replies = await this.batch([...(call ? [call.command] : []), ...extra], 'write');
@@ -202,10 +286,13 @@ class RedisStore implements StateStore {
   /** One batch; a batch that was slow clears the slow flag when it answers. */
   private async batch(commands: string[][], what: string): Promise<Awaited<ReturnType<typeof sendBatch>>> {
     let wasSlow = false;
-    const deadline = { ...this.deadline, onSlow: () => {
-      if (!wasSlow) this.setSlow(+1);
-      wasSlow = true;
-    } };
+    const deadline = {
+      ...this.deadline,
+      onSlow: () => {
+        if (!wasSlow) this.setSlow(+1);
+        wasSlow = true;
+      },
+    };
     try {
       return await sendBatch(this.client, commands, deadline, what);
     } finally {
@@ -218,14 +305,21 @@ class RedisStore implements StateStore {
     try {
       let cursor = '0';
       do {
-        const [reply] = await this.batch([['SCAN', cursor, 'MATCH', `${globEscape(this.keys.base)}:*`, 'COUNT', String(DELETE_BATCH)]], 'reset');
-        if (!reply?.ok || !Array.isArray(reply.value)) throw new SipLocateError('ESTOREDOWN', 'Redis answered SCAN with something else than a cursor and keys.');
+        const [reply] = await this.batch(
+          [['SCAN', cursor, 'MATCH', `${globEscape(this.keys.base)}:*`, 'COUNT', String(DELETE_BATCH)]],
+          'reset',
+        );
+        if (!reply?.ok || !Array.isArray(reply.value))
+          throw new SipLocateError('ESTOREDOWN', 'Redis answered SCAN with something else than a cursor and keys.');
         const [next, found] = reply.value as [string, string[]];
         const mine = found.filter((k) => k.startsWith(this.keys.markPrefix) || k.startsWith(this.keys.pinPrefix));
         if (mine.length > 0) await this.batch([['DEL', ...mine]], 'reset');
         cursor = next;
       } while (cursor !== '0');
-      await this.batch([[this.scripts.publish, this.keys.channel, `${messageHead(this.self)}${messageItem(change, 0)}]}`]], 'reset');
+      await this.batch(
+        [[this.scripts.publish, this.keys.channel, `${messageHead(this.self)}${messageItem(change, 0)}]}`]],
+        'reset',
+      );
     } catch (err) {
       throw this.error(err, 'reset');
     }
@@ -239,7 +333,11 @@ class RedisStore implements StateStore {
     this.closing = true;
     for (const c of [this.sub, this.client]) {
       try {
-        if (c.isReady) await Promise.race([c.close(), new Promise((_, reject) => setTimeout(() => reject(new Error('close')), 2000).unref())]);
+        if (c.isReady)
+          await Promise.race([
+            c.close(),
+            new Promise((_, reject) => setTimeout(() => reject(new Error('close')), 2000).unref()),
+          ]);
         else c.destroy();
       } catch {
         try {

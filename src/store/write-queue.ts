@@ -5,20 +5,33 @@ import type { StateChange } from '../core/types';
 /** The record a change is about, so a later change to the same record replaces the queued one. */
 function recordKey(change: StateChange): string | undefined {
   switch (change.op) {
-    case 'mark': return `m ${targetId(change.mark)}`;
-    case 'unmark': return `m ${targetId(change.target)}`;
-    case 'pin': return `p ${change.pin.destination}`;
-    case 'unpin': return `p ${change.destination}`;
-    case 'reset': return 'reset';
-    case 'admin': return `a ${targetId(change.admin)}`;
-    case 'plan': return `plan ${change.plan.destination}`;
-    default: return undefined;
+    case 'mark':
+      return `m ${targetId(change.mark)}`;
+    case 'unmark':
+      return `m ${targetId(change.target)}`;
+    case 'pin':
+      return `p ${change.pin.destination}`;
+    case 'unpin':
+      return `p ${change.destination}`;
+    case 'reset':
+      return 'reset';
+    case 'admin':
+      return `a ${targetId(change.admin)}`;
+    case 'plan':
+      return `plan ${change.plan.destination}`;
+    default:
+      return undefined;
   }
 }
 
 /** True for changes memory can rebuild (a mark, pin or last good plan it holds); deletions and resets cannot be. */
 export function isAddition(change: StateChange): boolean {
-  return change.op === 'mark' || change.op === 'pin' || change.op === 'plan' || (change.op === 'admin' && change.admin.state !== 'enable');
+  return (
+    change.op === 'mark' ||
+    change.op === 'pin' ||
+    change.op === 'plan' ||
+    (change.op === 'admin' && change.admin.state !== 'enable')
+  );
 }
 
 /**
@@ -96,7 +109,8 @@ export class WriteQueue {
     const back = new Map<string, StateChange>();
     for (const change of changes) {
       const key = recordKey(change);
-      if (key !== undefined && !isAddition(change) && !this.items.has(key) && !this.items.has('reset')) back.set(key, change);
+      if (key !== undefined && !isAddition(change) && !this.items.has(key) && !this.items.has('reset'))
+        back.set(key, change);
     }
     if (back.size === 0) return;
     for (const [key, change] of this.items) back.set(key, change);

@@ -13,7 +13,13 @@ interface Server {
 export function hashingFigures(keyCount = 10_000): Record<string, number> {
   const servers: Server[] = [1, 2, 3, 4, 5, 6].map((i) => ({ id: `pbx${i}.carrier.test:5060`, weight: 10 }));
   const keys = Array.from({ length: keyCount }, (_, i) => `call-${i}@198.51.100.7`);
-  const first = (list: readonly Server[], key: string): string => orderByKey(list, key, (s) => s.id, (s) => s.weight)[0]!.id;
+  const first = (list: readonly Server[], key: string): string =>
+    orderByKey(
+      list,
+      key,
+      (s) => s.id,
+      (s) => s.weight,
+    )[0]!.id;
   const before = new Map(keys.map((k) => [k, first(servers, k)]));
   const counts = new Map<string, number>();
   for (const id of before.values()) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -38,7 +44,10 @@ export function hashingFigures(keyCount = 10_000): Record<string, number> {
 
 /** Six equal servers of one priority (and a backup), as zone lines: no DNS server is needed, nothing is sent. */
 const POOL_RECORDS = [
-  ...[1, 2, 3, 4, 5, 6].flatMap((i) => [`_sip._udp.pool.bench.test. 3600 IN SRV 10 10 5060 p${i}.pool.bench.test.`, `p${i}.pool.bench.test. 3600 IN A 127.0.5.${i}`]),
+  ...[1, 2, 3, 4, 5, 6].flatMap((i) => [
+    `_sip._udp.pool.bench.test. 3600 IN SRV 10 10 5060 p${i}.pool.bench.test.`,
+    `p${i}.pool.bench.test. 3600 IN A 127.0.5.${i}`,
+  ]),
   '_sip._udp.pool.bench.test. 3600 IN SRV 20 10 5060 backup.pool.bench.test.',
   'backup.pool.bench.test. 3600 IN A 127.0.5.9',
 ];

@@ -41,7 +41,13 @@ async function enumLoopDelay(): Promise<number> {
   let worst = 0;
   try {
     for (const number of [HUGE_NUMBER, COSTLY_NUMBER]) {
-      const l = createLocator({ nameservers: [server.nameserver], timeoutMs: 2000, tries: 2, enumSuffixes: [HOSTILE_ENUM_ORIGIN], enumFallback: 'sip:{digits}@127.0.0.1' });
+      const l = createLocator({
+        nameservers: [server.nameserver],
+        timeoutMs: 2000,
+        tries: 2,
+        enumSuffixes: [HOSTILE_ENUM_ORIGIN],
+        enumFallback: 'sip:{digits}@127.0.0.1',
+      });
       try {
         await l.dns!.query(`${[...number.slice(1)].reverse().join('.')}.${HOSTILE_ENUM_ORIGIN}`, 'NAPTR');
         const h = monitorEventLoopDelay({ resolution: 1 });
@@ -63,7 +69,12 @@ async function enumLoopDelay(): Promise<number> {
 /** Marks on sip:bank.example's targets (or on any target for every destination) after 3,000 forged reports. */
 async function forgedMarked(): Promise<number> {
   const addresses = ['127.0.0.12', '127.0.0.13', '127.0.0.14'];
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: addresses.map((a) => `bank.example. 60 IN A ${a}`), transports: ['udp'], family: 'ipv4' });
+  const l = createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: addresses.map((a) => `bank.example. 60 IN A ${a}`),
+    transports: ['udp'],
+    family: 'ipv4',
+  });
   try {
     const bank = 'sip:bank.example:5060';
     const targets = (await l.locate(bank)).targets;
@@ -72,15 +83,22 @@ async function forgedMarked(): Promise<number> {
       const numeric = `sip:${t.address}:5060`;
       // Half way, the attacker routes a call to the numeric URI through the proxy: it is handed out too.
       if (i === 1500) await l.locate(numeric);
-      const body = i % 2 === 0
-        ? { uri: numeric, failed: t.key, status: 503, retryAfter: 999999 }
-        : { uri: numeric, failed: t.key, status: 500, retryAfter: 999999, targets, target: t, destination: bank };
+      const body =
+        i % 2 === 0
+          ? { uri: numeric, failed: t.key, status: 503, retryAfter: 999999 }
+          : { uri: numeric, failed: t.key, status: 500, retryAfter: 999999, targets, target: t, destination: bank };
       if (!isReport(body)) continue;
       const report = parseReport(body);
       if (report instanceof Error) continue;
-      await l.failoverFrom(report.uri, report.failed, { status: report.status, retryAfter: report.retryAfter, failoverCodes: '5xx' }).catch((e: unknown) => {
-        if (!isSipLocateError(e, 'ENOTATARGET')) throw e;
-      });
+      await l
+        .failoverFrom(report.uri, report.failed, {
+          status: report.status,
+          retryAfter: report.retryAfter,
+          failoverCodes: '5xx',
+        })
+        .catch((e: unknown) => {
+          if (!isSipLocateError(e, 'ENOTATARGET')) throw e;
+        });
     }
     const onBank = (await l.locate(bank)).targets.filter((t) => t.mark !== undefined).length;
     return onBank + l.state().marks.length;
@@ -93,11 +111,21 @@ async function forgedMarked(): Promise<number> {
 function maximalPlan(i: number, now: number, oversized: boolean): PlanRecord {
   const name = (e: number, k: number): string => `${i}-${e}-${k}-`.padEnd(253, 'x') + '.t';
   const entry = (e: number): PlanRecord['entries'][number] => ({
-    kind: 'srv', transport: 'udp', source: 'srv',
+    kind: 'srv',
+    transport: 'udp',
+    source: 'srv',
     srv: Array.from({ length: 64 }, (_, k) => ({ priority: k, weight: 0, port: 5060, target: name(e, k) })),
-    hosts: oversized ? Array.from({ length: 64 }, (_, k) => ({ host: name(e, k), v4: ['127.66.66.66'], v6: [], ttl: 60 })) : [],
+    hosts: oversized
+      ? Array.from({ length: 64 }, (_, k) => ({ host: name(e, k), v4: ['127.66.66.66'], v6: [], ttl: 60 }))
+      : [],
   });
-  return { destination: `sip:victim${i}.example`, entries: Array.from({ length: oversized ? 32 : 3 }, (_, e) => entry(e)), ttl: 60, savedAt: now + 365 * 86_400_000, expiresAt: now + 3_600_000 };
+  return {
+    destination: `sip:victim${i}.example`,
+    entries: Array.from({ length: oversized ? 32 : 3 }, (_, e) => entry(e)),
+    ttl: 60,
+    savedAt: now + 365 * 86_400_000,
+    expiresAt: now + 3_600_000,
+  };
 }
 
 /** Heap growth, MB, of an instance after a second writer puts 300 maximal plans (and 10 oversized ones) on the shared prefix: live, and read at start. */
@@ -117,15 +145,37 @@ async function hostilePlansHeapMB(): Promise<{ live: number; catchUp: number }> 
     await until(() => victim.link.status().state === 'up', 'victim up');
     const h0 = heap();
     const now = Date.now();
-    const plans = [...Array.from({ length: 300 }, (_, i) => maximalPlan(i, now, false)), ...Array.from({ length: 10 }, (_, i) => maximalPlan(1000 + i, now, true))];
+    const plans = [
+      ...Array.from({ length: 300 }, (_, i) => maximalPlan(i, now, false)),
+      ...Array.from({ length: 10 }, (_, i) => maximalPlan(1000 + i, now, true)),
+    ];
     if (planRecordBytes(plans[0]!) > MAX_PLAN_BYTES) throw new Error('the maximal plan is over the bound');
-    const last: PlanRecord = { ...maximalPlan(9999, now, false), entries: [{ kind: 'address', transport: 'udp', source: 'address', host: 'x', port: 5060, addrs: { host: 'x', v4: ['127.0.0.1'], v6: [], ttl: 60 } }] };
+    const last: PlanRecord = {
+      ...maximalPlan(9999, now, false),
+      entries: [
+        {
+          kind: 'address',
+          transport: 'udp',
+          source: 'address',
+          host: 'x',
+          port: 5060,
+          addrs: { host: 'x', v4: ['127.0.0.1'], v6: [], ttl: 60 },
+        },
+      ],
+    };
     for (const plan of [...plans, last]) {
       const text = JSON.stringify(plan);
       await writer.sendCommand(['SET', `hostile:plan:${plan.destination}`, text, 'PX', '3600000']);
-      await writer.sendCommand(['PUBLISH', 'hostile:changes', JSON.stringify({ from: 'writer', changes: [{ ttl: 3_600_000, change: { op: 'plan', plan } }] })]);
+      await writer.sendCommand([
+        'PUBLISH',
+        'hostile:changes',
+        JSON.stringify({ from: 'writer', changes: [{ ttl: 3_600_000, change: { op: 'plan', plan } }] }),
+      ]);
     }
-    await until(() => victim.locator.savedPlans().some((p) => p.destination === last.destination), 'the last plan arrives');
+    await until(
+      () => victim.locator.savedPlans().some((p) => p.destination === last.destination),
+      'the last plan arrives',
+    );
     const live = (heap() - h0) / 1048576;
     const h1 = heap();
     const fresh = instance();
@@ -144,7 +194,12 @@ async function hostilePlansHeapMB(): Promise<{ live: number; catchUp: number }> 
 
 /** Heap after locating 50,000 and 100,000 distinct domains with cacheSize 50,000: true when 100,000 costs at most 15 % more. */
 export async function memoryBound(): Promise<{ heapMBAt: Record<string, number>; boundHolds: boolean }> {
-  const fake = await startFakeDns((q) => [reply(q, q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 3600, data: '127.0.0.1' }] } : { answers: [] })]);
+  const fake = await startFakeDns((q) => [
+    reply(
+      q,
+      q.type === 'A' ? { answers: [{ type: 'A', name: q.name, ttl: 3600, data: '127.0.0.1' }] } : { answers: [] },
+    ),
+  ]);
   const l = createLocator({ nameservers: [fake.nameserver], family: 'ipv4', cacheSize: 50_000, dns0x20: false });
   const h0 = heap();
   const at: Record<string, number> = {};
@@ -183,8 +238,11 @@ export async function benchHostile(): Promise<Record<string, number | boolean>> 
 }
 
 if (require.main === module) {
-  benchHostile().then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  benchHostile().then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

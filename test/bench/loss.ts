@@ -45,18 +45,20 @@ async function timed(n: number, job: (name: string) => Promise<void>): Promise<{
   const ms: number[] = [];
   let failed = 0;
   let left = n;
-  await Promise.all(Array.from({ length: PARALLEL }, async () => {
-    while (left-- > 0) {
-      const name = domain();
-      const t0 = performance.now();
-      try {
-        await job(name);
-      } catch {
-        failed++;
+  await Promise.all(
+    Array.from({ length: PARALLEL }, async () => {
+      while (left-- > 0) {
+        const name = domain();
+        const t0 = performance.now();
+        try {
+          await job(name);
+        } catch {
+          failed++;
+        }
+        ms.push(performance.now() - t0);
       }
-      ms.push(performance.now() - t0);
-    }
-  }));
+    }),
+  );
   return { ms, failed };
 }
 
@@ -67,7 +69,11 @@ async function locateOnce(l: SipLocator, name: string): Promise<void> {
 }
 
 /** One cell of ours: p50 and p99 in RTTs, failures and questions per locate. */
-async function ours(proxy: DnsProxy, loss: number, nameservers = [proxy.nameserver]): Promise<{ p50: number; p99: number; failed: number; perLocate: number }> {
+async function ours(
+  proxy: DnsProxy,
+  loss: number,
+  nameservers = [proxy.nameserver],
+): Promise<{ p50: number; p99: number; failed: number; perLocate: number }> {
   const l = createLocator({ nameservers });
   proxy.setLoss(loss);
   await timed(WARM, (name) => locateOnce(l, name));
@@ -116,9 +122,20 @@ async function falseDowns(downAfter: number, seed: number): Promise<number> {
     servers.push(uas);
   }
   const name = `mon${seed}.test`;
-  const records = [...servers.map((u, i) => `_sip._udp.${name}. 60 IN SRV 10 0 ${u.port} h${i}.${name}.`), ...servers.map((_, i) => `h${i}.${name}. 60 IN A 127.0.0.1`)];
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: records, transports: ['udp'], maxTargets: 64 });
-  const m = new Monitor(l, monitorSettingsFrom({ monitorUris: `sip:${name}`, monitorInterval: 1, monitorDownAfter: downAfter })!);
+  const records = [
+    ...servers.map((u, i) => `_sip._udp.${name}. 60 IN SRV 10 0 ${u.port} h${i}.${name}.`),
+    ...servers.map((_, i) => `h${i}.${name}. 60 IN A 127.0.0.1`),
+  ];
+  const l = createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: records,
+    transports: ['udp'],
+    maxTargets: 64,
+  });
+  const m = new Monitor(
+    l,
+    monitorSettingsFrom({ monitorUris: `sip:${name}`, monitorInterval: 1, monitorDownAfter: downAfter })!,
+  );
   let downs = 0;
   const off = l.events.on((e: ResolverEvent) => {
     if (e.op === 'down') downs++;
@@ -136,7 +153,10 @@ async function falseDowns(downAfter: number, seed: number): Promise<number> {
 export async function benchLoss(): Promise<Record<string, number | boolean>> {
   const zone = writeLossZone(4000);
   const full = await startDnsServer('bind', { zones: [{ origin: LOSS_ORIGIN, file: zone.file }] });
-  const minimal = await startDnsServer('bind', { zones: [{ origin: LOSS_ORIGIN, file: zone.file }], variant: 'minimal' });
+  const minimal = await startDnsServer('bind', {
+    zones: [{ origin: LOSS_ORIGIN, file: zone.file }],
+    variant: 'minimal',
+  });
   const proxy = await startProxy({ upstream: full.nameserver, delayMs: 8, jitterMs: 4, seed: 25 });
   const minProxy = await startProxy({ upstream: minimal.nameserver, delayMs: 8, jitterMs: 4, seed: 26 });
   const silent = await startFakeDns(() => []);

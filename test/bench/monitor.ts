@@ -26,15 +26,31 @@ function waitFor(l: SipLocator, op: 'up' | 'down', port: number): Promise<void> 
 }
 
 function srvPool(name: string, ports: number[]): string[] {
-  return [...ports.map((p, i) => `_sip._udp.${name}. 60 IN SRV ${i < 1 ? 10 : 20} 0 ${p} t${i}.${name}.`), ...ports.map((_, i) => `t${i}.${name}. 60 IN A 127.0.0.1`)];
+  return [
+    ...ports.map((p, i) => `_sip._udp.${name}. 60 IN SRV ${i < 1 ? 10 : 20} 0 ${p} t${i}.${name}.`),
+    ...ports.map((_, i) => `t${i}.${name}. 60 IN A 127.0.0.1`),
+  ];
 }
 
 /** One stop/start cycle: ms to down, locates that still put the dead server first, ms to up. */
 async function cycle(): Promise<{ detectMs: number; toDead: number; recoverMs: number }> {
   const dead = await startUdpUas();
   const other = await startUdpUas();
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: srvPool('bench.test', [dead.port, other.port]), transports: ['udp'] });
-  const m = new Monitor(l, monitorSettingsFrom({ monitorUris: 'sip:bench.test', monitorInterval: 0.5, monitorDownAfter: 2, monitorUpAfter: 2, monitorTimeout: 1 })!);
+  const l = createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: srvPool('bench.test', [dead.port, other.port]),
+    transports: ['udp'],
+  });
+  const m = new Monitor(
+    l,
+    monitorSettingsFrom({
+      monitorUris: 'sip:bench.test',
+      monitorInterval: 0.5,
+      monitorDownAfter: 2,
+      monitorUpAfter: 2,
+      monitorTimeout: 1,
+    })!,
+  );
   const up = waitFor(l, 'up', dead.port);
   m.start();
   await up;
@@ -80,8 +96,19 @@ async function cpuPer1k(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'sip-bench-mon-'));
   const zone = join(dir, 'many.test.zone');
   const servers = await manyServers(1000);
-  writeFileSync(zone, ['$ORIGIN many.test.', '$TTL 300', '@ IN SOA ns1 h 1 3600 600 86400 60', ' IN NS ns1', 'ns1 IN A 127.0.0.1', 't IN A 127.0.0.1',
-    ...servers.ports.map((p, i) => `_sip._udp.m${i % 20} IN SRV 10 10 ${p} t`), ''].join('\n'));
+  writeFileSync(
+    zone,
+    [
+      '$ORIGIN many.test.',
+      '$TTL 300',
+      '@ IN SOA ns1 h 1 3600 600 86400 60',
+      ' IN NS ns1',
+      'ns1 IN A 127.0.0.1',
+      't IN A 127.0.0.1',
+      ...servers.ports.map((p, i) => `_sip._udp.m${i % 20} IN SRV 10 10 ${p} t`),
+      '',
+    ].join('\n'),
+  );
   // The port NSD is given can be one a server took meanwhile: try another.
   let dns: RunningDnsServer | undefined;
   for (let attempt = 1; !dns; attempt++) {
@@ -95,9 +122,17 @@ async function cpuPer1k(): Promise<number> {
     }
   }
   const l = createLocator({ nameservers: [dns.nameserver], transports: ['udp'], maxTargets: 1024 });
-  const m = new Monitor(l, monitorSettingsFrom({ monitorUris: Array.from({ length: 20 }, (_, i) => `sip:m${i}.many.test`).join('\n'), monitorInterval: 10, monitorTimeout: 2 })!, {
-    onProblem: (uri, err) => process.stderr.write(`monitor: ${uri}: ${err.code} ${err.message}\n`),
-  });
+  const m = new Monitor(
+    l,
+    monitorSettingsFrom({
+      monitorUris: Array.from({ length: 20 }, (_, i) => `sip:m${i}.many.test`).join('\n'),
+      monitorInterval: 10,
+      monitorTimeout: 2,
+    })!,
+    {
+      onProblem: (uri, err) => process.stderr.write(`monitor: ${uri}: ${err.code} ${err.message}\n`),
+    },
+  );
   try {
     m.start();
     // Two rounds to warm up: the first spreads the targets over the interval, and V8 optimises the probe path only
@@ -110,7 +145,15 @@ async function cpuPer1k(): Promise<number> {
     const used = process.cpuUsage(c0);
     const wall = performance.now() - t0;
     const up = l.health.list().filter((h) => h.state === 'up').length;
-    if (up !== 1000) throw new Error(`only ${up} of 1000 targets are up: ${JSON.stringify(l.health.list().filter((h) => h.state !== 'up').slice(0, 3))}, ${l.health.size} known, ${m.size} probed`);
+    if (up !== 1000)
+      throw new Error(
+        `only ${up} of 1000 targets are up: ${JSON.stringify(
+          l.health
+            .list()
+            .filter((h) => h.state !== 'up')
+            .slice(0, 3),
+        )}, ${l.health.size} known, ${m.size} probed`,
+      );
     return ((used.user + used.system) / 1000 / wall) * 100;
   } finally {
     await m.close();

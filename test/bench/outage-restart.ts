@@ -15,9 +15,41 @@ export function outageZone(zone: string, dead: () => boolean): FakeHandler {
     if (dead()) return [];
     const name = q.name.toLowerCase();
     const d = pattern.exec(name)?.[1];
-    if (q.type === 'NAPTR' && d && !name.startsWith('_')) return [reply(q, { answers: [{ type: 'NAPTR', name: q.name, ttl: 5, data: { order: 10, preference: 10, flags: 's', services: 'SIP+D2U', regexp: '', replacement: `_sip._udp.${d}.${zone}` } }] })];
-    if (q.type === 'SRV' && d) return [reply(q, { answers: [{ type: 'SRV', name: q.name, ttl: 5, data: { priority: 10, weight: 1, port: 5060, target: `h.${d}.${zone}` } }] })];
-    if (q.type === 'A' && name.startsWith('h.')) return [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 5, data: '127.0.0.1' }] })];
+    if (q.type === 'NAPTR' && d && !name.startsWith('_'))
+      return [
+        reply(q, {
+          answers: [
+            {
+              type: 'NAPTR',
+              name: q.name,
+              ttl: 5,
+              data: {
+                order: 10,
+                preference: 10,
+                flags: 's',
+                services: 'SIP+D2U',
+                regexp: '',
+                replacement: `_sip._udp.${d}.${zone}`,
+              },
+            },
+          ],
+        }),
+      ];
+    if (q.type === 'SRV' && d)
+      return [
+        reply(q, {
+          answers: [
+            {
+              type: 'SRV',
+              name: q.name,
+              ttl: 5,
+              data: { priority: 10, weight: 1, port: 5060, target: `h.${d}.${zone}` },
+            },
+          ],
+        }),
+      ];
+    if (q.type === 'A' && name.startsWith('h.'))
+      return [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 5, data: '127.0.0.1' }] })];
     return [reply(q, {})];
   };
 }
@@ -27,16 +59,26 @@ function mapContext(): ContextLike {
   const data = new Map<string, string>();
   return {
     get: (key, _store, cb) => setImmediate(() => cb(null, data.has(key) ? JSON.parse(data.get(key)!) : undefined)),
-    set: (key, value, _store, cb) => setImmediate(() => {
-      data.set(key, JSON.stringify(value));
-      cb(null);
-    }),
+    set: (key, value, _store, cb) =>
+      setImmediate(() => {
+        data.set(key, JSON.stringify(value));
+        cb(null);
+      }),
   };
 }
 
 async function linked(nameserver: string, context: ContextLike): Promise<{ locator: SipLocator; link: StoreLink }> {
-  const locator = createLocator({ nameservers: [nameserver], transports: ['udp'], family: 'ipv4', timeoutMs: 500, tries: 2 });
-  const link = linkStore(locator, createContextStore(context, { snapshot: () => ({ ...locator.state(), plans: locator.savedPlans() }) }));
+  const locator = createLocator({
+    nameservers: [nameserver],
+    transports: ['udp'],
+    family: 'ipv4',
+    timeoutMs: 500,
+    tries: 2,
+  });
+  const link = linkStore(
+    locator,
+    createContextStore(context, { snapshot: () => ({ ...locator.state(), plans: locator.savedPlans() }) }),
+  );
   while (link.status().state !== 'up') await new Promise((r) => setImmediate(r));
   return { locator, link };
 }

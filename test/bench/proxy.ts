@@ -21,11 +21,19 @@ import { LAB_RESOLVER, startKamailioLab, type KamailioLab } from '../servers/kam
 const STICKY = 'sip:alice@sticky.kam.test';
 /** Rounds of the interleaved p99 measurements (each round: one phase of each kind). */
 const ROUNDS = 10;
-const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
+const quantile = (xs: number[], q: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * q))]!;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** Sends `count` OPTIONS for `ruri` to port, one every 1000/rate ms whatever the answers do, and resolves with their times. */
-async function openLoop(sock: Socket, port: number, ruri: string, rate: number, count: number, during?: (i: number) => void): Promise<number[]> {
+async function openLoop(
+  sock: Socket,
+  port: number,
+  ruri: string,
+  rate: number,
+  count: number,
+  during?: (i: number) => void,
+): Promise<number[]> {
   const pending: Array<Promise<number>> = [];
   const start = performance.now();
   for (let i = 0; i < count; i++) {
@@ -48,12 +56,18 @@ export async function benchProxy(runs = 300): Promise<Record<string, number | bo
       for (let i = 0; i < n; i++) await sendSip(sock, port, 'OPTIONS', STICKY);
     };
     await warm(lab.kamailio.port, 50);
-    const state = (await (await fetch(`${lab.red.adminUrl}/sip-resolver/${LAB_RESOLVER}/state`)).json()) as { pins: Array<{ destination: string; target: { uri: string } }> };
+    const state = (await (await fetch(`${lab.red.adminUrl}/sip-resolver/${LAB_RESOLVER}/state`)).json()) as {
+      pins: Array<{ destination: string; target: { uri: string } }>;
+    };
     const pinned = state.pins.find((p) => p.destination.includes('sticky.kam.test'))!.target.uri;
     // The same config with a fixed destination (the pinned server) instead of the async lookup.
     const lookupLine = '\tif (!async_task_route("LOCATE_NEW")) t_reply("500", "Lookup not started");\n';
-    const fixedConfig = lab.config.replace(lookupLine, `\t$du = "${pinned}";\n\tif (!t_relay()) t_reply("500", "Relay failed");\n`);
-    if (fixedConfig === lab.config) throw new Error('the kamailio.cfg no longer has the async_task_route call the bench replaces');
+    const fixedConfig = lab.config.replace(
+      lookupLine,
+      `\t$du = "${pinned}";\n\tif (!t_relay()) t_reply("500", "Relay failed");\n`,
+    );
+    if (fixedConfig === lab.config)
+      throw new Error('the kamailio.cfg no longer has the async_task_route call the bench replaces');
     const fixed = await startKamailio(fixedConfig, lab.substitutions);
     try {
       await warm(fixed.port, 50);
@@ -86,12 +100,24 @@ export async function benchProxy(runs = 300): Promise<Record<string, number | bo
       const flood = await authFlood(lab, sock);
       const freeze = await freezeDrops(lab, sock);
       return {
-        addedMsP50: r3(quantile(withLookup, 0.5) - quantile(direct, 0.5)), failoverMs: r3(quantile(failover, 0.5) - quantile(warmAfterReset, 0.5)),
-        addedMsP99At200: r3(quantile(addedPerRound, 0.5)), freezeRcvbufErrors: freeze.drops, authFloodP99Ratio: r3(quantile(flood.ratios, 0.5)),
-        addedMsP99At200Pooled: r3(quantile(at200, 0.99) - quantile(fixedAt200, 0.99)), authFloodP99RatioPooled: r3(flood.p99Flood / flood.p99Normal),
-        lookupMsP50: r3(quantile(withLookup, 0.5)), fixedMsP50: r3(quantile(direct, 0.5)), lookupMsP99At200: r3(quantile(at200, 0.99)), fixedMsP99At200: r3(quantile(fixedAt200, 0.99)),
-        authFloodP99Ms: r3(flood.p99Flood), authNormalP99Ms: r3(flood.p99Normal), authFloodRejected: flood.rejected,
-        freezeRcvbufErrorsMachine: freeze.machineDrops, freezeCallsRoutedBySecondary: freeze.bySecondary, freezeAnswered: freeze.answered, runs,
+        addedMsP50: r3(quantile(withLookup, 0.5) - quantile(direct, 0.5)),
+        failoverMs: r3(quantile(failover, 0.5) - quantile(warmAfterReset, 0.5)),
+        addedMsP99At200: r3(quantile(addedPerRound, 0.5)),
+        freezeRcvbufErrors: freeze.drops,
+        authFloodP99Ratio: r3(quantile(flood.ratios, 0.5)),
+        addedMsP99At200Pooled: r3(quantile(at200, 0.99) - quantile(fixedAt200, 0.99)),
+        authFloodP99RatioPooled: r3(flood.p99Flood / flood.p99Normal),
+        lookupMsP50: r3(quantile(withLookup, 0.5)),
+        fixedMsP50: r3(quantile(direct, 0.5)),
+        lookupMsP99At200: r3(quantile(at200, 0.99)),
+        fixedMsP99At200: r3(quantile(fixedAt200, 0.99)),
+        authFloodP99Ms: r3(flood.p99Flood),
+        authNormalP99Ms: r3(flood.p99Normal),
+        authFloodRejected: flood.rejected,
+        freezeRcvbufErrorsMachine: freeze.machineDrops,
+        freezeCallsRoutedBySecondary: freeze.bySecondary,
+        freezeAnswered: freeze.answered,
+        runs,
       };
     } finally {
       await fixed.stop();
@@ -126,10 +152,15 @@ process.on('SIGTERM', () => { clearInterval(timer); process.stdout.write(String(
  * Lookup p99 through Kamailio at 50/s, without and with 200 requests/s carrying a wrong secret from another process:
  * 2 s of each in turn, ROUNDS times (the flood client is paused with SIGSTOP between its phases).
  */
-async function authFlood(lab: KamailioLab, sock: Socket): Promise<{ p99Normal: number; p99Flood: number; ratios: number[]; rejected: number }> {
+async function authFlood(
+  lab: KamailioLab,
+  sock: Socket,
+): Promise<{ p99Normal: number; p99Flood: number; ratios: number[]; rejected: number }> {
   const wrong = { authorization: `Basic ${Buffer.from('kamailio:not-the-secret').toString('base64')}` };
   const url = `${lab.red.url}/route?uri=${encodeURIComponent(STICKY)}`;
-  const flooder = spawn(process.execPath, ['-e', FLOOD_CLIENT, url, JSON.stringify(wrong), '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const flooder = spawn(process.execPath, ['-e', FLOOD_CLIENT, url, JSON.stringify(wrong), '200'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   flooder.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const normal: number[] = [];
@@ -150,11 +181,19 @@ async function authFlood(lab: KamailioLab, sock: Socket): Promise<{ p99Normal: n
     flooder.kill('SIGTERM');
     await new Promise<void>((r) => flooder.once('exit', () => r()));
   }
-  return { p99Normal: quantile(normal, 0.99), p99Flood: quantile(underFlood, 0.99), ratios, rejected: Number(out) || 0 };
+  return {
+    p99Normal: quantile(normal, 0.99),
+    p99Flood: quantile(underFlood, 0.99),
+    ratios,
+    rejected: Number(out) || 0,
+  };
 }
 
 /** UDP receive-buffer errors while the first Node-RED is frozen for 5 s under 50 requests/s (2 s before, 2 s after). */
-async function freezeDrops(lab: KamailioLab, sock: Socket): Promise<{ drops: number; machineDrops: number; answered: number; bySecondary: number }> {
+async function freezeDrops(
+  lab: KamailioLab,
+  sock: Socket,
+): Promise<{ drops: number; machineDrops: number; answered: number; bySecondary: number }> {
   const before = udpDrops(lab.kamailio.port);
   const machineBefore = rcvbufErrors();
   const from = lab.kamailio.logLength();
@@ -171,7 +210,12 @@ async function freezeDrops(lab: KamailioLab, sock: Socket): Promise<{ drops: num
       if (i === 350) thaw();
     });
     const bySecondary = [...lab.kamailio.logSince(from).matchAll(/ROUTED OPTIONS \S+ \S+ by nodered_b/g)].length;
-    return { drops: udpDrops(lab.kamailio.port) - before, machineDrops: rcvbufErrors() - machineBefore, answered: times.length, bySecondary };
+    return {
+      drops: udpDrops(lab.kamailio.port) - before,
+      machineDrops: rcvbufErrors() - machineBefore,
+      answered: times.length,
+      bySecondary,
+    };
   } finally {
     thaw();
   }

@@ -13,7 +13,10 @@ export async function clusterFailover(): Promise<{ clusterFailoverMs: number } |
   const cluster = await startCluster();
   const pair = [0, 1].map(() => {
     const locator = createLocator({ nameservers: ['127.0.0.1:9'], sticky: true });
-    const link = linkStore(locator, createRedisStore({ url: 'redis://cluster', prefix: 'bench', topology: 'cluster', nodes: cluster.seeds }));
+    const link = linkStore(
+      locator,
+      createRedisStore({ url: 'redis://cluster', prefix: 'bench', topology: 'cluster', nodes: cluster.seeds }),
+    );
     return { locator, link };
   });
   const wait = async (ok: () => boolean, ms: number): Promise<void> => {
@@ -24,16 +27,25 @@ export async function clusterFailover(): Promise<{ clusterFailoverMs: number } |
     }
   };
   try {
-    const [a, b] = pair as [typeof pair[0], typeof pair[0]];
+    const [a, b] = pair as [(typeof pair)[0], (typeof pair)[0]];
     await wait(() => a.link.status().state === 'up' && b.link.status().state === 'up', 30_000);
     const { primary, replica } = cluster.ownerOf(storeKeys('bench', true).base);
-    if (!replica) throw new Error('the slot\'s primary has no replica');
+    if (!replica) throw new Error("the slot's primary has no replica");
     const t0 = performance.now();
     await primary.kill();
-    await wait(() => cluster.cli(replica, 'ROLE').startsWith('master') && a.link.status().state === 'up' && b.link.status().state === 'up', 30_000);
+    await wait(
+      () =>
+        cluster.cli(replica, 'ROLE').startsWith('master') &&
+        a.link.status().state === 'up' &&
+        b.link.status().state === 'up',
+      30_000,
+    );
     a.locator.markSucceeded({ transport: 'udp', address: '127.0.4.1', port: 5060 }, 'sip:failover.bench;udp');
     b.locator.markFailed({ transport: 'udp', address: '127.0.4.2', port: 5060 }, { reason: '503', retryAfter: 60 });
-    await wait(() => b.locator.pinnedTarget('sip:failover.bench;udp') !== undefined && a.locator.state().marks.length === 1, 30_000);
+    await wait(
+      () => b.locator.pinnedTarget('sip:failover.bench;udp') !== undefined && a.locator.state().marks.length === 1,
+      30_000,
+    );
     return { clusterFailoverMs: Math.round(performance.now() - t0) };
   } finally {
     for (const { link, locator } of pair) {

@@ -19,7 +19,16 @@ export interface StoreScale {
   catchupMaxStallMs: number;
 }
 
-const T = (n: number): Target => withAddressing({ transport: 'udp', address: `127.0.1.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
+const T = (n: number): Target =>
+  withAddressing({
+    transport: 'udp',
+    address: `127.0.1.${n}`,
+    port: 5060,
+    family: 4,
+    host: `h${n}.test`,
+    source: 'srv',
+    ttl: 60,
+  });
 
 /** Measures a 100,000-pin burst and a 100,000-pin catch-up on loopback. */
 export async function storeScale(): Promise<StoreScale | { skipped: string }> {

@@ -11,7 +11,16 @@ export async function sentinelFailover(): Promise<{ sentinelFailoverMs: number }
   const group = await startSentinels();
   const pair = [0, 1].map(() => {
     const locator = createLocator({ nameservers: ['127.0.0.1:9'], sticky: true });
-    const link = linkStore(locator, createRedisStore({ url: 'redis://sentinel/0', prefix: 'bench', topology: 'sentinel', sentinels: group.sentinels, masterName: group.masterName }));
+    const link = linkStore(
+      locator,
+      createRedisStore({
+        url: 'redis://sentinel/0',
+        prefix: 'bench',
+        topology: 'sentinel',
+        sentinels: group.sentinels,
+        masterName: group.masterName,
+      }),
+    );
     return { locator, link };
   });
   const wait = async (ok: () => boolean | Promise<boolean>, ms: number): Promise<void> => {
@@ -22,11 +31,17 @@ export async function sentinelFailover(): Promise<{ sentinelFailoverMs: number }
     }
   };
   try {
-    const [a, b] = pair as [typeof pair[0], typeof pair[0]];
+    const [a, b] = pair as [(typeof pair)[0], (typeof pair)[0]];
     await wait(() => a.link.status().state === 'up' && b.link.status().state === 'up', 30_000);
     const t0 = performance.now();
     await group.primary.kill();
-    await wait(async () => (await group.primaryPort()) === group.replica.port && a.link.status().state === 'up' && b.link.status().state === 'up', 30_000);
+    await wait(
+      async () =>
+        (await group.primaryPort()) === group.replica.port &&
+        a.link.status().state === 'up' &&
+        b.link.status().state === 'up',
+      30_000,
+    );
     a.locator.markSucceeded({ transport: 'udp', address: '127.0.4.1', port: 5060 }, 'sip:failover.bench;udp');
     await wait(() => b.locator.pinnedTarget('sip:failover.bench;udp') !== undefined, 30_000);
     return { sentinelFailoverMs: Math.round(performance.now() - t0) };

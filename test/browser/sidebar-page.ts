@@ -5,13 +5,19 @@ import type { Browser, Page } from 'playwright-core';
 export async function openSidebar(page: Page): Promise<void> {
   await page.waitForSelector('.red-ui-palette-node[data-palette-type="sip-locate"]', { timeout: 30000 });
   // The editor may still restore its last sidebar tab after the plugin loaded: show ours until it stays shown.
-  await page.waitForFunction(() => {
-    const RED = (window as unknown as { RED: { sidebar: { show(id: string): void; containsTab(id: string): boolean } } }).RED;
-    if (!RED.sidebar.containsTab('sip-locate')) return false;
-    RED.sidebar.show('sip-locate');
-    const box = document.querySelector('.sip-sb-resolver');
-    return box !== null && box.getClientRects().length > 0;
-  }, undefined, { polling: 250, timeout: 20000 });
+  await page.waitForFunction(
+    () => {
+      const RED = (
+        window as unknown as { RED: { sidebar: { show(id: string): void; containsTab(id: string): boolean } } }
+      ).RED;
+      if (!RED.sidebar.containsTab('sip-locate')) return false;
+      RED.sidebar.show('sip-locate');
+      const box = document.querySelector('.sip-sb-resolver');
+      return box !== null && box.getClientRects().length > 0;
+    },
+    undefined,
+    { polling: 250, timeout: 20000 },
+  );
 }
 
 /** A new 1400x900 page on the editor at url, with the SIP sidebar shown. */

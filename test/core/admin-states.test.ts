@@ -22,10 +22,17 @@ const URI = 'sip:trunk.test';
 const t = (last: number): TargetKey => ({ transport: 'udp', address: `127.0.0.${last}`, port: 5060 });
 
 function locator(now: () => number, sticky = false) {
-  return createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: STATIC, transports: ['udp'], sticky, clock: { now } });
+  return createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: STATIC,
+    transports: ['udp'],
+    sticky,
+    clock: { now },
+  });
 }
 
-const order = async (l: ReturnType<typeof locator>): Promise<string[]> => (await l.locate(URI)).targets.map((x) => x.address);
+const order = async (l: ReturnType<typeof locator>): Promise<string[]> =>
+  (await l.locate(URI)).targets.map((x) => x.address);
 
 test('drain lists a target after the healthy ones, disable leaves it out while others remain, enable restores the order', async () => {
   const now = 1_000_000;
@@ -40,7 +47,11 @@ test('drain lists a target after the healthy ones, disable leaves it out while o
   assert.deepEqual(await order(l), ['127.0.0.11', '127.0.0.12']);
   l.setTargetState(t(11), 'disable');
   l.setTargetState(t(12), 'disable');
-  assert.deepEqual(await order(l), ['127.0.0.11', '127.0.0.12', '127.0.0.13'], 'all disabled: listed rather than nothing');
+  assert.deepEqual(
+    await order(l),
+    ['127.0.0.11', '127.0.0.12', '127.0.0.13'],
+    'all disabled: listed rather than nothing',
+  );
   for (const n of [11, 12, 13]) l.setTargetState(t(n), 'enable');
   l.markSucceeded(t(12));
   assert.deepEqual(await order(l), ['127.0.0.11', '127.0.0.12', '127.0.0.13']);
@@ -97,20 +108,37 @@ test('operator changes are events and store changes; seconds expire; remote chan
   l.setTargetState(t(12), 'disable');
   l.setTargetState(t(12), 'enable');
   l.setTargetState(t(13), 'enable'); // nothing to clear
-  assert.deepEqual(seen.map((e) => [e.op, e.target?.address, e.state, e.expiresAt]), [
-    ['drain', '127.0.0.11', 'drain', 1_030_000],
-    ['disable', '127.0.0.12', 'disable', undefined],
-    ['enable', '127.0.0.12', undefined, undefined],
-  ]);
-  assert.deepEqual(changes.map((c) => c.op === 'admin' && [c.admin.state, c.admin.address]), [['drain', '127.0.0.11'], ['disable', '127.0.0.12'], ['enable', '127.0.0.12']]);
-  assert.deepEqual(l.adminStates().map((a) => [a.address, a.state, a.expiresAt]), [['127.0.0.11', 'drain', 1_030_000]]);
+  assert.deepEqual(
+    seen.map((e) => [e.op, e.target?.address, e.state, e.expiresAt]),
+    [
+      ['drain', '127.0.0.11', 'drain', 1_030_000],
+      ['disable', '127.0.0.12', 'disable', undefined],
+      ['enable', '127.0.0.12', undefined, undefined],
+    ],
+  );
+  assert.deepEqual(
+    changes.map((c) => c.op === 'admin' && [c.admin.state, c.admin.address]),
+    [
+      ['drain', '127.0.0.11'],
+      ['disable', '127.0.0.12'],
+      ['enable', '127.0.0.12'],
+    ],
+  );
+  assert.deepEqual(
+    l.adminStates().map((a) => [a.address, a.state, a.expiresAt]),
+    [['127.0.0.11', 'drain', 1_030_000]],
+  );
   now += 30_000;
   assert.deepEqual(l.adminStates(), [], 'expired after its seconds');
   assert.deepEqual(await order(l), ['127.0.0.11', '127.0.0.12', '127.0.0.13']);
   l.apply({ op: 'admin', admin: { ...t(13), state: 'disable', since: now } });
   assert.deepEqual(await order(l), ['127.0.0.11', '127.0.0.12']);
   assert.equal(seen.at(-1)?.op, 'disable');
-  assert.equal(changes.filter((c) => c.op !== 'plan').length, 3, 'a remote change is not written back (the locates save their plans)');
+  assert.equal(
+    changes.filter((c) => c.op !== 'plan').length,
+    3,
+    'a remote change is not written back (the locates save their plans)',
+  );
   l.close();
 });
 
@@ -127,7 +155,10 @@ test('bad requests are EINVALIDOPTION and change nothing', () => {
     [undefined, 'drain', undefined],
   ];
   for (const [target, state, seconds] of bad) {
-    assert.throws(() => l.setTargetState(target as TargetKey, state as 'drain', seconds as number), (e: unknown) => e instanceof SipLocateError && e.code === 'EINVALIDOPTION');
+    assert.throws(
+      () => l.setTargetState(target as TargetKey, state as 'drain', seconds as number),
+      (e: unknown) => e instanceof SipLocateError && e.code === 'EINVALIDOPTION',
+    );
   }
   assert.deepEqual(l.adminStates(), []);
   l.close();
@@ -135,7 +166,8 @@ test('bad requests are EINVALIDOPTION and change nothing', () => {
 
 test('AdminStates holds at most its bound: the oldest entry goes first', () => {
   const a = new AdminStates({ now: () => 0 }, 1000);
-  for (let i = 0; i < 1500; i++) a.put({ transport: 'udp', address: `10.0.${i >> 8}.${i & 255}`, port: 5060, state: 'drain', since: 0 });
+  for (let i = 0; i < 1500; i++)
+    a.put({ transport: 'udp', address: `10.0.${i >> 8}.${i & 255}`, port: 5060, state: 'drain', since: 0 });
   assert.equal(a.size, 1000);
   assert.equal(a.get({ transport: 'udp', address: '10.0.0.0', port: 5060 }), undefined);
   assert.equal(a.get({ transport: 'udp', address: '10.0.5.219', port: 5060 })?.state, 'drain');

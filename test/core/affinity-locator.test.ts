@@ -21,7 +21,9 @@ describe('affinity keys through the locator', { skip: skipUnless('bind') }, () =
   const clock = { now: () => now };
   const open: SipLocator[] = [];
   before(async () => {
-    server = await startDnsServer('bind', { zones: [{ origin: 'carriers.test', file: zonePath('carriers.test.zone') }] });
+    server = await startDnsServer('bind', {
+      zones: [{ origin: 'carriers.test', file: zonePath('carriers.test.zone') }],
+    });
   });
   after(async () => {
     for (const l of open) l.close();
@@ -49,7 +51,9 @@ describe('affinity keys through the locator', { skip: skipUnless('bind') }, () =
       assert.equal(x.affinityKey, key);
     }
     // Priority 20 stays after priority 10 for every key.
-    assert.ok(KEYS.every((key) => host(a.locateCached(POOL, { key })!.targets.at(-1)!) === 'backup.pool.carriers.test'));
+    assert.ok(
+      KEYS.every((key) => host(a.locateCached(POOL, { key })!.targets.at(-1)!) === 'backup.pool.carriers.test'),
+    );
   });
 
   test('six equal servers share 3000 keys evenly, and weights 30/10 share them 3:1 (within 3 %)', async () => {
@@ -93,12 +97,27 @@ describe('affinity keys through the locator', { skip: skipUnless('bind') }, () =
     });
   }
 
-  test('failover() with a key hands out the key\'s next server by hash, and a bad key is EINVALIDMSG', async () => {
+  test("failover() with a key hands out the key's next server by hash, and a bad key is EINVALIDMSG", async () => {
     const l = make();
     const r = await l.locate(POOL, { key: 'bob' });
-    const next = l.failover({ destination: r.destination, targets: r.targets, tried: [r.targets[0]!], key: 'bob' }, { reason: 'timeout' });
+    const next = l.failover(
+      { destination: r.destination, targets: r.targets, tried: [r.targets[0]!], key: 'bob' },
+      { reason: 'timeout' },
+    );
     assert.equal(next?.host, r.targets[1]!.host);
-    assert.throws(() => l.failover({ destination: r.destination, targets: r.targets, tried: [r.targets[0]!], key: 'x'.repeat(MAX_AFFINITY_KEY + 1) }, { reason: 'timeout' }), (e: unknown) => isSipLocateError(e, 'EINVALIDMSG'));
+    assert.throws(
+      () =>
+        l.failover(
+          {
+            destination: r.destination,
+            targets: r.targets,
+            tried: [r.targets[0]!],
+            key: 'x'.repeat(MAX_AFFINITY_KEY + 1),
+          },
+          { reason: 'timeout' },
+        ),
+      (e: unknown) => isSipLocateError(e, 'EINVALIDMSG'),
+    );
   });
 
   test('sticky: a pin per (destination, key), shared names "destination#key", at most maxPins kept (LRU)', async () => {
@@ -106,8 +125,16 @@ describe('affinity keys through the locator', { skip: skipUnless('bind') }, () =
     await l.locate(POOL);
     for (const key of KEYS.slice(0, 300)) assert.equal(l.locateCached(POOL, { key })!.sticky, true);
     assert.equal(l.held().pins, 100);
-    const pins = l.state().pins.map((p) => p.destination).sort();
-    assert.deepEqual(pins, KEYS.slice(200, 300).map((k) => `sip:pool.carriers.test;transport=udp#${k}`).sort());
+    const pins = l
+      .state()
+      .pins.map((p) => p.destination)
+      .sort();
+    assert.deepEqual(
+      pins,
+      KEYS.slice(200, 300)
+        .map((k) => `sip:pool.carriers.test;transport=udp#${k}`)
+        .sort(),
+    );
   });
 
   test('sticky keeps a moved key where it moved; failback gives it back when its server is usable, with no pin', async () => {
@@ -130,19 +157,25 @@ describe('affinity keys through the locator', { skip: skipUnless('bind') }, () =
     }
   });
 
-  test('failoverFrom() with a key: the report names the key\'s server, the next one is the key\'s second', async () => {
+  test("failoverFrom() with a key: the report names the key's server, the next one is the key's second", async () => {
     const l = make();
     const r = await l.locate(POOL, { key: 'dave' });
     const out = await l.failoverFrom(POOL, r.targets[0]!.key, { status: 503, key: 'dave' });
     assert.equal(out.target?.host, r.targets[1]!.host);
     assert.equal(out.affinityKey, 'dave');
-    await assert.rejects(l.failoverFrom(POOL, r.targets[0]!.key, { status: 503, key: 'tab\there' }), (e: unknown) => isSipLocateError(e, 'EINVALIDMSG'));
+    await assert.rejects(l.failoverFrom(POOL, r.targets[0]!.key, { status: 503, key: 'tab\there' }), (e: unknown) =>
+      isSipLocateError(e, 'EINVALIDMSG'),
+    );
   });
 
   test('keys are checked: control characters and over 256 characters are refused, 256 is accepted', async () => {
     const l = make();
     for (const key of ['a\u0000b', 'line\r\nbreak', 'x'.repeat(MAX_AFFINITY_KEY + 1)]) {
-      await assert.rejects(l.locate(POOL, { key }), (e: unknown) => isSipLocateError(e, 'EINVALIDOPTION'), JSON.stringify(key.slice(0, 10)));
+      await assert.rejects(
+        l.locate(POOL, { key }),
+        (e: unknown) => isSipLocateError(e, 'EINVALIDOPTION'),
+        JSON.stringify(key.slice(0, 10)),
+      );
     }
     const r = await l.locate(POOL, { key: 'x'.repeat(MAX_AFFINITY_KEY) });
     assert.equal(r.affinityKey?.length, MAX_AFFINITY_KEY);
@@ -155,12 +188,18 @@ describe('affinity keys through the locator', { skip: skipUnless('bind') }, () =
     assert.match(note(first), /hash rank 1 for the key "erin"/);
     l.markFailed(first.targets[0]!, { reason: 'timeout' });
     const second = await l.locate(POOL, { key: 'erin', trace: true });
-    assert.match(note(second), new RegExp(`^Failover: udp:${second.targets[0]!.address.replace(/\./g, '\\.')}:5060 ranks 2 .*grey`));
+    assert.match(
+      note(second),
+      new RegExp(`^Failover: udp:${second.targets[0]!.address.replace(/\./g, '\\.')}:5060 ranks 2 .*grey`),
+    );
     const sticky = make({ sticky: true });
     await sticky.locate(POOL, { key: 'erin' });
     sticky.markFailed(first.targets[0]!, { reason: 'timeout' });
     await sticky.locate(POOL, { key: 'erin' }); // pins the key's second server
     now += 40_000; // the grey mark lapses: the hash would put the first server back, the pin keeps the second
-    assert.match(note(await sticky.locate(POOL, { key: 'erin', trace: true })), /is the sticky server \(pin\) of .* for the key "erin"; by weighted rendezvous hashing .* it ranks 2/);
+    assert.match(
+      note(await sticky.locate(POOL, { key: 'erin', trace: true })),
+      /is the sticky server \(pin\) of .* for the key "erin"; by weighted rendezvous hashing .* it ranks 2/,
+    );
   });
 });

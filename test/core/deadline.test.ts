@@ -10,9 +10,16 @@ test('withDeadline resolves with the work and leaves no listener on the caller s
   let removed = 0;
   const add = caller.signal.addEventListener.bind(caller.signal);
   const remove = caller.signal.removeEventListener.bind(caller.signal);
-  caller.signal.addEventListener = ((...a: Parameters<typeof add>) => { added++; add(...a); }) as typeof add;
-  caller.signal.removeEventListener = ((...a: Parameters<typeof remove>) => { removed++; remove(...a); }) as typeof remove;
-  for (let i = 0; i < 20; i++) assert.equal(await withDeadline(async () => i, { ms: 1000, signal: caller.signal, timeout: late }), i);
+  caller.signal.addEventListener = ((...a: Parameters<typeof add>) => {
+    added++;
+    add(...a);
+  }) as typeof add;
+  caller.signal.removeEventListener = ((...a: Parameters<typeof remove>) => {
+    removed++;
+    remove(...a);
+  }) as typeof remove;
+  for (let i = 0; i < 20; i++)
+    assert.equal(await withDeadline(async () => i, { ms: 1000, signal: caller.signal, timeout: late }), i);
   assert.equal(added, 20);
   assert.equal(removed, 20);
 });
@@ -21,7 +28,13 @@ test('withDeadline rejects with timeout() after ms and aborts the work signal (m
   mock.timers.enable({ apis: ['setTimeout'] });
   try {
     let workSignal: AbortSignal | undefined;
-    const p = withDeadline((s) => { workSignal = s; return new Promise<number>(() => undefined); }, { ms: 500, timeout: late });
+    const p = withDeadline(
+      (s) => {
+        workSignal = s;
+        return new Promise<number>(() => undefined);
+      },
+      { ms: 500, timeout: late },
+    );
     mock.timers.tick(499);
     assert.equal(workSignal?.aborted, false);
     mock.timers.tick(1);
@@ -36,18 +49,41 @@ test('withDeadline rejects with cancelled() when the caller aborts, before or du
   const before = new AbortController();
   before.abort();
   let ran = false;
-  await assert.rejects(withDeadline(async () => { ran = true; return 1; }, { ms: 1000, signal: before.signal, timeout: late, cancelled: () => new Error('cancelled') }), /cancelled/);
+  await assert.rejects(
+    withDeadline(
+      async () => {
+        ran = true;
+        return 1;
+      },
+      { ms: 1000, signal: before.signal, timeout: late, cancelled: () => new Error('cancelled') },
+    ),
+    /cancelled/,
+  );
   assert.equal(ran, false);
   const during = new AbortController();
   let workSignal: AbortSignal | undefined;
-  const p = withDeadline((s) => { workSignal = s; return new Promise<number>(() => undefined); }, { ms: 1000, signal: during.signal, timeout: late, cancelled: () => new Error('cancelled') });
+  const p = withDeadline(
+    (s) => {
+      workSignal = s;
+      return new Promise<number>(() => undefined);
+    },
+    { ms: 1000, signal: during.signal, timeout: late, cancelled: () => new Error('cancelled') },
+  );
   during.abort();
   await assert.rejects(p, /cancelled/);
   assert.equal(workSignal?.aborted, true);
 });
 
 test('withDeadline passes a synchronous throw from work as a rejection', async () => {
-  await assert.rejects(withDeadline(() => { throw new Error('boom'); }, { ms: 1000, timeout: late }), /boom/);
+  await assert.rejects(
+    withDeadline(
+      () => {
+        throw new Error('boom');
+      },
+      { ms: 1000, timeout: late },
+    ),
+    /boom/,
+  );
 });
 
 test('linkSignal follows its parent and dispose() detaches it', () => {

@@ -16,10 +16,19 @@ function sources(dir: string): string[] {
 }
 
 test('every error code in src/ is declared in src/core/errors.ts and in docs/error-codes.md, and every declared one is documented once', () => {
-  const declared = new Set([...readFileSync(join(root, 'src/core/errors.ts'), 'utf8').matchAll(/\|\s*'(E[A-Z0-9]+)'/g)].map((m) => m[1]!));
+  const declared = new Set(
+    [...readFileSync(join(root, 'src/core/errors.ts'), 'utf8').matchAll(/\|\s*'(E[A-Z0-9]+)'/g)].map((m) => m[1]!),
+  );
   const page = readFileSync(join(root, 'docs', 'error-codes.md'), 'utf8');
-  const rows = page.split('\n').filter((l) => l.startsWith('| `E')).flatMap((l) => [...l.split('|')[1]!.matchAll(/`(E[A-Z0-9]+)`/g)].map((m) => m[1]!));
-  assert.deepEqual(rows.filter((c, i) => rows.indexOf(c) !== i), [], 'codes listed twice in docs/error-codes.md');
+  const rows = page
+    .split('\n')
+    .filter((l) => l.startsWith('| `E'))
+    .flatMap((l) => [...l.split('|')[1]!.matchAll(/`(E[A-Z0-9]+)`/g)].map((m) => m[1]!));
+  assert.deepEqual(
+    rows.filter((c, i) => rows.indexOf(c) !== i),
+    [],
+    'codes listed twice in docs/error-codes.md',
+  );
   const documented = new Set(rows);
   const emitted = new Map<string, string>();
   for (const file of sources(join(root, 'src'))) {
@@ -33,7 +42,8 @@ test('every error code in src/ is declared in src/core/errors.ts and in docs/err
   assert.ok(declared.size >= 30 && emitted.size >= 25, `${declared.size} declared, ${emitted.size} found in src/`);
   for (const [code, file] of emitted) assert.ok(declared.has(code), `${code} (${file}) is not in the ErrorCode union`);
   for (const code of declared) assert.ok(documented.has(code), `${code} is not in docs/error-codes.md`);
-  for (const code of documented) assert.ok(declared.has(code), `docs/error-codes.md lists ${code}, which is not declared`);
+  for (const code of documented)
+    assert.ok(declared.has(code), `docs/error-codes.md lists ${code}, which is not declared`);
 });
 
 test('codes from sockets are mapped, not passed through: the prober reports only declared codes', () => {

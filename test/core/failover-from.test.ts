@@ -17,8 +17,10 @@ describe('locator.failoverFrom()', { skip: skipUnless('bind') }, () => {
   });
   after(async () => server?.stop());
   /** The mark a target carries when `uri` is located now (reports mark most failures for their destination only). */
-  const markIn = async (l: ReturnType<typeof createLocator>, uri: string, key: string): Promise<string | undefined> => (await l.locate(uri)).targets.find((x) => x.key === key)?.mark;
-  const make = (sticky = true): ReturnType<typeof createLocator> => createLocator({ nameservers: [server.nameserver], clock, random: seeded(3), family: 'ipv4', sticky });
+  const markIn = async (l: ReturnType<typeof createLocator>, uri: string, key: string): Promise<string | undefined> =>
+    (await l.locate(uri)).targets.find((x) => x.key === key)?.mark;
+  const make = (sticky = true): ReturnType<typeof createLocator> =>
+    createLocator({ nameservers: [server.nameserver], clock, random: seeded(3), family: 'ipv4', sticky });
 
   test('a 503 with Retry-After blacklists the reported target, moves the pin and names the next target', async () => {
     const l = make();
@@ -26,8 +28,14 @@ describe('locator.failoverFrom()', { skip: skipUnless('bind') }, () => {
     const r = await l.failoverFrom(URI, first[0]!.key, { status: 503, retryAfter: 60 });
     assert.equal(r.confirmed, false);
     assert.equal(r.target?.key, first[1]!.key);
-    assert.deepEqual(r.tried.map((t) => t.address), [first[0]!.address, first[1]!.address]);
-    assert.deepEqual(l.state().marks.map((m) => [m.address, m.mark, m.expiresAt - now]), [[first[0]!.address, 'black', 60_000]]);
+    assert.deepEqual(
+      r.tried.map((t) => t.address),
+      [first[0]!.address, first[1]!.address],
+    );
+    assert.deepEqual(
+      l.state().marks.map((m) => [m.address, m.mark, m.expiresAt - now]),
+      [[first[0]!.address, 'black', 60_000]],
+    );
     assert.equal(l.pinnedTarget(r.destination)?.key, first[1]!.key);
     assert.equal(r.sticky, true);
     l.close();
@@ -44,13 +52,22 @@ describe('locator.failoverFrom()', { skip: skipUnless('bind') }, () => {
     l.close();
   });
 
-  test('a target that is not one of the destination\'s is refused with ENOTATARGET and nothing is marked or unpinned', async () => {
+  test("a target that is not one of the destination's is refused with ENOTATARGET and nothing is marked or unpinned", async () => {
     const l = make();
     const r0 = await l.locate(URI);
     const before = JSON.stringify(l.state());
-    for (const stranger of ['udp:10.9.9.9:5060', `tcp:${r0.targets[0]!.address}:${r0.targets[0]!.port}`, `udp:${r0.targets[0]!.address}:1`]) {
-      await assert.rejects(l.failoverFrom(URI, stranger, { status: 503, retryAfter: 600 }), (e: unknown) => isSipLocateError(e, 'ENOTATARGET') && /nothing was marked/.test(e.message));
-      await assert.rejects(l.failoverFrom(URI, stranger, { ok: true }), (e: unknown) => isSipLocateError(e, 'ENOTATARGET'));
+    for (const stranger of [
+      'udp:10.9.9.9:5060',
+      `tcp:${r0.targets[0]!.address}:${r0.targets[0]!.port}`,
+      `udp:${r0.targets[0]!.address}:1`,
+    ]) {
+      await assert.rejects(
+        l.failoverFrom(URI, stranger, { status: 503, retryAfter: 600 }),
+        (e: unknown) => isSipLocateError(e, 'ENOTATARGET') && /nothing was marked/.test(e.message),
+      );
+      await assert.rejects(l.failoverFrom(URI, stranger, { ok: true }), (e: unknown) =>
+        isSipLocateError(e, 'ENOTATARGET'),
+      );
     }
     assert.equal(JSON.stringify(l.state()), before);
     l.close();
@@ -59,8 +76,13 @@ describe('locator.failoverFrom()', { skip: skipUnless('bind') }, () => {
   test('a status not in failoverCodes is ENOFAILOVER and marks nothing; a wider list fails over on it', async () => {
     const l = make();
     const t = (await l.locate(URI)).targets;
-    await assert.rejects(l.failoverFrom(URI, t[0]!.key, { status: 486 }), (e: unknown) => isSipLocateError(e, 'ENOFAILOVER') && /486/.test(e.message));
-    await assert.rejects(l.failoverFrom(URI, t[0]!.key, { status: 500 }), (e: unknown) => isSipLocateError(e, 'ENOFAILOVER'));
+    await assert.rejects(
+      l.failoverFrom(URI, t[0]!.key, { status: 486 }),
+      (e: unknown) => isSipLocateError(e, 'ENOFAILOVER') && /486/.test(e.message),
+    );
+    await assert.rejects(l.failoverFrom(URI, t[0]!.key, { status: 500 }), (e: unknown) =>
+      isSipLocateError(e, 'ENOFAILOVER'),
+    );
     assert.equal(l.state().marks.length, 0);
     const r = await l.failoverFrom(URI, t[0]!.key, { status: 500, failoverCodes: '408, 5xx' });
     assert.equal(r.target?.key, t[1]!.key);
@@ -86,10 +108,18 @@ describe('locator.failoverFrom()', { skip: skipUnless('bind') }, () => {
   });
 
   test('an IPv6 target may be named in any spelling: the report matches the canonical address', async () => {
-    const l = createLocator({ nameservers: [server.nameserver], clock, random: seeded(3), family: 'ipv6-first', sticky: false });
+    const l = createLocator({
+      nameservers: [server.nameserver],
+      clock,
+      random: seeded(3),
+      family: 'ipv6-first',
+      sticky: false,
+    });
     const t = (await l.locate('sip:example.test;transport=tcp')).targets;
     assert.equal(t[0]!.key, 'tcp:[::1]:5070');
-    const r = await l.failoverFrom('sip:example.test;transport=tcp', 'tcp:[0:0:0:0:0:0:0:1]:5070', { reason: 'transport' });
+    const r = await l.failoverFrom('sip:example.test;transport=tcp', 'tcp:[0:0:0:0:0:0:0:1]:5070', {
+      reason: 'transport',
+    });
     assert.equal(r.target?.key, 'tcp:127.0.0.1:5070');
     assert.equal(await markIn(l, 'sip:example.test;transport=tcp', 'tcp:[::1]:5070'), 'grey');
     l.close();
@@ -98,8 +128,12 @@ describe('locator.failoverFrom()', { skip: skipUnless('bind') }, () => {
   test('bad names and tried lists are EINVALIDMSG', async () => {
     const l = make();
     await assert.rejects(l.failoverFrom(URI, 'nowhere'), (e: unknown) => isSipLocateError(e, 'EINVALIDMSG'));
-    await assert.rejects(l.failoverFrom(URI, 'udp:127.0.0.1:5070', { tried: ['x'] }), (e: unknown) => isSipLocateError(e, 'EINVALIDMSG'));
-    await assert.rejects(l.failoverFrom('http://x', 'udp:127.0.0.1:5070'), (e: unknown) => isSipLocateError(e, 'EINVALIDURI'));
+    await assert.rejects(l.failoverFrom(URI, 'udp:127.0.0.1:5070', { tried: ['x'] }), (e: unknown) =>
+      isSipLocateError(e, 'EINVALIDMSG'),
+    );
+    await assert.rejects(l.failoverFrom('http://x', 'udp:127.0.0.1:5070'), (e: unknown) =>
+      isSipLocateError(e, 'EINVALIDURI'),
+    );
     l.close();
   });
 });

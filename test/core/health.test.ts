@@ -38,27 +38,47 @@ test('health: down after downAfter failures, up after upAfter successes, each ch
 
 test(`health keeps at most ${MAX_HEALTH} targets, the least recently probed dropped first`, () => {
   const h = new Health({ now: () => 1 });
-  for (let i = 0; i <= MAX_HEALTH; i++) h.record({ transport: 'udp', address: '127.0.0.1', port: 1 + i }, { alive: true });
+  for (let i = 0; i <= MAX_HEALTH; i++)
+    h.record({ transport: 'udp', address: '127.0.0.1', port: 1 + i }, { alive: true });
   assert.equal(h.size, MAX_HEALTH);
-  assert.equal(h.list().some((r) => r.port === 1), false, 'the first one went');
+  assert.equal(
+    h.list().some((r) => r.port === 1),
+    false,
+    'the first one went',
+  );
 });
 
 test('locator: a down target is listed after the others and is not pinned; failover skips it; one event per change', async () => {
   const now = 5000;
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: STATIC, sticky: true, clock: { now: () => now } });
+  const l = createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: STATIC,
+    sticky: true,
+    clock: { now: () => now },
+  });
   const events: ResolverEvent[] = [];
   l.events.on((e) => events.push(e));
   const first = await l.locate(URI);
-  assert.deepEqual(first.targets.map((t) => t.port), [5061, 5062]);
+  assert.deepEqual(
+    first.targets.map((t) => t.port),
+    [5061, 5062],
+  );
   for (let i = 0; i < 3; i++) l.probed(A, { alive: false, error: 'ECONNREFUSED' });
   const after = await l.locate(URI);
-  assert.deepEqual(after.targets.map((t) => t.port), [5062, 5061], 'the down target goes last');
+  assert.deepEqual(
+    after.targets.map((t) => t.port),
+    [5062, 5061],
+    'the down target goes last',
+  );
   assert.equal(l.pinnedTarget(first.destination)?.port, 5062);
   const ops = events.map((e) => `${e.op}:${e.target?.port ?? ''}`);
   assert.deepEqual(ops, ['pin:5061', 'down:5061', 'unpin:5061', 'pin:5062']);
   assert.equal(events[1]!.reason, 'ECONNREFUSED');
   // failover from B: A is down, so nothing better is left but A itself (like a black mark, it is the last resort)
-  assert.equal(l.failover({ destination: after.destination, targets: after.targets, tried: [] }, { reason: 'timeout' })?.port, 5062);
+  assert.equal(
+    l.failover({ destination: after.destination, targets: after.targets, tried: [] }, { reason: 'timeout' })?.port,
+    5062,
+  );
   l.close();
 });
 
@@ -70,7 +90,10 @@ test('locator: a probe success clears a grey mark (an unmark event), not a black
   l.markFailed(B, { reason: '503', retryAfter: 60 });
   l.probed(A, { alive: true, code: 200 });
   l.probed(B, { alive: true, code: 200 });
-  assert.deepEqual(l.state().marks.map((m) => [m.port, m.mark]), [[5062, 'black']]);
+  assert.deepEqual(
+    l.state().marks.map((m) => [m.port, m.mark]),
+    [[5062, 'black']],
+  );
   assert.deepEqual(events, ['mark', 'mark', 'unmark']);
   l.close();
 });
@@ -92,7 +115,10 @@ test('failback: the pin moves back to the better target once it is up, with one 
       assert.equal(back.targets[0]!.port, 5061);
       assert.equal(back.sticky, true);
       assert.equal(failbacks.length, 1);
-      assert.deepEqual([failbacks[0]!.target?.port, failbacks[0]!.destination, failbacks[0]!.reason], [5061, back.destination, 'from udp 127.0.0.1:5062']);
+      assert.deepEqual(
+        [failbacks[0]!.target?.port, failbacks[0]!.destination, failbacks[0]!.reason],
+        [5061, back.destination, 'from udp 127.0.0.1:5062'],
+      );
       assert.equal((await l.locate(URI)).targets[0]!.port, 5061, 'and stays there');
       assert.equal(events.filter((e) => e.op === 'failback').length, 1);
     } else {
@@ -101,5 +127,7 @@ test('failback: the pin moves back to the better target once it is up, with one 
     }
     l.close();
   }
-  assert.throws(() => createLocator({ nameservers: ['127.0.0.1:9'], pinPolicy: 'back' as 'sticky' }), { code: 'EINVALIDOPTION' });
+  assert.throws(() => createLocator({ nameservers: ['127.0.0.1:9'], pinPolicy: 'back' as 'sticky' }), {
+    code: 'EINVALIDOPTION',
+  });
 });

@@ -13,7 +13,10 @@ test('every numeric option is checked against the one table: its bounds in the s
     assert.equal(numberOption(name as keyof typeof LOCATOR_OPTIONS, undefined), spec.default, `${name} default`);
     assert.throws(
       () => createLocator({ nameservers: ['127.0.0.1:9'], [name]: spec.max + 1 }),
-      (err: unknown) => err instanceof SipLocateError && err.code === 'EINVALIDOPTION' && err.message.includes(`from ${spec.min} to ${spec.max}`),
+      (err: unknown) =>
+        err instanceof SipLocateError &&
+        err.code === 'EINVALIDOPTION' &&
+        err.message.includes(`from ${spec.min} to ${spec.max}`),
       name,
     );
   }
@@ -36,7 +39,10 @@ test(`state({ orders: true }) keeps the order of the last ${MAX_RECENT_ORDERS} d
 });
 
 test('a locate with a signal leaves no listener on it, cold or warm, resolved or rejected', async () => {
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: '_sip._udp.parts.test. 60 IN SRV 0 0 5060 h.parts.test.\nh.parts.test. 60 IN A 127.0.0.40' });
+  const l = createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: '_sip._udp.parts.test. 60 IN SRV 0 0 5060 h.parts.test.\nh.parts.test. 60 IN A 127.0.0.40',
+  });
   const stop = new AbortController();
   for (let i = 0; i < 20; i++) await l.locate('sip:parts.test;transport=udp', { signal: stop.signal });
   await assert.rejects(l.locate('sip:not valid', { signal: stop.signal }));

@@ -50,7 +50,11 @@ describe('marks, failover and sticky servers', { skip: skipUnless('bind') }, () 
     };
     const one = await counted(1);
     const many = await counted(200);
-    assert.deepEqual(many, one, `200 concurrent locates asked ${many.asked} questions (${many.wire} on the wire); one asked ${one.asked}`);
+    assert.deepEqual(
+      many,
+      one,
+      `200 concurrent locates asked ${many.asked} questions (${many.wire} on the wire); one asked ${one.asked}`,
+    );
   });
 
   test('a transport failure greylists for 32 s: tried after all others, never dropped', async () => {
@@ -65,7 +69,10 @@ describe('marks, failover and sticky servers', { skip: skipUnless('bind') }, () 
     now += 31_000;
     assert.equal((await l.locate(URI)).targets[2]!.mark, 'grey');
     now += 2_000;
-    assert.ok((await l.locate(URI)).targets.every((t) => t.mark === undefined), 'grey mark expired after 32 s');
+    assert.ok(
+      (await l.locate(URI)).targets.every((t) => t.mark === undefined),
+      'grey mark expired after 32 s',
+    );
     l.close();
   });
 
@@ -75,7 +82,10 @@ describe('marks, failover and sticky servers', { skip: skipUnless('bind') }, () 
     l.markFailed(a!, { reason: '503', retryAfter: 120 });
     l.markFailed(b!, { reason: '503' });
     let t = (await l.locate(URI)).targets;
-    assert.deepEqual(t.map((x) => x.mark), [undefined, 'grey', 'black']);
+    assert.deepEqual(
+      t.map((x) => x.mark),
+      [undefined, 'grey', 'black'],
+    );
     assert.equal(key(t[2]!), key(a!));
     now += 121_000;
     t = (await l.locate(URI)).targets;
@@ -92,7 +102,10 @@ describe('marks, failover and sticky servers', { skip: skipUnless('bind') }, () 
     l.markFailed(b!, { reason: '503', retryAfter: 60 });
     l.markSucceeded(a!);
     l.markSucceeded(b!);
-    assert.deepEqual(l.state().marks.map((m) => `${m.address} ${m.mark}`), [`${b!.address} black`]);
+    assert.deepEqual(
+      l.state().marks.map((m) => `${m.address} ${m.mark}`),
+      [`${b!.address} black`],
+    );
     assert.throws(() => l.markFailed(a!, { reason: 'bogus' as 'timeout' }), { code: 'EINVALIDOPTION' });
     l.close();
   });
@@ -132,10 +145,16 @@ describe('marks, failover and sticky servers', { skip: skipUnless('bind') }, () 
     const l = make({ sticky: true });
     const r1 = await l.locate(URI);
     const pinned = r1.targets[0]!;
-    const next = l.failover({ destination: r1.destination, targets: r1.targets, tried: [pinned] }, { reason: 'transport' });
+    const next = l.failover(
+      { destination: r1.destination, targets: r1.targets, tried: [pinned] },
+      { reason: 'transport' },
+    );
     assert.ok(next);
     assert.notEqual(key(next), key(pinned));
-    assert.deepEqual(l.state().pins.map((p) => key(p.target)), [key(next)]);
+    assert.deepEqual(
+      l.state().pins.map((p) => key(p.target)),
+      [key(next)],
+    );
     for (let i = 0; i < 10; i++) assert.equal(key((await l.locate(URI)).targets[0]!), key(next));
     l.close();
   });

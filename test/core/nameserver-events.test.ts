@@ -11,8 +11,17 @@ import { reply, startFakeDns } from '../servers/fake-dns';
 // The 1 s DNS timeout (not 50 ms): an answer from the fake must arrive within it even on a busy machine.
 test('a silent nameserver is one nameserver-down event, its return one nameserver-up; every query is handed to onQuery', async () => {
   let silent = true;
-  const fake = await startFakeDns((q) => (silent ? [] : [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 0, data: '127.0.0.5' }] })]));
-  const l = createLocator({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1, transports: ['udp'], addressLookup: 'dns', staleSeconds: 0 });
+  const fake = await startFakeDns((q) =>
+    silent ? [] : [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 0, data: '127.0.0.5' }] })],
+  );
+  const l = createLocator({
+    nameservers: [fake.nameserver],
+    timeoutMs: 1000,
+    tries: 1,
+    transports: ['udp'],
+    addressLookup: 'dns',
+    staleSeconds: 0,
+  });
   const events: ResolverEvent[] = [];
   const queries: QueryEvent[] = [];
   l.events.on((e) => events.push(e));
@@ -24,7 +33,13 @@ test('a silent nameserver is one nameserver-down event, its return one nameserve
     assert.equal(found.targets[0]!.address, '127.0.0.5');
     await l.locate('sip:d.fake.test');
     const ns = events.filter((e) => e.op.startsWith('nameserver'));
-    assert.deepEqual(ns.map((e) => [e.op, e.nameserver, e.state]), [['nameserver-down', fake.nameserver, 'failing'], ['nameserver-up', fake.nameserver, 'healthy']]);
+    assert.deepEqual(
+      ns.map((e) => [e.op, e.nameserver, e.state]),
+      [
+        ['nameserver-down', fake.nameserver, 'failing'],
+        ['nameserver-up', fake.nameserver, 'healthy'],
+      ],
+    );
     assert.equal(ns[0]!.reason, 'ETIMEOUT');
     assert.ok(queries.some((q) => q.outcome === 'error' && q.code === 'ETIMEOUT'));
     assert.ok(queries.some((q) => q.outcome === 'network' && q.nameserver === fake.nameserver));

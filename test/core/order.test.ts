@@ -10,7 +10,10 @@ import type { Failure, Target, TargetKey } from '../../src/core/types';
 const N = 6;
 // Two SRV priorities with three equal-weight targets each: the weighted draw decides ties, so the test pins random.
 const STATIC = [
-  ...Array.from({ length: N }, (_, i) => `_sip._udp.order.test. 60 IN SRV ${i < 3 ? 10 : 20} 10 5060 h${i}.order.test.`),
+  ...Array.from(
+    { length: N },
+    (_, i) => `_sip._udp.order.test. 60 IN SRV ${i < 3 ? 10 : 20} 10 5060 h${i}.order.test.`,
+  ),
   ...Array.from({ length: N }, (_, i) => `h${i}.order.test. 60 IN A 127.0.0.${21 + i}`),
 ].join('\n');
 const URI = 'sip:order.test;transport=udp';
@@ -31,7 +34,10 @@ interface Case {
 
 const cases: fc.Arbitrary<Case> = fc.record({
   marks: fc.array(fc.constantFrom('none' as const, 'grey' as const, 'black' as const), { minLength: N, maxLength: N }),
-  admin: fc.array(fc.constantFrom('none' as const, 'none' as const, 'drain' as const, 'disable' as const), { minLength: N, maxLength: N }),
+  admin: fc.array(fc.constantFrom('none' as const, 'none' as const, 'drain' as const, 'disable' as const), {
+    minLength: N,
+    maxLength: N,
+  }),
   health: fc.array(fc.constantFrom('unknown' as const, 'up' as const, 'down' as const), { minLength: N, maxLength: N }),
   pin: fc.option(fc.integer({ min: 0, max: N - 1 }), { nil: undefined }),
   tried: fc.uniqueArray(fc.integer({ min: 0, max: N - 1 }), { minLength: 1, maxLength: N }),
@@ -42,7 +48,14 @@ const cases: fc.Arbitrary<Case> = fc.record({
 
 /** A sticky locator in the state the case describes (the pin applied last, as a remote pin racing a mark would be). */
 async function prepared(c: Case): Promise<{ l: SipLocator; all: Target[]; destination: string }> {
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: STATIC, transports: ['udp'], sticky: true, clock: { now: () => NOW }, random: () => c.draw });
+  const l = createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: STATIC,
+    transports: ['udp'],
+    sticky: true,
+    clock: { now: () => NOW },
+    random: () => c.draw,
+  });
   const first = await l.locate(URI);
   const all = first.targets;
   assert.equal(all.length, N);
@@ -57,7 +70,11 @@ async function prepared(c: Case): Promise<{ l: SipLocator; all: Target[]; destin
   // The first locate pinned all[0]; the case's pin replaces it, or there is none.
   l.apply({ op: 'unpin', destination: first.destination, target: all[0]! });
   const pinned = all.find((t) => t.address === key(c.pin ?? 0).address)!;
-  if (c.pin !== undefined) l.apply({ op: 'pin', pin: { destination: first.destination, target: pinned, pinnedAt: NOW, expiresAt: NOW + 3_600_000 } });
+  if (c.pin !== undefined)
+    l.apply({
+      op: 'pin',
+      pin: { destination: first.destination, target: pinned, pinnedAt: NOW, expiresAt: NOW + 3_600_000 },
+    });
   return { l, all, destination: first.destination };
 }
 
@@ -70,7 +87,10 @@ test('failover() returns the first untried entry of the order locate() gives aft
       const a = await prepared(c);
       a.l.markFailed(failed, c.failure);
       const listed = a.l.locateCached(URI)!.targets;
-      const disabled = a.all.filter((t) => c.admin[Number(t.address.split('.')[3]) - 21] === 'disable' && !listed.some((x) => x.address === t.address));
+      const disabled = a.all.filter(
+        (t) =>
+          c.admin[Number(t.address.split('.')[3]) - 21] === 'disable' && !listed.some((x) => x.address === t.address),
+      );
       const expected = [...listed, ...disabled].find((t) => !tried.some((k) => k.address === t.address));
       // B: failover() on the list a request carries (in some earlier order).
       const b = await prepared(c);
@@ -83,13 +103,20 @@ test('failover() returns the first untried entry of the order locate() gives aft
         const black = c.marks[i] === 'black' || (failedHere && c.failure.reason === '503');
         const grey = !black && (c.marks[i] === 'grey' || failedHere);
         const down = c.health[i] === 'down';
-        return { usable: c.admin[i] === 'none' && !black && !grey && !down, bad: c.admin[i] === 'disable' || black || down };
+        return {
+          usable: c.admin[i] === 'none' && !black && !grey && !down,
+          bad: c.admin[i] === 'disable' || black || down,
+        };
       };
       const untried = [...Array(N).keys()].filter((i) => !c.tried.includes(i));
       if (untried.some((i) => state(i).usable)) {
         assert.ok(next, 'a usable target is left');
         const i = Number(next.address.split('.')[3]) - 21;
-        assert.equal(state(i).bad, false, `handed out ${next.address} (disabled, black or down) while a usable one remains: ${JSON.stringify(c)}`);
+        assert.equal(
+          state(i).bad,
+          false,
+          `handed out ${next.address} (disabled, black or down) while a usable one remains: ${JSON.stringify(c)}`,
+        );
       }
       a.l.close();
       b.l.close();
@@ -100,13 +127,28 @@ test('failover() returns the first untried entry of the order locate() gives aft
 
 test('a pin another instance wrote for a black-marked, down or disabled target is kept but not honoured', async () => {
   for (const bad of ['black', 'down', 'disable'] as const) {
-    const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: STATIC, transports: ['udp'], sticky: true, clock: { now: () => NOW }, random: () => 0 });
+    const l = createLocator({
+      nameservers: ['127.0.0.1:9'],
+      staticRecords: STATIC,
+      transports: ['udp'],
+      sticky: true,
+      clock: { now: () => NOW },
+      random: () => 0,
+    });
     const first = await l.locate(URI);
     const victim = first.targets[3]!;
-    if (bad === 'black') l.apply({ op: 'mark', mark: { ...key(3), address: victim.address, mark: 'black', expiresAt: NOW + 60_000 } });
+    if (bad === 'black')
+      l.apply({ op: 'mark', mark: { ...key(3), address: victim.address, mark: 'black', expiresAt: NOW + 60_000 } });
     if (bad === 'down') for (let k = 0; k < 2; k++) l.probed(victim, { alive: false });
-    if (bad === 'disable') l.apply({ op: 'admin', admin: { transport: 'udp', address: victim.address, port: 5060, state: 'disable', since: NOW } });
-    l.apply({ op: 'pin', pin: { destination: first.destination, target: victim, pinnedAt: NOW, expiresAt: NOW + 3_600_000 } });
+    if (bad === 'disable')
+      l.apply({
+        op: 'admin',
+        admin: { transport: 'udp', address: victim.address, port: 5060, state: 'disable', since: NOW },
+      });
+    l.apply({
+      op: 'pin',
+      pin: { destination: first.destination, target: victim, pinnedAt: NOW, expiresAt: NOW + 3_600_000 },
+    });
     for (let n = 0; n < 100; n++) {
       const r = await l.locate(URI);
       assert.notEqual(r.targets[0]!.address, victim.address, `${bad}: lookup ${n} went to the ${bad} target`);

@@ -10,7 +10,9 @@ const root = join(__dirname, '..', '..');
 
 function readmeList(kind: 'values' | 'types'): string[] {
   const page = readFileSync(join(root, 'docs', 'library.md'), 'utf8');
-  const m = new RegExp(`^- ${kind}: ([\\s\\S]*?)(?=\\n- |\\n\\n)`, 'm').exec(page.slice(page.indexOf('The main export holds exactly these')));
+  const m = new RegExp(`^- ${kind}: ([\\s\\S]*?)(?=\\n- |\\n\\n)`, 'm').exec(
+    page.slice(page.indexOf('The main export holds exactly these')),
+  );
   assert.ok(m, `docs/library.md lists the main export's ${kind}`);
   return [...m[1]!.matchAll(/`(\w+)`/g)].map((x) => x[1]!).sort();
 }
@@ -20,20 +22,31 @@ function exportedTypes(): string[] {
   const src = readFileSync(join(root, 'src', 'core', 'index.ts'), 'utf8');
   const names: string[] = [];
   for (const block of src.matchAll(/export (type )?\{([^}]*)\}/g)) {
-    for (const part of block[2]!.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const part of block[2]!
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const isType = block[1] !== undefined || part.startsWith('type ');
-      if (isType) names.push(part.replace(/^type /, '').split(/\s+as\s+/).pop()!.trim());
+      if (isType)
+        names.push(
+          part
+            .replace(/^type /, '')
+            .split(/\s+as\s+/)
+            .pop()!
+            .trim(),
+        );
     }
   }
   return names.sort();
 }
 
-test('the main export\'s values are exactly the README\'s list', () => {
+test("the main export's values are exactly the README's list", () => {
   assert.deepEqual(Object.keys(core).sort(), readmeList('values'));
-  for (const internal of ['orderSrv', 'TRANSPORTS', 'unexpected', 'toSipLocateError', 'parseNameserver']) assert.equal(internal in core, false, `${internal} is not exported`);
+  for (const internal of ['orderSrv', 'TRANSPORTS', 'unexpected', 'toSipLocateError', 'parseNameserver'])
+    assert.equal(internal in core, false, `${internal} is not exported`);
 });
 
-test('the main export\'s types are exactly the list in docs/library.md: one options type and one locator type', () => {
+test("the main export's types are exactly the list in docs/library.md: one options type and one locator type", () => {
   const types = exportedTypes();
   assert.deepEqual(types, readmeList('types'));
   assert.ok(types.includes('LocatorOptions') && types.includes('Locator'));

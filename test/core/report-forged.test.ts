@@ -6,7 +6,13 @@ import { createLocator } from '../../src/core/locator';
 import { isSipLocateError } from '../../src/core/errors';
 import { Marks } from '../../src/core/failover/marks';
 import { isReport, parseReport } from '../../src/core/failover/report';
-import { HANDED_OUT_MS, HandedOut, REPORT_MARKS_PER_WINDOW, REPORT_WINDOW_MS, ReportMarks } from '../../src/core/failover/report-guard';
+import {
+  HANDED_OUT_MS,
+  HandedOut,
+  REPORT_MARKS_PER_WINDOW,
+  REPORT_WINDOW_MS,
+  ReportMarks,
+} from '../../src/core/failover/report-guard';
 import type { Plan } from '../../src/core/rfc3263/plan';
 import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
 import { seeded } from '../rfc3263/seeded';
@@ -21,15 +27,20 @@ describe('forged reports against a locator over BIND', { skip: skipUnless('bind'
     server = await startDnsServer('bind');
   });
   after(async () => server?.stop());
-  const make = (o: { numericReportsShared?: boolean } = {}): ReturnType<typeof createLocator> => createLocator({ nameservers: [server.nameserver], clock, random: seeded(3), family: 'ipv4', ...o });
-  const markIn = async (l: ReturnType<typeof createLocator>, uri: string, key: string): Promise<string | undefined> => (await l.locate(uri)).targets.find((x) => x.key === key)?.mark;
+  const make = (o: { numericReportsShared?: boolean } = {}): ReturnType<typeof createLocator> =>
+    createLocator({ nameservers: [server.nameserver], clock, random: seeded(3), family: 'ipv4', ...o });
+  const markIn = async (l: ReturnType<typeof createLocator>, uri: string, key: string): Promise<string | undefined> =>
+    (await l.locate(uri)).targets.find((x) => x.key === key)?.mark;
 
   test('a report about a destination this resolver never handed out is ENOTATARGET, even when the target is real', async () => {
     const l = make();
     try {
       const t = (await l.locate(URI)).targets[0]!;
       const numeric = `sip:${t.address}:${t.port};transport=udp`;
-      await assert.rejects(l.failoverFrom(numeric, t.key, { status: 503, retryAfter: 999999 }), (e: unknown) => isSipLocateError(e, 'ENOTATARGET') && /was not handed out for/.test(e.message));
+      await assert.rejects(
+        l.failoverFrom(numeric, t.key, { status: 503, retryAfter: 999999 }),
+        (e: unknown) => isSipLocateError(e, 'ENOTATARGET') && /was not handed out for/.test(e.message),
+      );
       assert.deepEqual(l.state().marks, []);
       assert.equal(await markIn(l, URI, t.key), undefined);
     } finally {
@@ -54,7 +65,7 @@ describe('forged reports against a locator over BIND', { skip: skipUnless('bind'
     }
   });
 
-  test('3,000 forged reports through numeric URIs and JSON bodies that name targets: no mark on another destination\'s targets', async () => {
+  test("3,000 forged reports through numeric URIs and JSON bodies that name targets: no mark on another destination's targets", async () => {
     const l = make();
     try {
       const targets = (await l.locate(URI)).targets;
@@ -62,16 +73,30 @@ describe('forged reports against a locator over BIND', { skip: skipUnless('bind'
         const t = targets[i % targets.length]!;
         const numeric = `sip:${t.address}:${t.port};transport=udp`;
         // The audit's JSON body: a report that also carries targets, target and destination is still a report.
-        const body = i % 2 === 0
-          ? { uri: numeric, failed: t.key, status: 503, retryAfter: 999999 }
-          : { uri: numeric, failed: t.key, status: 500, targets: [t], target: t, destination: 'sip:example.test;transport=udp' };
+        const body =
+          i % 2 === 0
+            ? { uri: numeric, failed: t.key, status: 503, retryAfter: 999999 }
+            : {
+                uri: numeric,
+                failed: t.key,
+                status: 500,
+                targets: [t],
+                target: t,
+                destination: 'sip:example.test;transport=udp',
+              };
         assert.equal(isReport(body), true);
         const report = parseReport(body);
         assert.ok(!(report instanceof Error));
         if (i === 1500) await l.locate(numeric); // the numeric URI handed out mid-way, as an attacker routing a call through the proxy could
-        await l.failoverFrom(report.uri, report.failed, { status: report.status, retryAfter: report.retryAfter, failoverCodes: '5xx' }).catch((e: unknown) => {
-          assert.ok(isSipLocateError(e, 'ENOTATARGET'), String(e));
-        });
+        await l
+          .failoverFrom(report.uri, report.failed, {
+            status: report.status,
+            retryAfter: report.retryAfter,
+            failoverCodes: '5xx',
+          })
+          .catch((e: unknown) => {
+            assert.ok(isSipLocateError(e, 'ENOTATARGET'), String(e));
+          });
       }
       assert.deepEqual(l.state().marks, []);
       for (const t of targets) assert.equal(await markIn(l, URI, t.key), undefined, t.key);
@@ -85,7 +110,8 @@ describe('forged reports against a locator over BIND', { skip: skipUnless('bind'
     try {
       const targets = (await l.locate(URI)).targets;
       // Each report greys (or re-greys) a target: a change, counted against the destination's window.
-      for (let i = 0; i < REPORT_MARKS_PER_WINDOW; i++) await l.failoverFrom(URI, targets[i % targets.length]!.key, { reason: 'timeout' });
+      for (let i = 0; i < REPORT_MARKS_PER_WINDOW; i++)
+        await l.failoverFrom(URI, targets[i % targets.length]!.key, { reason: 'timeout' });
       now += 33_000; // the grey marks (32 s) expired, the window (60 s) not
       await l.failoverFrom(URI, targets[0]!.key, { reason: 'timeout' });
       assert.equal(await markIn(l, URI, targets[0]!.key), undefined);
@@ -103,7 +129,9 @@ describe('forged reports against a locator over BIND', { skip: skipUnless('bind'
       const t = (await l.locate(URI)).targets[0]!;
       now += HANDED_OUT_MS + 1;
       // The report's own locate does not count as a hand-out.
-      await assert.rejects(l.failoverFrom(URI, t.key, { reason: 'timeout' }), (e: unknown) => isSipLocateError(e, 'ENOTATARGET'));
+      await assert.rejects(l.failoverFrom(URI, t.key, { reason: 'timeout' }), (e: unknown) =>
+        isSipLocateError(e, 'ENOTATARGET'),
+      );
       await l.locate(URI);
       const r = await l.failoverFrom(URI, t.key, { reason: 'timeout' });
       assert.notEqual(r.target?.key, t.key);
@@ -114,7 +142,11 @@ describe('forged reports against a locator over BIND', { skip: skipUnless('bind'
 });
 
 describe('report bounds', () => {
-  const key = (i: number): { transport: 'udp'; address: string; port: number } => ({ transport: 'udp', address: `192.0.2.${i}`, port: 5060 });
+  const key = (i: number): { transport: 'udp'; address: string; port: number } => ({
+    transport: 'udp',
+    address: `192.0.2.${i}`,
+    port: 5060,
+  });
 
   test('marks from reports have their own bound and never evict marks the flow made', () => {
     let now = 0;

@@ -18,7 +18,9 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
   let server: RunningDnsServer;
   const open: SipLocator[] = [];
   before(async () => {
-    server = await startDnsServer('nsd', { zones: [{ origin: 'carriers.test', file: zonePath('carriers.test.zone') }] });
+    server = await startDnsServer('nsd', {
+      zones: [{ origin: 'carriers.test', file: zonePath('carriers.test.zone') }],
+    });
   });
   after(async () => {
     for (const l of open) l.close();
@@ -26,36 +28,59 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
   });
   const make = (o: CreateLocatorOptions = {}): SipLocator => {
     const l = createLocator({
-      nameservers: [server.nameserver], family: 'ipv4', transports: ['udp'], random: seeded(7), affinity: 'key',
+      nameservers: [server.nameserver],
+      family: 'ipv4',
+      transports: ['udp'],
+      random: seeded(7),
+      affinity: 'key',
       sets: {
         carriers: [{ uri: A }, { uri: `sip:${B}` }],
-        shared: [{ uri: A, priority: 1, weight: 3 }, { uri: B, priority: 1, weight: 1 }],
-        halfbroken: [{ uri: 'nope.carriers.test', priority: 1 }, { uri: B, priority: 2 }],
+        shared: [
+          { uri: A, priority: 1, weight: 3 },
+          { uri: B, priority: 1, weight: 1 },
+        ],
+        halfbroken: [
+          { uri: 'nope.carriers.test', priority: 1 },
+          { uri: B, priority: 2 },
+        ],
         broken: [{ uri: 'nope.carriers.test' }, { uri: 'sip:gone.carriers.test;transport=udp' }],
         phone: [{ uri: 'tel:+49-30-1234567' }, { uri: A }],
       },
       // No ENUM zone is served: the number goes to the fallback gateway, carrier B.
-      enumSuffixes: ['e164.carriers.test'], enumFallback: `sip:{number}@${B}`,
+      enumSuffixes: ['e164.carriers.test'],
+      enumFallback: `sip:{number}@${B}`,
       ...o,
     });
     open.push(l);
     return l;
   };
 
-  test('set:carriers lists carrier A\'s three servers, then carrier B\'s; the destination is the set', async () => {
+  test("set:carriers lists carrier A's three servers, then carrier B's; the destination is the set", async () => {
     const r = await make().locate('set:carriers');
     assert.equal(r.destination, 'set:carriers');
-    assert.deepEqual(r.targets.map(carrier), [A, A, A, B, B, B].map((d) => `carrier-${d.at(8)}.carriers.test`));
-    assert.deepEqual(r.members?.map((m) => [m.uri, m.targets]), [[`sip:${A}`, 3], [`sip:${B}`, 3]]);
+    assert.deepEqual(
+      r.targets.map(carrier),
+      [A, A, A, B, B, B].map((d) => `carrier-${d.at(8)}.carriers.test`),
+    );
+    assert.deepEqual(
+      r.members?.map((m) => [m.uri, m.targets]),
+      [
+        [`sip:${A}`, 3],
+        [`sip:${B}`, 3],
+      ],
+    );
   });
 
-  test('with a key, each member\'s servers are in the key\'s hash order, the same on a second locator', async () => {
+  test("with a key, each member's servers are in the key's hash order, the same on a second locator", async () => {
     const x = make({ random: seeded(1) });
     const y = make({ random: seeded(2) });
     for (const key of ['alice', 'bob', 'carol', 'dave']) {
       const rx = await x.locate('set:carriers', { key });
       const ry = await y.locate('set:carriers', { key });
-      assert.deepEqual(rx.targets.map((t) => t.host), ry.targets.map((t) => t.host));
+      assert.deepEqual(
+        rx.targets.map((t) => t.host),
+        ry.targets.map((t) => t.host),
+      );
       assert.deepEqual(rx.targets.map(carrier), [A, A, A, B, B, B]);
       assert.equal(rx.affinityKey, key);
     }
@@ -65,16 +90,20 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
     const l = make();
     await l.locate('set:shared');
     let fromA = 0;
-    for (let i = 0; i < 2000; i++) if (carrier(l.locateCached('set:shared', { key: `k${i}` })!.targets[0]!) === A) fromA++;
+    for (let i = 0; i < 2000; i++)
+      if (carrier(l.locateCached('set:shared', { key: `k${i}` })!.targets[0]!) === A) fromA++;
     assert.ok(Math.abs(fromA / 2000 - 0.75) < 0.03, `A first for ${fromA} of 2000`);
   });
 
-  test('failover walks from carrier A to carrier B once A\'s servers have failed', async () => {
+  test("failover walks from carrier A to carrier B once A's servers have failed", async () => {
     const l = make();
     const r = await l.locate('set:carriers', { key: 'erin' });
     const tried: Target[] = [r.targets[0]!];
     for (let i = 0; i < 3; i++) {
-      const next = l.failover({ destination: r.destination, targets: r.targets, tried, key: 'erin' }, { reason: 'timeout' });
+      const next = l.failover(
+        { destination: r.destination, targets: r.targets, tried, key: 'erin' },
+        { reason: 'timeout' },
+      );
       assert.ok(next);
       tried.push(next);
     }
@@ -86,8 +115,14 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
   test('a tel: member goes through ENUM (here its fallback) and then RFC 3263; its targets come first', async () => {
     const r = await make().locate('set:phone', { trace: true });
     assert.deepEqual(r.targets.map(carrier), [B, B, B, A, A, A]);
-    assert.deepEqual(r.members?.map((m) => [m.uri, m.destination, m.targets]), [['tel:+49-30-1234567', `sip:${B}`, 3], [`sip:${A}`, `sip:${A}`, 3]]);
-    assert.equal(r.trace!.children[0]!.name, 'tel:+49-30-1234567', 'the member\'s tree starts with its ENUM step');
+    assert.deepEqual(
+      r.members?.map((m) => [m.uri, m.destination, m.targets]),
+      [
+        ['tel:+49-30-1234567', `sip:${B}`, 3],
+        [`sip:${A}`, `sip:${A}`, 3],
+      ],
+    );
+    assert.equal(r.trace!.children[0]!.name, 'tel:+49-30-1234567', "the member's tree starts with its ENUM step");
   });
 
   test('probing a set probes every target of its SIP members (a failing member gives none)', async () => {
@@ -105,10 +140,13 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
     assert.match(skipped!.note!, /nope\.carriers\.test .* is skipped/);
   });
 
-  test('a set fails only when every member fails: ESETFAILED naming each member\'s code', async () => {
+  test("a set fails only when every member fails: ESETFAILED naming each member's code", async () => {
     await assert.rejects(make().locate('set:broken'), (e: unknown) => {
       assert.ok(isSipLocateError(e, 'ESETFAILED'));
-      assert.deepEqual((e).details.members, [{ uri: 'sip:nope.carriers.test', code: 'ENOTFOUND' }, { uri: 'sip:gone.carriers.test;transport=udp', code: 'ENOTFOUND' }]);
+      assert.deepEqual(e.details.members, [
+        { uri: 'sip:nope.carriers.test', code: 'ENOTFOUND' },
+        { uri: 'sip:gone.carriers.test;transport=udp', code: 'ENOTFOUND' },
+      ]);
       return true;
     });
   });
@@ -118,7 +156,13 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
     const r = await l.locate('set:carriers');
     assert.equal(r.sticky, true);
     await l.locate('set:carriers', { key: 'frank' });
-    assert.deepEqual(l.state().pins.map((p) => p.destination).sort(), ['set:carriers', 'set:carriers#frank']);
+    assert.deepEqual(
+      l
+        .state()
+        .pins.map((p) => p.destination)
+        .sort(),
+      ['set:carriers', 'set:carriers#frank'],
+    );
     const out = await l.failoverFrom('set:carriers', r.targets[0]!.key, { status: 503 });
     assert.equal(out.destination, 'set:carriers');
     // The next server is another of carrier A (the draw among equal weights is random), and it takes the set's pin.
@@ -129,7 +173,12 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
 
   test('an unknown set is EINVALIDURI; bad sets are EINVALIDOPTION at createLocator()', async () => {
     await assert.rejects(make().locate('set:nosuch'), (e: unknown) => isSipLocateError(e, 'EINVALIDURI'));
-    const bad = (sets: unknown): void => assert.throws(() => readSets(sets), (e: unknown) => isSipLocateError(e, 'EINVALIDOPTION'), JSON.stringify(sets).slice(0, 60));
+    const bad = (sets: unknown): void =>
+      assert.throws(
+        () => readSets(sets),
+        (e: unknown) => isSipLocateError(e, 'EINVALIDOPTION'),
+        JSON.stringify(sets).slice(0, 60),
+      );
     bad([]);
     bad({ 'bad name': [{ uri: A }] });
     bad({ s: [] });
@@ -138,8 +187,13 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
     bad({ s: [{ uri: A, weight: 70000 }] });
     bad(Object.fromEntries(Array.from({ length: MAX_SETS + 1 }, (_, i) => [`s${i}`, [A]])));
     assert.equal(readSets({ s: Array.from({ length: MAX_SET_MEMBERS }, () => A) }).get('s')?.length, MAX_SET_MEMBERS);
-    assert.equal(readSets(Object.fromEntries(Array.from({ length: MAX_SETS }, (_, i) => [`s${i}`, [A]]))).size, MAX_SETS);
+    assert.equal(
+      readSets(Object.fromEntries(Array.from({ length: MAX_SETS }, (_, i) => [`s${i}`, [A]]))).size,
+      MAX_SETS,
+    );
     assert.deepEqual(readSets({ s: ['a.example.com', { uri: 'tel:+4930123', priority: '5', weight: 0 }] }).get('s'), [
-      { uri: 'sip:a.example.com', priority: 1, weight: 1 }, { uri: 'tel:+4930123', priority: 5, weight: 0 }]);
+      { uri: 'sip:a.example.com', priority: 1, weight: 1 },
+      { uri: 'tel:+4930123', priority: 5, weight: 0 },
+    ]);
   });
 });

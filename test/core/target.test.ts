@@ -1,7 +1,15 @@
 // target.uri and target.key: every transport, IPv4 and IPv6, and on the targets locate() hands out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressPort, readTargetKey, sameTarget, targetId, targetLabel, targetText, targetUri } from '../../src/core/target';
+import {
+  addressPort,
+  readTargetKey,
+  sameTarget,
+  targetId,
+  targetLabel,
+  targetText,
+  targetUri,
+} from '../../src/core/target';
 import { createLocator } from '../../src/core/locator';
 import type { Transport } from '../../src/core/types';
 
@@ -31,9 +39,15 @@ test('locate() fills uri and key on numeric IPv4 and IPv6 targets (no DNS asked)
   const locator = createLocator({ nameservers: ['127.0.0.1:9'], transports: ['udp', 'tcp', 'tls'] });
   try {
     const v6 = await locator.locate('sip:alice@[2001:db8::1]:5070;transport=tcp');
-    assert.deepEqual([v6.targets[0]!.uri, v6.targets[0]!.key], ['sip:[2001:db8::1]:5070;transport=tcp', 'tcp:[2001:db8::1]:5070']);
+    assert.deepEqual(
+      [v6.targets[0]!.uri, v6.targets[0]!.key],
+      ['sip:[2001:db8::1]:5070;transport=tcp', 'tcp:[2001:db8::1]:5070'],
+    );
     const v4 = await locator.locate('sips:bob@192.0.2.7');
-    assert.deepEqual([v4.targets[0]!.uri, v4.targets[0]!.key], ['sips:192.0.2.7:5061;transport=tcp', 'tls:192.0.2.7:5061']);
+    assert.deepEqual(
+      [v4.targets[0]!.uri, v4.targets[0]!.key],
+      ['sips:192.0.2.7:5061;transport=tcp', 'tls:192.0.2.7:5061'],
+    );
   } finally {
     locator.close();
   }

@@ -17,7 +17,15 @@ describe('a traced locate is read-only', { skip: skipUnless('bind') }, () => {
   });
   after(async () => server?.stop());
   const make = (o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
-    createLocator({ nameservers: [server.nameserver], clock, random: seeded(5), family: 'ipv4', sticky: true, pinSeconds: 100, ...o });
+    createLocator({
+      nameservers: [server.nameserver],
+      clock,
+      random: seeded(5),
+      family: 'ipv4',
+      sticky: true,
+      pinSeconds: 100,
+      ...o,
+    });
 
   test('it neither makes, renews, drops nor uses a pin, and does not fill the plan cache', async () => {
     const l = make({ maxPins: 2 });
@@ -36,7 +44,10 @@ describe('a traced locate is read-only', { skip: skipUnless('bind') }, () => {
 
     const real = await l.locate(URI);
     l.markFailed(real.targets[2]!, { reason: '503', retryAfter: 600 });
-    assert.deepEqual(seen.map((c) => c.op), ['pin', 'mark']);
+    assert.deepEqual(
+      seen.map((c) => c.op),
+      ['pin', 'mark'],
+    );
     now += 60_000; // past half the pin's lifetime: a real locate would renew it
     const state = l.state();
     const traced = await l.locate(URI, { trace: true });
@@ -57,7 +68,10 @@ describe('a traced locate is read-only', { skip: skipUnless('bind') }, () => {
     await l.locate('sip:127.0.0.5');
     await l.locate(URI, { trace: true });
     await l.locate('sip:127.0.0.6');
-    assert.deepEqual(seen.slice(3).map((c) => c.op === 'expired' ? c.destination : c.op), ['pin', real.destination, 'pin']);
+    assert.deepEqual(
+      seen.slice(3).map((c) => (c.op === 'expired' ? c.destination : c.op)),
+      ['pin', real.destination, 'pin'],
+    );
     l.close();
   });
 });

@@ -36,7 +36,18 @@ function options(port: number): Promise<string> {
     s.once('error', reject);
     s.bind(0, '127.0.0.1', () => {
       const local = s.address().port;
-      const req = [`OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bKlab1`, 'Max-Forwards: 70', `From: <sip:test@127.0.0.1>;tag=t1`, `To: <sip:127.0.0.1:${port}>`, 'Call-ID: lab-test-1', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n');
+      const req = [
+        `OPTIONS sip:127.0.0.1:${port} SIP/2.0`,
+        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bKlab1`,
+        'Max-Forwards: 70',
+        `From: <sip:test@127.0.0.1>;tag=t1`,
+        `To: <sip:127.0.0.1:${port}>`,
+        'Call-ID: lab-test-1',
+        'CSeq: 1 OPTIONS',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n');
       s.send(req, port, '127.0.0.1');
     });
   });
@@ -61,10 +72,17 @@ describe('sip-locate lab', { skip: built ? false : 'run npm run build first' }, 
     assert.equal(help.status, 0);
     assert.match(help.stdout, /^Usage: sip-locate lab \[--sip-port N\] \[--dns-port N\]/);
     const bad = spawnSync(process.execPath, [CLI, 'lab', '--bogus'], { encoding: 'utf8' });
-    assert.deepEqual([bad.status, bad.stderr], [2, 'sip-locate lab: unknown option --bogus. Run sip-locate lab --help.\n']);
+    assert.deepEqual(
+      [bad.status, bad.stderr],
+      [2, 'sip-locate lab: unknown option --bogus. Run sip-locate lab --help.\n'],
+    );
     const port = spawnSync(process.execPath, [CLI, 'lab', '--sip-port', '65534'], { encoding: 'utf8' });
     assert.deepEqual([port.status, port.stderr], [2, 'sip-locate lab: --sip-port needs a port number (1 to 65532).\n']);
-    assert.match(spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).stdout, /sip-locate lab/, 'the main usage names the lab');
+    assert.match(
+      spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).stdout,
+      /sip-locate lab/,
+      'the main usage names the lab',
+    );
   });
 
   test('serves the zone the examples carry, answers OPTIONS, and stops on SIGTERM with every port free', async () => {
@@ -72,20 +90,33 @@ describe('sip-locate lab', { skip: built ? false : 'run npm run build first' }, 
     const dnsPort = await freePort();
     const run = lab(['--sip-port', String(sipPort), '--dns-port', String(dnsPort)]);
     started.push(run.child);
-    await until(() => run.out().includes('sip-locate lab is running') || run.child.exitCode !== null, { what: 'the lab to start', ms: 20_000 });
+    await until(() => run.out().includes('sip-locate lab is running') || run.child.exitCode !== null, {
+      what: 'the lab to start',
+      ms: 20_000,
+    });
     assert.equal(run.child.exitCode, null, run.out());
     assert.match(run.out(), new RegExp(`DNS {7}127\\.0\\.0\\.1:${dnsPort} `));
 
     // The same targets from the lab's DNS and from the examples' static records (moved to these ports).
     const viaDns = createLocator({ nameservers: [`127.0.0.1:${dnsPort}`], addressLookup: 'dns' });
-    const viaStatic = createLocator({ staticRecords: labStaticRecords(sipPort), nameservers: ['127.0.0.1:9'], addressLookup: 'dns' });
+    const viaStatic = createLocator({
+      staticRecords: labStaticRecords(sipPort),
+      nameservers: ['127.0.0.1:9'],
+      addressLookup: 'dns',
+    });
     try {
       for (const uri of [`sip:pbx.${LAB_ORIGIN}`, `sip:registrar.${LAB_ORIGIN}`, `sip:gateway.${LAB_ORIGIN}`]) {
         const a = (await viaDns.locate(uri)).targets.map((t) => `${t.transport} ${t.address}:${t.port}`).sort();
         const b = (await viaStatic.locate(uri)).targets.map((t) => `${t.transport} ${t.address}:${t.port}`).sort();
         assert.deepEqual(a, b, uri);
       }
-      assert.deepEqual((await viaDns.locate(`sip:pbx.${LAB_ORIGIN}`)).targets.filter((t) => t.transport === 'udp').map((t) => t.port).sort(), [sipPort, sipPort + 2, sipPort + 3]);
+      assert.deepEqual(
+        (await viaDns.locate(`sip:pbx.${LAB_ORIGIN}`)).targets
+          .filter((t) => t.transport === 'udp')
+          .map((t) => t.port)
+          .sort(),
+        [sipPort, sipPort + 2, sipPort + 3],
+      );
     } finally {
       viaDns.close();
       viaStatic.close();
@@ -99,7 +130,8 @@ describe('sip-locate lab', { skip: built ? false : 'run npm run build first' }, 
     await waitExit(run.child);
     assert.equal(run.child.exitCode, 0, run.out());
     assert.match(run.out(), /sip-locate lab: stopped\.\n$/);
-    for (const p of [sipPort, sipPort + 1, sipPort + 2, sipPort + 3, dnsPort]) assert.ok(await udpFree(p), `port ${p} is free again`);
+    for (const p of [sipPort, sipPort + 1, sipPort + 2, sipPort + 3, dnsPort])
+      assert.ok(await udpFree(p), `port ${p} is free again`);
   });
 
   test('a taken port ends it with a sentence and exit code 1, and the endpoints it started are stopped', async () => {
@@ -121,11 +153,13 @@ describe('sip-locate lab', { skip: built ? false : 'run npm run build first' }, 
 
   test(`an endpoint keeps at most ${MAX_TCP_CONNECTIONS} TCP connections and drops one that sends more than ${MAX_TCP_BUFFER} bytes without a message end`, async () => {
     const ep = await startEndpoint({ address: '127.0.0.1', behaviour: 'ok' });
-    const open = (): Promise<TcpSocket> => new Promise((resolve, reject) => {
-      const s = connect({ host: '127.0.0.1', port: ep.port }, () => resolve(s));
-      s.once('error', reject);
-    });
-    const closed = (s: TcpSocket): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+    const open = (): Promise<TcpSocket> =>
+      new Promise((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port: ep.port }, () => resolve(s));
+        s.once('error', reject);
+      });
+    const closed = (s: TcpSocket): Promise<void> =>
+      new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
     const sockets: TcpSocket[] = [];
     try {
       for (let i = 0; i < MAX_TCP_CONNECTIONS; i++) sockets.push(await open());
@@ -134,8 +168,22 @@ describe('sip-locate lab', { skip: built ? false : 'run npm run build first' }, 
       const extra = await open();
       await closed(extra);
       const last = sockets.at(-1)!;
-      const reply = new Promise<string>((resolve) => last.once('data', (d: Buffer) => resolve(d.toString('latin1').split('\r\n')[0]!)));
-      last.write(['OPTIONS sip:127.0.0.1 SIP/2.0', 'Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKcap', 'From: <sip:t@127.0.0.1>;tag=1', 'To: <sip:127.0.0.1>', 'Call-ID: cap', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'));
+      const reply = new Promise<string>((resolve) =>
+        last.once('data', (d: Buffer) => resolve(d.toString('latin1').split('\r\n')[0]!)),
+      );
+      last.write(
+        [
+          'OPTIONS sip:127.0.0.1 SIP/2.0',
+          'Via: SIP/2.0/TCP 127.0.0.1:9;branch=z9hG4bKcap',
+          'From: <sip:t@127.0.0.1>;tag=1',
+          'To: <sip:127.0.0.1>',
+          'Call-ID: cap',
+          'CSeq: 1 OPTIONS',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+      );
       assert.equal(await reply, 'SIP/2.0 200 OK', 'the connections within the bound are served');
       const flood = sockets[0]!;
       flood.write(Buffer.alloc(MAX_TCP_BUFFER + 1, 'a'));

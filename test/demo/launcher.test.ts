@@ -5,7 +5,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -96,7 +106,10 @@ function alive(pid: number): boolean {
 }
 
 /** `npm start` in dir with these ports; collects stdout/stderr and every descendant PID seen while it runs. */
-function npmStart(dir: string, ports: Ports): { child: ChildProcess; out: () => string; seen: Set<number>; exited: Promise<void> } {
+function npmStart(
+  dir: string,
+  ports: Ports,
+): { child: ChildProcess; out: () => string; seen: Set<number>; exited: Promise<void> } {
   const env: NodeJS.ProcessEnv = { ...process.env, SIP_LOCATE_LOG_LEVEL: 'warn' };
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
   const child = spawn('npm', ['start'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -111,10 +124,13 @@ function npmStart(dir: string, ports: Ports): { child: ChildProcess; out: () => 
   return { child, out: () => out, seen, exited };
 }
 
-test('the port check (before the build) knows the lab\'s endpoints in port order, and its default SIP and DNS ports', async () => {
+test("the port check (before the build) knows the lab's endpoints in port order, and its default SIP and DNS ports", async () => {
   const ports = await import('../../demo/ports.mjs');
   const lab = await import('../../src/lab');
-  assert.deepEqual(ports.DEMO_SIP_NAMES, lab.LAB_ENDPOINTS.map(([name]) => name));
+  assert.deepEqual(
+    ports.DEMO_SIP_NAMES,
+    lab.LAB_ENDPOINTS.map(([name]) => name),
+  );
   const p = ports.demoPorts({});
   assert.deepEqual([p.sipPort, p.dnsPort], [lab.LAB_SIP_PORT, lab.LAB_DNS_PORT]);
 });
@@ -125,7 +141,11 @@ describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run b
     // A copy of the package with dist/ already built, so that the test never rewrites the dist/ other tests load.
     dir = mkdtempSync(join(tmpdir(), 'sip-locate-demo-'));
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    assert.match(pkg.scripts.start!, /^node demo\/check-ports\.mjs && npm run build && exec node demo\/start\.mjs$/, 'ports checked first; the start script execs the launcher, so that npm signals it directly');
+    assert.match(
+      pkg.scripts.start!,
+      /^node demo\/check-ports\.mjs && npm run build && exec node demo\/start\.mjs$/,
+      'ports checked first; the start script execs the launcher, so that npm signals it directly',
+    );
     // The build only leaves a mark: a taken port must be reported before it runs.
     pkg.scripts.build = `node -e "require('fs').writeFileSync('built', '')"`;
     writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg));
@@ -159,7 +179,10 @@ describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run b
         assert.equal(existsSync(join(dir, 'built')), false, 'the port is checked before the build');
         const proto = clash === 'PORT' ? 'TCP' : 'UDP';
         const what = clash === 'PORT' ? 'Node-RED editor' : 'demo SIP endpoint "busy"';
-        assert.ok(run.out().includes(`port ${blocked} (${proto}) on 127.0.0.1 is already in use, so the ${what} cannot start.`), run.out());
+        assert.ok(
+          run.out().includes(`port ${blocked} (${proto}) on 127.0.0.1 is already in use, so the ${what} cannot start.`),
+          run.out(),
+        );
         assert.doesNotMatch(run.out(), /EADDRINUSE|\n\s+at /, 'a sentence, not a stack');
         assert.deepEqual([...run.seen].filter(alive), [], 'no child left');
         assert.ok(await allFree(portList(ports).filter((p) => p !== blocked)), 'no port held');
@@ -181,7 +204,10 @@ describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run b
     const userDir = mkdtempSync(join(tmpdir(), 'sip-locate-own-'));
     try {
       const nr = await import('../../demo/node-red.mjs');
-      await assert.rejects(nr.startNodeRed({ userDir, port, quiet: true, env: { SIP_LOCATE_LOG_LEVEL: 'warn' } }), /Node-RED exited|another server answers/);
+      await assert.rejects(
+        nr.startNodeRed({ userDir, port, quiet: true, env: { SIP_LOCATE_LOG_LEVEL: 'warn' } }),
+        /Node-RED exited|another server answers/,
+      );
       assert.ok(asked > 0, 'the other server was asked and not believed');
     } finally {
       await new Promise<void>((r) => other.close(() => r()));
@@ -194,11 +220,20 @@ describe('the demo launcher (npm start)', { skip: built ? false : 'run npm run b
       const ports = await freePorts();
       const run = npmStart(dir, ports);
       try {
-        await until(() => run.out().includes('sip-locate demo is running') || run.child.exitCode !== null, { what: 'the demo says it is running', ms: 90_000 });
+        await until(() => run.out().includes('sip-locate demo is running') || run.child.exitCode !== null, {
+          what: 'the demo says it is running',
+          ms: 90_000,
+        });
         assert.equal(run.child.exitCode, null, run.out());
-        const examples = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, 2));
-        for (const n of examples) assert.match(run.out(), new RegExp(`^ {4}${n} \\S`, 'm'), `the banner tells how to see example ${n} work`);
-        assert.ok(run.out().includes(`curl 'http://127.0.0.1:${ports.PORT}/route?uri=sip:pbx.demo.test'`), 'a curl line for 06');
+        const examples = readdirSync(join(root, 'examples'))
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => f.slice(0, 2));
+        for (const n of examples)
+          assert.match(run.out(), new RegExp(`^ {4}${n} \\S`, 'm'), `the banner tells how to see example ${n} work`);
+        assert.ok(
+          run.out().includes(`curl 'http://127.0.0.1:${ports.PORT}/route?uri=sip:pbx.demo.test'`),
+          'a curl line for 06',
+        );
         assert.match(run.out(), /type h and Enter here to stop the healthy server/, 'how to cause a page in 08');
         assert.doesNotMatch(run.out(), /demo DNS"/, 'no config node to double-click that is not on the canvas');
         const res = await fetch(`http://127.0.0.1:${ports.PORT}/settings`);

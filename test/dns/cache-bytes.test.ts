@@ -7,8 +7,22 @@ import type { DnsRecord } from '../../src/core/dns/types';
 import { reply, startFakeDns } from '../servers/fake-dns';
 
 function aEntry(name: string, count: number): CacheEntry {
-  const records: DnsRecord[] = Array.from({ length: count }, (_, i) => ({ name, type: 'A', ttl: 60, data: `192.0.2.${i % 256}` }));
-  return { kind: 'positive', name, type: 'A', canonicalName: name, records, trust: 'answer', nameserver: '127.0.0.1:53', expiresAt: 1e15 };
+  const records: DnsRecord[] = Array.from({ length: count }, (_, i) => ({
+    name,
+    type: 'A',
+    ttl: 60,
+    data: `192.0.2.${i % 256}`,
+  }));
+  return {
+    kind: 'positive',
+    name,
+    type: 'A',
+    canonicalName: name,
+    records,
+    trust: 'answer',
+    nameserver: '127.0.0.1:53',
+    expiresAt: 1e15,
+  };
 }
 
 test('entries fill the cache exactly to cacheBytes; one byte more evicts the least recently used', () => {
@@ -42,7 +56,16 @@ test('a large RRset counts by its size: it pushes out as many small ones as it w
 });
 
 test('the client passes cacheBytes on: an answer larger than the bound is used but asked again next time', async () => {
-  const fake = await startFakeDns((q) => [reply(q, { answers: Array.from({ length: 40 }, (_, i) => ({ type: 'A' as const, name: q.name, ttl: 300, data: `192.0.2.${i + 1}` })) })]);
+  const fake = await startFakeDns((q) => [
+    reply(q, {
+      answers: Array.from({ length: 40 }, (_, i) => ({
+        type: 'A' as const,
+        name: q.name,
+        ttl: 300,
+        data: `192.0.2.${i + 1}`,
+      })),
+    }),
+  ]);
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1, cacheBytes: 2000 });
   assert.equal((await c.query('big.example.test', 'A')).records.length, 40);
   assert.equal((await c.query('big.example.test', 'A')).fromCache, false);

@@ -7,7 +7,12 @@ import { SipLocateError } from '../../src/core/errors';
 import { deadNameserver, reply, soa, startFakeDns, type FakeQuery } from '../servers/fake-dns';
 
 const A = (name: string, data: string, ttl = 60): dnsPacket.Answer => ({ type: 'A', name, ttl, data });
-const SRV = (name: string, target: string, port = 5060, ttl = 60): dnsPacket.Answer => ({ type: 'SRV', name, ttl, data: { priority: 10, weight: 1, port, target } });
+const SRV = (name: string, target: string, port = 5060, ttl = 60): dnsPacket.Answer => ({
+  type: 'SRV',
+  name,
+  ttl,
+  data: { priority: 10, weight: 1, port, target },
+});
 const good = (q: FakeQuery): Buffer => reply(q, { answers: [A(q.name, '192.0.2.1')] });
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -21,11 +26,17 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 test('0x20: the question goes out in mixed case and the echoed case is required', async () => {
-  const fake = await startFakeDns((q) => [reply(q, { questionName: q.name.toLowerCase(), answers: [A(q.name, '192.0.2.66')] }), { bytes: good(q), delayMs: 20 }]);
+  const fake = await startFakeDns((q) => [
+    reply(q, { questionName: q.name.toLowerCase(), answers: [A(q.name, '192.0.2.66')] }),
+    { bytes: good(q), delayMs: 20 },
+  ]);
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
   const name = 'abcdefghijklmnopqrstuvwx.example.test';
   const a = await c.query(name, 'A');
-  assert.deepEqual(a.records.map((r) => r.data), ['192.0.2.1']);
+  assert.deepEqual(
+    a.records.map((r) => r.data),
+    ['192.0.2.1'],
+  );
   assert.notEqual(fake.queries[0]!.name, name, 'randomised case expected on 24+ letters');
   assert.equal(fake.queries[0]!.name.toLowerCase(), name);
   assert.equal(c.stats().mismatched, 1);
@@ -41,7 +52,10 @@ test('a reply with another question is dropped and the real answer that follows 
   ]);
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
   const a = await c.query('www.example.test', 'A');
-  assert.deepEqual(a.records.map((r) => r.data), ['192.0.2.1']);
+  assert.deepEqual(
+    a.records.map((r) => r.data),
+    ['192.0.2.1'],
+  );
   const s = c.stats();
   assert.equal(s.mismatched, 2);
   assert.equal(c.peek('evil.example.test', 'A'), undefined, 'forged name must not enter the cache');
@@ -50,21 +64,37 @@ test('a reply with another question is dropped and the real answer that follows 
 });
 
 test('garbage from the server counts as a wrong ID: the query moves to TCP and succeeds there', async () => {
-  const fake = await startFakeDns((q) => (q.transport === 'udp' ? [Buffer.from('garbage that is not DNS')] : [good(q)]));
+  const fake = await startFakeDns((q) =>
+    q.transport === 'udp' ? [Buffer.from('garbage that is not DNS')] : [good(q)],
+  );
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
   const a = await c.query('www.example.test', 'A');
-  assert.deepEqual(a.records.map((r) => r.data), ['192.0.2.1']);
-  assert.deepEqual(fake.queries.map((q) => q.transport), ['udp', 'tcp']);
+  assert.deepEqual(
+    a.records.map((r) => r.data),
+    ['192.0.2.1'],
+  );
+  assert.deepEqual(
+    fake.queries.map((q) => q.transport),
+    ['udp', 'tcp'],
+  );
   c.close();
   await fake.stop();
 });
 
 test('a wrong ID from the server moves the query to TCP (RFC 5452 9.3) and the TCP answer is used', async () => {
-  const fake = await startFakeDns((q) => (q.transport === 'udp' ? [reply(q, { id: (q.id + 1) & 0xffff, answers: [A(q.name, '203.0.113.1')] })] : [good(q)]));
+  const fake = await startFakeDns((q) =>
+    q.transport === 'udp' ? [reply(q, { id: (q.id + 1) & 0xffff, answers: [A(q.name, '203.0.113.1')] })] : [good(q)],
+  );
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
   const a = await c.query('www.example.test', 'A');
-  assert.deepEqual(a.records.map((r) => r.data), ['192.0.2.1']);
-  assert.deepEqual(fake.queries.map((q) => q.transport), ['udp', 'tcp']);
+  assert.deepEqual(
+    a.records.map((r) => r.data),
+    ['192.0.2.1'],
+  );
+  assert.deepEqual(
+    fake.queries.map((q) => q.transport),
+    ['udp', 'tcp'],
+  );
   assert.equal(c.stats().spoofSuspected, 1);
   assert.equal(c.stats().tcpAttempts, 1);
   c.close();
@@ -72,7 +102,11 @@ test('a wrong ID from the server moves the query to TCP (RFC 5452 9.3) and the T
 });
 
 test('TC: the partial UDP answer is never used; TCP gives the whole answer', async () => {
-  const fake = await startFakeDns((q) => (q.transport === 'udp' ? [reply(q, { truncated: true, answers: [A(q.name, '203.0.113.7')] })] : [reply(q, { answers: [A(q.name, '192.0.2.1'), A(q.name, '192.0.2.2')] })]));
+  const fake = await startFakeDns((q) =>
+    q.transport === 'udp'
+      ? [reply(q, { truncated: true, answers: [A(q.name, '203.0.113.7')] })]
+      : [reply(q, { answers: [A(q.name, '192.0.2.1'), A(q.name, '192.0.2.2')] })],
+  );
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
   const a = await c.query('big.example.test', 'A');
   assert.deepEqual(a.records.map((r) => r.data).sort(), ['192.0.2.1', '192.0.2.2']);
@@ -82,7 +116,9 @@ test('TC: the partial UDP answer is never used; TCP gives the whole answer', asy
 });
 
 test('a TCP answer cut in the middle is an error for that nameserver, and the next one answers', async () => {
-  const broken = await startFakeDns((q) => (q.transport === 'udp' ? [reply(q, { truncated: true })] : [{ bytes: good(q), partial: true }]));
+  const broken = await startFakeDns((q) =>
+    q.transport === 'udp' ? [reply(q, { truncated: true })] : [{ bytes: good(q), partial: true }],
+  );
   const healthy = await startFakeDns((q) => [good(q)]);
   const c = createDnsClient({ nameservers: [broken.nameserver, healthy.nameserver], timeoutMs: 1000, tries: 1 });
   const a = await c.query('www.example.test', 'A');
@@ -93,7 +129,11 @@ test('a TCP answer cut in the middle is an error for that nameserver, and the ne
 });
 
 test('SERVFAIL, REFUSED and NOTIMP move on to the next nameserver', async () => {
-  for (const [rcode, code] of [[2, 'ESERVFAIL'], [5, 'EREFUSED'], [4, 'ENOTIMP']] as const) {
+  for (const [rcode, code] of [
+    [2, 'ESERVFAIL'],
+    [5, 'EREFUSED'],
+    [4, 'ENOTIMP'],
+  ] as const) {
     const bad = await startFakeDns((q) => [reply(q, { rcode })]);
     const ok = await startFakeDns((q) => [good(q)]);
     const c = createDnsClient({ nameservers: [bad.nameserver, ok.nameserver], timeoutMs: 1000, tries: 1 });
@@ -162,16 +202,24 @@ test('FORMERR without OPT: the query is sent again without EDNS', async () => {
   const fake = await startFakeDns((q) => (q.hasOpt ? [reply(q, { rcode: 1, opt: false })] : [good(q)]));
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 500, tries: 1 });
   await c.query('www.example.test', 'A');
-  assert.deepEqual(fake.queries.map((q) => q.hasOpt), [true, false]);
+  assert.deepEqual(
+    fake.queries.map((q) => q.hasOpt),
+    [true, false],
+  );
   c.close();
   await fake.stop();
 });
 
 test('a server that answers in lower case only: 0x20 is turned off for it after one timeout', async () => {
-  const fake = await startFakeDns((q) => [reply(q, { questionName: q.name.toLowerCase(), answers: [A(q.name.toLowerCase(), '192.0.2.1')] })]);
+  const fake = await startFakeDns((q) => [
+    reply(q, { questionName: q.name.toLowerCase(), answers: [A(q.name.toLowerCase(), '192.0.2.1')] }),
+  ]);
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 150, tries: 1 });
   const a = await c.query('abcdefghijklmnopqrstuvwxyz.example.test', 'A');
-  assert.deepEqual(a.records.map((r) => r.data), ['192.0.2.1']);
+  assert.deepEqual(
+    a.records.map((r) => r.data),
+    ['192.0.2.1'],
+  );
   assert.equal(fake.queries.length, 2);
   assert.equal(fake.queries[1]!.name, 'abcdefghijklmnopqrstuvwxyz.example.test');
   await c.query('other.example.test', 'A');
@@ -225,15 +273,17 @@ test('additional records: only names the answer refers to, inside the bailiwick;
   const fake = await startFakeDns((q) => {
     const n = q.name.toLowerCase();
     if (n === '_sip._udp.example.test') {
-      return [reply(q, {
-        answers: [SRV(q.name, 'sip1.example.test')],
-        additionals: [
-          A('sip1.example.test', '192.0.2.1'),
-          A('www.bank.test', '203.0.113.66'), // out of bailiwick
-          A('unrelated.example.test', '203.0.113.67'), // in bailiwick but not referenced
-          A('sip2.example.test', '203.0.113.68'),
-        ],
-      })];
+      return [
+        reply(q, {
+          answers: [SRV(q.name, 'sip1.example.test')],
+          additionals: [
+            A('sip1.example.test', '192.0.2.1'),
+            A('www.bank.test', '203.0.113.66'), // out of bailiwick
+            A('unrelated.example.test', '203.0.113.67'), // in bailiwick but not referenced
+            A('sip2.example.test', '203.0.113.68'),
+          ],
+        }),
+      ];
     }
     if (n === 'sip2.example.test') return [reply(q, { answers: [A(q.name, '192.0.2.2')] })];
     return [reply(q, { rcode: 3, authorities: [soa('example.test')] })];
@@ -244,12 +294,19 @@ test('additional records: only names the answer refers to, inside the bailiwick;
   const hit = c.peek('sip1.example.test', 'A');
   assert.ok(hit && !(hit instanceof Error));
   assert.equal(hit.trust, 'additional');
-  assert.deepEqual(hit.records.map((r) => r.data), ['192.0.2.1']);
+  assert.deepEqual(
+    hit.records.map((r) => r.data),
+    ['192.0.2.1'],
+  );
   assert.equal(c.peek('www.bank.test', 'A'), undefined);
   assert.equal(c.peek('unrelated.example.test', 'A'), undefined);
   const sip2 = c.peek('sip2.example.test', 'A');
   assert.ok(sip2 && !(sip2 instanceof Error));
-  assert.deepEqual(sip2.records.map((r) => r.data), direct.records.map((r) => r.data), 'additional data never overwrites answer data');
+  assert.deepEqual(
+    sip2.records.map((r) => r.data),
+    direct.records.map((r) => r.data),
+    'additional data never overwrites answer data',
+  );
   assert.equal(sip2.trust, 'answer');
   assert.equal(c.stats().additionalRejected, 3);
   c.close();
@@ -259,16 +316,28 @@ test('additional records: only names the answer refers to, inside the bailiwick;
 test('CNAME chains are followed by re-query; loops end in ECNAMELOOP', async () => {
   const fake = await startFakeDns((q) => {
     const n = q.name.toLowerCase();
-    if (n === 'a.example.test') return [reply(q, { answers: [{ type: 'CNAME', name: q.name, ttl: 60, data: 'b.example.test' }] })];
+    if (n === 'a.example.test')
+      return [reply(q, { answers: [{ type: 'CNAME', name: q.name, ttl: 60, data: 'b.example.test' }] })];
     if (n === 'b.example.test') return [reply(q, { answers: [A(q.name, '192.0.2.5', 20)] })];
-    if (n === 'l1.example.test') return [reply(q, { answers: [{ type: 'CNAME', name: q.name, ttl: 60, data: 'l2.example.test' }, { type: 'CNAME', name: 'l2.example.test', ttl: 60, data: 'l1.example.test' }] })];
+    if (n === 'l1.example.test')
+      return [
+        reply(q, {
+          answers: [
+            { type: 'CNAME', name: q.name, ttl: 60, data: 'l2.example.test' },
+            { type: 'CNAME', name: 'l2.example.test', ttl: 60, data: 'l1.example.test' },
+          ],
+        }),
+      ];
     return [];
   });
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 300, tries: 1 });
   const a = await c.query('a.example.test', 'A');
   assert.equal(a.canonicalName, 'b.example.test');
   assert.equal(a.ttl, 20);
-  assert.deepEqual(a.records.map((r) => r.data), ['192.0.2.5']);
+  assert.deepEqual(
+    a.records.map((r) => r.data),
+    ['192.0.2.5'],
+  );
   assert.equal(await codeOf(c.query('l1.example.test', 'A')), 'ECNAMELOOP');
   c.close();
   await fake.stop();

@@ -37,7 +37,11 @@ for (const kind of DNS_SERVER_KINDS) {
       const c = client();
       const a = await c.query('example.test', 'NAPTR');
       const rows = a.records.map((r) => `${r.data.order} ${r.data.services} ${r.data.replacement}`).sort();
-      assert.deepEqual(rows, ['10 SIPS+D2T _sips._tcp.example.test', '20 SIP+D2T _sip._tcp.example.test', '30 SIP+D2U _sip._udp.example.test']);
+      assert.deepEqual(rows, [
+        '10 SIPS+D2T _sips._tcp.example.test',
+        '20 SIP+D2T _sip._tcp.example.test',
+        '30 SIP+D2U _sip._udp.example.test',
+      ]);
       assert.equal(a.ttl, 300);
       assert.equal(a.fromCache, false);
       assert.equal(proxy.udpQueries, 1);
@@ -47,10 +51,16 @@ for (const kind of DNS_SERVER_KINDS) {
     test('additional data: after SRV, the target addresses cost no query when the server sent them', async () => {
       const c = client();
       const srv = await c.query('_sip._udp.example.test', 'SRV');
-      assert.deepEqual(srv.records.map((r) => `${r.data.priority} ${r.data.weight} ${r.data.port} ${r.data.target}`).sort(), ['10 40 5071 sip2.example.test', '10 60 5070 sip1.example.test', '20 0 5072 sip3.example.test']);
+      assert.deepEqual(
+        srv.records.map((r) => `${r.data.priority} ${r.data.weight} ${r.data.port} ${r.data.target}`).sort(),
+        ['10 40 5071 sip2.example.test', '10 60 5070 sip1.example.test', '20 0 5072 sip3.example.test'],
+      );
       const before = proxy.udpQueries;
       const a = await c.query('sip2.example.test', 'A');
-      assert.deepEqual(a.records.map((r) => r.data), ['127.0.0.2']);
+      assert.deepEqual(
+        a.records.map((r) => r.data),
+        ['127.0.0.2'],
+      );
       assert.equal(a.trust, 'additional');
       assert.equal(proxy.udpQueries, before, 'served from the additional section');
       c.close();
@@ -70,7 +80,10 @@ for (const kind of DNS_SERVER_KINDS) {
       const c = client();
       const a = await c.query('alias1.example.test', 'A');
       assert.equal(a.canonicalName, 'sip1.example.test');
-      assert.deepEqual(a.records.map((r) => r.data), ['127.0.0.1']);
+      assert.deepEqual(
+        a.records.map((r) => r.data),
+        ['127.0.0.1'],
+      );
       c.close();
     });
 
@@ -84,7 +97,10 @@ for (const kind of DNS_SERVER_KINDS) {
     test('SRV "." comes back as the record, for the locator to read as "not offered"', async () => {
       const c = client();
       const a = await c.query('_sip._udp.nosvc.example.test', 'SRV');
-      assert.deepEqual(a.records.map((r) => r.data.target), ['.']);
+      assert.deepEqual(
+        a.records.map((r) => r.data.target),
+        ['.'],
+      );
       c.close();
     });
 

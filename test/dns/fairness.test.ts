@@ -18,7 +18,15 @@ function gate(): { promise: Promise<void>; open: () => void } {
 
 test('fair-share key: the registrable domain, three labels under co.uk-like suffixes, service labels dropped', () => {
   assert.deepEqual(
-    ['a.b.silent.test', 'x.silent.test', '_sip._udp.pbx.example.com', 'sip.example.co.uk', 'a.foo.de', 'test', 'example.com'].map(fairShareKey),
+    [
+      'a.b.silent.test',
+      'x.silent.test',
+      '_sip._udp.pbx.example.com',
+      'sip.example.co.uk',
+      'a.foo.de',
+      'test',
+      'example.com',
+    ].map(fairShareKey),
     ['silent.test', 'silent.test', 'example.com', 'example.co.uk', 'foo.de', 'test', 'example.com'],
   );
 });
@@ -81,18 +89,41 @@ test('a waiter leaves the queue when its signal aborts (ECANCELLED) or after max
   await running;
 });
 
-test('a flood under one silent domain: unrelated lookups start at once; aborted callers cancel the flood\'s network work', async () => {
-  const fake = await startFakeDns((q) => (q.name.toLowerCase().endsWith('silent.test') ? [] : [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.1' }] })]));
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 5000, tries: 3, maxInFlight: 16, dns0x20: false });
+test("a flood under one silent domain: unrelated lookups start at once; aborted callers cancel the flood's network work", async () => {
+  const fake = await startFakeDns((q) =>
+    q.name.toLowerCase().endsWith('silent.test')
+      ? []
+      : [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.1' }] })],
+  );
+  const c = createDnsClient({
+    nameservers: [fake.nameserver],
+    timeoutMs: 5000,
+    tries: 3,
+    maxInFlight: 16,
+    dns0x20: false,
+  });
   const abort = new AbortController();
-  const flood = Array.from({ length: 40 }, (_, i) => codeOf(c.query(`n${i}.silent.test`, 'A', { signal: abort.signal })));
-  assert.deepEqual([c.stats().inFlight, c.stats().queued], [4, 36], 'the flood holds its fair share (16 / 4) and waits for the rest');
+  const flood = Array.from({ length: 40 }, (_, i) =>
+    codeOf(c.query(`n${i}.silent.test`, 'A', { signal: abort.signal })),
+  );
+  assert.deepEqual(
+    [c.stats().inFlight, c.stats().queued],
+    [4, 36],
+    'the flood holds its fair share (16 / 4) and waits for the rest',
+  );
   const unrelated = await c.query('www.example.test', 'A');
-  assert.deepEqual(unrelated.records.map((r) => r.data), ['192.0.2.1']);
+  assert.deepEqual(
+    unrelated.records.map((r) => r.data),
+    ['192.0.2.1'],
+  );
   assert.equal(c.stats().queued, 36, 'answered while the flood still waited');
   abort.abort();
   assert.deepEqual(new Set(await Promise.all(flood)), new Set(['ECANCELLED']));
-  assert.deepEqual([c.stats().inFlight, c.stats().queued], [0, 0], 'sockets closed and queue emptied at once, not after the 5 s timeouts');
+  assert.deepEqual(
+    [c.stats().inFlight, c.stats().queued],
+    [0, 0],
+    'sockets closed and queue emptied at once, not after the 5 s timeouts',
+  );
   const silentQueries = fake.queries.filter((q) => q.name.endsWith('silent.test')).length;
   assert.ok(silentQueries <= 4, `only the four admitted attempts reached the server, saw ${silentQueries}`);
   c.close();
@@ -100,20 +131,25 @@ test('a flood under one silent domain: unrelated lookups start at once; aborted 
 });
 
 test('a caller that gives up does not cancel a query another caller still waits for', async () => {
-  const fake = await startFakeDns((q) => [{ bytes: reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.7' }] }), delayMs: 60 }]);
+  const fake = await startFakeDns((q) => [
+    { bytes: reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.7' }] }), delayMs: 60 },
+  ]);
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 2000, tries: 1 });
   const abort = new AbortController();
   const leaving = codeOf(c.query('shared.example.test', 'A', { signal: abort.signal }));
   const staying = c.query('shared.example.test', 'A', { signal: new AbortController().signal });
   abort.abort();
   assert.equal(await leaving, 'ECANCELLED');
-  assert.deepEqual((await staying).records.map((r) => r.data), ['192.0.2.7']);
+  assert.deepEqual(
+    (await staying).records.map((r) => r.data),
+    ['192.0.2.7'],
+  );
   assert.equal(fake.queries.length, 1);
   c.close();
   await fake.stop();
 });
 
-test('the locator\'s resolveTimeoutMs cancels the DNS work of a plan: sockets close at the deadline, no later rounds are sent', async (t) => {
+test("the locator's resolveTimeoutMs cancels the DNS work of a plan: sockets close at the deadline, no later rounds are sent", async (t) => {
   const silent = await startFakeDns(() => []);
   t.after(() => silent.stop());
   // A 1 s deadline (not less): on a busy machine the first round must still go out before it.
@@ -123,6 +159,9 @@ test('the locator\'s resolveTimeoutMs cancels the DNS work of a plan: sockets cl
   await until(() => l.dns!.stats().inFlight === 0, 'every socket of the plan is closed');
   await until(() => silent.queries.length >= l.dns!.stats().udpAttempts, 'the fake has read every question sent');
   const sent = silent.queries.length;
-  assert.ok(sent >= 1 && sent <= 4, `only the first round went out (NAPTR and the SRV queries sent with it), saw ${sent}`);
+  assert.ok(
+    sent >= 1 && sent <= 4,
+    `only the first round went out (NAPTR and the SRV queries sent with it), saw ${sent}`,
+  );
   assert.equal(l.dns!.stats().timeouts, 0, 'cancelled, not timed out');
 });

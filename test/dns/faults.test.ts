@@ -18,7 +18,11 @@ async function faulty(): Promise<Record<string, FakeDnsServer | string>> {
     refused: await deadNameserver(),
     servfail: await startFakeDns((q) => [reply(q, { rcode: 2 })]),
     refusing: await startFakeDns((q) => [reply(q, { rcode: 5 })]),
-    truncCut: await startFakeDns((q: FakeQuery) => (q.transport === 'udp' ? [reply(q, { truncated: true })] : [{ bytes: reply(q, { answers: [A(q.name)] }), partial: true }])),
+    truncCut: await startFakeDns((q: FakeQuery) =>
+      q.transport === 'udp'
+        ? [reply(q, { truncated: true })]
+        : [{ bytes: reply(q, { answers: [A(q.name)] }), partial: true }],
+    ),
     slow: await startFakeDns((q) => [{ bytes: reply(q, { answers: [A(q.name)] }), delayMs: TIMEOUT * 3 }]),
     healthy: await startFakeDns((q) => [reply(q, { answers: [A(q.name)] })]),
   };
@@ -60,7 +64,10 @@ test('all nameservers down: the right code within nameservers x tries x timeout'
     const c = createDnsClient({ nameservers: names.map((k) => ns(s[k]!)), timeoutMs: TIMEOUT, tries: 2 });
     t.after(() => c.close());
     const t0 = performance.now();
-    const err = await c.query('www.example.test', 'A').then(() => undefined, (e: unknown) => e);
+    const err = await c.query('www.example.test', 'A').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     const ms = performance.now() - t0;
     assert.ok(err instanceof SipLocateError, names.join(','));
     assert.equal(err.code, code, names.join(','));
@@ -77,7 +84,10 @@ test('the locator bounds a whole resolution with resolveTimeoutMs, whatever the 
   const l = createLocator({ nameservers: [silent.nameserver], timeoutMs: 2000, tries: 3, resolveTimeoutMs: 300 });
   t.after(() => l.close());
   const t0 = performance.now();
-  const err = await l.locate('sip:example.test').then(() => undefined, (e: unknown) => e);
+  const err = await l.locate('sip:example.test').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   const ms = performance.now() - t0;
   assert.ok(err instanceof SipLocateError);
   assert.equal(err.code, 'ETIMEOUT');

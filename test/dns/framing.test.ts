@@ -11,12 +11,23 @@ function checkFraming(buf: Buffer): string | undefined {
 import { decodeReply } from '../../src/core/dns/codec';
 
 function good(): Buffer {
-  return Buffer.from(dnsPacket.encode({
-    type: 'response', id: 1, flags: 0,
-    questions: [{ type: 'SRV', name: '_sip._udp.example.test' }],
-    answers: [{ type: 'SRV', name: '_sip._udp.example.test', ttl: 60, data: { priority: 1, weight: 1, port: 5060, target: 'sip1.example.test' } }],
-    additionals: [{ type: 'A', name: 'sip1.example.test', ttl: 60, data: '127.0.0.1' }],
-  }));
+  return Buffer.from(
+    dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      flags: 0,
+      questions: [{ type: 'SRV', name: '_sip._udp.example.test' }],
+      answers: [
+        {
+          type: 'SRV',
+          name: '_sip._udp.example.test',
+          ttl: 60,
+          data: { priority: 1, weight: 1, port: 5060, target: 'sip1.example.test' },
+        },
+      ],
+      additionals: [{ type: 'A', name: 'sip1.example.test', ttl: 60, data: '127.0.0.1' }],
+    }),
+  );
 }
 /** Offset of the A record's RDLENGTH in good(): the last 6 bytes are RDLENGTH(2)+RDATA(4). */
 const A_RDLENGTH = (): number => good().length - 6;
@@ -42,14 +53,28 @@ test('trailing bytes after the last record are rejected', () => {
 });
 
 test('a label containing a dot byte is rejected (it would read as two labels)', () => {
-  const b = Buffer.from(dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'x.test' }], answers: [{ type: 'A', name: 'ab.test', ttl: 1, data: '1.2.3.4' }] }));
+  const b = Buffer.from(
+    dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'A', name: 'x.test' }],
+      answers: [{ type: 'A', name: 'ab.test', ttl: 1, data: '1.2.3.4' }],
+    }),
+  );
   const i = b.indexOf(Buffer.from('ab'));
   b[i] = 0x2e;
   assert.equal(checkFraming(b), 'label with a dot, space, backslash or control byte');
 });
 
 test('control bytes in an owner name are rejected', () => {
-  const b = Buffer.from(dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'x.test' }], answers: [{ type: 'A', name: 'ab.test', ttl: 1, data: '1.2.3.4' }] }));
+  const b = Buffer.from(
+    dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'A', name: 'x.test' }],
+      answers: [{ type: 'A', name: 'ab.test', ttl: 1, data: '1.2.3.4' }],
+    }),
+  );
   b[b.indexOf(Buffer.from('ab'))] = 0x07;
   assert.equal(checkFraming(b), 'label with a dot, space, backslash or control byte');
 });
@@ -78,10 +103,23 @@ test('a TTL with the top bit set is read as 0 (RFC 2181 section 8)', () => {
 });
 
 test('OPT outside the additional section, or twice, is rejected', () => {
-  const opt = { type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] } as dnsPacket.Answer;
-  const twice = Buffer.from(dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'x.test' }], additionals: [opt, opt] }));
+  const opt = {
+    type: 'OPT',
+    name: '.',
+    udpPayloadSize: 1232,
+    extendedRcode: 0,
+    ednsVersion: 0,
+    flags: 0,
+    flag_do: false,
+    options: [],
+  } as dnsPacket.Answer;
+  const twice = Buffer.from(
+    dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'x.test' }], additionals: [opt, opt] }),
+  );
   assert.equal(checkFraming(twice), 'more than one OPT record');
-  const inAnswer = Buffer.from(dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'x.test' }], answers: [opt] }));
+  const inAnswer = Buffer.from(
+    dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'x.test' }], answers: [opt] }),
+  );
   assert.equal(checkFraming(inAnswer), 'OPT record outside the additional section');
 });
 
@@ -101,7 +139,28 @@ test('SRV and NAPTR names must end exactly at RDLENGTH', () => {
   const srvRdlenAt = b.indexOf(Buffer.from([0, 1, 0, 1, 0x13, 0xc4])) - 2;
   b.writeUInt16BE(b.readUInt16BE(srvRdlenAt) - 1, srvRdlenAt);
   assert.ok(checkFraming(b));
-  const n = Buffer.from(dnsPacket.encode({ type: 'response', id: 1, questions: [{ type: 'NAPTR', name: 'x.test' }], answers: [{ type: 'NAPTR', name: 'x.test', ttl: 1, data: { order: 1, preference: 1, flags: 's', services: 'SIP+D2U', regexp: '', replacement: '_sip._udp.x.test' } }] }));
+  const n = Buffer.from(
+    dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [{ type: 'NAPTR', name: 'x.test' }],
+      answers: [
+        {
+          type: 'NAPTR',
+          name: 'x.test',
+          ttl: 1,
+          data: {
+            order: 1,
+            preference: 1,
+            flags: 's',
+            services: 'SIP+D2U',
+            regexp: '',
+            replacement: '_sip._udp.x.test',
+          },
+        },
+      ],
+    }),
+  );
   assert.equal(checkFraming(n), undefined);
   const broken = Buffer.from(n);
   broken[broken.indexOf(Buffer.from('SIP+D2U')) - 1] = 40;
@@ -110,7 +169,14 @@ test('SRV and NAPTR names must end exactly at RDLENGTH', () => {
 
 test('a record must decode to exactly its RDLENGTH (dns-packet would read the next record from inside a DNAME)', () => {
   const q = { type: 'A' as const, name: 'nothere.example.test' };
-  const clean = Buffer.from(dnsPacket.encode({ type: 'response', id: 1, questions: [q], authorities: [{ type: 'DNAME', name: 'example.test', ttl: 60, data: 'ns1.example.test' }] }));
+  const clean = Buffer.from(
+    dnsPacket.encode({
+      type: 'response',
+      id: 1,
+      questions: [q],
+      authorities: [{ type: 'DNAME', name: 'example.test', ttl: 60, data: 'ns1.example.test' }],
+    }),
+  );
   assert.ok(typeof decodeReply(clean) !== 'string');
   const rdlenAt = clean.length - ('ns1.example.test'.length + 2) - 2;
   const padded = Buffer.concat([clean, Buffer.from([5, 0x68, 0x6f, 0x16, 0x74, 0x6d, 0])]);

@@ -22,12 +22,24 @@ describe('a silent first nameserver in front of NSD', { skip: skipUnless('nsd') 
   test('after the first miss, cold lookups go to NSD without asking the dead one until its retry time; then one background probe', async () => {
     silent.queries.length = 0;
     let now = 1_000_000;
-    const c = createDnsClient({ nameservers: [silent.nameserver, nsd.nameserver], timeoutMs: 200, tries: 2, clock: { now: () => now }, random: () => 0 });
+    const c = createDnsClient({
+      nameservers: [silent.nameserver, nsd.nameserver],
+      timeoutMs: 200,
+      tries: 2,
+      clock: { now: () => now },
+      random: () => 0,
+    });
     const first = await c.query('example.test', 'NAPTR');
     assert.equal(first.nameserver, nsd.nameserver);
     assert.equal(silent.queries.length, 1);
     assert.deepEqual(c.nameserverStates(), [
-      { address: silent.nameserver, state: 'failing', consecutiveFailures: 1, retryAt: now + SERVER_RETRY_BASE_MS, lastError: 'ETIMEOUT' },
+      {
+        address: silent.nameserver,
+        state: 'failing',
+        consecutiveFailures: 1,
+        retryAt: now + SERVER_RETRY_BASE_MS,
+        lastError: 'ETIMEOUT',
+      },
       { address: nsd.nameserver, state: 'healthy', consecutiveFailures: 0, retryAt: null, lastError: null },
     ]);
     for (const name of ['_sip._udp.example.test', '_sip._tcp.example.test', '_sips._tcp.example.test']) {
@@ -49,10 +61,21 @@ describe('a silent first nameserver in front of NSD', { skip: skipUnless('nsd') 
 
 test('a failing server that answers a probe is healthy again and first in line', async () => {
   let up = false;
-  const flaky = await startFakeDns((q) => (up ? [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.1' }] })] : []));
-  const other = await startFakeDns((q) => [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.2' }] })]);
+  const flaky = await startFakeDns((q) =>
+    up ? [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.1' }] })] : [],
+  );
+  const other = await startFakeDns((q) => [
+    reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.2' }] }),
+  ]);
   let now = 5_000_000;
-  const c = createDnsClient({ nameservers: [flaky.nameserver, other.nameserver], timeoutMs: 150, tries: 1, dns0x20: false, clock: { now: () => now }, random: () => 0.5 });
+  const c = createDnsClient({
+    nameservers: [flaky.nameserver, other.nameserver],
+    timeoutMs: 150,
+    tries: 1,
+    dns0x20: false,
+    clock: { now: () => now },
+    random: () => 0.5,
+  });
   assert.equal((await c.query('a.example.test', 'A')).nameserver, other.nameserver);
   const retryAt = c.nameserverStates()[0]!.retryAt!;
   assert.equal(retryAt, now + SERVER_RETRY_BASE_MS * 0.875, 'a quarter of jitter at most');
@@ -71,7 +94,13 @@ test('SERVFAIL and REFUSED count as failures; all servers failing are still aske
   const refusing = await startFakeDns((q) => [reply(q, { rcode: 5 })]);
   const c = createDnsClient({ nameservers: [servfail.nameserver, refusing.nameserver], timeoutMs: 500, tries: 2 });
   await assert.rejects(c.query('x.example.test', 'A'), { code: 'EREFUSED' });
-  assert.deepEqual(c.nameserverStates().map((s) => [s.state, s.consecutiveFailures, s.lastError]), [['failing', 2, 'ESERVFAIL'], ['failing', 2, 'EREFUSED']]);
+  assert.deepEqual(
+    c.nameserverStates().map((s) => [s.state, s.consecutiveFailures, s.lastError]),
+    [
+      ['failing', 2, 'ESERVFAIL'],
+      ['failing', 2, 'EREFUSED'],
+    ],
+  );
   await assert.rejects(c.query('y.example.test', 'A'));
   assert.equal(servfail.queries.length + refusing.queries.length, 8, 'nameservers x tries, none skipped');
   c.close();

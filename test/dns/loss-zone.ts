@@ -14,7 +14,13 @@ export function lossUri(i: number): string {
 /** Writes a zone with `domains` SIP domains d0..d{n-1}.loss.test into a temp dir; remove() deletes it. */
 export function writeLossZone(domains: number): { file: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'loss-zone-'));
-  const lines = [`$ORIGIN ${LOSS_ORIGIN}.`, '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 86400 60', '@ IN NS ns1', 'ns1 IN A 127.0.0.1'];
+  const lines = [
+    `$ORIGIN ${LOSS_ORIGIN}.`,
+    '$TTL 300',
+    '@ IN SOA ns1 hostmaster 1 3600 600 86400 60',
+    '@ IN NS ns1',
+    'ns1 IN A 127.0.0.1',
+  ];
   for (let i = 0; i < domains; i++) {
     lines.push(
       `d${i} IN NAPTR 10 50 "s" "SIP+D2U" "" _sip._udp.d${i}`,

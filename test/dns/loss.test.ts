@@ -18,16 +18,18 @@ async function run(proxy: DnsProxy, offset: number): Promise<{ failed: string[];
   proxy.reset();
   const failed: string[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: PARALLEL }, async () => {
-    while (next < LOCATES) {
-      const uri = lossUri(offset + next++);
-      try {
-        if ((await l.locate(uri)).targets.length === 0) failed.push(`${uri}: no target`);
-      } catch (err) {
-        failed.push(`${uri}: ${err instanceof Error ? err.message : String(err)}`);
+  await Promise.all(
+    Array.from({ length: PARALLEL }, async () => {
+      while (next < LOCATES) {
+        const uri = lossUri(offset + next++);
+        try {
+          if ((await l.locate(uri)).targets.length === 0) failed.push(`${uri}: no target`);
+        } catch (err) {
+          failed.push(`${uri}: ${err instanceof Error ? err.message : String(err)}`);
+        }
       }
-    }
-  }));
+    }),
+  );
   l.close();
   return { failed, sent: proxy.udpQueries + proxy.tcpConnections };
 }

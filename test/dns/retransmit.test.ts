@@ -13,10 +13,15 @@ const A = (name: string, data = '192.0.2.1'): dnsPacket.Answer => ({ type: 'A', 
 
 test('an answer to the first copy that arrives after the retransmission is taken: same socket, same ID, same case', async () => {
   let n = 0;
-  const fake = await startFakeDns((q: FakeQuery) => (n++ === 0 ? [{ bytes: reply(q, { answers: [A(q.name)] }), delayMs: 250 }] : []));
+  const fake = await startFakeDns((q: FakeQuery) =>
+    n++ === 0 ? [{ bytes: reply(q, { answers: [A(q.name)] }), delayMs: 250 }] : [],
+  );
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 100, tries: 3 });
   const a = await c.query('abcdefghijklmnop.example.test', 'A');
-  assert.deepEqual(a.records.map((r) => r.data), ['192.0.2.1']);
+  assert.deepEqual(
+    a.records.map((r) => r.data),
+    ['192.0.2.1'],
+  );
   assert.ok(fake.queries.length >= 2, 'retransmitted before the late answer came');
   assert.equal(new Set(fake.queries.map((q) => q.id)).size, 1, 'every copy carries the same ID');
   assert.equal(new Set(fake.queries.map((q) => q.name)).size, 1, 'and the same 0x20 case');
@@ -35,9 +40,18 @@ test('hedged: a late first server gets one copy, the second healthy one answers;
   c.close();
   silent.queries.length = 0;
   ok.queries.length = 0;
-  const plain = createDnsClient({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 300, tries: 3, hedge: false });
+  const plain = createDnsClient({
+    nameservers: [silent.nameserver, ok.nameserver],
+    timeoutMs: 300,
+    tries: 3,
+    hedge: false,
+  });
   assert.equal((await plain.query('www.example.test', 'A')).nameserver, ok.nameserver);
-  assert.deepEqual([silent.queries.length, ok.queries.length], [3, 1], 'three copies to the first server, then the second');
+  assert.deepEqual(
+    [silent.queries.length, ok.queries.length],
+    [3, 1],
+    'three copies to the first server, then the second',
+  );
   plain.close();
   await silent.stop();
   await ok.stop();
@@ -49,7 +63,7 @@ test('mayHedge false (the question budget is spent) keeps the copies on the firs
   const c = createDnsClient({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 200, tries: 2 });
   let asked = 0;
   const a = await c.query('www.example.test', 'A', { mayHedge: () => (asked++, false) });
-  assert.equal(a.nameserver, ok.nameserver, 'after the first server\'s copies are used up, the next server is asked');
+  assert.equal(a.nameserver, ok.nameserver, "after the first server's copies are used up, the next server is asked");
   assert.equal(silent.queries.length, 2);
   assert.equal(asked, 2, 'asked each time a copy was late and the second server was free');
   c.close();
@@ -74,7 +88,10 @@ test('the timer adapts: after answered questions, a lost copy is sent again long
   const t0 = performance.now();
   await c.query('lost.example.test', 'A');
   const ms = performance.now() - t0;
-  assert.ok(fake.queries.filter((q) => q.name.toLowerCase() === 'lost.example.test').length >= 2, 'the lost copy was sent again');
+  assert.ok(
+    fake.queries.filter((q) => q.name.toLowerCase() === 'lost.example.test').length >= 2,
+    'the lost copy was sent again',
+  );
   assert.ok(ms < 2500, `retransmitted after the adapted timeout, not after 5000 ms: ${ms.toFixed(0)} ms`);
   c.close();
   await fake.stop();
@@ -85,14 +102,31 @@ test('a hedged copy counts against maxQueriesPerLocate: with the budget spent, c
   const ok = await startFakeDns((q) => [reply(q, { answers: [A(q.name, '192.0.2.9')] })]);
   const copiesToSilent = async (budget: number): Promise<number> => {
     silent.queries.length = 0;
-    const l = createLocator({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 300, tries: 2, family: 'ipv4', maxQueriesPerLocate: budget });
+    const l = createLocator({
+      nameservers: [silent.nameserver, ok.nameserver],
+      timeoutMs: 300,
+      tries: 2,
+      family: 'ipv4',
+      maxQueriesPerLocate: budget,
+    });
     const r = await l.locate('sip:pbx.example.test:5060');
-    assert.deepEqual(r.targets.map((t) => t.address), ['192.0.2.9']);
+    assert.deepEqual(
+      r.targets.map((t) => t.address),
+      ['192.0.2.9'],
+    );
     l.close();
     return silent.queries.length;
   };
-  assert.equal(await copiesToSilent(2), 1, 'one question (A) and one hedge fit in 2: the late copy goes to the second server');
-  assert.equal(await copiesToSilent(1), 2, 'no room for a hedge: both copies go to the first server, then the second is asked');
+  assert.equal(
+    await copiesToSilent(2),
+    1,
+    'one question (A) and one hedge fit in 2: the late copy goes to the second server',
+  );
+  assert.equal(
+    await copiesToSilent(1),
+    2,
+    'no room for a hedge: both copies go to the first server, then the second is asked',
+  );
   await silent.stop();
   await ok.stop();
 });

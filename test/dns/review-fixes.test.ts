@@ -9,14 +9,32 @@ import { reply, startFakeDns } from '../servers/fake-dns';
 
 function withExtendedRcode(upper: number, lower: number): Buffer {
   return dnsPacket.encode({
-    type: 'response', id: 7, flags: lower,
+    type: 'response',
+    id: 7,
+    flags: lower,
     questions: [{ name: 'x.example.test', type: 'A', class: 'IN' }],
-    additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: upper, ednsVersion: 0, flags: 0, flag_do: false, options: [] }],
+    additionals: [
+      {
+        type: 'OPT',
+        name: '.',
+        udpPayloadSize: 1232,
+        extendedRcode: upper,
+        ednsVersion: 0,
+        flags: 0,
+        flag_do: false,
+        options: [],
+      },
+    ],
   });
 }
 
-test('the extended RCODE keeps the header\'s low 4 bits: 1/0 is BADVERS, 1/3 is RCODE19, 2/5 is RCODE37', () => {
-  const rcodes = [[1, 0], [1, 3], [2, 5], [0, 3]].map(([u, l]) => {
+test("the extended RCODE keeps the header's low 4 bits: 1/0 is BADVERS, 1/3 is RCODE19, 2/5 is RCODE37", () => {
+  const rcodes = [
+    [1, 0],
+    [1, 3],
+    [2, 5],
+    [0, 3],
+  ].map(([u, l]) => {
     const r = decodeReply(withExtendedRcode(u!, l!));
     assert.ok(typeof r !== 'string', typeof r === 'string' ? r : 'decoded');
     return r.rcode;
@@ -25,7 +43,12 @@ test('the extended RCODE keeps the header\'s low 4 bits: 1/0 is BADVERS, 1/3 is 
 });
 
 test('0x20 turned off for a server after a case mismatch is tried again once CASE_REPROBE_MS has passed', async () => {
-  const fake = await startFakeDns((q) => [reply(q, { questionName: q.name.toLowerCase(), answers: [{ type: 'A', name: q.name.toLowerCase(), ttl: 60, data: '192.0.2.1' }] })]);
+  const fake = await startFakeDns((q) => [
+    reply(q, {
+      questionName: q.name.toLowerCase(),
+      answers: [{ type: 'A', name: q.name.toLowerCase(), ttl: 60, data: '192.0.2.1' }],
+    }),
+  ]);
   let now = 1_000_000;
   const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 400, tries: 1, clock: { now: () => now } });
   const name = (i: number): string => `abcdefghijklmnopqrstuvwxyz${i}.example.test`;

@@ -12,7 +12,12 @@ describe('options rotate', () => {
   const servers: FakeDnsServer[] = [];
   let dir = '';
   before(async () => {
-    for (let i = 0; i < 3; i++) servers.push(await startFakeDns((q) => [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: `192.0.2.${i + 1}` }] })]));
+    for (let i = 0; i < 3; i++)
+      servers.push(
+        await startFakeDns((q) => [
+          reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: `192.0.2.${i + 1}` }] }),
+        ]),
+      );
     dir = mkdtempSync(join(tmpdir(), 'sip-rotate-'));
   });
   after(async () => {
@@ -32,19 +37,32 @@ describe('options rotate', () => {
     plain.close();
     assert.deepEqual(counts(), [6, 0, 0]);
     reset();
-    const rotating = createDnsClient({ nameservers: servers.map((s) => s.nameserver), dns0x20: false, rotate: true, adaptive: false });
+    const rotating = createDnsClient({
+      nameservers: servers.map((s) => s.nameserver),
+      dns0x20: false,
+      rotate: true,
+      adaptive: false,
+    });
     const answeredBy: string[] = [];
     for (let i = 0; i < 6; i++) answeredBy.push((await rotating.query(`r${i}.example.test`, 'A')).nameserver);
     rotating.close();
     assert.deepEqual(counts(), [2, 2, 2]);
-    assert.deepEqual(answeredBy, [0, 1, 2, 0, 1, 2].map((i) => servers[i]!.nameserver), 'each question starts at the next server');
+    assert.deepEqual(
+      answeredBy,
+      [0, 1, 2, 0, 1, 2].map((i) => servers[i]!.nameserver),
+      'each question starts at the next server',
+    );
   });
 
   test('a locator without nameservers applies `options rotate` from resolv.conf', async () => {
     reset();
     const path = join(dir, 'resolv.conf');
     writeFileSync(path, 'options rotate\n');
-    const locator = createTestLocator({ system: { resolvConfPath: path, getServers: () => servers.map((s) => s.nameserver) }, addressLookup: 'dns', dns0x20: false });
+    const locator = createTestLocator({
+      system: { resolvConfPath: path, getServers: () => servers.map((s) => s.nameserver) },
+      addressLookup: 'dns',
+      dns0x20: false,
+    });
     for (let i = 0; i < 3; i++) await locator.dns!.query(`l${i}.example.test`, 'A');
     locator.close();
     assert.deepEqual(counts(), [1, 1, 1]);

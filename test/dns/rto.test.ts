@@ -7,7 +7,10 @@ const bounds = { initialMs: 2000, maxMs: 5000, adaptive: true };
 
 test('before any sample the first guess is timeoutMs; each retransmission doubles it up to maxTimeoutMs', () => {
   const t = new RetransmitTimer(bounds);
-  assert.deepEqual([0, 1, 2, 3].map((n) => t.timeout(n)), [2000, 4000, 5000, 5000]);
+  assert.deepEqual(
+    [0, 1, 2, 3].map((n) => t.timeout(n)),
+    [2000, 4000, 5000, 5000],
+  );
   assert.deepEqual(t.snapshot(), { srttMs: null, rttvarMs: null, samples: 0 });
 });
 
@@ -18,7 +21,11 @@ test('converges on a steady 20 ms round trip: srtt 20, the timeout at the floor 
   for (let i = 0; i < 40; i++) t.sample(20);
   assert.equal(t.snapshot().srttMs, 20);
   assert.equal(t.timeout(0), 20 + RTO_MARGIN_MS);
-  assert.deepEqual([1, 2, 3].map((n) => t.timeout(n)), [60, 120, 240], 'backoff doubles per copy of one question');
+  assert.deepEqual(
+    [1, 2, 3].map((n) => t.timeout(n)),
+    [60, 120, 240],
+    'backoff doubles per copy of one question',
+  );
 });
 
 test('follows a change of path: from 20 ms to 200 ms the timeout rises above the new round trip', () => {
@@ -49,7 +56,10 @@ test('floor: a 1 ms round trip still waits RTO_MIN_MS; ceiling: a 10 s round tri
 test('adaptive false pins the first timeout to timeoutMs whatever the samples', () => {
   const t = new RetransmitTimer({ ...bounds, initialMs: 300, adaptive: false });
   for (let i = 0; i < 50; i++) t.sample(20);
-  assert.deepEqual([0, 1, 2].map((n) => t.timeout(n)), [300, 600, 1200]);
+  assert.deepEqual(
+    [0, 1, 2].map((n) => t.timeout(n)),
+    [300, 600, 1200],
+  );
 });
 
 test('bad samples (negative, NaN) are ignored', () => {

@@ -22,7 +22,9 @@ const OWN_FILE_URLS = [
 
 /** The Markdown files this test covers, relative to the repository root. */
 function pages(): string[] {
-  const docs = readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+  const docs = readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`);
   return ['README.md', 'CHANGELOG.md', ...docs].filter((f) => existsSync(join(root, f)));
 }
 
@@ -80,7 +82,8 @@ function links(file: string): Array<{ target: string; line: number }> {
     .split('\n')
     .forEach((raw, i) => {
       const line = raw.replace(/`[^`]*`/g, '');
-      for (const m of line.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) out.push({ target: m[1]!, line: i + 1 });
+      for (const m of line.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g))
+        out.push({ target: m[1]!, line: i + 1 });
     });
   return out;
 }
@@ -128,10 +131,11 @@ function units(file: string): string[] {
 describe('the documentation', () => {
   test('covers the README, the changelog and every page in docs/', () => {
     const files = pages();
-    for (const f of ['README.md', 'CHANGELOG.md', 'docs/settings.md', 'docs/error-codes.md']) assert.ok(files.includes(f), f);
+    for (const f of ['README.md', 'CHANGELOG.md', 'docs/settings.md', 'docs/error-codes.md'])
+      assert.ok(files.includes(f), f);
   });
 
-  test('every relative link and #anchor resolves, and links to this repository\'s files name files that exist', () => {
+  test("every relative link and #anchor resolves, and links to this repository's files name files that exist", () => {
     const broken: string[] = [];
     let checked = 0;
     for (const file of pages()) {
@@ -148,14 +152,19 @@ describe('the documentation', () => {
   test('no paragraph, list item or table row appears twice, in one page or across pages', () => {
     const where = new Map<string, string[]>();
     for (const file of pages()) for (const u of units(file)) where.set(u, [...(where.get(u) ?? []), file]);
-    const twice = [...where].filter(([, files]) => files.length > 1).map(([u, files]) => `${files.join(', ')}: ${u.slice(0, 160)}`);
+    const twice = [...where]
+      .filter(([, files]) => files.length > 1)
+      .map(([u, files]) => `${files.join(', ')}: ${u.slice(0, 160)}`);
     assert.deepEqual(twice, []);
   });
 
   test(`no run of ${SHARED_RUN_WORDS} words appears twice (a sentence copied, or a list repeated with another tail)`, () => {
     const where = new Map<string, string[]>();
     for (const file of pages()) {
-      const words = withoutCode(readFileSync(join(root, file), 'utf8')).replace(/[|`*]/g, ' ').split(/\s+/).filter(Boolean);
+      const words = withoutCode(readFileSync(join(root, file), 'utf8'))
+        .replace(/[|`*]/g, ' ')
+        .split(/\s+/)
+        .filter(Boolean);
       for (let i = 0; i + SHARED_RUN_WORDS <= words.length; i++) {
         const run = words.slice(i, i + SHARED_RUN_WORDS).join(' ');
         where.set(run, [...(where.get(run) ?? []), `${file} word ${i}`]);
@@ -172,7 +181,8 @@ describe('the documentation', () => {
   });
 
   test('no page names a path outside the repository (../shared, /work/)', () => {
-    for (const file of pages()) assert.doesNotMatch(readFileSync(join(root, file), 'utf8'), /\.\.\/shared|\/work\//, file);
+    for (const file of pages())
+      assert.doesNotMatch(readFileSync(join(root, file), 'utf8'), /\.\.\/shared|\/work\//, file);
   });
 });
 
@@ -187,7 +197,9 @@ describe('GitHub heading slugs', () => {
   });
 
   test('number repeated headings -1, -2 as GitHub does, and skip # lines inside fenced code', () => {
-    const md = ['# Figures', '', '## Figures', '', '```sh', '# not a heading', '```', '', '### Figures ###', ''].join('\n');
+    const md = ['# Figures', '', '## Figures', '', '```sh', '# not a heading', '```', '', '### Figures ###', ''].join(
+      '\n',
+    );
     assert.deepEqual([...anchorsOf(md)], ['figures', 'figures-1', 'figures-2']);
   });
 });

@@ -14,13 +14,32 @@ describe('Try-it endpoint with adminAuth on', { skip: built ? false : 'run npm r
     const bcrypt = require('bcryptjs') as { hashSync(s: string, rounds: number): string };
     const hash = bcrypt.hashSync('secret', 4);
     const zone = await import('../../demo/dns-server.mjs');
-    dns = await zone.startZoneServer({ address: '127.0.0.1', port: 0, origin: 'demo.test', records: zone.demoZone('demo.test', { healthy: { address: '127.0.0.11', port: 5060 }, healthy2: { address: '127.0.0.12', port: 5060 }, busy: { address: '127.0.0.13', port: 5060 }, silent: { address: '127.0.0.14', port: 5060 } }) });
-    red = await startNodeRedProcess([
-      { id: 'tab1', type: 'tab', label: 't' },
-      { id: 'res1', type: 'sip-resolver', nameservers: dns.nameserver, transports: 'udp', family: 'ipv4' },
-    ], {
-      SIP_LOCATE_ADMIN_AUTH: JSON.stringify({ type: 'credentials', users: [{ username: 'admin', password: hash, permissions: '*' }, { username: 'viewer', password: hash, permissions: 'read' }] }),
+    dns = await zone.startZoneServer({
+      address: '127.0.0.1',
+      port: 0,
+      origin: 'demo.test',
+      records: zone.demoZone('demo.test', {
+        healthy: { address: '127.0.0.11', port: 5060 },
+        healthy2: { address: '127.0.0.12', port: 5060 },
+        busy: { address: '127.0.0.13', port: 5060 },
+        silent: { address: '127.0.0.14', port: 5060 },
+      }),
     });
+    red = await startNodeRedProcess(
+      [
+        { id: 'tab1', type: 'tab', label: 't' },
+        { id: 'res1', type: 'sip-resolver', nameservers: dns.nameserver, transports: 'udp', family: 'ipv4' },
+      ],
+      {
+        SIP_LOCATE_ADMIN_AUTH: JSON.stringify({
+          type: 'credentials',
+          users: [
+            { username: 'admin', password: hash, permissions: '*' },
+            { username: 'viewer', password: hash, permissions: 'read' },
+          ],
+        }),
+      },
+    );
   });
   after(async () => {
     await red?.stop();
@@ -28,29 +47,52 @@ describe('Try-it endpoint with adminAuth on', { skip: built ? false : 'run npm r
   });
 
   async function token(username: string): Promise<string> {
-    const res = await fetch(`${red.url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `client_id=node-red-admin&grant_type=password&scope=${username === 'admin' ? '*' : 'read'}&username=${username}&password=secret` });
+    const res = await fetch(`${red.url}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `client_id=node-red-admin&grant_type=password&scope=${username === 'admin' ? '*' : 'read'}&username=${username}&password=secret`,
+    });
     assert.equal(res.status, 200);
     return ((await res.json()) as { access_token: string }).access_token;
   }
   const tryIt = (body: unknown, auth?: string, id = 'res1'): Promise<Response> =>
-    fetch(`${red.url}/sip-resolver/${id}/try`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) }, body: JSON.stringify(body) });
+    fetch(`${red.url}/sip-resolver/${id}/try`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+      body: JSON.stringify(body),
+    });
 
-  test('refused (401, Node-RED\'s answer) for anonymous callers and for a read-only user; read-only may read state; an admin gets the tree', async () => {
+  test("refused (401, Node-RED's answer) for anonymous callers and for a read-only user; read-only may read state; an admin gets the tree", async () => {
     assert.equal((await tryIt({ uri: 'sip:pbx.demo.test' })).status, 401);
     const viewer = await token('viewer');
     assert.equal((await tryIt({ uri: 'sip:pbx.demo.test' }, viewer)).status, 401, 'sip-resolver.write is missing');
     const state = await fetch(`${red.url}/sip-resolver/res1/state`, { headers: { authorization: `Bearer ${viewer}` } });
     assert.equal(state.status, 200, 'reading marks and pins needs only read permission');
-    const before = (await state.json()) as { nameservers: Array<{ address: string; state: string; consecutiveFailures: number }> };
-    assert.deepEqual(before.nameservers.map((n) => [n.address, n.state, n.consecutiveFailures]), [[dns.nameserver, 'healthy', 0]]);
-    const reset = await fetch(`${red.url}/sip-resolver/res1/reset`, { method: 'POST', headers: { authorization: `Bearer ${viewer}` } });
+    const before = (await state.json()) as {
+      nameservers: Array<{ address: string; state: string; consecutiveFailures: number }>;
+    };
+    assert.deepEqual(
+      before.nameservers.map((n) => [n.address, n.state, n.consecutiveFailures]),
+      [[dns.nameserver, 'healthy', 0]],
+    );
+    const reset = await fetch(`${red.url}/sip-resolver/res1/reset`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${viewer}` },
+    });
     assert.equal(reset.status, 401);
     const admin = await token('admin');
     const ok = await tryIt({ uri: 'sip:pbx.demo.test' }, admin);
     assert.equal(ok.status, 200);
-    const body = (await ok.json()) as { ok: boolean; result: { trace: { children: Array<{ type?: string }> }; targets: unknown[] }; nameservers: Array<{ address: string; state: string }> };
+    const body = (await ok.json()) as {
+      ok: boolean;
+      result: { trace: { children: Array<{ type?: string }> }; targets: unknown[] };
+      nameservers: Array<{ address: string; state: string }>;
+    };
     assert.equal(body.ok, true);
-    assert.deepEqual(body.nameservers.map((n) => [n.address, n.state]), [[dns.nameserver, 'healthy']]);
+    assert.deepEqual(
+      body.nameservers.map((n) => [n.address, n.state]),
+      [[dns.nameserver, 'healthy']],
+    );
     assert.equal(body.result.targets.length, 3);
     assert.ok(body.result.trace.children.some((c) => c.type === 'NAPTR'));
   });

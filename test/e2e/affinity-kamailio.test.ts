@@ -17,11 +17,19 @@ import { until } from '../support/wait';
 
 const root = join(__dirname, '..', '..');
 const built = existsSync(join(root, 'dist', 'nodes', 'sip-locate.js'));
-const skip = skipUnless('bind') || skipUnlessSipp() || skipUnlessKamailio() || (built ? false : 'run npm run build first');
+const skip =
+  skipUnless('bind') || skipUnlessSipp() || skipUnlessKamailio() || (built ? false : 'run npm run build first');
 const PASSWORD = 'affinity-test-secret';
 /** Call-IDs per run: aff-1 .. aff-N (sipp's call numbers, the same in every run). */
 const CALLS = 300;
-const SERVERS = [['a1', '127.0.0.111'], ['a2', '127.0.0.112'], ['a3', '127.0.0.113'], ['b1', '127.0.0.121'], ['b2', '127.0.0.122'], ['b3', '127.0.0.123']] as const;
+const SERVERS = [
+  ['a1', '127.0.0.111'],
+  ['a2', '127.0.0.112'],
+  ['a3', '127.0.0.113'],
+  ['b1', '127.0.0.121'],
+  ['b2', '127.0.0.122'],
+  ['b3', '127.0.0.123'],
+] as const;
 /**
  * The cfg lines the test needs: the set as the lookup, and a key from the Call-ID. Production uses key=$ci; here the
  * key is the Call-ID's part before "@" (aff-N), as sipp servers ignore a Call-ID they saw end in the last 33 s
@@ -29,7 +37,10 @@ const SERVERS = [['a1', '127.0.0.111'], ['a2', '127.0.0.112'], ['a3', '127.0.0.1
  */
 const CFG_LINES: Array<[string, string]> = [
   ['$avp(lookup) = $ru;', '$avp(lookup) = "set:carriers";'],
-  ['$(avp(lookup){s.urlencode.param}) + $var(query);', '$(avp(lookup){s.urlencode.param}) + "&key=" + $(ci{s.select,0,@}{s.urlencode.param}) + $var(query);'],
+  [
+    '$(avp(lookup){s.urlencode.param}) + $var(query);',
+    '$(avp(lookup){s.urlencode.param}) + "&key=" + $(ci{s.select,0,@}{s.urlencode.param}) + $var(query);',
+  ],
 ];
 
 describe('end to end: affinity keys and a destination set through Kamailio', { skip }, () => {
@@ -47,32 +58,66 @@ describe('end to end: affinity keys and a destination set through Kamailio', { s
     }
     dir = mkdtempSync(join(tmpdir(), 'sip-affinity-kam-'));
     const zone = join(dir, 'kaff.test.zone');
-    const srv = (carrier: string, name: string): string => `_sip._udp.${carrier} IN SRV 10 10 ${servers.get(name)!.port} ${name}`;
-    writeFileSync(zone, [
-      '$ORIGIN kaff.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 86400 60', '  IN NS ns1', 'ns1 IN A 127.0.0.1',
-      srv('carrier-a', 'a1'), srv('carrier-a', 'a2'), srv('carrier-a', 'a3'), srv('carrier-b', 'b1'), srv('carrier-b', 'b2'), srv('carrier-b', 'b3'),
-      ...SERVERS.map(([name, addr]) => `${name} IN A ${addr}`), '',
-    ].join('\n'));
+    const srv = (carrier: string, name: string): string =>
+      `_sip._udp.${carrier} IN SRV 10 10 ${servers.get(name)!.port} ${name}`;
+    writeFileSync(
+      zone,
+      [
+        '$ORIGIN kaff.test.',
+        '$TTL 300',
+        '@ IN SOA ns1 hostmaster 1 3600 600 86400 60',
+        '  IN NS ns1',
+        'ns1 IN A 127.0.0.1',
+        srv('carrier-a', 'a1'),
+        srv('carrier-a', 'a2'),
+        srv('carrier-a', 'a3'),
+        srv('carrier-b', 'b1'),
+        srv('carrier-b', 'b2'),
+        srv('carrier-b', 'b3'),
+        ...SERVERS.map(([name, addr]) => `${name} IN A ${addr}`),
+        '',
+      ].join('\n'),
+    );
     dns = await startDnsServer('bind', { zones: [{ origin: 'kaff.test', file: zone }] });
-    const flow = JSON.parse(readFileSync(join(root, 'examples', '06 - HTTP lookup for a SIP proxy.json'), 'utf8')) as Array<Record<string, unknown>>;
+    const flow = JSON.parse(
+      readFileSync(join(root, 'examples', '06 - HTTP lookup for a SIP proxy.json'), 'utf8'),
+    ) as Array<Record<string, unknown>>;
     for (const n of flow) {
       if (n.type === 'sip-locate') Object.assign(n, { key: 'req.query.key', keyType: 'msg' });
       if (n.type === 'sip-resolver') {
-        Object.assign(n, { sticky: false, affinity: 'key', transports: 'udp', setMembers: [
-          { set: 'carriers', uri: 'carrier-a.kaff.test', priority: '1', weight: '' },
-          { set: 'carriers', uri: 'carrier-b.kaff.test', priority: '2', weight: '' },
-        ] });
+        Object.assign(n, {
+          sticky: false,
+          affinity: 'key',
+          transports: 'udp',
+          setMembers: [
+            { set: 'carriers', uri: 'carrier-a.kaff.test', priority: '1', weight: '' },
+            { set: 'carriers', uri: 'carrier-b.kaff.test', priority: '2', weight: '' },
+          ],
+        });
       }
     }
     // As docs/proxies.md recommends: no httpNodeAuth (example 06's guard checks the shared secret), the editor off '/'.
-    red = await startNodeRedProcess(flow, { SIP_LOCATE_NAMESERVERS: dns.nameserver, SIP_LOCATE_ROUTE_SECRET: PASSWORD, SIP_LOCATE_HTTP_ADMIN_ROOT: '/admin' });
+    red = await startNodeRedProcess(flow, {
+      SIP_LOCATE_NAMESERVERS: dns.nameserver,
+      SIP_LOCATE_ROUTE_SECRET: PASSWORD,
+      SIP_LOCATE_HTTP_ADMIN_ROOT: '/admin',
+    });
     const auth = { authorization: `Basic ${Buffer.from(`kamailio:${PASSWORD}`).toString('base64')}` };
-    await until(async () => (await fetch(`${red.url}/route?uri=set%3Acarriers&key=ready`, { headers: auth })).status === 200, { what: '/route answers for set:carriers', ms: 30_000 });
+    await until(
+      async () => (await fetch(`${red.url}/route?uri=set%3Acarriers&key=ready`, { headers: auth })).status === 200,
+      { what: '/route answers for set:carriers', ms: 30_000 },
+    );
     const config = readFileSync(join(root, 'test', 'kamailio', 'kamailio.cfg'), 'utf8');
     for (const [from] of CFG_LINES) assert.ok(config.includes(from), `kamailio.cfg still has ${from}`);
     // The one Node-RED serves as the primary and the failover connection; the allow-list names this test's domain.
     const nodeRed = red.url.replace('http://', '');
-    kamailio = await startKamailio(config, [['127.0.0.1:1880', nodeRed], ['127.0.0.2:1880', nodeRed], ['CHANGE-ME', PASSWORD], ['example\\.com', 'kaff\\.test'], ...CFG_LINES]);
+    kamailio = await startKamailio(config, [
+      ['127.0.0.1:1880', nodeRed],
+      ['127.0.0.2:1880', nodeRed],
+      ['CHANGE-ME', PASSWORD],
+      ['example\\.com', 'kaff\\.test'],
+      ...CFG_LINES,
+    ]);
   });
 
   after(async () => {
@@ -88,13 +133,29 @@ describe('end to end: affinity keys and a destination set through Kamailio', { s
   async function run(): Promise<Map<string, string>> {
     const from = kamailio.log().length;
     runs++;
-    const r = await runSippUac({ scenario: 'uac_proxy_options.xml', callIds: `aff-%u@run${runs}`, server: `127.0.0.1:${kamailio.port}`, domain: 'kaff.test', calls: CALLS, rate: 200, limit: 1, timeoutS: 120 });
+    const r = await runSippUac({
+      scenario: 'uac_proxy_options.xml',
+      callIds: `aff-%u@run${runs}`,
+      server: `127.0.0.1:${kamailio.port}`,
+      domain: 'kaff.test',
+      calls: CALLS,
+      rate: 200,
+      limit: 1,
+      timeoutS: 120,
+    });
     assert.equal(r.code, 0, `sipp: ${r.stderr}\n${kamailio.log().slice(-2000)}`);
     const ended = new Map<string, string>();
-    await until(() => {
-      for (const m of kamailio.log().slice(from).matchAll(/ROUTED OPTIONS (aff-\d+)@run\d+ sip:([0-9.]+):\d+;transport=udp/g)) ended.set(m[1]!, address.get(m[2]!)!);
-      return ended.size === CALLS;
-    }, { what: `${CALLS} Call-IDs routed`, ms: 30_000 });
+    await until(
+      () => {
+        for (const m of kamailio
+          .log()
+          .slice(from)
+          .matchAll(/ROUTED OPTIONS (aff-\d+)@run\d+ sip:([0-9.]+):\d+;transport=udp/g))
+          ended.set(m[1]!, address.get(m[2]!)!);
+        return ended.size === CALLS;
+      },
+      { what: `${CALLS} Call-IDs routed`, ms: 30_000 },
+    );
     return ended;
   }
   const counts = (m: Map<string, string>): Record<string, number> => {
@@ -107,7 +168,10 @@ describe('end to end: affinity keys and a destination set through Kamailio', { s
     const first = await run();
     const shares = counts(first);
     assert.deepEqual(Object.keys(shares).sort(), ['a1', 'a2', 'a3'], 'carrier A (set priority 1) takes everything');
-    assert.ok(Math.max(...Object.values(shares)) / Math.min(...Object.values(shares)) <= 1.5, `shares ${JSON.stringify(shares)}`);
+    assert.ok(
+      Math.max(...Object.values(shares)) / Math.min(...Object.values(shares)) <= 1.5,
+      `shares ${JSON.stringify(shares)}`,
+    );
     assert.deepEqual(await run(), first, 'the same Call-ID reaches the same server again');
 
     await servers.get('a1')!.stop();
@@ -118,12 +182,19 @@ describe('end to end: affinity keys and a destination set through Kamailio', { s
       if (was !== 'a1') assert.equal(now, was, `${ci} moved from ${was} although ${was} is up`);
       else movedTo[now] = (movedTo[now] ?? 0) + 1;
     }
-    assert.deepEqual(Object.keys(movedTo).sort(), ['a2', 'a3'], 'a1\'s Call-IDs stay within carrier A');
-    assert.ok(Math.max(...Object.values(movedTo)) / Math.min(...Object.values(movedTo)) <= 1.5, `moved ${JSON.stringify(movedTo)}`);
+    assert.deepEqual(Object.keys(movedTo).sort(), ['a2', 'a3'], "a1's Call-IDs stay within carrier A");
+    assert.ok(
+      Math.max(...Object.values(movedTo)) / Math.min(...Object.values(movedTo)) <= 1.5,
+      `moved ${JSON.stringify(movedTo)}`,
+    );
 
     await servers.get('a2')!.stop();
     await servers.get('a3')!.stop();
     const third = await run();
-    assert.deepEqual(Object.keys(counts(third)).sort(), ['b1', 'b2', 'b3'], 'carrier A down: everything goes to carrier B');
+    assert.deepEqual(
+      Object.keys(counts(third)).sort(),
+      ['b1', 'b2', 'b3'],
+      'carrier A down: everything goes to carrier B',
+    );
   });
 });

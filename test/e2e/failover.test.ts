@@ -27,16 +27,52 @@ interface Outcome {
 function failoverFlow(path: string, resolverId: string, prefix: string): Array<Record<string, unknown>> {
   const id = (s: string): string => `${prefix}${s}`;
   const summary = (output: string): Record<string, unknown> => ({
-    id: id(`sum-${output}`), type: 'change', z: 'e2etab', name: output,
-    rules: [{ t: 'set', p: 'payload', pt: 'msg', to: `{"output": "${output}", "address": sip.target.address, "attempt": sip.attempt, "status": sip.response.status, "code": sip.error.code, "tried": sip.tried.address}`, tot: 'jsonata' }],
+    id: id(`sum-${output}`),
+    type: 'change',
+    z: 'e2etab',
+    name: output,
+    rules: [
+      {
+        t: 'set',
+        p: 'payload',
+        pt: 'msg',
+        to: `{"output": "${output}", "address": sip.target.address, "attempt": sip.attempt, "status": sip.response.status, "code": sip.error.code, "tried": sip.tried.address}`,
+        tot: 'jsonata',
+      },
+    ],
     wires: [[id('resp')]],
   });
   return [
     { id: id('in'), type: 'http in', z: 'e2etab', url: path, method: 'post', upload: false, wires: [[id('loc')]] },
-    { id: id('loc'), type: 'sip-locate', z: 'e2etab', resolver: resolverId, uri: 'payload.uri', uriType: 'msg', wires: [[id('opt')], [id('sum-notfound')]] },
-    { id: id('opt'), type: 'sip-options', z: 'e2etab', resolver: resolverId, timeout: 1000, t1: 200, wires: [[id('sum-answered')], [id('fail')]] },
-    { id: id('fail'), type: 'sip-target-failed', z: 'e2etab', resolver: resolverId, reason: 'transport', wires: [[id('opt')], [id('sum-exhausted')]] },
-    summary('answered'), summary('exhausted'), summary('notfound'),
+    {
+      id: id('loc'),
+      type: 'sip-locate',
+      z: 'e2etab',
+      resolver: resolverId,
+      uri: 'payload.uri',
+      uriType: 'msg',
+      wires: [[id('opt')], [id('sum-notfound')]],
+    },
+    {
+      id: id('opt'),
+      type: 'sip-options',
+      z: 'e2etab',
+      resolver: resolverId,
+      timeout: 1000,
+      t1: 200,
+      wires: [[id('sum-answered')], [id('fail')]],
+    },
+    {
+      id: id('fail'),
+      type: 'sip-target-failed',
+      z: 'e2etab',
+      resolver: resolverId,
+      reason: 'transport',
+      wires: [[id('opt')], [id('sum-exhausted')]],
+    },
+    summary('answered'),
+    summary('exhausted'),
+    summary('notfound'),
     { id: id('resp'), type: 'http response', z: 'e2etab', statusCode: '', headers: {}, wires: [] },
   ];
 }
@@ -57,7 +93,8 @@ describe('end to end: Node-RED + BIND + sipp', { skip }, () => {
         const port = await freePort(address);
         const started: RunningSipp[] = [];
         try {
-          for (const transport of ['udp', 'tcp'] as const) started.push(await startSipp({ scenario, address, transport, port }));
+          for (const transport of ['udp', 'tcp'] as const)
+            started.push(await startSipp({ scenario, address, transport, port }));
         } catch (err) {
           for (const s of started) await s.stop();
           if (attempt >= 4 || !/errno = 98/.test(String(err))) throw err;
@@ -77,27 +114,64 @@ describe('end to end: Node-RED + BIND + sipp', { skip }, () => {
     deadPort = await freePort('127.0.0.93');
     dir = mkdtempSync(join(tmpdir(), 'sip-e2e-'));
     const zone = join(dir, 'e2e.test.zone');
-    writeFileSync(zone, [
-      '$ORIGIN e2e.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 86400 60', '  IN NS ns1', 'ns1 IN A 127.0.0.1',
-      `fo IN NAPTR 10 10 "s" "SIP+D2U" "" _sip._udp.fo`,
-      `fo IN NAPTR 20 10 "s" "SIP+D2T" "" _sip._tcp.fo`,
-      ...['udp', 'tcp'].flatMap((t) => [`_sip._${t}.fo IN SRV 10 0 ${deadPort} dead`, `_sip._${t}.fo IN SRV 20 0 ${ports.busy} busy`, `_sip._${t}.fo IN SRV 30 0 ${ports.ok} ok`]),
-      `_sip._udp.sticky IN SRV 10 50 ${ports.s1} s1`, `_sip._udp.sticky IN SRV 10 50 ${ports.s2} s2`,
-      'ok IN A 127.0.0.91', 'busy IN A 127.0.0.92', 'dead IN A 127.0.0.93', 's1 IN A 127.0.0.94', 's2 IN A 127.0.0.95', '',
-    ].join('\n'));
+    writeFileSync(
+      zone,
+      [
+        '$ORIGIN e2e.test.',
+        '$TTL 300',
+        '@ IN SOA ns1 hostmaster 1 3600 600 86400 60',
+        '  IN NS ns1',
+        'ns1 IN A 127.0.0.1',
+        `fo IN NAPTR 10 10 "s" "SIP+D2U" "" _sip._udp.fo`,
+        `fo IN NAPTR 20 10 "s" "SIP+D2T" "" _sip._tcp.fo`,
+        ...['udp', 'tcp'].flatMap((t) => [
+          `_sip._${t}.fo IN SRV 10 0 ${deadPort} dead`,
+          `_sip._${t}.fo IN SRV 20 0 ${ports.busy} busy`,
+          `_sip._${t}.fo IN SRV 30 0 ${ports.ok} ok`,
+        ]),
+        `_sip._udp.sticky IN SRV 10 50 ${ports.s1} s1`,
+        `_sip._udp.sticky IN SRV 10 50 ${ports.s2} s2`,
+        'ok IN A 127.0.0.91',
+        'busy IN A 127.0.0.92',
+        'dead IN A 127.0.0.93',
+        's1 IN A 127.0.0.94',
+        's2 IN A 127.0.0.95',
+        '',
+      ].join('\n'),
+    );
     dns = await startDnsServer('bind', { zones: [{ origin: 'e2e.test', file: zone }] });
     red = await startNodeRedProcess([], {});
     await red.deploy([
       { id: 'e2etab', type: 'tab', label: 'e2e' },
-      { id: 'res-plain', type: 'sip-resolver', nameservers: dns.nameserver, transports: 'udp,tcp', family: 'ipv4', sticky: false, greylist: 300 },
-      { id: 'res-sticky', type: 'sip-resolver', nameservers: dns.nameserver, transports: 'udp,tcp', family: 'ipv4', sticky: true, greylist: 300 },
+      {
+        id: 'res-plain',
+        type: 'sip-resolver',
+        nameservers: dns.nameserver,
+        transports: 'udp,tcp',
+        family: 'ipv4',
+        sticky: false,
+        greylist: 300,
+      },
+      {
+        id: 'res-sticky',
+        type: 'sip-resolver',
+        nameservers: dns.nameserver,
+        transports: 'udp,tcp',
+        family: 'ipv4',
+        sticky: true,
+        greylist: 300,
+      },
       ...failoverFlow('/fo', 'res-plain', 'fo-'),
       ...failoverFlow('/sticky', 'res-sticky', 'st-'),
     ]);
     // A deploy can answer before the new http-in routes exist: wait until both answer (NXDOMAIN: no SIP traffic).
     for (const path of ['/fo', '/sticky']) {
       await until(async () => {
-        const res = await fetch(`${red.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uri: 'sip:ready.nothere.e2e.test' }) });
+        const res = await fetch(`${red.url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ uri: 'sip:ready.nothere.e2e.test' }),
+        });
         await res.arrayBuffer();
         return res.status === 200;
       }, `${path} comes up`);
@@ -119,7 +193,12 @@ describe('end to end: Node-RED + BIND + sipp', { skip }, () => {
   });
 
   async function call(path: string, uri: string): Promise<Outcome> {
-    const res = await fetch(`${red.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uri }), signal: AbortSignal.timeout(20000) });
+    const res = await fetch(`${red.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uri }),
+      signal: AbortSignal.timeout(20000),
+    });
     assert.equal(res.status, 200);
     return (await res.json()) as Outcome;
   }
@@ -127,10 +206,18 @@ describe('end to end: Node-RED + BIND + sipp', { skip }, () => {
   test('UDP and TCP: not listening, then 503, then the 200 server; later messages go straight to it', async () => {
     for (const transport of ['udp', 'tcp']) {
       const first = await call('/fo', `sip:fo.e2e.test;transport=${transport}`);
-      assert.deepEqual([first.output, first.address, first.attempt, first.status], ['answered', '127.0.0.91', 3, 200], transport);
+      assert.deepEqual(
+        [first.output, first.address, first.attempt, first.status],
+        ['answered', '127.0.0.91', 3, 200],
+        transport,
+      );
       assert.deepEqual(first.tried, ['127.0.0.93', '127.0.0.92', '127.0.0.91']);
       const again = await call('/fo', `sip:fo.e2e.test;transport=${transport}`);
-      assert.deepEqual([again.output, again.address, again.attempt], ['answered', '127.0.0.91', 1], `${transport}: marks shared`);
+      assert.deepEqual(
+        [again.output, again.address, again.attempt],
+        ['answered', '127.0.0.91', 1],
+        `${transport}: marks shared`,
+      );
     }
     const nf = await call('/fo', 'sip:nothere.e2e.test');
     assert.deepEqual([nf.output, nf.code], ['notfound', 'ENOTFOUND']);
@@ -152,7 +239,14 @@ describe('end to end: Node-RED + BIND + sipp', { skip }, () => {
     for (const s of byAddress.get(pinned)!) process.kill(s.pid, 'SIGSTOP');
     const afterStop: Outcome[] = [];
     for (let i = 0; i < 10; i++) afterStop.push(await call('/sticky', `sip:user${i}@sticky.e2e.test`));
-    assert.deepEqual([afterStop[0]!.address, afterStop[0]!.attempt], [other, 2], 'the first message after the stop fails over once');
-    assert.ok(afterStop.slice(1).every((o) => o.output === 'answered' && o.address === other && o.attempt === 1), JSON.stringify(afterStop));
+    assert.deepEqual(
+      [afterStop[0]!.address, afterStop[0]!.attempt],
+      [other, 2],
+      'the first message after the stop fails over once',
+    );
+    assert.ok(
+      afterStop.slice(1).every((o) => o.output === 'answered' && o.address === other && o.attempt === 1),
+      JSON.stringify(afterStop),
+    );
   });
 });

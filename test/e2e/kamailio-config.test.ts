@@ -17,7 +17,9 @@ test('the Kamailio fragment in docs/proxies.md is the tested test/kamailio/kamai
 });
 
 test('Kamailio accepts the configuration (kamailio -c)', { skip: skipUnlessKamailio() }, () => {
-  const r = spawnSync('/usr/sbin/kamailio', ['-c', '-f', cfgPath, '-L', '/usr/lib/x86_64-linux-gnu/kamailio/modules'], { encoding: 'utf8' });
+  const r = spawnSync('/usr/sbin/kamailio', ['-c', '-f', cfgPath, '-L', '/usr/lib/x86_64-linux-gnu/kamailio/modules'], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr.slice(-2000));
   assert.match(r.stderr + r.stdout, /config file ok/);
 });
@@ -27,7 +29,11 @@ test('http_client defaults come before the httpcon that copies them: keep_connec
   const at = (param: string): number => cfg.search(new RegExp(`^modparam\\("http_client", "${param}"`, 'm'));
   const httpcon = at('httpcon');
   assert.ok(httpcon > 0, 'the config defines an httpcon');
-  for (const [param, value] of [['keep_connections', '1'], ['authmethod', '1'], ['connection_timeout', '1']] as const) {
+  for (const [param, value] of [
+    ['keep_connections', '1'],
+    ['authmethod', '1'],
+    ['connection_timeout', '1'],
+  ] as const) {
     assert.ok(at(param) > 0 && at(param) < httpcon, `${param} is set above the httpcon`);
     assert.match(cfg, new RegExp(`^modparam\\("http_client", "${param}", ${value}\\)$`, 'm'));
   }
@@ -70,7 +76,7 @@ test('the proxy refuses requests for itself, IP literals and domains outside ROU
   }
 });
 
-test('a second Node-RED through http_client\'s failover connection, and a static last resort', () => {
+test("a second Node-RED through http_client's failover connection, and a static last resort", () => {
   const cfg = readFileSync(cfgPath, 'utf8');
   assert.match(cfg, /^modparam\("http_client", "httpcon", "nodered=>http:\/\/[^"]+;failover=nodered_b"\)$/m);
   assert.match(cfg, /^modparam\("http_client", "httpcon", "nodered_b=>http:\/\/[^"]+"\)$/m);

@@ -35,21 +35,64 @@ describe('end to end: health probing in Node-RED', { skip }, () => {
     b = await startSipp({ scenario: 'uas_options_200.xml', address: B, transport: 'udp', port: portB });
     dir = mkdtempSync(join(tmpdir(), 'sip-mon-'));
     const zone = join(dir, 'mon.test.zone');
-    writeFileSync(zone, [
-      '$ORIGIN mon.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 86400 60', '  IN NS ns1', 'ns1 IN A 127.0.0.1',
-      `_sip._udp.trunk IN SRV 10 0 ${portA} a`, `_sip._udp.trunk IN SRV 20 0 ${portB} b`, `a IN A ${A}`, `b IN A ${B}`, '',
-    ].join('\n'));
+    writeFileSync(
+      zone,
+      [
+        '$ORIGIN mon.test.',
+        '$TTL 300',
+        '@ IN SOA ns1 hostmaster 1 3600 600 86400 60',
+        '  IN NS ns1',
+        'ns1 IN A 127.0.0.1',
+        `_sip._udp.trunk IN SRV 10 0 ${portA} a`,
+        `_sip._udp.trunk IN SRV 20 0 ${portB} b`,
+        `a IN A ${A}`,
+        `b IN A ${B}`,
+        '',
+      ].join('\n'),
+    );
     dns = await startDnsServer('bind', { zones: [{ origin: 'mon.test', file: zone }] });
     red = await startNodeRedProcess([], { SIP_LOCATE_LOG_LEVEL: 'info', MON_TRUNK: 'trunk.mon.test' });
     await red.deploy([
       { id: 'montab', type: 'tab', label: 'monitor' },
       {
-        id: 'mon-res', type: 'sip-resolver', nameservers: dns.nameserver, transports: 'udp', family: 'ipv4', sticky: true, pinPolicy: 'failback',
-        monitorUris: 'sip:${MON_TRUNK}', monitorInterval: INTERVAL, monitorDownAfter: 2, monitorUpAfter: 2, monitorTimeout: TIMEOUT,
+        id: 'mon-res',
+        type: 'sip-resolver',
+        nameservers: dns.nameserver,
+        transports: 'udp',
+        family: 'ipv4',
+        sticky: true,
+        pinPolicy: 'failback',
+        monitorUris: 'sip:${MON_TRUNK}',
+        monitorInterval: INTERVAL,
+        monitorDownAfter: 2,
+        monitorUpAfter: 2,
+        monitorTimeout: TIMEOUT,
       },
       { id: 'mon-in', type: 'http in', z: 'montab', url: '/loc', method: 'post', upload: false, wires: [['mon-loc']] },
-      { id: 'mon-loc', type: 'sip-locate', z: 'montab', resolver: 'mon-res', uri: 'payload.uri', uriType: 'msg', wires: [['mon-sum'], ['mon-sum']] },
-      { id: 'mon-sum', type: 'change', z: 'montab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"address": sip.target.address, "sticky": sip.sticky, "code": sip.error.code}', tot: 'jsonata' }], wires: [['mon-resp']] },
+      {
+        id: 'mon-loc',
+        type: 'sip-locate',
+        z: 'montab',
+        resolver: 'mon-res',
+        uri: 'payload.uri',
+        uriType: 'msg',
+        wires: [['mon-sum'], ['mon-sum']],
+      },
+      {
+        id: 'mon-sum',
+        type: 'change',
+        z: 'montab',
+        rules: [
+          {
+            t: 'set',
+            p: 'payload',
+            pt: 'msg',
+            to: '{"address": sip.target.address, "sticky": sip.sticky, "code": sip.error.code}',
+            tot: 'jsonata',
+          },
+        ],
+        wires: [['mon-resp']],
+      },
       { id: 'mon-resp', type: 'http response', z: 'montab', statusCode: '', headers: {}, wires: [] },
     ]);
   });
@@ -70,14 +113,21 @@ describe('end to end: health probing in Node-RED', { skip }, () => {
 
   /** Waits until the state endpoint shows `address` in `state`. */
   async function until(address: string, state: string): Promise<void> {
-    await waitUntil(async () => (await health()).some((h) => h.address === address && h.state === state), `${address} ${state}`);
+    await waitUntil(
+      async () => (await health()).some((h) => h.address === address && h.state === state),
+      `${address} ${state}`,
+    );
   }
 
   async function locate(): Promise<{ address?: string; sticky?: boolean; code?: string }> {
     let body: { address?: string } | undefined;
     // The route appears shortly after the deploy answers.
     await waitUntil(async () => {
-      const res = await fetch(`${red.url}/loc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uri: 'sip:trunk.mon.test' }) });
+      const res = await fetch(`${red.url}/loc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ uri: 'sip:trunk.mon.test' }),
+      });
       if (res.status === 200) body = (await res.json()) as { address?: string };
       else await res.arrayBuffer();
       return body !== undefined;
@@ -85,7 +135,11 @@ describe('end to end: health probing in Node-RED', { skip }, () => {
     return body!;
   }
 
-  const count = (pattern: RegExp): number => red.log().split('\n').filter((l) => pattern.test(l)).length;
+  const count = (pattern: RegExp): number =>
+    red
+      .log()
+      .split('\n')
+      .filter((l) => pattern.test(l)).length;
 
   test('stop one server: down in time, never first; start it again: up in time, the pin fails back; one event each', async () => {
     await until(A, 'up');

@@ -21,18 +21,71 @@ interface State {
 /** http in -> sip-locate -> [sip-target-failed] -> http response; answers with the target and the sticky flag. */
 function flows(nameserver: string, greylist: number, pinSeconds: number): unknown[] {
   const answer = (id: string): Record<string, unknown> => ({
-    id, type: 'change', z: 'tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"address": sip.target.address, "sticky": sip.sticky, "marks": sip.targets[mark].address}', tot: 'jsonata' }], wires: [['resp']],
+    id,
+    type: 'change',
+    z: 'tab',
+    rules: [
+      {
+        t: 'set',
+        p: 'payload',
+        pt: 'msg',
+        to: '{"address": sip.target.address, "sticky": sip.sticky, "marks": sip.targets[mark].address}',
+        tot: 'jsonata',
+      },
+    ],
+    wires: [['resp']],
   });
   return [
     { id: 'tab', type: 'tab', label: 'context store' },
-    { id: 'res', type: 'sip-resolver', nameservers: nameserver, transports: 'udp', family: 'ipv4', sticky: true, greylist, pinSeconds, store: 'context', contextStore: 'file' },
-    { id: 'bad', type: 'sip-resolver', nameservers: nameserver, transports: 'udp', store: 'context', contextStore: 'nosuch' },
+    {
+      id: 'res',
+      type: 'sip-resolver',
+      nameservers: nameserver,
+      transports: 'udp',
+      family: 'ipv4',
+      sticky: true,
+      greylist,
+      pinSeconds,
+      store: 'context',
+      contextStore: 'file',
+    },
+    {
+      id: 'bad',
+      type: 'sip-resolver',
+      nameservers: nameserver,
+      transports: 'udp',
+      store: 'context',
+      contextStore: 'nosuch',
+    },
     { id: 'in-loc', type: 'http in', z: 'tab', url: '/loc', method: 'post', wires: [['loc']] },
-    { id: 'loc', type: 'sip-locate', z: 'tab', resolver: 'res', uri: 'payload.uri', uriType: 'msg', wires: [['ans-loc'], ['ans-loc']] },
+    {
+      id: 'loc',
+      type: 'sip-locate',
+      z: 'tab',
+      resolver: 'res',
+      uri: 'payload.uri',
+      uriType: 'msg',
+      wires: [['ans-loc'], ['ans-loc']],
+    },
     answer('ans-loc'),
     { id: 'in-fail', type: 'http in', z: 'tab', url: '/fail', method: 'post', wires: [['loc2']] },
-    { id: 'loc2', type: 'sip-locate', z: 'tab', resolver: 'res', uri: 'payload.uri', uriType: 'msg', wires: [['failed'], ['ans-fail']] },
-    { id: 'failed', type: 'sip-target-failed', z: 'tab', resolver: 'res', reason: 'transport', wires: [['ans-fail'], ['ans-fail']] },
+    {
+      id: 'loc2',
+      type: 'sip-locate',
+      z: 'tab',
+      resolver: 'res',
+      uri: 'payload.uri',
+      uriType: 'msg',
+      wires: [['failed'], ['ans-fail']],
+    },
+    {
+      id: 'failed',
+      type: 'sip-target-failed',
+      z: 'tab',
+      resolver: 'res',
+      reason: 'transport',
+      wires: [['ans-fail'], ['ans-fail']],
+    },
     answer('ans-fail'),
     { id: 'resp', type: 'http response', z: 'tab', statusCode: '', headers: {}, wires: [] },
   ];
@@ -48,10 +101,21 @@ describe('context state store: a real Node-RED with localfilesystem, stopped and
     dir = mkdtempSync(join(tmpdir(), 'sip-ctx-'));
     userDir = join(dir, 'nr');
     const zone = join(dir, 'ctx.test.zone');
-    writeFileSync(zone, [
-      '$ORIGIN ctx.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 86400 60', '  IN NS ns1', 'ns1 IN A 127.0.0.1',
-      '_sip._udp.pbx IN SRV 10 50 5060 a', '_sip._udp.pbx IN SRV 10 50 5060 b', 'a IN A 127.0.0.81', 'b IN A 127.0.0.82', '',
-    ].join('\n'));
+    writeFileSync(
+      zone,
+      [
+        '$ORIGIN ctx.test.',
+        '$TTL 300',
+        '@ IN SOA ns1 hostmaster 1 3600 600 86400 60',
+        '  IN NS ns1',
+        'ns1 IN A 127.0.0.1',
+        '_sip._udp.pbx IN SRV 10 50 5060 a',
+        '_sip._udp.pbx IN SRV 10 50 5060 b',
+        'a IN A 127.0.0.81',
+        'b IN A 127.0.0.82',
+        '',
+      ].join('\n'),
+    );
     dns = await startDnsServer('bind', { zones: [{ origin: 'ctx.test', file: zone }] });
   });
   after(async () => {
@@ -61,7 +125,12 @@ describe('context state store: a real Node-RED with localfilesystem, stopped and
   });
 
   async function post(path: string): Promise<{ address: string; sticky: boolean; marks?: string | string[] }> {
-    const res = await fetch(`${red!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uri: 'sip:alice@pbx.ctx.test' }), signal: AbortSignal.timeout(10000) });
+    const res = await fetch(`${red!.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uri: 'sip:alice@pbx.ctx.test' }),
+      signal: AbortSignal.timeout(10000),
+    });
     assert.equal(res.status, 200, path);
     return (await res.json()) as { address: string; sticky: boolean };
   }
@@ -72,7 +141,11 @@ describe('context state store: a real Node-RED with localfilesystem, stopped and
   }
   async function routesUp(): Promise<void> {
     await until(async () => {
-      const res = await fetch(`${red!.url}/loc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"uri":"sip:nothing.ctx.test"}' });
+      const res = await fetch(`${red!.url}/loc`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"uri":"sip:nothing.ctx.test"}',
+      });
       await res.arrayBuffer();
       return res.status === 200;
     }, '/loc comes up');
@@ -84,29 +157,48 @@ describe('context state store: a real Node-RED with localfilesystem, stopped and
     red = await startNodeRedProcess([], {}, { userDir });
     await red.deploy(flows(dns.nameserver, greylist, pinSeconds));
     await routesUp();
-    const bad = await fetch(`${red.url}/sip-resolver/bad/try`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"uri":"sip:pbx.ctx.test"}' });
+    const bad = await fetch(`${red.url}/sip-resolver/bad/try`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"uri":"sip:pbx.ctx.test"}',
+    });
     assert.equal(bad.status, 409);
     const badBody = (await bad.json()) as { code: string; message: string };
     assert.equal(badBody.code, 'EINVALIDOPTION');
-    assert.match(badBody.message, /no context store named "nosuch".*default, file/, 'the stores settings.js has are listed');
+    assert.match(
+      badBody.message,
+      /no context store named "nosuch".*default, file/,
+      'the stores settings.js has are listed',
+    );
     const first = await post('/loc');
     assert.equal(first.sticky, true);
     const failedOver = await post('/fail');
     assert.notEqual(failedOver.address, first.address, 'the failure moved the pin');
     const before = await state();
     assert.equal(before.store.kind, 'context');
-    assert.deepEqual(before.marks.map((m) => `${m.address} ${m.mark}`), [`${first.address} grey`]);
-    assert.deepEqual(before.pins.map((p) => p.target.address), [failedOver.address]);
+    assert.deepEqual(
+      before.marks.map((m) => `${m.address} ${m.mark}`),
+      [`${first.address} grey`],
+    );
+    assert.deepEqual(
+      before.pins.map((p) => p.target.address),
+      [failedOver.address],
+    );
     const pidBefore = red.pid;
 
     await red.stop();
     red = await startNodeRedProcess(undefined, {}, { userDir });
     assert.notEqual(red.pid, pidBefore, 'a new process');
     let restored = await state();
-    await until(async () => (restored = await state()).store.state !== 'connecting', 'the store is read back').catch(() => undefined);
+    await until(async () => (restored = await state()).store.state !== 'connecting', 'the store is read back').catch(
+      () => undefined,
+    );
     assert.equal(restored.store.state, 'up', 'the store was read back');
     assert.deepEqual(restored.marks, before.marks, 'the same marks, with the same expiry');
-    assert.deepEqual(restored.pins.map((p) => [p.destination, p.target.address, p.expiresAt]), before.pins.map((p) => [p.destination, p.target.address, p.expiresAt]));
+    assert.deepEqual(
+      restored.pins.map((p) => [p.destination, p.target.address, p.expiresAt]),
+      before.pins.map((p) => [p.destination, p.target.address, p.expiresAt]),
+    );
 
     // Expiry on time: poll the state; each record must vanish at (not before) its expiry.
     const markDue = before.marks[0]!.expiresAt;

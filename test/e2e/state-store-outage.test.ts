@@ -16,11 +16,49 @@ const skip = skipUnless('bind') || (built ? false : 'run npm run build first');
 function flows(nameserver: string): unknown[] {
   return [
     { id: 'tab', type: 'tab', label: 'outage' },
-    { id: 'res', type: 'sip-resolver', nameservers: nameserver, transports: 'udp', family: 'ipv4', timeoutMs: 300, tries: 1, store: 'context', contextStore: 'file' },
+    {
+      id: 'res',
+      type: 'sip-resolver',
+      nameservers: nameserver,
+      transports: 'udp',
+      family: 'ipv4',
+      timeoutMs: 300,
+      tries: 1,
+      store: 'context',
+      contextStore: 'file',
+    },
     { id: 'in', type: 'http in', z: 'tab', url: '/loc', method: 'post', wires: [['loc']] },
-    { id: 'loc', type: 'sip-locate', z: 'tab', resolver: 'res', uri: 'payload.uri', uriType: 'msg', wires: [['ok'], ['err']] },
-    { id: 'ok', type: 'change', z: 'tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"address": sip.target.address, "port": sip.target.port, "stale": sip.stale}', tot: 'jsonata' }], wires: [['resp']] },
-    { id: 'err', type: 'change', z: 'tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"code": error.code}', tot: 'jsonata' }], wires: [['resp']] },
+    {
+      id: 'loc',
+      type: 'sip-locate',
+      z: 'tab',
+      resolver: 'res',
+      uri: 'payload.uri',
+      uriType: 'msg',
+      wires: [['ok'], ['err']],
+    },
+    {
+      id: 'ok',
+      type: 'change',
+      z: 'tab',
+      rules: [
+        {
+          t: 'set',
+          p: 'payload',
+          pt: 'msg',
+          to: '{"address": sip.target.address, "port": sip.target.port, "stale": sip.stale}',
+          tot: 'jsonata',
+        },
+      ],
+      wires: [['resp']],
+    },
+    {
+      id: 'err',
+      type: 'change',
+      z: 'tab',
+      rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '{"code": error.code}', tot: 'jsonata' }],
+      wires: [['resp']],
+    },
     { id: 'resp', type: 'http response', z: 'tab', statusCode: '', headers: {}, wires: [] },
   ];
 }
@@ -35,10 +73,19 @@ describe('a Node-RED restarted during a DNS outage routes from the plan saved in
     dir = mkdtempSync(join(tmpdir(), 'sip-outage-'));
     userDir = join(dir, 'nr');
     const zone = join(dir, 'out.test.zone');
-    writeFileSync(zone, [
-      '$ORIGIN out.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 86400 60', '  IN NS ns1', 'ns1 IN A 127.0.0.1',
-      '_sip._udp.pbx IN SRV 10 50 5072 a', 'a IN A 127.0.0.83', '',
-    ].join('\n'));
+    writeFileSync(
+      zone,
+      [
+        '$ORIGIN out.test.',
+        '$TTL 300',
+        '@ IN SOA ns1 hostmaster 1 3600 600 86400 60',
+        '  IN NS ns1',
+        'ns1 IN A 127.0.0.1',
+        '_sip._udp.pbx IN SRV 10 50 5072 a',
+        'a IN A 127.0.0.83',
+        '',
+      ].join('\n'),
+    );
     dns = await startDnsServer('bind', { zones: [{ origin: 'out.test', file: zone }] });
   });
   after(async () => {
@@ -48,7 +95,12 @@ describe('a Node-RED restarted during a DNS outage routes from the plan saved in
   });
 
   async function post(): Promise<{ address?: string; port?: number; stale?: boolean; code?: string }> {
-    const res = await fetch(`${red!.url}/loc`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uri: 'sip:alice@pbx.out.test' }), signal: AbortSignal.timeout(10000) });
+    const res = await fetch(`${red!.url}/loc`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uri: 'sip:alice@pbx.out.test' }),
+      signal: AbortSignal.timeout(10000),
+    });
     assert.equal(res.status, 200);
     return (await res.json()) as { address?: string; port?: number; stale?: boolean; code?: string };
   }

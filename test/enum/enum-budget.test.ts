@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createLocator } from '../../src/core/locator';
 import { SipLocateError } from '../../src/core/errors';
-import { applyRegexp, compiledPatterns, MAX_COMPILED_PATTERNS, MAX_REPEAT_COUNT, patternTooLarge } from '../../src/core/enum/regexp';
+import {
+  applyRegexp,
+  compiledPatterns,
+  MAX_COMPILED_PATTERNS,
+  MAX_REPEAT_COUNT,
+  patternTooLarge,
+} from '../../src/core/enum/regexp';
 import { MAX_ENUM_NAPTR } from '../../src/core/enum/naptr';
 import { ENUM_REGEXP_MS, MAX_ENUM_QUERIES, MAX_ENUM_REGEXPS } from '../../src/core/enum/lookup';
 import { skipUnless } from '../servers/dns-servers';
@@ -13,7 +19,17 @@ import { notes, nsdWithProxy } from '../system/harness';
 import { createDnsClient } from '../../src/core/dns/client';
 import { lookupEnum } from '../../src/core/enum/lookup';
 import type { TraceNode } from '../../src/core/types';
-import { INJECTED_NUMBER, INJECTED_URIS, CHAIN_NUMBER, CHAIN_SUFFIXES, COSTLY_NUMBER, HOSTILE_ENUM_ORIGIN, HOSTILE_RECORDS, hostileEnumZoneText, HUGE_NUMBER } from './hostile-zone';
+import {
+  INJECTED_NUMBER,
+  INJECTED_URIS,
+  CHAIN_NUMBER,
+  CHAIN_SUFFIXES,
+  COSTLY_NUMBER,
+  HOSTILE_ENUM_ORIGIN,
+  HOSTILE_RECORDS,
+  hostileEnumZoneText,
+  HUGE_NUMBER,
+} from './hostile-zone';
 
 describe('ENUM regexp size bound and cache', () => {
   test('counted repetition above the bound is refused before compiling, with the reason', () => {
@@ -21,18 +37,26 @@ describe('ENUM regexp size bound and cache', () => {
     assert.match(patternTooLarge(`^(.){${MAX_REPEAT_COUNT + 1}}$`) ?? '', /above 15/);
     assert.match(patternTooLarge('^(.){2,16}$') ?? '', /\{2,16\} is above 15/);
     const out = applyRegexp('!^' + '(.?){1000}'.repeat(24) + '$!sip:x@pbx!', '+12025550101');
-    assert.deepEqual(out, { ok: false, why: 'the counted repetition {1000} is above 15 (an E.164 number has at most 15 digits)' });
+    assert.deepEqual(out, {
+      ok: false,
+      why: 'the counted repetition {1000} is above 15 (an E.164 number has at most 15 digits)',
+    });
   });
 
   test('nested repetitions are multiplied out: ((.?){15}){15} is refused, the usual ENUM rules pass', () => {
     assert.match(patternTooLarge('^((.?){15}){15}$') ?? '', /expands to more than 256 instructions/);
     assert.match(patternTooLarge('^' + '(.?){10}'.repeat(13) + '$') ?? '', /expands to more than 256/);
-    for (const ok of ['^.*$', '^\\+1(\\d{10})$', '^\\+(.*)$', '^\\+44([0-9]{1,15})$', '^(\\+[0-9]*)$', '^[^:]+$']) assert.equal(patternTooLarge(ok), undefined, ok);
-    assert.deepEqual(applyRegexp('!^\\+1(\\d{10})$!sip:\\1@pbx.example!', '+12025550101'), { ok: true, result: 'sip:2025550101@pbx.example' });
+    for (const ok of ['^.*$', '^\\+1(\\d{10})$', '^\\+(.*)$', '^\\+44([0-9]{1,15})$', '^(\\+[0-9]*)$', '^[^:]+$'])
+      assert.equal(patternTooLarge(ok), undefined, ok);
+    assert.deepEqual(applyRegexp('!^\\+1(\\d{10})$!sip:\\1@pbx.example!', '+12025550101'), {
+      ok: true,
+      result: 'sip:2025550101@pbx.example',
+    });
   });
 
   test(`the compiled-pattern cache holds at most ${MAX_COMPILED_PATTERNS} patterns and refusals`, () => {
-    for (let i = 0; i < MAX_COMPILED_PATTERNS + 50; i++) applyRegexp(`!^\\+${i}(.*)$!sip:\\1@pbx.example!`, '+12025550101');
+    for (let i = 0; i < MAX_COMPILED_PATTERNS + 50; i++)
+      applyRegexp(`!^\\+${i}(.*)$!sip:\\1@pbx.example!`, '+12025550101');
     assert.equal(compiledPatterns(), MAX_COMPILED_PATTERNS);
   });
 });
@@ -45,7 +69,13 @@ describe('ENUM hostile answers against NSD', { skip: skipUnless('nsd') }, () => 
    * event loop's longest delay; also checks that without the fallback the number is ENOENUM.
    */
   async function locateHostile(number: string): Promise<{ notes: string[]; maxDelayMs: number }> {
-    const o = { nameservers: [served.proxy.nameserver], timeoutMs: 2000, tries: 2, family: 'ipv4' as const, enumSuffixes: [HOSTILE_ENUM_ORIGIN] };
+    const o = {
+      nameservers: [served.proxy.nameserver],
+      timeoutMs: 2000,
+      tries: 2,
+      family: 'ipv4' as const,
+      enumSuffixes: [HOSTILE_ENUM_ORIGIN],
+    };
     const l = createLocator({ ...o, enumFallback: 'sip:{digits}@127.0.0.1' });
     const strict = createLocator(o);
     const h = monitorEventLoopDelay({ resolution: 1 });
@@ -56,7 +86,10 @@ describe('ENUM hostile answers against NSD', { skip: skipUnless('nsd') }, () => 
       const r = await l.locate(`tel:${number}`, { trace: true });
       h.disable();
       assert.equal(r.enum?.fallback, true);
-      await assert.rejects(strict.locate(`tel:${number}`), (e: unknown) => e instanceof SipLocateError && e.code === 'ENOENUM');
+      await assert.rejects(
+        strict.locate(`tel:${number}`),
+        (e: unknown) => e instanceof SipLocateError && e.code === 'ENOENUM',
+      );
       return { notes: notes(r.trace), maxDelayMs: h.max / 1e6 };
     } finally {
       l.close();
@@ -67,7 +100,9 @@ describe('ENUM hostile answers against NSD', { skip: skipUnless('nsd') }, () => 
   test('64 records of (.?){1000} x 24: ENOENUM, every record refused or past the budget, the event loop never held for long', async () => {
     const r = await locateHostile(HUGE_NUMBER);
     const refused = r.notes.filter((n) => n.includes('the counted repetition {1000} is above 15'));
-    const spent = r.notes.filter((n) => n.includes(`the ENUM regexp budget of ${MAX_ENUM_REGEXPS} regexps or ${ENUM_REGEXP_MS} ms is spent`));
+    const spent = r.notes.filter((n) =>
+      n.includes(`the ENUM regexp budget of ${MAX_ENUM_REGEXPS} regexps or ${ENUM_REGEXP_MS} ms is spent`),
+    );
     assert.equal(refused.length, MAX_ENUM_REGEXPS);
     assert.equal(spent.length, HOSTILE_RECORDS - MAX_ENUM_REGEXPS);
     // Before: 33 s in one turn. Refusing costs microseconds; the bound is loose for a machine under load.
@@ -87,10 +122,22 @@ describe('ENUM hostile answers against NSD', { skip: skipUnless('nsd') }, () => 
 
   test(`ENUM asks at most ${MAX_ENUM_QUERIES} questions even when maxQueriesPerLocate allows 64`, async () => {
     // Chains of 6 names under each of 8 suffixes would take 48 questions.
-    const l = createLocator({ nameservers: [served.proxy.nameserver], timeoutMs: 2000, tries: 2, enumSuffixes: [...CHAIN_SUFFIXES], maxQueriesPerLocate: 64 });
+    const l = createLocator({
+      nameservers: [served.proxy.nameserver],
+      timeoutMs: 2000,
+      tries: 2,
+      enumSuffixes: [...CHAIN_SUFFIXES],
+      maxQueriesPerLocate: 64,
+    });
     try {
       served.proxy.reset();
-      await assert.rejects(l.locate(`tel:${CHAIN_NUMBER}`), (e: unknown) => e instanceof SipLocateError && e.code === 'ENOENUM' && e.message.includes(`the ENUM query budget of ${MAX_ENUM_QUERIES} questions is spent`));
+      await assert.rejects(
+        l.locate(`tel:${CHAIN_NUMBER}`),
+        (e: unknown) =>
+          e instanceof SipLocateError &&
+          e.code === 'ENOENUM' &&
+          e.message.includes(`the ENUM query budget of ${MAX_ENUM_QUERIES} questions is spent`),
+      );
       assert.equal(new Set(served.proxy.questions.map((q) => q.toLowerCase())).size, MAX_ENUM_QUERIES);
     } finally {
       l.close();
@@ -105,7 +152,11 @@ describe('ENUM hostile answers against NSD', { skip: skipUnless('nsd') }, () => 
       assert.equal(found.match?.uri, 'sip:12025550197@pbx.enum.test;user=phone');
       const skipped = notes(node).filter((n) => n.startsWith('Skipped') && n.includes('the result'));
       assert.equal(skipped.length, INJECTED_URIS.length);
-      for (const uri of INJECTED_URIS) assert.ok(skipped.some((n) => n.includes(JSON.stringify(uri))), uri);
+      for (const uri of INJECTED_URIS)
+        assert.ok(
+          skipped.some((n) => n.includes(JSON.stringify(uri))),
+          uri,
+        );
     } finally {
       client.close();
     }

@@ -30,7 +30,9 @@ for (const kind of DNS_SERVER_KINDS) {
     let proxy: DnsProxy;
     before(async () => {
       // BIND checks NAPTR regexps when it loads a zone and refuses the malformed ones: NSD and Knot serve them.
-      server = await startDnsServer(kind, { zones: kind === 'bind' ? ZONES : [...ZONES, { origin: 'e164.raw.test', file: zonePath('e164.raw.test.zone') }] });
+      server = await startDnsServer(kind, {
+        zones: kind === 'bind' ? ZONES : [...ZONES, { origin: 'e164.raw.test', file: zonePath('e164.raw.test.zone') }],
+      });
       proxy = await startProxy({ upstream: server.nameserver });
     });
     after(async () => {
@@ -38,8 +40,18 @@ for (const kind of DNS_SERVER_KINDS) {
       await server?.stop();
     });
     const locator = (o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
-      createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2, family: 'ipv4', enumSuffixes: SUFFIXES, ...o });
-    async function locate(uri: string, o: CreateLocatorOptions = {}): Promise<{ uri: string; address: string; enum: unknown; trace?: TraceNode }> {
+      createLocator({
+        nameservers: [proxy.nameserver],
+        timeoutMs: 1000,
+        tries: 2,
+        family: 'ipv4',
+        enumSuffixes: SUFFIXES,
+        ...o,
+      });
+    async function locate(
+      uri: string,
+      o: CreateLocatorOptions = {},
+    ): Promise<{ uri: string; address: string; enum: unknown; trace?: TraceNode }> {
       const l = locator(o);
       try {
         const r = await l.locate(uri, { trace: true });
@@ -78,7 +90,13 @@ for (const kind of DNS_SERVER_KINDS) {
       const r = await locate('tel:+1-202-555-0101');
       assert.equal(r.uri, 'sip:alice@a.enum.test');
       assert.equal(r.address, '127.0.40.1:5060');
-      assert.deepEqual(r.enum, { number: '+12025550101', domain: '1.0.1.0.5.5.5.2.0.2.1.e164.arpa', uri: 'sip:alice@a.enum.test', order: 10, preference: 10 });
+      assert.deepEqual(r.enum, {
+        number: '+12025550101',
+        domain: '1.0.1.0.5.5.5.2.0.2.1.e164.arpa',
+        uri: 'sip:alice@a.enum.test',
+        order: 10,
+        preference: 10,
+      });
       assert.equal(r.trace?.kind, 'uri');
       assert.equal(r.trace?.children[0]?.kind, 'enum', 'the ENUM step is the first branch');
       assert.equal(r.trace?.children[1]?.name, 'sip:a.enum.test');
@@ -87,8 +105,13 @@ for (const kind of DNS_SERVER_KINDS) {
     test('several suffixes in order: the first (empty for this number) is asked first, then e164.arpa', async () => {
       proxy.reset();
       await locate('tel:+12025550101');
-      const naptr = proxy.questions.map((q) => q.toLowerCase()).filter((q) => q.startsWith('naptr') && q.includes('e164'));
-      assert.deepEqual(naptr, ['naptr 1.0.1.0.5.5.5.2.0.2.1.e164.carrier.test', 'naptr 1.0.1.0.5.5.5.2.0.2.1.e164.arpa']);
+      const naptr = proxy.questions
+        .map((q) => q.toLowerCase())
+        .filter((q) => q.startsWith('naptr') && q.includes('e164'));
+      assert.deepEqual(naptr, [
+        'naptr 1.0.1.0.5.5.5.2.0.2.1.e164.carrier.test',
+        'naptr 1.0.1.0.5.5.5.2.0.2.1.e164.arpa',
+      ]);
       const both = await locate('tel:+12025550102');
       assert.equal(both.uri, 'sip:carrier@c.enum.test', 'a number under both suffixes: the first suffix wins');
       assert.equal(both.address, '127.0.40.3:5060');
@@ -143,7 +166,10 @@ for (const kind of DNS_SERVER_KINDS) {
       const cpu = process.cpuUsage(cpu0);
       const ms = (cpu.user + cpu.system) / 1000;
       assert.equal(r.uri, 'sip:safe@c.enum.test');
-      assert.ok(notes(r.trace).some((n) => n.includes('does not match')), 'the evil rule was evaluated and did not match');
+      assert.ok(
+        notes(r.trace).some((n) => n.includes('does not match')),
+        'the evil rule was evaluated and did not match',
+      );
       // A backtracking engine needs minutes for this pattern on a 12-digit number (seconds at 16 characters); RE2 needs milliseconds.
       assert.ok(ms < 5000, `${ms.toFixed(0)} ms of CPU`);
     });

@@ -22,7 +22,14 @@ test('the injected results the audit found are each refused, with the reason', (
 });
 
 test('well-formed results pass: user characters, escapes, token parameters, IPv6 and ports', () => {
-  for (const ok of ['sip:alice@a.enum.test', 'sips:+12025550101@pbx.example;user=phone', 'sip:pbx.example:5060;transport=tcp', 'sip:bob@[2001:db8::1]:5061', 'sip:%61lice@x.example', "sip:a.b-c_d!~*'()&=+$,;/@x.example;lr"]) {
+  for (const ok of [
+    'sip:alice@a.enum.test',
+    'sips:+12025550101@pbx.example;user=phone',
+    'sip:pbx.example:5060;transport=tcp',
+    'sip:bob@[2001:db8::1]:5061',
+    'sip:%61lice@x.example',
+    "sip:a.b-c_d!~*'()&=+$,;/@x.example;lr",
+  ]) {
     assert.equal(strictSipUriProblem(ok), undefined, ok);
   }
   assert.match(strictSipUriProblem('sip:bob:secret@x.example') ?? '', /password/);
@@ -31,17 +38,31 @@ test('well-formed results pass: user characters, escapes, token parameters, IPv6
 });
 
 test('property: a result holding a control byte, space, DEL, non-ASCII or < > " is always refused', () => {
-  const bad = fc.constantFrom(...[...Array.from({ length: 33 }, (_, i) => String.fromCharCode(i)), '\x7f', '<', '>', '"', 'é', '\u2028']);
-  fc.assert(fc.property(fc.string({ maxLength: 20 }), bad, fc.string({ maxLength: 20 }), (a, c, b) => {
-    assert.notEqual(strictSipUriProblem(`sip:${a}${c}${b}@pbx.example`), undefined);
-    assert.notEqual(strictSipUriProblem(`sip:bob@pbx.example;${a}${c}${b}`), undefined);
-  }), { numRuns: 500 });
+  const bad = fc.constantFrom(
+    ...[...Array.from({ length: 33 }, (_, i) => String.fromCharCode(i)), '\x7f', '<', '>', '"', 'é', '\u2028'],
+  );
+  fc.assert(
+    fc.property(fc.string({ maxLength: 20 }), bad, fc.string({ maxLength: 20 }), (a, c, b) => {
+      assert.notEqual(strictSipUriProblem(`sip:${a}${c}${b}@pbx.example`), undefined);
+      assert.notEqual(strictSipUriProblem(`sip:bob@pbx.example;${a}${c}${b}`), undefined);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('enumFallback takes the same rule: a template with a header part, a space or brackets is EINVALIDOPTION', () => {
   const clock = { now: () => 0 };
-  for (const t of ['sip:{number}@gw.example?Route=x', 'sip:{number} @gw.example', 'sip:{number}@gw.example;x=<a>', '<sip:{number}@gw.example>']) {
-    assert.throws(() => new EnumStep({ enumFallback: t }, clock, 10), (e: unknown) => e instanceof SipLocateError && e.code === 'EINVALIDOPTION' && e.message.includes('header part'), t);
+  for (const t of [
+    'sip:{number}@gw.example?Route=x',
+    'sip:{number} @gw.example',
+    'sip:{number}@gw.example;x=<a>',
+    '<sip:{number}@gw.example>',
+  ]) {
+    assert.throws(
+      () => new EnumStep({ enumFallback: t }, clock, 10),
+      (e: unknown) => e instanceof SipLocateError && e.code === 'EINVALIDOPTION' && e.message.includes('header part'),
+      t,
+    );
   }
   assert.doesNotThrow(() => new EnumStep({ enumFallback: 'sip:{number}@gw.example;user=phone' }, clock, 10));
 });

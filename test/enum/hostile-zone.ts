@@ -17,7 +17,12 @@ export const CHAIN_SUFFIXES: readonly string[] = Array.from({ length: 8 }, (_, k
 /** A number whose records carry terminal escapes: OSC 52 (clipboard write), OSC 0 (title), CSI 2J (clear) and C1 CSI. */
 export const ESCAPE_NUMBER = '+12025550195';
 /** The escape sequences ESCAPE_NUMBER's records carry, as text. */
-export const TERMINAL_ESCAPES: readonly string[] = ['\x1b]52;c;ZWNobyBwd25lZA==\x07', '\x1b]0;owned\x07', '\x1b[2J', '\u009b31m'];
+export const TERMINAL_ESCAPES: readonly string[] = [
+  '\x1b]52;c;ZWNobyBwd25lZA==\x07',
+  '\x1b]0;owned\x07',
+  '\x1b[2J',
+  '\u009b31m',
+];
 /** How many expensive records each hostile RRset holds. */
 export const HOSTILE_RECORDS = 64;
 
@@ -53,7 +58,8 @@ function quoted(text: string): string {
 export function hostileEnumZoneText(): string {
   const lines: string[] = [];
   const huge = '!' + '(.?){1000}'.repeat(24) + '!sip:x@p!';
-  for (let i = 0; i < HOSTILE_RECORDS; i++) lines.push(`${owner(HUGE_NUMBER)} IN NAPTR 10 ${i} "u" "E2U+sip" ${quoted(huge)} .`);
+  for (let i = 0; i < HOSTILE_RECORDS; i++)
+    lines.push(`${owner(HUGE_NUMBER)} IN NAPTR 10 ${i} "u" "E2U+sip" ${quoted(huge)} .`);
   for (let i = 0; i < HOSTILE_RECORDS; i++) {
     // Distinct texts, so no record is served from the compiled-pattern cache: each costs a full compile.
     // It never matches a number (a "z" at the end), so every record is evaluated in turn.
@@ -64,14 +70,17 @@ export function hostileEnumZoneText(): string {
   INJECTED_URIS.forEach((uri, i) => {
     lines.push(`${owner(INJECTED_NUMBER)} IN NAPTR 10 ${i} "u" "E2U+sip" ${quoted(`!^.*$!${uri}!`)} .`);
   });
-  lines.push(`${owner(INJECTED_NUMBER)} IN NAPTR 20 10 "u" "E2U+sip" "!^\\\\+(.*)$!sip:\\\\1@pbx.enum.test;user=phone!" .`);
+  lines.push(
+    `${owner(INJECTED_NUMBER)} IN NAPTR 20 10 "u" "E2U+sip" "!^\\\\+(.*)$!sip:\\\\1@pbx.enum.test;user=phone!" .`,
+  );
   TERMINAL_ESCAPES.forEach((esc, i) => {
     lines.push(`${owner(ESCAPE_NUMBER)} IN NAPTR 10 ${i} "u" "E2U+sip" ${quoted(`!^.*$!sip:${esc}@pbx.enum.test!`)} .`);
   });
   lines.push(`${owner(ESCAPE_NUMBER)} IN NAPTR 20 10 "u" "E2U+sip" ${quoted('!^.*$!sip:ok@127.0.0.1!')} .`);
   for (let k = 0; k < CHAIN_SUFFIXES.length; k++) {
     const names = [`${owner(CHAIN_NUMBER)}.s${k}`, ...Array.from({ length: 6 }, (_, j) => `c${j + 1}.s${k}`)];
-    for (let j = 0; j + 1 < names.length; j++) lines.push(`${names[j]} IN NAPTR 10 10 "" "E2U" "" ${names[j + 1]}.${HOSTILE_ENUM_ORIGIN}.`);
+    for (let j = 0; j + 1 < names.length; j++)
+      lines.push(`${names[j]} IN NAPTR 10 10 "" "E2U" "" ${names[j + 1]}.${HOSTILE_ENUM_ORIGIN}.`);
   }
   return zoneText(HOSTILE_ENUM_ORIGIN, lines);
 }

@@ -7,15 +7,45 @@ import { DNS_SERVER_KINDS, serverAvailable, startDnsServer } from '../servers/dn
 /** Real answers from BIND, NSD and Knot (those installed) to mutate. */
 async function captureRealAnswers(): Promise<Buffer[]> {
   const out: Buffer[] = [];
-  const questions: Array<[string, dnsPacket.RecordType]> = [['example.test', 'NAPTR'], ['_sip._udp.example.test', 'SRV'], ['sip1.example.test', 'AAAA'], ['alias1.example.test', 'A'], ['nonaptr.example.test', 'NAPTR'], ['nothere.example.test', 'A']];
+  const questions: Array<[string, dnsPacket.RecordType]> = [
+    ['example.test', 'NAPTR'],
+    ['_sip._udp.example.test', 'SRV'],
+    ['sip1.example.test', 'AAAA'],
+    ['alias1.example.test', 'A'],
+    ['nonaptr.example.test', 'NAPTR'],
+    ['nothere.example.test', 'A'],
+  ];
   for (const kind of DNS_SERVER_KINDS.filter(serverAvailable)) {
     const s = await startDnsServer(kind);
     for (const [name, type] of questions) {
       const sock = createSocket('udp4');
-      out.push(await new Promise<Buffer>((resolve) => {
-        sock.on('message', (m) => resolve(m));
-        sock.send(dnsPacket.encode({ type: 'query', id: 4660, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: 'exAmPle.test', type: 'NAPTR' }].length ? [{ name, type }] : [], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] }), s.port, '127.0.0.1');
-      }));
+      out.push(
+        await new Promise<Buffer>((resolve) => {
+          sock.on('message', (m) => resolve(m));
+          sock.send(
+            dnsPacket.encode({
+              type: 'query',
+              id: 4660,
+              flags: dnsPacket.RECURSION_DESIRED,
+              questions: [{ name: 'exAmPle.test', type: 'NAPTR' }].length ? [{ name, type }] : [],
+              additionals: [
+                {
+                  type: 'OPT',
+                  name: '.',
+                  udpPayloadSize: 1232,
+                  extendedRcode: 0,
+                  ednsVersion: 0,
+                  flags: 0,
+                  flag_do: false,
+                  options: [],
+                },
+              ],
+            }),
+            s.port,
+            '127.0.0.1',
+          );
+        }),
+      );
       sock.close();
     }
     await s.stop();
@@ -43,13 +73,28 @@ void (async () => {
   global.gc?.();
   const heap1 = process.memoryUsage().heapUsed;
   const out = {
-    parsePath: { cases: parse.cases, accepted: parse.accepted, rejected: parse.rejected, crashes: parse.crashes, seconds: +((t1 - t0) / 1000).toFixed(1) },
-    client: { cases: client.cases, accepted: client.accepted, rejected: client.rejected, crashes: client.crashes, unhandledRejections: client.unhandled, seconds: +((t2 - t1) / 1000).toFixed(1) },
+    parsePath: {
+      cases: parse.cases,
+      accepted: parse.accepted,
+      rejected: parse.rejected,
+      crashes: parse.crashes,
+      seconds: +((t1 - t0) / 1000).toFixed(1),
+    },
+    client: {
+      cases: client.cases,
+      accepted: client.accepted,
+      rejected: client.rejected,
+      crashes: client.crashes,
+      unhandledRejections: client.unhandled,
+      seconds: +((t2 - t1) / 1000).toFixed(1),
+    },
     realAnswersInCorpus: captured.length,
     heapGrowthMB: +((heap1 - heap0) / 1048576).toFixed(1),
     examples: [...parse.examples, ...client.examples],
   };
-  console.log(`cases ${parse.cases + client.cases}\naccepted ${parse.accepted + client.accepted}\nrejected ${parse.rejected + client.rejected}\ncrashes ${parse.crashes + client.crashes}`);
+  console.log(
+    `cases ${parse.cases + client.cases}\naccepted ${parse.accepted + client.accepted}\nrejected ${parse.rejected + client.rejected}\ncrashes ${parse.crashes + client.crashes}`,
+  );
   console.log(JSON.stringify(out, null, 2));
   process.exitCode = parse.crashes + client.crashes + client.unhandled === 0 ? 0 : 1;
 })();

@@ -67,34 +67,97 @@ async function connect(url: string): Promise<WebSocket> {
 export async function runLoad(o: LoadOptions): Promise<LoadReport> {
   const portA = await freePort('127.0.0.111');
   const portB = await freePort('127.0.0.112');
-  let a: RunningSipp | undefined = await startSipp({ scenario: 'uas_options_200.xml', address: '127.0.0.111', transport: 'udp', port: portA });
+  let a: RunningSipp | undefined = await startSipp({
+    scenario: 'uas_options_200.xml',
+    address: '127.0.0.111',
+    transport: 'udp',
+    port: portA,
+  });
   const b = await startSipp({ scenario: 'uas_options_200.xml', address: '127.0.0.112', transport: 'udp', port: portB });
   const dir = mkdtempSync(join(tmpdir(), 'sip-load-'));
   const zone = join(dir, 'load.test.zone');
-  const lines = ['$ORIGIN load.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 86400 60', '  IN NS ns1', 'ns1 IN A 127.0.0.1', 'a IN A 127.0.0.111', 'b IN A 127.0.0.112'];
-  for (let i = 0; i < o.domains; i++) lines.push(`_sip._udp.d${i} IN SRV 10 50 ${portA} a`, `_sip._udp.d${i} IN SRV 10 50 ${portB} b`);
+  const lines = [
+    '$ORIGIN load.test.',
+    '$TTL 300',
+    '@ IN SOA ns1 hostmaster 1 3600 600 86400 60',
+    '  IN NS ns1',
+    'ns1 IN A 127.0.0.1',
+    'a IN A 127.0.0.111',
+    'b IN A 127.0.0.112',
+  ];
+  for (let i = 0; i < o.domains; i++)
+    lines.push(`_sip._udp.d${i} IN SRV 10 50 ${portA} a`, `_sip._udp.d${i} IN SRV 10 50 ${portB} b`);
   writeFileSync(zone, lines.join('\n') + '\n');
   const dns = await startDnsServer('nsd', { zones: [{ origin: 'load.test', file: zone }] });
   const red = await startNodeRedProcess([], { SIP_LOCATE_EXPOSE_GC: '1' }, { nodeArgs: ['--expose-gc'] });
   const wsPath = '/load';
   const summary = (output: string): Record<string, unknown> => ({
-    id: `ld-sum-${output}`, type: 'change', z: 'ld-tab',
-    rules: [{ t: 'set', p: 'payload', pt: 'msg', to: `{"seq": payload.seq, "output": "${output}", "address": sip.target.address, "attempt": sip.attempt}`, tot: 'jsonata' }],
+    id: `ld-sum-${output}`,
+    type: 'change',
+    z: 'ld-tab',
+    rules: [
+      {
+        t: 'set',
+        p: 'payload',
+        pt: 'msg',
+        to: `{"seq": payload.seq, "output": "${output}", "address": sip.target.address, "attempt": sip.attempt}`,
+        tot: 'jsonata',
+      },
+    ],
     wires: [['ld-wsout']],
   });
   await red.deploy([
     { id: 'ld-tab', type: 'tab', label: 'load' },
     { id: 'ld-wsl', type: 'websocket-listener', path: wsPath, wholemsg: 'false' },
-    { id: 'ld-res', type: 'sip-resolver', nameservers: dns.nameserver, transports: 'udp', family: 'ipv4', greylist: 300 },
+    {
+      id: 'ld-res',
+      type: 'sip-resolver',
+      nameservers: dns.nameserver,
+      transports: 'udp',
+      family: 'ipv4',
+      greylist: 300,
+    },
     { id: 'ld-wsin', type: 'websocket in', z: 'ld-tab', server: 'ld-wsl', client: '', wires: [['ld-json']] },
     { id: 'ld-json', type: 'json', z: 'ld-tab', property: 'payload', action: 'obj', wires: [['ld-loc']] },
-    { id: 'ld-loc', type: 'sip-locate', z: 'ld-tab', resolver: 'ld-res', uri: 'payload.uri', uriType: 'msg', wires: [['ld-opt'], ['ld-sum-notfound']] },
-    { id: 'ld-opt', type: 'sip-options', z: 'ld-tab', resolver: 'ld-res', timeout: 1000, t1: 250, wires: [['ld-sum-answered'], ['ld-fail']] },
-    { id: 'ld-fail', type: 'sip-target-failed', z: 'ld-tab', resolver: 'ld-res', reason: 'transport', wires: [['ld-opt'], ['ld-sum-exhausted']] },
-    summary('answered'), summary('exhausted'), summary('notfound'),
+    {
+      id: 'ld-loc',
+      type: 'sip-locate',
+      z: 'ld-tab',
+      resolver: 'ld-res',
+      uri: 'payload.uri',
+      uriType: 'msg',
+      wires: [['ld-opt'], ['ld-sum-notfound']],
+    },
+    {
+      id: 'ld-opt',
+      type: 'sip-options',
+      z: 'ld-tab',
+      resolver: 'ld-res',
+      timeout: 1000,
+      t1: 250,
+      wires: [['ld-sum-answered'], ['ld-fail']],
+    },
+    {
+      id: 'ld-fail',
+      type: 'sip-target-failed',
+      z: 'ld-tab',
+      resolver: 'ld-res',
+      reason: 'transport',
+      wires: [['ld-opt'], ['ld-sum-exhausted']],
+    },
+    summary('answered'),
+    summary('exhausted'),
+    summary('notfound'),
     { id: 'ld-wsout', type: 'websocket out', z: 'ld-tab', server: 'ld-wsl', client: '', wires: [] },
     { id: 'ld-mem-in', type: 'http in', z: 'ld-tab', url: '/load-memory', method: 'get', wires: [['ld-mem']] },
-    { id: 'ld-mem', type: 'function', z: 'ld-tab', func: "const gc = global.get('sipLocateGc');\nif (gc) { gc(); gc(); }\nif (msg.req.query.snapshot) global.get('sipLocateHeapSnapshot')(msg.req.query.snapshot);\nmsg.payload = global.get('sipLocateMemory')();\nreturn msg;", outputs: 1, wires: [['ld-mem-out']] },
+    {
+      id: 'ld-mem',
+      type: 'function',
+      z: 'ld-tab',
+      func: "const gc = global.get('sipLocateGc');\nif (gc) { gc(); gc(); }\nif (msg.req.query.snapshot) global.get('sipLocateHeapSnapshot')(msg.req.query.snapshot);\nmsg.payload = global.get('sipLocateMemory')();\nreturn msg;",
+      outputs: 1,
+      wires: [['ld-mem-out']],
+    },
     { id: 'ld-mem-out', type: 'http response', z: 'ld-tab', statusCode: '', headers: {}, wires: [] },
   ]);
   // SIP_LOCATE_HEAP_SNAPSHOT=prefix writes <prefix>-start/-end.heapsnapshot for a diff (diagnostics only).

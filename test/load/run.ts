@@ -8,7 +8,13 @@ function arg(name: string, fallback: number): number {
 
 void (async () => {
   const seconds = arg('seconds', 60);
-  const report = await runLoad({ ratePerSecond: arg('rate', 2000), seconds, domains: arg('domains', 1000), stopAt: seconds * 0.3, restartAt: seconds * 0.6 });
+  const report = await runLoad({
+    ratePerSecond: arg('rate', 2000),
+    seconds,
+    domains: arg('domains', 1000),
+    stopAt: seconds * 0.3,
+    restartAt: seconds * 0.6,
+  });
   console.log(JSON.stringify(report, null, 2));
   process.exitCode = report.lost === 0 && report.duplicated === 0 ? 0 : 1;
 })();

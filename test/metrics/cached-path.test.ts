@@ -8,7 +8,12 @@ import { labStaticRecords } from '../../src/lab';
 import { parseExposition } from './exposition';
 
 test('locateCached() counts a locate and a plan cache hit per answer; a miss counts nothing', async () => {
-  const l = createLocator({ staticRecords: labStaticRecords(), nameservers: ['127.0.0.1:9'], addressLookup: 'dns', enumSuffixes: ['e164.demo.test'] });
+  const l = createLocator({
+    staticRecords: labStaticRecords(),
+    nameservers: ['127.0.0.1:9'],
+    addressLookup: 'dns',
+    enumSuffixes: ['e164.demo.test'],
+  });
   try {
     assert.equal(l.locateCached('sip:pbx.demo.test'), undefined, 'nothing cached yet');
     await l.locate('sip:pbx.demo.test');
@@ -16,7 +21,11 @@ test('locateCached() counts a locate and a plan cache hit per answer; a miss cou
     for (let i = 0; i < 3; i++) assert.ok(l.locateCached('sip:pbx.demo.test'));
     assert.ok(l.locateCached('tel:+1-202-555-0101'));
     const c = l.counters();
-    assert.deepEqual([c.locates, c.planHits, c.planMisses], [{ ok: 6 }, 5, 1], 'locate(tel:) reused the pbx plan; 4 cached answers');
+    assert.deepEqual(
+      [c.locates, c.planHits, c.planMisses],
+      [{ ok: 6 }, 5, 1],
+      'locate(tel:) reused the pbx plan; 4 cached answers',
+    );
     const families = parseExposition((await metricsFor(l).collect()).text);
     assert.equal(families.get('sip_locate_locates_total')?.samples.find((s) => s.labels.result === 'ok')?.value, 6);
     assert.equal(families.get('sip_locate_plan_cache_hits_total')?.samples[0]?.value, 5);

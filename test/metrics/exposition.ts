@@ -41,7 +41,7 @@ function parseLabels(text: string, i: number, line: number): { labels: Record<st
     if (text[j + 1] !== '"') throw new Error(`line ${line}: label value of ${name} is not quoted`);
     let value = '';
     let k = j + 2;
-    for (;; k++) {
+    for (; ; k++) {
       const c = text[k];
       if (c === undefined) throw new Error(`line ${line}: unterminated label value`);
       if (c === '"') break;
@@ -107,7 +107,8 @@ export function parseExposition(text: string): Map<string, Family> {
     if (raw[i] === '{') ({ labels, end: i } = parseLabels(raw, i, line));
     if (raw[i] !== ' ') throw new Error(`line ${line}: no space before the value`);
     const parts = raw.slice(i + 1).split(' ');
-    if (parts.length < 1 || parts.length > 2) throw new Error(`line ${line}: expected a value and an optional timestamp`);
+    if (parts.length < 1 || parts.length > 2)
+      throw new Error(`line ${line}: expected a value and an optional timestamp`);
     const value = parseValue(parts[0]!, line);
     if (parts[1] !== undefined && !/^-?\d+$/.test(parts[1])) throw new Error(`line ${line}: bad timestamp`);
     const family = familyOf(name, families);
@@ -137,8 +138,11 @@ export function parseExposition(text: string): Map<string, Family> {
         last = le;
         prev = b.value;
       }
-      const count = f.samples.find((s) => s.name === `${f.name}_count` && JSON.stringify(Object.entries(s.labels).sort()) === key);
-      if (last !== Infinity || !count || count.value !== prev) throw new Error(`${f.name}: the +Inf bucket must equal _count`);
+      const count = f.samples.find(
+        (s) => s.name === `${f.name}_count` && JSON.stringify(Object.entries(s.labels).sort()) === key,
+      );
+      if (last !== Infinity || !count || count.value !== prev)
+        throw new Error(`${f.name}: the +Inf bucket must equal _count`);
     }
   }
   return families;

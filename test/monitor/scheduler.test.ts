@@ -14,11 +14,18 @@ import { startSipResponder } from '../probe/sip-responder';
 
 /** Static records for `_sip._udp.<name>` with one SRV per port (priority = its index), all on 127.0.0.1. */
 function pool(name: string, ports: number[]): string[] {
-  return [...ports.map((p, i) => `_sip._udp.${name}. 60 IN SRV ${10 * (i + 1)} 0 ${p} h${i}.${name}.`), ...ports.map((_, i) => `h${i}.${name}. 60 IN A 127.0.0.1`)];
+  return [
+    ...ports.map((p, i) => `_sip._udp.${name}. 60 IN SRV ${10 * (i + 1)} 0 ${p} h${i}.${name}.`),
+    ...ports.map((_, i) => `h${i}.${name}. 60 IN A 127.0.0.1`),
+  ];
 }
 
 /** Resolves with the first event that matches, failing after `ms`. */
-function nextEvent(events: { on(l: (e: ResolverEvent) => void): () => void }, match: (e: ResolverEvent) => boolean, ms: number): Promise<ResolverEvent> {
+function nextEvent(
+  events: { on(l: (e: ResolverEvent) => void): () => void },
+  match: (e: ResolverEvent) => boolean,
+  ms: number,
+): Promise<ResolverEvent> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
@@ -35,11 +42,27 @@ function nextEvent(events: { on(l: (e: ResolverEvent) => void): () => void }, ma
 
 test('settings: defaults, limits, ${ENV} and the alive codes', () => {
   assert.equal(monitorSettingsFrom({}), undefined, 'no URI: no probing');
-  const s = monitorSettingsFrom({ monitorUris: 'sip:${TRUNK}\n\n# a comment\nsip:b.example.com', monitorUpCodes: '200, 4xx' }, (n) => (n === 'TRUNK' ? 'a.example.com' : undefined))!;
-  assert.deepEqual([s.uris, s.intervalMs, s.downAfter, s.upAfter, s.timeoutMs], [['sip:a.example.com', 'sip:b.example.com'], 10_000, 2, 2, 2000]);
+  const s = monitorSettingsFrom(
+    { monitorUris: 'sip:${TRUNK}\n\n# a comment\nsip:b.example.com', monitorUpCodes: '200, 4xx' },
+    (n) => (n === 'TRUNK' ? 'a.example.com' : undefined),
+  )!;
+  assert.deepEqual(
+    [s.uris, s.intervalMs, s.downAfter, s.upAfter, s.timeoutMs],
+    [['sip:a.example.com', 'sip:b.example.com'], 10_000, 2, 2, 2000],
+  );
   assert.deepEqual([s.upCodes!.fails(200), s.upCodes!.fails(404), s.upCodes!.fails(503)], [true, true, false]);
-  for (const bad of [{ monitorInterval: '0.4' }, { monitorDownAfter: '1.5' }, { monitorUpAfter: 0 }, { monitorTimeout: 'x' }, { monitorUpCodes: '1xx' }]) {
-    assert.throws(() => monitorSettingsFrom({ monitorUris: 'sip:a.example.com', ...bad }), { code: 'EINVALIDOPTION' }, JSON.stringify(bad));
+  for (const bad of [
+    { monitorInterval: '0.4' },
+    { monitorDownAfter: '1.5' },
+    { monitorUpAfter: 0 },
+    { monitorTimeout: 'x' },
+    { monitorUpCodes: '1xx' },
+  ]) {
+    assert.throws(
+      () => monitorSettingsFrom({ monitorUris: 'sip:a.example.com', ...bad }),
+      { code: 'EINVALIDOPTION' },
+      JSON.stringify(bad),
+    );
   }
   assert.throws(() => monitorSettingsFrom({ monitorUris: 'sip:${NOPE}' }, () => undefined), { code: 'EINVALIDOPTION' });
   assert.throws(() => monitorSettingsFrom({ monitorUris: 'http://x' }), { code: 'EINVALIDURI' });
@@ -48,13 +71,19 @@ test('settings: defaults, limits, ${ENV} and the alive codes', () => {
 test('real servers at 0.5 s: stop one, it is down in time and never first; start it again, it is up; one event each', async () => {
   const a = await startUdpUas();
   const b = await startUdpUas();
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: pool('mon.test', [a.port, b.port]), transports: ['udp'] });
+  const l = createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: pool('mon.test', [a.port, b.port]),
+    transports: ['udp'],
+  });
   const events: ResolverEvent[] = [];
   l.events.on((e) => {
     if (e.op === 'up' || e.op === 'down') events.push(e);
   });
   const settings = monitorSettingsFrom({ monitorUris: 'sip:mon.test', monitorInterval: 0.5, monitorTimeout: 1 })!;
-  const bothUp = Promise.all([a.port, b.port].map((port) => nextEvent(l.events, (e) => e.op === 'up' && e.target?.port === port, 20_000)));
+  const bothUp = Promise.all(
+    [a.port, b.port].map((port) => nextEvent(l.events, (e) => e.op === 'up' && e.target?.port === port, 20_000)),
+  );
   // Each finished probe of server a, in order: the state must change after exactly downAfter (upAfter) probes in a row.
   const probesOfA: boolean[] = [];
   const m = new Monitor(l, settings, { onProbe: (o) => o.host === 'h0.mon.test' && probesOfA.push(o.alive) });
@@ -67,15 +96,34 @@ test('real servers at 0.5 s: stop one, it is down in time and never first; start
     const down = nextEvent(l.events, (e) => e.op === 'down' && e.target?.port === a.port, 20_000);
     await a.stop();
     await down;
-    assert.equal(run(false), settings.downAfter, `down after ${settings.downAfter} failed probes in a row: ${probesOfA.join(',')}`);
-    for (let i = 0; i < 20; i++) assert.equal((await l.locate('sip:mon.test')).targets[0]!.port, b.port, 'never handed out first');
+    assert.equal(
+      run(false),
+      settings.downAfter,
+      `down after ${settings.downAfter} failed probes in a row: ${probesOfA.join(',')}`,
+    );
+    for (let i = 0; i < 20; i++)
+      assert.equal((await l.locate('sip:mon.test')).targets[0]!.port, b.port, 'never handed out first');
     const up = nextEvent(l.events, (e) => e.op === 'up' && e.target?.port === a.port, 20_000);
     await a.start();
     await up;
-    assert.equal(run(true), settings.upAfter, `up after ${settings.upAfter} answered probes in a row: ${probesOfA.join(',')}`);
-    assert.deepEqual(events.map((e) => `${e.op}:${e.target!.port === a.port ? 'a' : 'b'}`).sort(), ['down:a', 'up:a', 'up:a', 'up:b'], 'no flapping');
+    assert.equal(
+      run(true),
+      settings.upAfter,
+      `up after ${settings.upAfter} answered probes in a row: ${probesOfA.join(',')}`,
+    );
+    assert.deepEqual(
+      events.map((e) => `${e.op}:${e.target!.port === a.port ? 'a' : 'b'}`).sort(),
+      ['down:a', 'up:a', 'up:a', 'up:b'],
+      'no flapping',
+    );
     const health = l.health.list();
-    assert.deepEqual(health.map((h) => [h.port, h.state, h.host, h.lastCode]), [[a.port, 'up', 'h0.mon.test', 200], [b.port, 'up', 'h1.mon.test', 200]].sort((x, y) => Number(x[0]) - Number(y[0])));
+    assert.deepEqual(
+      health.map((h) => [h.port, h.state, h.host, h.lastCode]),
+      [
+        [a.port, 'up', 'h0.mon.test', 200],
+        [b.port, 'up', 'h1.mon.test', 200],
+      ].sort((x, y) => Number(x[0]) - Number(y[0])),
+    );
   } finally {
     await m.close();
     l.close();
@@ -87,8 +135,15 @@ test('real servers at 0.5 s: stop one, it is down in time and never first; start
 test('close while probes are in flight: they are aborted, nothing is sent afterwards, no timer or socket is left', async () => {
   const silent = await startSipResponder('silent');
   const baseline = process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap' || r === 'Timeout').length;
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: pool('quiet.test', [silent.udpPort]), transports: ['udp'] });
-  const m = new Monitor(l, monitorSettingsFrom({ monitorUris: 'sip:quiet.test', monitorInterval: 0.5, monitorTimeout: 30 })!);
+  const l = createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: pool('quiet.test', [silent.udpPort]),
+    transports: ['udp'],
+  });
+  const m = new Monitor(
+    l,
+    monitorSettingsFrom({ monitorUris: 'sip:quiet.test', monitorInterval: 0.5, monitorTimeout: 30 })!,
+  );
   m.start();
   try {
     await silent.received(1);
@@ -97,7 +152,10 @@ test('close while probes are in flight: they are aborted, nothing is sent afterw
     assert.equal(m.size, 0);
     l.close();
     const left = process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap' || r === 'Timeout').length;
-    assert.ok(left <= baseline, `handles before ${baseline}, after ${left}: ${process.getActiveResourcesInfo().join(',')}`);
+    assert.ok(
+      left <= baseline,
+      `handles before ${baseline}, after ${left}: ${process.getActiveResourcesInfo().join(',')}`,
+    );
     // a retransmission would have come at T1 (500 ms): the server's count is where it was at close
     assert.equal(silent.requests.length, sent);
   } finally {
@@ -107,7 +165,11 @@ test('close while probes are in flight: they are aborted, nothing is sent afterw
 
 test('timing (controllable clock): first probes spread over the interval, never two at once per target, the next one an interval later', async () => {
   mock.timers.enable({ apis: ['setTimeout'] });
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: pool('t.test', [5001, 5002, 5003, 5004]), transports: ['udp'] });
+  const l = createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: pool('t.test', [5001, 5002, 5003, 5004]),
+    transports: ['udp'],
+  });
   const calls: Array<{ port: number; at: number }> = [];
   let clock = 0;
   const hang = new Set<number>([5004]);
@@ -115,11 +177,17 @@ test('timing (controllable clock): first probes spread over the interval, never 
   const send = (t: Target, o: ProbeOptions = {}): Promise<ProbeResult> => {
     calls.push({ port: t.port, at: clock });
     if (!hang.has(t.port)) return Promise.resolve({ kind: 'response', status: 200, reason: 'OK', headers: {} });
-    return new Promise((_, reject) => o.signal?.addEventListener('abort', () => reject(new SipLocateError('ECANCELLED', 'cancelled'))));
+    return new Promise((_, reject) =>
+      o.signal?.addEventListener('abort', () => reject(new SipLocateError('ECANCELLED', 'cancelled'))),
+    );
   };
   const randoms = [0, 0.25, 0.5, 0.75];
   let r = 0;
-  const m = new Monitor(l, monitorSettingsFrom({ monitorUris: 'sip:t.test', monitorInterval: 1, monitorTimeout: 1 })!, { send, random: () => randoms[r++ % randoms.length]!, now: () => clock });
+  const m = new Monitor(l, monitorSettingsFrom({ monitorUris: 'sip:t.test', monitorInterval: 1, monitorTimeout: 1 })!, {
+    send,
+    random: () => randoms[r++ % randoms.length]!,
+    now: () => clock,
+  });
   const flush = async (): Promise<void> => {
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   };
@@ -144,7 +212,8 @@ test('timing (controllable clock): first probes spread over the interval, never 
     assert.equal(calls.filter((c) => c.port === 5004).length, 1, 'a probe in flight is never joined by a second one');
     const p1 = calls.filter((c) => c.port === 5001).map((c) => c.at);
     assert.ok(p1.length >= 3 && p1.length <= 5, `about one per interval: ${p1.join(',')}`);
-    for (let i = 1; i < p1.length; i++) assert.ok(p1[i]! - p1[i - 1]! >= 850 && p1[i]! - p1[i - 1]! <= 1150, `gap ${p1[i]! - p1[i - 1]!}`);
+    for (let i = 1; i < p1.length; i++)
+      assert.ok(p1[i]! - p1[i - 1]! >= 850 && p1[i]! - p1[i - 1]! <= 1150, `gap ${p1[i]! - p1[i - 1]!}`);
   } finally {
     await m.close();
     l.close();
@@ -153,13 +222,20 @@ test('timing (controllable clock): first probes spread over the interval, never 
 });
 
 test('probeTargets: the same frozen array while the plan is cached, so a discovery round finds nothing changed without building targets', async () => {
-  const l = createLocator({ nameservers: ['127.0.0.1:9'], staticRecords: pool('same.test', [5001, 5002]), transports: ['udp'] });
+  const l = createLocator({
+    nameservers: ['127.0.0.1:9'],
+    staticRecords: pool('same.test', [5001, 5002]),
+    transports: ['udp'],
+  });
   try {
     const first = await l.probeTargets('sip:same.test');
     const second = await l.probeTargets('sip:same.test');
     assert.equal(second, first);
     assert.ok(Object.isFrozen(first));
-    assert.deepEqual(first.map((t) => t.port), [5001, 5002]);
+    assert.deepEqual(
+      first.map((t) => t.port),
+      [5001, 5002],
+    );
   } finally {
     l.close();
   }

@@ -26,7 +26,13 @@ export interface UdpUas {
 function answer(request: string): string | undefined {
   const copy = request.split('\r\n').filter((l) => /^(via|from|to|call-id|cseq):/i.test(l));
   if (copy.length < 5) return undefined;
-  return ['SIP/2.0 200 OK', ...copy.map((l) => (/^to:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=uas` : l)), 'Content-Length: 0', '', ''].join('\r\n');
+  return [
+    'SIP/2.0 200 OK',
+    ...copy.map((l) => (/^to:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=uas` : l)),
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
 }
 
 /** Call-IDs whose copies are counted for dropFirst; the count starts over past it (a test sends far fewer). */

@@ -16,15 +16,34 @@ describe('the Catch path', () => {
     { id: 'opt', type: 'sip-options', resolver: 'r1', timeout: 3000, raiseErrors, wires: [['ok'], ['err']] },
     { id: 'ev', type: 'sip-events', resolver: 'r1', raiseErrors, wires: [[], ['answers']] },
     { id: 'c1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
-    { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' }, { id: 'answers', type: 'helper' }, { id: 'caught', type: 'helper' },
+    { id: 'ok', type: 'helper' },
+    { id: 'err', type: 'helper' },
+    { id: 'answers', type: 'helper' },
+    { id: 'caught', type: 'helper' },
   ];
 
   for (const raiseErrors of [true, false]) {
     test(`raise errors ${raiseErrors ? 'on' : 'off'}: sip-options and sip-events failures on output 2${raiseErrors ? ' and at the Catch node, once each' : ' only'}`, async () => {
       await helper.load(ALL, flow(raiseErrors));
       const out = collector(['ok', 'err', 'answers', 'caught']);
-      const target = { transport: 'tcp', address: '127.0.0.1', port: await freePort(), family: 4, host: 'a.pbx.test', source: 'srv', ttl: 60 };
-      const sip = { uri: 'sip:pbx.test', destination: 'sip:pbx.test', target, targets: [target], tried: [], attempt: 1, sticky: false };
+      const target = {
+        transport: 'tcp',
+        address: '127.0.0.1',
+        port: await freePort(),
+        family: 4,
+        host: 'a.pbx.test',
+        source: 'srv',
+        ttl: 60,
+      };
+      const sip = {
+        uri: 'sip:pbx.test',
+        destination: 'sip:pbx.test',
+        target,
+        targets: [target],
+        tried: [],
+        attempt: 1,
+        sticky: false,
+      };
       helper.getNode('opt').receive({ sip: { nothing: true } }); // not from sip-locate: EINVALIDMSG
       helper.getNode('opt').receive({ sip }); // refused: a transport failure
       helper.getNode('ev').receive({ payload: { command: 'explode' } }); // EINVALIDMSG
@@ -35,7 +54,9 @@ describe('the Catch path', () => {
       assert.equal(out.byOutput.answers!.length, 1);
       const codes = out.byOutput.err!.map((m) => (m as { sip: { error: { code: string } } }).sip.error.code).sort();
       assert.deepEqual(codes, ['ECONNREFUSED', 'EINVALIDMSG']);
-      const caught = out.byOutput.caught!.map((m) => (m as { error: { message: string; source: { id: string } } }).error);
+      const caught = out.byOutput.caught!.map(
+        (m) => (m as { error: { message: string; source: { id: string } } }).error,
+      );
       assert.equal(caught.length, raiseErrors ? 3 : 0);
       if (raiseErrors) {
         assert.deepEqual(caught.map((e) => e.source.id).sort(), ['ev', 'opt', 'opt']);

@@ -13,8 +13,12 @@ const NAMES = new Set(['NAPTR', 'SRV', 'ENUM', 'AAAA', 'SIP', 'TLS', 'URI']);
 
 /** The parts of one file: its HTML templates (without styles) and its scripts (without comments). */
 function parts(html: string): { templates: string[]; scripts: string[] } {
-  const templates = [...html.matchAll(/<script type="text\/html"[^>]*>([\s\S]*?)<\/script>/g)].map((m) => m[1]!.replace(/<style>[\s\S]*?<\/style>/g, ''));
-  const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) => m[1]!.replace(/^\s*\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, ''));
+  const templates = [...html.matchAll(/<script type="text\/html"[^>]*>([\s\S]*?)<\/script>/g)].map((m) =>
+    m[1]!.replace(/<style>[\s\S]*?<\/style>/g, ''),
+  );
+  const scripts = [...html.matchAll(/<script type="text\/javascript">([\s\S]*?)<\/script>/g)].map((m) =>
+    m[1]!.replace(/^\s*\/\/.*$/gm, '').replace(/\/\*[\s\S]*?\*\//g, ''),
+  );
   return { templates, scripts };
 }
 
@@ -27,7 +31,8 @@ function words(text: string): string[] {
 function templateFindings(template: string): string[] {
   const found: string[] = [];
   for (const m of template.matchAll(/>([^<>]+)</g)) if (words(m[1]!).length) found.push(`text "${m[1]!.trim()}"`);
-  for (const m of template.matchAll(/\s(placeholder|title|aria-label)="([^"]*)"/g)) if (words(m[2]!).length) found.push(`${m[1]}="${m[2]}"`);
+  for (const m of template.matchAll(/\s(placeholder|title|aria-label)="([^"]*)"/g))
+    if (words(m[2]!).length) found.push(`${m[1]}="${m[2]}"`);
   return found;
 }
 
@@ -38,7 +43,9 @@ function scriptFindings(script: string): string[] {
     const lit = m[1]!;
     for (const h of lit.matchAll(/>([^<>]+)</g)) if (words(h[1]!).length) found.push(`HTML text "${h[1]}" in '${lit}'`);
   }
-  for (const m of script.matchAll(/\.(?:text|html)\('([^']*)'\)|\.attr\('(?:title|placeholder)', '([^']*)'\)|RED\.notify\('([^']*)'/g)) {
+  for (const m of script.matchAll(
+    /\.(?:text|html)\('([^']*)'\)|\.attr\('(?:title|placeholder)', '([^']*)'\)|RED\.notify\('([^']*)'/g,
+  )) {
     const lit = m[1] ?? m[2] ?? m[3] ?? '';
     if (words(lit.replace(/<[^>]*>/g, ' ')).length) found.push(`'${lit}'`);
   }
@@ -56,14 +63,27 @@ test('no hard-coded English in nodes/*.html', () => {
 });
 
 test('the scan finds what it is for (a template label, a placeholder, a table header, a notify)', () => {
-  assert.deepEqual(templateFindings('<label>Name</label><input placeholder="type a URI"><span data-i18n="x.y"></span> &times; 5 ms'), ['text "Name"', 'placeholder="type a URI"']);
-  assert.equal(scriptFindings(`html += '<tr><th>transport</th><th>#</th></tr>'; x.text('Resolving...'); RED.notify('Saved', 'ok'); y.text(t('a.b'));`).length, 3);
+  assert.deepEqual(
+    templateFindings('<label>Name</label><input placeholder="type a URI"><span data-i18n="x.y"></span> &times; 5 ms'),
+    ['text "Name"', 'placeholder="type a URI"'],
+  );
+  assert.equal(
+    scriptFindings(
+      `html += '<tr><th>transport</th><th>#</th></tr>'; x.text('Resolving...'); RED.notify('Saved', 'ok'); y.text(t('a.b'));`,
+    ).length,
+    3,
+  );
   assert.deepEqual(scriptFindings(`'<b>ENUM</b> ' + '<span class="sip">' + t('try.ttl')`), []);
 });
 
 test('each node file reads its catalog through one helper, and every key it names is in en-US and de', () => {
-  const catalog = (lang: string, name: string): Record<string, unknown> => JSON.parse(readFileSync(join(NODES, 'locales', lang, `${name}.json`), 'utf8')) as Record<string, unknown>;
-  const has = (obj: unknown, path: string[]): boolean => path.reduce<unknown>((o, k) => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined), obj) !== undefined;
+  const catalog = (lang: string, name: string): Record<string, unknown> =>
+    JSON.parse(readFileSync(join(NODES, 'locales', lang, `${name}.json`), 'utf8')) as Record<string, unknown>;
+  const has = (obj: unknown, path: string[]): boolean =>
+    path.reduce<unknown>(
+      (o, k) => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined),
+      obj,
+    ) !== undefined;
   let checked = 0;
   for (const f of files.filter((x) => x !== 'sip-sidebar.html')) {
     const type = f.replace(/\.html$/, '');
@@ -74,7 +94,9 @@ test('each node file reads its catalog through one helper, and every key it name
     assert.doesNotMatch(js, /this\._\(|RED\._\(/, `${f}: no second way to the catalog`);
     const keys = [
       ...[...js.matchAll(/\bt\('([A-Za-z.]+)'/g)].map((m) => m[1]!).filter((k) => !k.endsWith('.')),
-      ...[...html.matchAll(/data-i18n="(?:\[[a-z]+\])?([^"]+)"/g)].map((m) => m[1]!.replace(new RegExp(`^${type}\\.`), '')),
+      ...[...html.matchAll(/data-i18n="(?:\[[a-z]+\])?([^"]+)"/g)].map((m) =>
+        m[1]!.replace(new RegExp(`^${type}\\.`), ''),
+      ),
     ];
     const prefixes = [...js.matchAll(/\bt\('([A-Za-z.]+\.)' \+/g)].map((m) => m[1]!);
     for (const lang of ['en-US', 'de']) {
@@ -91,9 +113,21 @@ test('the Try it section comes first in the sip-resolver dialog, and its result 
   const html = readFileSync(join(NODES, 'sip-resolver.html'), 'utf8');
   const template = parts(html).templates[0]!;
   const firstRow = template.indexOf('form-row');
-  assert.ok(template.indexOf('sip-resolver.try.heading') < template.indexOf('node-config-input-name'), 'Try it above the first setting');
-  assert.ok(template.slice(firstRow).startsWith('form-row"><b><i class="fa fa-search"></i> <span data-i18n="sip-resolver.try.heading">'), 'the first row is Try it');
-  const de = (JSON.parse(readFileSync(join(NODES, 'locales', 'de', 'sip-resolver.json'), 'utf8')) as { 'sip-resolver': { try: Record<string, Record<string, string>> } })['sip-resolver'].try;
+  assert.ok(
+    template.indexOf('sip-resolver.try.heading') < template.indexOf('node-config-input-name'),
+    'Try it above the first setting',
+  );
+  assert.ok(
+    template
+      .slice(firstRow)
+      .startsWith('form-row"><b><i class="fa fa-search"></i> <span data-i18n="sip-resolver.try.heading">'),
+    'the first row is Try it',
+  );
+  const de = (
+    JSON.parse(readFileSync(join(NODES, 'locales', 'de', 'sip-resolver.json'), 'utf8')) as {
+      'sip-resolver': { try: Record<string, Record<string, string>> };
+    }
+  )['sip-resolver'].try;
   assert.deepEqual(de.column, { transport: 'Transport', address: 'Adresse', port: 'Port', host: 'Host' });
   assert.deepEqual(de.mark, { grey: 'grau', black: 'schwarz' });
   assert.equal(de.ns!.healthy, 'gesund');

@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import { helper, NODES, nextMessage, type Flow } from './helper';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
-const ZONES = ['e164.arpa', 'e164.carrier.test', 'enum.test'].map((origin) => ({ origin, file: zonePath(`${origin}.zone`) }));
+const ZONES = ['e164.arpa', 'e164.carrier.test', 'enum.test'].map((origin) => ({
+  origin,
+  file: zonePath(`${origin}.zone`),
+}));
 
 describe('Node-RED nodes with ENUM', { skip: skipUnless('bind') }, () => {
   let server: RunningDnsServer;
@@ -17,10 +20,21 @@ describe('Node-RED nodes with ENUM', { skip: skipUnless('bind') }, () => {
 
   function flow(extra: Record<string, unknown> = {}): Flow {
     return [
-      { id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp,tcp', family: 'ipv4', enumSuffixes: 'e164.carrier.test, e164.arpa', ...extra },
+      {
+        id: 'r1',
+        type: 'sip-resolver',
+        nameservers: server.nameserver,
+        transports: 'udp,tcp',
+        family: 'ipv4',
+        enumSuffixes: 'e164.carrier.test, e164.arpa',
+        ...extra,
+      },
       { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },
       { id: 'fail', type: 'sip-target-failed', resolver: 'r1', reason: 'transport', wires: [['next'], ['gone']] },
-      { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' }, { id: 'next', type: 'helper' }, { id: 'gone', type: 'helper' },
+      { id: 'ok', type: 'helper' },
+      { id: 'err', type: 'helper' },
+      { id: 'next', type: 'helper' },
+      { id: 'gone', type: 'helper' },
     ];
   }
 
@@ -29,7 +43,13 @@ describe('Node-RED nodes with ENUM', { skip: skipUnless('bind') }, () => {
     const got = nextMessage(helper.getNode('ok'));
     helper.getNode('loc').receive({ payload: 'tel:+1-202-555-0102' });
     const msg = await got;
-    assert.deepEqual(msg.sip.enum, { number: '+12025550102', domain: '2.0.1.0.5.5.5.2.0.2.1.e164.carrier.test', uri: 'sip:carrier@c.enum.test', order: 10, preference: 10 });
+    assert.deepEqual(msg.sip.enum, {
+      number: '+12025550102',
+      domain: '2.0.1.0.5.5.5.2.0.2.1.e164.carrier.test',
+      uri: 'sip:carrier@c.enum.test',
+      order: 10,
+      preference: 10,
+    });
     assert.equal(msg.sip.uri, 'sip:carrier@c.enum.test');
     assert.equal(msg.sip.target.address, '127.0.40.3');
     assert.equal(msg.sip.destination, 'sip:c.enum.test');
@@ -86,7 +106,10 @@ describe('Node-RED nodes with ENUM', { skip: skipUnless('bind') }, () => {
       const tree = res.body.result.trace;
       assert.deepEqual([tree.kind, tree.name], ['uri', 'tel:+12025550103']);
       assert.deepEqual([tree.children[0].kind, tree.children[0].name], ['enum', 'ENUM +12025550103']);
-      assert.deepEqual(tree.children[0].children.map((c: { name: string }) => c.name), ['3.0.1.0.5.5.5.2.0.2.1.e164.carrier.test', '3.0.1.0.5.5.5.2.0.2.1.e164.arpa']);
+      assert.deepEqual(
+        tree.children[0].children.map((c: { name: string }) => c.name),
+        ['3.0.1.0.5.5.5.2.0.2.1.e164.carrier.test', '3.0.1.0.5.5.5.2.0.2.1.e164.arpa'],
+      );
       assert.equal(tree.children[1].name, 'sip:a.enum.test');
       assert.equal(res.body.result.enum.uri, 'sip:first@a.enum.test');
       const bad = await helper.request().post('/sip-resolver/r1/try').send({ uri: 'tel:5550101' }).expect(400);

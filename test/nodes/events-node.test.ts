@@ -23,10 +23,15 @@ const STATIC = [
 const flow = (id = 'r1'): Flow => [
   { id, type: 'sip-resolver', nameservers: '127.0.0.1:9', transports: 'udp', sticky: true, staticRecords: STATIC },
   { id: 'ev', type: 'sip-events', resolver: id, wires: [['out'], ['ans']] },
-  { id: 'out', type: 'helper' }, { id: 'ans', type: 'helper' },
+  { id: 'out', type: 'helper' },
+  { id: 'ans', type: 'helper' },
 ];
 const locatorOf = (id = 'r1'): SipLocator => (helper.getNode(id) as ResolverConfigNode).locator as SipLocator;
-const target = (last: number): Record<string, unknown> => ({ transport: 'udp', address: `127.0.0.${last}`, port: 5060 });
+const target = (last: number): Record<string, unknown> => ({
+  transport: 'udp',
+  address: `127.0.0.${last}`,
+  port: 5060,
+});
 
 describe('sip-events node', () => {
   afterEach(async () => helper.unload());
@@ -39,17 +44,27 @@ describe('sip-events node', () => {
     l.markFailed(r.targets[0]!, { reason: 'timeout' });
     await out.until(3); // pin, mark, unpin
     const msgs = out.byOutput.out as Array<{ topic: string; payload: Record<string, unknown> }>;
-    assert.deepEqual(msgs.map((m) => m.topic), ['sip-resolver/pin', 'sip-resolver/mark', 'sip-resolver/unpin']);
+    assert.deepEqual(
+      msgs.map((m) => m.topic),
+      ['sip-resolver/pin', 'sip-resolver/mark', 'sip-resolver/unpin'],
+    );
     assert.deepEqual(msgs[1]!.payload.target, target(11));
     assert.equal(msgs[1]!.payload.state, 'grey');
     assert.equal(msgs[1]!.payload.resolver, 'r1');
     assert.equal(typeof msgs[1]!.payload.expiresAt, 'number');
     assert.equal(msgs[0]!.payload.destination, r.destination);
-    for (let i = 0; i < 3000; i++) l.markFailed({ transport: 'udp', address: `10.1.${i >> 8}.${i & 255}`, port: 5060 }, { reason: 'transport' });
+    for (let i = 0; i < 3000; i++)
+      l.markFailed({ transport: 'udp', address: `10.1.${i >> 8}.${i & 255}`, port: 5060 }, { reason: 'transport' });
     await out.until(3003);
     assert.equal(out.total(), 3003);
     const burst = msgs.slice(3);
-    assert.ok(burst.every((m, i) => m.topic === 'sip-resolver/mark' && (m.payload.target as { address: string }).address === `10.1.${i >> 8}.${i & 255}`));
+    assert.ok(
+      burst.every(
+        (m, i) =>
+          m.topic === 'sip-resolver/mark' &&
+          (m.payload.target as { address: string }).address === `10.1.${i >> 8}.${i & 255}`,
+      ),
+    );
   });
 
   test('commands answer on output 2: drain/disable/enable (events too), state, reset, metrics; a bad one answers EINVALIDMSG', async () => {
@@ -64,32 +79,62 @@ describe('sip-events node', () => {
     const answers = ans.byOutput.ans as Array<{ payload: HelperMsg; metrics?: HelperMsg; headers?: HelperMsg }>;
     assert.equal(answers[0]!.payload.ok, true);
     assert.equal(answers[0]!.payload.target.state, 'drain');
-    assert.deepEqual((out.byOutput.out as Array<{ topic: string }>).map((m) => m.topic), ['sip-resolver/drain', 'sip-resolver/disable']);
+    assert.deepEqual(
+      (out.byOutput.out as Array<{ topic: string }>).map((m) => m.topic),
+      ['sip-resolver/drain', 'sip-resolver/disable'],
+    );
     ev.receive({ payload: { command: 'state' } });
     await ans.until(3);
     const state = answers[2]!.payload;
-    assert.deepEqual(state.admin.map((a: { address: string; state: string }) => [a.address, a.state]), [['127.0.0.11', 'drain'], ['127.0.0.12', 'disable']]);
+    assert.deepEqual(
+      state.admin.map((a: { address: string; state: string }) => [a.address, a.state]),
+      [
+        ['127.0.0.11', 'drain'],
+        ['127.0.0.12', 'disable'],
+      ],
+    );
     assert.deepEqual(Object.keys(state).sort(), ['admin', 'health', 'marks', 'nameservers', 'pins', 'store']);
     assert.equal(state.nameservers[0].address, '127.0.0.1:9');
     const r = await locatorOf('r2').locate('sip:trunk.test');
-    assert.deepEqual(r.targets.map((x) => x.address), ['127.0.0.11'], 'disabled .12 is skipped; drained .11 is the only one left');
+    assert.deepEqual(
+      r.targets.map((x) => x.address),
+      ['127.0.0.11'],
+      'disabled .12 is skipped; drained .11 is the only one left',
+    );
     assert.equal(r.sticky, false, 'a drained target gets no pin');
     ev.receive({ payload: { command: 'enable', target: target(12) } });
     ev.receive({ payload: { command: 'metrics' } });
     await ans.until(5);
     const metrics = answers[4]!;
     const families = parseExposition(metrics.payload);
-    assert.deepEqual(families.get('sip_locate_locates_total')?.samples.map((s) => [s.labels.result, s.value]), [['ok', 1]]);
-    assert.deepEqual(families.get('sip_locate_targets')?.samples.filter((s) => s.value > 0).map((s) => s.labels.state), ['drain']);
+    assert.deepEqual(
+      families.get('sip_locate_locates_total')?.samples.map((s) => [s.labels.result, s.value]),
+      [['ok', 1]],
+    );
+    assert.deepEqual(
+      families
+        .get('sip_locate_targets')
+        ?.samples.filter((s) => s.value > 0)
+        .map((s) => s.labels.state),
+      ['drain'],
+    );
     assert.equal(families.get('sip_locate_events_total')?.samples.find((s) => s.labels.op === 'enable')?.value, 1);
     assert.equal(families.get('sip_locate_probe_rtt_seconds')?.type, 'histogram');
-    assert.ok(Array.isArray(metrics.metrics) && metrics.metrics.some((m: { name: string }) => m.name === 'sip_locate_plan_cache_misses_total'));
+    assert.ok(
+      Array.isArray(metrics.metrics) &&
+        metrics.metrics.some((m: { name: string }) => m.name === 'sip_locate_plan_cache_misses_total'),
+    );
     assert.match(metrics.headers['content-type'], /^text\/plain/);
     ev.receive({ payload: { command: 'reboot' } });
-    ev.receive({ payload: { command: 'drain', target: { transport: 'udp', address: 'evil.test\r\nX: 1', port: 5060 } } });
+    ev.receive({
+      payload: { command: 'drain', target: { transport: 'udp', address: 'evil.test\r\nX: 1', port: 5060 } },
+    });
     ev.receive({ payload: { command: 'reset' } });
     await ans.until(8);
-    assert.deepEqual(answers.slice(5).map((a) => a.payload.ok ? 'ok' : a.payload.error.code), ['EINVALIDMSG', 'EINVALIDMSG', 'ok']);
+    assert.deepEqual(
+      answers.slice(5).map((a) => (a.payload.ok ? 'ok' : a.payload.error.code)),
+      ['EINVALIDMSG', 'EINVALIDMSG', 'ok'],
+    );
     assert.deepEqual(locatorOf('r2').state(), { marks: [], pins: [] });
     assert.equal(ans.seen.size, 8, 'each answer is its own message');
   });
@@ -105,7 +150,8 @@ describe('sip-events node', () => {
       original(msg);
     };
     const listeners = l.events.size;
-    for (let i = 0; i < 100; i++) l.markFailed({ transport: 'udp', address: `10.2.0.${i}`, port: 5060 }, { reason: 'timeout' });
+    for (let i = 0; i < 100; i++)
+      l.markFailed({ transport: 'udp', address: `10.2.0.${i}`, port: 5060 }, { reason: 'timeout' });
     await node.close(false); // before the queued events' turn comes
     assert.equal(l.events.size, listeners - 1);
     l.markFailed({ transport: 'udp', address: '10.3.0.1', port: 5060 }, { reason: 'timeout' });
@@ -116,9 +162,17 @@ describe('sip-events node', () => {
   test('a state store that cannot be reached is a store-down event', async () => {
     const port = await freePort('127.0.0.1'); // nothing listens there
     await helper.load(ALL, [
-      { id: 'r4', type: 'sip-resolver', nameservers: '127.0.0.1:9', transports: 'udp', store: 'redis', redisUrl: `redis://127.0.0.1:${port}/0` },
+      {
+        id: 'r4',
+        type: 'sip-resolver',
+        nameservers: '127.0.0.1:9',
+        transports: 'udp',
+        store: 'redis',
+        redisUrl: `redis://127.0.0.1:${port}/0`,
+      },
       { id: 'ev', type: 'sip-events', resolver: 'r4', wires: [['out'], ['ans']] },
-      { id: 'out', type: 'helper' }, { id: 'ans', type: 'helper' },
+      { id: 'out', type: 'helper' },
+      { id: 'ans', type: 'helper' },
     ] as Flow);
     const out = collector(['out']);
     await out.until(1);
@@ -139,11 +193,16 @@ describe('sip-events node', () => {
       original(st);
     };
     const l = locatorOf('r5');
-    for (let i = 0; i < MAX_QUEUED_EVENTS + 2000; i++) l.markFailed({ transport: 'udp', address: `10.4.${i >> 8}.${i & 255}`, port: 5060 }, { reason: 'transport' });
+    for (let i = 0; i < MAX_QUEUED_EVENTS + 2000; i++)
+      l.markFailed({ transport: 'udp', address: `10.4.${i >> 8}.${i & 255}`, port: 5060 }, { reason: 'transport' });
     await out.until(MAX_QUEUED_EVENTS);
     await until(() => statuses.some((st) => st.fill === 'yellow'), 'a status that counts the drops');
     for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
     assert.equal(out.total(), MAX_QUEUED_EVENTS, 'the ones beyond the bound were dropped, not sent later');
-    assert.equal(statuses.filter((st) => st.fill === 'yellow').at(-1)?.text, 'sip-events.status.dropped', 'the drop status (the test runtime has no catalog, so the key)');
+    assert.equal(
+      statuses.filter((st) => st.fill === 'yellow').at(-1)?.text,
+      'sip-events.status.dropped',
+      'the drop status (the test runtime has no catalog, so the key)',
+    );
   });
 });

@@ -35,10 +35,33 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
 
   function flow(failoverCodes = '', options: Record<string, unknown> = {}): Flow {
     return [
-      { id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp,tcp', family: 'ipv4', sticky: true },
+      {
+        id: 'r1',
+        type: 'sip-resolver',
+        nameservers: server.nameserver,
+        transports: 'udp,tcp',
+        family: 'ipv4',
+        sticky: true,
+      },
       { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], []] },
-      { id: 'fail', type: 'sip-target-failed', resolver: 'r1', reason: 'transport', failoverCodes, wires: [['next'], ['out2']] },
-      { id: 'opt', type: 'sip-options', resolver: 'r1', timeout: 1000, t1: 100, failoverCodes, ...options, wires: [['answered'], ['optfail']] },
+      {
+        id: 'fail',
+        type: 'sip-target-failed',
+        resolver: 'r1',
+        reason: 'transport',
+        failoverCodes,
+        wires: [['next'], ['out2']],
+      },
+      {
+        id: 'opt',
+        type: 'sip-options',
+        resolver: 'r1',
+        timeout: 1000,
+        t1: 100,
+        failoverCodes,
+        ...options,
+        wires: [['answered'], ['optfail']],
+      },
       ...['ok', 'next', 'out2', 'answered', 'optfail'].map((id) => ({ id, type: 'helper' })),
     ];
   }
@@ -69,7 +92,10 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
     const next = await through('fail', { sip: { ...msg.sip, failure: 480 } }, 'next');
     assert.notEqual(next.sip.target.key, first);
     assert.equal(next.sip.attempt, 2);
-    assert.deepEqual((helper.getNode('r1') as ResolverConfigNode).locator!.state().marks.map((m: { mark: string }) => m.mark), ['grey']);
+    assert.deepEqual(
+      (helper.getNode('r1') as ResolverConfigNode).locator!.state().marks.map((m: { mark: string }) => m.mark),
+      ['grey'],
+    );
     const again = await through('fail', { sip: { ...next.sip, failure: '500' } }, 'next');
     assert.equal(again.sip.attempt, 3);
   });
@@ -92,14 +118,26 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
     await load(flow('408, 5xx'));
     const msg = await locate();
     const [t0, t1] = msg.sip.targets;
-    const query = Object.fromEntries(new URLSearchParams(`uri=${encodeURIComponent(URI)}&failed=${t0.key}&status=503&retry_after=60`));
+    const query = Object.fromEntries(
+      new URLSearchParams(`uri=${encodeURIComponent(URI)}&failed=${t0.key}&status=503&retry_after=60`),
+    );
     const next = await through('fail', { sip: query }, 'next');
-    assert.deepEqual([next.sip.target.key, next.sip.attempt, next.sip.sticky, next.sip.destination], [t1.key, 2, true, msg.sip.destination]);
+    assert.deepEqual(
+      [next.sip.target.key, next.sip.attempt, next.sip.sticky, next.sip.destination],
+      [t1.key, 2, true, msg.sip.destination],
+    );
     assert.equal(next.sip.target.uri, `sip:${t1.address}:${t1.port};transport=udp`);
     const state = (helper.getNode('r1') as ResolverConfigNode).locator!.state();
-    assert.deepEqual(state.marks.map((m: { address: string; mark: string }) => [m.address, m.mark]), [[t0.address, 'black']]);
+    assert.deepEqual(
+      state.marks.map((m: { address: string; mark: string }) => [m.address, m.mark]),
+      [[t0.address, 'black']],
+    );
     const before = JSON.stringify(state);
-    const stranger = await through('fail', { sip: { uri: URI, failed: 'udp:10.9.9.9:5060', status: '503', retry_after: '600' } }, 'out2');
+    const stranger = await through(
+      'fail',
+      { sip: { uri: URI, failed: 'udp:10.9.9.9:5060', status: '503', retry_after: '600' } },
+      'out2',
+    );
     assert.equal(stranger.sip.error.code, 'ENOTATARGET');
     assert.equal(JSON.stringify((helper.getNode('r1') as ResolverConfigNode).locator!.state()), before);
     const garbled = await through('fail', { sip: { uri: URI, failed: 'udp:127.0.0.1:5070', status: 'x' } }, 'out2');
@@ -111,7 +149,12 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
   });
 
   test('sip-options: a 503 under failoverCodes "480" is an answer; under "5xx" it fails over', async () => {
-    const target = (s: RunningSipp): Record<string, unknown> => ({ uri: 'x', destination: 'x', target: { transport: 'udp', address: s.address, port: s.port, host: s.address }, targets: [{ transport: 'udp', address: s.address, port: s.port, host: s.address }] });
+    const target = (s: RunningSipp): Record<string, unknown> => ({
+      uri: 'x',
+      destination: 'x',
+      target: { transport: 'udp', address: s.address, port: s.port, host: s.address },
+      targets: [{ transport: 'udp', address: s.address, port: s.port, host: s.address }],
+    });
     await load(flow('480'));
     const answered = await through('opt', { sip: target(sipp[1]!) }, 'answered');
     assert.equal(answered.sip.response.status, 503);
@@ -122,7 +165,12 @@ describe('failover codes and reports in Node-RED', { skip: skipUnless('bind') ||
   });
 
   test('sip-options skipIfConfirmedWithin: a target confirmed a moment ago passes without a probe; 0 probes every time', async () => {
-    const target = { uri: 'x', destination: 'x', target: { transport: 'udp', address: sipp[0]!.address, port: sipp[0]!.port, host: sipp[0]!.address }, targets: [{ transport: 'udp', address: sipp[0]!.address, port: sipp[0]!.port, host: sipp[0]!.address }] };
+    const target = {
+      uri: 'x',
+      destination: 'x',
+      target: { transport: 'udp', address: sipp[0]!.address, port: sipp[0]!.port, host: sipp[0]!.address },
+      targets: [{ transport: 'udp', address: sipp[0]!.address, port: sipp[0]!.port, host: sipp[0]!.address }],
+    };
     await load(flow('', { skipIfConfirmedWithin: 60 }));
     const first = await through('opt', { sip: target }, 'answered');
     assert.equal(first.sip.response.status, 200);
@@ -149,7 +197,16 @@ describe('resolveTimeout on sip-resolver', () => {
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
     try {
       await helper.load(NODES, [
-        { id: 'r1', type: 'sip-resolver', nameservers: `127.0.0.1:${silent.address().port}`, transports: 'udp', family: 'ipv4', timeout: 5000, tries: 3, resolveTimeout: 0.3 },
+        {
+          id: 'r1',
+          type: 'sip-resolver',
+          nameservers: `127.0.0.1:${silent.address().port}`,
+          transports: 'udp',
+          family: 'ipv4',
+          timeout: 5000,
+          tries: 3,
+          resolveTimeout: 0.3,
+        },
         { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [[], ['err']] },
         { id: 'err', type: 'helper' },
       ] as Flow);
@@ -172,12 +229,29 @@ describe('sip-target-failed and a report about a destination it never handed out
     silent.on('message', () => asked++);
     try {
       await helper.load(NODES, [
-        { id: 'r1', type: 'sip-resolver', nameservers: `127.0.0.1:${silent.address().port}`, transports: 'udp', family: 'ipv4', timeout: 5000, tries: 3 },
+        {
+          id: 'r1',
+          type: 'sip-resolver',
+          nameservers: `127.0.0.1:${silent.address().port}`,
+          transports: 'udp',
+          family: 'ipv4',
+          timeout: 5000,
+          tries: 3,
+        },
         { id: 'fail', type: 'sip-target-failed', resolver: 'r1', reason: 'transport', wires: [['next'], ['out2']] },
-        { id: 'next', type: 'helper' }, { id: 'out2', type: 'helper' },
+        { id: 'next', type: 'helper' },
+        { id: 'out2', type: 'helper' },
       ] as Flow);
       const got = nextMessage(helper.getNode('out2'));
-      helper.getNode('fail').receive({ sip: { uri: 'sip:cold.example.test', failed: 'udp:192.0.2.1:5060', status: 503, targets: [], destination: 'sip:cold.example.test' } });
+      helper.getNode('fail').receive({
+        sip: {
+          uri: 'sip:cold.example.test',
+          failed: 'udp:192.0.2.1:5060',
+          status: 503,
+          targets: [],
+          destination: 'sip:cold.example.test',
+        },
+      });
       const msg = (await got) as { sip: { error: { code: string } } };
       assert.equal(msg.sip.error.code, 'ENOTATARGET');
       assert.equal(asked, 0);

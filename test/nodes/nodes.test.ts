@@ -6,7 +6,10 @@ import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import { until } from '../support/wait';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
-const ZONES = [{ origin: 'example.test', file: zonePath('example.test.zone') }, { origin: 'rfc3263.test', file: zonePath('rfc3263.test.zone') }];
+const ZONES = [
+  { origin: 'example.test', file: zonePath('example.test.zone') },
+  { origin: 'rfc3263.test', file: zonePath('rfc3263.test.zone') },
+];
 
 describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
   let server: RunningDnsServer;
@@ -16,13 +19,23 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
   after(async () => server?.stop());
   afterEach(async () => helper.unload());
 
-  const resolver = (extra: Record<string, unknown> = {}): Flow[number] => ({ id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp,tcp', family: 'ipv4', ...extra });
+  const resolver = (extra: Record<string, unknown> = {}): Flow[number] => ({
+    id: 'r1',
+    type: 'sip-resolver',
+    nameservers: server.nameserver,
+    transports: 'udp,tcp',
+    family: 'ipv4',
+    ...extra,
+  });
   function flow(extra: Record<string, unknown> = {}): Flow {
     return [
       resolver(extra),
       { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },
       { id: 'fail', type: 'sip-target-failed', resolver: 'r1', reason: 'transport', wires: [['next'], ['gone']] },
-      { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' }, { id: 'next', type: 'helper' }, { id: 'gone', type: 'helper' },
+      { id: 'ok', type: 'helper' },
+      { id: 'err', type: 'helper' },
+      { id: 'next', type: 'helper' },
+      { id: 'gone', type: 'helper' },
     ];
   }
 
@@ -36,7 +49,9 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     assert.equal(msg.sip.attempt, 1);
     assert.equal(msg.sip.targets.length, 3);
     assert.deepEqual(msg.sip.target, msg.sip.targets[0]);
-    assert.deepEqual(msg.sip.tried, [{ transport: msg.sip.target.transport, address: msg.sip.target.address, port: msg.sip.target.port }]);
+    assert.deepEqual(msg.sip.tried, [
+      { transport: msg.sip.target.transport, address: msg.sip.target.address, port: msg.sip.target.port },
+    ]);
     assert.equal(msg.sip.sticky, false);
     assert.equal(msg.sip.stale, false, 'fresh DNS data');
     assert.ok(['127.0.0.1', '127.0.0.2'].includes(msg.sip.target.address), 'priority 10 first');
@@ -45,7 +60,13 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
   test('bad URIs leave on output 2 with a typed error; the next good message is located', async () => {
     await helper.load(NODES, flow());
     const loc = helper.getNode('loc');
-    for (const [payload, code] of [[42, 'EINVALIDURI'], ['http://x', 'EINVALIDURI'], ['sip:nothere.example.test', 'ENOTFOUND'], ['sip:noaddr.rfc3263.test', 'ENOADDRESS'], [{ a: 1 }, 'EINVALIDURI']] as const) {
+    for (const [payload, code] of [
+      [42, 'EINVALIDURI'],
+      ['http://x', 'EINVALIDURI'],
+      ['sip:nothere.example.test', 'ENOTFOUND'],
+      ['sip:noaddr.rfc3263.test', 'ENOADDRESS'],
+      [{ a: 1 }, 'EINVALIDURI'],
+    ] as const) {
       const got = nextMessage(helper.getNode('err'));
       loc.receive({ payload });
       const msg = await got;
@@ -91,7 +112,10 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
 
   test('state is shared through the config node: a failure seen by one flow reorders the other', async () => {
     const f = flow();
-    f.push({ id: 'loc2', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok2'], []] }, { id: 'ok2', type: 'helper' });
+    f.push(
+      { id: 'loc2', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok2'], []] },
+      { id: 'ok2', type: 'helper' },
+    );
     await helper.load(NODES, f);
     const got = nextMessage(helper.getNode('ok'));
     helper.getNode('loc').receive({ payload: 'sip:example.test;transport=udp' });
@@ -133,7 +157,10 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
   test('with Catch enabled, a failure also reaches a Catch node, once', async () => {
     const f = flow();
     (f[1] as Record<string, unknown>).raiseErrors = true;
-    f.push({ id: 'c1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] }, { id: 'caught', type: 'helper' });
+    f.push(
+      { id: 'c1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper' },
+    );
     await helper.load(NODES, f);
     let count = 0;
     helper.getNode('caught').on('input', () => count++);
@@ -161,7 +188,11 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     assert.equal((helper.getNode('r1') as ResolverConfigNode).locator!.state().marks.length, 1, 'state survived');
     const changed = flow({ greylist: 60 });
     await helper.setFlows(changed, 'full');
-    assert.equal((helper.getNode('r1') as ResolverConfigNode).locator!.state().marks.length, 0, 'new configuration, new state');
+    assert.equal(
+      (helper.getNode('r1') as ResolverConfigNode).locator!.state().marks.length,
+      0,
+      'new configuration, new state',
+    );
   });
 
   test('an invalid configuration is reported, and messages leave on output 2', async () => {
@@ -192,7 +223,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     }
   });
 
-  test('a context state store keeps marks and pins in the config node\'s context; memory reports no store', async () => {
+  test("a context state store keeps marks and pins in the config node's context; memory reports no store", async () => {
     await helper.load(NODES, flow({ sticky: true, store: 'context' }));
     const got = nextMessage(helper.getNode('ok'));
     helper.getNode('loc').receive({ payload: 'sip:example.test;transport=udp' });
@@ -215,14 +246,25 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
       assert.equal(ok.body.ok, true);
       assert.equal(ok.body.result.trace.kind, 'uri');
       assert.equal(ok.body.result.trace.children[0].type, 'NAPTR');
-      assert.deepEqual(ok.body.result.targets.map((t: { transport: string }) => t.transport), ['tcp', 'tcp']);
+      assert.deepEqual(
+        ok.body.result.targets.map((t: { transport: string }) => t.transport),
+        ['tcp', 'tcp'],
+      );
       assert.deepEqual(ok.body.state, { marks: [], pins: [] });
-      const nf = await helper.request().post('/sip-resolver/r1/try').send({ uri: 'sip:nothere.example.test' }).expect(200);
+      const nf = await helper
+        .request()
+        .post('/sip-resolver/r1/try')
+        .send({ uri: 'sip:nothere.example.test' })
+        .expect(200);
       assert.equal(nf.body.error.code, 'ENOTFOUND');
       const bad = await helper.request().post('/sip-resolver/r1/try').send({ uri: 'http://x' }).expect(400);
       assert.equal(bad.body.ok, false);
       await helper.request().post('/sip-resolver/r1/try').send({}).expect(400);
-      await helper.request().post('/sip-resolver/r1/try').send({ uri: 'sip:' + 'a'.repeat(5000) }).expect(400);
+      await helper
+        .request()
+        .post('/sip-resolver/r1/try')
+        .send({ uri: 'sip:' + 'a'.repeat(5000) })
+        .expect(400);
       const missing = await helper.request().post('/sip-resolver/nope/try').send({ uri: 'sip:x.test' }).expect(404);
       assert.equal(missing.body.code, 'ENOTDEPLOYED');
       await helper.request().post('/sip-resolver/..%2F..%2Fetc/try').send({ uri: 'sip:x.test' }).expect(404);
@@ -250,7 +292,7 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     for (let i = 0; i < 299; i++) loc.receive({ payload: 'sip:example.test;transport=udp' });
     loc.receive({ payload: 'sip:nothere.example.test' });
     await all;
-    await until(() => statuses.at(-1)?.text === 'ENOTFOUND', 'the last message\'s status');
+    await until(() => statuses.at(-1)?.text === 'ENOTFOUND', "the last message's status");
     assert.ok(statuses.length <= 5, `${statuses.length} status updates for 300 messages`);
   });
 
@@ -264,7 +306,11 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const msg = await ok;
     const last = statuses.at(-1)!;
     assert.deepEqual([last.fill, last.shape], ['green', 'dot']);
-    assert.equal(last.text, 'sip-locate.status.locatedSticky', 'translated through RED._ with the target (the helper returns keys)');
+    assert.equal(
+      last.text,
+      'sip-locate.status.locatedSticky',
+      'translated through RED._ with the target (the helper returns keys)',
+    );
     const err = nextMessage(helper.getNode('err'));
     loc.receive({ payload: 'sip:nothere.example.test' });
     await err;
@@ -278,7 +324,11 @@ describe('Node-RED nodes', { skip: skipUnless('bind') }, () => {
     const next = nextMessage(helper.getNode('next'));
     fail.receive(msg);
     const moved = await next;
-    assert.equal(failStatuses.at(-1)!.text, 'sip-target-failed.status.failover', `503 -> tcp ${moved.sip.target.address}:5060 in the runtime's language`);
+    assert.equal(
+      failStatuses.at(-1)!.text,
+      'sip-target-failed.status.failover',
+      `503 -> tcp ${moved.sip.target.address}:5060 in the runtime's language`,
+    );
     assert.equal(failStatuses.at(-1)!.fill, 'yellow');
   });
 });

@@ -3,7 +3,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RECENT_DESTINATIONS, RecentDestinations } from '../../src/nodes/recent-destinations';
-import { createStateFeed, pageOf, PUBLISH_INTERVAL_MS, readPage, SIDEBAR_PAGE, SIDEBAR_TOPIC, snapshots, watch, WATCH_LEASE_MS } from '../../src/nodes/sidebar-feed';
+import {
+  createStateFeed,
+  pageOf,
+  PUBLISH_INTERVAL_MS,
+  readPage,
+  SIDEBAR_PAGE,
+  SIDEBAR_TOPIC,
+  snapshots,
+  watch,
+  WATCH_LEASE_MS,
+} from '../../src/nodes/sidebar-feed';
 
 const t = (port: number) => ({ transport: 'udp' as const, address: '192.0.2.1', port, host: 'a.example.com' });
 
@@ -35,17 +45,29 @@ test('the feed announces the first change at once, then at most once per interva
   watch();
   version = 1;
   feed.changed();
-  assert.deepEqual(sent, [{ topic: `${SIDEBAR_TOPIC}r1`, data: { id: 'r1', changed: true } }], 'a notice: which resolver, not what it holds');
+  assert.deepEqual(
+    sent,
+    [{ topic: `${SIDEBAR_TOPIC}r1`, data: { id: 'r1', changed: true } }],
+    'a notice: which resolver, not what it holds',
+  );
   for (version = 2; version < 12; version++) feed.changed();
   assert.equal(sent.length, 1, 'ten changes inside the interval wait');
   ctx.mock.timers.tick(PUBLISH_INTERVAL_MS);
   assert.equal(sent.length, 2, 'then one notice for the ten');
   assert.deepEqual(sent[1]!.data, { id: 'r1', changed: true });
-  assert.deepEqual(snapshots().map((s) => [s.id, s.version]), [['r1', 12]], 'the state is fetched through the endpoint');
+  assert.deepEqual(
+    snapshots().map((s) => [s.id, s.version]),
+    [['r1', 12]],
+    'the state is fetched through the endpoint',
+  );
   feed.changed();
   feed.close(true);
   ctx.mock.timers.tick(PUBLISH_INTERVAL_MS * 4);
-  assert.deepEqual(sent.slice(2), [{ topic: `${SIDEBAR_TOPIC}r1`, data: { id: 'r1', removed: true } }], 'the pending publish is cancelled; the editor hears the removal');
+  assert.deepEqual(
+    sent.slice(2),
+    [{ topic: `${SIDEBAR_TOPIC}r1`, data: { id: 'r1', removed: true } }],
+    'the pending publish is cancelled; the editor hears the removal',
+  );
   assert.deepEqual(snapshots(), []);
   const quiet = createStateFeed({ comms }, 'r2', () => ({ id: 'r2' }));
   ctx.mock.timers.tick(WATCH_LEASE_MS);
@@ -62,19 +84,42 @@ test('every string the sidebar shows is in the en-US and the German catalog', ()
   const nodes = join(__dirname, '..', '..', 'nodes');
   const html = readFileSync(join(nodes, 'sip-sidebar.html'), 'utf8');
   const flat = (o: Record<string, unknown>, prefix = ''): string[] =>
-    Object.entries(o).flatMap(([k, v]) => (typeof v === 'object' && v !== null ? flat(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}`]));
-  const en = flat((JSON.parse(readFileSync(join(nodes, 'locales', 'en-US', 'sip-sidebar.json'), 'utf8')) as { 'sip-sidebar': Record<string, unknown> })['sip-sidebar']).sort();
-  const de = flat((JSON.parse(readFileSync(join(nodes, 'locales', 'de', 'sip-sidebar.json'), 'utf8')) as { 'sip-sidebar': Record<string, unknown> })['sip-sidebar']).sort();
+    Object.entries(o).flatMap(([k, v]) =>
+      typeof v === 'object' && v !== null ? flat(v as Record<string, unknown>, `${prefix}${k}.`) : [`${prefix}${k}`],
+    );
+  const en = flat(
+    (
+      JSON.parse(readFileSync(join(nodes, 'locales', 'en-US', 'sip-sidebar.json'), 'utf8')) as {
+        'sip-sidebar': Record<string, unknown>;
+      }
+    )['sip-sidebar'],
+  ).sort();
+  const de = flat(
+    (
+      JSON.parse(readFileSync(join(nodes, 'locales', 'de', 'sip-sidebar.json'), 'utf8')) as {
+        'sip-sidebar': Record<string, unknown>;
+      }
+    )['sip-sidebar'],
+  ).sort();
   assert.deepEqual(de, en, 'the German catalog has the same keys');
   const used = [...html.matchAll(/\bt\('([a-zA-Z.]+)'/g)].map((m) => m[1]!).filter((k) => !k.endsWith('.'));
   const prefixed = [...html.matchAll(/\bt\('([a-zA-Z]+\.)' \+/g)].map((m) => m[1]!);
   assert.ok(used.length >= 10, `found ${used.length} keys`);
   for (const key of used) assert.ok(en.includes(key), `en-US lacks ${key}`);
-  for (const prefix of prefixed) assert.ok(en.some((k) => k.startsWith(prefix)), `en-US lacks ${prefix}*`);
+  for (const prefix of prefixed)
+    assert.ok(
+      en.some((k) => k.startsWith(prefix)),
+      `en-US lacks ${prefix}*`,
+    );
 });
 
 test('a snapshot page holds at most SIDEBAR_PAGE entries per list, newest first, with the totals; 20,000 pins stay small', () => {
-  const pins = Array.from({ length: 20_000 }, (_, i) => ({ destination: `sip:d${i}.example.com`, target: { ...t(5060), address: `192.0.2.${i % 250}` }, pinnedAt: 1_000 + i, expiresAt: 9_000_000 + i }));
+  const pins = Array.from({ length: 20_000 }, (_, i) => ({
+    destination: `sip:d${i}.example.com`,
+    target: { ...t(5060), address: `192.0.2.${i % 250}` },
+    pinnedAt: 1_000 + i,
+    expiresAt: 9_000_000 + i,
+  }));
   const marks = Array.from({ length: 300 }, (_, i) => ({ ...t(6000 + i), mark: 'grey', expiresAt: 5_000 + i }));
   const snap = { id: 'r1', name: 'big', pins, marks, admin: [], health: [], nameservers: [{ address: '127.0.0.1' }] };
   const first = pageOf(snap);
@@ -87,9 +132,21 @@ test('a snapshot page holds at most SIDEBAR_PAGE entries per list, newest first,
   assert.ok(bytes < 100_000, `${bytes} bytes for a page of 20,000 pins (5.8 MB unbounded)`);
   const last = pageOf(snap, { offset: 19_900, limit: SIDEBAR_PAGE });
   assert.equal((last.pins as unknown[]).length, 100);
-  assert.equal((last.pins as Array<{ pinnedAt: number }>).at(-1)!.pinnedAt, 1_000, 'the oldest pin is on the last page');
+  assert.equal(
+    (last.pins as Array<{ pinnedAt: number }>).at(-1)!.pinnedAt,
+    1_000,
+    'the oldest pin is on the last page',
+  );
   assert.equal((last.marks as unknown[]).length, 0);
   assert.deepEqual(readPage({}), { offset: 0, limit: SIDEBAR_PAGE });
   assert.deepEqual(readPage({ offset: '400', limit: '50' }), { offset: 400, limit: 50 });
-  for (const q of [{ limit: '0' }, { limit: String(SIDEBAR_PAGE + 1) }, { offset: '-1' }, { offset: '1e3' }, { offset: ['1', '2'] }, { limit: '10.5' }]) assert.equal(readPage(q), undefined, JSON.stringify(q));
+  for (const q of [
+    { limit: '0' },
+    { limit: String(SIDEBAR_PAGE + 1) },
+    { offset: '-1' },
+    { offset: '1e3' },
+    { offset: ['1', '2'] },
+    { limit: '10.5' },
+  ])
+    assert.equal(readPage(q), undefined, JSON.stringify(q));
 });

@@ -19,7 +19,12 @@ const ALL = [...NODES, require('../../src/nodes/sip-options'), require('../../sr
 
 /** The catalog of one node type in one language. */
 function catalog(lang: string, type: string): Record<string, Record<string, unknown>> {
-  return (JSON.parse(readFileSync(join(ROOT, 'nodes/locales', lang, `${type}.json`), 'utf8')) as Record<string, Record<string, Record<string, unknown>>>)[type]!;
+  return (
+    JSON.parse(readFileSync(join(ROOT, 'nodes/locales', lang, `${type}.json`), 'utf8')) as Record<
+      string,
+      Record<string, Record<string, unknown>>
+    >
+  )[type]!;
 }
 
 /** The value of `<type>.status.<name>` in a language, or undefined. */
@@ -32,18 +37,24 @@ function keysIn(text: string): Array<{ type: string; name: string }> {
   return [...text.matchAll(/\b(sip-[a-z-]+)\.status\.([A-Za-z-]+)/g)].map((m) => ({ type: m[1]!, name: m[2]! }));
 }
 
-test('each declared status is in the node\'s own catalog in en-US and de, with the same placeholders; no stale status entry', () => {
+test("each declared status is in the node's own catalog in en-US and de, with the same placeholders; no stale status entry", () => {
   for (const [type, names] of Object.entries(STATUS_NAMES)) {
-    for (const n of NOTICE_STATUS_NAMES) assert.ok((names as readonly string[]).includes(n), `${type} shows resolver notices: needs ${n}`);
+    for (const n of NOTICE_STATUS_NAMES)
+      assert.ok((names as readonly string[]).includes(n), `${type} shows resolver notices: needs ${n}`);
     for (const lang of LANGS) {
       for (const name of names) {
         const text = statusEntry(lang, type, name);
         assert.equal(typeof text, 'string', `${lang}/${type}.json lacks ${type}.status.${name}`);
       }
-      assert.deepEqual(Object.keys(catalog(lang, type).status ?? {}).sort(), [...names].sort(), `${lang}/${type}.json status entries`);
+      assert.deepEqual(
+        Object.keys(catalog(lang, type).status ?? {}).sort(),
+        [...names].sort(),
+        `${lang}/${type}.json status entries`,
+      );
     }
     for (const name of names) {
-      const holes = (lang: string): string[] => [...String(statusEntry(lang, type, name)).matchAll(/__(\w+)__/g)].map((m) => m[1]!).sort();
+      const holes = (lang: string): string[] =>
+        [...String(statusEntry(lang, type, name)).matchAll(/__(\w+)__/g)].map((m) => m[1]!).sort();
       assert.deepEqual(holes('de'), holes('en-US'), `${type}.status.${name}: same values in de as in en-US`);
     }
   }
@@ -60,12 +71,20 @@ test('every catalog key the runtime sources name exists, in en-US and de, in the
       const [, type, section, key] = m as unknown as [string, string, string, string];
       if (!/^sip-/.test(own) || own === 'sip-sidebar') continue;
       assert.equal(type, own, `${file} names ${m[1]}'s catalog (${m[0]}): a node uses only its own catalog`);
-      for (const lang of LANGS) assert.equal(typeof catalog(lang, type)[section]?.[key], 'string', `${lang}/${type}.json lacks ${type}.${section}.${key} (${file})`);
+      for (const lang of LANGS)
+        assert.equal(
+          typeof catalog(lang, type)[section]?.[key],
+          'string',
+          `${lang}/${type}.json lacks ${type}.${section}.${key} (${file})`,
+        );
       seen++;
     }
     // statusText(RED, 'type', 'name', ...)
     for (const m of source.matchAll(/statusText\(RED, '(sip-[a-z-]+)', '(\w+)'/g)) {
-      assert.ok(isStatusNodeType(m[1]!) && (STATUS_NAMES[m[1]] as readonly string[]).includes(m[2]!), `${file}: ${m[0]} is declared`);
+      assert.ok(
+        isStatusNodeType(m[1]!) && (STATUS_NAMES[m[1]] as readonly string[]).includes(m[2]!),
+        `${file}: ${m[0]} is declared`,
+      );
       seen++;
     }
   }
@@ -75,11 +94,20 @@ test('every catalog key the runtime sources name exists, in en-US and de, in the
 describe('the statuses a running node shows', () => {
   afterEach(async () => helper.unload());
 
-  test('walked through their states, every status is a code, a value or a key of the node\'s own catalog (en-US and de)', async () => {
+  test("walked through their states, every status is a code, a value or a key of the node's own catalog (en-US and de)", async () => {
     const ws = await startWsResponder('answer');
     const deadRedis = await freePort();
-    const statics = '_sip._udp.pbx.test. 60 IN SRV 10 50 5099 a.pbx.test.\n_sip._udp.pbx.test. 60 IN SRV 20 50 5098 a.pbx.test.\na.pbx.test. 60 IN A 127.0.0.1';
-    const resolver = (id: string, extra: Record<string, unknown>): Flow[number] => ({ id, type: 'sip-resolver', nameservers: '127.0.0.1:9', transports: 'udp', addressLookup: 'dns', staticRecords: statics, ...extra });
+    const statics =
+      '_sip._udp.pbx.test. 60 IN SRV 10 50 5099 a.pbx.test.\n_sip._udp.pbx.test. 60 IN SRV 20 50 5098 a.pbx.test.\na.pbx.test. 60 IN A 127.0.0.1';
+    const resolver = (id: string, extra: Record<string, unknown>): Flow[number] => ({
+      id,
+      type: 'sip-resolver',
+      nameservers: '127.0.0.1:9',
+      transports: 'udp',
+      addressLookup: 'dns',
+      staticRecords: statics,
+      ...extra,
+    });
     const flow: Flow = [
       resolver('r1', {}),
       resolver('rs', { sticky: true, store: 'redis', redisUrl: `redis://127.0.0.1:${deadRedis}/0` }),
@@ -109,18 +137,48 @@ describe('the statuses a running node shows', () => {
     try {
       await helper.load(ALL, flow);
       // Statuses set in constructors (no resolver, a config error): the helper's spy on Node.prototype.status holds them.
-      const proto = (helper as unknown as { _NodePrototype: { status: { getCalls(): Array<{ thisValue: { id: string; type: string }; args: unknown[] }> } } })._NodePrototype;
+      const proto = (
+        helper as unknown as {
+          _NodePrototype: {
+            status: { getCalls(): Array<{ thisValue: { id: string; type: string }; args: unknown[] }> };
+          };
+        }
+      )._NodePrototype;
       for (const c of proto.status.getCalls()) {
         const st = c.args[0] as { text?: unknown; fill?: string } | undefined;
-        if (st && typeof st === 'object') shown.push({ id: c.thisValue.id, type: c.thisValue.type, text: typeof st.text === 'string' ? st.text : '', fill: st.fill });
+        if (st && typeof st === 'object')
+          shown.push({
+            id: c.thisValue.id,
+            type: c.thisValue.type,
+            text: typeof st.text === 'string' ? st.text : '',
+            fill: st.fill,
+          });
       }
-      for (const f of flow) if (f.type !== 'sip-resolver') spy(helper.getNode(f.id) as unknown as { id: string; type: string; status: (s: unknown) => void });
+      for (const f of flow)
+        if (f.type !== 'sip-resolver')
+          spy(helper.getNode(f.id) as unknown as { id: string; type: string; status: (s: unknown) => void });
       // located, then a failover, then a confirmation
       helper.getNode('loc').receive({ payload: 'sip:pbx.test;transport=udp' });
       await until(() => shown.some((s) => s.id === 'loc' && s.fill === 'green'), 'sip-locate located');
-      const target = { transport: 'udp', address: '127.0.0.1', port: 5099, family: 4, host: 'a.pbx.test', source: 'srv', ttl: 60 };
+      const target = {
+        transport: 'udp',
+        address: '127.0.0.1',
+        port: 5099,
+        family: 4,
+        host: 'a.pbx.test',
+        source: 'srv',
+        ttl: 60,
+      };
       const other = { ...target, port: 5098 };
-      const sip = { uri: 'sip:pbx.test;transport=udp', destination: 'sip:pbx.test;transport=udp', target, targets: [target, other], tried: [], attempt: 1, sticky: false };
+      const sip = {
+        uri: 'sip:pbx.test;transport=udp',
+        destination: 'sip:pbx.test;transport=udp',
+        target,
+        targets: [target, other],
+        tried: [],
+        attempt: 1,
+        sticky: false,
+      };
       helper.getNode('fail').receive({ sip: { ...sip, failure: 503 } });
       await until(() => shown.some((s) => s.id === 'fail' && s.fill === 'yellow'), 'sip-target-failed failover');
       helper.getNode('fail').receive({ sip: { ...sip, ok: true } });
@@ -138,7 +196,10 @@ describe('the statuses a running node shows', () => {
       // the store is down: its users say so, and a located target carries the note
       await until(() => shown.some((s) => s.id === 'sticky' && s.fill === 'yellow'), 'store down notice');
       helper.getNode('sticky').receive({ payload: 'sip:pbx.test;transport=udp' });
-      await until(() => shown.filter((s) => s.id === 'sticky' && s.fill === 'yellow').length >= 2, 'located while the store is down');
+      await until(
+        () => shown.filter((s) => s.id === 'sticky' && s.fill === 'yellow').length >= 2,
+        'located while the store is down',
+      );
       // the resolver is removed while its users still run (as the runtime does when a deploy removes it first)
       await (helper.getNode('r1') as unknown as { close(removed: boolean): Promise<void> }).close(true);
       await until(() => shown.some((s) => s.id === 'loc' && s.fill === 'grey'), 'resolver closed');
@@ -146,20 +207,44 @@ describe('the statuses a running node shows', () => {
       await ws.stop();
     }
     const types = new Set(shown.map((s) => s.type));
-    for (const t of ['sip-locate', 'sip-target-failed', 'sip-options', 'sip-events']) assert.ok(types.has(t), `${t} showed statuses`);
+    for (const t of ['sip-locate', 'sip-target-failed', 'sip-options', 'sip-events'])
+      assert.ok(types.has(t), `${t} showed statuses`);
     const keysShown = new Set<string>();
     for (const s of shown) {
       for (const k of keysIn(s.text)) {
         assert.equal(k.type, s.type, `${s.id} (${s.type}) shows "${s.text}": a key of another node's catalog`);
-        for (const lang of LANGS) assert.equal(typeof statusEntry(lang, k.type, k.name), 'string', `${s.id} shows "${s.text}", missing in ${lang}`);
+        for (const lang of LANGS)
+          assert.equal(
+            typeof statusEntry(lang, k.type, k.name),
+            'string',
+            `${s.id} shows "${s.text}", missing in ${lang}`,
+          );
         keysShown.add(`${k.type}.${k.name}`);
       }
     }
-    for (const id of ['orphan', 'orphanFail', 'orphanEv']) assert.ok(shown.some((s) => s.id === id && s.text.endsWith('.status.noResolver')), `${id}: no resolver`);
-    assert.ok(shown.some((s) => s.id === 'broken' && s.text === 'EINVALIDOPTION'), 'a config error shows its code');
+    for (const id of ['orphan', 'orphanFail', 'orphanEv'])
+      assert.ok(
+        shown.some((s) => s.id === id && s.text.endsWith('.status.noResolver')),
+        `${id}: no resolver`,
+      );
+    assert.ok(
+      shown.some((s) => s.id === 'broken' && s.text === 'EINVALIDOPTION'),
+      'a config error shows its code',
+    );
     // The walk reached these states (the helper's RED._ returns keys, so every translated text is its key here).
-    for (const k of ['sip-locate.located', 'sip-locate.locatedSticky', 'sip-locate.memoryOnly', 'sip-locate.storeDown', 'sip-locate.resolverClosed',
-      'sip-target-failed.failover', 'sip-target-failed.confirmed', 'sip-options.probing', 'sip-options.answered', 'sip-options.failed', 'sip-events.storeDown']) {
+    for (const k of [
+      'sip-locate.located',
+      'sip-locate.locatedSticky',
+      'sip-locate.memoryOnly',
+      'sip-locate.storeDown',
+      'sip-locate.resolverClosed',
+      'sip-target-failed.failover',
+      'sip-target-failed.confirmed',
+      'sip-options.probing',
+      'sip-options.answered',
+      'sip-options.failed',
+      'sip-events.storeDown',
+    ]) {
       assert.ok(keysShown.has(k), `the walk showed ${k}; shown: ${[...keysShown].join(', ')}`);
     }
   });

@@ -6,7 +6,10 @@ import type { ResolverConfigNode } from '../../src/nodes/resolver-lookup';
 import type { StateChange } from '../../src/core/types';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
-const ZONES = [{ origin: 'example.test', file: zonePath('example.test.zone') }, { origin: 'rfc3263.test', file: zonePath('rfc3263.test.zone') }];
+const ZONES = [
+  { origin: 'example.test', file: zonePath('example.test.zone') },
+  { origin: 'rfc3263.test', file: zonePath('rfc3263.test.zone') },
+];
 
 describe('Try it is read-only', { skip: skipUnless('bind') }, () => {
   let server: RunningDnsServer;
@@ -22,9 +25,17 @@ describe('Try it is read-only', { skip: skipUnless('bind') }, () => {
 
   test('no change events and the same pins, marks and expiries before and after', async () => {
     await helper.load(NODES, [
-      { id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp,tcp', family: 'ipv4', sticky: true },
+      {
+        id: 'r1',
+        type: 'sip-resolver',
+        nameservers: server.nameserver,
+        transports: 'udp,tcp',
+        family: 'ipv4',
+        sticky: true,
+      },
       { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },
-      { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' },
+      { id: 'ok', type: 'helper' },
+      { id: 'err', type: 'helper' },
     ] as Flow);
     const got = nextMessage(helper.getNode('ok'));
     helper.getNode('loc').receive({ payload: 'sip:example.test;transport=udp' });
@@ -40,7 +51,11 @@ describe('Try it is read-only', { skip: skipUnless('bind') }, () => {
       const tried = await helper.request().post('/sip-resolver/r1/try').send({ uri }).expect(200);
       assert.equal(tried.body.ok, true, uri);
       assert.equal(tried.body.result.sticky, true, uri);
-      assert.deepEqual({ marks: tried.body.state.marks, pins: tried.body.state.pins }, { marks: state.marks, pins: state.pins }, uri);
+      assert.deepEqual(
+        { marks: tried.body.state.marks, pins: tried.body.state.pins },
+        { marks: state.marks, pins: state.pins },
+        uri,
+      );
     }
     assert.equal(seen.length, 0);
     const afterwards = (await helper.request().get('/sip-resolver/r1/state').expect(200)).body;

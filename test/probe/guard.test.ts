@@ -17,10 +17,26 @@ describe('prober input checks and abort', () => {
 
   test('hosts with CR, LF, control bytes or other junk are refused with EINVALIDMSG before any socket opens', async () => {
     const before = servers.answering.requests.length;
-    for (const host of ['a.test\r\nX-Injected: 1', 'a.test\nVia: x', 'a\u0000b', 'a b', 'a;b', '', 'a'.repeat(300), 'ä.test', 42, {}, ['x']]) {
+    for (const host of [
+      'a.test\r\nX-Injected: 1',
+      'a.test\nVia: x',
+      'a\u0000b',
+      'a b',
+      'a;b',
+      '',
+      'a'.repeat(300),
+      'ä.test',
+      42,
+      {},
+      ['x'],
+    ]) {
       const checked = probeTarget(target(servers.answering.udpPort, 'udp', host));
       assert.ok(checked instanceof SipLocateError && checked.code === 'EINVALIDMSG', JSON.stringify(host));
-      await assert.rejects(sendOptions(target(servers.answering.udpPort, 'udp', host), { timeoutMs: 1000 }), { code: 'EINVALIDMSG' }, JSON.stringify(host));
+      await assert.rejects(
+        sendOptions(target(servers.answering.udpPort, 'udp', host), { timeoutMs: 1000 }),
+        { code: 'EINVALIDMSG' },
+        JSON.stringify(host),
+      );
     }
     assert.equal(servers.answering.requests.length, before, 'nothing was sent');
   });
@@ -38,12 +54,37 @@ describe('prober input checks and abort', () => {
 
   test('the configured Request-URI and From user are checked; buildOptions refuses any field with a line break', () => {
     assert.equal(checkProbeOptions({ requestUri: 'sip:ping@example.test', fromUser: 'probe-1' }), undefined);
-    assert.equal(checkProbeOptions({ fromUser: 'probe%20a;b' }), undefined, 'a well-formed %-escape and user-unreserved characters');
+    assert.equal(
+      checkProbeOptions({ fromUser: 'probe%20a;b' }),
+      undefined,
+      'a well-formed %-escape and user-unreserved characters',
+    );
     // The From user follows the strict URI rule of core/uri.ts: no "?" (it would start a header part), no bad %-escape.
-    for (const o of [{ requestUri: 'sip:a.test SIP/2.0\r\nX: y' }, { requestUri: 'http://x' }, { requestUri: '<sip:a.test>' }, { fromUser: 'a\r\nb' }, { fromUser: 'a b' }, { fromUser: '' }, { fromUser: 'a?b' }, { fromUser: 'a%zz' }, { fromUser: 'p'.repeat(65) }]) {
+    for (const o of [
+      { requestUri: 'sip:a.test SIP/2.0\r\nX: y' },
+      { requestUri: 'http://x' },
+      { requestUri: '<sip:a.test>' },
+      { fromUser: 'a\r\nb' },
+      { fromUser: 'a b' },
+      { fromUser: '' },
+      { fromUser: 'a?b' },
+      { fromUser: 'a%zz' },
+      { fromUser: 'p'.repeat(65) },
+    ]) {
       assert.equal(checkProbeOptions(o)?.code, 'EINVALIDOPTION', JSON.stringify(o));
     }
-    const ok = { requestUri: 'sip:a.test', viaTransport: 'UDP', localAddress: '127.0.0.1', localPort: 5060, branch: 'z9hG4bK1', callId: 'c1', fromTag: 't1', fromUser: 'probe', toUri: 'sip:a.test', cseq: 1 };
+    const ok = {
+      requestUri: 'sip:a.test',
+      viaTransport: 'UDP',
+      localAddress: '127.0.0.1',
+      localPort: 5060,
+      branch: 'z9hG4bK1',
+      callId: 'c1',
+      fromTag: 't1',
+      fromUser: 'probe',
+      toUri: 'sip:a.test',
+      cseq: 1,
+    };
     assert.match(buildOptions(ok), /^OPTIONS sip:a\.test SIP\/2\.0\r\n/);
     for (const field of ['requestUri', 'callId', 'fromTag', 'fromUser', 'toUri', 'branch']) {
       assert.throws(() => buildOptions({ ...ok, [field]: 'x\r\nX-Injected: 1' }), { code: 'EINVALIDMSG' }, field);
@@ -54,17 +95,28 @@ describe('prober input checks and abort', () => {
     const baseline = sockets();
     const controller = new AbortController();
     const probes = [
-      ...Array.from({ length: 3 }, () => sendOptions(target(servers.silent.udpPort, 'udp'), { timeoutMs: 30_000, signal: controller.signal })),
-      ...Array.from({ length: 3 }, () => sendOptions(target(servers.silent.tcpPort, 'tcp'), { timeoutMs: 30_000, signal: controller.signal })),
+      ...Array.from({ length: 3 }, () =>
+        sendOptions(target(servers.silent.udpPort, 'udp'), { timeoutMs: 30_000, signal: controller.signal }),
+      ),
+      ...Array.from({ length: 3 }, () =>
+        sendOptions(target(servers.silent.tcpPort, 'tcp'), { timeoutMs: 30_000, signal: controller.signal }),
+      ),
     ];
     const settled = Promise.allSettled(probes);
     await servers.silent.received(servers.silent.requests.length + 6);
     assert.equal(servers.silent.openConnections(), 3);
     controller.abort();
     const results = await settled;
-    assert.deepEqual(results.map((r) => r.status === 'rejected' && (r.reason as SipLocateError).code), Array(6).fill('ECANCELLED'));
+    assert.deepEqual(
+      results.map((r) => r.status === 'rejected' && (r.reason as SipLocateError).code),
+      Array(6).fill('ECANCELLED'),
+    );
     await servers.silent.allClosed();
     assert.equal(sockets(), baseline, 'no socket left open');
-    await assert.rejects(sendOptions(target(servers.silent.udpPort, 'udp'), { signal: controller.signal }), { code: 'ECANCELLED' }, 'an aborted signal sends nothing');
+    await assert.rejects(
+      sendOptions(target(servers.silent.udpPort, 'udp'), { signal: controller.signal }),
+      { code: 'ECANCELLED' },
+      'an aborted signal sends nothing',
+    );
   });
 });

@@ -26,17 +26,55 @@ export function makeTestCa(): TestCa {
   const run = (args: string[]): void => {
     execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
   };
-  run(['req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=sip-locate test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run([
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=sip-locate test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   let serial = 1;
   return {
     ca: readFileSync(join(dir, 'ca.pem'), 'utf8'),
     issue(name, altNames) {
       const base = `leaf${serial}`;
-      writeFileSync(join(dir, `${base}.ext`), `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${altNames.join(',')}\n`);
+      writeFileSync(
+        join(dir, `${base}.ext`),
+        `basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=${altNames.join(',')}\n`,
+      );
       run(['req', ...EC, '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=${name}`]);
-      run(['x509', '-req', '-in', `${base}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', String(serial++), '-days', '1', '-out', `${base}.pem`, '-extfile', `${base}.ext`]);
-      return { cert: readFileSync(join(dir, `${base}.pem`), 'utf8'), key: readFileSync(join(dir, `${base}.key`), 'utf8') };
+      run([
+        'x509',
+        '-req',
+        '-in',
+        `${base}.csr`,
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        String(serial++),
+        '-days',
+        '1',
+        '-out',
+        `${base}.pem`,
+        '-extfile',
+        `${base}.ext`,
+      ]);
+      return {
+        cert: readFileSync(join(dir, `${base}.pem`), 'utf8'),
+        key: readFileSync(join(dir, `${base}.key`), 'utf8'),
+      };
     },
     remove() {
       rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,8 @@ import type { Target, Transport } from '../../src/core/types';
 import { skipUnlessSipp, startSipp, type RunningSipp } from '../servers/sipp';
 import { freePort } from '../servers/ports';
 
-const target = (address: string, port: number, transport: Transport, host = address): Target => withAddressing({ transport, address, port, family: 4, host, source: 'numeric', ttl: 0 });
+const target = (address: string, port: number, transport: Transport, host = address): Target =>
+  withAddressing({ transport, address, port, family: 4, host, source: 'numeric', ttl: 0 });
 
 describe('OPTIONS prober against sipp', { skip: skipUnlessSipp() }, () => {
   const uas: Record<string, RunningSipp> = {};
@@ -52,7 +53,9 @@ describe('OPTIONS prober against sipp', { skip: skipUnlessSipp() }, () => {
     // A mock clock: the probe must still be waiting 1 ms before the bound and must end exactly at it.
     t.mock.timers.enable({ apis: ['setTimeout'] });
     let settled = false;
-    const pending = sendOptions(target(uas.silent!.address, uas.silent!.port, 'udp'), { timeoutMs: 700 }).finally(() => (settled = true));
+    const pending = sendOptions(target(uas.silent!.address, uas.silent!.port, 'udp'), { timeoutMs: 700 }).finally(
+      () => (settled = true),
+    );
     t.mock.timers.tick(699);
     await new Promise((r) => setImmediate(r));
     assert.equal(settled, false, 'still waiting at 699 ms');
@@ -91,11 +94,18 @@ describe('OPTIONS prober details', () => {
     const stats = { stray: 0, malformed: 0 };
     const r = await sendOptions(target('127.0.0.1', port, 'udp'), { timeoutMs: 5000, t1Ms: 50, stats });
     sock.close();
-    assert.deepEqual(r.kind === 'response' && [r.status, r.reason], [404, 'Not Here'], 'any final response but 503 counts as an answer');
+    assert.deepEqual(
+      r.kind === 'response' && [r.status, r.reason],
+      [404, 'Not Here'],
+      'any final response but 503 counts as an answer',
+    );
     assert.deepEqual(stats, { stray: 1, malformed: 1 });
     const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
     assert.equal(gaps.length, 3);
-    assert.ok(gaps[1]! > gaps[0]! * 1.5 && gaps[2]! > gaps[1]! * 1.5, `each gap about doubles: ${gaps.map((g) => g.toFixed(0)).join(',')}`);
+    assert.ok(
+      gaps[1]! > gaps[0]! * 1.5 && gaps[2]! > gaps[1]! * 1.5,
+      `each gap about doubles: ${gaps.map((g) => g.toFixed(0)).join(',')}`,
+    );
   });
 
   test('the retransmission schedule: T1 doubling up to T2 = 4 s, inside timer F', () => {
@@ -105,10 +115,14 @@ describe('OPTIONS prober details', () => {
   });
 
   test('responses: compact headers, folded lines, Content-Length framing on streams, malformed input', () => {
-    const text = 'SIP/2.0 200 OK\r\nv: SIP/2.0/TCP h;branch=z9hG4bKa\r\ni: abc\r\nCSeq: 7\r\n options\r\nl: 3\r\n\r\nxyzSIP/2.0';
+    const text =
+      'SIP/2.0 200 OK\r\nv: SIP/2.0/TCP h;branch=z9hG4bKa\r\ni: abc\r\nCSeq: 7\r\n options\r\nl: 3\r\n\r\nxyzSIP/2.0';
     const r = parseResponse(Buffer.from(text), true);
     assert.ok(r && r !== 'malformed');
-    assert.deepEqual([r.status, r.branch, r.callId, r.cseqMethod, r.length], [200, 'z9hG4bKa', 'abc', 'OPTIONS', text.length - 'SIP/2.0'.length]);
+    assert.deepEqual(
+      [r.status, r.branch, r.callId, r.cseqMethod, r.length],
+      [200, 'z9hG4bKa', 'abc', 'OPTIONS', text.length - 'SIP/2.0'.length],
+    );
     assert.equal(parseResponse(Buffer.from('SIP/2.0 200 OK\r\nl: 10\r\n\r\nab'), true), undefined);
     assert.equal(parseResponse(Buffer.from('HTTP/1.1 200 OK\r\n\r\n'), false), 'malformed');
     assert.equal(parseResponse(Buffer.from('SIP/2.0 200 OK\r\nContent-Length: -1\r\n\r\n'), false), 'malformed');
@@ -121,19 +135,44 @@ describe('OPTIONS prober details', () => {
     let dir: string;
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), 'sip-tls-'));
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=sip.tls.test', '-addext', 'subjectAltName=DNS:sip.tls.test'], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+          '-days',
+          '1',
+          '-subj',
+          '/CN=sip.tls.test',
+          '-addext',
+          'subjectAltName=DNS:sip.tls.test',
+        ],
+        { stdio: 'ignore' },
+      );
       port = await freePort();
-      server = createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (s) => {
-        let buf = '';
-        s.on('data', (d) => {
-          buf += d.toString();
-          if (!buf.includes('\r\n\r\n')) return;
-          const via = /^Via: (.*)$/m.exec(buf)![1];
-          const callId = /^Call-ID: (.*)$/m.exec(buf)![1];
-          s.end(`SIP/2.0 200 OK\r\nVia: ${via}\r\nCall-ID: ${callId}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`);
-        });
-        s.on('error', () => undefined);
-      });
+      server = createTlsServer(
+        { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+        (s) => {
+          let buf = '';
+          s.on('data', (d) => {
+            buf += d.toString();
+            if (!buf.includes('\r\n\r\n')) return;
+            const via = /^Via: (.*)$/m.exec(buf)![1];
+            const callId = /^Call-ID: (.*)$/m.exec(buf)![1];
+            s.end(
+              `SIP/2.0 200 OK\r\nVia: ${via}\r\nCall-ID: ${callId}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`,
+            );
+          });
+          s.on('error', () => undefined);
+        },
+      );
       await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
     });
     after(async () => {
@@ -145,7 +184,10 @@ describe('OPTIONS prober details', () => {
       const bad = await sendOptions(target('127.0.0.1', port, 'tls', 'sip.tls.test'), { timeoutMs: 3000 });
       assert.equal(bad.kind === 'failure' && bad.failure, 'transport');
       assert.match(bad.kind === 'failure' ? bad.message : '', /self-signed|self signed/);
-      const ok = await sendOptions(target('127.0.0.1', port, 'tls', 'sip.tls.test'), { timeoutMs: 3000, verifyTls: false });
+      const ok = await sendOptions(target('127.0.0.1', port, 'tls', 'sip.tls.test'), {
+        timeoutMs: 3000,
+        verifyTls: false,
+      });
       assert.equal(ok.kind === 'response' && ok.status, 200);
     });
   });

@@ -27,7 +27,14 @@ export function answerFor(request: string, statusLine = 'SIP/2.0 200 OK', extra:
   const lines = request.split('\r\n');
   const copy = lines.filter((l) => /^(via|from|to|call-id|cseq):/i.test(l));
   if (copy.length < 5) return undefined;
-  return [statusLine, ...copy.map((l) => (/^to:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=r1` : l)), ...extra, 'Content-Length: 0', '', ''].join('\r\n');
+  return [
+    statusLine,
+    ...copy.map((l) => (/^to:/i.test(l) && !/;tag=/i.test(l) ? `${l};tag=r1` : l)),
+    ...extra,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
 }
 
 /** Answers each request (a head without body) arriving on a stream socket with what `answer` returns for it. */
@@ -121,5 +128,8 @@ export function useResponders(): { answering: SipResponder; silent: SipResponder
 /** Open UDP and TCP handles and timers of this process. */
 export function openHandles(): { sockets: number; timers: number } {
   const info = process.getActiveResourcesInfo();
-  return { sockets: info.filter((r) => r === 'UDPWRAP' || r === 'TCPSocketWrap' || r === 'TCPWRAP').length, timers: info.filter((r) => r === 'Timeout').length };
+  return {
+    sockets: info.filter((r) => r === 'UDPWRAP' || r === 'TCPSocketWrap' || r === 'TCPWRAP').length,
+    timers: info.filter((r) => r === 'Timeout').length,
+  };
 }

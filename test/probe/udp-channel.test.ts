@@ -12,7 +12,10 @@ import { withAddressing } from '../../src/core/target';
 import { answerFor, startSipResponder } from './sip-responder';
 
 /** A UDP server on `address` that hands every datagram to `onRequest`. */
-async function server(address: string, onRequest: (text: string, from: RemoteInfo, socket: Socket) => void): Promise<{ port: number; socket: Socket; close(): Promise<void> }> {
+async function server(
+  address: string,
+  onRequest: (text: string, from: RemoteInfo, socket: Socket) => void,
+): Promise<{ port: number; socket: Socket; close(): Promise<void> }> {
   const socket = createSocket(address.includes(':') ? 'udp6' : 'udp4');
   socket.on('message', (buf, from) => onRequest(buf.toString('latin1'), from, socket));
   socket.bind(0, address);
@@ -28,7 +31,15 @@ async function server(address: string, onRequest: (text: string, from: RemoteInf
 }
 
 function udp(address: string, port: number): Target {
-  return withAddressing({ host: address, address, port, transport: 'udp', family: address.includes(':') ? 6 : 4, source: 'address', ttl: 0 });
+  return withAddressing({
+    host: address,
+    address,
+    port,
+    transport: 'udp',
+    family: address.includes(':') ? 6 : 4,
+    source: 'address',
+    ttl: 0,
+  });
 }
 
 /** UDP handles and timers of this process. */
@@ -39,19 +50,30 @@ function handles(): number {
 test('100 probes to 20 servers, 20 at a time, leave from one source port, each gets its own 200, with the Via of that socket', async () => {
   const sources = new Set<number>();
   const vias = new Set<string>();
-  const servers = await Promise.all(Array.from({ length: 20 }, () => server('127.0.0.1', (text, from, socket) => {
-    sources.add(from.port);
-    vias.add(/^Via: SIP\/2\.0\/UDP ([^;]+);/m.exec(text)?.[1] ?? '');
-    socket.send(answerFor(text)!, from.port, from.address);
-  })));
+  const servers = await Promise.all(
+    Array.from({ length: 20 }, () =>
+      server('127.0.0.1', (text, from, socket) => {
+        sources.add(from.port);
+        vias.add(/^Via: SIP\/2\.0\/UDP ([^;]+);/m.exec(text)?.[1] ?? '');
+        socket.send(answerFor(text)!, from.port, from.address);
+      }),
+    ),
+  );
   const channel = new UdpProbeChannel();
   try {
     const results = [];
-    for (let round = 0; round < 5; round++) results.push(...(await Promise.all(servers.map((s) => channel.probe(udp('127.0.0.1', s.port), { timeoutMs: 5000 })))));
+    for (let round = 0; round < 5; round++)
+      results.push(
+        ...(await Promise.all(servers.map((s) => channel.probe(udp('127.0.0.1', s.port), { timeoutMs: 5000 })))),
+      );
     assert.equal(results.length, 100);
     assert.deepEqual([...new Set(results.map((r) => (r.kind === 'response' ? r.status : r.code)))], [200]);
     assert.equal(sources.size, 1, 'one shared socket');
-    assert.deepEqual([...vias], [`127.0.0.1:${[...sources][0]}`], 'Via names the address and port the answers must go to');
+    assert.deepEqual(
+      [...vias],
+      [`127.0.0.1:${[...sources][0]}`],
+      'Via names the address and port the answers must go to',
+    );
     assert.deepEqual(channel.stats, { stray: 0, malformed: 0 });
     assert.equal(channel.size, 0);
   } finally {
@@ -86,8 +108,16 @@ test('an answer from another port, a forged branch and garbage are not taken: co
     const stats = { stray: 0, malformed: 0 };
     const r = await channel.probe(udp('127.0.0.1', s.port), { timeoutMs: 300, t1Ms: 500, stats });
     assert.equal(r.kind === 'failure' && r.code, 'ETIMEOUT');
-    assert.deepEqual(stats, { stray: 1, malformed: 0 }, 'the answer from the wrong port, counted for the probe it names');
-    assert.deepEqual(channel.stats, { stray: 1, malformed: 1 }, 'the forged branch and the garbage, counted for the channel');
+    assert.deepEqual(
+      stats,
+      { stray: 1, malformed: 0 },
+      'the answer from the wrong port, counted for the probe it names',
+    );
+    assert.deepEqual(
+      channel.stats,
+      { stray: 1, malformed: 1 },
+      'the forged branch and the garbage, counted for the channel',
+    );
   } finally {
     await channel.close();
     other.close();
@@ -139,14 +169,19 @@ test('bounded: probes beyond maxPending are refused with EOVERLOAD; abort and cl
   // 'close' is emitted before libuv releases the handle, which it does in the close phase: after the check phase of
   // this loop turn, so two turns.
   for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
-  assert.ok(handles() <= before, `handles before ${before}, after ${handles()}: ${process.getActiveResourcesInfo().join(',')}`);
+  assert.ok(
+    handles() <= before,
+    `handles before ${before}, after ${handles()}: ${process.getActiveResourcesInfo().join(',')}`,
+  );
   await silent.stop();
 });
 
 test('a target or option that cannot go into a request is refused before anything is sent', async () => {
   const channel = new UdpProbeChannel();
   try {
-    await assert.rejects(channel.probe({ ...udp('127.0.0.1', 5060), host: 'bad host\r\nX: y' }), { code: 'EINVALIDMSG' });
+    await assert.rejects(channel.probe({ ...udp('127.0.0.1', 5060), host: 'bad host\r\nX: y' }), {
+      code: 'EINVALIDMSG',
+    });
     await assert.rejects(channel.probe(udp('127.0.0.1', 5060), { requestUri: 'sip:a b' }), { code: 'EINVALIDOPTION' });
     assert.equal(channel.size, 0);
   } finally {

@@ -19,7 +19,8 @@ describe('OPTIONS over WebSocket', () => {
   let wss: WsResponder;
   before(async () => {
     pki = makeTestCa();
-    for (const mode of ['answer', 'busy', 'silent', 'hangup', 'no-subprotocol'] as const) ws[mode] = await startWsResponder(mode);
+    for (const mode of ['answer', 'busy', 'silent', 'hangup', 'no-subprotocol'] as const)
+      ws[mode] = await startWsResponder(mode);
     wss = await startWsResponder('answer', pki.issue('ws.example.test', ['DNS:ws.example.test']));
   });
   after(async () => {
@@ -31,7 +32,11 @@ describe('OPTIONS over WebSocket', () => {
     const server = ws.answer!;
     const r = await sendOptions(target(server.port, 'ws', 'ws.example.test'), { timeoutMs: 5000 });
     assert.equal(r.kind === 'response' && r.status, 200);
-    assert.deepEqual(server.upgrades.at(-1), { host: `ws.example.test:${server.port}`, protocols: 'sip', servername: undefined });
+    assert.deepEqual(server.upgrades.at(-1), {
+      host: `ws.example.test:${server.port}`,
+      protocols: 'sip',
+      servername: undefined,
+    });
     const { text, binary } = server.requests.at(-1)!;
     assert.equal(binary, false);
     const lines = text.split('\r\n');
@@ -58,7 +63,10 @@ describe('OPTIONS over WebSocket', () => {
     const untrusted = await sendOptions(target(wss.port, 'wss', 'ws.example.test'), { timeoutMs: 5000 });
     assert.deepEqual(untrusted.kind === 'failure' && [untrusted.failure, untrusted.code], ['transport', 'ETRANSPORT']);
     assert.match(untrusted.kind === 'failure' ? untrusted.message : '', /unable to verify|self.signed|local issuer/i);
-    const unchecked = await sendOptions(target(wss.port, 'wss', 'ws.example.test'), { timeoutMs: 5000, verifyTls: false });
+    const unchecked = await sendOptions(target(wss.port, 'wss', 'ws.example.test'), {
+      timeoutMs: 5000,
+      verifyTls: false,
+    });
     assert.equal(unchecked.kind === 'response' && unchecked.status, 200);
   });
 
@@ -87,15 +95,26 @@ describe('OPTIONS over WebSocket', () => {
       const sent = ws.silent!.requests.length;
       const closedBefore = ws.silent!.closes.length;
       const probes = [
-        ...Array.from({ length: 3 }, () => sendOptions(target(ws.silent!.port, 'ws'), { timeoutMs: 30_000, signal: controller.signal })),
-        ...Array.from({ length: 2 }, () => sendOptions(target(silentWss.port, 'wss', 'ws.example.test'), { timeoutMs: 30_000, ca: pki.ca, signal: controller.signal })),
+        ...Array.from({ length: 3 }, () =>
+          sendOptions(target(ws.silent!.port, 'ws'), { timeoutMs: 30_000, signal: controller.signal }),
+        ),
+        ...Array.from({ length: 2 }, () =>
+          sendOptions(target(silentWss.port, 'wss', 'ws.example.test'), {
+            timeoutMs: 30_000,
+            ca: pki.ca,
+            signal: controller.signal,
+          }),
+        ),
       ];
       const settled = Promise.allSettled(probes);
       await ws.silent!.received(sent + 3);
       await silentWss.received(2);
       controller.abort();
       const results = await settled;
-      assert.deepEqual(results.map((r) => r.status === 'rejected' && (r.reason as SipLocateError).code), Array(5).fill('ECANCELLED'));
+      assert.deepEqual(
+        results.map((r) => r.status === 'rejected' && (r.reason as SipLocateError).code),
+        Array(5).fill('ECANCELLED'),
+      );
       await silentWss.closed(2);
       await ws.silent!.closed(closedBefore + 3);
       assert.equal(ws.silent!.open() + silentWss.open(), 0);
@@ -121,7 +140,11 @@ describe('OPTIONS over WebSocket', () => {
   test('unchecked hosts never reach the upgrade request', async () => {
     const before = ws.answer!.upgrades.length;
     for (const host of ['a.test\r\nX-Injected: 1', 'a b', 'a/b', '']) {
-      await assert.rejects(sendOptions(target(ws.answer!.port, 'ws', host), { timeoutMs: 1000 }), { code: 'EINVALIDMSG' }, JSON.stringify(host));
+      await assert.rejects(
+        sendOptions(target(ws.answer!.port, 'ws', host), { timeoutMs: 1000 }),
+        { code: 'EINVALIDMSG' },
+        JSON.stringify(host),
+      );
     }
     assert.equal(ws.answer!.upgrades.length, before);
   });

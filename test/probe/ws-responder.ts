@@ -33,7 +33,8 @@ export async function startWsResponder(mode: WsMode, tls?: Pem): Promise<WsRespo
   const server: HttpServer = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }) : createHttpServer();
   const wss = new WebSocket.Server({
     server,
-    handleProtocols: (protocols: Iterable<string>) => (mode !== 'no-subprotocol' && [...protocols].includes('sip') ? 'sip' : false),
+    handleProtocols: (protocols: Iterable<string>) =>
+      mode !== 'no-subprotocol' && [...protocols].includes('sip') ? 'sip' : false,
   });
   const upgrades: WsResponder['upgrades'] = [];
   const requests: WsResponder['requests'] = [];
@@ -48,12 +49,17 @@ export async function startWsResponder(mode: WsMode, tls?: Pem): Promise<WsRespo
       }
     }
   };
-  const until = (ready: () => boolean): Promise<void> => (ready() ? Promise.resolve() : new Promise((resolve) => waiters.push({ ready, resolve })));
+  const until = (ready: () => boolean): Promise<void> =>
+    ready() ? Promise.resolve() : new Promise((resolve) => waiters.push({ ready, resolve }));
   const sockets = new Set<WebSocket>();
   wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
     sockets.add(ws);
     const servername = (req.socket as { servername?: string | false }).servername;
-    upgrades.push({ host: req.headers.host, protocols: req.headers['sec-websocket-protocol'], servername: typeof servername === 'string' ? servername : undefined });
+    upgrades.push({
+      host: req.headers.host,
+      protocols: req.headers['sec-websocket-protocol'],
+      servername: typeof servername === 'string' ? servername : undefined,
+    });
     // ws 8 hands every message over as a Buffer and tells text from binary in isBinary.
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       const binary = isBinary;
@@ -61,7 +67,12 @@ export async function startWsResponder(mode: WsMode, tls?: Pem): Promise<WsRespo
       requests.push({ text, binary });
       check();
       if (mode === 'hangup') return ws.terminate();
-      const answer = mode === 'answer' ? answerFor(text) : mode === 'busy' ? answerFor(text, 'SIP/2.0 503 Service Unavailable', ['Retry-After: 30']) : undefined;
+      const answer =
+        mode === 'answer'
+          ? answerFor(text)
+          : mode === 'busy'
+            ? answerFor(text, 'SIP/2.0 503 Service Unavailable', ['Retry-After: 30'])
+            : undefined;
       if (answer) ws.send(answer);
     });
     ws.on('error', () => undefined);

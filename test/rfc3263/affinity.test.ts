@@ -11,7 +11,13 @@ interface Server {
 
 const six: Server[] = [1, 2, 3, 4, 5, 6].map((i) => ({ id: `pbx${i}.example.com:5060`, weight: 10 }));
 const keys = Array.from({ length: 10_000 }, (_, i) => `sip:user${i}@example.com`);
-const first = (servers: readonly Server[], key: string): string => orderByKey(servers, key, (s) => s.id, (s) => s.weight)[0]!.id;
+const first = (servers: readonly Server[], key: string): string =>
+  orderByKey(
+    servers,
+    key,
+    (s) => s.id,
+    (s) => s.weight,
+  )[0]!.id;
 
 function shares(servers: readonly Server[]): Map<string, number> {
   const counts = new Map<string, number>(servers.map((s) => [s.id, 0]));
@@ -52,19 +58,46 @@ test('when one of six servers goes, only its keys move, spread over the other fi
   }
   assert.equal(moved, [...before.values()].filter((id) => id === gone).length);
   const spread = [...movedTo.values()];
-  assert.ok(Math.min(...spread) > 0 && Math.max(...spread) / Math.min(...spread) <= 1.5, `moved keys per server: ${spread.join(', ')}`);
+  assert.ok(
+    Math.min(...spread) > 0 && Math.max(...spread) / Math.min(...spread) <= 1.5,
+    `moved keys per server: ${spread.join(', ')}`,
+  );
 });
 
 test('a key gets the same order in another process, and the order does not depend on the input order', () => {
   const sample = keys.slice(0, 500);
-  const here = sample.map((k) => orderByKey(six, k, (s) => s.id, (s) => s.weight).map((s) => s.id).join(' '));
+  const here = sample.map((k) =>
+    orderByKey(
+      six,
+      k,
+      (s) => s.id,
+      (s) => s.weight,
+    )
+      .map((s) => s.id)
+      .join(' '),
+  );
   const reversed = [...six].reverse();
-  assert.deepEqual(sample.map((k) => orderByKey(reversed, k, (s) => s.id, (s) => s.weight).map((s) => s.id).join(' ')), here);
+  assert.deepEqual(
+    sample.map((k) =>
+      orderByKey(
+        reversed,
+        k,
+        (s) => s.id,
+        (s) => s.weight,
+      )
+        .map((s) => s.id)
+        .join(' '),
+    ),
+    here,
+  );
   const script = `const { orderByKey } = require('./src/core/rfc3263/affinity.ts');
 const six = ${JSON.stringify(six)};
 const out = ${JSON.stringify(sample)}.map((k) => orderByKey(six, k, (s) => s.id, (s) => s.weight).map((s) => s.id).join(' '));
 process.stdout.write(JSON.stringify(out));`;
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '..', '..'), encoding: 'utf8' });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+    cwd: join(__dirname, '..', '..'),
+    encoding: 'utf8',
+  });
   assert.equal(child.status, 0, child.stderr);
   assert.deepEqual(JSON.parse(child.stdout), here);
 });
@@ -77,7 +110,12 @@ test('weight-0 servers come after every weighted one, for every key', () => {
     { id: 'two.example.com:5060', weight: 5 },
   ];
   for (const k of keys.slice(0, 1000)) {
-    const order = orderByKey(mixed, k, (s) => s.id, (s) => s.weight).map((s) => s.weight);
+    const order = orderByKey(
+      mixed,
+      k,
+      (s) => s.id,
+      (s) => s.weight,
+    ).map((s) => s.weight);
     assert.deepEqual(order.slice(2).sort(), [0, 0], `key ${k}: ${order.join(',')}`);
   }
 });

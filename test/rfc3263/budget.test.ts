@@ -25,9 +25,18 @@ describe('maxQueriesPerLocate against NSD and a 64 x 64 zone', { skip: skipUnles
       assert.ok(r.targets.length > 0);
       assert.ok(r.targets.every((t) => t.address === '127.0.20.1' && t.transport === 'udp'));
       const text = notes(r.trace);
-      assert.ok(text.some((n) => n.includes('Stopped after 64 DNS questions')), text.join('\n'));
-      assert.ok(text.some((n) => n.includes('the first 16 by preference are followed')), 'the NAPTR set limit is noted');
-      assert.ok(text.some((n) => n.includes('the addresses of the first 16 of an RFC 2782 draw')), 'the SRV host limit is noted');
+      assert.ok(
+        text.some((n) => n.includes('Stopped after 64 DNS questions')),
+        text.join('\n'),
+      );
+      assert.ok(
+        text.some((n) => n.includes('the first 16 by preference are followed')),
+        'the NAPTR set limit is noted',
+      );
+      assert.ok(
+        text.some((n) => n.includes('the addresses of the first 16 of an RFC 2782 draw')),
+        'the SRV host limit is noted',
+      );
     } finally {
       l.close();
       // Copies sent just before close() reach the proxy a moment later: let them land before the next test counts.
@@ -38,29 +47,56 @@ describe('maxQueriesPerLocate against NSD and a 64 x 64 zone', { skip: skipUnles
 
   test('a budget of 10: exactly 10 distinct questions, targets from the lowest SRV priorities', async () => {
     served.proxy.reset();
-    const l = createLocator({ nameservers: [served.proxy.nameserver], timeoutMs: 1000, tries: 2, transports: ['udp'], maxQueriesPerLocate: 10 });
+    const l = createLocator({
+      nameservers: [served.proxy.nameserver],
+      timeoutMs: 1000,
+      tries: 2,
+      transports: ['udp'],
+      maxQueriesPerLocate: 10,
+    });
     try {
       const r = await l.locate('sip:amp.test');
       const asked = [...new Set(served.proxy.questions.map((q) => q.toLowerCase()))];
       assert.equal(asked.length, 10, asked.join(', '));
       // NAPTR, the prefetched _sip._udp SRV, SRV of n0, then A+AAAA of h0..h3-n0 (priorities 0..3).
-      assert.deepEqual(asked.filter((q) => q.startsWith('a ')).sort(), ['a h0-n0.amp.test', 'a h1-n0.amp.test', 'a h2-n0.amp.test', 'a h3-n0.amp.test']);
-      assert.deepEqual(r.targets.map((t) => `${t.address}:${t.port}`), ['127.0.20.1:5060']);
+      assert.deepEqual(asked.filter((q) => q.startsWith('a ')).sort(), [
+        'a h0-n0.amp.test',
+        'a h1-n0.amp.test',
+        'a h2-n0.amp.test',
+        'a h3-n0.amp.test',
+      ]);
+      assert.deepEqual(
+        r.targets.map((t) => `${t.address}:${t.port}`),
+        ['127.0.20.1:5060'],
+      );
     } finally {
       l.close();
     }
   });
 
   test('a budget spent before any address was found fails with EBUDGET', async () => {
-    const l = createLocator({ nameservers: [served.proxy.nameserver], timeoutMs: 1000, tries: 2, transports: ['udp'], maxQueriesPerLocate: 3 });
+    const l = createLocator({
+      nameservers: [served.proxy.nameserver],
+      timeoutMs: 1000,
+      tries: 2,
+      transports: ['udp'],
+      maxQueriesPerLocate: 3,
+    });
     try {
-      await assert.rejects(l.locate('sip:few.amp.test'), (err: unknown) => err instanceof SipLocateError && err.code === 'EBUDGET' && /more than 3 DNS questions/.test(err.message));
+      await assert.rejects(
+        l.locate('sip:few.amp.test'),
+        (err: unknown) =>
+          err instanceof SipLocateError && err.code === 'EBUDGET' && /more than 3 DNS questions/.test(err.message),
+      );
     } finally {
       l.close();
     }
   });
 
   test('maxQueriesPerLocate out of range is EINVALIDOPTION', () => {
-    assert.throws(() => createLocator({ nameservers: ['127.0.0.1'], maxQueriesPerLocate: 0 }), (err: unknown) => err instanceof SipLocateError && err.code === 'EINVALIDOPTION');
+    assert.throws(
+      () => createLocator({ nameservers: ['127.0.0.1'], maxQueriesPerLocate: 0 }),
+      (err: unknown) => err instanceof SipLocateError && err.code === 'EINVALIDOPTION',
+    );
   });
 });

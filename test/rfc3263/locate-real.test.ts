@@ -26,7 +26,15 @@ for (const kind of DNS_SERVER_KINDS) {
       await proxy?.stop();
       await server?.stop();
     });
-    const locator = (o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> => createLocator({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2, random: seeded(7), addressLookup: 'dns', ...o });
+    const locator = (o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
+      createLocator({
+        nameservers: [proxy.nameserver],
+        timeoutMs: 1000,
+        tries: 2,
+        random: seeded(7),
+        addressLookup: 'dns',
+        ...o,
+      });
     async function locate(uri: string, o: CreateLocatorOptions = {}): Promise<string[]> {
       const l = locator(o);
       try {
@@ -60,13 +68,22 @@ for (const kind of DNS_SERVER_KINDS) {
 
     test('only non-SIP NAPTRs: SRV for every enabled transport in preference order', async () => {
       assert.deepEqual(await locate('sip:nonsip.rfc3263.test'), ['udp 127.0.11.1:5060', 'tcp 127.0.11.2:5060']);
-      assert.deepEqual(await locate('sip:nonsip.rfc3263.test', { transports: ['tcp', 'udp'] }), ['tcp 127.0.11.2:5060', 'udp 127.0.11.1:5060']);
+      assert.deepEqual(await locate('sip:nonsip.rfc3263.test', { transports: ['tcp', 'udp'] }), [
+        'tcp 127.0.11.2:5060',
+        'udp 127.0.11.1:5060',
+      ]);
     });
 
     test('SIP NAPTRs exist but none is usable: ENOTRANSPORT; with naptrNoMatch=fallback, SRV', async () => {
       assert.equal(await codeOf('sip:onlysctp.rfc3263.test'), 'ENOTRANSPORT');
-      assert.deepEqual(await locate('sip:onlysctp.rfc3263.test', { naptrNoMatch: 'fallback' }), ['udp 127.0.12.1:5060']);
-      assert.equal(await codeOf('sip:onlysctp.rfc3263.test', { transports: ['sctp'] }), 'ENOTFOUND', 'usable NAPTR, but its SRV name is empty');
+      assert.deepEqual(await locate('sip:onlysctp.rfc3263.test', { naptrNoMatch: 'fallback' }), [
+        'udp 127.0.12.1:5060',
+      ]);
+      assert.equal(
+        await codeOf('sip:onlysctp.rfc3263.test', { transports: ['sctp'] }),
+        'ENOTFOUND',
+        'usable NAPTR, but its SRV name is empty',
+      );
     });
 
     test('an empty SRV behind the first NAPTR of an order: the next record of that order is used, never a higher order', async () => {
@@ -89,7 +106,9 @@ for (const kind of DNS_SERVER_KINDS) {
     test('UDP-only client, its NAPTR points at an SRV name with no records, the next order is TCP: A of the domain over UDP (RFC 3263 4.2)', async () => {
       assert.deepEqual(await locate('sip:emptyudp.rfc3263.test', { transports: ['udp'] }), ['udp 127.0.24.2:5060']);
       // A client that can use the next order takes it: the A fallback is only for when no NAPTR leads to SRV records.
-      assert.deepEqual(await locate('sip:emptyudp.rfc3263.test', { transports: ['udp', 'tcp'] }), ['tcp 127.0.24.1:5070']);
+      assert.deepEqual(await locate('sip:emptyudp.rfc3263.test', { transports: ['udp', 'tcp'] }), [
+        'tcp 127.0.24.1:5070',
+      ]);
     });
 
     test('SRV target "." means not offered: ENOSERVICE', async () => {
@@ -101,9 +120,15 @@ for (const kind of DNS_SERVER_KINDS) {
     });
 
     test('SRV priority first (Asterisk sort_priority); weight 0 after weighted ones (same_priority_zero_weight)', async () => {
-      assert.deepEqual(await locate('sip:prio.rfc3263.test;transport=udp'), ['udp 127.0.17.1:5060', 'udp 127.0.17.2:5060']);
+      assert.deepEqual(await locate('sip:prio.rfc3263.test;transport=udp'), [
+        'udp 127.0.17.1:5060',
+        'udp 127.0.17.2:5060',
+      ]);
       for (let seed = 1; seed <= 20; seed++) {
-        assert.deepEqual(await locate('sip:zerow.rfc3263.test;transport=udp', { random: seeded(seed) }), ['udp 127.0.18.1:5060', 'udp 127.0.18.2:5060']);
+        assert.deepEqual(await locate('sip:zerow.rfc3263.test;transport=udp', { random: seeded(seed) }), [
+          'udp 127.0.18.1:5060',
+          'udp 127.0.18.2:5060',
+        ]);
       }
     });
 
@@ -135,19 +160,29 @@ for (const kind of DNS_SERVER_KINDS) {
     test('no NAPTR and no SRV: A/AAAA with the default port of the transport (UDP 5060, TLS 5061, WS 80, WSS 443)', async () => {
       assert.deepEqual(await locate('sip:plain.rfc3263.test'), ['udp 127.0.22.1:5060']);
       assert.deepEqual(await locate('sips:plain.rfc3263.test'), ['tls 127.0.22.1:5061']);
-      assert.deepEqual(await locate('sip:plain.rfc3263.test;transport=ws', { transports: ['ws'] }), ['ws 127.0.22.1:80']);
-      assert.deepEqual(await locate('sips:plain.rfc3263.test;transport=ws', { transports: ['wss'] }), ['wss 127.0.22.1:443']);
+      assert.deepEqual(await locate('sip:plain.rfc3263.test;transport=ws', { transports: ['ws'] }), [
+        'ws 127.0.22.1:80',
+      ]);
+      assert.deepEqual(await locate('sips:plain.rfc3263.test;transport=ws', { transports: ['wss'] }), [
+        'wss 127.0.22.1:443',
+      ]);
     });
 
     test('explicit port: A/AAAA only, no NAPTR or SRV query', async () => {
       proxy.reset();
       assert.deepEqual(await locate('sip:server1.ex41.rfc3263.test:5099', { family: 'ipv4' }), ['udp 127.0.10.1:5099']);
-      assert.ok(proxy.questions.every((q) => q.startsWith('A ')), proxy.questions.join(', '));
+      assert.ok(
+        proxy.questions.every((q) => q.startsWith('A ')),
+        proxy.questions.join(', '),
+      );
     });
 
     test('transport parameter: SRV for that transport only, then A/AAAA', async () => {
       proxy.reset();
-      assert.deepEqual((await locate('sip:ex41.rfc3263.test;transport=tcp')).sort(), ['tcp 127.0.10.1:5060', 'tcp 127.0.10.2:5060']);
+      assert.deepEqual((await locate('sip:ex41.rfc3263.test;transport=tcp')).sort(), [
+        'tcp 127.0.10.1:5060',
+        'tcp 127.0.10.2:5060',
+      ]);
       assert.ok(!proxy.questions.some((q) => q.startsWith('NAPTR')), 'no NAPTR with a transport parameter');
     });
 
@@ -161,14 +196,20 @@ for (const kind of DNS_SERVER_KINDS) {
 
     test('family policies order or filter addresses', async () => {
       assert.deepEqual(await locate('sip:dual.rfc3263.test'), ['udp 127.0.23.1:5060', 'udp ::1:5060']);
-      assert.deepEqual(await locate('sip:dual.rfc3263.test', { family: 'ipv6-first' }), ['udp ::1:5060', 'udp 127.0.23.1:5060']);
+      assert.deepEqual(await locate('sip:dual.rfc3263.test', { family: 'ipv6-first' }), [
+        'udp ::1:5060',
+        'udp 127.0.23.1:5060',
+      ]);
       assert.deepEqual(await locate('sip:dual.rfc3263.test', { family: 'ipv6' }), ['udp ::1:5060']);
       assert.deepEqual(await locate('sip:dual.rfc3263.test', { family: 'ipv4' }), ['udp 127.0.23.1:5060']);
       // The error names the family policy as the reason (an IPv6-only host under family ipv4).
       assert.equal(await codeOf('sip:v6only.rfc3263.test', { family: 'ipv4' }), 'ENOADDRESS');
       const l = locator({ family: 'ipv4' });
       try {
-        await assert.rejects(l.locate('sip:v6only.rfc3263.test'), /has only IPv6 addresses, which the family policy ipv4 excludes/);
+        await assert.rejects(
+          l.locate('sip:v6only.rfc3263.test'),
+          /has only IPv6 addresses, which the family policy ipv4 excludes/,
+        );
       } finally {
         l.close();
       }
@@ -178,7 +219,12 @@ for (const kind of DNS_SERVER_KINDS) {
       proxy.reset();
       const t = await locate('sip:example.test');
       assert.deepEqual(t, ['tls 127.0.0.1:5061', 'tls ::1:5061']);
-      assert.deepEqual([...proxy.questions].sort(), ['NAPTR example.test', 'SRV _sip._tcp.example.test', 'SRV _sip._udp.example.test', 'SRV _sips._tcp.example.test']);
+      assert.deepEqual([...proxy.questions].sort(), [
+        'NAPTR example.test',
+        'SRV _sip._tcp.example.test',
+        'SRV _sip._udp.example.test',
+        'SRV _sips._tcp.example.test',
+      ]);
     });
 
     test('limits truncate and never fail: 30 NAPTR records, maxTargets 5', async () => {

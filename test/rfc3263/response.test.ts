@@ -11,11 +11,15 @@ describe('locateResponse (RFC 3263 section 5)', { skip: skipUnless('nsd') }, () 
     server = await startDnsServer('nsd');
   });
   after(async () => server?.stop());
-  const short = (t: { transport: string; address: string; port: number }): string => `${t.transport} ${t.address}:${t.port}`;
+  const short = (t: { transport: string; address: string; port: number }): string =>
+    `${t.transport} ${t.address}:${t.port}`;
 
   test('received and rport win over sent-by on UDP (RFC 3581); no DNS', async () => {
     const c = createDnsClient({ nameservers: [server.nameserver] });
-    const t = await locateResponse('SIP/2.0/UDP sip9.example.test:5066;branch=z9hG4bK1;received=127.0.0.5;rport=40000', c);
+    const t = await locateResponse(
+      'SIP/2.0/UDP sip9.example.test:5066;branch=z9hG4bK1;received=127.0.0.5;rport=40000',
+      c,
+    );
     assert.deepEqual(t.map(short), ['udp 127.0.0.5:40000']);
     assert.equal(c.stats().queries, 0);
     const tcp = await locateResponse('SIP/2.0/TCP sip9.example.test:5066;received=127.0.0.5;rport=40000', c);
@@ -25,9 +29,13 @@ describe('locateResponse (RFC 3263 section 5)', { skip: skipUnless('nsd') }, () 
 
   test('maddr, numeric sent-by, and a sent-by name with a port (A/AAAA only)', async () => {
     const c = createDnsClient({ nameservers: [server.nameserver] });
-    assert.deepEqual((await locateResponse('SIP/2.0/UDP 127.0.0.7;maddr=127.0.0.8', c)).map(short), ['udp 127.0.0.8:5060']);
+    assert.deepEqual((await locateResponse('SIP/2.0/UDP 127.0.0.7;maddr=127.0.0.8', c)).map(short), [
+      'udp 127.0.0.8:5060',
+    ]);
     assert.deepEqual((await locateResponse('SIP/2.0/TLS [::1]:5099', c)).map(short), ['tls ::1:5099']);
-    assert.deepEqual((await locateResponse('SIP/2.0/UDP sip2.example.test:5090', c)).map(short), ['udp 127.0.0.2:5090']);
+    assert.deepEqual((await locateResponse('SIP/2.0/UDP sip2.example.test:5090', c)).map(short), [
+      'udp 127.0.0.2:5090',
+    ]);
     c.close();
   });
 

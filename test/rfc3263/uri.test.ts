@@ -4,9 +4,20 @@ import { destinationKey, parseSipUri, parseVia } from '../../src/core/uri';
 
 test('parses user, host, port and parameters; headers and other parameters are ignored', () => {
   assert.deepEqual(parseSipUri('sip:alice@Example.COM:5070;transport=TCP;lr;maddr=10.0.0.1?subject=hi'), {
-    scheme: 'sip', user: 'alice', host: 'example.com', hostKind: 0, port: 5070, transport: 'tcp', maddr: '10.0.0.1',
+    scheme: 'sip',
+    user: 'alice',
+    host: 'example.com',
+    hostKind: 0,
+    port: 5070,
+    transport: 'tcp',
+    maddr: '10.0.0.1',
   });
-  assert.deepEqual(parseSipUri('SIPS:[2001:DB8::1]:5061'), { scheme: 'sips', host: '2001:db8::1', hostKind: 6, port: 5061 });
+  assert.deepEqual(parseSipUri('SIPS:[2001:DB8::1]:5061'), {
+    scheme: 'sips',
+    host: '2001:db8::1',
+    hostKind: 6,
+    port: 5061,
+  });
   assert.deepEqual(parseSipUri('sip:192.0.2.4'), { scheme: 'sip', host: '192.0.2.4', hostKind: 4 });
   assert.equal(parseSipUri('sip:example.com.').host, 'example.com');
 });
@@ -34,20 +45,36 @@ test('bad URIs fail with EINVALIDURI and a sentence that says what is wrong', ()
     [null, /got null/],
   ];
   for (const [input, re] of cases) {
-    assert.throws(() => parseSipUri(input), (e: { code?: string; message?: string }) => e.code === 'EINVALIDURI' && re.test(String(e.message)), String(input).slice(0, 40));
+    assert.throws(
+      () => parseSipUri(input),
+      (e: { code?: string; message?: string }) => e.code === 'EINVALIDURI' && re.test(String(e.message)),
+      String(input).slice(0, 40),
+    );
   }
 });
 
 test('the destination key holds scheme, target, port and transport, not the user', () => {
-  assert.equal(destinationKey(parseSipUri('sip:alice@example.com')), destinationKey(parseSipUri('sip:bob@EXAMPLE.com')));
+  assert.equal(
+    destinationKey(parseSipUri('sip:alice@example.com')),
+    destinationKey(parseSipUri('sip:bob@EXAMPLE.com')),
+  );
   assert.notEqual(destinationKey(parseSipUri('sip:example.com')), destinationKey(parseSipUri('sips:example.com')));
-  assert.equal(destinationKey(parseSipUri('sip:x@example.com:5070;transport=tcp')), 'sip:example.com:5070;transport=tcp');
+  assert.equal(
+    destinationKey(parseSipUri('sip:x@example.com:5070;transport=tcp')),
+    'sip:example.com:5070;transport=tcp',
+  );
   assert.equal(destinationKey(parseSipUri('sip:[::1]')), 'sip:[::1]');
 });
 
 test('Via: protocol, transport, sent-by, received, rport, maddr', () => {
   assert.deepEqual(parseVia('SIP/2.0/UDP pc33.example.com:5066;branch=z9hG4bK776;received=192.0.2.101;rport=33000'), {
-    protocol: 'SIP/2.0', transport: 'udp', host: 'pc33.example.com', hostKind: 0, port: 5066, received: '192.0.2.101', rport: 33000,
+    protocol: 'SIP/2.0',
+    transport: 'udp',
+    host: 'pc33.example.com',
+    hostKind: 0,
+    port: 5066,
+    received: '192.0.2.101',
+    rport: 33000,
   });
   assert.equal(parseVia('Via: SIP/2.0/TCP [::1];rport;branch=z9hG4bKx').rport, true);
   assert.throws(() => parseVia('nonsense'), { code: 'EINVALIDVIA' });

@@ -9,18 +9,34 @@ const axiosPath = require.resolve('axios', { paths: [libs] });
 /** The documents node-red-dev asks the web for, pinned (the catalogue: no other module). */
 const PINNED = {
   'https://catalogue.nodered.org/catalogue.json': { modules: [] },
-  'https://registry.npmjs.org/node-red': { 'dist-tags': { latest: '5.0.7', 'maintenance-v4': '4.1.15' }, versions: { '5.0.7': { engines: { node: '>=22.9' } }, '4.1.15': { engines: { node: '>=18.5' } } } },
+  'https://registry.npmjs.org/node-red': {
+    'dist-tags': { latest: '5.0.7', 'maintenance-v4': '4.1.15' },
+    versions: { '5.0.7': { engines: { node: '>=22.9' } }, '4.1.15': { engines: { node: '>=18.5' } } },
+  },
 };
 require.cache[axiosPath] = {
-  id: axiosPath, filename: axiosPath, loaded: true,
-  exports: { get: (url) => (url in PINNED ? Promise.resolve({ data: PINNED[url] }) : Promise.reject(new Error(`offline: no pinned answer for ${url}`))) },
+  id: axiosPath,
+  filename: axiosPath,
+  loaded: true,
+  exports: {
+    get: (url) =>
+      url in PINNED
+        ? Promise.resolve({ data: PINNED[url] })
+        : Promise.reject(new Error(`offline: no pinned answer for ${url}`)),
+  },
 };
 const checkpackage = require(path.join(libs, 'checkpackage.js'));
 const checknodes = require(path.join(libs, 'checknodes.js'));
 
 const dir = path.resolve(process.argv[2] ?? '.');
 const warnings = [];
-const cli = { log: () => undefined, warn: (m) => warnings.push(String(m)), error: (e) => { throw e instanceof Error ? e : new Error(String(e)); } };
+const cli = {
+  log: () => undefined,
+  warn: (m) => warnings.push(String(m)),
+  error: (e) => {
+    throw e instanceof Error ? e : new Error(String(e));
+  },
+};
 (async () => {
   const scorecard = {};
   await checkpackage(dir, cli, scorecard, false);

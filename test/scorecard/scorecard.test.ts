@@ -13,7 +13,8 @@ function minVersion(range: string): number[] {
   assert.ok(m, `range "${range}" should be of the form >=X.Y.Z`);
   return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)];
 }
-const lte = (a: number[], b: number[]): boolean => a[0]! < b[0]! || (a[0] === b[0] && (a[1]! < b[1]! || (a[1] === b[1] && a[2]! <= b[2]!)));
+const lte = (a: number[], b: number[]): boolean =>
+  a[0]! < b[0]! || (a[0] === b[0] && (a[1]! < b[1]! || (a[1] === b[1] && a[2]! <= b[2]!)));
 
 /** registerType calls of an editor file: type name and whether it is a config node. */
 function definitions(html: string): Array<{ type: string; config: boolean; body: string }> {
@@ -47,7 +48,10 @@ test('D01: at most 6 dependencies, and node-red is not one of them', () => {
 });
 
 test('N02: every non-config node type is used in an example; examples are arrays of nodes', () => {
-  const types = Object.keys(nodeFiles).flatMap((t) => definitions(readFileSync(join(root, 'nodes', `${t}.html`), 'utf8'))).filter((d) => !d.config).map((d) => d.type);
+  const types = Object.keys(nodeFiles)
+    .flatMap((t) => definitions(readFileSync(join(root, 'nodes', `${t}.html`), 'utf8')))
+    .filter((d) => !d.config)
+    .map((d) => d.type);
   assert.deepEqual(types.sort(), ['sip-events', 'sip-locate', 'sip-options', 'sip-target-failed']);
   const used = new Set<string>();
   for (const f of readdirSync(join(root, 'examples')).filter((x) => x.endsWith('.json'))) {
@@ -63,13 +67,19 @@ test('editor files: one literal registerType per node file, inline defaults, ico
     assert.equal(js, `dist/nodes/${type}.js`);
     assert.ok(existsSync(join(root, 'src', 'nodes', `${type}.ts`)));
     const defs = definitions(readFileSync(join(root, 'nodes', `${type}.html`), 'utf8'));
-    assert.deepEqual(defs.map((d) => d.type), [type]);
+    assert.deepEqual(
+      defs.map((d) => d.type),
+      [type],
+    );
     assert.match(defs[0]!.body, /defaults:\s*\{/);
     const icon = /icon:\s*'([^']+)'/.exec(defs[0]!.body)?.[1];
     if (!defs[0]!.config) assert.ok(icon && existsSync(join(root, 'nodes', 'icons', icon)), `${type} icon`);
     for (const lang of ['en-US', 'de']) {
       assert.ok(existsSync(join(root, 'nodes', 'locales', lang, `${type}.json`)), `${lang}/${type}.json`);
-      assert.match(readFileSync(join(root, 'nodes', 'locales', lang, `${type}.html`), 'utf8'), new RegExp(`data-help-name="${type}"`));
+      assert.match(
+        readFileSync(join(root, 'nodes', 'locales', lang, `${type}.html`), 'utf8'),
+        new RegExp(`data-help-name="${type}"`),
+      );
     }
   }
 });
@@ -80,12 +90,18 @@ test('every i18n key the editor uses exists in the en-US and de catalogs', () =>
     const keys = new Set<string>();
     for (const m of html.matchAll(/data-i18n="(?:\[[a-z]+\])?([a-zA-Z0-9.-]+)"/g)) keys.add(m[1]!);
     for (const m of html.matchAll(/this\._\('([a-zA-Z0-9.-]+)'\)/g)) keys.add(m[1]!);
-    for (const m of html.matchAll(/RED\._\('node-red-contrib-sip-locate\/[a-z-]+:([a-zA-Z0-9.-]+)'\)/g)) keys.add(m[1]!);
+    for (const m of html.matchAll(/RED\._\('node-red-contrib-sip-locate\/[a-z-]+:([a-zA-Z0-9.-]+)'\)/g))
+      keys.add(m[1]!);
     assert.ok(keys.size > 3, `${type} uses i18n`);
     for (const lang of ['en-US', 'de']) {
       const catalog = JSON.parse(readFileSync(join(root, 'nodes', 'locales', lang, `${type}.json`), 'utf8'));
       for (const k of keys) {
-        const v = k.split('.').reduce<unknown>((o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined), catalog);
+        const v = k
+          .split('.')
+          .reduce<unknown>(
+            (o, p) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[p] : undefined),
+            catalog,
+          );
         assert.equal(typeof v, 'string', `${lang}/${type}.json lacks ${k}`);
       }
     }

@@ -50,7 +50,8 @@ const BINARIES: Record<DnsServerKind, { bin: string; pkg: string }> = {
 };
 
 /** The install line shown when a server is missing. */
-export const INSTALL_HINT = 'sudo apt-get install bind9 nsd knot bind9-dnsutils knot-dnsutils sip-tester chromium redis-server redis-sentinel   (or: sudo bash .ci/run)';
+export const INSTALL_HINT =
+  'sudo apt-get install bind9 nsd knot bind9-dnsutils knot-dnsutils sip-tester chromium redis-server redis-sentinel   (or: sudo bash .ci/run)';
 
 /** Path of a zone file under test/zones. */
 export function zonePath(file: string): string {
@@ -182,12 +183,19 @@ function probe(port: number, origin: string, ms: number): Promise<boolean> {
         done(false);
       }
     });
-    sock.send(dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'SOA', name: origin }] }), port, '127.0.0.1');
+    sock.send(
+      dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'SOA', name: origin }] }),
+      port,
+      '127.0.0.1',
+    );
   });
 }
 
 /** Starts a real server on a free loopback port and waits (at most 10 s) until it answers. */
-export async function startDnsServer(kind: DnsServerKind, opts: { zones?: ZoneSpec[]; variant?: DnsServerVariant } = {}): Promise<RunningDnsServer> {
+export async function startDnsServer(
+  kind: DnsServerKind,
+  opts: { zones?: ZoneSpec[]; variant?: DnsServerVariant } = {},
+): Promise<RunningDnsServer> {
   const zones = opts.zones ?? DEFAULT_ZONES;
   const variant = opts.variant ?? 'default';
   const bin = which(BINARIES[kind].bin);

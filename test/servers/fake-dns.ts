@@ -54,12 +54,24 @@ export function reply(q: FakeQuery, o: ReplyOptions = {}): Buffer {
   let flags = dnsPacket.AUTHORITATIVE_ANSWER | (o.rcode ?? 0);
   if (o.truncated) flags |= dnsPacket.TRUNCATED_RESPONSE;
   const additionals = [...(o.additionals ?? [])];
-  if (o.opt ?? q.hasOpt) additionals.push({ type: 'OPT', name: '.', udpPayloadSize: 1232, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] });
+  if (o.opt ?? q.hasOpt)
+    additionals.push({
+      type: 'OPT',
+      name: '.',
+      udpPayloadSize: 1232,
+      extendedRcode: 0,
+      ednsVersion: 0,
+      flags: 0,
+      flag_do: false,
+      options: [],
+    });
   return dnsPacket.encode({
     type: 'response',
     id: o.id ?? q.id,
     flags,
-    questions: [{ name: o.questionName ?? q.name, type: (o.questionType ?? q.type) as dnsPacket.RecordType, class: 'IN' }],
+    questions: [
+      { name: o.questionName ?? q.name, type: (o.questionType ?? q.type) as dnsPacket.RecordType, class: 'IN' },
+    ],
     answers: o.answers ?? [],
     authorities: o.authorities ?? [],
     additionals,
@@ -68,7 +80,12 @@ export function reply(q: FakeQuery, o: ReplyOptions = {}): Buffer {
 
 /** The SOA authority record tests use for negative answers. */
 export function soa(zone: string, minimum = 60, ttl = 300): dnsPacket.Answer {
-  return { type: 'SOA', name: zone, ttl, data: { mname: 'ns1.' + zone, rname: 'h.' + zone, serial: 1, refresh: 60, retry: 60, expire: 60, minimum } };
+  return {
+    type: 'SOA',
+    name: zone,
+    ttl,
+    data: { mname: 'ns1.' + zone, rname: 'h.' + zone, serial: 1, refresh: 60, retry: 60, expire: 60, minimum },
+  };
 }
 
 function parse(raw: Buffer, transport: 'udp' | 'tcp'): FakeQuery | undefined {
@@ -76,7 +93,14 @@ function parse(raw: Buffer, transport: 'udp' | 'tcp'): FakeQuery | undefined {
     const p = dnsPacket.decode(raw);
     const q = p.questions?.[0];
     if (!q) return undefined;
-    return { name: q.name, type: q.type, id: p.id ?? 0, transport, hasOpt: (p.additionals ?? []).some((a) => a.type === 'OPT'), raw };
+    return {
+      name: q.name,
+      type: q.type,
+      id: p.id ?? 0,
+      transport,
+      hasOpt: (p.additionals ?? []).some((a) => a.type === 'OPT'),
+      raw,
+    };
   } catch {
     return undefined;
   }

@@ -91,17 +91,33 @@ export async function startKamailioLab(): Promise<KamailioLab> {
     stops.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
     const zone = join(dir, 'kam.test.zone');
     const p = (n: string): number => servers.get(n)!.port;
-    writeFileSync(zone, [
-      '$ORIGIN kam.test.', '$TTL 300', '@ IN SOA ns1 hostmaster 1 3600 600 86400 60', '  IN NS ns1', 'ns1 IN A 127.0.0.1',
-      `_sip._udp.sticky IN SRV 10 50 ${p('ok1')} ok1`, `_sip._udp.sticky IN SRV 10 50 ${p('ok2')} ok2`,
-      `_sip._udp.busy IN SRV 10 0 ${p('busy')} busy`, `_sip._udp.busy IN SRV 20 0 ${p('ok1')} ok1`,
-      `_sip._udp.silent IN SRV 10 0 ${deadPort} dead`, `_sip._udp.silent IN SRV 20 0 ${p('ok2')} ok2`,
-      `_sip._udp.recover IN SRV 10 0 ${p('recover')} recover`, `_sip._udp.recover IN SRV 20 0 ${p('ok2')} ok2`,
-      `_sip._udp.reject486 IN SRV 10 0 ${p('reject486')} reject486`, `_sip._udp.reject486 IN SRV 20 0 ${p('ok1')} ok1`,
-      `_sip._udp.reject603 IN SRV 10 0 ${p('reject603')} reject603`, `_sip._udp.reject603 IN SRV 20 0 ${p('ok1')} ok1`,
-      `_sip._udp.ring IN SRV 10 0 ${p('ring')} ring`, `_sip._udp.ring IN SRV 20 0 ${p('ok2')} ok2`,
-      ...SERVERS.map(([name, , address]) => `${name} IN A ${address}`), 'dead IN A 127.0.0.104', '',
-    ].join('\n'));
+    writeFileSync(
+      zone,
+      [
+        '$ORIGIN kam.test.',
+        '$TTL 300',
+        '@ IN SOA ns1 hostmaster 1 3600 600 86400 60',
+        '  IN NS ns1',
+        'ns1 IN A 127.0.0.1',
+        `_sip._udp.sticky IN SRV 10 50 ${p('ok1')} ok1`,
+        `_sip._udp.sticky IN SRV 10 50 ${p('ok2')} ok2`,
+        `_sip._udp.busy IN SRV 10 0 ${p('busy')} busy`,
+        `_sip._udp.busy IN SRV 20 0 ${p('ok1')} ok1`,
+        `_sip._udp.silent IN SRV 10 0 ${deadPort} dead`,
+        `_sip._udp.silent IN SRV 20 0 ${p('ok2')} ok2`,
+        `_sip._udp.recover IN SRV 10 0 ${p('recover')} recover`,
+        `_sip._udp.recover IN SRV 20 0 ${p('ok2')} ok2`,
+        `_sip._udp.reject486 IN SRV 10 0 ${p('reject486')} reject486`,
+        `_sip._udp.reject486 IN SRV 20 0 ${p('ok1')} ok1`,
+        `_sip._udp.reject603 IN SRV 10 0 ${p('reject603')} reject603`,
+        `_sip._udp.reject603 IN SRV 20 0 ${p('ok1')} ok1`,
+        `_sip._udp.ring IN SRV 10 0 ${p('ring')} ring`,
+        `_sip._udp.ring IN SRV 20 0 ${p('ok2')} ok2`,
+        ...SERVERS.map(([name, , address]) => `${name} IN A ${address}`),
+        'dead IN A 127.0.0.104',
+        '',
+      ].join('\n'),
+    );
     const dns: RunningDnsServer = await startDnsServer('bind', { zones: [{ origin: 'kam.test', file: zone }] });
     stops.push(() => dns.stop());
     const flow = labFlow(dns.nameserver);
@@ -111,10 +127,15 @@ export async function startKamailioLab(): Promise<KamailioLab> {
     const startRed = async (port?: number): Promise<NodeRedProcess> => {
       const red = await startNodeRedProcess(flow, env, { port });
       // The http-in route exists once an unknown name answers with the flow's own 404 body.
-      await until(async () => {
-        const res = await fetch(`${red.url}/route?uri=${encodeURIComponent('sip:ready@nothere.kam.test')}`, { headers: auth });
-        return res.status === 404 && (await res.text()).includes('ENOTFOUND');
-      }, { what: '/route answering', ms: 15_000 });
+      await until(
+        async () => {
+          const res = await fetch(`${red.url}/route?uri=${encodeURIComponent('sip:ready@nothere.kam.test')}`, {
+            headers: auth,
+          });
+          return res.status === 404 && (await res.text()).includes('ENOTFOUND');
+        },
+        { what: '/route answering', ms: 15_000 },
+      );
       return red;
     };
     const reds = { primary: await startRed(), secondary: await startRed() };
@@ -132,13 +153,24 @@ export async function startKamailioLab(): Promise<KamailioLab> {
     const config = readFileSync(join(root, 'test', 'kamailio', 'kamailio.cfg'), 'utf8');
     const fb = servers.get('fallback')!;
     const substitutions: Array<[string, string]> = [
-      ['127.0.0.1:1880', reds.primary.url.replace('http://', '')], ['127.0.0.2:1880', reds.secondary.url.replace('http://', '')],
-      ['CHANGE-ME', PASSWORD], ['example\\.com', 'kam\\.test'], ['192.0.2.10:5060', `${fb.address}:${fb.port}`],
+      ['127.0.0.1:1880', reds.primary.url.replace('http://', '')],
+      ['127.0.0.2:1880', reds.secondary.url.replace('http://', '')],
+      ['CHANGE-ME', PASSWORD],
+      ['example\\.com', 'kam\\.test'],
+      ['192.0.2.10:5060', `${fb.address}:${fb.port}`],
     ];
     const kamailio = await startKamailio(config, substitutions);
     stops.push(() => kamailio.stop());
     const lab: KamailioLab = {
-      kamailio, red: reds.primary, secondary: reds.secondary, servers, auth, config, substitutions, flow, stop: stopAll,
+      kamailio,
+      red: reds.primary,
+      secondary: reds.secondary,
+      servers,
+      auth,
+      config,
+      substitutions,
+      flow,
+      stop: stopAll,
       async restartServer(name: string): Promise<void> {
         const [, scenario, address] = SERVERS.find(([n]) => n === name)!;
         const old = servers.get(name)!;

@@ -57,7 +57,28 @@ export async function startKamailio(config: string, replace: Array<[string, stri
   for (const [from, to] of replace) text = text.split(from).join(to);
   const cfg = join(dir, 'kamailio.cfg');
   writeFileSync(cfg, text);
-  const child = spawn(BINARY, ['-f', cfg, '-DD', '-E', '-m', '32', '-M', '8', '-Y', dir, '-P', join(dir, 'kamailio.pid'), '-w', dir, '-L', MODULES], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    BINARY,
+    [
+      '-f',
+      cfg,
+      '-DD',
+      '-E',
+      '-m',
+      '32',
+      '-M',
+      '8',
+      '-Y',
+      dir,
+      '-P',
+      join(dir, 'kamailio.pid'),
+      '-w',
+      dir,
+      '-L',
+      MODULES,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let log = '';
   let dropped = 0;
   const take = (d: Buffer): void => {
@@ -76,7 +97,14 @@ export async function startKamailio(config: string, replace: Array<[string, stri
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && child.exitCode === null) {
     if (await portBound('127.0.0.1', port, 'udp')) {
-      return { port, pid: child.pid!, log: () => log, logLength: () => dropped + log.length, logSince: (from) => log.slice(Math.max(0, from - dropped)), stop };
+      return {
+        port,
+        pid: child.pid!,
+        log: () => log,
+        logLength: () => dropped + log.length,
+        logSince: (from) => log.slice(Math.max(0, from - dropped)),
+        stop,
+      };
     }
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -114,13 +142,33 @@ export interface SipAnswer {
  * Sends one out-of-dialog request (OPTIONS, INVITE, ...) for `ruri` to 127.0.0.1:port from `sock` and resolves with the
  * first final response; a negative reply to an INVITE is acknowledged. Rejects after `timeoutMs` (default 10 s).
  */
-export function sendSip(sock: Socket, port: number, method: string, ruri: string, timeoutMs = 10_000): Promise<SipAnswer> {
+export function sendSip(
+  sock: Socket,
+  port: number,
+  method: string,
+  ruri: string,
+  timeoutMs = 10_000,
+): Promise<SipAnswer> {
   const waiting = waitersOf(sock);
   const callId = randomUUID();
   const local = sock.address().port;
   const via = `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK${callId.slice(0, 13)};rport`;
-  const head = (m: string, cseq: string): string[] => [`${m} ${ruri} SIP/2.0`, via, 'From: <sip:test@127.0.0.1>;tag=t1', `To: <${ruri}>`, `Call-ID: ${callId}`, `CSeq: ${cseq}`, 'Max-Forwards: 70'];
-  const request = [...head(method, `1 ${method}`), `Contact: <sip:test@127.0.0.1:${local}>`, 'Content-Length: 0', '', ''].join('\r\n');
+  const head = (m: string, cseq: string): string[] => [
+    `${m} ${ruri} SIP/2.0`,
+    via,
+    'From: <sip:test@127.0.0.1>;tag=t1',
+    `To: <${ruri}>`,
+    `Call-ID: ${callId}`,
+    `CSeq: ${cseq}`,
+    'Max-Forwards: 70',
+  ];
+  const request = [
+    ...head(method, `1 ${method}`),
+    `Contact: <sip:test@127.0.0.1:${local}>`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       waiting.delete(callId);
@@ -133,7 +181,18 @@ export function sendSip(sock: Socket, port: number, method: string, ruri: string
       waiting.delete(callId);
       if (method === 'INVITE' && Number(status[1]) >= 300) {
         const to = /^To:[^\r\n]*/im.exec(text)?.[0] ?? `To: <${ruri}>`;
-        const ack = [`ACK ${ruri} SIP/2.0`, via, 'From: <sip:test@127.0.0.1>;tag=t1', to, `Call-ID: ${callId}`, 'CSeq: 1 ACK', 'Max-Forwards: 70', 'Content-Length: 0', '', ''].join('\r\n');
+        const ack = [
+          `ACK ${ruri} SIP/2.0`,
+          via,
+          'From: <sip:test@127.0.0.1>;tag=t1',
+          to,
+          `Call-ID: ${callId}`,
+          'CSeq: 1 ACK',
+          'Max-Forwards: 70',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n');
         sock.send(ack, port, '127.0.0.1');
       }
       resolve({ status: Number(status[1]), reason: status[2]!, ms });
@@ -146,7 +205,9 @@ export function sendSip(sock: Socket, port: number, method: string, ruri: string
 
 /** UDP receive-buffer drops so far on the whole machine, from /proc/net/snmp (Udp: RcvbufErrors). */
 export function rcvbufErrors(): number {
-  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = readFileSync('/proc/net/snmp', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
   const names = lines[0]!.split(/\s+/);
   const values = lines[1]!.split(/\s+/);
   return Number(values[names.indexOf('RcvbufErrors')]);

@@ -30,18 +30,34 @@ export interface NodeRedProcess {
   log(): string;
 }
 
-type DemoModule = { startNodeRed(o: Record<string, unknown>): Promise<{ url: string; adminUrl: string; pid: number; stop(): Promise<void>; log(): string }> };
+type DemoModule = {
+  startNodeRed(
+    o: Record<string, unknown>,
+  ): Promise<{ url: string; adminUrl: string; pid: number; stop(): Promise<void>; log(): string }>;
+};
 
 /**
  * Starts Node-RED (devDependency, or the one in SIP_LOCATE_NODE_RED_DIR) with these flows and environment.
  * With `userDir` the directory is kept on stop (for restarts) and `flows` may be undefined to keep the deployed ones;
  * `port` starts it again where a stopped one listened.
  */
-export async function startNodeRedProcess(flows: unknown[] | undefined, env: Record<string, string>, opts: { userDir?: string; nodeArgs?: string[]; port?: number } = {}): Promise<NodeRedProcess> {
+export async function startNodeRedProcess(
+  flows: unknown[] | undefined,
+  env: Record<string, string>,
+  opts: { userDir?: string; nodeArgs?: string[]; port?: number } = {},
+): Promise<NodeRedProcess> {
   const demo = (await import('../../demo/node-red.mjs')) as DemoModule;
   const userDir = opts.userDir ?? mkdtempSync(join(tmpdir(), 'sip-locate-nr-'));
   const port = opts.port ?? (await freePort());
-  const red = await demo.startNodeRed({ userDir, port, flows, env: { SIP_LOCATE_LOG_LEVEL: 'warn', ...env }, quiet: true, nodeRedPath: process.env.SIP_LOCATE_NODE_RED_DIR, nodeArgs: opts.nodeArgs ?? [] });
+  const red = await demo.startNodeRed({
+    userDir,
+    port,
+    flows,
+    env: { SIP_LOCATE_LOG_LEVEL: 'warn', ...env },
+    quiet: true,
+    nodeRedPath: process.env.SIP_LOCATE_NODE_RED_DIR,
+    nodeArgs: opts.nodeArgs ?? [],
+  });
   const debug: DebugMessage[] = [];
   const waiters: Array<{ id: string; resolve: (m: DebugMessage) => void }> = [];
   const consumed = new Map<string, number>();
@@ -99,8 +115,20 @@ export async function startNodeRedProcess(flows: unknown[] | undefined, env: Rec
     log: () => red.log(),
     waitDebug(id: string, ms = 15000): Promise<DebugMessage> {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no debug message from ${id} within ${ms} ms; seen: ${JSON.stringify(debug).slice(0, 1500)}`)), ms);
-        waiters.push({ id, resolve: (m) => { clearTimeout(timer); resolve(m); } });
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`no debug message from ${id} within ${ms} ms; seen: ${JSON.stringify(debug).slice(0, 1500)}`),
+            ),
+          ms,
+        );
+        waiters.push({
+          id,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        });
         deliver();
       });
     },
@@ -109,7 +137,11 @@ export async function startNodeRedProcess(flows: unknown[] | undefined, env: Rec
       if (res.status !== 200) throw new Error(`inject ${id}: HTTP ${res.status}`);
     },
     async deploy(newFlows: unknown[]): Promise<void> {
-      const res = await fetch(`${red.adminUrl}/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(newFlows) });
+      const res = await fetch(`${red.adminUrl}/flows`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+        body: JSON.stringify(newFlows),
+      });
       if (res.status !== 200 && res.status !== 204) throw new Error(`deploy: HTTP ${res.status} ${await res.text()}`);
     },
     async stop(): Promise<void> {

@@ -24,7 +24,10 @@ export function redisCliAvailable(): boolean {
 }
 
 function cli(node: RunningRedis, ...args: string[]): string {
-  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(node.port), ...args], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(node.port), ...args], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   return r.stdout ?? '';
 }
 
@@ -38,15 +41,29 @@ interface NodeLine {
 }
 
 function parseNodes(text: string): NodeLine[] {
-  return text.trim().split('\n').filter(Boolean).map((line) => {
-    const f = line.split(' ');
-    const port = Number(/:(\d+)@/.exec(f[1] ?? '')?.[1]);
-    const slots = f.slice(8).filter((s) => /^\d/.test(s)).map((s): [number, number] => {
-      const [a, b] = s.split('-').map(Number);
-      return [a!, b ?? a!];
+  return text
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const f = line.split(' ');
+      const port = Number(/:(\d+)@/.exec(f[1] ?? '')?.[1]);
+      const slots = f
+        .slice(8)
+        .filter((s) => /^\d/.test(s))
+        .map((s): [number, number] => {
+          const [a, b] = s.split('-').map(Number);
+          return [a!, b ?? a!];
+        });
+      return {
+        id: f[0]!,
+        port,
+        master: (f[2] ?? '').includes('master'),
+        failed: (f[2] ?? '').includes('fail'),
+        masterId: f[3] ?? '-',
+        slots,
+      };
     });
-    return { id: f[0]!, port, master: (f[2] ?? '').includes('master'), failed: (f[2] ?? '').includes('fail'), masterId: f[3] ?? '-', slots };
-  });
 }
 
 /** Starts six nodes with `cluster-node-timeout` 1000 ms and joins them (one replica per primary); resolves once the cluster is ok. */
@@ -54,13 +71,39 @@ export async function startCluster(): Promise<RunningCluster> {
   const nodes: RunningRedis[] = [];
   try {
     // The bus gets its own free port (by default it is port + 10000, which may be taken or past 65535).
-    for (let i = 0; i < 6; i++) nodes.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '1000', '--repl-diskless-sync-delay', '0', '--cluster-port', String(await freePort('127.0.0.1')), ...(process.env.CLDEBUG ? ['--logfile', `/tmp/cl-${i}.log`] : [])] }));
-    const created = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
-    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${(created.stdout + created.stderr).slice(-2000)}`);
+    for (let i = 0; i < 6; i++)
+      nodes.push(
+        await startRedis({
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            '1000',
+            '--repl-diskless-sync-delay',
+            '0',
+            '--cluster-port',
+            String(await freePort('127.0.0.1')),
+            ...(process.env.CLDEBUG ? ['--logfile', `/tmp/cl-${i}.log`] : []),
+          ],
+        }),
+      );
+    const created = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (created.status !== 0)
+      throw new Error(`redis-cli --cluster create failed: ${(created.stdout + created.stderr).slice(-2000)}`);
     const deadline = Date.now() + 60_000;
     // Ready when every node says the cluster is ok and knows three replicas, and each replica has synced (else it may not fail over).
     const ready = (n: RunningRedis): boolean => {
-      if (!cli(n, 'CLUSTER', 'INFO').includes('cluster_state:ok') || parseNodes(cli(n, 'CLUSTER', 'NODES')).filter((l) => !l.master).length !== 3) return false;
+      if (
+        !cli(n, 'CLUSTER', 'INFO').includes('cluster_state:ok') ||
+        parseNodes(cli(n, 'CLUSTER', 'NODES')).filter((l) => !l.master).length !== 3
+      )
+        return false;
       const info = cli(n, 'INFO', 'replication');
       return info.includes('role:master') || info.includes('master_link_status:up');
     };

@@ -28,7 +28,10 @@ export interface RunningRedis {
 
 /** True when redis-server is installed. */
 export function redisAvailable(): boolean {
-  return spawnSync('sh', ['-c', 'command -v redis-server || test -x /usr/bin/redis-server'], { encoding: 'utf8' }).status === 0;
+  return (
+    spawnSync('sh', ['-c', 'command -v redis-server || test -x /usr/bin/redis-server'], { encoding: 'utf8' }).status ===
+    0
+  );
 }
 
 /** The skip reason when redis-server is missing (throws under CI=true), or false. */
@@ -72,7 +75,29 @@ export async function startRedis(opts: { port?: number; args?: string[] } = {}):
   let child: ChildProcess;
   let log = '';
   const launch = async (): Promise<void> => {
-    child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', '--daemonize', 'no', '--notify-keyspace-events', '', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(
+      'redis-server',
+      [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--protected-mode',
+        'yes',
+        '--daemonize',
+        'no',
+        '--notify-keyspace-events',
+        '',
+        ...(opts.args ?? []),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     child.stdout?.on('data', (d) => (log = (log + d).slice(-5000)));
     child.stderr?.on('data', (d) => (log = (log + d).slice(-5000)));
     const deadline = Date.now() + 30_000;
@@ -145,8 +170,19 @@ export async function startSentinels(): Promise<RunningSentinels> {
   for (let i = 0; i < 3; i++) {
     const port = await freePort('127.0.0.1');
     const conf = join(dir, `sentinel${i}.conf`);
-    writeFileSync(conf, [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor ${masterName} 127.0.0.1 ${primary.port} 2`,
-      `sentinel down-after-milliseconds ${masterName} 500`, `sentinel failover-timeout ${masterName} 2000`, `sentinel parallel-syncs ${masterName} 1`, ''].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${dir}`,
+        `sentinel monitor ${masterName} 127.0.0.1 ${primary.port} 2`,
+        `sentinel down-after-milliseconds ${masterName} 500`,
+        `sentinel failover-timeout ${masterName} 2000`,
+        `sentinel parallel-syncs ${masterName} 1`,
+        '',
+      ].join('\n'),
+    );
     children.push(spawn('redis-sentinel', [conf], { stdio: 'ignore' }));
     ports.push(port);
   }

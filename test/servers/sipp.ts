@@ -42,18 +42,30 @@ export function scenarioPath(file: string): string {
 
 /** True when something listens on address:port (IPv4; read from /proc/net, so the check never takes the port itself). */
 export function portBound(address: string, port: number, transport: 'udp' | 'tcp'): Promise<boolean> {
-  const hexIp = address.split('.').reverse().map((b) => Number(b).toString(16).padStart(2, '0')).join('').toUpperCase();
+  const hexIp = address
+    .split('.')
+    .reverse()
+    .map((b) => Number(b).toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase();
   const local = `${hexIp}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const table = readFileSync(`/proc/net/${transport}`, 'utf8');
   const state = transport === 'tcp' ? '0A' : '07';
-  return Promise.resolve(table.split('\n').some((line) => {
-    const f = line.trim().split(/\s+/);
-    return f[1] === local && f[3] === state;
-  }));
+  return Promise.resolve(
+    table.split('\n').some((line) => {
+      const f = line.trim().split(/\s+/);
+      return f[1] === local && f[3] === state;
+    }),
+  );
 }
 
 /** Starts one sipp UAS on address:port (a free port when none is given) and waits until it listens. */
-export async function startSipp(o: { scenario: string; address: string; transport: 'udp' | 'tcp'; port?: number }): Promise<RunningSipp> {
+export async function startSipp(o: {
+  scenario: string;
+  address: string;
+  transport: 'udp' | 'tcp';
+  port?: number;
+}): Promise<RunningSipp> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startSippOnce(o);
@@ -64,12 +76,33 @@ export async function startSipp(o: { scenario: string; address: string; transpor
   }
 }
 
-async function startSippOnce(o: { scenario: string; address: string; transport: 'udp' | 'tcp'; port?: number }): Promise<RunningSipp> {
+async function startSippOnce(o: {
+  scenario: string;
+  address: string;
+  transport: 'udp' | 'tcp';
+  port?: number;
+}): Promise<RunningSipp> {
   const port = o.port ?? (await freePort(o.address));
   const controlPort = await freePort('127.0.0.1');
   const mediaPort = await freePort(o.address);
-  const args = ['-sf', scenarioPath(o.scenario), '-i', o.address, '-p', String(port), '-t', o.transport === 'udp' ? 'u1' : 't1',
-    '-nostdin', '-skip_rlimit', '-cp', String(controlPort), '-mi', o.address, '-mp', String(mediaPort)];
+  const args = [
+    '-sf',
+    scenarioPath(o.scenario),
+    '-i',
+    o.address,
+    '-p',
+    String(port),
+    '-t',
+    o.transport === 'udp' ? 'u1' : 't1',
+    '-nostdin',
+    '-skip_rlimit',
+    '-cp',
+    String(controlPort),
+    '-mi',
+    o.address,
+    '-mp',
+    String(mediaPort),
+  ];
   const child = spawn('sipp', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -78,7 +111,8 @@ async function startSippOnce(o: { scenario: string; address: string; transport: 
   const stop = (): Promise<void> => stopChild(child, 2000);
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && child.exitCode === null) {
-    if (await portBound(o.address, port, o.transport)) return { address: o.address, port, transport: o.transport, pid: child.pid!, stop };
+    if (await portBound(o.address, port, o.transport))
+      return { address: o.address, port, transport: o.transport, pid: child.pid!, stop };
     await new Promise((r) => setTimeout(r, 5));
   }
   await stop();

@@ -46,12 +46,23 @@ function known(host) {
 
 function notFound(host) {
   note(`dns.lookup(${host}) answered ENOTFOUND without asking the system resolver`);
-  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND', errno: -3008, syscall: 'getaddrinfo', hostname: host });
+  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), {
+    code: 'ENOTFOUND',
+    errno: -3008,
+    syscall: 'getaddrinfo',
+    hostname: host,
+  });
 }
 
 function unreachable(kind, address, port) {
   note(`refused ${kind} to ${address}:${port}: tests stay on loopback`);
-  return Object.assign(new Error(`connect ENETUNREACH ${address}:${port} (tests stay on loopback)`), { code: 'ENETUNREACH', errno: -101, syscall: 'connect', address, port });
+  return Object.assign(new Error(`connect ENETUNREACH ${address}:${port} (tests stay on loopback)`), {
+    code: 'ENETUNREACH',
+    errno: -101,
+    syscall: 'connect',
+    address,
+    port,
+  });
 }
 
 const lookup = dns.lookup;
@@ -94,7 +105,11 @@ dgram.Socket.prototype.send = function guardedSend(...args) {
 const tcpConnect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function guardedTcpConnect(...args) {
   const first = args[0];
-  const options = Array.isArray(first) ? first[0] : typeof first === 'object' && first !== null ? first : { port: first, host: typeof args[1] === 'string' ? args[1] : undefined };
+  const options = Array.isArray(first)
+    ? first[0]
+    : typeof first === 'object' && first !== null
+      ? first
+      : { port: first, host: typeof args[1] === 'string' ? args[1] : undefined };
   const host = options && typeof options.host === 'string' ? options.host : undefined;
   if (host !== undefined && net.isIP(host) !== 0 && !isLoopback(host)) {
     const error = unreachable('TCP', host, options.port);

@@ -17,13 +17,34 @@ const U = { transport: 'tcp' as const, address: '::1', port: 5070 };
 
 test('untrusted operator records are read like marks: a bad transport, address, state or time is refused', () => {
   assert.deepEqual(readAdmin({ ...T, state: 'drain', since: 5 }), { ...T, state: 'drain', since: 5 });
-  assert.deepEqual(readAdmin({ ...T, state: 'disable', since: 5, expiresAt: 9 }), { ...T, state: 'disable', since: 5, expiresAt: 9 });
-  for (const bad of [{ ...T, state: 'off', since: 5 }, { ...T, address: 'x.test', state: 'drain', since: 5 }, { ...T, port: 0, state: 'drain', since: 5 },
-    { ...T, state: 'drain' }, { ...T, state: 'drain', since: 5, expiresAt: -1 }, { ...T, state: 'drain', since: 5, expiresAt: '9' }, null, 'drain']) {
+  assert.deepEqual(readAdmin({ ...T, state: 'disable', since: 5, expiresAt: 9 }), {
+    ...T,
+    state: 'disable',
+    since: 5,
+    expiresAt: 9,
+  });
+  for (const bad of [
+    { ...T, state: 'off', since: 5 },
+    { ...T, address: 'x.test', state: 'drain', since: 5 },
+    { ...T, port: 0, state: 'drain', since: 5 },
+    { ...T, state: 'drain' },
+    { ...T, state: 'drain', since: 5, expiresAt: -1 },
+    { ...T, state: 'drain', since: 5, expiresAt: '9' },
+    null,
+    'drain',
+  ]) {
     assert.equal(readAdmin(bad), undefined, JSON.stringify(bad));
   }
-  assert.deepEqual(readChange({ op: 'admin', admin: { ...T, state: 'drain', since: 1, expiresAt: 2 } }, 1000, 500), { op: 'admin', admin: { ...T, state: 'drain', since: 1, expiresAt: 1500 } }, 'expiry rebased on the local clock');
-  assert.deepEqual(readChange({ op: 'admin', admin: { ...T, state: 'drain', since: 1 } }, 1000, 0), { op: 'admin', admin: { ...T, state: 'drain', since: 1 } }, 'no expiry stays none');
+  assert.deepEqual(
+    readChange({ op: 'admin', admin: { ...T, state: 'drain', since: 1, expiresAt: 2 } }, 1000, 500),
+    { op: 'admin', admin: { ...T, state: 'drain', since: 1, expiresAt: 1500 } },
+    'expiry rebased on the local clock',
+  );
+  assert.deepEqual(
+    readChange({ op: 'admin', admin: { ...T, state: 'drain', since: 1 } }, 1000, 0),
+    { op: 'admin', admin: { ...T, state: 'drain', since: 1 } },
+    'no expiry stays none',
+  );
   assert.equal(readChange({ op: 'admin', admin: { ...T, state: 'nope', since: 1 } }), undefined);
 });
 
@@ -37,7 +58,10 @@ test('the context store saves operator states with marks and pins and reads them
     },
   };
   const a = createLocator({ nameservers: ['127.0.0.1:9'] });
-  const linkA = linkStore(a, createContextStore(context, { snapshot: () => ({ ...a.state(), admin: a.adminStates() }), coalesceMs: 1 }));
+  const linkA = linkStore(
+    a,
+    createContextStore(context, { snapshot: () => ({ ...a.state(), admin: a.adminStates() }), coalesceMs: 1 }),
+  );
   await until(() => linkA.status().state === 'up', 'context store up');
   a.setTargetState(T, 'drain');
   a.setTargetState(U, 'disable', 600);
@@ -45,9 +69,18 @@ test('the context store saves operator states with marks and pins and reads them
   await linkA.close();
   a.close();
   const b = createLocator({ nameservers: ['127.0.0.1:9'] });
-  const linkB = linkStore(b, createContextStore(context, { snapshot: () => ({ ...b.state(), admin: b.adminStates() }) }));
+  const linkB = linkStore(
+    b,
+    createContextStore(context, { snapshot: () => ({ ...b.state(), admin: b.adminStates() }) }),
+  );
   await until(() => linkB.status().state === 'up', 'context store up again');
-  assert.deepEqual(b.adminStates().map((x) => [x.address, x.state, x.expiresAt !== undefined]), [['::1', 'disable', true], ['127.0.0.71', 'drain', false]]);
+  assert.deepEqual(
+    b.adminStates().map((x) => [x.address, x.state, x.expiresAt !== undefined]),
+    [
+      ['::1', 'disable', true],
+      ['127.0.0.71', 'drain', false],
+    ],
+  );
   await linkB.close();
   b.close();
 });
@@ -90,7 +123,13 @@ describe('operator states in Redis (real redis-server)', { skip: skipUnlessRedis
     assert.equal(await redis.command(`SET adm1:admin:udp|127.0.0.99|5060 '{"garbage":true}'`), '+OK\r\n');
     const b = instance('adm1');
     await until(() => b.link.status().state === 'up', 'B up');
-    assert.deepEqual(b.locator.adminStates().map((x) => [x.address, x.state]), [['::1', 'disable'], ['127.0.0.71', 'drain']]);
+    assert.deepEqual(
+      b.locator.adminStates().map((x) => [x.address, x.state]),
+      [
+        ['::1', 'disable'],
+        ['127.0.0.71', 'drain'],
+      ],
+    );
     assert.equal(b.link.status().invalid, 1, 'the garbage record is counted, not applied');
     b.locator.setTargetState(T, 'enable');
     await b.link.flush();

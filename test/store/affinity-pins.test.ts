@@ -41,9 +41,15 @@ describe('affinity pins through Redis', { skip: skipUnless('bind') || skipUnless
       const home = (await a.locator.locate(POOL, { key })).targets[0]!;
       await b.locator.locate(POOL, { key });
       const r = await a.locator.locate(POOL, { key });
-      const moved = a.locator.failover({ destination: r.destination, targets: r.targets, tried: [home], key }, { reason: 'transport' })!;
+      const moved = a.locator.failover(
+        { destination: r.destination, targets: r.targets, tried: [home], key },
+        { reason: 'transport' },
+      )!;
       assert.notEqual(moved.key, home.key);
-      await until(() => b.locator.pinnedTarget(r.destination, key)?.key === moved.key, `B sees the pin of ${key.slice(0, 20)}`);
+      await until(
+        () => b.locator.pinnedTarget(r.destination, key)?.key === moved.key,
+        `B sees the pin of ${key.slice(0, 20)}`,
+      );
       const onB = await b.locator.locate(POOL, { key });
       assert.equal(onB.targets[0]!.key, moved.key);
       assert.equal(onB.sticky, true);

@@ -21,8 +21,13 @@ describe('node-red-contrib-sip-locate/store (built package, real redis-server)',
     const core = require('node-red-contrib-sip-locate') as Core;
     const store = require('node-red-contrib-sip-locate/store') as Store;
     assert.equal(typeof core.createLocator, 'function');
-    assert.deepEqual([typeof store.createRedisStore, typeof store.createContextStore, typeof store.linkStore], ['function', 'function', 'function']);
-    assert.throws(() => require('node-red-contrib-sip-locate/dist/store/redis-scripts'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+    assert.deepEqual(
+      [typeof store.createRedisStore, typeof store.createContextStore, typeof store.linkStore],
+      ['function', 'function', 'function'],
+    );
+    assert.throws(() => require('node-red-contrib-sip-locate/dist/store/redis-scripts'), {
+      code: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
+    });
   });
 
   test('a SIP application links a locator to Redis: status, onStatus, flush and close', async () => {

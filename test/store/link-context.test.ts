@@ -12,14 +12,25 @@ import { readChange, readPin } from '../../src/store/records';
 import type { StateStore, StoreEvents, WriteOutcome } from '../../src/store/types';
 import { until } from '../support/wait';
 
-const T = (n: number): Target => withAddressing({ transport: 'udp', address: `127.0.0.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
+const T = (n: number): Target =>
+  withAddressing({
+    transport: 'udp',
+    address: `127.0.0.${n}`,
+    port: 5060,
+    family: 4,
+    host: `h${n}.test`,
+    source: 'srv',
+    ttl: 60,
+  });
 const DEST = 'sip:pbx.test;udp';
 
 /** A Map-backed context with the callback API of Node-RED's; `fail` makes every call fail. */
 function mapContext(): ContextLike & { data: Map<string, unknown>; fail: boolean; sets: number } {
   const data = new Map<string, unknown>();
   const ctx = {
-    data, fail: false, sets: 0,
+    data,
+    fail: false,
+    sets: 0,
     get(key: string, _store: string | undefined, cb: (err: Error | null | undefined, value?: unknown) => void) {
       setImmediate(() => (ctx.fail ? cb(new Error('disk gone')) : cb(null, structuredClone(data.get(key)))));
     },
@@ -45,19 +56,32 @@ describe('locator change events and apply()', () => {
     l.markSucceeded(T(1), DEST); // same pin, fresh: nothing to report
     l.markFailed(T(1), { reason: 'timeout' });
     l.markSucceeded(T(1));
-    assert.deepEqual(seen.map((c) => c.op), ['pin', 'mark', 'unpin', 'unmark']);
+    assert.deepEqual(
+      seen.map((c) => c.op),
+      ['pin', 'mark', 'unpin', 'unmark'],
+    );
     now += 60_000; // past half the pin lifetime: a use renews
     l.markSucceeded(T(2), DEST);
     l.markSucceeded(T(2), DEST);
     now += 51_000;
     l.markSucceeded(T(2), DEST);
-    assert.deepEqual(seen.slice(4).map((c) => c.op === 'pin' && c.pin.expiresAt), [now - 51_000 + 100_000, now + 100_000]);
+    assert.deepEqual(
+      seen.slice(4).map((c) => c.op === 'pin' && c.pin.expiresAt),
+      [now - 51_000 + 100_000, now + 100_000],
+    );
     const before = seen.length;
-    l.apply({ op: 'mark', mark: { transport: 'udp', address: '127.0.0.2', port: 5060, mark: 'black', expiresAt: now + 60_000 } });
+    l.apply({
+      op: 'mark',
+      mark: { transport: 'udp', address: '127.0.0.2', port: 5060, mark: 'black', expiresAt: now + 60_000 },
+    });
     assert.equal(l.state().pins.length, 0, 'a mark from elsewhere unpins the target here');
     l.apply({ op: 'pin', pin: { destination: DEST, target: T(3), pinnedAt: now, expiresAt: now + 10_000 } });
     l.apply({ op: 'pin', pin: { destination: 'x', target: T(3), pinnedAt: now, expiresAt: now - 1 } });
-    assert.deepEqual(l.state().pins.map((p) => p.target.address), ['127.0.0.3'], 'expired pins are not taken');
+    assert.deepEqual(
+      l.state().pins.map((p) => p.target.address),
+      ['127.0.0.3'],
+      'expired pins are not taken',
+    );
     l.apply({ op: 'unpin', destination: DEST, target: T(4) });
     assert.equal(l.state().pins.length, 1, 'unpin only when it points at that target');
     l.apply({ op: 'expired', destination: DEST });
@@ -65,7 +89,10 @@ describe('locator change events and apply()', () => {
     now += 8_500;
     l.apply({ op: 'expired', destination: DEST });
     assert.equal(l.state().pins.length, 0, 'within the skew allowance it is dropped');
-    l.apply({ op: 'mark', mark: { transport: 'udp', address: '127.0.0.2', port: 5060, mark: 'grey', expiresAt: now + 99_000 } });
+    l.apply({
+      op: 'mark',
+      mark: { transport: 'udp', address: '127.0.0.2', port: 5060, mark: 'grey', expiresAt: now + 99_000 },
+    });
     assert.equal(l.state().marks[0]!.mark, 'black', 'a black mark is not weakened by a grey one from elsewhere');
     l.apply({ op: 'reset' });
     assert.deepEqual(l.state(), { marks: [], pins: [] });
@@ -77,16 +104,55 @@ describe('locator change events and apply()', () => {
   });
 
   test('records from outside are checked field by field', () => {
-    assert.equal(readChange({ op: 'mark', mark: { transport: 'udp', address: '10.0.0.1', port: 5060, mark: 'red', expiresAt: 1 } }), undefined);
-    assert.equal(readChange({ op: 'pin', pin: { destination: 'd', target: { transport: 'udp', address: '10.0.0.1', port: 0 }, pinnedAt: 1, expiresAt: 2 } }), undefined);
-    assert.equal(readChange({ op: 'unpin', destination: '', target: { transport: 'udp', address: '10.0.0.1', port: 1 } }), undefined);
+    assert.equal(
+      readChange({
+        op: 'mark',
+        mark: { transport: 'udp', address: '10.0.0.1', port: 5060, mark: 'red', expiresAt: 1 },
+      }),
+      undefined,
+    );
+    assert.equal(
+      readChange({
+        op: 'pin',
+        pin: {
+          destination: 'd',
+          target: { transport: 'udp', address: '10.0.0.1', port: 0 },
+          pinnedAt: 1,
+          expiresAt: 2,
+        },
+      }),
+      undefined,
+    );
+    assert.equal(
+      readChange({ op: 'unpin', destination: '', target: { transport: 'udp', address: '10.0.0.1', port: 1 } }),
+      undefined,
+    );
     assert.equal(readChange({ op: 'drop-tables' }), undefined);
     assert.equal(readChange('reset'), undefined);
     assert.deepEqual(readChange({ op: 'reset', extra: 1 }), { op: 'reset' });
-    const pin = readPin({ destination: 'd', target: { transport: 'tcp', address: '::1', port: 5060, host: 'x'.repeat(300) }, pinnedAt: 1, expiresAt: 2 });
-    assert.deepEqual(pin?.target, { transport: 'tcp', address: '::1', port: 5060, family: 6, host: '::1', source: 'address', ttl: 0, uri: 'sip:[::1]:5060;transport=tcp', key: 'tcp:[::1]:5060' });
-    const rebased = readChange({ op: 'mark', mark: { transport: 'udp', address: '10.0.0.1', port: 5060, mark: 'grey', expiresAt: 5 } }, 1000, 250);
-    assert.equal(rebased?.op === 'mark' && rebased.mark.expiresAt, 1250, 'expiry rebased on this host\'s clock');
+    const pin = readPin({
+      destination: 'd',
+      target: { transport: 'tcp', address: '::1', port: 5060, host: 'x'.repeat(300) },
+      pinnedAt: 1,
+      expiresAt: 2,
+    });
+    assert.deepEqual(pin?.target, {
+      transport: 'tcp',
+      address: '::1',
+      port: 5060,
+      family: 6,
+      host: '::1',
+      source: 'address',
+      ttl: 0,
+      uri: 'sip:[::1]:5060;transport=tcp',
+      key: 'tcp:[::1]:5060',
+    });
+    const rebased = readChange(
+      { op: 'mark', mark: { transport: 'udp', address: '10.0.0.1', port: 5060, mark: 'grey', expiresAt: 5 } },
+      1000,
+      250,
+    );
+    assert.equal(rebased?.op === 'mark' && rebased.mark.expiresAt, 1250, "expiry rebased on this host's clock");
   });
 });
 
@@ -99,7 +165,11 @@ describe('context store', () => {
     const setsBefore = ctx.sets;
     for (let i = 1; i <= 50; i++) l1.markSucceeded(T(1), `sip:d${i}.test;udp`);
     l1.markFailed(T(2), { reason: '503', retryAfter: 60 });
-    await until(() => (ctx.data.get(CONTEXT_KEY) as LocatorState | undefined)?.pins.length === 50 && link1.status().written === 51, 'saved');
+    await until(
+      () =>
+        (ctx.data.get(CONTEXT_KEY) as LocatorState | undefined)?.pins.length === 50 && link1.status().written === 51,
+      'saved',
+    );
     assert.ok(ctx.sets - setsBefore <= 3, `51 changes saved in ${ctx.sets - setsBefore} writes`);
     await link1.close();
     l1.close();
@@ -108,7 +178,10 @@ describe('context store', () => {
     const link2 = linkStore(l2, createContextStore(ctx, { snapshot: () => l2.state() }));
     await until(() => link2.status().state === 'up', 'link 2 up');
     assert.equal(l2.state().pins.length, 50);
-    assert.deepEqual(l2.state().marks.map((m) => `${m.address} ${m.mark}`), ['127.0.0.2 black']);
+    assert.deepEqual(
+      l2.state().marks.map((m) => `${m.address} ${m.mark}`),
+      ['127.0.0.2 black'],
+    );
     await link2.close();
     l2.close();
   });
@@ -116,7 +189,9 @@ describe('context store', () => {
   test('100,000 pins at once: a handful of saves, every pin saved, nothing failed, the queue stays bounded', async () => {
     const ctx = mapContext();
     const l = createLocator({ nameservers: ['127.0.0.1:9'], sticky: true });
-    const link = linkStore(l, createContextStore(ctx, { snapshot: () => l.state(), coalesceMs: 20 }), { maxPending: 10_000 });
+    const link = linkStore(l, createContextStore(ctx, { snapshot: () => l.state(), coalesceMs: 20 }), {
+      maxPending: 10_000,
+    });
     await until(() => link.status().state === 'up', 'link up');
     const setsBefore = ctx.sets;
     for (let i = 0; i < 100_000; i++) l.markSucceeded(T(1 + (i % 4)), `sip:+4930${i}@ctx.test;udp`);
@@ -173,13 +248,22 @@ describe('store link', () => {
     let up = false;
     const store: StateStore = {
       kind: 'redis',
-      start(e) { events = e; },
+      start(e) {
+        events = e;
+      },
       async load() {
         if (!up) throw new SipLocateError('ESTOREDOWN', 'away');
       },
       async write(changes): Promise<WriteOutcome[]> {
         if (!up) throw new SipLocateError('ESTOREDOWN', 'away');
-        for (const change of changes) log.push(change.op === 'pin' ? `pin ${change.pin.target.address}` : change.op === 'unpin' ? `unpin ${change.target.address}` : change.op);
+        for (const change of changes)
+          log.push(
+            change.op === 'pin'
+              ? `pin ${change.pin.target.address}`
+              : change.op === 'unpin'
+                ? `unpin ${change.target.address}`
+                : change.op,
+          );
         return changes.map(() => ({}));
       },
       async flush() {},

@@ -12,7 +12,16 @@ import { closeAll } from './close-all';
 import { withAddressing } from '../../src/core/target';
 
 const N = 100_000;
-const T = (n: number): Target => withAddressing({ transport: 'udp', address: `127.0.1.${n}`, port: 5060, family: 4, host: `h${n}.test`, source: 'srv', ttl: 60 });
+const T = (n: number): Target =>
+  withAddressing({
+    transport: 'udp',
+    address: `127.0.1.${n}`,
+    port: 5060,
+    family: 4,
+    host: `h${n}.test`,
+    source: 'srv',
+    ttl: 60,
+  });
 
 /** DBSIZE of the test's own Redis (only this test writes to it). */
 async function dbsize(redis: RunningRedis): Promise<number> {
@@ -38,9 +47,17 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
     await redis?.stop();
   });
 
-  function instance(prefix: string, timeoutMs?: number, maxPending?: number): { locator: SipLocator; link: StoreLink; states: string[] } {
+  function instance(
+    prefix: string,
+    timeoutMs?: number,
+    maxPending?: number,
+  ): { locator: SipLocator; link: StoreLink; states: string[] } {
     const locator = createLocator({ nameservers: ['127.0.0.1:9'], sticky: true });
-    const link = linkStore(locator, createRedisStore({ url: redis.url, prefix, ...(timeoutMs ? { timeoutMs } : {}) }), maxPending ? { maxPending } : {});
+    const link = linkStore(
+      locator,
+      createRedisStore({ url: redis.url, prefix, ...(timeoutMs ? { timeoutMs } : {}) }),
+      maxPending ? { maxPending } : {},
+    );
     const states: string[] = [];
     link.onStatus((s) => states.push(s.state));
     open.push({ locator, link });
@@ -86,8 +103,6 @@ describe('Redis store under a burst of 100,000 pins (real redis-server)', { skip
     assert.equal(b.link.status().invalid, 0);
     await closeAll(open);
   }
-
-
 
   test('100,000 pins made at once: the link stays up, none fails, Redis has them all, a second instance catches up', async () => {
     await burst('burst', false);

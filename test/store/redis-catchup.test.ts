@@ -21,11 +21,18 @@ describe('Redis catch-up in batches (real redis-server)', { skip: skipUnlessRedi
     await client.connect();
     const now = Date.now();
     for (let i = 0; i < N; i += 500) {
-      await Promise.all(Array.from({ length: 500 }, (_, j) => {
-        const destination = `sip:c${i + j}.test;udp`;
-        const pin = { destination, target: { transport: 'udp', address: '127.0.5.1', port: 5060 }, pinnedAt: now, expiresAt: now };
-        return client.sendCommand(['SET', `cu:pin:${destination}`, JSON.stringify(pin), 'PX', '600000']);
-      }));
+      await Promise.all(
+        Array.from({ length: 500 }, (_, j) => {
+          const destination = `sip:c${i + j}.test;udp`;
+          const pin = {
+            destination,
+            target: { transport: 'udp', address: '127.0.5.1', port: 5060 },
+            pinnedAt: now,
+            expiresAt: now,
+          };
+          return client.sendCommand(['SET', `cu:pin:${destination}`, JSON.stringify(pin), 'PX', '600000']);
+        }),
+      );
     }
   });
   after(async () => {
@@ -62,7 +69,16 @@ describe('Redis catch-up in batches (real redis-server)', { skip: skipUnlessRedi
   }
 
   function options(client: CommandSender, totalMs = 30_000): CatchUpOptions {
-    return { client, prefix: 'cu', markPrefix: 'cu:mark:', pinPrefix: 'cu:pin:', deadline: { ms: 3000 }, totalMs, now: Date.now, invalid: () => assert.fail('nothing invalid') };
+    return {
+      client,
+      prefix: 'cu',
+      markPrefix: 'cu:mark:',
+      pinPrefix: 'cu:pin:',
+      deadline: { ms: 3000 },
+      totalMs,
+      now: Date.now,
+      invalid: () => assert.fail('nothing invalid'),
+    };
   }
 
   test('every pin is read once in pages; a failed page is retried alone, the SCAN is not restarted', async () => {
@@ -75,15 +91,21 @@ describe('Redis catch-up in batches (real redis-server)', { skip: skipUnlessRedi
     });
     assert.equal(seen.size, N);
     assert.deepEqual([...new Set(seen.values())], [1], 'no pin applied twice');
-    assert.ok(pages.every((n) => n <= 600), `pages stay small (${Math.max(...pages)})`);
+    assert.ok(
+      pages.every((n) => n <= 600),
+      `pages stay small (${Math.max(...pages)})`,
+    );
     const scans = s.sent.filter((c) => c[0] === 'SCAN');
     assert.equal(scans.filter((c) => c[1] === '0').length, 1, 'one SCAN from the start');
     const evals = s.sent.filter((c) => c[0] === 'EVAL');
     assert.equal(evals.length, pages.length + 1, 'one read per page, plus the one retried');
-    assert.equal(new Set(scans.map((c) => c[1])).size, scans.length - 1, 'only the failed page\'s SCAN was sent twice');
+    assert.equal(new Set(scans.map((c) => c[1])).size, scans.length - 1, "only the failed page's SCAN was sent twice");
   });
 
   test('the whole read has one deadline', async () => {
-    await assert.rejects(catchUp(options(sender(-1), 0), () => undefined), (err: unknown) => err instanceof SipLocateError && err.code === 'ESTORETIMEOUT');
+    await assert.rejects(
+      catchUp(options(sender(-1), 0), () => undefined),
+      (err: unknown) => err instanceof SipLocateError && err.code === 'ESTORETIMEOUT',
+    );
   });
 });

@@ -21,8 +21,21 @@ describe('last good plans in Redis', { skip: skipUnlessRedis() }, () => {
     redis = await startRedis();
     dns = await startFakeDns((q: FakeQuery) => {
       if (down) return [reply(q, { rcode: 2 })];
-      if (q.type === 'SRV' && q.name.toLowerCase() === '_sip._udp.pbx.example.test') return [reply(q, { answers: [{ type: 'SRV', name: q.name, ttl: 60, data: { priority: 10, weight: 0, port: 5074, target: 'a.example.test' } }] })];
-      if (q.type === 'A' && q.name.toLowerCase() === 'a.example.test') return [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '127.0.0.94' }] })];
+      if (q.type === 'SRV' && q.name.toLowerCase() === '_sip._udp.pbx.example.test')
+        return [
+          reply(q, {
+            answers: [
+              {
+                type: 'SRV',
+                name: q.name,
+                ttl: 60,
+                data: { priority: 10, weight: 0, port: 5074, target: 'a.example.test' },
+              },
+            ],
+          }),
+        ];
+      if (q.type === 'A' && q.name.toLowerCase() === 'a.example.test')
+        return [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '127.0.0.94' }] })];
       return [reply(q, { authorities: [soa('example.test', 60, 60)] })];
     });
   });
@@ -33,7 +46,15 @@ describe('last good plans in Redis', { skip: skipUnlessRedis() }, () => {
   });
 
   function instance(prefix: string): { locator: SipLocator; link: StoreLink } {
-    const locator = createLocator({ nameservers: [dns.nameserver], transports: ['udp'], family: 'ipv4', timeoutMs: 200, tries: 1, dns0x20: false, staleSeconds: 600 });
+    const locator = createLocator({
+      nameservers: [dns.nameserver],
+      transports: ['udp'],
+      family: 'ipv4',
+      timeoutMs: 200,
+      tries: 1,
+      dns0x20: false,
+      staleSeconds: 600,
+    });
     const link = linkStore(locator, createRedisStore({ url: redis.url, prefix }));
     const i = { locator, link };
     open.push(i);
@@ -58,11 +79,19 @@ describe('last good plans in Redis', { skip: skipUnlessRedis() }, () => {
     assert.equal(b.locator.savedPlans().length, 1, 'the catch-up read the plan');
     const during = await b.locator.locate('sip:pbx.example.test');
     assert.equal(during.stale, true);
-    assert.deepEqual(during.targets.map((t) => [t.address, t.port]), [['127.0.0.94', 5074]]);
+    assert.deepEqual(
+      during.targets.map((t) => [t.address, t.port]),
+      [['127.0.0.94', 5074]],
+    );
   });
 
   test('an invalid plan key is counted and skipped, not applied', async () => {
-    assert.equal(await redis.command(`SET plans2:plan:sip:x.example.test '{"destination":"sip:x.example.test","entries":"nope"}' PX 60000`), '+OK\r\n');
+    assert.equal(
+      await redis.command(
+        `SET plans2:plan:sip:x.example.test '{"destination":"sip:x.example.test","entries":"nope"}' PX 60000`,
+      ),
+      '+OK\r\n',
+    );
     assert.equal(await redis.command('SET plans2:plan:sip:y.example.test not-json PX 60000'), '+OK\r\n');
     const c = instance('plans2');
     await until(() => c.link.status().state === 'up', 'C up');

@@ -14,7 +14,8 @@ import { closeAll } from './close-all';
 import { freePort } from '../servers/ports';
 
 const URI = 'sip:example.test;transport=udp';
-const key = (t: { transport: string; address: string; port: number }): string => `${t.transport} ${t.address}:${t.port}`;
+const key = (t: { transport: string; address: string; port: number }): string =>
+  `${t.transport} ${t.address}:${t.port}`;
 
 interface Instance {
   locator: SipLocator;
@@ -40,7 +41,13 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
   });
 
   function instance(prefix: string, seed: number, greylistSeconds = 60): Instance {
-    const locator = createLocator({ nameservers: [dns.nameserver], family: 'ipv4', sticky: true, random: seeded(seed), greylistSeconds });
+    const locator = createLocator({
+      nameservers: [dns.nameserver],
+      family: 'ipv4',
+      sticky: true,
+      random: seeded(seed),
+      greylistSeconds,
+    });
     const applied: Instance['applied'] = [];
     const apply = locator.apply.bind(locator);
     locator.apply = (change: StateChange): void => {
@@ -75,7 +82,7 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
     const first = await a.locator.locate(URI);
     assert.equal(first.sticky, true);
     const pinned = first.targets[0]!;
-    await until(() => b.locator.state().pins.some((p) => key(p.target) === key(pinned)), 'B learns A\'s pin');
+    await until(() => b.locator.state().pins.some((p) => key(p.target) === key(pinned)), "B learns A's pin");
     for (let i = 0; i < 20; i++) {
       const r = await b.locator.locate(URI);
       assert.deepEqual([key(r.targets[0]!), r.sticky], [key(pinned), true], `message ${i} on B`);
@@ -89,15 +96,23 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
       const dest = `sip:d${i}.example.test:5060;udp`;
       const t0 = performance.now();
       a.locator.markSucceeded(pinned, dest);
-      await until(() => b.applied.some((x) => x.change.op === 'pin' && x.change.pin.destination === dest), `pin ${i} reaches B`);
+      await until(
+        () => b.applied.some((x) => x.change.op === 'pin' && x.change.pin.destination === dest),
+        `pin ${i} reaches B`,
+      );
       delays.push(b.applied.find((x) => x.change.op === 'pin' && x.change.pin.destination === dest)!.at - t0);
     }
     delays.sort((x, y) => x - y);
     const p = (q: number): number => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))]!;
-    t.diagnostic(`propagation A -> Redis -> B over 200 pins: p50 ${p(0.5).toFixed(2)} ms, p99 ${p(0.99).toFixed(2)} ms, max ${delays[delays.length - 1]!.toFixed(2)} ms`);
+    t.diagnostic(
+      `propagation A -> Redis -> B over 200 pins: p50 ${p(0.5).toFixed(2)} ms, p99 ${p(0.99).toFixed(2)} ms, max ${delays[delays.length - 1]!.toFixed(2)} ms`,
+    );
     assert.equal(b.locator.state().pins.length, 201);
     // Each pin reached B as its own remote change (pushed, not found by a later catch-up): a count, not a time window.
-    assert.equal(b.applied.filter((x) => x.change.op === 'pin' && x.change.pin.destination.startsWith('sip:d')).length, 200);
+    assert.equal(
+      b.applied.filter((x) => x.change.op === 'pin' && x.change.pin.destination.startsWith('sip:d')).length,
+      200,
+    );
   });
 
   test('conflicting pins: the first writer wins, and both instances end on it', async () => {
@@ -116,7 +131,7 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
       return !!pa && !!pb && key(pa.target) === key(pb.target);
     }, 'A and B agree on one pin');
     const winner = key((JSON.parse(await redisGet(`${prefix}:pin:${dest}`)) as { target: Target }).target);
-    assert.equal(winner, key(tA), 'A wrote first, so A\'s pin stands');
+    assert.equal(winner, key(tA), "A wrote first, so A's pin stands");
     assert.equal(key(b.locator.state().pins.find((p) => p.destination === dest)!.target), key(tA));
   });
 
@@ -125,13 +140,19 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
     const r = await a.locator.locate(URI);
     const pinned = r.targets[0]!;
     await until(() => b.locator.state().pins.some((p) => key(p.target) === key(pinned)), 'B has the pin');
-    const next = a.locator.failover({ destination: r.destination, targets: r.targets, tried: [pinned] }, { reason: 'timeout' })!;
+    const next = a.locator.failover(
+      { destination: r.destination, targets: r.targets, tried: [pinned] },
+      { reason: 'timeout' },
+    )!;
     assert.notEqual(key(next), key(pinned));
-    await until(() => b.locator.state().pins.some((p) => key(p.target) === key(next)), 'B moves to A\'s new pin');
+    await until(() => b.locator.state().pins.some((p) => key(p.target) === key(next)), "B moves to A's new pin");
     const onB = await b.locator.locate(URI);
     assert.equal(key(onB.targets[0]!), key(next));
     assert.equal(onB.sticky, true);
-    assert.deepEqual(onB.targets.filter((t) => t.mark).map((t) => `${key(t)} ${t.mark}`), [`${key(pinned)} grey`]);
+    assert.deepEqual(
+      onB.targets.filter((t) => t.mark).map((t) => `${key(t)} ${t.mark}`),
+      [`${key(pinned)} grey`],
+    );
     assert.deepEqual(b.locator.state().marks.map(key), [key(pinned)]);
   });
 
@@ -139,10 +160,18 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
     const [a, b, prefix] = await pair(5, 6);
     const r = await a.locator.locate(URI);
     a.locator.markFailed(r.targets[1]!, { reason: '503', retryAfter: 300 });
-    await until(() => b.locator.state().marks.length === 1 && b.locator.state().pins.length === 1, 'B has mark and pin');
+    await until(
+      () => b.locator.state().marks.length === 1 && b.locator.state().pins.length === 1,
+      'B has mark and pin',
+    );
     a.locator.resetState();
     await until(() => b.locator.state().marks.length === 0 && b.locator.state().pins.length === 0, 'B is cleared');
-    assert.equal(await redis.command(`EVAL "return #redis.call('KEYS', ARGV[1]) + #redis.call('KEYS', ARGV[2])" 0 ${prefix}:mark:* ${prefix}:pin:*`), ':0\r\n');
+    assert.equal(
+      await redis.command(
+        `EVAL "return #redis.call('KEYS', ARGV[1]) + #redis.call('KEYS', ARGV[2])" 0 ${prefix}:mark:* ${prefix}:pin:*`,
+      ),
+      ':0\r\n',
+    );
     // A reset is about failover state: the last good plan (DNS data, like the DNS cache) stays.
     assert.equal(await redis.command(`EVAL "return #redis.call('KEYS', ARGV[1])" 0 ${prefix}:plan:*`), ':1\r\n');
   });
@@ -156,17 +185,30 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
     a.locator.markFailed(t1, { reason: '503', retryAfter: 120 });
     b.locator.markFailed(t1, { reason: 'timeout' });
     a.locator.markFailed(t2, { reason: 'transport' });
-    await until(() => b.applied.some((x) => x.change.op === 'mark' && key(x.change.mark) === key(t2)), 'B sees the grey mark');
-    const stored = JSON.parse(await redisGet(`${prefix}:mark:${t1.transport}|${t1.address}|${t1.port}`)) as { mark: string };
+    await until(
+      () => b.applied.some((x) => x.change.op === 'mark' && key(x.change.mark) === key(t2)),
+      'B sees the grey mark',
+    );
+    const stored = JSON.parse(await redisGet(`${prefix}:mark:${t1.transport}|${t1.address}|${t1.port}`)) as {
+      mark: string;
+    };
     assert.equal(stored.mark, 'black', 'the grey mark from B did not replace the black one');
-    await until(() => b.applied.some((x) => x.change.op === 'expired' && x.change.mark && key(x.change.mark) === key(t2)), 'Redis announces the 1 s grey mark expired');
-    assert.deepEqual(b.locator.state().marks.map((m) => `${key(m)} ${m.mark}`), [`${key(t1)} black`]);
+    await until(
+      () => b.applied.some((x) => x.change.op === 'expired' && x.change.mark && key(x.change.mark) === key(t2)),
+      'Redis announces the 1 s grey mark expired',
+    );
+    assert.deepEqual(
+      b.locator.state().marks.map((m) => `${key(m)} ${m.mark}`),
+      [`${key(t1)} black`],
+    );
   });
 
   test('invalid records and messages in Redis are counted and ignored', async () => {
     const [a, b, prefix] = await pair(9, 10);
     await redis.command(`SET ${prefix}:pin:junk "{not json"`);
-    await redis.command(`PUBLISH ${prefix}:changes "{\\"from\\":\\"x\\",\\"change\\":{\\"op\\":\\"pin\\",\\"pin\\":{\\"destination\\":\\"d\\",\\"target\\":{\\"transport\\":\\"udp\\",\\"address\\":\\"not-an-ip\\",\\"port\\":5060}}}}"`);
+    await redis.command(
+      `PUBLISH ${prefix}:changes "{\\"from\\":\\"x\\",\\"change\\":{\\"op\\":\\"pin\\",\\"pin\\":{\\"destination\\":\\"d\\",\\"target\\":{\\"transport\\":\\"udp\\",\\"address\\":\\"not-an-ip\\",\\"port\\":5060}}}}"`,
+    );
     await until(() => a.link.status().invalid >= 1 && b.link.status().invalid >= 1, 'both count the bad message');
     a.locator.resetState();
     await until(() => a.link.status().state === 'up', 'still up');
@@ -182,7 +224,10 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
     const r = await a.locator.locate(URI);
     await until(() => b.locator.state().pins.length === 1, 'B has the pin');
     await redis.kill();
-    await until(() => a.link.status().state === 'down' && b.link.status().state === 'down', 'both report the store down');
+    await until(
+      () => a.link.status().state === 'down' && b.link.status().state === 'down',
+      'both report the store down',
+    );
     assert.equal(a.link.status().error?.code, 'ESTOREDOWN');
     // Work goes on: every locate answers, failover works, from memory.
     let answered = 0;
@@ -192,17 +237,38 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
     }
     assert.equal(answered, 50);
     const pinned = r.targets[0]!;
-    const next = a.locator.failover({ destination: r.destination, targets: r.targets, tried: [pinned] }, { reason: 'transport' })!;
+    const next = a.locator.failover(
+      { destination: r.destination, targets: r.targets, tried: [pinned] },
+      { reason: 'transport' },
+    )!;
     assert.equal(key(b.locator.state().pins[0]!.target), key(pinned), 'B cannot know yet');
     await redis.restart();
     await until(() => a.link.status().state === 'up' && b.link.status().state === 'up', 'both reconnect');
     await until(() => {
       const sa = a.locator.state();
       const sb = b.locator.state();
-      return sa.pins.length === 1 && sb.pins.length === 1 && key(sa.pins[0]!.target) === key(sb.pins[0]!.target)
-        && sa.marks.map(key).join() === sb.marks.map(key).join();
+      return (
+        sa.pins.length === 1 &&
+        sb.pins.length === 1 &&
+        key(sa.pins[0]!.target) === key(sb.pins[0]!.target) &&
+        sa.marks.map(key).join() === sb.marks.map(key).join()
+      );
     }, 'A and B converge');
-    if (process.env.DEBUG_STORE) console.error(JSON.stringify({ pinned: key(pinned), next: key(next), a: a.locator.state(), b: b.locator.state(), aApplied: a.applied.map((x) => x.change), bApplied: b.applied.map((x) => x.change) }, null, 1));
+    if (process.env.DEBUG_STORE)
+      console.error(
+        JSON.stringify(
+          {
+            pinned: key(pinned),
+            next: key(next),
+            a: a.locator.state(),
+            b: b.locator.state(),
+            aApplied: a.applied.map((x) => x.change),
+            bApplied: b.applied.map((x) => x.change),
+          },
+          null,
+          1,
+        ),
+      );
     assert.equal(key(b.locator.state().pins[0]!.target), key(next), 'B moved to the server A failed over to');
     assert.deepEqual(b.locator.state().marks.map(key), [key(pinned)]);
     const stored = JSON.parse(await redisGet(`${prefix}:pin:${r.destination}`)) as { target: Target };
@@ -222,7 +288,11 @@ describe('Redis state store (real redis-server)', { skip: skipUnless('bind') || 
       try {
         await until(() => link.status().state === 'up', 'the link comes up');
         const pin = await late.command(`GET "late:pin:${r.destination}"`);
-        assert.match(pin, new RegExp(r.targets[0]!.address.replace(/\./g, '\\.')), 'the pin made while Redis was away is in Redis');
+        assert.match(
+          pin,
+          new RegExp(r.targets[0]!.address.replace(/\./g, '\\.')),
+          'the pin made while Redis was away is in Redis',
+        );
         const mark = await late.command(`GET "late:mark:udp|${r.targets[2]!.address}|${r.targets[2]!.port}"`);
         assert.match(mark, /"mark":"black"/, 'and so is the mark');
       } finally {

@@ -14,7 +14,9 @@ import { flatten, nsdWithProxy } from './harness';
 import { startFakeDns, reply, type FakeDnsServer } from '../servers/fake-dns';
 
 /** An injected OS resolver: answers from a table and records each call. */
-function fakeLookup(table: Record<string, Array<{ address: string; family: number }>>): SystemLookup & { calls: string[] } {
+function fakeLookup(
+  table: Record<string, Array<{ address: string; family: number }>>,
+): SystemLookup & { calls: string[] } {
   const calls: string[] = [];
   const fn = async (host: string, family: 0 | 4 | 6): Promise<Array<{ address: string; family: number }>> => {
     calls.push(`${host}/${family}`);
@@ -33,16 +35,27 @@ describe('addressLookup against NSD serving example.test', { skip: skipUnless('n
     createTestLocator({ nameservers: [served.proxy.nameserver], transports: ['udp'], system: { lookup }, ...o });
 
   test('dns-then-system (default): NXDOMAIN for the host, the OS answers; source system, TTL systemTtl (30 s)', async () => {
-    const lookup = fakeLookup({ 'lab.example.test': [{ address: '192.0.2.5', family: 4 }, { address: '2001:db8::5', family: 6 }] });
+    const lookup = fakeLookup({
+      'lab.example.test': [
+        { address: '192.0.2.5', family: 4 },
+        { address: '2001:db8::5', family: 6 },
+      ],
+    });
     let now = 1_000_000;
     const l = locator(lookup, { clock: { now: () => now } });
     try {
       const r = await l.locate('sip:lab.example.test', { trace: true });
-      assert.deepEqual(r.targets.map((t) => `${t.transport} ${t.address}:${t.port} ${t.source} ${t.ttl}`), ['udp 192.0.2.5:5060 system 30', 'udp 2001:db8::5:5060 system 30']);
+      assert.deepEqual(
+        r.targets.map((t) => `${t.transport} ${t.address}:${t.port} ${t.source} ${t.ttl}`),
+        ['udp 192.0.2.5:5060 system 30', 'udp 2001:db8::5:5060 system 30'],
+      );
       assert.deepEqual(lookup.calls, ['lab.example.test/0']);
       const [node] = systemNodes(r.trace);
       assert.equal(node?.name, 'lab.example.test');
-      assert.deepEqual(node?.records?.map((x) => `${x.type} ${x.data as string} ${x.ttl}`), ['A 192.0.2.5 30', 'AAAA 2001:db8::5 30']);
+      assert.deepEqual(
+        node?.records?.map((x) => `${x.type} ${x.data as string} ${x.ttl}`),
+        ['A 192.0.2.5 30', 'AAAA 2001:db8::5 30'],
+      );
       await l.locate('sip:lab.example.test'); // a traced locate (Try it) leaves the plan cache alone; a real one fills it
       now += 29_000;
       assert.ok(l.locateCached('sip:lab.example.test'), 'the plan is reused within systemTtl');
@@ -60,8 +73,14 @@ describe('addressLookup against NSD serving example.test', { skip: skipUnless('n
     } finally {
       l.close();
     }
-    assert.throws(() => locator(fakeLookup({}), { systemTtl: -1 }), (err: unknown) => err instanceof SipLocateError && err.code === 'EINVALIDOPTION');
-    assert.throws(() => locator(fakeLookup({}), { addressLookup: 'mdns' as 'dns' }), (err: unknown) => err instanceof SipLocateError && err.code === 'EINVALIDOPTION');
+    assert.throws(
+      () => locator(fakeLookup({}), { systemTtl: -1 }),
+      (err: unknown) => err instanceof SipLocateError && err.code === 'EINVALIDOPTION',
+    );
+    assert.throws(
+      () => locator(fakeLookup({}), { addressLookup: 'mdns' as 'dns' }),
+      (err: unknown) => err instanceof SipLocateError && err.code === 'EINVALIDOPTION',
+    );
   });
 
   test('dns-then-system does not ask the OS when DNS has addresses', async () => {
@@ -80,7 +99,10 @@ describe('addressLookup against NSD serving example.test', { skip: skipUnless('n
     const lookup = fakeLookup({ 'lab.example.test': [{ address: '192.0.2.5', family: 4 }] });
     const l = locator(lookup, { addressLookup: 'dns' });
     try {
-      await assert.rejects(l.locate('sip:lab.example.test'), (err: unknown) => err instanceof SipLocateError && err.code === 'ENOTFOUND');
+      await assert.rejects(
+        l.locate('sip:lab.example.test'),
+        (err: unknown) => err instanceof SipLocateError && err.code === 'ENOTFOUND',
+      );
       assert.deepEqual(lookup.calls, []);
     } finally {
       l.close();
@@ -89,20 +111,33 @@ describe('addressLookup against NSD serving example.test', { skip: skipUnless('n
 
   test("addressLookup 'system': NAPTR and SRV from DNS, every address from the OS, no A/AAAA question sent", async () => {
     served.proxy.reset();
-    const lookup = fakeLookup({ 'sip1.example.test': [{ address: '192.0.2.1', family: 4 }], 'sip2.example.test': [{ address: '192.0.2.2', family: 4 }], 'sip3.example.test': [] });
+    const lookup = fakeLookup({
+      'sip1.example.test': [{ address: '192.0.2.1', family: 4 }],
+      'sip2.example.test': [{ address: '192.0.2.2', family: 4 }],
+      'sip3.example.test': [],
+    });
     const l = locator(lookup, { addressLookup: 'system', family: 'ipv4' });
     try {
       const r = await l.locate('sip:example.test');
-      assert.deepEqual(r.targets.map((t) => `${t.address}:${t.port} ${t.source}`).sort(), ['192.0.2.1:5070 system', '192.0.2.2:5071 system']);
+      assert.deepEqual(r.targets.map((t) => `${t.address}:${t.port} ${t.source}`).sort(), [
+        '192.0.2.1:5070 system',
+        '192.0.2.2:5071 system',
+      ]);
       assert.deepEqual(lookup.calls.sort(), ['sip1.example.test/4', 'sip2.example.test/4', 'sip3.example.test/4']);
-      assert.ok(served.proxy.questions.every((q) => /^(NAPTR|SRV) /.test(q)), served.proxy.questions.join(', '));
+      assert.ok(
+        served.proxy.questions.every((q) => /^(NAPTR|SRV) /.test(q)),
+        served.proxy.questions.join(', '),
+      );
     } finally {
       l.close();
     }
   });
 
   test('OS look-ups count against maxQueriesPerLocate', async () => {
-    const lookup = fakeLookup({ 'sip1.example.test': [{ address: '192.0.2.1', family: 4 }], 'sip2.example.test': [{ address: '192.0.2.2', family: 4 }] });
+    const lookup = fakeLookup({
+      'sip1.example.test': [{ address: '192.0.2.1', family: 4 }],
+      'sip2.example.test': [{ address: '192.0.2.2', family: 4 }],
+    });
     // NAPTR and SRV _sip._udp.example.test use 2 of the 3 questions; one OS look-up is left.
     const l = locator(lookup, { addressLookup: 'system', family: 'ipv4', maxQueriesPerLocate: 3 });
     try {
@@ -115,10 +150,18 @@ describe('addressLookup against NSD serving example.test', { skip: skipUnless('n
   });
 
   test('the OS answer is checked: junk and scoped addresses are dropped, the family policy applies', async () => {
-    const lookup: SystemLookup = async () => [{ address: 'not-an-ip', family: 4 }, { address: 'fe80::1%eth0', family: 6 }, { address: '192.0.2.8', family: 4 }, { address: '2001:db8::8', family: 6 }];
+    const lookup: SystemLookup = async () => [
+      { address: 'not-an-ip', family: 4 },
+      { address: 'fe80::1%eth0', family: 6 },
+      { address: '192.0.2.8', family: 4 },
+      { address: '2001:db8::8', family: 6 },
+    ];
     const l = locator(lookup, { family: 'ipv6' });
     try {
-      assert.deepEqual((await l.locate('sip:lab.example.test')).targets.map((t) => t.address), ['2001:db8::8']);
+      assert.deepEqual(
+        (await l.locate('sip:lab.example.test')).targets.map((t) => t.address),
+        ['2001:db8::8'],
+      );
     } finally {
       l.close();
     }
@@ -140,12 +183,22 @@ describe('no nameserver known', () => {
     try {
       assert.equal(l.dns, undefined);
       const r = await l.locate('sip:pbx');
-      assert.deepEqual(r.targets.map((t) => `${t.transport} ${t.address}:${t.port} ${t.source}`), ['udp 192.0.2.30:5060 system']);
-      assert.deepEqual(lookup.calls, ['pbx.example.invalid/0', 'pbx/0'], 'the search list applies to the OS look-up too');
+      assert.deepEqual(
+        r.targets.map((t) => `${t.transport} ${t.address}:${t.port} ${t.source}`),
+        ['udp 192.0.2.30:5060 system'],
+      );
+      assert.deepEqual(
+        lookup.calls,
+        ['pbx.example.invalid/0', 'pbx/0'],
+        'the search list applies to the OS look-up too',
+      );
     } finally {
       l.close();
     }
-    assert.throws(() => createTestLocator({ system, addressLookup: 'dns' }), (err: unknown) => err instanceof SipLocateError && err.code === 'ENONAMESERVER');
+    assert.throws(
+      () => createTestLocator({ system, addressLookup: 'dns' }),
+      (err: unknown) => err instanceof SipLocateError && err.code === 'ENONAMESERVER',
+    );
   });
 });
 
@@ -158,9 +211,18 @@ describe('DNS failures are not handed to the OS', () => {
 
   test('SERVFAIL for A/AAAA: ESERVFAIL, the OS is not asked', async () => {
     const lookup = fakeLookup({ 'broken.test': [{ address: '192.0.2.40', family: 4 }] });
-    const l = createTestLocator({ nameservers: [fake.nameserver], transports: ['udp'], tries: 1, timeoutMs: 500, system: { lookup } });
+    const l = createTestLocator({
+      nameservers: [fake.nameserver],
+      transports: ['udp'],
+      tries: 1,
+      timeoutMs: 500,
+      system: { lookup },
+    });
     try {
-      await assert.rejects(l.locate('sip:broken.test'), (err: unknown) => err instanceof SipLocateError && err.code === 'ESERVFAIL');
+      await assert.rejects(
+        l.locate('sip:broken.test'),
+        (err: unknown) => err instanceof SipLocateError && err.code === 'ESERVFAIL',
+      );
       assert.deepEqual(lookup.calls, []);
     } finally {
       l.close();
@@ -194,11 +256,20 @@ describe('the real hosts file through dns.lookup', { skip: skipUnless('nsd') || 
     const l = createTestLocator({ nameservers: [server.nameserver], transports: ['udp'], family: 'ipv4' });
     try {
       const r = await l.locate(`sip:${name}`);
-      assert.deepEqual(r.targets.map((t) => `${t.address}:${t.port} ${t.source} ${t.host}`), [`127.0.77.77:5060 system ${name}`]);
+      assert.deepEqual(
+        r.targets.map((t) => `${t.address}:${t.port} ${t.source} ${t.host}`),
+        [`127.0.77.77:5060 system ${name}`],
+      );
     } finally {
       l.close();
       const now = readFileSync('/etc/hosts', 'utf8');
-      writeFileSync('/etc/hosts', now.split('\n').filter((x) => x !== line).join('\n'));
+      writeFileSync(
+        '/etc/hosts',
+        now
+          .split('\n')
+          .filter((x) => x !== line)
+          .join('\n'),
+      );
     }
     assert.ok(!readFileSync('/etc/hosts', 'utf8').includes(name), 'the line was removed');
   });

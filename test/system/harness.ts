@@ -22,7 +22,16 @@ export function notes(node: TraceNode | undefined): string[] {
 
 /** Zone text for `origin` with SOA, NS and ns1, followed by `lines`. */
 export function zoneText(origin: string, lines: string[]): string {
-  return [`$ORIGIN ${origin}.`, '$TTL 300', '@ IN SOA ns1 h 1 3600 600 86400 60', ' IN NS ns1', 'ns1 IN A 127.0.0.1', ...lines].join('\n') + '\n';
+  return (
+    [
+      `$ORIGIN ${origin}.`,
+      '$TTL 300',
+      '@ IN SOA ns1 h 1 3600 600 86400 60',
+      ' IN NS ns1',
+      'ns1 IN A 127.0.0.1',
+      ...lines,
+    ].join('\n') + '\n'
+  );
 }
 
 /** Running NSD and the proxy in front of it, valid inside the tests of the describe block. */

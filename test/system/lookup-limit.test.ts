@@ -5,7 +5,11 @@ import { limitLookups, MAX_LOOKUPS_IN_FLIGHT, MAX_LOOKUPS_WAITING } from '../../
 import type { LookupAddress } from '../../src/core/system/lookup';
 
 /** An OS resolver whose answers the test releases by hand. */
-function heldLookup(): { lookup: (host: string) => Promise<LookupAddress[]>; calls: string[]; release: (n: number) => void } {
+function heldLookup(): {
+  lookup: (host: string) => Promise<LookupAddress[]>;
+  calls: string[];
+  release: (n: number) => void;
+} {
   const calls: string[] = [];
   const held: Array<() => void> = [];
   return {
@@ -28,7 +32,10 @@ test(`at the bound: ${MAX_LOOKUPS_IN_FLIGHT} in flight, ${MAX_LOOKUPS_WAITING} w
   assert.equal(limited.inFlight(), MAX_LOOKUPS_IN_FLIGHT);
   assert.equal(limited.waiting(), MAX_LOOKUPS_WAITING);
   assert.equal(h.calls.length, MAX_LOOKUPS_IN_FLIGHT);
-  await assert.rejects(limited('one-too-many.example', 0), (err: unknown) => (err as { code?: string }).code === 'EOVERLOAD');
+  await assert.rejects(
+    limited('one-too-many.example', 0),
+    (err: unknown) => (err as { code?: string }).code === 'EOVERLOAD',
+  );
   for (let done = 0; done < total; done += MAX_LOOKUPS_IN_FLIGHT) {
     h.release(MAX_LOOKUPS_IN_FLIGHT);
     await new Promise((r) => setImmediate(r));
@@ -58,9 +65,13 @@ test('identical look-ups in flight are merged; a later one asks again', async ()
 });
 
 test('a lookup that throws synchronously is a rejected promise and frees its slot', async () => {
-  const limited = limitLookups(() => {
-    throw Object.assign(new Error('boom'), { code: 'EAI_FAIL' });
-  }, 1, 1);
+  const limited = limitLookups(
+    () => {
+      throw Object.assign(new Error('boom'), { code: 'EAI_FAIL' });
+    },
+    1,
+    1,
+  );
   await assert.rejects(limited('x.example', 0), /boom/);
   assert.equal(limited.inFlight(), 0);
 });

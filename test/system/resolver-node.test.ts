@@ -6,7 +6,13 @@ import { optionsFromConfig } from '../../src/nodes/resolver-config';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 
 test('optionsFromConfig maps the new settings; nodes saved before them get the defaults (undefined)', () => {
-  const o = optionsFromConfig({ id: 'r', addressLookup: 'system', systemTtl: '12', staticRecords: 'a.example. A 192.0.2.1', maxQueriesPerLocate: '20' });
+  const o = optionsFromConfig({
+    id: 'r',
+    addressLookup: 'system',
+    systemTtl: '12',
+    staticRecords: 'a.example. A 192.0.2.1',
+    maxQueriesPerLocate: '20',
+  });
   assert.equal(o.addressLookup, 'system');
   assert.equal(o.systemTtl, 12);
   assert.equal(o.staticRecords, 'a.example. A 192.0.2.1');
@@ -28,11 +34,26 @@ describe('sip-resolver settings in Node-RED', { skip: skipUnless('bind') }, () =
 
   test('static records answer before DNS; a budget too small fails with EBUDGET on output 2', async () => {
     const flow = (extra: Record<string, unknown>): Flow => [
-      { id: 'r1', type: 'sip-resolver', nameservers: server.nameserver, transports: 'udp', family: 'ipv4', addressLookup: 'dns', ...extra },
+      {
+        id: 'r1',
+        type: 'sip-resolver',
+        nameservers: server.nameserver,
+        transports: 'udp',
+        family: 'ipv4',
+        addressLookup: 'dns',
+        ...extra,
+      },
       { id: 'loc', type: 'sip-locate', resolver: 'r1', uri: 'payload', uriType: 'msg', wires: [['ok'], ['err']] },
-      { id: 'ok', type: 'helper' }, { id: 'err', type: 'helper' },
+      { id: 'ok', type: 'helper' },
+      { id: 'err', type: 'helper' },
     ];
-    await helper.load(NODES, flow({ staticRecords: '_sip._udp.lab.example.test. 60 IN SRV 0 0 5099 pbx.lab.example.test.\npbx.lab.example.test. IN A 192.0.2.99' }));
+    await helper.load(
+      NODES,
+      flow({
+        staticRecords:
+          '_sip._udp.lab.example.test. 60 IN SRV 0 0 5099 pbx.lab.example.test.\npbx.lab.example.test. IN A 192.0.2.99',
+      }),
+    );
     const ok = nextMessage(helper.getNode('ok'));
     helper.getNode('loc').receive({ payload: 'sip:lab.example.test' });
     const msg = await ok;

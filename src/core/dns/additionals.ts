@@ -14,7 +14,13 @@ export interface AdditionalVerdict {
  * answer names, and A/AAAA owners that an SRV (answer or accepted additional) names, at or below the question's
  * bailiwick. Everything else is rejected; with `enabled` false, all of it.
  */
-export function judgeAdditionals(qname: string, type: RecordType, reply: Reply, answer: readonly DnsRecord[], enabled: boolean): AdditionalVerdict {
+export function judgeAdditionals(
+  qname: string,
+  type: RecordType,
+  reply: Reply,
+  answer: readonly DnsRecord[],
+  enabled: boolean,
+): AdditionalVerdict {
   const extra = reply.additionals;
   const accepted = new Map<string, WireRecord[]>();
   if (extra.length === 0) return { accepted, rejected: 0 };

@@ -111,7 +111,14 @@ export class DnsCache {
     const old = this.map.get(key);
     if (old) {
       const o = old.entry;
-      if (o.expiresAt > this.now() && o.kind === 'positive' && o.trust === 'answer' && entry.kind === 'positive' && entry.trust === 'additional') return false;
+      if (
+        o.expiresAt > this.now() &&
+        o.kind === 'positive' &&
+        o.trust === 'answer' &&
+        entry.kind === 'positive' &&
+        entry.trust === 'additional'
+      )
+        return false;
       this.remove(key, old);
     }
     this.map.set(key, { entry, bytes });

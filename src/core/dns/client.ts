@@ -11,7 +11,16 @@ import { resolveNameservers, type Nameserver } from './nameservers';
 import { DNS_SWITCHES, dnsOption } from './options';
 import { OUTAGE_CODES } from './outage';
 import { Retrier } from './retries';
-import type { DnsAnswer, DnsClient, DnsClientOptions, DnsClientStats, DnsRecord, QueryEvent, QueryOptions, RecordType } from './types';
+import type {
+  DnsAnswer,
+  DnsClient,
+  DnsClientOptions,
+  DnsClientStats,
+  DnsRecord,
+  QueryEvent,
+  QueryOptions,
+  RecordType,
+} from './types';
 
 /** Creates a stub resolver; throws EINVALIDOPTION / EINVALIDNAMESERVER / ENONAMESERVER for bad options. */
 export function createDnsClient(options: DnsClientOptions = {}): DnsClient {
@@ -20,8 +29,21 @@ export function createDnsClient(options: DnsClientOptions = {}): DnsClient {
 
 function zeroStats(): DnsClientStats {
   return {
-    queries: 0, cacheHits: 0, merged: 0, udpAttempts: 0, tcpAttempts: 0, timeouts: 0,
-    mismatched: 0, spoofSuspected: 0, truncated: 0, malformed: 0, additionalAccepted: 0, additionalRejected: 0, staleAnswers: 0, inFlight: 0, queued: 0,
+    queries: 0,
+    cacheHits: 0,
+    merged: 0,
+    udpAttempts: 0,
+    tcpAttempts: 0,
+    timeouts: 0,
+    mismatched: 0,
+    spoofSuspected: 0,
+    truncated: 0,
+    malformed: 0,
+    additionalAccepted: 0,
+    additionalRejected: 0,
+    staleAnswers: 0,
+    inFlight: 0,
+    queued: 0,
   };
 }
 
@@ -78,12 +100,16 @@ class StubResolver implements DnsClient {
     const maxTimeoutMs = dnsOption('maxTimeoutMs', options.maxTimeoutMs);
     this.minTtl = dnsOption('minTtl', options.minTtl);
     this.maxTtl = dnsOption('maxTtl', options.maxTtl);
-    if (this.maxTtl < this.minTtl) throw new SipLocateError('EINVALIDOPTION', 'The option maxTtl must not be below minTtl.', { option: 'maxTtl' });
+    if (this.maxTtl < this.minTtl)
+      throw new SipLocateError('EINVALIDOPTION', 'The option maxTtl must not be below minTtl.', { option: 'maxTtl' });
     this.maxChain = dnsOption('maxCnameChain', options.maxCnameChain);
     const maxInFlight = dnsOption('maxInFlight', options.maxInFlight);
     this.limiter = new InFlightLimiter({
       maxInFlight,
-      maxPerDomain: options.maxInFlightPerDomain === undefined ? Math.max(1, Math.floor(maxInFlight / 4)) : dnsOption('maxInFlightPerDomain', options.maxInFlightPerDomain, maxInFlight),
+      maxPerDomain:
+        options.maxInFlightPerDomain === undefined
+          ? Math.max(1, Math.floor(maxInFlight / 4))
+          : dnsOption('maxInFlightPerDomain', options.maxInFlightPerDomain, maxInFlight),
       maxQueued: dnsOption('maxQueued', options.maxQueued),
       maxWaitMs: dnsOption('maxQueueWaitMs', options.maxQueueWaitMs),
     });
@@ -99,7 +125,17 @@ class StubResolver implements DnsClient {
     setMaxListeners(0, this.closer.signal);
     this.health = new NameserverHealth(servers, this.now, options.random, options.rotate ?? DNS_SWITCHES.rotate);
     this.retrier = new Retrier({
-      health: this.health, timeoutMs, maxTimeoutMs, tries, use0x20: options.dns0x20 ?? DNS_SWITCHES.dns0x20, hedge: options.hedge ?? DNS_SWITCHES.hedge, adaptive: options.adaptive ?? DNS_SWITCHES.adaptive, now: this.now, limiter: this.limiter, counters: this.counters, closed: this.closer.signal,
+      health: this.health,
+      timeoutMs,
+      maxTimeoutMs,
+      tries,
+      use0x20: options.dns0x20 ?? DNS_SWITCHES.dns0x20,
+      hedge: options.hedge ?? DNS_SWITCHES.hedge,
+      adaptive: options.adaptive ?? DNS_SWITCHES.adaptive,
+      now: this.now,
+      limiter: this.limiter,
+      counters: this.counters,
+      closed: this.closer.signal,
     });
   }
 
@@ -133,7 +169,9 @@ class StubResolver implements DnsClient {
     // Nobody else may cancel a refresh of stale data: it keeps running in the background.
     if (!signal || stale) flight.pinned = true;
     try {
-      const found = stale ? await this.raceStale(flight.promise, signal, qname, type) : await raceAbort(flight.promise, signal, qname, type);
+      const found = stale
+        ? await this.raceStale(flight.promise, signal, qname, type)
+        : await raceAbort(flight.promise, signal, qname, type);
       if (found === 'stale') {
         this.emit(qname, type, 'stale', started, { records: stale!.records });
         return this.staleAnswer<T>(stale!, qname, type);
@@ -158,7 +196,12 @@ class StubResolver implements DnsClient {
   }
 
   /** The network answer, or 'stale' when it takes longer than staleAnswerMs or fails for want of a working nameserver. */
-  private raceStale(network: Promise<Found>, signal: AbortSignal | undefined, qname: string, type: RecordType): Promise<Found | 'stale'> {
+  private raceStale(
+    network: Promise<Found>,
+    signal: AbortSignal | undefined,
+    qname: string,
+    type: RecordType,
+  ): Promise<Found | 'stale'> {
     const answered = network.catch((err: unknown) => {
       if (servesStale(err)) return 'stale' as const;
       throw err;
@@ -168,8 +211,14 @@ class StubResolver implements DnsClient {
       ms: this.staleAnswerMs,
       signal,
       ref: true,
-      timeout: () => (late = new SipLocateError('ETIMEOUT', `No answer for ${type} ${qname} within ${this.staleAnswerMs} ms: stale data is served.`, { name: qname, type })),
-      cancelled: () => new SipLocateError('ECANCELLED', `The query for ${type} ${qname} was cancelled.`, { name: qname, type }),
+      timeout: () =>
+        (late = new SipLocateError(
+          'ETIMEOUT',
+          `No answer for ${type} ${qname} within ${this.staleAnswerMs} ms: stale data is served.`,
+          { name: qname, type },
+        )),
+      cancelled: () =>
+        new SipLocateError('ECANCELLED', `The query for ${type} ${qname} was cancelled.`, { name: qname, type }),
     }).catch((err: unknown) => {
       if (err !== undefined && err === late) return 'stale' as const;
       throw err;
@@ -180,8 +229,15 @@ class StubResolver implements DnsClient {
   private staleAnswer<T extends RecordType>(entry: PositiveEntry, qname: string, type: T): DnsAnswer<T> {
     this.counters.staleAnswers++;
     return {
-      name: qname, type, canonicalName: entry.canonicalName, records: entry.records.map((r) => ({ ...r, ttl: STALE_TTL })) as DnsRecord<T>[],
-      ttl: STALE_TTL, fromCache: true, trust: entry.trust, nameserver: entry.nameserver, stale: true,
+      name: qname,
+      type,
+      canonicalName: entry.canonicalName,
+      records: entry.records.map((r) => ({ ...r, ttl: STALE_TTL })) as DnsRecord<T>[],
+      ttl: STALE_TTL,
+      fromCache: true,
+      trust: entry.trust,
+      nameserver: entry.nameserver,
+      stale: true,
     };
   }
 
@@ -194,7 +250,12 @@ class StubResolver implements DnsClient {
     }
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
-    const flight: Flight = { promise: this.resolve(qname, type, new Set([qname]), controller.signal, mayHedge), controller, holders: 0, pinned: false };
+    const flight: Flight = {
+      promise: this.resolve(qname, type, new Set([qname]), controller.signal, mayHedge),
+      controller,
+      holders: 0,
+      pinned: false,
+    };
     this.inflight.set(key, flight);
     const forget = (): void => {
       if (this.inflight.get(key) === flight) this.inflight.delete(key);
@@ -242,11 +303,20 @@ class StubResolver implements DnsClient {
     this.limiter.drain();
   }
 
-  private fromCache<T extends RecordType>(key: string, qname: string, type: T): DnsAnswer<T> | SipLocateError | undefined {
+  private fromCache<T extends RecordType>(
+    key: string,
+    qname: string,
+    type: T,
+  ): DnsAnswer<T> | SipLocateError | undefined {
     const entry = this.cache.get(key);
     if (entry === undefined) return undefined;
     if (entry.kind === 'negative') {
-      return new SipLocateError(entry.code, entry.message, { name: qname, type, nameserver: entry.nameserver, cached: true });
+      return new SipLocateError(entry.code, entry.message, {
+        name: qname,
+        type,
+        nameserver: entry.nameserver,
+        cached: true,
+      });
     }
     return {
       name: qname,
@@ -260,7 +330,13 @@ class StubResolver implements DnsClient {
     };
   }
 
-  private emit(name: string, type: RecordType, outcome: QueryEvent['outcome'], started: number, extra: Partial<QueryEvent>): void {
+  private emit(
+    name: string,
+    type: RecordType,
+    outcome: QueryEvent['outcome'],
+    started: number,
+    extra: Partial<QueryEvent>,
+  ): void {
     if (!this.onEvent) return;
     try {
       this.onEvent({ name, type, outcome, ms: performance.now() - started, ...extra });
@@ -281,7 +357,13 @@ class StubResolver implements DnsClient {
   }
 
   /** Network resolution of one question, following CNAMEs by re-query when the reply stops short. */
-  private async resolve(qname: string, type: RecordType, seen: Set<string>, signal: AbortSignal, mayHedge?: () => boolean): Promise<Found> {
+  private async resolve(
+    qname: string,
+    type: RecordType,
+    seen: Set<string>,
+    signal: AbortSignal,
+    mayHedge?: () => boolean,
+  ): Promise<Found> {
     const { reply, ns } = await this.retrier.exchange(qname, type, signal, mayHedge);
     if (reply.rcode === 'NXDOMAIN') {
       throw this.negative(qname, type, 'ENOTFOUND', `${qname} does not exist (NXDOMAIN from ${ns.label}).`, reply, ns);
@@ -302,7 +384,11 @@ class StubResolver implements DnsClient {
       if (!cname) break;
       const next = cname.data as string;
       if (seen.has(next) || seen.size > this.maxChain) {
-        throw new SipLocateError('ECNAMELOOP', `The CNAME chain for ${qname} loops or is longer than ${this.maxChain} (at ${next}).`, { name: qname, type, nameserver: ns.label });
+        throw new SipLocateError(
+          'ECNAMELOOP',
+          `The CNAME chain for ${qname} loops or is longer than ${this.maxChain} (at ${next}).`,
+          { name: qname, type, nameserver: ns.label },
+        );
       }
       seen.add(next);
       chainTtl = Math.min(chainTtl, cname.ttl);
@@ -319,18 +405,35 @@ class StubResolver implements DnsClient {
 
   private storeFound(qname: string, type: RecordType, found: Found): void {
     const entry: CacheEntry = {
-      kind: 'positive', name: qname, type, canonicalName: found.canonicalName, records: found.records,
-      trust: 'answer', nameserver: found.nameserver, expiresAt: this.now() + found.ttl * 1000,
+      kind: 'positive',
+      name: qname,
+      type,
+      canonicalName: found.canonicalName,
+      records: found.records,
+      trust: 'answer',
+      nameserver: found.nameserver,
+      expiresAt: this.now() + found.ttl * 1000,
     };
     this.store(cacheKey(qname, type), entry, found.ttl);
   }
 
   /** Builds (and caches per RFC 2308) a negative answer. */
-  private negative(qname: string, type: RecordType, code: 'ENOTFOUND' | 'ENODATA', message: string, reply: Reply, ns: Nameserver): SipLocateError {
+  private negative(
+    qname: string,
+    type: RecordType,
+    code: 'ENOTFOUND' | 'ENODATA',
+    message: string,
+    reply: Reply,
+    ns: Nameserver,
+  ): SipLocateError {
     const soa = reply.authorities.find((r) => r.type === 'SOA');
     if (soa && soa.type === 'SOA') {
       const ttl = Math.min(this.maxTtl, soa.ttl, soa.data.minimum);
-      this.store(cacheKey(qname, type), { kind: 'negative', code, message, nameserver: ns.label, expiresAt: this.now() + ttl * 1000 }, ttl);
+      this.store(
+        cacheKey(qname, type),
+        { kind: 'negative', code, message, nameserver: ns.label, expiresAt: this.now() + ttl * 1000 },
+        ttl,
+      );
     }
     return new SipLocateError(code, message, { name: qname, type, nameserver: ns.label });
   }
@@ -343,10 +446,20 @@ class StubResolver implements DnsClient {
       const records = dedupe(list);
       const ttl = this.clampTtl(Math.min(...records.map((r) => r.ttl)));
       const first = records[0]!;
-      const stored = this.store(key, {
-        kind: 'positive', name: first.name, type: first.type, canonicalName: first.name, records,
-        trust: 'additional', nameserver: ns.label, expiresAt: this.now() + ttl * 1000,
-      }, ttl);
+      const stored = this.store(
+        key,
+        {
+          kind: 'positive',
+          name: first.name,
+          type: first.type,
+          canonicalName: first.name,
+          records,
+          trust: 'additional',
+          nameserver: ns.label,
+          expiresAt: this.now() + ttl * 1000,
+        },
+        ttl,
+      );
       if (stored) this.counters.additionalAccepted += records.length;
       else this.counters.additionalRejected += records.length;
     }
@@ -367,8 +480,14 @@ function dedupe(records: WireRecord[]): DnsRecord[] {
 }
 
 /** Lets one caller stop waiting for a shared query without cancelling it for the others. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, qname: string, type: RecordType): Promise<T> {
+function raceAbort<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  qname: string,
+  type: RecordType,
+): Promise<T> {
   if (!signal) return promise;
-  const cancelled = (): SipLocateError => new SipLocateError('ECANCELLED', `The query for ${type} ${qname} was cancelled.`, { name: qname, type });
+  const cancelled = (): SipLocateError =>
+    new SipLocateError('ECANCELLED', `The query for ${type} ${qname} was cancelled.`, { name: qname, type });
   return withDeadline(() => promise, { ms: Number.POSITIVE_INFINITY, signal, timeout: cancelled, cancelled });
 }

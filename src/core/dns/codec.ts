@@ -4,7 +4,9 @@ import { normaliseName } from './names';
 import type { NaptrData, RecordType, SrvData } from './types';
 
 /** dns-packet's single-record codec (typed here: @types/dns-packet does not declare it). */
-const recordCodec = (dnsPacket as unknown as { answer: { decode: ((buf: Buffer, offset: number) => unknown) & { bytes: number } } }).answer;
+const recordCodec = (
+  dnsPacket as unknown as { answer: { decode: ((buf: Buffer, offset: number) => unknown) & { bytes: number } } }
+).answer;
 
 /** EDNS0 UDP payload size we advertise (the DNS flag day 2020 value). */
 export const EDNS_PAYLOAD = 1232;
@@ -40,7 +42,20 @@ export function encodeQuery(id: number, wireName: string, type: RecordType, edns
     id,
     flags: dnsPacket.RECURSION_DESIRED,
     questions: [{ type, name: wireName, class: 'IN' }],
-    additionals: edns ? [{ type: 'OPT', name: '.', udpPayloadSize: EDNS_PAYLOAD, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }] : [],
+    additionals: edns
+      ? [
+          {
+            type: 'OPT',
+            name: '.',
+            udpPayloadSize: EDNS_PAYLOAD,
+            extendedRcode: 0,
+            ednsVersion: 0,
+            flags: 0,
+            flag_do: false,
+            options: [],
+          },
+        ]
+      : [],
   });
 }
 
@@ -66,15 +81,34 @@ function toRecord(raw: dnsPacket.Answer): WireRecord {
       return { name, type: 'CNAME', ttl, data: normaliseName(String(data)) };
     case 'SRV': {
       const d = data as dnsPacket.SrvData;
-      return { name, type: 'SRV', ttl, data: { priority: d.priority ?? 0, weight: d.weight ?? 0, port: d.port, target: normaliseName(d.target) } };
+      return {
+        name,
+        type: 'SRV',
+        ttl,
+        data: { priority: d.priority ?? 0, weight: d.weight ?? 0, port: d.port, target: normaliseName(d.target) },
+      };
     }
     case 'NAPTR': {
-      const d = data as { order: number; preference: number; flags: string; services: string; regexp: string; replacement: string };
+      const d = data as {
+        order: number;
+        preference: number;
+        flags: string;
+        services: string;
+        regexp: string;
+        replacement: string;
+      };
       return {
         name,
         type: 'NAPTR',
         ttl,
-        data: { order: d.order, preference: d.preference, flags: String(d.flags), services: String(d.services), regexp: String(d.regexp), replacement: normaliseName(String(d.replacement)) },
+        data: {
+          order: d.order,
+          preference: d.preference,
+          flags: String(d.flags),
+          services: String(d.services),
+          regexp: String(d.regexp),
+          replacement: normaliseName(String(d.replacement)),
+        },
       };
     }
     case 'SOA':

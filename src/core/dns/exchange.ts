@@ -35,7 +35,11 @@ export interface ExchangeCounters {
 }
 
 /** Whether a decoded reply answers the request: 'ok', 'case' (same question, other case) or 'mismatch'. */
-export function matchReply(reply: Reply, req: Pick<ExchangeRequest, 'id' | 'wireName' | 'type'>, caseSensitive: boolean): 'ok' | 'case' | 'mismatch' {
+export function matchReply(
+  reply: Reply,
+  req: Pick<ExchangeRequest, 'id' | 'wireName' | 'type'>,
+  caseSensitive: boolean,
+): 'ok' | 'case' | 'mismatch' {
   if (!reply.isResponse || reply.opcode !== 'QUERY' || reply.id !== req.id) return 'mismatch';
   const q = reply.question;
   if (q.type !== req.type || q.klass !== 'IN') return 'mismatch';
@@ -49,7 +53,10 @@ export function matchReply(reply: Reply, req: Pick<ExchangeRequest, 'id' | 'wire
  * Runs one exchange under its timeout and the caller's signal (core/deadline.ts): the work's signal aborts when
  * either ends it first, and the outcome is then 'timeout' or 'aborted'. The timer and listener go when it settles.
  */
-export function underDeadline(req: ExchangeRequest, work: (signal: AbortSignal) => Promise<ExchangeOutcome>): Promise<ExchangeOutcome> {
+export function underDeadline(
+  req: ExchangeRequest,
+  work: (signal: AbortSignal) => Promise<ExchangeOutcome>,
+): Promise<ExchangeOutcome> {
   const d = { name: req.wireName, type: req.type, nameserver: req.ns.label };
   return withDeadline(work, {
     ms: req.timeoutMs,
@@ -57,5 +64,9 @@ export function underDeadline(req: ExchangeRequest, work: (signal: AbortSignal) 
     ref: true,
     timeout: () => new SipLocateError('ETIMEOUT', `No answer from ${req.ns.label} within ${req.timeoutMs} ms.`, d),
     cancelled: () => new SipLocateError('ECANCELLED', `Nobody waits for ${req.type} ${req.wireName} any more.`, d),
-  }).catch((err: unknown): ExchangeOutcome => (err instanceof SipLocateError && err.code === 'ETIMEOUT' ? { kind: 'timeout', caseMismatches: 0 } : { kind: 'aborted' }));
+  }).catch((err: unknown): ExchangeOutcome =>
+    err instanceof SipLocateError && err.code === 'ETIMEOUT'
+      ? { kind: 'timeout', caseMismatches: 0 }
+      : { kind: 'aborted' },
+  );
 }

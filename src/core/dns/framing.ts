@@ -50,7 +50,8 @@ function walkName(buf: Buffer, offset: number, strict: boolean): number {
     if (strict) {
       for (let i = pos + 1; i <= pos + len; i++) {
         const c = buf[i]!;
-        if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c) fail('label with a dot, space, backslash or control byte');
+        if (c <= 0x20 || c >= 0x7f || c === 0x2e || c === 0x5c)
+          fail('label with a dot, space, backslash or control byte');
       }
     }
     pos += 1 + len;

@@ -72,7 +72,8 @@ export class InFlightLimiter {
   /** Rejects every waiter with ECLOSED (on close). */
   drain(): void {
     for (const queue of [...this.queues.values()]) {
-      for (const w of [...queue.items]) w.fail(new SipLocateError('ECLOSED', 'The DNS client was closed while the query waited for a free slot.'));
+      for (const w of [...queue.items])
+        w.fail(new SipLocateError('ECLOSED', 'The DNS client was closed while the query waited for a free slot.'));
     }
     this.queues.clear();
   }
@@ -89,7 +90,13 @@ export class InFlightLimiter {
   private wait(domain: string, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) return Promise.reject(cancelled());
     if (this.queued >= this.o.maxQueued && !this.evictFor(domain)) {
-      return Promise.reject(new SipLocateError('EOVERLOAD', `Too many DNS queries are waiting (${this.o.maxQueued}); this one was not started.`, { domain }));
+      return Promise.reject(
+        new SipLocateError(
+          'EOVERLOAD',
+          `Too many DNS queries are waiting (${this.o.maxQueued}); this one was not started.`,
+          { domain },
+        ),
+      );
     }
     let queue = this.queues.get(domain);
     if (!queue) {
@@ -123,7 +130,13 @@ export class InFlightLimiter {
         },
       };
       const onAbort = (): void => waiter.fail(cancelled());
-      const timer = setTimeout(() => waiter.fail(new SipLocateError('ETIMEOUT', `The DNS query waited ${this.o.maxWaitMs} ms for a free slot.`, { domain })), this.o.maxWaitMs);
+      const timer = setTimeout(
+        () =>
+          waiter.fail(
+            new SipLocateError('ETIMEOUT', `The DNS query waited ${this.o.maxWaitMs} ms for a free slot.`, { domain }),
+          ),
+        this.o.maxWaitMs,
+      );
       signal?.addEventListener('abort', onAbort, { once: true });
       own.items.push(waiter);
       this.queued++;
@@ -147,7 +160,13 @@ export class InFlightLimiter {
     for (let i = worst.items.length - 1; i >= 0; i--) {
       const w = worst.items[i]!;
       if (w.done) continue;
-      w.fail(new SipLocateError('EOVERLOAD', `Too many DNS queries are waiting (${this.o.maxQueued}); ${worstDomain} had the most and lost its newest.`, { domain: worstDomain }));
+      w.fail(
+        new SipLocateError(
+          'EOVERLOAD',
+          `Too many DNS queries are waiting (${this.o.maxQueued}); ${worstDomain} had the most and lost its newest.`,
+          { domain: worstDomain },
+        ),
+      );
       return true;
     }
     return false;

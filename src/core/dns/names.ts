@@ -16,21 +16,28 @@ export function assertQueryName(name: string): void {
     throw new SipLocateError('EINVALIDNAME', 'The DNS name is empty.', { name });
   }
   if (name.length > 253) {
-    throw new SipLocateError('EINVALIDNAME', `The DNS name "${name.slice(0, 40)}..." is longer than 253 characters.`, { name });
+    throw new SipLocateError('EINVALIDNAME', `The DNS name "${name.slice(0, 40)}..." is longer than 253 characters.`, {
+      name,
+    });
   }
   if (isIP(name)) {
     throw new SipLocateError('EINVALIDNAME', `"${name}" is an IP address, not a DNS name.`, { name });
   }
   for (const label of name.split('.')) {
     if (!LABEL_RE.test(label)) {
-      throw new SipLocateError('EINVALIDNAME', `The DNS name "${name}" has an invalid label "${label.slice(0, 70)}".`, { name });
+      throw new SipLocateError('EINVALIDNAME', `The DNS name "${name}" has an invalid label "${label.slice(0, 70)}".`, {
+        name,
+      });
     }
   }
 }
 
 /** True when `child` equals `parent` or lies below it (both normalised). */
 export function isAtOrBelow(child: string, parent: string): boolean {
-  return child === parent || (child.length > parent.length && child.endsWith(parent) && child[child.length - parent.length - 1] === '.');
+  return (
+    child === parent ||
+    (child.length > parent.length && child.endsWith(parent) && child[child.length - parent.length - 1] === '.')
+  );
 }
 
 /** The zone a stub assumes for a question: the name without leading `_service`/`_proto` labels. */
@@ -58,7 +65,18 @@ export function randomiseCase(name: string): string {
 }
 
 /** Second-level labels under two-letter country TLDs that are registries, not registrants (co.uk, com.au, ne.jp, ...). */
-const COUNTRY_SECOND_LEVEL: ReadonlySet<string> = new Set(['ac', 'co', 'com', 'edu', 'go', 'gov', 'ne', 'net', 'or', 'org']);
+const COUNTRY_SECOND_LEVEL: ReadonlySet<string> = new Set([
+  'ac',
+  'co',
+  'com',
+  'edu',
+  'go',
+  'gov',
+  'ne',
+  'net',
+  'or',
+  'org',
+]);
 
 /**
  * The domain a question counts against for the fair share of in-flight work: its registrable domain, approximated

@@ -29,7 +29,11 @@ export function parseNameserver(text: string): Nameserver {
   }
   const family = isIP(host);
   if (family === 0) {
-    throw new SipLocateError('EINVALIDNAMESERVER', `"${s}" is not a nameserver address: use ip, ip:port or [ipv6]:port.`, { nameserver: s });
+    throw new SipLocateError(
+      'EINVALIDNAMESERVER',
+      `"${s}" is not a nameserver address: use ip, ip:port or [ipv6]:port.`,
+      { nameserver: s },
+    );
   }
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new SipLocateError('EINVALIDNAMESERVER', `The nameserver "${s}" has an invalid port.`, { nameserver: s });

@@ -43,7 +43,9 @@ export const DNS_SWITCHES = { hedge: true, adaptive: true, useAdditional: true, 
 export function readNumberOption(name: string, spec: NumberOptionSpec, value: unknown, max: number = spec.max): number {
   if (value === undefined) return spec.default;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < spec.min || value > max) {
-    throw new SipLocateError('EINVALIDOPTION', `The option ${name} must be a number from ${spec.min} to ${max}.`, { option: name });
+    throw new SipLocateError('EINVALIDOPTION', `The option ${name} must be a number from ${spec.min} to ${max}.`, {
+      option: name,
+    });
   }
   return spec.integer ? Math.floor(value) : value;
 }

@@ -136,7 +136,19 @@ export class Question {
   ) {
     this.cfg = owner.config;
     this.q = `${type} ${qname}`;
-    this.slots = servers.map((ns, i) => ({ ns, healthy: i < healthy, copies: 0, lane: undefined, tcp: false, refused: false, late: false, firstSent: 0, lastSent: 0, exhausted: false, answered: false }));
+    this.slots = servers.map((ns, i) => ({
+      ns,
+      healthy: i < healthy,
+      copies: 0,
+      lane: undefined,
+      tcp: false,
+      refused: false,
+      late: false,
+      firstSent: 0,
+      lastSent: 0,
+      exhausted: false,
+      answered: false,
+    }));
     this.budget = tries > 1 ? owner.budgetMs(tries) : 0;
   }
 
@@ -149,7 +161,13 @@ export class Question {
       // One listener on the caller's signal, removed when the question ends (no signal of its own: it costs).
       this.signal.addEventListener('abort', this.onAbort, { once: true });
       const first = this.slots[0];
-      if (!first) return this.fail(new SipLocateError('ENONAMESERVER', `No nameserver to ask for ${this.q}.`, { name: this.qname, type: this.type }));
+      if (!first)
+        return this.fail(
+          new SipLocateError('ENONAMESERVER', `No nameserver to ask for ${this.q}.`, {
+            name: this.qname,
+            type: this.type,
+          }),
+        );
       this.sendTo(first, false);
     });
   }
@@ -157,7 +175,8 @@ export class Question {
   /** The next server to get a copy: after a timeout ('late') or after an error or refusal ('error'). */
   private pick(reason: 'late' | 'error'): Slot | undefined {
     const usable = (s: Slot): boolean => !s.refused && !s.tcp && !s.exhausted && this.mayCopy(s);
-    const fresh = (healthyOnly: boolean): Slot | undefined => this.slots.find((s) => usable(s) && s.copies === 0 && (!healthyOnly || s.healthy));
+    const fresh = (healthyOnly: boolean): Slot | undefined =>
+      this.slots.find((s) => usable(s) && s.copies === 0 && (!healthyOnly || s.healthy));
     if (reason === 'late' && this.hedge) {
       // Hedge to a healthy server not asked yet (the oldest open socket makes room), then alternate between the open ones.
       const second = fresh(true);
@@ -188,7 +207,17 @@ export class Question {
         oldest.lane = undefined;
       }
       const with0x20 = this.cfg.use0x20 && this.owner.caseAllowed(slot.ns.label);
-      slot.lane = new UdpLane(slot.ns, { id: randomInt(65536), wireName: with0x20 ? randomiseCase(this.qname) : this.qname, type: this.type, edns: true }, this.cfg.counters, (lane, o) => this.onLane(slot, lane, o));
+      slot.lane = new UdpLane(
+        slot.ns,
+        {
+          id: randomInt(65536),
+          wireName: with0x20 ? randomiseCase(this.qname) : this.qname,
+          type: this.type,
+          edns: true,
+        },
+        this.cfg.counters,
+        (lane, o) => this.onLane(slot, lane, o),
+      );
     }
     if (!fallback) slot.copies++;
     if (slot.copies === 1 && !fallback) slot.firstSent = performance.now();
@@ -204,9 +233,13 @@ export class Question {
     // The expiry is handled after the event loop's poll phase (setImmediate): an answer that arrived while the
     // process was busy is read first, rather than taken for a loss.
     const armed = ++this.armed;
-    this.timer = setTimeout(() => setImmediate(() => {
-      if (armed === this.armed) this.onTimer(ms);
-    }), ms);
+    this.timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (armed === this.armed) this.onTimer(ms);
+        }),
+      ms,
+    );
   }
 
   /** The last copy's timeout passed: the 0x20 fallback, a hedge or retransmission, or the end. */
@@ -224,7 +257,12 @@ export class Question {
     this.cfg.counters.timeouts++;
     last.late = true;
     // Built only if the question fails: most timeouts are followed by an answer.
-    this.lastError = () => new SipLocateError('ETIMEOUT', `No answer from ${last.ns.label} for ${this.q} within ${ms} ms.`, { name: this.qname, type: this.type, nameserver: last.ns.label });
+    this.lastError = () =>
+      new SipLocateError('ETIMEOUT', `No answer from ${last.ns.label} for ${this.q} within ${ms} ms.`, {
+        name: this.qname,
+        type: this.type,
+        nameserver: last.ns.label,
+      });
     this.next('late');
   }
 
@@ -245,7 +283,11 @@ export class Question {
       return;
     }
     const last = this.lastError;
-    this.fail(typeof last === 'function' ? last() : last ?? new SipLocateError('ETIMEOUT', `No answer for ${this.q}.`, { name: this.qname, type: this.type }));
+    this.fail(
+      typeof last === 'function'
+        ? last()
+        : (last ?? new SipLocateError('ETIMEOUT', `No answer for ${this.q}.`, { name: this.qname, type: this.type })),
+    );
   }
 
   private onLane(slot: Slot, lane: UdpLane, o: LaneOutcome): void {
@@ -273,7 +315,15 @@ export class Question {
   private overTcp(slot: Slot, edns: boolean): void {
     this.cfg.counters.tcpAttempts++;
     slot.tcp = true;
-    const req = { ns: slot.ns, id: randomInt(65536), wireName: this.qname, type: this.type, edns, timeoutMs: this.cfg.timeoutMs, signal: (this.tcpAbort ??= new AbortController()).signal };
+    const req = {
+      ns: slot.ns,
+      id: randomInt(65536),
+      wireName: this.qname,
+      type: this.type,
+      edns,
+      timeoutMs: this.cfg.timeoutMs,
+      signal: (this.tcpAbort ??= new AbortController()).signal,
+    };
     void tcpExchange(req, this.cfg.counters).then((o) => {
       slot.tcp = false;
       if (this.done || o.kind === 'aborted') return;
@@ -281,7 +331,11 @@ export class Question {
         this.cfg.counters.timeouts++;
         slot.late = true;
         slot.exhausted = true;
-        this.lastError = new SipLocateError('ETIMEOUT', `No answer from ${slot.ns.label} for ${this.q} over TCP within ${req.timeoutMs} ms.`, { name: this.qname, type: this.type, nameserver: slot.ns.label });
+        this.lastError = new SipLocateError(
+          'ETIMEOUT',
+          `No answer from ${slot.ns.label} for ${this.q} over TCP within ${req.timeoutMs} ms.`,
+          { name: this.qname, type: this.type, nameserver: slot.ns.label },
+        );
         return this.next('error');
       }
       this.outcome(slot, o);
@@ -323,8 +377,12 @@ export class Question {
     if (this.done) return;
     this.finish();
     const d = { name: this.qname, type: this.type };
-    if (this.cfg.closed.aborted) this.reject(new SipLocateError('ECLOSED', `The DNS client was closed while asking for ${this.q}.`, d));
-    else this.reject(new SipLocateError('ECANCELLED', `Nobody waits for ${this.q} any more: the question was dropped.`, d));
+    if (this.cfg.closed.aborted)
+      this.reject(new SipLocateError('ECLOSED', `The DNS client was closed while asking for ${this.q}.`, d));
+    else
+      this.reject(
+        new SipLocateError('ECANCELLED', `Nobody waits for ${this.q} any more: the question was dropped.`, d),
+      );
   }
 
   /** Ends the question: timer, sockets and the listener on the caller's signal released. */
@@ -352,11 +410,23 @@ export class Question {
         return new SipLocateError(code, `The nameserver ${ns.label} answered ${rcode} for ${q}.`, details);
       }
       case 'refused':
-        return new SipLocateError('ECONNREFUSED', `The nameserver ${ns.label} refused the connection for ${q}.`, details);
+        return new SipLocateError(
+          'ECONNREFUSED',
+          `The nameserver ${ns.label} refused the connection for ${q}.`,
+          details,
+        );
       case 'malformed':
-        return new SipLocateError('EBADRESP', `The nameserver ${ns.label} sent a malformed reply for ${q} (${outcome.reason}).`, details);
+        return new SipLocateError(
+          'EBADRESP',
+          `The nameserver ${ns.label} sent a malformed reply for ${q} (${outcome.reason}).`,
+          details,
+        );
       case 'neterror':
-        return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}: ${outcome.message}.`, details);
+        return new SipLocateError(
+          'EBADRESP',
+          `No usable reply from ${ns.label} for ${q}: ${outcome.message}.`,
+          details,
+        );
       default:
         return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}.`, details);
     }

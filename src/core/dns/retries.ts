@@ -26,18 +26,33 @@ export class Retrier implements QuestionHost {
    * nobody waits any more, or on close) cancels waiting and sockets; limiter refusals end it. `mayHedge` is asked
    * before a copy goes to a second nameserver (the caller's question budget).
    */
-  exchange(qname: string, type: RecordType, signal: AbortSignal, mayHedge?: () => boolean): Promise<{ reply: Reply; ns: Nameserver }> {
+  exchange(
+    qname: string,
+    type: RecordType,
+    signal: AbortSignal,
+    mayHedge?: () => boolean,
+  ): Promise<{ reply: Reply; ns: Nameserver }> {
     const { health } = this.config;
     const { servers, healthy, probes } = health.order(health.startOf());
     for (const ns of probes) this.run(qname, type, [ns], 1, 1, false, this.config.closed).catch(() => undefined);
-    return this.run(qname, type, servers, healthy === 0 ? servers.length : healthy, this.config.tries, this.config.hedge, signal, mayHedge);
+    return this.run(
+      qname,
+      type,
+      servers,
+      healthy === 0 ? servers.length : healthy,
+      this.config.tries,
+      this.config.hedge,
+      signal,
+      mayHedge,
+    );
   }
 
   /** How long the classic schedule waits on one server: timeoutMs doubling per try, capped, summed over `tries`, ms. */
   budgetMs(tries: number): number {
     const { timeoutMs, maxTimeoutMs } = this.config;
     let sum = 0;
-    for (let k = 0; k < tries; k++) sum += Math.min(Math.max(timeoutMs, maxTimeoutMs), timeoutMs * 2 ** Math.min(20, k));
+    for (let k = 0; k < tries; k++)
+      sum += Math.min(Math.max(timeoutMs, maxTimeoutMs), timeoutMs * 2 ** Math.min(20, k));
     return sum;
   }
 
@@ -45,7 +60,11 @@ export class Retrier implements QuestionHost {
   timerOf(ns: Nameserver): RetransmitTimer {
     let t = this.timers.get(ns.label);
     if (!t) {
-      t = new RetransmitTimer({ initialMs: this.config.timeoutMs, maxMs: this.config.maxTimeoutMs, adaptive: this.config.adaptive });
+      t = new RetransmitTimer({
+        initialMs: this.config.timeoutMs,
+        maxMs: this.config.maxTimeoutMs,
+        adaptive: this.config.adaptive,
+      });
       this.timers.set(ns.label, t);
     }
     return t;
@@ -65,12 +84,29 @@ export class Retrier implements QuestionHost {
     this.caseBroken.set(label, this.config.now() + CASE_REPROBE_MS);
   }
 
-  private run(qname: string, type: RecordType, servers: Nameserver[], healthy: number, tries: number, hedge: boolean, signal: AbortSignal, mayHedge?: () => boolean): Promise<{ reply: Reply; ns: Nameserver }> {
+  private run(
+    qname: string,
+    type: RecordType,
+    servers: Nameserver[],
+    healthy: number,
+    tries: number,
+    hedge: boolean,
+    signal: AbortSignal,
+    mayHedge?: () => boolean,
+  ): Promise<{ reply: Reply; ns: Nameserver }> {
     return this.config.limiter.run(fairShareKey(qname), signal, () => {
-      if (this.config.closed.aborted) return Promise.reject(new SipLocateError('ECLOSED', `The DNS client was closed before asking for ${type} ${qname}.`, { name: qname, type }));
-      if (signal.aborted) return Promise.reject(new SipLocateError('ECANCELLED', `Nobody waits for ${type} ${qname} any more.`, { name: qname, type }));
+      if (this.config.closed.aborted)
+        return Promise.reject(
+          new SipLocateError('ECLOSED', `The DNS client was closed before asking for ${type} ${qname}.`, {
+            name: qname,
+            type,
+          }),
+        );
+      if (signal.aborted)
+        return Promise.reject(
+          new SipLocateError('ECANCELLED', `Nobody waits for ${type} ${qname} any more.`, { name: qname, type }),
+        );
       return new Question(this, qname, type, servers, healthy, tries, hedge, signal, mayHedge).run();
     });
   }
 }
-

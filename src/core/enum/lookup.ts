@@ -52,12 +52,19 @@ class Walk {
   /** Regexps evaluated and the milliseconds they took, against MAX_ENUM_REGEXPS and ENUM_REGEXP_MS. */
   regexps = 0;
   regexpMs = 0;
-  constructor(readonly querier: DnsQuerier, readonly number: string, readonly maxQueries: number) {}
+  constructor(
+    readonly querier: DnsQuerier,
+    readonly number: string,
+    readonly maxQueries: number,
+  ) {}
 
   /** Applies a record's regexp within the look-up's regexp budget, then lets the event loop run before the next record. */
   async regexp(field: string): Promise<RegexpOutcome> {
     if (this.regexps >= MAX_ENUM_REGEXPS || this.regexpMs >= ENUM_REGEXP_MS) {
-      return { ok: false, why: `the ENUM regexp budget of ${MAX_ENUM_REGEXPS} regexps or ${ENUM_REGEXP_MS} ms is spent` };
+      return {
+        ok: false,
+        why: `the ENUM regexp budget of ${MAX_ENUM_REGEXPS} regexps or ${ENUM_REGEXP_MS} ms is spent`,
+      };
     }
     this.regexps++;
     const start = performance.now();
@@ -72,7 +79,10 @@ class Walk {
   }
 
   /** NAPTR records of `name` or the sentence why there are none; closing and cancelling are rethrown. */
-  async naptr(name: string, parent: TraceNode | undefined): Promise<{ records: NaptrData[]; node?: TraceNode } | { why: string }> {
+  async naptr(
+    name: string,
+    parent: TraceNode | undefined,
+  ): Promise<{ records: NaptrData[]; node?: TraceNode } | { why: string }> {
     if (this.queries >= this.maxQueries) {
       const why = `the ENUM query budget of ${this.maxQueries} questions is spent`;
       this.note(parent, `Not asking NAPTR ${name}: ${why}.`);
@@ -82,21 +92,46 @@ class Walk {
     try {
       const answer = await this.querier.query(name, 'NAPTR');
       this.ttl = Math.min(this.ttl, answer.ttl);
-      const node: TraceNode | undefined = parent ? { kind: 'naptr', name, type: 'NAPTR', outcome: answer.fromCache ? 'cache' : 'network', records: answer.records, children: [] } : undefined;
+      const node: TraceNode | undefined = parent
+        ? {
+            kind: 'naptr',
+            name,
+            type: 'NAPTR',
+            outcome: answer.fromCache ? 'cache' : 'network',
+            records: answer.records,
+            children: [],
+          }
+        : undefined;
       if (node) parent!.children.push(node);
       return { records: answer.records.map((r) => r.data), node };
     } catch (err) {
-      const error = err instanceof SipLocateError ? err : new SipLocateError('EBADRESP', `The look-up of NAPTR ${name} failed.`, { name }, { cause: err });
+      const error =
+        err instanceof SipLocateError
+          ? err
+          : new SipLocateError('EBADRESP', `The look-up of NAPTR ${name} failed.`, { name }, { cause: err });
       if (error.code === 'ECLOSED' || error.code === 'ECANCELLED') throw error;
       if (NEGATIVE.has(error.code)) this.ttl = Math.min(this.ttl, NEGATIVE_ENUM_TTL);
       else this.error ??= error;
-      parent?.children.push({ kind: 'naptr', name, type: 'NAPTR', outcome: 'error', code: error.code, note: error.message, children: [] });
+      parent?.children.push({
+        kind: 'naptr',
+        name,
+        type: 'NAPTR',
+        outcome: 'error',
+        code: error.code,
+        note: error.message,
+        children: [],
+      });
       return { why: `NAPTR ${name}: ${error.code}` };
     }
   }
 
   /** Follows the rules at `name`, first usable one first; `seen` holds the names already visited from this suffix. */
-  async follow(name: string, seen: Set<string>, depth: number, parent: TraceNode | undefined): Promise<EnumMatch | string> {
+  async follow(
+    name: string,
+    seen: Set<string>,
+    depth: number,
+    parent: TraceNode | undefined,
+  ): Promise<EnumMatch | string> {
     if (seen.has(name)) {
       this.note(parent, `${name} was visited already: the non-terminal rules loop; stopped.`);
       return `the non-terminal rules loop at ${name}`;
@@ -124,7 +159,13 @@ class Walk {
           continue;
         }
         this.note(got.node, `${label} gives ${out.result}.`);
-        return { number: this.number, domain: name, uri: out.result, order: record.order, preference: record.preference };
+        return {
+          number: this.number,
+          domain: name,
+          uri: out.result,
+          order: record.order,
+          preference: record.preference,
+        };
       }
       if (depth >= MAX_ENUM_CHAIN) {
         this.note(got.node, `Skipped ${label}: more than ${MAX_ENUM_CHAIN} non-terminal rules in a row.`);
@@ -158,19 +199,25 @@ class Walk {
   }
 }
 
-const DOMAIN_RE = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+const DOMAIN_RE =
+  /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
 /** True for a lower-case domain name (labels of letters, digits, "-" and "_", no trailing dot) of at most `max` characters. */
 export function isDomainName(text: string, max = 253): boolean {
   return text.length <= max && DOMAIN_RE.test(text);
 }
 
-
 /**
  * RFC 6116 section 3: asks NAPTR of the number's ENUM domain under each suffix in turn and returns the first
  * usable SIP URI, following non-terminal rules (loops and chains bounded) within a query budget.
  */
-export async function lookupEnum(querier: DnsQuerier, number: string, suffixes: readonly string[], parent: TraceNode | undefined, maxQueries = MAX_ENUM_QUERIES): Promise<EnumLookup> {
+export async function lookupEnum(
+  querier: DnsQuerier,
+  number: string,
+  suffixes: readonly string[],
+  parent: TraceNode | undefined,
+  maxQueries = MAX_ENUM_QUERIES,
+): Promise<EnumLookup> {
   const walk = new Walk(querier, number, maxQueries);
   const reasons: string[] = [];
   for (const suffix of suffixes) {

@@ -26,15 +26,18 @@ export function isSipEnumService(services: string): boolean {
 export function classifyEnumNaptr(record: NaptrData): EnumRule {
   const flags = record.flags.toLowerCase();
   if (flags === 'u') {
-    if (!isSipEnumService(record.services)) return { kind: 'skip', record, why: `service "${record.services}" is not E2U+sip or E2U+voice:sip` };
+    if (!isSipEnumService(record.services))
+      return { kind: 'skip', record, why: `service "${record.services}" is not E2U+sip or E2U+voice:sip` };
     if (record.regexp.length === 0) return { kind: 'skip', record, why: 'a terminal rule needs a regexp' };
     return { kind: 'terminal', record };
   }
   if (flags === '') {
     const services = record.services.toLowerCase();
-    if (services !== '' && services !== 'e2u' && !services.startsWith('e2u+')) return { kind: 'skip', record, why: `service "${record.services}" is not an ENUM (E2U) service` };
+    if (services !== '' && services !== 'e2u' && !services.startsWith('e2u+'))
+      return { kind: 'skip', record, why: `service "${record.services}" is not an ENUM (E2U) service` };
     const hasReplacement = record.replacement.length > 0 && record.replacement !== '.';
-    if (hasReplacement === (record.regexp.length > 0)) return { kind: 'skip', record, why: 'a non-terminal rule needs exactly one of a regexp or a replacement' };
+    if (hasReplacement === record.regexp.length > 0)
+      return { kind: 'skip', record, why: 'a non-terminal rule needs exactly one of a regexp or a replacement' };
     return { kind: 'nonterminal', record };
   }
   return { kind: 'skip', record, why: `flags "${record.flags}" are neither "u" nor empty` };
@@ -42,5 +45,8 @@ export function classifyEnumNaptr(record: NaptrData): EnumRule {
 
 /** The first MAX_ENUM_NAPTR records of one RRset by order, then preference (RFC 3403 section 4.1). */
 export function orderEnumNaptrs(records: readonly NaptrData[]): NaptrData[] {
-  return records.slice().sort((x, y) => x.order - y.order || x.preference - y.preference).slice(0, MAX_ENUM_NAPTR);
+  return records
+    .slice()
+    .sort((x, y) => x.order - y.order || x.preference - y.preference)
+    .slice(0, MAX_ENUM_NAPTR);
 }

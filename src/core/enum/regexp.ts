@@ -22,9 +22,7 @@ export const MAX_PROGRAM_SIZE = 1024;
 export const MAX_COMPILED_PATTERNS = 256;
 
 /** The outcome of a substitution: the rewritten string, no match, or why the regexp is unusable. */
-export type RegexpOutcome =
-  | { ok: true; result: string }
-  | { ok: false; why: string };
+export type RegexpOutcome = { ok: true; result: string } | { ok: false; why: string };
 
 /** The three parts of an RFC 3402 substitution expression. */
 interface SubstExpr {
@@ -114,7 +112,8 @@ export function patternTooLarge(ere: string): string | undefined {
       }
       const low = Number(m[1]);
       const high = m[2] === undefined ? low : m[3] === '' ? low + 1 : Number(m[3]);
-      if (low > MAX_REPEAT_COUNT || high > MAX_REPEAT_COUNT) return `the counted repetition ${m[0]} is above ${MAX_REPEAT_COUNT} (an E.164 number has at most 15 digits)`;
+      if (low > MAX_REPEAT_COUNT || high > MAX_REPEAT_COUNT)
+        return `the counted repetition ${m[0]} is above ${MAX_REPEAT_COUNT} (an E.164 number has at most 15 digits)`;
       const f = top();
       f.size += f.last * (Math.max(high, 1) - 1) + 1;
       f.last *= Math.max(high, 1);
@@ -134,7 +133,10 @@ const compiled = new Map<string, RE2JS | string>();
 
 // The engine's first compilations run cold (tens of ms on a loaded machine, whatever the pattern): pay that once
 // when the module loads, not inside the first look-up a number's answers trigger.
-for (let i = 0; i < 3; i++) RE2JS.compile(`^\\+(\\d{1,3})(.?){${4 + i}}[a-z]*|x$`, RE2JS.LONGEST_MATCH | RE2JS.CASE_INSENSITIVE).matcher('+12025550101').find();
+for (let i = 0; i < 3; i++)
+  RE2JS.compile(`^\\+(\\d{1,3})(.?){${4 + i}}[a-z]*|x$`, RE2JS.LONGEST_MATCH | RE2JS.CASE_INSENSITIVE)
+    .matcher('+12025550101')
+    .find();
 
 /** The compiled pattern for `ere`, from the cache when known; a string says why it is refused. */
 function compile(ere: string, caseInsensitive: boolean): RE2JS | string {
@@ -150,7 +152,10 @@ function compile(ere: string, caseInsensitive: boolean): RE2JS | string {
     try {
       const pattern = RE2JS.compile(ere, RE2JS.LONGEST_MATCH | (caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0));
       const size = pattern.programSize();
-      out = size > MAX_PROGRAM_SIZE ? `the pattern compiles to ${size} instructions, more than ${MAX_PROGRAM_SIZE}` : pattern;
+      out =
+        size > MAX_PROGRAM_SIZE
+          ? `the pattern compiles to ${size} instructions, more than ${MAX_PROGRAM_SIZE}`
+          : pattern;
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
       out = `the pattern does not compile (${text.slice(0, 120)})`;
@@ -179,7 +184,11 @@ function expand(repl: string, delim: string, group: (n: number) => string | unde
       if (next === undefined) return { ok: false, why: 'the replacement ends with a lone "\\"' };
       if (/[1-9]/.test(next)) {
         const n = Number(next);
-        if (n > groups) return { ok: false, why: `the replacement uses \\${n} but the pattern has ${groups} group${groups === 1 ? '' : 's'}` };
+        if (n > groups)
+          return {
+            ok: false,
+            why: `the replacement uses \\${n} but the pattern has ${groups} group${groups === 1 ? '' : 's'}`,
+          };
         out += group(n) ?? '';
       } else if (next === delim || next === '\\') {
         out += next;
@@ -187,7 +196,8 @@ function expand(repl: string, delim: string, group: (n: number) => string | unde
         return { ok: false, why: `"\\${next}" is not a backreference \\1-\\9 or an escaped delimiter` };
       }
     }
-    if (out.length > MAX_RESULT_LENGTH) return { ok: false, why: `the result is longer than ${MAX_RESULT_LENGTH} characters` };
+    if (out.length > MAX_RESULT_LENGTH)
+      return { ok: false, why: `the result is longer than ${MAX_RESULT_LENGTH} characters` };
   }
   return { ok: true, result: out };
 }
@@ -198,9 +208,12 @@ function expand(repl: string, delim: string, group: (n: number) => string | unde
  * Patterns whose program would be large are refused before compiling; compiled ones are cached. Never throws.
  */
 export function applyRegexp(field: unknown, input: unknown): RegexpOutcome {
-  if (typeof field !== 'string' || typeof input !== 'string') return { ok: false, why: 'the regexp and its input must be text' };
-  if (field.length > MAX_REGEXP_LENGTH) return { ok: false, why: `the regexp is longer than ${MAX_REGEXP_LENGTH} characters` };
-  if (input.length > MAX_INPUT_LENGTH) return { ok: false, why: `the input is longer than ${MAX_INPUT_LENGTH} characters` };
+  if (typeof field !== 'string' || typeof input !== 'string')
+    return { ok: false, why: 'the regexp and its input must be text' };
+  if (field.length > MAX_REGEXP_LENGTH)
+    return { ok: false, why: `the regexp is longer than ${MAX_REGEXP_LENGTH} characters` };
+  if (input.length > MAX_INPUT_LENGTH)
+    return { ok: false, why: `the input is longer than ${MAX_INPUT_LENGTH} characters` };
   const parts = split(field);
   if (typeof parts === 'string') return { ok: false, why: parts };
   const pattern = compile(parts.ere, parts.caseInsensitive);

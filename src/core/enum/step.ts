@@ -36,16 +36,22 @@ export const DEFAULT_ENUM_SUFFIXES: readonly string[] = ['e164.arpa'];
 
 function suffixesOption(value: unknown): string[] {
   if (value === undefined) return [...DEFAULT_ENUM_SUFFIXES];
-  if (!Array.isArray(value)) throw option('The option enumSuffixes must be a list of domain names, like ["e164.carrier.example", "e164.arpa"].', 'enumSuffixes');
+  if (!Array.isArray(value))
+    throw option(
+      'The option enumSuffixes must be a list of domain names, like ["e164.carrier.example", "e164.arpa"].',
+      'enumSuffixes',
+    );
   const out: string[] = [];
   for (const v of value) {
     const s = String(v).trim().toLowerCase().replace(/\.$/, '');
     if (s.length === 0) continue;
     // A suffix leaves room for up to 15 reversed digits (30 characters) in a 253-character name.
-    if (!isDomainName(s, 200)) throw option(`"${String(v).slice(0, 40)}" is not a domain name an ENUM suffix can be.`, 'enumSuffixes');
+    if (!isDomainName(s, 200))
+      throw option(`"${String(v).slice(0, 40)}" is not a domain name an ENUM suffix can be.`, 'enumSuffixes');
     if (!out.includes(s)) out.push(s);
   }
-  if (out.length > MAX_SUFFIXES) throw option(`The option enumSuffixes lists more than ${MAX_SUFFIXES} suffixes.`, 'enumSuffixes');
+  if (out.length > MAX_SUFFIXES)
+    throw option(`The option enumSuffixes lists more than ${MAX_SUFFIXES} suffixes.`, 'enumSuffixes');
   return out.length > 0 ? out : [...DEFAULT_ENUM_SUFFIXES];
 }
 
@@ -56,7 +62,11 @@ function fillTemplate(template: string, number: string): string {
 
 function fallbackOption(value: unknown): string | undefined {
   if (value === undefined || value === '') return undefined;
-  const bad = (): SipLocateError => option('The option enumFallback must be a sip: or sips: URI template like sip:{number}@gateway.example.com ({number} and {digits} are filled in), without spaces, quotes, angle brackets or a header part ("?").', 'enumFallback');
+  const bad = (): SipLocateError =>
+    option(
+      'The option enumFallback must be a sip: or sips: URI template like sip:{number}@gateway.example.com ({number} and {digits} are filled in), without spaces, quotes, angle brackets or a header part ("?").',
+      'enumFallback',
+    );
   if (typeof value !== 'string' || value.length > 512) throw bad();
   const template = value.trim();
   if (/\{(?!number\}|digits\})/.test(template)) throw bad();
@@ -86,9 +96,14 @@ export class EnumStep {
   private readonly cache = new Map<string, { outcome: EnumOutcome; expiresAt: number }>();
 
   /** `cacheLimit` bounds the outcomes kept for cached() (the locator's cacheSize, like its plans). */
-  constructor(o: EnumOptions, private readonly clock: Clock, private readonly cacheLimit: number) {
+  constructor(
+    o: EnumOptions,
+    private readonly clock: Clock,
+    private readonly cacheLimit: number,
+  ) {
     this.suffixes = suffixesOption(o.enumSuffixes);
-    if (o.enumForUserPhone !== undefined && typeof o.enumForUserPhone !== 'boolean') throw option('The option enumForUserPhone must be true or false.', 'enumForUserPhone');
+    if (o.enumForUserPhone !== undefined && typeof o.enumForUserPhone !== 'boolean')
+      throw option('The option enumForUserPhone must be true or false.', 'enumForUserPhone');
     this.forUserPhone = o.enumForUserPhone === true;
     this.fallback = fallbackOption(o.enumFallback);
   }
@@ -119,7 +134,9 @@ export class EnumStep {
    */
   async resolve(uri: string, querier: DnsQuerier, trace: boolean, maxQueries = MAX_ENUM_QUERIES): Promise<EnumOutcome> {
     const { tel, sip } = this.numberOf(uri);
-    const node: TraceNode | undefined = trace ? { kind: 'enum', name: `ENUM ${tel.number}`, note: `suffixes ${this.suffixes.join(', ')}`, children: [] } : undefined;
+    const node: TraceNode | undefined = trace
+      ? { kind: 'enum', name: `ENUM ${tel.number}`, note: `suffixes ${this.suffixes.join(', ')}`, children: [] }
+      : undefined;
     // ENUM asks at most MAX_ENUM_QUERIES of the resolution's questions, whatever maxQueriesPerLocate allows.
     const found = await lookupEnum(querier, tel.number, this.suffixes, node, Math.min(maxQueries, MAX_ENUM_QUERIES));
     let outcome: EnumOutcome;
@@ -127,15 +144,29 @@ export class EnumStep {
       outcome = { sipUri: found.match.uri, info: { ...found.match }, queries: found.queries };
     } else if (this.fallback !== undefined) {
       const sipUri = fillTemplate(this.fallback, tel.number);
-      node?.children.push({ kind: 'note', name: 'fallback', note: `No usable ENUM record: enumFallback ${sipUri}.`, children: [] });
+      node?.children.push({
+        kind: 'note',
+        name: 'fallback',
+        note: `No usable ENUM record: enumFallback ${sipUri}.`,
+        children: [],
+      });
       outcome = { sipUri, info: { number: tel.number, uri: sipUri, fallback: true }, queries: found.queries };
     } else if (sip) {
-      node?.children.push({ kind: 'note', name: 'fallback', note: `No usable ENUM record: locating ${uri} itself.`, children: [] });
+      node?.children.push({
+        kind: 'note',
+        name: 'fallback',
+        note: `No usable ENUM record: locating ${uri} itself.`,
+        children: [],
+      });
       outcome = { sipUri: uri, info: { number: tel.number, uri, fallback: true }, queries: found.queries };
     } else if (found.error) {
       throw found.error;
     } else {
-      throw new SipLocateError('ENOENUM', `No ENUM suffix gives a usable SIP URI for ${tel.number} (${found.reasons.join('; ').slice(0, 300)}); set enumFallback to route such numbers to a gateway.`, { number: tel.number, suffixes: this.suffixes });
+      throw new SipLocateError(
+        'ENOENUM',
+        `No ENUM suffix gives a usable SIP URI for ${tel.number} (${found.reasons.join('; ').slice(0, 300)}); set enumFallback to route such numbers to a gateway.`,
+        { number: tel.number, suffixes: this.suffixes },
+      );
     }
     // A fallback taken because DNS failed is not kept: the next message asks again.
     const ttl = found.match ? found.ttl : found.error ? 0 : Math.min(found.ttl || NEGATIVE_ENUM_TTL, NEGATIVE_ENUM_TTL);

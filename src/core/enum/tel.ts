@@ -43,12 +43,21 @@ export function parseTelephoneSubscriber(subscriber: string, whole: string = sub
   let digits: string | undefined;
   if (head.startsWith('+')) {
     digits = globalDigits(head);
-    if (digits === undefined) throw invalid(whole, 'a global number has only digits and the separators - . ( ) after the "+"');
+    if (digits === undefined)
+      throw invalid(whole, 'a global number has only digits and the separators - . ( ) after the "+"');
   } else {
     const context = params.find((p) => p.name === 'phone-context');
-    if (context === undefined) throw invalid(whole, 'a number without "+" needs a phone-context (RFC 3966 section 5.1.5); write it in international form, like tel:+12025550101');
+    if (context === undefined)
+      throw invalid(
+        whole,
+        'a number without "+" needs a phone-context (RFC 3966 section 5.1.5); write it in international form, like tel:+12025550101',
+      );
     const prefix = globalDigits(context.value);
-    if (prefix === undefined) throw invalid(whole, `ENUM needs a global number, and the phone-context "${context.value.slice(0, 40)}" is a domain, not a "+" prefix`);
+    if (prefix === undefined)
+      throw invalid(
+        whole,
+        `ENUM needs a global number, and the phone-context "${context.value.slice(0, 40)}" is a domain, not a "+" prefix`,
+      );
     const local = head.replace(VISUAL_SEPARATORS, '');
     if (!/^[0-9]+$/.test(local)) throw invalid(whole, 'a local number has only digits and the separators - . ( )');
     digits = prefix + local;
@@ -65,7 +74,12 @@ export function isTelUri(input: unknown): boolean {
 
 /** Parses a tel: URI (bare or in angle brackets) into an E.164 number; throws EINVALIDURI with a sentence. */
 export function parseTelUri(input: unknown): TelNumber {
-  if (typeof input !== 'string') throw new SipLocateError('EINVALIDURI', `Expected a tel: URI as text, got ${input === null ? 'null' : typeof input}.`, {});
+  if (typeof input !== 'string')
+    throw new SipLocateError(
+      'EINVALIDURI',
+      `Expected a tel: URI as text, got ${input === null ? 'null' : typeof input}.`,
+      {},
+    );
   let text = input.trim();
   if (text.length > MAX_TEL_LENGTH) throw invalid(text, `it is longer than ${MAX_TEL_LENGTH} characters`);
   const lt = text.indexOf('<');

@@ -9,7 +9,10 @@ export const MAX_ADMIN_SECONDS = 30 * 86400;
 export class AdminStates {
   private readonly map = new Map<string, AdminRecord>();
 
-  constructor(private readonly clock: Clock, private readonly max: number = 10_000) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly max: number = 10_000,
+  ) {}
 
   /** Number of entries held (expired ones not yet read included). */
   get size(): number {
@@ -36,7 +39,14 @@ export class AdminStates {
     if (r.expiresAt !== undefined && r.expiresAt <= this.clock.now()) return false;
     const changed = !old || old.state !== r.state || old.expiresAt !== r.expiresAt;
     this.map.delete(key);
-    this.map.set(key, { transport: r.transport, address: r.address, port: r.port, state: r.state, since: r.since, ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}) });
+    this.map.set(key, {
+      transport: r.transport,
+      address: r.address,
+      port: r.port,
+      state: r.state,
+      since: r.since,
+      ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}),
+    });
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value as string);
     return changed;
   }

@@ -55,19 +55,34 @@ export class ChangeBus {
   announce(change: StateChange): void {
     switch (change.op) {
       case 'mark':
-        this.events.emit({ op: 'mark', target: targetKey(change.mark), state: change.mark.mark, expiresAt: change.mark.expiresAt });
+        this.events.emit({
+          op: 'mark',
+          target: targetKey(change.mark),
+          state: change.mark.mark,
+          expiresAt: change.mark.expiresAt,
+        });
         break;
       case 'unmark':
         this.events.emit({ op: 'unmark', target: targetKey(change.target) });
         break;
       case 'pin':
-        this.events.emit({ op: 'pin', target: targetKey(change.pin.target), destination: change.pin.destination, expiresAt: change.pin.expiresAt });
+        this.events.emit({
+          op: 'pin',
+          target: targetKey(change.pin.target),
+          destination: change.pin.destination,
+          expiresAt: change.pin.expiresAt,
+        });
         break;
       case 'unpin':
         this.events.emit({ op: 'unpin', target: targetKey(change.target), destination: change.destination });
         break;
       case 'admin':
-        this.events.emit({ op: change.admin.state, target: targetKey(change.admin), ...(change.admin.state !== 'enable' ? { state: change.admin.state } : {}), ...(change.admin.expiresAt !== undefined ? { expiresAt: change.admin.expiresAt } : {}) });
+        this.events.emit({
+          op: change.admin.state,
+          target: targetKey(change.admin),
+          ...(change.admin.state !== 'enable' ? { state: change.admin.state } : {}),
+          ...(change.admin.expiresAt !== undefined ? { expiresAt: change.admin.expiresAt } : {}),
+        });
         break;
       default:
         break;

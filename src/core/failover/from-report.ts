@@ -11,7 +11,11 @@ import { checkAffinityKey } from '../rfc3263/affinity';
 
 function reported(v: unknown, what: string): TargetKey {
   const key = readReportedTarget(v);
-  if (!key) throw new SipLocateError('EINVALIDMSG', `The ${what} target is not one such as "udp:192.0.2.1:5060", "tls:[2001:db8::1]:5061" or a target's uri.`);
+  if (!key)
+    throw new SipLocateError(
+      'EINVALIDMSG',
+      `The ${what} target is not one such as "udp:192.0.2.1:5060", "tls:[2001:db8::1]:5061" or a target's uri.`,
+    );
   return key;
 }
 
@@ -50,35 +54,87 @@ export function reportMarksShared(uri: string, failure: Failure, numericShared: 
  * pin renewed) or marks it per the failover policy (reportMarksShared() says for which destinations) and picks the
  * next target (ENOFAILOVER for a status the policy does not fail over on).
  */
-export async function failoverFrom(locator: Locator, sink: ReportSink, uri: string, failed: TargetKey | string, options: ReportOptions = {}, numericShared = false): Promise<ReportResult> {
+export async function failoverFrom(
+  locator: Locator,
+  sink: ReportSink,
+  uri: string,
+  failed: TargetKey | string,
+  options: ReportOptions = {},
+  numericShared = false,
+): Promise<ReportResult> {
   const failedKey = reported(failed, 'failed');
   const triedIn = options.tried ?? [];
-  if (triedIn.length > MAX_TRIED) throw new SipLocateError('EINVALIDMSG', `The tried list names ${triedIn.length} targets; at most ${MAX_TRIED} are accepted.`);
+  if (triedIn.length > MAX_TRIED)
+    throw new SipLocateError(
+      'EINVALIDMSG',
+      `The tried list names ${triedIn.length} targets; at most ${MAX_TRIED} are accepted.`,
+    );
   const tried = triedIn.map((t) => reported(t, 'tried'));
-  const policy = typeof options.failoverCodes === 'object' ? options.failoverCodes : parseFailoverCodes(options.failoverCodes);
-  const decision: Decision = options.ok === true ? { action: 'confirm' } : decide(policy, { status: options.status, retryAfter: options.retryAfter, reason: options.reason });
+  const policy =
+    typeof options.failoverCodes === 'object' ? options.failoverCodes : parseFailoverCodes(options.failoverCodes);
+  const decision: Decision =
+    options.ok === true
+      ? { action: 'confirm' }
+      : decide(policy, { status: options.status, retryAfter: options.retryAfter, reason: options.reason });
   const key = checkAffinityKey(options.key, 'EINVALIDMSG');
-  const notHandedOut = (destination: string): SipLocateError => new SipLocateError('ENOTATARGET', `${targetText(failedKey)} was not handed out for ${destination} by this resolver in the last ${HANDED_OUT_MS / 60_000} minutes; nothing was marked.`, { destination });
+  const notHandedOut = (destination: string): SipLocateError =>
+    new SipLocateError(
+      'ENOTATARGET',
+      `${targetText(failedKey)} was not handed out for ${destination} by this resolver in the last ${HANDED_OUT_MS / 60_000} minutes; nothing was marked.`,
+      { destination },
+    );
   if (!sink.recent(uri)) throw notHandedOut(uri.slice(0, 200));
   const before = sink.sequence();
   const result = locator.locateCached(uri, { key }) ?? (await locator.locate(uri, { signal: options.signal, key }));
   const target = result.targets.find((t) => sameTarget(t, failedKey));
   if (!target) {
-    throw new SipLocateError('ENOTATARGET', `${targetText(failedKey)} is not one of the current targets of ${result.destination}; nothing was marked.`, { destination: result.destination });
+    throw new SipLocateError(
+      'ENOTATARGET',
+      `${targetText(failedKey)} is not one of the current targets of ${result.destination}; nothing was marked.`,
+      { destination: result.destination },
+    );
   }
   if (!sink.handedOut(result.destination, target, before)) throw notHandedOut(result.destination);
-  const base = { uri: result.uri, destination: result.destination, targets: result.targets, ...(result.affinityKey !== undefined ? { affinityKey: result.affinityKey } : {}) };
+  const base = {
+    uri: result.uri,
+    destination: result.destination,
+    targets: result.targets,
+    ...(result.affinityKey !== undefined ? { affinityKey: result.affinityKey } : {}),
+  };
   if (decision.action === 'confirm') {
     locator.markSucceeded(target, result.destination, key);
-    return { ...base, target, tried: [targetKey(target)], confirmed: true, sticky: isPinned(locator, result.destination, target, key) };
+    return {
+      ...base,
+      target,
+      tried: [targetKey(target)],
+      confirmed: true,
+      sticky: isPinned(locator, result.destination, target, key),
+    };
   }
   if (decision.action === 'none') throw noFailover(decision.status, policy);
   const triedKeys: TargetKey[] = [];
-  for (const t of tried) if (!sameTarget(t, target) && !triedKeys.some((k) => sameTarget(k, t))) triedKeys.push(targetKey(result.targets.find((x) => sameTarget(x, t)) ?? t));
+  for (const t of tried)
+    if (!sameTarget(t, target) && !triedKeys.some((k) => sameTarget(k, t)))
+      triedKeys.push(targetKey(result.targets.find((x) => sameTarget(x, t)) ?? t));
   triedKeys.push(targetKey(target));
-  sink.markReported(result.destination, targetKey(target), decision.failure, reportMarksShared(result.uri, decision.failure, numericShared));
-  const next = sink.next({ destination: result.destination, targets: result.targets, tried: triedKeys, ...(key !== undefined ? { key } : {}) });
-  const out: ReportResult = { ...base, tried: next ? [...triedKeys, targetKey(next)] : triedKeys, confirmed: false, sticky: next ? isPinned(locator, result.destination, next, key) : false };
+  sink.markReported(
+    result.destination,
+    targetKey(target),
+    decision.failure,
+    reportMarksShared(result.uri, decision.failure, numericShared),
+  );
+  const next = sink.next({
+    destination: result.destination,
+    targets: result.targets,
+    tried: triedKeys,
+    ...(key !== undefined ? { key } : {}),
+  });
+  const out: ReportResult = {
+    ...base,
+    tried: next ? [...triedKeys, targetKey(next)] : triedKeys,
+    confirmed: false,
+    sticky: next ? isPinned(locator, result.destination, next, key) : false,
+  };
   if (next) out.target = next;
   return out;
 }

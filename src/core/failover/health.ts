@@ -63,7 +63,8 @@ class Entry implements HealthRecord {
 
 /** Checks one threshold setting; throws EINVALIDOPTION. */
 function count(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1 || value > 100) throw new SipLocateError('EINVALIDOPTION', `${name} must be a whole number from 1 to 100.`, { option: name });
+  if (!Number.isInteger(value) || value < 1 || value > 100)
+    throw new SipLocateError('EINVALIDOPTION', `${name} must be a whole number from 1 to 100.`, { option: name });
   return value;
 }
 
@@ -72,14 +73,18 @@ export class Health {
   private readonly map = new Map<string, Entry>();
   private settings: HealthSettings = { downAfter: 2, upAfter: 2, staleMs: 60_000 };
 
-  constructor(private readonly clock: Clock, private readonly max: number = MAX_HEALTH) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly max: number = MAX_HEALTH,
+  ) {}
 
   /** Sets the thresholds (the monitor's monitorDownAfter and monitorUpAfter); throws EINVALIDOPTION. */
   configure(settings: Partial<HealthSettings>): void {
     const next = { ...this.settings, ...settings };
     count(next.downAfter, 'monitorDownAfter');
     count(next.upAfter, 'monitorUpAfter');
-    if (!(next.staleMs > 0)) throw new SipLocateError('EINVALIDOPTION', 'The health stale time must be positive.', { option: 'staleMs' });
+    if (!(next.staleMs > 0))
+      throw new SipLocateError('EINVALIDOPTION', 'The health stale time must be positive.', { option: 'staleMs' });
     this.settings = next;
   }
 
@@ -140,13 +145,22 @@ export class Health {
     const out: HealthRecord[] = [];
     for (const e of this.map.values()) {
       const stale = this.isStale(e, now);
-      const r: HealthRecord = { transport: e.transport, address: e.address, port: e.port, host: e.host, state: stale ? 'unknown' : e.state, since: stale ? e.probedAt + this.settings.staleMs : e.since };
+      const r: HealthRecord = {
+        transport: e.transport,
+        address: e.address,
+        port: e.port,
+        host: e.host,
+        state: stale ? 'unknown' : e.state,
+        since: stale ? e.probedAt + this.settings.staleMs : e.since,
+      };
       if (e.rttMs !== undefined) r.rttMs = e.rttMs;
       if (e.lastCode !== undefined) r.lastCode = e.lastCode;
       if (e.lastError !== undefined) r.lastError = e.lastError;
       out.push(r);
     }
-    return out.sort((a, b) => a.transport.localeCompare(b.transport) || a.address.localeCompare(b.address) || a.port - b.port);
+    return out.sort(
+      (a, b) => a.transport.localeCompare(b.transport) || a.address.localeCompare(b.address) || a.port - b.port,
+    );
   }
 
   /** Drops a target's record (it is no longer monitored). */

@@ -26,7 +26,13 @@ class MarkEntry implements Mark {
 
   /** A copy that carries only the record's fields. */
   record(): Mark {
-    return { transport: this.transport, address: this.address, port: this.port, mark: this.mark, expiresAt: this.expiresAt };
+    return {
+      transport: this.transport,
+      address: this.address,
+      port: this.port,
+      mark: this.mark,
+      expiresAt: this.expiresAt,
+    };
   }
 }
 
@@ -62,10 +68,29 @@ export class Marks {
   /** Marks a target: black for a 503 with Retry-After, grey otherwise; returns the mark now in force and whether it changed. */
   mark(t: TargetKey, failure: Failure, fromReport = false): { mark: Mark; changed: boolean } {
     const now = this.clock.now();
-    const retry = failure.reason === '503' && typeof failure.retryAfter === 'number' && Number.isFinite(failure.retryAfter) && failure.retryAfter > 0 ? failure.retryAfter : undefined;
-    const next: Mark = retry !== undefined
-      ? { transport: t.transport, address: t.address, port: t.port, mark: 'black', expiresAt: now + Math.min(retry, this.maxBlacklistSeconds) * 1000 }
-      : { transport: t.transport, address: t.address, port: t.port, mark: 'grey', expiresAt: now + this.greylistSeconds * 1000 };
+    const retry =
+      failure.reason === '503' &&
+      typeof failure.retryAfter === 'number' &&
+      Number.isFinite(failure.retryAfter) &&
+      failure.retryAfter > 0
+        ? failure.retryAfter
+        : undefined;
+    const next: Mark =
+      retry !== undefined
+        ? {
+            transport: t.transport,
+            address: t.address,
+            port: t.port,
+            mark: 'black',
+            expiresAt: now + Math.min(retry, this.maxBlacklistSeconds) * 1000,
+          }
+        : {
+            transport: t.transport,
+            address: t.address,
+            port: t.port,
+            mark: 'grey',
+            expiresAt: now + this.greylistSeconds * 1000,
+          };
     return this.put(next, fromReport);
   }
 

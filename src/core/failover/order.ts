@@ -68,7 +68,8 @@ export interface Ordered {
  * them only when all are disabled (listed()).
  */
 export function orderTargets(targets: readonly Target[], facts: TargetFacts, pin?: TargetKey): Ordered {
-  if (facts.empty && !pin) return { targets: [...targets], standings: targets.map(() => Standing.Usable), pinned: false, pinListed: false };
+  if (facts.empty && !pin)
+    return { targets: [...targets], standings: targets.map(() => Standing.Usable), pinned: false, pinListed: false };
   const buckets: Array<Array<{ t: Target; s: Standing }>> = [[], [], [], [], []];
   let pinnedAt: { t: Target; s: Standing } | undefined;
   let pinListed = false;
@@ -90,7 +91,10 @@ export function inDrawnOrder(targets: readonly Target[], drawn: readonly Target[
   const position = new Map<string, number>();
   drawn.forEach((t, i) => position.set(targetId(t), i));
   const at = (t: Target): number => position.get(targetId(t)) ?? drawn.length;
-  return targets.map((t, i) => ({ t, i, p: at(t) })).sort((a, b) => a.p - b.p || a.i - b.i).map((e) => e.t);
+  return targets
+    .map((t, i) => ({ t, i, p: at(t) }))
+    .sort((a, b) => a.p - b.p || a.i - b.i)
+    .map((e) => e.t);
 }
 
 /** What locate() lists: the order without its disabled targets, unless every target is disabled. */
@@ -100,7 +104,10 @@ export function listed(order: Ordered): Target[] {
 }
 
 /** The first target of an order not in `tried` (the next one to try), with its standing; undefined when none is left. */
-export function nextUntried(order: Ordered, tried: readonly TargetKey[]): { target: Target; standing: Standing } | undefined {
+export function nextUntried(
+  order: Ordered,
+  tried: readonly TargetKey[],
+): { target: Target; standing: Standing } | undefined {
   for (let i = 0; i < order.targets.length; i++) {
     const t = order.targets[i]!;
     if (!tried.some((k) => sameTarget(k, t))) return { target: t, standing: order.standings[i]! };

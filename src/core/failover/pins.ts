@@ -28,7 +28,13 @@ class PinEntry implements LivePin {
   private readonly ttl: number;
 
   /** sameAddress: a pin on the same address, whose strings this one shares. */
-  constructor(readonly destination: string, t: Target, readonly pinnedAt: number, public expiresAt: number, sameAddress?: PinEntry) {
+  constructor(
+    readonly destination: string,
+    t: Target,
+    readonly pinnedAt: number,
+    public expiresAt: number,
+    sameAddress?: PinEntry,
+  ) {
     this.transport = t.transport;
     this.address = sameAddress ? sameAddress.address : flat(t.address);
     this.port = t.port;
@@ -39,7 +45,15 @@ class PinEntry implements LivePin {
   }
 
   target(): Target {
-    return withAddressing({ transport: this.transport, address: this.address, port: this.port, family: this.family, host: this.host, source: this.source, ttl: this.ttl });
+    return withAddressing({
+      transport: this.transport,
+      address: this.address,
+      port: this.port,
+      family: this.family,
+      host: this.host,
+      source: this.source,
+      ttl: this.ttl,
+    });
   }
 
   /** A copy that carries only the record's fields. */
@@ -135,7 +149,7 @@ export class Pins {
   /** Removes every pin that points at the target; returns their destinations. */
   unpinTarget(t: TargetKey): string[] {
     const out: string[] = [];
-    for (let e = this.byAddress.get(t.address); e; ) {
+    for (let e = this.byAddress.get(t.address); e;) {
       const next = e.next;
       if (pointsAt(e, t)) {
         this.drop(e);

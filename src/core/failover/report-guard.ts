@@ -24,7 +24,11 @@ export const REPORT_WINDOW_MS = 60_000;
 class HandOut {
   prev: Plan | undefined = undefined;
   /** first: sequence number of the first hand-out (a report must come after it); at: time of the last. */
-  constructor(public plan: Plan, readonly first: number, public at: number) {}
+  constructor(
+    public plan: Plan,
+    readonly first: number,
+    public at: number,
+  ) {}
 }
 
 /** True when `plan` lists the target (transport, address and port). */
@@ -52,7 +56,10 @@ export class HandedOut {
   private readonly map = new Map<string, HandOut>();
   private seq = 0;
 
-  constructor(private readonly clock: Clock, private readonly max: number) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly max: number,
+  ) {}
 
   /** How many destinations are held. */
   get size(): number {
@@ -115,7 +122,12 @@ export class ReportMarks {
   private readonly windows = new Map<string, { start: number; count: number }>();
 
   /** greylistSeconds and maxBlacklistSeconds: the same lifetimes the flow's marks have. */
-  constructor(private readonly clock: Clock, private readonly greylistSeconds: number, private readonly maxBlacklistSeconds: number, private readonly max = MAX_REPORT_MARKS) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly greylistSeconds: number,
+    private readonly maxBlacklistSeconds: number,
+    private readonly max = MAX_REPORT_MARKS,
+  ) {}
 
   /** How many marks are held (expired ones not yet read included). */
   get size(): number {
@@ -144,10 +156,28 @@ export class ReportMarks {
   /** The mark a failure makes (black for a 503 with Retry-After, grey otherwise), as Marks.mark() makes it. */
   markOf(t: TargetKey, failure: Failure): Mark {
     const now = this.clock.now();
-    const retry = failure.reason === '503' && typeof failure.retryAfter === 'number' && Number.isFinite(failure.retryAfter) && failure.retryAfter > 0 ? failure.retryAfter : undefined;
+    const retry =
+      failure.reason === '503' &&
+      typeof failure.retryAfter === 'number' &&
+      Number.isFinite(failure.retryAfter) &&
+      failure.retryAfter > 0
+        ? failure.retryAfter
+        : undefined;
     return retry !== undefined
-      ? { transport: t.transport, address: t.address, port: t.port, mark: 'black', expiresAt: now + Math.min(retry, this.maxBlacklistSeconds) * 1000 }
-      : { transport: t.transport, address: t.address, port: t.port, mark: 'grey', expiresAt: now + this.greylistSeconds * 1000 };
+      ? {
+          transport: t.transport,
+          address: t.address,
+          port: t.port,
+          mark: 'black',
+          expiresAt: now + Math.min(retry, this.maxBlacklistSeconds) * 1000,
+        }
+      : {
+          transport: t.transport,
+          address: t.address,
+          port: t.port,
+          mark: 'grey',
+          expiresAt: now + this.greylistSeconds * 1000,
+        };
   }
 
   /** Marks `t` for `destination` only; false when a stronger mark is already in force (nothing changed). */

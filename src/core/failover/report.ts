@@ -58,7 +58,12 @@ export function readReportedTarget(v: unknown): TargetKey | undefined {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   const o = v as Record<string, unknown>;
-  if (typeof o.transport !== 'string' || typeof o.address !== 'string' || (typeof o.port !== 'number' && typeof o.port !== 'string')) return undefined;
+  if (
+    typeof o.transport !== 'string' ||
+    typeof o.address !== 'string' ||
+    (typeof o.port !== 'number' && typeof o.port !== 'string')
+  )
+    return undefined;
   return keyFrom(o.transport, o.address, o.port);
 }
 
@@ -73,17 +78,32 @@ function integer(v: unknown, name: string, min: number, max: number): number | u
   const s = single(v, name);
   if (s === undefined) return undefined;
   const n = typeof s === 'number' ? s : typeof s === 'string' && /^\d{1,10}$/.test(s.trim()) ? Number(s.trim()) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) throw bad(`The report's ${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(String(s).slice(0, 20))}).`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw bad(
+      `The report's ${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(String(s).slice(0, 20))}).`,
+    );
   return n;
 }
 
 function triedList(v: unknown): TargetKey[] {
   if (v === undefined || v === null || v === '') return [];
-  const items: unknown[] = typeof v === 'string' ? v.split(',').filter((s) => s.trim().length > 0).map((s) => s.trim()) : Array.isArray(v) ? v : [v];
-  if (items.length > MAX_TRIED) throw bad(`The report's tried list names ${items.length} targets; at most ${MAX_TRIED} are accepted.`);
+  const items: unknown[] =
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .filter((s) => s.trim().length > 0)
+          .map((s) => s.trim())
+      : Array.isArray(v)
+        ? v
+        : [v];
+  if (items.length > MAX_TRIED)
+    throw bad(`The report's tried list names ${items.length} targets; at most ${MAX_TRIED} are accepted.`);
   return items.map((item) => {
     const key = readReportedTarget(item);
-    if (!key) throw bad(`The report's tried list holds ${JSON.stringify(String(typeof item === 'string' ? item : typeof item).slice(0, 40))}, which is not a target such as "udp:192.0.2.1:5060".`);
+    if (!key)
+      throw bad(
+        `The report's tried list holds ${JSON.stringify(String(typeof item === 'string' ? item : typeof item).slice(0, 40))}, which is not a target such as "udp:192.0.2.1:5060".`,
+      );
     return key;
   });
 }
@@ -94,21 +114,31 @@ function triedList(v: unknown): TargetKey[] {
  */
 export function parseReport(v: unknown): FailureReport | SipLocateError {
   try {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return bad('A failure report must be an object such as {uri, failed: "udp:192.0.2.1:5060", status: 503}.');
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      return bad('A failure report must be an object such as {uri, failed: "udp:192.0.2.1:5060", status: 503}.');
     const o = v as Record<string, unknown>;
     const uri = single(o.uri, 'uri');
-    if (typeof uri !== 'string' || uri.length > MAX_URI) return bad('The report has no uri: name the SIP URI the proxy located (uri=sip:...).');
+    if (typeof uri !== 'string' || uri.length > MAX_URI)
+      return bad('The report has no uri: name the SIP URI the proxy located (uri=sip:...).');
     const okRaw = single(o.ok, 'ok');
     const ok = okRaw === true || okRaw === 'true' || okRaw === '1' || okRaw === 1;
-    if (okRaw !== undefined && !ok && okRaw !== false && okRaw !== 'false' && okRaw !== '0' && okRaw !== 0) return bad('The report\'s ok must be true or false.');
+    if (okRaw !== undefined && !ok && okRaw !== false && okRaw !== 'false' && okRaw !== '0' && okRaw !== 0)
+      return bad("The report's ok must be true or false.");
     const named = o.failed ?? o.target;
-    if (named === undefined || named === null || named === '') return bad(`The report names no target: give ${ok ? 'target' : 'failed'} as "udp:192.0.2.1:5060" or the target's uri.`);
+    if (named === undefined || named === null || named === '')
+      return bad(
+        `The report names no target: give ${ok ? 'target' : 'failed'} as "udp:192.0.2.1:5060" or the target's uri.`,
+      );
     const failed = readReportedTarget(Array.isArray(named) ? undefined : named);
-    if (!failed) return bad(`The report's ${o.failed !== undefined ? 'failed' : 'target'} value ${JSON.stringify(typeof named === 'string' ? named.slice(0, 40) : typeof named)} is not a target such as "udp:192.0.2.1:5060" or "tls:[2001:db8::1]:5061".`);
+    if (!failed)
+      return bad(
+        `The report's ${o.failed !== undefined ? 'failed' : 'target'} value ${JSON.stringify(typeof named === 'string' ? named.slice(0, 40) : typeof named)} is not a target such as "udp:192.0.2.1:5060" or "tls:[2001:db8::1]:5061".`,
+      );
     const status = integer(o.status, 'status', 100, 699);
     const retryAfter = integer(o.retryAfter ?? o.retry_after, 'retryAfter', 0, 2 ** 31 - 1);
     const reasonRaw = single(o.reason, 'reason');
-    if (reasonRaw !== undefined && reasonRaw !== 'transport' && reasonRaw !== 'timeout') return bad('The report\'s reason must be "transport" or "timeout"; give SIP status codes as status.');
+    if (reasonRaw !== undefined && reasonRaw !== 'transport' && reasonRaw !== 'timeout')
+      return bad('The report\'s reason must be "transport" or "timeout"; give SIP status codes as status.');
     const key = checkAffinityKey(single(o.key, 'key'), 'EINVALIDMSG');
     const report: FailureReport = { uri, failed, tried: triedList(o.tried), ok };
     if (key !== undefined) report.key = key;

@@ -7,12 +7,32 @@ import { SipLocateError } from '../errors';
 import type { EventHub } from '../events';
 import type { Plan } from '../rfc3263/plan';
 import { asTarget, readTargetKey, sameTarget, targetKey, targetLabel } from '../target';
-import type { AdminRecord, AdminState, Clock, FailoverState, Failure, LocatorState, StateChange, Target, TargetKey } from '../types';
+import type {
+  AdminRecord,
+  AdminState,
+  Clock,
+  FailoverState,
+  Failure,
+  LocatorState,
+  StateChange,
+  Target,
+  TargetKey,
+} from '../types';
 import { AdminStates, isAdminState, MAX_ADMIN_SECONDS } from './admin';
 import { ChangeBus } from './changes';
 import { Health, type ProbeOutcome } from './health';
 import { Marks, type Mark } from './marks';
-import { failbackIndex, inDrawnOrder, listed, nextUntried, orderTargets, standingOf, takesPin, type Ordered, type TargetFacts } from './order';
+import {
+  failbackIndex,
+  inDrawnOrder,
+  listed,
+  nextUntried,
+  orderTargets,
+  standingOf,
+  takesPin,
+  type Ordered,
+  type TargetFacts,
+} from './order';
 import { Pins, type Pin } from './pins';
 import { pinScope } from '../rfc3263/affinity';
 import { MAX_REPORT_MARKS, ReportMarks, strongerMark } from './report-guard';
@@ -54,12 +74,25 @@ export class TargetState {
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
 
-  constructor(private readonly clock: Clock, private readonly events: EventHub, private readonly s: TargetStateSettings) {
+  constructor(
+    private readonly clock: Clock,
+    private readonly events: EventHub,
+    private readonly s: TargetStateSettings,
+  ) {
     this.bus = new ChangeBus(events);
     this.health = new Health(clock);
-    this.pins = new Pins(clock, s.pinMs, s.maxPins, (pin: Pin) => this.bus.evicted({ op: 'expired', destination: pin.destination }));
+    this.pins = new Pins(clock, s.pinMs, s.maxPins, (pin: Pin) =>
+      this.bus.evicted({ op: 'expired', destination: pin.destination }),
+    );
     const maxReportMarks = Math.min(MAX_REPORT_MARKS, s.maxMarks);
-    this.marks = new Marks(clock, s.greylistSeconds, s.maxBlacklistSeconds, s.maxMarks, (mark: Mark) => this.bus.evicted({ op: 'expired', mark: targetKey(mark) }), maxReportMarks);
+    this.marks = new Marks(
+      clock,
+      s.greylistSeconds,
+      s.maxBlacklistSeconds,
+      s.maxMarks,
+      (mark: Mark) => this.bus.evicted({ op: 'expired', mark: targetKey(mark) }),
+      maxReportMarks,
+    );
     this.reportMarks = new ReportMarks(clock, s.greylistSeconds, s.maxBlacklistSeconds, maxReportMarks);
     this.admin = new AdminStates(clock, s.maxMarks);
     const { admin, marks, health } = this;
@@ -93,12 +126,19 @@ export class TargetState {
    * A destination's targets (drawn in RFC 3263 order) in failover order, and whether targets[0] is its pin; keeps the
    * pin in step (renewed, failed back, dropped when DNS no longer lists it, made). readOnly: the same answer, no change.
    */
-  order(destination: string, drawn: Target[], plan: Plan, readOnly: boolean, key?: string): { targets: Target[]; sticky: boolean; order: Ordered } {
+  order(
+    destination: string,
+    drawn: Target[],
+    plan: Plan,
+    readOnly: boolean,
+    key?: string,
+  ): { targets: Target[]; sticky: boolean; order: Ordered } {
     if (!readOnly) this.keepDraw(destination, drawn);
     const scope = this.scopeOf(destination, key);
     const facts = this.factsFor(destination);
     const order = orderTargets(drawn, facts, scope !== undefined ? this.pins.get(scope) : undefined);
-    const sticky = scope !== undefined && order.targets.length > 0 && this.applyPin(scope, order, readOnly, plan, facts);
+    const sticky =
+      scope !== undefined && order.targets.length > 0 && this.applyPin(scope, order, readOnly, plan, facts);
     return { targets: listed(order), sticky, order };
   }
 
@@ -123,7 +163,11 @@ export class TargetState {
     // Ties keep RFC 3263 order as a locate now would draw it, not the order of the list the request carries.
     const targets = drawn ? inDrawnOrder(state.targets, drawn) : state.targets;
     const scope = this.scopeOf(state.destination, state.key);
-    const order = orderTargets(targets, this.factsFor(state.destination), scope !== undefined ? this.pins.get(scope) : undefined);
+    const order = orderTargets(
+      targets,
+      this.factsFor(state.destination),
+      scope !== undefined ? this.pins.get(scope) : undefined,
+    );
     const next = nextUntried(order, state.tried);
     if (next && scope !== undefined && takesPin(next.standing)) this.pin(scope, next.target);
     return next?.target;
@@ -141,7 +185,8 @@ export class TargetState {
       if (!changed) return true;
       this.reportMarks.count(destination);
       this.bus.emit({ op: 'mark', mark: { ...mark } });
-      for (const d of this.pins.unpinTarget(target)) this.bus.emit({ op: 'unpin', destination: d, target: targetKey(target) });
+      for (const d of this.pins.unpinTarget(target))
+        this.bus.emit({ op: 'unpin', destination: d, target: targetKey(target) });
       return true;
     }
     if (!this.reportMarks.put(destination, this.reportMarks.markOf(target, failure))) return true;
@@ -155,10 +200,14 @@ export class TargetState {
   }
 
   markFailed(target: TargetKey, failure: Failure): void {
-    if (!failure || !REASONS.includes(failure.reason)) throw new SipLocateError('EINVALIDOPTION', 'A failure reason must be "transport", "timeout" or "503".', { reason: failure?.reason });
+    if (!failure || !REASONS.includes(failure.reason))
+      throw new SipLocateError('EINVALIDOPTION', 'A failure reason must be "transport", "timeout" or "503".', {
+        reason: failure?.reason,
+      });
     const { mark, changed } = this.marks.mark(target, failure);
     if (changed) this.bus.emit({ op: 'mark', mark: { ...mark } });
-    for (const destination of this.pins.unpinTarget(target)) this.bus.emit({ op: 'unpin', destination, target: targetKey(target) });
+    for (const destination of this.pins.unpinTarget(target))
+      this.bus.emit({ op: 'unpin', destination, target: targetKey(target) });
   }
 
   /** Clears a grey mark; pins the target for the destination (and affinity key) when a pin applies. */
@@ -184,9 +233,14 @@ export class TargetState {
     const changed = this.health.record(target, outcome);
     if (outcome.alive && this.marks.clearGrey(target)) this.bus.emit({ op: 'unmark', target: targetKey(target) });
     if (!changed || changed === 'unknown') return;
-    const reason = changed === 'down' ? outcome.error ?? (outcome.code !== undefined ? `status ${outcome.code}` : 'no answer') : `status ${outcome.code ?? 'ok'}`;
+    const reason =
+      changed === 'down'
+        ? (outcome.error ?? (outcome.code !== undefined ? `status ${outcome.code}` : 'no answer'))
+        : `status ${outcome.code ?? 'ok'}`;
     this.events.emit({ op: changed, target: targetKey(target), state: changed, reason });
-    if (changed === 'down') for (const destination of this.pins.unpinTarget(target)) this.bus.emit({ op: 'unpin', destination, target: targetKey(target) });
+    if (changed === 'down')
+      for (const destination of this.pins.unpinTarget(target))
+        this.bus.emit({ op: 'unpin', destination, target: targetKey(target) });
   }
 
   pinnedTarget(destination: string, key?: string): Target | undefined {
@@ -200,25 +254,52 @@ export class TargetState {
 
   state(options: { orders?: boolean } = {}): LocatorState {
     // Sorted (by code unit, cheaply), so the same state reads the same whatever the recency order of the pins.
-    const state: LocatorState = { marks: this.marks.list().sort(byTarget), pins: this.pins.list().sort((a, b) => byText(a.destination, b.destination)) };
+    const state: LocatorState = {
+      marks: this.marks.list().sort(byTarget),
+      pins: this.pins.list().sort((a, b) => byText(a.destination, b.destination)),
+    };
     if (options.orders) {
-      state.orders = [...this.recentDraws].reverse().map(([destination, drawn]) => ({ destination, targets: orderTargets(drawn, this.factsFor(destination), this.s.sticky ? this.pins.get(destination) : undefined).targets }));
+      state.orders = [...this.recentDraws].reverse().map(([destination, drawn]) => ({
+        destination,
+        targets: orderTargets(drawn, this.factsFor(destination), this.s.sticky ? this.pins.get(destination) : undefined)
+          .targets,
+      }));
     }
     return state;
   }
 
   setTargetState(target: TargetKey, state: AdminState, seconds?: number): AdminRecord {
     const t = readTargetKey(target);
-    if (!t) throw new SipLocateError('EINVALIDOPTION', 'A target needs a transport (udp, tcp, tls, sctp, ws, wss), an IP address and a port from 1 to 65535.', { option: 'target' });
-    if (!isAdminState(state)) throw new SipLocateError('EINVALIDOPTION', 'The state must be drain, disable or enable.', { option: 'state' });
-    if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_ADMIN_SECONDS)) {
-      throw new SipLocateError('EINVALIDOPTION', `The seconds must be a number above 0 and at most ${MAX_ADMIN_SECONDS}.`, { option: 'seconds' });
+    if (!t)
+      throw new SipLocateError(
+        'EINVALIDOPTION',
+        'A target needs a transport (udp, tcp, tls, sctp, ws, wss), an IP address and a port from 1 to 65535.',
+        { option: 'target' },
+      );
+    if (!isAdminState(state))
+      throw new SipLocateError('EINVALIDOPTION', 'The state must be drain, disable or enable.', { option: 'state' });
+    if (
+      seconds !== undefined &&
+      (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_ADMIN_SECONDS)
+    ) {
+      throw new SipLocateError(
+        'EINVALIDOPTION',
+        `The seconds must be a number above 0 and at most ${MAX_ADMIN_SECONDS}.`,
+        { option: 'seconds' },
+      );
     }
     const now = this.clock.now();
-    const record: AdminRecord = { ...t, state, since: now, ...(seconds !== undefined && state !== 'enable' ? { expiresAt: now + Math.round(seconds * 1000) } : {}) };
+    const record: AdminRecord = {
+      ...t,
+      state,
+      since: now,
+      ...(seconds !== undefined && state !== 'enable' ? { expiresAt: now + Math.round(seconds * 1000) } : {}),
+    };
     if (this.admin.put(record)) {
       // A disabled target keeps no pins: the destinations pinned to it move on at their next locate.
-      if (state === 'disable') for (const destination of this.pins.unpinTarget(record)) this.bus.emit({ op: 'unpin', destination, target: targetKey(record) });
+      if (state === 'disable')
+        for (const destination of this.pins.unpinTarget(record))
+          this.bus.emit({ op: 'unpin', destination, target: targetKey(record) });
       this.bus.emit({ op: 'admin', admin: record });
     }
     return record;
@@ -297,7 +378,12 @@ export class TargetState {
         order.standings.unshift(order.standings.splice(better, 1)[0]!);
         if (readOnly) return true;
         this.pin(destination, targets[0]!);
-        this.events.emit({ op: 'failback', target: targetKey(targets[0]!), destination, reason: `from ${targetLabel(pin)}` });
+        this.events.emit({
+          op: 'failback',
+          target: targetKey(targets[0]!),
+          destination,
+          reason: `from ${targetLabel(pin)}`,
+        });
         return true;
       }
       if (readOnly) return true;
@@ -334,7 +420,8 @@ export class TargetState {
   private keepDraw(destination: string, drawn: readonly Target[]): void {
     this.recentDraws.delete(destination);
     this.recentDraws.set(destination, drawn);
-    if (this.recentDraws.size > MAX_RECENT_ORDERS) this.recentDraws.delete(this.recentDraws.keys().next().value as string);
+    if (this.recentDraws.size > MAX_RECENT_ORDERS)
+      this.recentDraws.delete(this.recentDraws.keys().next().value as string);
   }
 
   /** Frees expired marks and pins, a step at a time so a mass expiry does not stall the event loop. */

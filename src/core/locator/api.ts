@@ -3,8 +3,19 @@ import type { DnsClient, QueryEvent } from '../dns/types';
 import type { EventHub } from '../events';
 import type { Health, ProbeOutcome } from '../failover/health';
 import type {
-  AdminRecord, AdminState, Failure, FailoverState, LocateOptions, LocateResult, LocatorState, PlanRecord, ReportOptions,
-  ReportResult, StateChange, Target, TargetKey,
+  AdminRecord,
+  AdminState,
+  Failure,
+  FailoverState,
+  LocateOptions,
+  LocateResult,
+  LocatorState,
+  PlanRecord,
+  ReportOptions,
+  ReportResult,
+  StateChange,
+  Target,
+  TargetKey,
 } from '../types';
 
 /** A resolver with shared DNS cache, failure marks and sticky pins. */

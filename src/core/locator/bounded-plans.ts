@@ -13,7 +13,10 @@ export class BoundedPlans<T extends { record: PlanRecord }> {
   private readonly map = new Map<string, Held<T>>();
   private total = 0;
 
-  constructor(private readonly maxEntries: number, private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxBytes: number,
+  ) {}
 
   /** How many plans are held. */
   get size(): number {
@@ -36,7 +39,8 @@ export class BoundedPlans<T extends { record: PlanRecord }> {
     if (bytes > this.maxBytes || this.maxEntries === 0) return;
     this.map.set(destination, { value, bytes });
     this.total += bytes;
-    while (this.map.size > this.maxEntries || this.total > this.maxBytes) this.delete(this.map.keys().next().value as string);
+    while (this.map.size > this.maxEntries || this.total > this.maxBytes)
+      this.delete(this.map.keys().next().value as string);
   }
 
   delete(destination: string): void {

@@ -45,7 +45,10 @@ export const LOCATOR_OPTIONS = {
 
 /** Every choice locator option with its default and allowed values. */
 export const LOCATOR_CHOICES = {
-  family: { default: 'ipv4-first', choices: ['ipv4', 'ipv6', 'ipv4-first', 'ipv6-first'] } as ChoiceOptionSpec<FamilyPolicy>,
+  family: {
+    default: 'ipv4-first',
+    choices: ['ipv4', 'ipv6', 'ipv4-first', 'ipv6-first'],
+  } as ChoiceOptionSpec<FamilyPolicy>,
   pinPolicy: { default: 'sticky', choices: ['sticky', 'failback'] } as ChoiceOptionSpec<'sticky' | 'failback'>,
   naptrNoMatch: { default: 'fail', choices: ['fail', 'fallback'] } as ChoiceOptionSpec<'fail' | 'fallback'>,
   addressLookup: { default: 'dns-then-system', choices: ADDRESS_LOOKUPS } as ChoiceOptionSpec<AddressLookup>,
@@ -70,7 +73,11 @@ export function choiceOption<T extends string>(name: string, spec: ChoiceOptionS
   if (value === undefined) return spec.default;
   if (!isChoice(value)) {
     const list = allowed.map((c) => `"${c}"`);
-    throw new SipLocateError('EINVALIDOPTION', `The option ${name} must be ${list.length === 2 ? list.join(' or ') : `one of ${allowed.join(', ')}`}.`, { option: name });
+    throw new SipLocateError(
+      'EINVALIDOPTION',
+      `The option ${name} must be ${list.length === 2 ? list.join(' or ') : `one of ${allowed.join(', ')}`}.`,
+      { option: name },
+    );
   }
   return value;
 }
@@ -78,17 +85,27 @@ export function choiceOption<T extends string>(name: string, spec: ChoiceOptionS
 /** Reads one boolean option: false when absent; throws EINVALIDOPTION for anything but true or false. */
 function booleanOption(name: string, value: unknown): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new SipLocateError('EINVALIDOPTION', `The option ${name} must be true or false.`, { option: name });
+  if (typeof value !== 'boolean')
+    throw new SipLocateError('EINVALIDOPTION', `The option ${name} must be true or false.`, { option: name });
   return value;
 }
 
 function transportsOption(value: unknown): Transport[] {
   if (value === undefined) return [...DEFAULT_TRANSPORTS];
-  if (!Array.isArray(value) || value.length === 0) throw new SipLocateError('EINVALIDOPTION', 'The option transports must list at least one transport (udp, tcp, tls, sctp, ws, wss).');
+  if (!Array.isArray(value) || value.length === 0)
+    throw new SipLocateError(
+      'EINVALIDOPTION',
+      'The option transports must list at least one transport (udp, tcp, tls, sctp, ws, wss).',
+    );
   const out: Transport[] = [];
   for (const t of value) {
     const name = String(t).trim().toLowerCase();
-    if (!isTransport(name)) throw new SipLocateError('EINVALIDOPTION', `"${String(t).slice(0, 20)}" is not a transport; use udp, tcp, tls, sctp, ws or wss.`, { option: 'transports' });
+    if (!isTransport(name))
+      throw new SipLocateError(
+        'EINVALIDOPTION',
+        `"${String(t).slice(0, 20)}" is not a transport; use udp, tcp, tls, sctp, ws or wss.`,
+        { option: 'transports' },
+      );
     if (!out.includes(name)) out.push(name);
   }
   return out;

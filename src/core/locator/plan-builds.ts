@@ -48,7 +48,10 @@ export interface BuildParts {
 
 /** The plan builds of one locator. */
 export class PlanBuilds {
-  constructor(private readonly s: Settings, private readonly parts: BuildParts) {}
+  constructor(
+    private readonly s: Settings,
+    private readonly parts: BuildParts,
+  ) {}
 
   /** The DNS querier the builds ask (ENUM asks it too). */
   get querier(): DnsQuerier {
@@ -58,22 +61,43 @@ export class PlanBuilds {
   /** What building a plan needs from this locator's settings. */
   context(trace: boolean, maxQueries: number): PlanContext {
     const { s, parts } = this;
-    return { querier: parts.querier, transports: s.transports, family: s.family, naptrNoMatch: s.naptrNoMatch, trace, maxQueries,
-      search: parts.search, addressLookup: s.addressLookup, systemTtl: s.systemTtl, systemLookup: parts.systemLookup, random: parts.random };
+    return {
+      querier: parts.querier,
+      transports: s.transports,
+      family: s.family,
+      naptrNoMatch: s.naptrNoMatch,
+      trace,
+      maxQueries,
+      search: parts.search,
+      addressLookup: s.addressLookup,
+      systemTtl: s.systemTtl,
+      systemLookup: parts.systemLookup,
+      random: parts.random,
+    };
   }
 
   /**
    * The destination's plan from a build shared by every caller for it: the build holds the one timer (resolveTimeoutMs);
    * a caller's signal only stops that caller waiting.
    */
-  planFor(uri: string, parsed: SipUri, destination: string, ctx: PlanContext, signal: AbortSignal | undefined): Promise<Plan> {
+  planFor(
+    uri: string,
+    parsed: SipUri,
+    destination: string,
+    ctx: PlanContext,
+    signal: AbortSignal | undefined,
+  ): Promise<Plan> {
     const { cache, saved } = this.parts;
-    const build = cache.shared(destination, () => this.deadline(uri, undefined, this.s.resolveTimeoutMs, (stop) => buildPlan(parsed, { ...ctx, signal: stop })).then((built) => {
-      cache.remember(destination, built.plan);
-      const record = this.parts.closed() ? undefined : saved.keepGood(destination, built.plan);
-      if (record) this.parts.kept(record);
-      return built.plan;
-    }));
+    const build = cache.shared(destination, () =>
+      this.deadline(uri, undefined, this.s.resolveTimeoutMs, (stop) =>
+        buildPlan(parsed, { ...ctx, signal: stop }),
+      ).then((built) => {
+        cache.remember(destination, built.plan);
+        const record = this.parts.closed() ? undefined : saved.keepGood(destination, built.plan);
+        if (record) this.parts.kept(record);
+        return built.plan;
+      }),
+    );
     return signal ? this.deadline(uri, signal, Infinity, () => build) : build;
   }
 
@@ -82,11 +106,20 @@ export class PlanBuilds {
     if (!this.parts.enums.handles(uri)) return this.planOfSip(uri, options);
     // One query budget for the whole lookup: what ENUM asked is taken from what RFC 3263 may ask.
     const max = this.s.maxQueries;
-    return this.deadline(uri, options.signal, this.s.resolveTimeoutMs, () => this.parts.enums.resolve(uri, this.parts.querier, options.trace === true, max).then(async (found): Promise<Planned> => {
-      const left = max - found.queries;
-      if (left < 1) throw new SipLocateError('EBUDGET', `The ENUM look-up of ${uri.slice(0, 80)} used all ${max} DNS questions of this resolution (maxQueriesPerLocate); none were left to locate ${found.sipUri.slice(0, 80)}.`, { budget: max });
-      return { ...(await this.planOfSip(found.sipUri, { trace: options.trace }, left)), found };
-    }));
+    return this.deadline(uri, options.signal, this.s.resolveTimeoutMs, () =>
+      this.parts.enums
+        .resolve(uri, this.parts.querier, options.trace === true, max)
+        .then(async (found): Promise<Planned> => {
+          const left = max - found.queries;
+          if (left < 1)
+            throw new SipLocateError(
+              'EBUDGET',
+              `The ENUM look-up of ${uri.slice(0, 80)} used all ${max} DNS questions of this resolution (maxQueriesPerLocate); none were left to locate ${found.sipUri.slice(0, 80)}.`,
+              { budget: max },
+            );
+          return { ...(await this.planOfSip(found.sipUri, { trace: options.trace }, left)), found };
+        }),
+    );
   }
 
   /** RFC 3263 plan of a SIP URI: cached, built, or (DNS gave no answer) the last good one; with its trace when asked. */
@@ -97,7 +130,9 @@ export class PlanBuilds {
     if (options.trace) {
       // Read-only: the tree comes from a fresh build, the answer from what a real locate would use; nothing is stored.
       try {
-        const built = await this.deadline(uri, options.signal, this.s.resolveTimeoutMs, (signal) => buildPlan(parsed, { ...ctx, signal }));
+        const built = await this.deadline(uri, options.signal, this.s.resolveTimeoutMs, (signal) =>
+          buildPlan(parsed, { ...ctx, signal }),
+        );
         return { uri, destination, plan: cache.get(destination) ?? built.plan, stale: false, trace: built.trace };
       } catch (err) {
         const last = saved.fallback(destination, err, true);
@@ -134,11 +169,17 @@ export class PlanBuilds {
   }
 
   /** Runs work under the one deadline helper: ETIMEOUT after `ms`, ECANCELLED when `signal` aborts. */
-  deadline<T>(uri: string, signal: AbortSignal | undefined, ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  deadline<T>(
+    uri: string,
+    signal: AbortSignal | undefined,
+    ms: number,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
     return withDeadline(work, {
       ms,
       signal,
-      timeout: () => new SipLocateError('ETIMEOUT', `Locating ${uri} took longer than ${this.s.resolveTimeoutMs} ms.`, { uri }),
+      timeout: () =>
+        new SipLocateError('ETIMEOUT', `Locating ${uri} took longer than ${this.s.resolveTimeoutMs} ms.`, { uri }),
       cancelled: () => new SipLocateError('ECANCELLED', `Locating ${uri} was cancelled.`, { uri }),
     });
   }

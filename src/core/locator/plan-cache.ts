@@ -21,7 +21,10 @@ export class PlanCache {
   /** The targets probeTargets() drew from a plan, kept as long as the plan is (weakly). */
   private readonly probeSets = new WeakMap<Plan, readonly Target[]>();
 
-  constructor(private readonly clock: Clock, private readonly limit: number) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly limit: number,
+  ) {}
 
   /** The parsed URI and its destination key, from a bounded cache; throws EINVALIDURI. */
   parse(uri: string): ParsedUri {

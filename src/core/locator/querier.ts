@@ -23,10 +23,26 @@ export interface BuiltQuerier {
  * The querier for these options: an injected one, a DNS client for the nameservers given, or one for the system's
  * nameservers (with resolv.conf's search, ndots, timeout, attempts, rotate); throws ENONAMESERVER or EINVALIDNAMESERVER.
  */
-export function buildQuerier(o: LocatorTestOptions, addressLookup: AddressLookup, onEvent: (event: QueryEvent) => void): BuiltQuerier {
+export function buildQuerier(
+  o: LocatorTestOptions,
+  addressLookup: AddressLookup,
+  onEvent: (event: QueryEvent) => void,
+): BuiltQuerier {
   const statics = parseStaticRecords(o.staticRecords);
-  const common = { cacheSize: o.cacheSize, minTtl: o.minTtl, maxTtl: o.maxTtl, dns0x20: o.dns0x20, clock: o.clock, staleSeconds: o.staleSeconds, staleAnswerMs: o.staleAnswerMs, cacheBytes: o.cacheBytes,
-    maxTimeoutMs: o.maxTimeoutMs, adaptive: o.adaptive, hedge: o.hedge, onEvent };
+  const common = {
+    cacheSize: o.cacheSize,
+    minTtl: o.minTtl,
+    maxTtl: o.maxTtl,
+    dns0x20: o.dns0x20,
+    clock: o.clock,
+    staleSeconds: o.staleSeconds,
+    staleAnswerMs: o.staleAnswerMs,
+    cacheBytes: o.cacheBytes,
+    maxTimeoutMs: o.maxTimeoutMs,
+    adaptive: o.adaptive,
+    hedge: o.hedge,
+    onEvent,
+  };
   const explicit = (o.nameservers ?? []).some((s) => typeof s === 'string' && s.trim().length > 0);
   if (o.querier) return { querier: withStaticRecords(o.querier, statics), dns: undefined, search: undefined };
   if (explicit) {
@@ -36,11 +52,22 @@ export function buildQuerier(o: LocatorTestOptions, addressLookup: AddressLookup
   const sys = loadSystemSettings(o.system);
   const search = { domains: sys.conf.search, ndots: sys.conf.ndots };
   if (sys.nameservers.length > 0) {
-    const dns = createDnsClient({ nameservers: sys.nameservers, timeoutMs: o.timeoutMs ?? sys.conf.timeoutMs, tries: o.tries ?? sys.conf.attempts, rotate: sys.conf.rotate, ...common });
+    const dns = createDnsClient({
+      nameservers: sys.nameservers,
+      timeoutMs: o.timeoutMs ?? sys.conf.timeoutMs,
+      tries: o.tries ?? sys.conf.attempts,
+      rotate: sys.conf.rotate,
+      ...common,
+    });
     return { querier: withStaticRecords(dns, statics), dns, search };
   }
-  if (addressLookup !== 'dns') return { querier: withStaticRecords(noDnsQuerier(sys.path), statics), dns: undefined, search };
-  throw new SipLocateError('ENONAMESERVER', `No nameserver is configured and the system lists none (${sys.path}); set nameservers or addressLookup "dns-then-system".`, { path: sys.path });
+  if (addressLookup !== 'dns')
+    return { querier: withStaticRecords(noDnsQuerier(sys.path), statics), dns: undefined, search };
+  throw new SipLocateError(
+    'ENONAMESERVER',
+    `No nameserver is configured and the system lists none (${sys.path}); set nameservers or addressLookup "dns-then-system".`,
+    { path: sys.path },
+  );
 }
 
 /** Hands each finished DNS query to onQuery listeners and turns nameserver health changes into events. */
@@ -73,7 +100,12 @@ export class QueryEvents {
       const was = this.nsStates.get(ns.address) ?? 'healthy';
       if (was === ns.state) continue;
       this.nsStates.set(ns.address, ns.state);
-      this.events.emit({ op: ns.state === 'failing' ? 'nameserver-down' : 'nameserver-up', nameserver: ns.address, state: ns.state, ...(ns.lastError ? { reason: ns.lastError } : {}) });
+      this.events.emit({
+        op: ns.state === 'failing' ? 'nameserver-down' : 'nameserver-up',
+        nameserver: ns.address,
+        state: ns.state,
+        ...(ns.lastError ? { reason: ns.lastError } : {}),
+      });
     }
   }
 

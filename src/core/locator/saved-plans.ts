@@ -76,7 +76,15 @@ export class SavedPlans {
     entry.plan ??= planFromRecord(entry.record);
     if (!trace) return { plan: entry.plan };
     const note = `DNS gave no answer (${err.code}); the last good plan, saved ${new Date(entry.record.savedAt).toISOString()}, is used (RFC 8767).`;
-    return { plan: entry.plan, trace: { kind: 'uri', name: destination, outcome: 'stale', children: [{ kind: 'note', name: 'stale', outcome: 'stale', note, children: [] }] } };
+    return {
+      plan: entry.plan,
+      trace: {
+        kind: 'uri',
+        name: destination,
+        outcome: 'stale',
+        children: [{ kind: 'note', name: 'stale', outcome: 'stale', note, children: [] }],
+      },
+    };
   }
 
   /** Every unexpired last good plan. */

@@ -18,7 +18,15 @@ export interface SetParts {
   builds: PlanBuilds;
   enums: EnumStep;
   /** The one order applied to drawn targets (the façade's resultFrom). */
-  result(uri: string, destination: string, plan: Plan, readOnly: boolean, key: string | undefined, drawn: Target[], trace: TraceNode | undefined): LocateResult;
+  result(
+    uri: string,
+    destination: string,
+    plan: Plan,
+    readOnly: boolean,
+    key: string | undefined,
+    drawn: Target[],
+    trace: TraceNode | undefined,
+  ): LocateResult;
   /** A SIP member's probe targets. */
   probeTargets(uri: string, signal?: AbortSignal): Promise<readonly Target[]>;
 }
@@ -30,12 +38,24 @@ export class SetLocate {
   /** Locates set `name`: every member at once; fails with ESETFAILED only when every member fails. */
   async locate(name: string, options: LocateOptions, key: string | undefined): Promise<LocateResult> {
     const members = this.members(name);
-    const outcomes = await Promise.all(this.ordered(members, key).map((member) => this.parts.builds.planOf(member.uri, { trace: options.trace, signal: options.signal }).then(
-      (p) => ({ member, result: this.memberDraw(member.uri, p, key) }),
-      (err: unknown) => ({ member, error: unexpected(err) }),
-    )));
-    if (options.signal?.aborted) throw new SipLocateError('ECANCELLED', `Locating ${SET_PREFIX}${name} was cancelled.`, { uri: `${SET_PREFIX}${name}` });
-    return this.result(name, joinMembers(name, outcomes, this.parts.s.maxTargets, options.trace === true), options.trace === true, key);
+    const outcomes = await Promise.all(
+      this.ordered(members, key).map((member) =>
+        this.parts.builds.planOf(member.uri, { trace: options.trace, signal: options.signal }).then(
+          (p) => ({ member, result: this.memberDraw(member.uri, p, key) }),
+          (err: unknown) => ({ member, error: unexpected(err) }),
+        ),
+      ),
+    );
+    if (options.signal?.aborted)
+      throw new SipLocateError('ECANCELLED', `Locating ${SET_PREFIX}${name} was cancelled.`, {
+        uri: `${SET_PREFIX}${name}`,
+      });
+    return this.result(
+      name,
+      joinMembers(name, outcomes, this.parts.s.maxTargets, options.trace === true),
+      options.trace === true,
+      key,
+    );
   }
 
   /** A set's answer when every member's plan is cached and fresh, else undefined. */
@@ -54,7 +74,13 @@ export class SetLocate {
   /** Every target of a set's SIP members (a member that fails to resolve gives none), duplicates removed, at most maxTargets. */
   async probe(name: string, signal?: AbortSignal): Promise<readonly Target[]> {
     const members = this.members(name);
-    const lists = await Promise.all(members.map((m) => (this.parts.enums.handles(m.uri) ? Promise.resolve([]) : this.parts.probeTargets(m.uri, signal).catch((): readonly Target[] => []))));
+    const lists = await Promise.all(
+      members.map((m) =>
+        this.parts.enums.handles(m.uri)
+          ? Promise.resolve([])
+          : this.parts.probeTargets(m.uri, signal).catch((): readonly Target[] => []),
+      ),
+    );
     const seen = new Set<string>();
     const out: Target[] = [];
     for (const t of lists.flat()) {
@@ -68,20 +94,43 @@ export class SetLocate {
   /** The members of set `name`; EINVALIDURI naming the sets there are when it does not exist. */
   private members(name: string): readonly Member[] {
     const members = this.parts.s.sets.get(name);
-    if (!members) throw new SipLocateError('EINVALIDURI', `There is no destination set named "${name.slice(0, 64)}"; this resolver's sets are: ${[...this.parts.s.sets.keys()].slice(0, 20).join(', ') || 'none'}.`, { set: name.slice(0, 64) });
+    if (!members)
+      throw new SipLocateError(
+        'EINVALIDURI',
+        `There is no destination set named "${name.slice(0, 64)}"; this resolver's sets are: ${[...this.parts.s.sets.keys()].slice(0, 20).join(', ') || 'none'}.`,
+        { set: name.slice(0, 64) },
+      );
     return members;
   }
 
   private ordered(members: readonly Member[], key: string | undefined): Member[] {
-    return orderMembers(members, key === undefined ? { random: this.parts.random } : { random: this.parts.random, key });
+    return orderMembers(
+      members,
+      key === undefined ? { random: this.parts.random } : { random: this.parts.random, key },
+    );
   }
 
   /** A member of a set located: its plan drawn in its own RFC 3263 order (keyed when a key is given). */
   private memberDraw(memberUri: string, p: Planned, key: string | undefined): MemberDraw {
     const { s, random } = this.parts;
     const drawn = planTargets(p.plan, s.family, random, s.maxTargets, key);
-    const result: MemberDraw = { destination: p.destination, plan: p.plan, drawn, stale: p.stale || p.plan.stale === true };
-    const trace = p.found && p.trace ? withEnum(memberUri, p.found, { uri: p.uri, destination: p.destination, targets: drawn, sticky: false, stale: result.stale, trace: p.trace }).trace : p.trace;
+    const result: MemberDraw = {
+      destination: p.destination,
+      plan: p.plan,
+      drawn,
+      stale: p.stale || p.plan.stale === true,
+    };
+    const trace =
+      p.found && p.trace
+        ? withEnum(memberUri, p.found, {
+            uri: p.uri,
+            destination: p.destination,
+            targets: drawn,
+            sticky: false,
+            stale: result.stale,
+            trace: p.trace,
+          }).trace
+        : p.trace;
     if (trace) result.trace = trace;
     return result;
   }

@@ -18,8 +18,14 @@ export const MAX_ADDRESSES_PER_HOST = 32;
 
 /** The addresses of a host in the order the family policy asks for. */
 export function orderByFamily(addrs: HostAddresses, policy: FamilyPolicy): Array<{ address: string; family: 4 | 6 }> {
-  const v4 = policy === 'ipv6' ? [] : addrs.v4.slice(0, MAX_ADDRESSES_PER_HOST).map((address) => ({ address, family: 4 as const }));
-  const v6 = policy === 'ipv4' ? [] : addrs.v6.slice(0, MAX_ADDRESSES_PER_HOST).map((address) => ({ address, family: 6 as const }));
+  const v4 =
+    policy === 'ipv6'
+      ? []
+      : addrs.v4.slice(0, MAX_ADDRESSES_PER_HOST).map((address) => ({ address, family: 4 as const }));
+  const v6 =
+    policy === 'ipv4'
+      ? []
+      : addrs.v6.slice(0, MAX_ADDRESSES_PER_HOST).map((address) => ({ address, family: 6 as const }));
   return policy === 'ipv6-first' || policy === 'ipv6' ? [...v6, ...v4] : [...v4, ...v6];
 }
 

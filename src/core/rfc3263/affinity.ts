@@ -65,7 +65,12 @@ export function raceScore(key: Lanes, server: string, weight: number): number {
  * Orders items of one priority for a key: the weighted ones by rendezvous score (lowest first), then the weight-0
  * ones (RFC 2782: chosen only after the others) by their score at weight 1.
  */
-export function orderByKey<T>(items: readonly T[], key: string, idOf: (item: T) => string, weightOf: (item: T) => number): T[] {
+export function orderByKey<T>(
+  items: readonly T[],
+  key: string,
+  idOf: (item: T) => string,
+  weightOf: (item: T) => number,
+): T[] {
   const state = keyState(key);
   const scored = items.map((item) => {
     const w = weightOf(item);
@@ -87,9 +92,22 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 export function checkAffinityKey(value: unknown, code: 'EINVALIDOPTION' | 'EINVALIDMSG'): string | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
-  if (typeof value !== 'string') throw new SipLocateError(code, `An affinity key must be a string (got ${Array.isArray(value) ? 'an array' : typeof value}).`, { option: 'key' });
-  if (value.length > MAX_AFFINITY_KEY) throw new SipLocateError(code, `An affinity key may have at most ${MAX_AFFINITY_KEY} characters (got ${value.length}).`, { option: 'key' });
-  if (CONTROL.test(value)) throw new SipLocateError(code, 'An affinity key must not contain control characters (line breaks, tabs, NUL).', { option: 'key' });
+  if (typeof value !== 'string')
+    throw new SipLocateError(
+      code,
+      `An affinity key must be a string (got ${Array.isArray(value) ? 'an array' : typeof value}).`,
+      { option: 'key' },
+    );
+  if (value.length > MAX_AFFINITY_KEY)
+    throw new SipLocateError(
+      code,
+      `An affinity key may have at most ${MAX_AFFINITY_KEY} characters (got ${value.length}).`,
+      { option: 'key' },
+    );
+  if (CONTROL.test(value))
+    throw new SipLocateError(code, 'An affinity key must not contain control characters (line breaks, tabs, NUL).', {
+      option: 'key',
+    });
   return value;
 }
 

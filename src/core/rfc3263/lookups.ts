@@ -56,7 +56,10 @@ export class Recorder {
   stale = false;
   /** Copies of questions hedged to a second nameserver; they count against the budget too. */
   private hedges = 0;
-  constructor(readonly tracing: boolean, readonly budget: number) {}
+  constructor(
+    readonly tracing: boolean,
+    readonly budget: number,
+  ) {}
 
   /** True when one more copy may be hedged to a second nameserver within the budget (and counts it). */
   hedge(): boolean {
@@ -82,7 +85,12 @@ export class Recorder {
     return this.asked.size;
   }
 
-  node(kind: TraceNode['kind'], name: string, parent: TraceNode | undefined, extra: Partial<TraceNode> = {}): TraceNode | undefined {
+  node(
+    kind: TraceNode['kind'],
+    name: string,
+    parent: TraceNode | undefined,
+    extra: Partial<TraceNode> = {},
+  ): TraceNode | undefined {
     if (!this.tracing) return undefined;
     const n: TraceNode = { kind, name, children: [], ...extra };
     parent?.children.push(n);
@@ -99,21 +107,45 @@ export class Recorder {
 }
 
 /** Asks one question; negative answers and DNS failures come back as `error`, closing/cancelling is rethrown. */
-export async function ask<T extends RecordType>(ctx: PlanContext, rec: Recorder, name: string, type: T, parent: TraceNode | undefined, kind: TraceNode['kind']): Promise<{ answer?: DnsAnswer<T>; error?: SipLocateError; node?: TraceNode }> {
+export async function ask<T extends RecordType>(
+  ctx: PlanContext,
+  rec: Recorder,
+  name: string,
+  type: T,
+  parent: TraceNode | undefined,
+  kind: TraceNode['kind'],
+): Promise<{ answer?: DnsAnswer<T>; error?: SipLocateError; node?: TraceNode }> {
   if (!rec.take(name, type)) {
-    const error = new SipLocateError('EBUDGET', `The look-up of ${type} ${name} was not sent: this resolution already asked ${rec.budget} DNS questions (maxQueriesPerLocate).`, { name, type, budget: rec.budget });
-    return { error, node: rec.node(kind, name, parent, { type, outcome: 'skipped', code: error.code, note: error.message }) };
+    const error = new SipLocateError(
+      'EBUDGET',
+      `The look-up of ${type} ${name} was not sent: this resolution already asked ${rec.budget} DNS questions (maxQueriesPerLocate).`,
+      { name, type, budget: rec.budget },
+    );
+    return {
+      error,
+      node: rec.node(kind, name, parent, { type, outcome: 'skipped', code: error.code, note: error.message }),
+    };
   }
   try {
     const mayHedge = (): boolean => rec.hedge();
     const answer = await ctx.querier.query(name, type, ctx.signal ? { signal: ctx.signal, mayHedge } : { mayHedge });
     rec.seen(answer.ttl);
     if (answer.stale) rec.stale = true;
-    const outcome = answer.nameserver === STATIC_NAMESERVER ? 'static' : answer.stale ? 'stale' : answer.fromCache ? 'cache' : 'network';
+    const outcome =
+      answer.nameserver === STATIC_NAMESERVER
+        ? 'static'
+        : answer.stale
+          ? 'stale'
+          : answer.fromCache
+            ? 'cache'
+            : 'network';
     const node = rec.node(kind, name, parent, { type, outcome, records: answer.records });
     return { answer, node };
   } catch (err) {
-    const error = err instanceof SipLocateError ? err : new SipLocateError('EBADRESP', `The look-up of ${type} ${name} failed.`, { name, type }, { cause: err });
+    const error =
+      err instanceof SipLocateError
+        ? err
+        : new SipLocateError('EBADRESP', `The look-up of ${type} ${name} failed.`, { name, type }, { cause: err });
     if (error.code === 'ECLOSED' || error.code === 'ECANCELLED') throw error;
     if (NEGATIVE.has(error.code)) rec.seen(NEGATIVE_PLAN_TTL);
     const node = rec.node(kind, name, parent, { type, outcome: 'error', code: error.code, note: error.message });
@@ -127,7 +159,12 @@ export function isNegative(ctx: PlanContext, code: string): boolean {
 }
 
 /** A/AAAA of a host from DNS and/or the OS as ctx.addressLookup says; names the excluded family when only that one exists. */
-export async function resolveHost(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
+export async function resolveHost(
+  ctx: PlanContext,
+  rec: Recorder,
+  host: string,
+  parent: TraceNode | undefined,
+): Promise<HostAddresses> {
   const kind = isIP(host);
   if (kind === 4) return { v4: [host], v6: [], ttl: Number.POSITIVE_INFINITY };
   if (kind === 6) return { v4: [], v6: [host.toLowerCase()], ttl: Number.POSITIVE_INFINITY };
@@ -148,10 +185,19 @@ export async function resolveHost(ctx: PlanContext, rec: Recorder, host: string,
 }
 
 /** The addresses the OS resolver knows for host, valid for ctx.systemTtl seconds. */
-async function fromSystem(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
+async function fromSystem(
+  ctx: PlanContext,
+  rec: Recorder,
+  host: string,
+  parent: TraceNode | undefined,
+): Promise<HostAddresses> {
   const ttl = ctx.systemTtl ?? 30;
   if (!rec.take(host, 'OS')) {
-    rec.node('address', host, parent, { outcome: 'skipped', code: 'EBUDGET', note: `The operating system was not asked for ${host}: this resolution already asked ${rec.budget} questions (maxQueriesPerLocate).` });
+    rec.node('address', host, parent, {
+      outcome: 'skipped',
+      code: 'EBUDGET',
+      note: `The operating system was not asked for ${host}: this resolution already asked ${rec.budget} questions (maxQueriesPerLocate).`,
+    });
     return { v4: [], v6: [], ttl, error: 'EBUDGET' };
   }
   const found = await systemAddresses(ctx.systemLookup ?? osLookup, host, ctx.family, MAX_ADDRESSES_PER_HOST);
@@ -159,14 +205,22 @@ async function fromSystem(ctx: PlanContext, rec: Recorder, host: string, parent:
     ...found.v4.map((data): DnsRecord => ({ name: host, type: 'A', ttl, data })),
     ...found.v6.map((data): DnsRecord => ({ name: host, type: 'AAAA', ttl, data })),
   ];
-  const note = records.length > 0 ? 'from the operating system (hosts file, mDNS, nsswitch)' : `the operating system has no address${found.failure ? ` (${found.failure})` : ''}`;
+  const note =
+    records.length > 0
+      ? 'from the operating system (hosts file, mDNS, nsswitch)'
+      : `the operating system has no address${found.failure ? ` (${found.failure})` : ''}`;
   rec.node('address', host, parent, { outcome: 'system', records, note });
   rec.seen(ttl);
   return { v4: found.v4, v6: found.v6, ttl, system: true };
 }
 
 /** A/AAAA of a host from DNS; uses one cached family without waiting for the other. */
-async function dnsAddresses(ctx: PlanContext, rec: Recorder, host: string, parent: TraceNode | undefined): Promise<HostAddresses> {
+async function dnsAddresses(
+  ctx: PlanContext,
+  rec: Recorder,
+  host: string,
+  parent: TraceNode | undefined,
+): Promise<HostAddresses> {
   const want = familiesWanted(ctx.family);
   let askV4 = want.v4;
   let askV6 = want.v6;
@@ -185,7 +239,10 @@ async function dnsAddresses(ctx: PlanContext, rec: Recorder, host: string, paren
   }
   const askA = askV4 ? ask(ctx, rec, host, 'A', parent, 'address') : undefined;
   const askAAAA = askV6 ? ask(ctx, rec, host, 'AAAA', parent, 'address') : undefined;
-  const [a, aaaa] = askA && askAAAA && !rec.tracing ? await preferredFamilyFirst(ctx.family === 'ipv6-first', askA, askAAAA, rec) : await Promise.all([askA, askAAAA]);
+  const [a, aaaa] =
+    askA && askAAAA && !rec.tracing
+      ? await preferredFamilyFirst(ctx.family === 'ipv6-first', askA, askAAAA, rec)
+      : await Promise.all([askA, askAAAA]);
   const out: HostAddresses = { v4: [], v6: [], ttl: Number.POSITIVE_INFINITY };
   for (const r of [a, aaaa]) {
     if (!r) continue;
@@ -202,7 +259,12 @@ async function dnsAddresses(ctx: PlanContext, rec: Recorder, host: string, paren
 }
 
 /** A and AAAA asked together, the preferred family first (see firstThenWait()). */
-async function preferredFamilyFirst<A, AAAA>(v6First: boolean, askA: Promise<A & { answer?: unknown }>, askAAAA: Promise<AAAA & { answer?: unknown }>, rec: Recorder): Promise<[A | undefined, AAAA | undefined]> {
+async function preferredFamilyFirst<A, AAAA>(
+  v6First: boolean,
+  askA: Promise<A & { answer?: unknown }>,
+  askAAAA: Promise<AAAA & { answer?: unknown }>,
+  rec: Recorder,
+): Promise<[A | undefined, AAAA | undefined]> {
   if (!v6First) return firstThenWait(askA, askAAAA, rec);
   const [aaaa, a] = await firstThenWait(askAAAA, askA, rec);
   return [a, aaaa];
@@ -212,7 +274,11 @@ async function preferredFamilyFirst<A, AAAA>(v6First: boolean, askA: Promise<A &
  * Once the preferred family has addresses, the other gets FAMILY_WAIT_MS more (RFC 8305 style); if it is still out,
  * the plan goes on without it and is not cached (its look-up goes on and fills the DNS cache for the next locate).
  */
-async function firstThenWait<P extends { answer?: unknown }, O>(preferred: Promise<P>, other: Promise<O>, rec: Recorder): Promise<[P, O | undefined]> {
+async function firstThenWait<P extends { answer?: unknown }, O>(
+  preferred: Promise<P>,
+  other: Promise<O>,
+  rec: Recorder,
+): Promise<[P, O | undefined]> {
   const first = await preferred;
   if (!first.answer) return [first, await other];
   let timer: NodeJS.Timeout | undefined;

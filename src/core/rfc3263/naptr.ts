@@ -26,7 +26,11 @@ export function isSipNaptr(record: NaptrData): boolean {
 }
 
 /** Filters SIP NAPTRs to those with an enabled transport, usable flags and no regexp; sorted by order, then preference. */
-export function usableNaptrs(records: readonly NaptrData[], enabled: readonly Transport[], scheme: 'sip' | 'sips'): { usable: NaptrChoice[]; skipped: NaptrSkip[] } {
+export function usableNaptrs(
+  records: readonly NaptrData[],
+  enabled: readonly Transport[],
+  scheme: 'sip' | 'sips',
+): { usable: NaptrChoice[]; skipped: NaptrSkip[] } {
   const usable: NaptrChoice[] = [];
   const skipped: NaptrSkip[] = [];
   for (const record of records.slice(0, MAX_NAPTR)) {

@@ -20,7 +20,8 @@ export const MAX_PLAN_BYTES = 64 * 1024;
 
 /** A record's size in bytes, about its JSON length: what the bounds on saved plans count. */
 export function planRecordBytes(r: PlanRecord): number {
-  const host = (h: PlanHostRecord): number => 48 + h.host.length + h.v4.reduce((n, a) => n + 3 + a.length, 0) + h.v6.reduce((n, a) => n + 3 + a.length, 0);
+  const host = (h: PlanHostRecord): number =>
+    48 + h.host.length + h.v4.reduce((n, a) => n + 3 + a.length, 0) + h.v6.reduce((n, a) => n + 3 + a.length, 0);
   let bytes = 96 + r.destination.length;
   for (const e of r.entries) {
     if (e.kind === 'address') bytes += 64 + e.host.length + host(e.addrs);
@@ -50,17 +51,37 @@ function hostRecord(host: string, a: HostAddresses): PlanHostRecord {
 }
 
 function hostAddresses(h: PlanHostRecord): HostAddresses {
-  return h.system ? { v4: [...h.v4], v6: [...h.v6], ttl: SAVED_PLAN_TTL, system: true } : { v4: [...h.v4], v6: [...h.v6], ttl: SAVED_PLAN_TTL };
+  return h.system
+    ? { v4: [...h.v4], v6: [...h.v6], ttl: SAVED_PLAN_TTL, system: true }
+    : { v4: [...h.v4], v6: [...h.v6], ttl: SAVED_PLAN_TTL };
 }
 
 /** The record of a destination's plan, kept for lifeMs from now; undefined when it is too large to keep (see the caps above). */
 export function planToRecord(destination: string, plan: Plan, now: number, lifeMs: number): PlanRecord | undefined {
   if (plan.entries.length === 0 || plan.entries.length > MAX_PLAN_ENTRIES) return undefined;
-  const entries = plan.entries.map((e): PlanRecord['entries'][number] => (e.kind === 'srv'
-    ? { kind: 'srv', transport: e.transport, source: e.source, srv: e.srv.slice(0, MAX_SRV).map((s) => ({ priority: s.priority, weight: s.weight, port: s.port, target: s.target })), hosts: [...e.hosts].slice(0, MAX_SRV).map(([host, a]) => hostRecord(host, a)) }
-    : { kind: 'address', transport: e.transport, source: e.source, host: e.host, port: e.port, addrs: hostRecord(e.host, e.addrs) }));
+  const entries = plan.entries.map((e): PlanRecord['entries'][number] =>
+    e.kind === 'srv'
+      ? {
+          kind: 'srv',
+          transport: e.transport,
+          source: e.source,
+          srv: e.srv
+            .slice(0, MAX_SRV)
+            .map((s) => ({ priority: s.priority, weight: s.weight, port: s.port, target: s.target })),
+          hosts: [...e.hosts].slice(0, MAX_SRV).map(([host, a]) => hostRecord(host, a)),
+        }
+      : {
+          kind: 'address',
+          transport: e.transport,
+          source: e.source,
+          host: e.host,
+          port: e.port,
+          addrs: hostRecord(e.host, e.addrs),
+        },
+  );
   let addresses = 0;
-  for (const e of entries) for (const h of e.kind === 'srv' ? e.hosts : [e.addrs]) addresses += h.v4.length + h.v6.length;
+  for (const e of entries)
+    for (const h of e.kind === 'srv' ? e.hosts : [e.addrs]) addresses += h.v4.length + h.v6.length;
   if (addresses > MAX_PLAN_ADDRESSES) return undefined;
   const record: PlanRecord = { destination, entries, ttl: plan.ttl, savedAt: now, expiresAt: now + lifeMs };
   return planRecordTooLarge(record) === undefined ? record : undefined;
@@ -68,15 +89,31 @@ export function planToRecord(destination: string, plan: Plan, now: number, lifeM
 
 /** A stale plan (TTL SAVED_PLAN_TTL) rebuilt from a validated record. */
 export function planFromRecord(record: PlanRecord): Plan {
-  const entries = record.entries.map((e): PlanEntry => (e.kind === 'srv'
-    ? { kind: 'srv', transport: e.transport, source: e.source, srv: e.srv.map((s) => ({ ...s })), hosts: new Map(e.hosts.map((h) => [h.host, hostAddresses(h)])) }
-    : { kind: 'address', transport: e.transport, source: e.source, host: e.host, port: e.port, addrs: hostAddresses(e.addrs) }));
+  const entries = record.entries.map((e): PlanEntry =>
+    e.kind === 'srv'
+      ? {
+          kind: 'srv',
+          transport: e.transport,
+          source: e.source,
+          srv: e.srv.map((s) => ({ ...s })),
+          hosts: new Map(e.hosts.map((h) => [h.host, hostAddresses(h)])),
+        }
+      : {
+          kind: 'address',
+          transport: e.transport,
+          source: e.source,
+          host: e.host,
+          port: e.port,
+          addrs: hostAddresses(e.addrs),
+        },
+  );
   return { entries, ttl: SAVED_PLAN_TTL, stale: true };
 }
 
 /** True when two records would rebuild the same targets (what changed is worth a write). */
 export function samePlan(a: PlanRecord, b: PlanRecord): boolean {
   // TTLs count down in the cache: they do not make a plan new.
-  const text = (r: PlanRecord): string => JSON.stringify(r.entries, (key, value: unknown) => (key === 'ttl' ? undefined : value));
+  const text = (r: PlanRecord): string =>
+    JSON.stringify(r.entries, (key, value: unknown) => (key === 'ttl' ? undefined : value));
   return text(a) === text(b);
 }

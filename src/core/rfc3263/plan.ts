@@ -60,14 +60,40 @@ function prepare(plan: Plan, family: FamilyPolicy): { prepared: Prepared; unique
   };
   for (const entry of plan.entries) {
     if (entry.kind === 'address') {
-      prepared.push({ fixed: note(orderByFamily(entry.addrs, family).map((a) => withAddressing({ transport: entry.transport, address: a.address, port: entry.port, family: a.family, host: entry.host, source: entry.addrs.system ? 'system' : entry.source, ttl: Math.min(plan.ttl, entry.addrs.ttl) }))) });
+      prepared.push({
+        fixed: note(
+          orderByFamily(entry.addrs, family).map((a) =>
+            withAddressing({
+              transport: entry.transport,
+              address: a.address,
+              port: entry.port,
+              family: a.family,
+              host: entry.host,
+              source: entry.addrs.system ? 'system' : entry.source,
+              ttl: Math.min(plan.ttl, entry.addrs.ttl),
+            }),
+          ),
+        ),
+      });
       continue;
     }
     const groups = new Map<number, PreparedSrv[]>();
     for (const srv of entry.srv.slice(0, MAX_SRV)) {
       if (srv.target === '.') continue;
       const addrs = entry.hosts.get(srv.target);
-      const targets = addrs ? orderByFamily(addrs, family).map((a) => withAddressing({ transport: entry.transport, address: a.address, port: srv.port, family: a.family, host: srv.target, source: addrs.system ? 'system' : entry.source, ttl: Math.min(plan.ttl, addrs.ttl) })) : [];
+      const targets = addrs
+        ? orderByFamily(addrs, family).map((a) =>
+            withAddressing({
+              transport: entry.transport,
+              address: a.address,
+              port: srv.port,
+              family: a.family,
+              host: srv.target,
+              source: addrs.system ? 'system' : entry.source,
+              ttl: Math.min(plan.ttl, addrs.ttl),
+            }),
+          )
+        : [];
       note(targets);
       const g = groups.get(srv.priority);
       if (g) g.push({ srv, targets });
@@ -84,7 +110,13 @@ function prepare(plan: Plan, family: FamilyPolicy): { prepared: Prepared; unique
  * Draws the ordered targets of a plan: weighted SRV order (by rendezvous hashing of `key` when given), family policy,
  * duplicates removed, truncated at maxTargets.
  */
-export function planTargets(plan: Plan, family: FamilyPolicy, random: () => number, maxTargets: number, key?: string): Target[] {
+export function planTargets(
+  plan: Plan,
+  family: FamilyPolicy,
+  random: () => number,
+  maxTargets: number,
+  key?: string,
+): Target[] {
   const { prepared, unique } = prepare(plan, family);
   const out: Target[] = [];
   const seen = unique ? undefined : new Set<string>();
@@ -112,7 +144,11 @@ export function planTargets(plan: Plan, family: FamilyPolicy, random: () => numb
         continue;
       }
       const byRecord = new Map<SrvData, PreparedSrv>(group.map((g) => [g.srv, g]));
-      for (const srv of orderSrv(group.map((g) => g.srv), random, key)) {
+      for (const srv of orderSrv(
+        group.map((g) => g.srv),
+        random,
+        key,
+      )) {
         if (!push(byRecord.get(srv)!.targets)) return out;
       }
     }

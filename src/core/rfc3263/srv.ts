@@ -17,7 +17,13 @@ export interface Draw {
  * rendezvous hashing of (key, idOf(item)) instead (weight-0 items still last). The one weighted draw: SRV records and
  * destination set members both go through it.
  */
-export function orderWeighted<T>(items: readonly T[], priorityOf: (item: T) => number, weightOf: (item: T) => number, draw: Draw, idOf: (item: T) => string): T[] {
+export function orderWeighted<T>(
+  items: readonly T[],
+  priorityOf: (item: T) => number,
+  weightOf: (item: T) => number,
+  draw: Draw,
+  idOf: (item: T) => string,
+): T[] {
   const priorities = [...new Set(items.map(priorityOf))].sort((a, b) => a - b);
   const out: T[] = [];
   for (const p of priorities) {
@@ -55,7 +61,13 @@ export function srvId(r: SrvData): string {
  */
 export function orderSrv(records: readonly SrvData[], random: () => number, key?: string): SrvData[] {
   const live = records.slice(0, MAX_SRV).filter((r) => r.target !== '.');
-  return orderWeighted(live, (r) => r.priority, (r) => r.weight, key === undefined ? { random } : { random, key }, srvId);
+  return orderWeighted(
+    live,
+    (r) => r.priority,
+    (r) => r.weight,
+    key === undefined ? { random } : { random, key },
+    srvId,
+  );
 }
 
 /** True when every record of the set says "service not offered" (target "."). */

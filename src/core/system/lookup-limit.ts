@@ -17,7 +17,11 @@ export interface LimitedLookup extends SystemLookup {
  * Wraps an OS resolver: identical look-ups in flight are merged, at most `maxInFlight` run at once, at most
  * `maxWaiting` wait (more are refused at once with code EOVERLOAD), so a flood cannot fill libuv's thread pool.
  */
-export function limitLookups(lookup: SystemLookup, maxInFlight = MAX_LOOKUPS_IN_FLIGHT, maxWaiting = MAX_LOOKUPS_WAITING): LimitedLookup {
+export function limitLookups(
+  lookup: SystemLookup,
+  maxInFlight = MAX_LOOKUPS_IN_FLIGHT,
+  maxWaiting = MAX_LOOKUPS_WAITING,
+): LimitedLookup {
   let running = 0;
   const queue: Array<() => void> = [];
   const pending = new Map<string, Promise<LookupAddress[]>>();
@@ -40,7 +44,12 @@ export function limitLookups(lookup: SystemLookup, maxInFlight = MAX_LOOKUPS_IN_
       };
       if (running < maxInFlight) start();
       else if (queue.length < maxWaiting) queue.push(start);
-      else reject(Object.assign(new Error(`${maxWaiting} operating-system look-ups are already waiting`), { code: 'EOVERLOAD' }));
+      else
+        reject(
+          Object.assign(new Error(`${maxWaiting} operating-system look-ups are already waiting`), {
+            code: 'EOVERLOAD',
+          }),
+        );
     });
   const limited = (host: string, family: 0 | 4 | 6): Promise<LookupAddress[]> => {
     const key = `${family}|${host}`;

@@ -18,7 +18,8 @@ export interface LookupAddress {
 export type SystemLookup = (host: string, family: 0 | 4 | 6) => Promise<LookupAddress[]>;
 
 /** Node's dns.lookup (getaddrinfo) returning every address. */
-export const osLookup: SystemLookup = (host, family) => dnsPromises.lookup(host, { all: true, family, order: 'verbatim' });
+export const osLookup: SystemLookup = (host, family) =>
+  dnsPromises.lookup(host, { all: true, family, order: 'verbatim' });
 
 /** What the OS said about a host: checked addresses by family, or why there are none. */
 export interface SystemAddresses {
@@ -29,7 +30,12 @@ export interface SystemAddresses {
 }
 
 /** Asks the OS for the addresses of host that the family policy wants, at most `max` per family; never throws. */
-export async function systemAddresses(lookup: SystemLookup, host: string, policy: FamilyPolicy, max: number): Promise<SystemAddresses> {
+export async function systemAddresses(
+  lookup: SystemLookup,
+  host: string,
+  policy: FamilyPolicy,
+  max: number,
+): Promise<SystemAddresses> {
   const family = policy === 'ipv4' ? 4 : policy === 'ipv6' ? 6 : 0;
   let list: LookupAddress[];
   try {

@@ -5,7 +5,13 @@ import type { DnsAnswer, DnsQuerier, RecordType } from '../dns/types';
 export function noDnsQuerier(path: string): DnsQuerier {
   return {
     query<T extends RecordType>(name: string, type: T): Promise<DnsAnswer<T>> {
-      return Promise.reject(new SipLocateError('ENONAMESERVER', `No nameserver is configured and the system lists none (${path}); ${type} ${name} cannot be asked.`, { name, type, path }));
+      return Promise.reject(
+        new SipLocateError(
+          'ENONAMESERVER',
+          `No nameserver is configured and the system lists none (${path}); ${type} ${name} cannot be asked.`,
+          { name, type, path },
+        ),
+      );
     },
     peek(): undefined {
       return undefined;

@@ -78,7 +78,8 @@ export function parseResolvConf(text: string): ResolvConf {
           const [name = '', value] = opt.split(':', 2);
           if (name === 'rotate') out.rotate = true;
           else if (name === 'ndots' || name === 'timeout' || name === 'attempts') {
-            const v = value === undefined ? undefined : clampedInt(value, name === 'ndots' ? 15 : name === 'timeout' ? 30 : 5);
+            const v =
+              value === undefined ? undefined : clampedInt(value, name === 'ndots' ? 15 : name === 'timeout' ? 30 : 5);
             if (v === undefined) ignore(n, `options ${opt.slice(0, 40)} needs a whole number`);
             else if (name === 'ndots') out.ndots = v;
             else if (name === 'timeout') out.timeoutMs = Math.max(1, v) * 1000;

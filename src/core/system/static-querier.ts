@@ -16,9 +16,22 @@ export function withStaticRecords(inner: DnsQuerier, table: StaticTable): DnsQue
     const byType = table.get(key);
     if (!byType) return undefined;
     const records = byType.get(type);
-    if (!records || records.length === 0) return new SipLocateError('ENODATA', `The static records define ${key} but no ${type} record for it.`, { name: key, type });
+    if (!records || records.length === 0)
+      return new SipLocateError('ENODATA', `The static records define ${key} but no ${type} record for it.`, {
+        name: key,
+        type,
+      });
     const ttl = Math.min(...records.map((r) => r.ttl));
-    return { name: key, type, canonicalName: key, records: records.map((r) => ({ ...r })) as DnsAnswer<T>['records'], ttl, fromCache: true, trust: 'answer', nameserver: STATIC_NAMESERVER };
+    return {
+      name: key,
+      type,
+      canonicalName: key,
+      records: records.map((r) => ({ ...r })) as DnsAnswer<T>['records'],
+      ttl,
+      fromCache: true,
+      trust: 'answer',
+      nameserver: STATIC_NAMESERVER,
+    };
   };
   return {
     query<T extends RecordType>(name: string, type: T, options?: QueryOptions): Promise<DnsAnswer<T>> {

@@ -65,7 +65,8 @@ function domainName(text: string | undefined, what: string, allowRoot: boolean):
 }
 
 function uint(text: string | undefined, what: string, max: number): number {
-  if (text === undefined || !/^\d{1,10}$/.test(text) || Number(text) > max) throw new LineError(`${what} must be a whole number from 0 to ${max}`);
+  if (text === undefined || !/^\d{1,10}$/.test(text) || Number(text) > max)
+    throw new LineError(`${what} must be a whole number from 0 to ${max}`);
   return Number(text);
 }
 
@@ -87,19 +88,27 @@ function parseLine(line: string): DnsRecord {
     else if (f[i]?.toUpperCase() === 'IN') i++;
   }
   const type = (f[i++] ?? '').toUpperCase() as RecordType;
-  if (!TYPES.includes(type)) throw new LineError(`the type "${(f[i - 1] ?? '').slice(0, 20)}" is not one of A, AAAA, SRV, NAPTR`);
+  if (!TYPES.includes(type))
+    throw new LineError(`the type "${(f[i - 1] ?? '').slice(0, 20)}" is not one of A, AAAA, SRV, NAPTR`);
   const rdata = f.slice(i);
   const want = type === 'SRV' ? 4 : type === 'NAPTR' ? 6 : 1;
-  if (rdata.length !== want) throw new LineError(`a ${type} record needs ${want} data field${want > 1 ? 's' : ''}, got ${rdata.length}`);
+  if (rdata.length !== want)
+    throw new LineError(`a ${type} record needs ${want} data field${want > 1 ? 's' : ''}, got ${rdata.length}`);
   const base = { name, ttl: ttl ?? DEFAULT_STATIC_TTL };
   if (type === 'A' || type === 'AAAA') {
     const address = rdata[0]!;
-    if (isIP(address) !== (type === 'A' ? 4 : 6)) throw new LineError(`"${address.slice(0, 60)}" is not an IPv${type === 'A' ? '4' : '6'} address`);
+    if (isIP(address) !== (type === 'A' ? 4 : 6))
+      throw new LineError(`"${address.slice(0, 60)}" is not an IPv${type === 'A' ? '4' : '6'} address`);
     return { ...base, type, data: type === 'AAAA' ? address.toLowerCase() : address };
   }
   if (type === 'SRV') {
     const target = isIP(rdata[3]!) ? rdata[3]!.toLowerCase() : domainName(rdata[3], 'the SRV target', true);
-    const data: SrvData = { priority: uint(rdata[0], 'the SRV priority', 65535), weight: uint(rdata[1], 'the SRV weight', 65535), port: uint(rdata[2], 'the SRV port', 65535), target };
+    const data: SrvData = {
+      priority: uint(rdata[0], 'the SRV priority', 65535),
+      weight: uint(rdata[1], 'the SRV weight', 65535),
+      port: uint(rdata[2], 'the SRV port', 65535),
+      target,
+    };
     return { ...base, type, data };
   }
   const data: NaptrData = {
@@ -119,14 +128,21 @@ export function parseStaticRecords(input: unknown): StaticTable {
   if (input === undefined || input === null || input === '') return table;
   let lines: string[];
   if (typeof input === 'string') lines = input.split(/\r?\n/);
-  else if (Array.isArray(input) && input.every((l) => typeof l === 'string')) lines = input.flatMap((l: string) => l.split(/\r?\n/));
-  else throw new SipLocateError('EINVALIDOPTION', 'The option staticRecords must be text with one record per line, or a list of such lines.', { option: 'staticRecords' });
+  else if (Array.isArray(input) && input.every((l) => typeof l === 'string'))
+    lines = input.flatMap((l: string) => l.split(/\r?\n/));
+  else
+    throw new SipLocateError(
+      'EINVALIDOPTION',
+      'The option staticRecords must be text with one record per line, or a list of such lines.',
+      { option: 'staticRecords' },
+    );
   let count = 0;
   lines.forEach((raw, index) => {
     const line = raw.trim();
     if (line.length === 0 || line.startsWith(';') || line.startsWith('#')) return;
     const n = index + 1;
-    const bad = (why: string): SipLocateError => new SipLocateError('EINVALIDOPTION', `staticRecords line ${n}: ${why}.`, { option: 'staticRecords', line: n });
+    const bad = (why: string): SipLocateError =>
+      new SipLocateError('EINVALIDOPTION', `staticRecords line ${n}: ${why}.`, { option: 'staticRecords', line: n });
     if (line.length > MAX_STATIC_LINE) throw bad(`the line is longer than ${MAX_STATIC_LINE} characters`);
     if (++count > MAX_STATIC_RECORDS) throw bad(`more than ${MAX_STATIC_RECORDS} records`);
     let record: DnsRecord;

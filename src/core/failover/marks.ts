@@ -36,6 +36,27 @@ class MarkEntry implements Mark {
   }
 }
 
+/** How long marks last: greylistSeconds for a grey mark; maxBlacklistSeconds caps the Retry-After of a black one. */
+export interface MarkLifetimes {
+  greylistSeconds: number;
+  maxBlacklistSeconds: number;
+}
+
+/** The mark a failure makes at `now`: black for a 503 with Retry-After (for at most maxBlacklistSeconds), grey otherwise. */
+export function markFor(t: TargetKey, failure: Failure, now: number, life: MarkLifetimes): Mark {
+  const retry =
+    failure.reason === '503' &&
+    typeof failure.retryAfter === 'number' &&
+    Number.isFinite(failure.retryAfter) &&
+    failure.retryAfter > 0
+      ? failure.retryAfter
+      : undefined;
+  const { transport, address, port } = t;
+  return retry !== undefined
+    ? { transport, address, port, mark: 'black', expiresAt: now + Math.min(retry, life.maxBlacklistSeconds) * 1000 }
+    : { transport, address, port, mark: 'grey', expiresAt: now + life.greylistSeconds * 1000 };
+}
+
 /**
  * Failure marks with expiry: at most `max`, the soonest-expiring one evicted first; expired ones dropped on read and
  * by sweep(). Marks made by reports from outside the flow are at most `maxReport`, the oldest evicted first, and are
@@ -67,31 +88,8 @@ export class Marks {
 
   /** Marks a target: black for a 503 with Retry-After, grey otherwise; returns the mark now in force and whether it changed. */
   mark(t: TargetKey, failure: Failure, fromReport = false): { mark: Mark; changed: boolean } {
-    const now = this.clock.now();
-    const retry =
-      failure.reason === '503' &&
-      typeof failure.retryAfter === 'number' &&
-      Number.isFinite(failure.retryAfter) &&
-      failure.retryAfter > 0
-        ? failure.retryAfter
-        : undefined;
-    const next: Mark =
-      retry !== undefined
-        ? {
-            transport: t.transport,
-            address: t.address,
-            port: t.port,
-            mark: 'black',
-            expiresAt: now + Math.min(retry, this.maxBlacklistSeconds) * 1000,
-          }
-        : {
-            transport: t.transport,
-            address: t.address,
-            port: t.port,
-            mark: 'grey',
-            expiresAt: now + this.greylistSeconds * 1000,
-          };
-    return this.put(next, fromReport);
+    const life = { greylistSeconds: this.greylistSeconds, maxBlacklistSeconds: this.maxBlacklistSeconds };
+    return this.put(markFor(t, failure, this.clock.now(), life), fromReport);
   }
 
   /** Takes a mark made elsewhere, under the same rule as mark(): a black mark is not weakened. */

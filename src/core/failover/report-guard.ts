@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import type { Plan } from '../rfc3263/plan';
 import type { Clock, Failure, TargetKey } from '../types';
-import { weakerMark, type Mark } from './marks';
+import { markFor, weakerMark, type Mark } from './marks';
 import { canonicalAddress, targetId } from '../target';
 
 /** How long after a destination was last handed out a report about it is taken, ms (a call setup and a proxy's retries take seconds). */
@@ -155,29 +155,10 @@ export class ReportMarks {
 
   /** The mark a failure makes (black for a 503 with Retry-After, grey otherwise), as Marks.mark() makes it. */
   markOf(t: TargetKey, failure: Failure): Mark {
-    const now = this.clock.now();
-    const retry =
-      failure.reason === '503' &&
-      typeof failure.retryAfter === 'number' &&
-      Number.isFinite(failure.retryAfter) &&
-      failure.retryAfter > 0
-        ? failure.retryAfter
-        : undefined;
-    return retry !== undefined
-      ? {
-          transport: t.transport,
-          address: t.address,
-          port: t.port,
-          mark: 'black',
-          expiresAt: now + Math.min(retry, this.maxBlacklistSeconds) * 1000,
-        }
-      : {
-          transport: t.transport,
-          address: t.address,
-          port: t.port,
-          mark: 'grey',
-          expiresAt: now + this.greylistSeconds * 1000,
-        };
+    return markFor(t, failure, this.clock.now(), {
+      greylistSeconds: this.greylistSeconds,
+      maxBlacklistSeconds: this.maxBlacklistSeconds,
+    });
   }
 
   /** Marks `t` for `destination` only; false when a stronger mark is already in force (nothing changed). */

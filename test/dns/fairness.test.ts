@@ -8,6 +8,7 @@ import { reply, startFakeDns } from '../servers/fake-dns';
 import { codeOf } from './helpers';
 import { until } from '../support/wait';
 import { createLocator } from '../../src/core/locator';
+import { setMaxListeners } from 'node:events';
 
 /** A promise with its resolve function, to hold a slot until the test lets go. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -103,6 +104,8 @@ test("a flood under one silent domain: unrelated lookups start at once; aborted 
     dns0x20: false,
   });
   const abort = new AbortController();
+  // One caller's signal for 40 queries: each waiting query listens on it until it settles, 40 listeners by design.
+  setMaxListeners(40, abort.signal);
   const flood = Array.from({ length: 40 }, (_, i) =>
     codeOf(c.query(`n${i}.silent.test`, 'A', { signal: abort.signal })),
   );

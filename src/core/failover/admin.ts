@@ -1,9 +1,39 @@
 /** Operator states of targets (drain, disable), with optional expiry, bounded. */
+import { SipLocateError } from '../errors';
 import type { AdminRecord, AdminState, Clock, TargetKey } from '../types';
-import { targetId } from '../target';
+import { readTargetKey, targetId } from '../target';
 
 /** Longest an operator state may be set for, seconds (30 days). */
 export const MAX_ADMIN_SECONDS = 30 * 86400;
+
+/**
+ * The operator state record for a request (untrusted input: a target, a state, optional seconds) set at `now`;
+ * throws EINVALIDOPTION with a sentence for a bad one.
+ */
+export function adminRecordFor(target: unknown, state: unknown, seconds: unknown, now: number): AdminRecord {
+  const t = readTargetKey(target);
+  if (!t) {
+    throw new SipLocateError(
+      'EINVALIDOPTION',
+      'A target needs a transport (udp, tcp, tls, sctp, ws, wss), an IP address and a port from 1 to 65535.',
+      { option: 'target' },
+    );
+  }
+  if (!isAdminState(state))
+    throw new SipLocateError('EINVALIDOPTION', 'The state must be drain, disable or enable.', { option: 'state' });
+  if (
+    seconds !== undefined &&
+    (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_ADMIN_SECONDS)
+  ) {
+    throw new SipLocateError(
+      'EINVALIDOPTION',
+      `The seconds must be a number above 0 and at most ${MAX_ADMIN_SECONDS}.`,
+      { option: 'seconds' },
+    );
+  }
+  const expiry = seconds !== undefined && state !== 'enable' ? { expiresAt: now + Math.round(seconds * 1000) } : {};
+  return { ...t, state, since: now, ...expiry };
+}
 
 /** Drained and disabled targets: at most `max`; setting one more beyond it drops the oldest. Expired ones are dropped on read. */
 export class AdminStates {

@@ -1,7 +1,24 @@
 /** The change bus: each local change to marks, pins and operator states goes to stores (onChange) and to events. */
 import type { EventHub } from '../events';
 import { targetKey } from '../target';
-import type { StateChange } from '../types';
+import type { Clock, StateChange } from '../types';
+import type { AdminStates } from './admin';
+import type { Marks } from './marks';
+import type { Pins } from './pins';
+import type { ReportMarks } from './report-guard';
+
+/** How far past its own expiry a record may be dropped when a store reports it expired (clock skew between hosts), ms. */
+const EXPIRY_SKEW_MS = 2000;
+
+/** The state a change from elsewhere touches. */
+export interface ChangeTargets {
+  clock: Clock;
+  bus: ChangeBus;
+  marks: Marks;
+  pins: Pins;
+  admin: AdminStates;
+  reportMarks: ReportMarks;
+}
 
 /** Hands changes to onChange listeners (stores, other instances) and, as events, to the event hub. */
 export class ChangeBus {
@@ -88,4 +105,43 @@ export class ChangeBus {
         break;
     }
   }
+}
+
+/** Applies a change made elsewhere (a store, another instance) to marks, pins or operator states; reports nothing back. */
+export function applyChange(change: StateChange, parts: ChangeTargets): void {
+  parts.bus.whileApplying(() => {
+    switch (change.op) {
+      case 'mark':
+        if (parts.marks.put(change.mark).changed) parts.pins.unpinTarget(change.mark);
+        break;
+      case 'unmark':
+        parts.marks.clearGrey(change.target);
+        break;
+      case 'pin':
+        parts.pins.put(change.pin);
+        break;
+      case 'unpin':
+        parts.pins.delete(change.destination, change.target);
+        break;
+      case 'expired': {
+        const deadline = parts.clock.now() + EXPIRY_SKEW_MS;
+        if (change.mark) parts.marks.expire(change.mark, deadline);
+        if (change.destination !== undefined) parts.pins.expire(change.destination, deadline);
+        break;
+      }
+      case 'reset':
+        parts.reportMarks.clear();
+        parts.marks.clear();
+        parts.pins.clear();
+        break;
+      case 'admin':
+        if (parts.admin.put(change.admin)) {
+          if (change.admin.state === 'disable') parts.pins.unpinTarget(change.admin);
+          parts.bus.announce(change);
+        }
+        break;
+      default:
+        break;
+    }
+  });
 }

@@ -6,7 +6,7 @@
 import { SipLocateError } from '../errors';
 import type { EventHub } from '../events';
 import type { Plan } from '../rfc3263/plan';
-import { asTarget, readTargetKey, sameTarget, targetKey, targetLabel } from '../target';
+import { asTarget, sameTarget, targetKey, targetLabel } from '../target';
 import type {
   AdminRecord,
   AdminState,
@@ -18,8 +18,8 @@ import type {
   Target,
   TargetKey,
 } from '../types';
-import { AdminStates, isAdminState, MAX_ADMIN_SECONDS } from './admin';
-import { ChangeBus } from './changes';
+import { adminRecordFor, AdminStates } from './admin';
+import { applyChange, ChangeBus } from './changes';
 import { Health, type ProbeOutcome } from './health';
 import { Marks, type Mark } from './marks';
 import {
@@ -38,8 +38,6 @@ import { pinScope } from '../rfc3263/affinity';
 import { MAX_REPORT_MARKS, ReportMarks, strongerMark } from './report-guard';
 
 const REASONS: readonly string[] = ['transport', 'timeout', '503'];
-/** How far past its own expiry a record may be dropped when a store reports it expired (clock skew between hosts), ms. */
-const EXPIRY_SKEW_MS = 2000;
 /** How often expired marks and pins are swept out, ms; they are freed within this long of expiring. */
 const SWEEP_INTERVAL_MS = 5000;
 /** Most entries one sweep step frees before it yields to the event loop. */
@@ -269,32 +267,7 @@ export class TargetState {
   }
 
   setTargetState(target: TargetKey, state: AdminState, seconds?: number): AdminRecord {
-    const t = readTargetKey(target);
-    if (!t)
-      throw new SipLocateError(
-        'EINVALIDOPTION',
-        'A target needs a transport (udp, tcp, tls, sctp, ws, wss), an IP address and a port from 1 to 65535.',
-        { option: 'target' },
-      );
-    if (!isAdminState(state))
-      throw new SipLocateError('EINVALIDOPTION', 'The state must be drain, disable or enable.', { option: 'state' });
-    if (
-      seconds !== undefined &&
-      (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_ADMIN_SECONDS)
-    ) {
-      throw new SipLocateError(
-        'EINVALIDOPTION',
-        `The seconds must be a number above 0 and at most ${MAX_ADMIN_SECONDS}.`,
-        { option: 'seconds' },
-      );
-    }
-    const now = this.clock.now();
-    const record: AdminRecord = {
-      ...t,
-      state,
-      since: now,
-      ...(seconds !== undefined && state !== 'enable' ? { expiresAt: now + Math.round(seconds * 1000) } : {}),
-    };
+    const record = adminRecordFor(target, state, seconds, this.clock.now());
     if (this.admin.put(record)) {
       // A disabled target keeps no pins: the destinations pinned to it move on at their next locate.
       if (state === 'disable')
@@ -318,40 +291,13 @@ export class TargetState {
 
   /** Applies a change made elsewhere to marks, pins or operator states (plans are the caller's); reports nothing back. */
   apply(change: StateChange): void {
-    this.bus.whileApplying(() => {
-      switch (change.op) {
-        case 'mark':
-          if (this.marks.put(change.mark).changed) this.pins.unpinTarget(change.mark);
-          break;
-        case 'unmark':
-          this.marks.clearGrey(change.target);
-          break;
-        case 'pin':
-          this.pins.put(change.pin);
-          break;
-        case 'unpin':
-          this.pins.delete(change.destination, change.target);
-          break;
-        case 'expired': {
-          const deadline = this.clock.now() + EXPIRY_SKEW_MS;
-          if (change.mark) this.marks.expire(change.mark, deadline);
-          if (change.destination !== undefined) this.pins.expire(change.destination, deadline);
-          break;
-        }
-        case 'reset':
-          this.reportMarks.clear();
-          this.marks.clear();
-          this.pins.clear();
-          break;
-        case 'admin':
-          if (this.admin.put(change.admin)) {
-            if (change.admin.state === 'disable') this.pins.unpinTarget(change.admin);
-            this.bus.announce(change);
-          }
-          break;
-        default:
-          break;
-      }
+    applyChange(change, {
+      clock: this.clock,
+      bus: this.bus,
+      marks: this.marks,
+      pins: this.pins,
+      admin: this.admin,
+      reportMarks: this.reportMarks,
     });
   }
 

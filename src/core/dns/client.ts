@@ -1,13 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import { withDeadline } from '../deadline';
 import { SipLocateError } from '../errors';
-import { judgeAdditionals } from './additionals';
-import { DnsCache, cacheKey, type CacheEntry, type PositiveEntry } from './cache';
-import type { Reply, WireRecord } from './codec';
+import { AnswerBuilder, type Found } from './answers';
+import { DnsCache, cacheKey, type PositiveEntry } from './cache';
 import { NameserverHealth, type NameserverState } from './health';
 import { InFlightLimiter } from './limiter';
 import { assertQueryName, normaliseName } from './names';
-import { resolveNameservers, type Nameserver } from './nameservers';
+import { resolveNameservers } from './nameservers';
 import { DNS_SWITCHES, dnsOption } from './options';
 import { OUTAGE_CODES } from './outage';
 import { Retrier } from './retries';
@@ -56,14 +55,6 @@ function servesStale(err: unknown): boolean {
   return err instanceof SipLocateError && OUTAGE_CODES.has(err.code);
 }
 
-/** A DNS answer still being put together: the RRset and the smallest TTL along the CNAME chain. */
-interface Found {
-  canonicalName: string;
-  records: DnsRecord[];
-  ttl: number;
-  nameserver: string;
-}
-
 /** A network resolution and who waits for it: callers with a signal (holders) or without one (pinned). */
 interface Flight {
   promise: Promise<Found>;
@@ -75,19 +66,15 @@ interface Flight {
 
 class StubResolver implements DnsClient {
   readonly nameservers: readonly string[];
-  private readonly minTtl: number;
-  private readonly maxTtl: number;
-  private readonly maxChain: number;
   private readonly staleMs: number;
   private readonly staleAnswerMs: number;
-  private readonly useAdditional: boolean;
   private readonly now: () => number;
   private readonly onEvent?: (event: QueryEvent) => void;
   private readonly cache: DnsCache;
   private readonly counters = zeroStats();
   private readonly inflight = new Map<string, Flight>();
   private readonly limiter: InFlightLimiter;
-  private readonly retrier: Retrier;
+  private readonly answers: AnswerBuilder;
   private readonly health: NameserverHealth;
   private readonly closer = new AbortController();
   private closed = false;
@@ -98,11 +85,11 @@ class StubResolver implements DnsClient {
     const timeoutMs = dnsOption('timeoutMs', options.timeoutMs);
     const tries = dnsOption('tries', options.tries);
     const maxTimeoutMs = dnsOption('maxTimeoutMs', options.maxTimeoutMs);
-    this.minTtl = dnsOption('minTtl', options.minTtl);
-    this.maxTtl = dnsOption('maxTtl', options.maxTtl);
-    if (this.maxTtl < this.minTtl)
+    const minTtl = dnsOption('minTtl', options.minTtl);
+    const maxTtl = dnsOption('maxTtl', options.maxTtl);
+    if (maxTtl < minTtl)
       throw new SipLocateError('EINVALIDOPTION', 'The option maxTtl must not be below minTtl.', { option: 'maxTtl' });
-    this.maxChain = dnsOption('maxCnameChain', options.maxCnameChain);
+    const maxChain = dnsOption('maxCnameChain', options.maxCnameChain);
     const maxInFlight = dnsOption('maxInFlight', options.maxInFlight);
     this.limiter = new InFlightLimiter({
       maxInFlight,
@@ -113,7 +100,6 @@ class StubResolver implements DnsClient {
       maxQueued: dnsOption('maxQueued', options.maxQueued),
       maxWaitMs: dnsOption('maxQueueWaitMs', options.maxQueueWaitMs),
     });
-    this.useAdditional = options.useAdditional ?? DNS_SWITCHES.useAdditional;
     const clock = options.clock;
     this.now = clock ? () => clock.now() : Date.now;
     this.onEvent = options.onEvent;
@@ -124,7 +110,7 @@ class StubResolver implements DnsClient {
     // Every attempt in flight listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.closer.signal);
     this.health = new NameserverHealth(servers, this.now, options.random, options.rotate ?? DNS_SWITCHES.rotate);
-    this.retrier = new Retrier({
+    const retrier = new Retrier({
       health: this.health,
       timeoutMs,
       maxTimeoutMs,
@@ -136,6 +122,16 @@ class StubResolver implements DnsClient {
       limiter: this.limiter,
       counters: this.counters,
       closed: this.closer.signal,
+    });
+    this.answers = new AnswerBuilder({
+      retrier,
+      cache: this.cache,
+      counters: this.counters,
+      now: this.now,
+      minTtl,
+      maxTtl,
+      maxChain,
+      useAdditional: options.useAdditional ?? DNS_SWITCHES.useAdditional,
     });
   }
 
@@ -251,7 +247,7 @@ class StubResolver implements DnsClient {
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
     const flight: Flight = {
-      promise: this.resolve(qname, type, new Set([qname]), controller.signal, mayHedge),
+      promise: this.answers.resolve(qname, type, new Set([qname]), controller.signal, mayHedge),
       controller,
       holders: 0,
       pinned: false,
@@ -344,139 +340,6 @@ class StubResolver implements DnsClient {
       // an observer must never break resolution
     }
   }
-
-  /** Clamps a TTL to the floor and cap; a TTL of 0 stays 0 (use once, never cached). */
-  private clampTtl(ttl: number): number {
-    if (ttl <= 0) return 0;
-    return Math.min(this.maxTtl, Math.max(this.minTtl, ttl));
-  }
-
-  private store(key: string, entry: CacheEntry, ttl: number): boolean {
-    if (ttl <= 0) return false;
-    return this.cache.set(key, entry);
-  }
-
-  /** Network resolution of one question, following CNAMEs by re-query when the reply stops short. */
-  private async resolve(
-    qname: string,
-    type: RecordType,
-    seen: Set<string>,
-    signal: AbortSignal,
-    mayHedge?: () => boolean,
-  ): Promise<Found> {
-    const { reply, ns } = await this.retrier.exchange(qname, type, signal, mayHedge);
-    if (reply.rcode === 'NXDOMAIN') {
-      throw this.negative(qname, type, 'ENOTFOUND', `${qname} does not exist (NXDOMAIN from ${ns.label}).`, reply, ns);
-    }
-    let current = qname;
-    let chainTtl = Number.POSITIVE_INFINITY;
-    for (;;) {
-      const rrset = reply.answers.filter((r) => r.name === current && r.type === type);
-      if (rrset.length > 0) {
-        const records = dedupe(rrset);
-        const ttl = this.clampTtl(Math.min(chainTtl, ...records.map((r) => r.ttl)));
-        const found: Found = { canonicalName: current, records, ttl, nameserver: ns.label };
-        this.storeFound(qname, type, found);
-        this.acceptAdditionals(qname, type, reply, records, ns);
-        return found;
-      }
-      const cname = reply.answers.find((r) => r.name === current && r.type === 'CNAME');
-      if (!cname) break;
-      const next = cname.data as string;
-      if (seen.has(next) || seen.size > this.maxChain) {
-        throw new SipLocateError(
-          'ECNAMELOOP',
-          `The CNAME chain for ${qname} loops or is longer than ${this.maxChain} (at ${next}).`,
-          { name: qname, type, nameserver: ns.label },
-        );
-      }
-      seen.add(next);
-      chainTtl = Math.min(chainTtl, cname.ttl);
-      current = next;
-    }
-    if (current !== qname) {
-      const rest = await this.resolve(current, type, seen, signal, mayHedge);
-      const found: Found = { ...rest, ttl: this.clampTtl(Math.min(chainTtl, rest.ttl)) };
-      this.storeFound(qname, type, found);
-      return found;
-    }
-    throw this.negative(qname, type, 'ENODATA', `${qname} has no ${type} record (NODATA from ${ns.label}).`, reply, ns);
-  }
-
-  private storeFound(qname: string, type: RecordType, found: Found): void {
-    const entry: CacheEntry = {
-      kind: 'positive',
-      name: qname,
-      type,
-      canonicalName: found.canonicalName,
-      records: found.records,
-      trust: 'answer',
-      nameserver: found.nameserver,
-      expiresAt: this.now() + found.ttl * 1000,
-    };
-    this.store(cacheKey(qname, type), entry, found.ttl);
-  }
-
-  /** Builds (and caches per RFC 2308) a negative answer. */
-  private negative(
-    qname: string,
-    type: RecordType,
-    code: 'ENOTFOUND' | 'ENODATA',
-    message: string,
-    reply: Reply,
-    ns: Nameserver,
-  ): SipLocateError {
-    const soa = reply.authorities.find((r) => r.type === 'SOA');
-    if (soa && soa.type === 'SOA') {
-      const ttl = Math.min(this.maxTtl, soa.ttl, soa.data.minimum);
-      this.store(
-        cacheKey(qname, type),
-        { kind: 'negative', code, message, nameserver: ns.label, expiresAt: this.now() + ttl * 1000 },
-        ttl,
-      );
-    }
-    return new SipLocateError(code, message, { name: qname, type, nameserver: ns.label });
-  }
-
-  /** Caches the additional-section RRsets judgeAdditionals() trusts, at the lowest trust. */
-  private acceptAdditionals(qname: string, type: RecordType, reply: Reply, answer: DnsRecord[], ns: Nameserver): void {
-    const { accepted, rejected } = judgeAdditionals(qname, type, reply, answer, this.useAdditional);
-    this.counters.additionalRejected += rejected;
-    for (const [key, list] of accepted) {
-      const records = dedupe(list);
-      const ttl = this.clampTtl(Math.min(...records.map((r) => r.ttl)));
-      const first = records[0]!;
-      const stored = this.store(
-        key,
-        {
-          kind: 'positive',
-          name: first.name,
-          type: first.type,
-          canonicalName: first.name,
-          records,
-          trust: 'additional',
-          nameserver: ns.label,
-          expiresAt: this.now() + ttl * 1000,
-        },
-        ttl,
-      );
-      if (stored) this.counters.additionalAccepted += records.length;
-      else this.counters.additionalRejected += records.length;
-    }
-  }
-}
-
-/** Removes duplicate records of one RRset (same type and data). */
-function dedupe(records: WireRecord[]): DnsRecord[] {
-  const seen = new Set<string>();
-  const out: DnsRecord[] = [];
-  for (const r of records) {
-    const id = typeof r.data === 'string' ? r.data : JSON.stringify(r.data);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    out.push(r as DnsRecord);
-  }
-  return out;
 }
 
 /** Lets one caller stop waiting for a shared query without cancelling it for the others. */

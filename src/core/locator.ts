@@ -9,15 +9,12 @@ import { EnumStep, withEnum } from './enum/step';
 import { EventHub } from './events';
 import type { DnsClient, QueryEvent } from './dns/types';
 import { SipLocateError } from './errors';
-import { checkAffinityKey } from './rfc3263/affinity';
 import { setNameOf } from './sets';
-import { choiceNote } from './choice';
 import { failoverFrom } from './failover/from-report';
 import type { Health, ProbeOutcome } from './failover/health';
 import { TargetState } from './failover/target-state';
 import { limitLookups } from './system/lookup-limit';
 import { osLookup } from './system/lookup';
-import { planTargets, type Plan } from './rfc3263/plan';
 import type {
   AdminRecord,
   AdminState,
@@ -33,7 +30,6 @@ import type {
   StateChange,
   Target,
   TargetKey,
-  TraceNode,
 } from './types';
 import { readSettings, type CreateLocatorOptions, type LocatorTestOptions, type Settings } from './locator/options';
 import { buildQuerier, QueryEvents } from './locator/querier';
@@ -42,6 +38,7 @@ import { PlanBuilds } from './locator/plan-builds';
 import { SavedPlans } from './locator/saved-plans';
 import { SetLocate } from './locator/set-locate';
 import { Reports } from './locator/reports';
+import { Results } from './locator/results';
 import type { LocatorCounters, SipLocator } from './locator/api';
 
 export type { CreateLocatorOptions, LocatorTestOptions } from './locator/options';
@@ -71,6 +68,7 @@ class LocatorImpl implements SipLocator {
   private readonly targets: TargetState;
   /** Destinations whose targets were handed out: reports may touch only those (report-guard). */
   private readonly reports: Reports;
+  private readonly results: Results;
   /** tel: (and user=phone) URIs go through ENUM first (RFC 6116). */
   private readonly enums: EnumStep;
   private readonly counts: LocatorCounters = { locates: {}, planHits: 0, planMisses: 0, failovers: 0 };
@@ -100,9 +98,16 @@ class LocatorImpl implements SipLocator {
         return this.targets.markReported(destination, target, failure, shared);
       },
       next: (state) => {
-        const { keyed, drawn } = this.failoverInput(state);
+        const { keyed, drawn } = this.results.failoverInput(state);
         return this.targets.next(keyed, drawn);
       },
+    });
+    this.results = new Results({
+      s: this.s,
+      random: this.random,
+      cache: this.cache,
+      targets: () => this.targets,
+      reports: this.reports,
     });
     // Last, as it starts the sweep timer: nothing above may throw after it.
     this.targets = new TargetState(this.clock, this.events, this.s);
@@ -134,7 +139,7 @@ class LocatorImpl implements SipLocator {
       builds: this.builds,
       enums: this.enums,
       result: (uri, destination, plan, readOnly, key, drawn, trace) =>
-        this.resultFrom(uri, destination, plan, readOnly, key, drawn, trace),
+        this.results.from(uri, destination, plan, readOnly, key, drawn, trace),
       probeTargets: (uri, signal) => this.probeTargets(uri, signal),
     });
   }
@@ -158,53 +163,20 @@ class LocatorImpl implements SipLocator {
     this.counts.locates[result] = (this.counts.locates[result] ?? 0) + 1;
   }
 
-  /** The affinity key in force for a call: checked (a bad one throws `code`), undefined with affinity "destination". */
-  private keyOf(key: unknown, code: 'EINVALIDOPTION' | 'EINVALIDMSG'): string | undefined {
-    const checked = checkAffinityKey(key, code);
-    return this.s.keyed ? checked : undefined;
-  }
-
   private async locateAny(uri: string, options: LocateOptions): Promise<LocateResult> {
     this.open();
-    const key = this.keyOf(options.key, 'EINVALIDOPTION');
+    const key = this.results.keyOf(options.key, 'EINVALIDOPTION');
     const set = setNameOf(uri);
     if (set !== undefined) return this.sets.locate(set, options, key);
     const p = await this.builds.planOf(uri, options);
-    const result = this.resultFrom(p.uri, p.destination, p.plan, options.trace === true, key, undefined, p.trace);
+    const result = this.results.from(p.uri, p.destination, p.plan, options.trace === true, key, undefined, p.trace);
     if (p.stale) result.stale = true;
     return p.found ? withEnum(uri, p.found, result) : result;
   }
 
-  /** Draws the order from a plan and applies marks and the pin (readOnly: without changing pins); throws ENOADDRESS when nothing is left. */
-  private resultFrom(
-    uri: string,
-    destination: string,
-    plan: Plan,
-    readOnly = false,
-    key?: string,
-    given?: Target[],
-    trace?: TraceNode,
-  ): LocateResult {
-    // With an affinity key the draw is rendezvous hashing of (key, host:port); a set's members were drawn already.
-    const drawn = given ?? planTargets(plan, this.s.family, this.random, this.s.maxTargets, key);
-    if (drawn.length === 0)
-      throw new SipLocateError(
-        'ENOADDRESS',
-        `No address is left for ${destination} under the family policy ${this.s.family}.`,
-        { destination },
-      );
-    const { targets, sticky, order } = this.targets.order(destination, drawn, plan, readOnly, key);
-    if (!readOnly) this.reports.record(destination, plan);
-    const result: LocateResult = { uri, destination, targets, sticky, stale: plan.stale === true };
-    if (key !== undefined) result.affinityKey = key;
-    // Try it and --trace say why targets[0] was chosen: hash rank, pin, or failover past marked servers.
-    if (trace) result.trace = { ...trace, children: [...trace.children, choiceNote(destination, drawn, order, key)] };
-    return result;
-  }
-
   locateCached(uri: string, options: { key?: string } = {}): LocateResult | undefined {
     this.open();
-    const key = this.keyOf(options.key, 'EINVALIDOPTION');
+    const key = this.results.keyOf(options.key, 'EINVALIDOPTION');
     const set = setNameOf(uri);
     const hit = set !== undefined ? this.sets.cached(set, key) : this.cachedSip(uri, key);
     // Answered from the cache: a locate and a plan cache hit, as locate() counts them (a miss falls back to locate()).
@@ -219,7 +191,7 @@ class LocatorImpl implements SipLocator {
   private cachedSip(uri: string, key: string | undefined): LocateResult | undefined {
     const p = this.builds.cachedPlanOf(uri);
     if (!p) return undefined;
-    const result = this.resultFrom(p.uri, p.destination, p.plan, false, key);
+    const result = this.results.from(p.uri, p.destination, p.plan, false, key);
     return p.found ? withEnum(uri, p.found, result) : result;
   }
 
@@ -235,20 +207,9 @@ class LocatorImpl implements SipLocator {
   }
 
   failover(state: FailoverState, failure: Failure): Target | undefined {
-    const { keyed, drawn } = this.failoverInput(state);
+    const { keyed, drawn } = this.results.failoverInput(state);
     if (state.tried.length > 0) this.counts.failovers++;
     return this.targets.failover(keyed, failure, drawn);
-  }
-
-  /** The failover state with its key checked, and a fresh draw of the destination's cached plan (for ties). */
-  private failoverInput(state: FailoverState): { keyed: FailoverState; drawn: Target[] | undefined } {
-    const key = this.keyOf(state.key, 'EINVALIDMSG');
-    const plan = this.cache.get(state.destination);
-    const keyed: FailoverState =
-      key === undefined
-        ? { destination: state.destination, targets: state.targets, tried: state.tried }
-        : { ...state, key };
-    return { keyed, drawn: plan && planTargets(plan, this.s.family, this.random, this.s.maxTargets, key) };
   }
 
   failoverFrom(uri: string, failed: TargetKey | string, options?: ReportOptions): Promise<ReportResult> {
@@ -260,7 +221,7 @@ class LocatorImpl implements SipLocator {
   }
 
   markSucceeded(target: TargetKey, destination?: string, key?: string): void {
-    this.targets.markSucceeded(target, destination, this.keyOf(key, 'EINVALIDMSG'));
+    this.targets.markSucceeded(target, destination, this.results.keyOf(key, 'EINVALIDMSG'));
   }
 
   probed(target: TargetKey & { host?: string }, outcome: ProbeOutcome): void {
@@ -268,7 +229,7 @@ class LocatorImpl implements SipLocator {
   }
 
   pinnedTarget(destination: string, key?: string): Target | undefined {
-    return this.targets.pinnedTarget(destination, this.keyOf(key, 'EINVALIDOPTION'));
+    return this.targets.pinnedTarget(destination, this.results.keyOf(key, 'EINVALIDOPTION'));
   }
 
   held(): { marks: number; pins: number } {

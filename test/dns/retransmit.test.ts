@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import type * as dnsPacket from 'dns-packet';
 import { createDnsClient } from '../../src/core/dns/client';
 import { createLocator } from '../../src/core/locator';
-import { MAX_COPIES } from '../../src/core/dns/question';
+import { MAX_COPIES } from '../../src/core/dns/slots';
 import { codeOf } from './helpers';
 import { reply, startFakeDns, type FakeQuery } from '../servers/fake-dns';
 

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator } from '../../src/core/locator';
 import { SipLocateError } from '../../src/core/errors';
-import { MAX_COPIES } from '../../src/core/dns/question';
+import { MAX_COPIES } from '../../src/core/dns/slots';
 import { until } from '../support/wait';
 import { skipUnless } from '../servers/dns-servers';
 import { notes, nsdWithProxy } from '../system/harness';

@@ -11,19 +11,10 @@ import type { InFlightLimiter } from './limiter';
 import { randomiseCase } from './names';
 import type { Nameserver } from './nameservers';
 import type { RetransmitTimer } from './rto';
+import { MAX_COPIES, makeRoom, newSlots, pickSlot, type Slot } from './slots';
 import { tcpExchange } from './tcp';
 import type { DnsClientStats, RecordType } from './types';
 import { UdpLane, type LaneOutcome } from './udp';
-
-/** Most nameservers one question has a socket open to at once (the question and one hedged copy). */
-export const MAX_LANES = 2;
-/**
- * Most UDP copies of one question to one nameserver. Past `tries`, further copies go out only while they fit in
- * the time the classic schedule (timeoutMs doubling `tries` times) would have waited: with an adapted timer of a few
- * round trips, three copies are over in a fraction of that, and at 10 % loss each way (19 % per exchange) three lost
- * copies happen to 0.7 % of questions; eight leave 2e-6.
- */
-export const MAX_COPIES = 8;
 
 /** Abort reason of a question's own signal when it ends (it stops a TCP exchange still running). */
 const FINISHED = 'question finished';
@@ -73,30 +64,6 @@ export interface QuestionHost {
   caseFailed(label: string): void;
 }
 
-/** One nameserver as seen by one question. */
-interface Slot {
-  ns: Nameserver;
-  /** Listed among the healthy servers. */
-  healthy: boolean;
-  /** UDP copies sent to it (the budget is `tries`; EDNS and 0x20 fallbacks are not counted). */
-  copies: number;
-  /** The open UDP socket, if any. */
-  lane: UdpLane | undefined;
-  /** A TCP exchange is running. */
-  tcp: boolean;
-  /** Refused the connection: not asked again by this question. */
-  refused: boolean;
-  /** A timer ran out while waiting for it. */
-  late: boolean;
-  /** performance.now() of its first and last copy. */
-  firstSent: number;
-  lastSent: number;
-  /** No more copies (TCP timed out). */
-  exhausted: boolean;
-  /** Sent an error (SERVFAIL, malformed...): no copies beyond `tries`, it is not loss. */
-  answered: boolean;
-}
-
 /**
  * One question: copies go out one at a time, each after the timeout of the last; a late server gets a copy
  * hedged to a second healthy server (or a retransmission on its own socket), at most MAX_LANES sockets open;
@@ -136,19 +103,7 @@ export class Question {
   ) {
     this.cfg = owner.config;
     this.q = `${type} ${qname}`;
-    this.slots = servers.map((ns, i) => ({
-      ns,
-      healthy: i < healthy,
-      copies: 0,
-      lane: undefined,
-      tcp: false,
-      refused: false,
-      late: false,
-      firstSent: 0,
-      lastSent: 0,
-      exhausted: false,
-      answered: false,
-    }));
+    this.slots = newSlots(servers, healthy);
     this.budget = tries > 1 ? owner.budgetMs(tries) : 0;
   }
 
@@ -174,20 +129,12 @@ export class Question {
 
   /** The next server to get a copy: after a timeout ('late') or after an error or refusal ('error'). */
   private pick(reason: 'late' | 'error'): Slot | undefined {
-    const usable = (s: Slot): boolean => !s.refused && !s.tcp && !s.exhausted && this.mayCopy(s);
-    const fresh = (healthyOnly: boolean): Slot | undefined =>
-      this.slots.find((s) => usable(s) && s.copies === 0 && (!healthyOnly || s.healthy));
-    if (reason === 'late' && this.hedge) {
-      // Hedge to a healthy server not asked yet (the oldest open socket makes room), then alternate between the open ones.
-      const second = fresh(true);
-      if (second && (!this.mayHedge || this.mayHedge())) return second;
-      const open = this.slots.filter((s) => usable(s) && s.lane?.open === true).sort((a, b) => a.lastSent - b.lastSent);
-      if (open[0]) return open[0];
-    } else if (reason === 'late' && this.last && usable(this.last) && this.last.lane?.open === true) {
-      return this.last;
-    }
-    // Servers not asked yet (healthy first, failing ones last), then any with copies left.
-    return fresh(true) ?? fresh(false) ?? this.slots.find(usable);
+    return pickSlot(this.slots, reason, {
+      hedge: this.hedge,
+      mayHedge: this.mayHedge,
+      last: this.last,
+      mayCopy: (s) => this.mayCopy(s),
+    });
   }
 
   /** Whether a server may get one more copy: within `tries`, or up to MAX_COPIES while it fits in the classic schedule's time. */
@@ -200,12 +147,7 @@ export class Question {
   /** Sends one copy to a slot, opening its socket if needed; `fallback` copies (EDNS, 0x20) do not count against tries. */
   private sendTo(slot: Slot, fallback: boolean): void {
     if (!slot.lane?.open) {
-      const open = this.slots.filter((s) => s.lane?.open === true && s !== slot);
-      if (open.length >= MAX_LANES) {
-        const oldest = open.sort((a, b) => a.lastSent - b.lastSent)[0]!;
-        oldest.lane!.close();
-        oldest.lane = undefined;
-      }
+      makeRoom(this.slots, slot);
       const with0x20 = this.cfg.use0x20 && this.owner.caseAllowed(slot.ns.label);
       slot.lane = new UdpLane(
         slot.ns,

@@ -8,7 +8,7 @@ import {
   type Behaviour,
   type EndpointName,
   type Place,
-} from './lab';
+} from './lab-zone';
 
 /** The answer of a lab endpoint to a SIP request head, or undefined when it does not answer (silent, or not SIP). */
 function respond(head: string, behaviour: Behaviour, address: string, port: number): string | undefined {

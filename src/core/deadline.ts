@@ -1,7 +1,8 @@
 /**
  * The one deadline helper: a piece of work gets one timer and one link to its caller's signal, and both are
- * released when the work settles. A leaf module (imports nothing), so every layer, dns/ included, can use it.
+ * released when the work settles. A leaf module (imports only node:events), so every layer, dns/ included, can use it.
  */
+import { setMaxListeners } from 'node:events';
 
 /** How long work may take, the caller's signal, and the errors to reject with. */
 export interface DeadlineOptions {
@@ -15,6 +16,11 @@ export interface DeadlineOptions {
   cancelled?: () => Error;
   /** Keep the process alive for this timer (default false: a deadline alone never holds the process open). */
   ref?: boolean;
+  /**
+   * The most parts of the work that listen on its signal at once (its fan-out, e.g. a locate's question budget):
+   * declared on the signal, so a wide but bounded fan-out is not reported as a listener leak. Default: Node's 10.
+   */
+  fanOut?: number;
 }
 
 /** A signal that aborts when its parent does or when abort() is called; dispose() detaches it from the parent. */
@@ -44,6 +50,7 @@ export function linkSignal(parent?: AbortSignal): LinkedSignal {
  */
 export function withDeadline<T>(work: (signal: AbortSignal) => Promise<T>, o: DeadlineOptions): Promise<T> {
   const link = linkSignal(o.signal);
+  if (o.fanOut !== undefined && o.fanOut > 10) setMaxListeners(o.fanOut, link.signal);
   const cancelled = (): Error =>
     o.cancelled ? o.cancelled() : o.signal?.reason instanceof Error ? o.signal.reason : o.timeout();
   return new Promise<T>((resolve, reject) => {

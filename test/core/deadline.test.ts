@@ -95,3 +95,25 @@ test('linkSignal follows its parent and dispose() detaches it', () => {
   assert.equal(a.signal.aborted, true);
   assert.equal(b.signal.aborted, false);
 });
+
+test('withDeadline declares its fan-out on the work signal: 40 listeners under fanOut 64 raise no leak warning', async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => {
+    warnings.push(w.name);
+  };
+  process.on('warning', onWarning);
+  try {
+    await withDeadline(
+      async (signal) => {
+        const handlers = Array.from({ length: 40 }, () => (): void => undefined);
+        for (const h of handlers) signal.addEventListener('abort', h);
+        for (const h of handlers) signal.removeEventListener('abort', h);
+      },
+      { ms: 1000, timeout: late, fanOut: 64 },
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});

@@ -181,6 +181,8 @@ export class PlanBuilds {
       timeout: () =>
         new SipLocateError('ETIMEOUT', `Locating ${uri} took longer than ${this.s.resolveTimeoutMs} ms.`, { uri }),
       cancelled: () => new SipLocateError('ECANCELLED', `Locating ${uri} was cancelled.`, { uri }),
+      // Each question of the locate listens on this signal while it is out: at most the question budget at once.
+      fanOut: this.s.maxQueries,
     });
   }
 }

@@ -42,7 +42,7 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-// No --test-force-exit: a file whose finished tests leave something open fails by name (test/setup/exit-watch.mjs).
+// The runner does not force test processes to exit: a file whose finished tests leave something open fails by name (test/setup/exit-watch.mjs).
 const watch = pathToFileURL(join(root, 'test/setup/exit-watch.mjs')).href;
 const args = ['--import', 'tsx', '--import', watch, '--test', '--test-reporter=spec', '--test-concurrency=2', ...files];
 // Every test process, and every Node-RED or CLI process a test starts, keeps its traffic on loopback.

@@ -7,7 +7,8 @@
  */
 import { isTelUri, parseTelUri } from './enum/tel';
 import { SipLocateError } from './errors';
-import type { Plan } from './rfc3263/plan';
+import { orderByKey } from './rfc3263/affinity';
+import type { HeadUnit, Plan } from './rfc3263/plan';
 import { orderWeighted, type Draw } from './rfc3263/srv';
 import { targetId } from './target';
 import type { EnumResult, SetMemberResult, Target, TraceNode } from './types';
@@ -114,6 +115,8 @@ export interface MemberDraw {
   destination: string;
   plan: Plan;
   drawn: Target[];
+  /** The first tier of its plan (planHead), which an affinity key shares with the members of equal priority. */
+  head: HeadUnit[];
   stale: boolean;
   trace?: TraceNode;
   enum?: EnumResult;
@@ -130,15 +133,45 @@ export interface SetDraw {
   trace?: TraceNode;
 }
 
+type Outcome = { member: Member; result: MemberDraw } | { member: Member; error: SipLocateError };
+
 /**
- * Joins the members' outcomes (given in orderMembers() order) into the set's targets; throws ESETFAILED when every
- * member failed, naming each member's code.
+ * With an affinity key, the first tiers of the located members of one set priority as one pool: each server ranked
+ * by rendezvous hashing at weight member weight x its SRV weight share, so a failed server's keys spread over every
+ * server of that priority (not only its own member's), and each member keeps its share. Returns the pool's targets
+ * in that order with the index of the outcome each belongs to; none when fewer than two members were located.
+ */
+function pooledHeads(
+  group: ReadonlyArray<[number, Outcome]>,
+  key: string,
+): Array<{ index: number; targets: Target[] }> {
+  const units: Array<{ index: number; unit: HeadUnit; weight: number }> = [];
+  for (const [index, o] of group) {
+    if ('error' in o) continue;
+    const total = o.result.head.reduce((sum, u) => sum + Math.max(0, u.weight), 0);
+    for (const unit of o.result.head)
+      units.push({ index, unit, weight: total > 0 ? (o.member.weight * Math.max(0, unit.weight)) / total : 0 });
+  }
+  if (new Set(units.map((u) => u.index)).size < 2) return [];
+  return orderByKey(
+    units,
+    key,
+    (u) => u.unit.id,
+    (u) => u.weight,
+  ).map((u) => ({ index: u.index, targets: u.unit.targets }));
+}
+
+/**
+ * Joins the members' outcomes (given in orderMembers() order, so by set priority) into the set's targets, with an
+ * affinity key the first tiers of equal-priority members pooled (pooledHeads); throws ESETFAILED when every member failed, naming
+ * each member's code.
  */
 export function joinMembers(
   name: string,
-  outcomes: ReadonlyArray<{ member: Member; result: MemberDraw } | { member: Member; error: SipLocateError }>,
+  outcomes: readonly Outcome[],
   maxTargets: number,
   trace: boolean,
+  key?: string,
 ): SetDraw {
   const drawn: Target[] = [];
   const seen = new Set<string>();
@@ -147,7 +180,28 @@ export function joinMembers(
   const children: TraceNode[] = [];
   let ttl = Infinity;
   let stale = false;
-  for (const o of outcomes) {
+  const counts: number[] = [];
+  const take = (index: number, targets: readonly Target[]): void => {
+    for (const t of targets) {
+      const id = targetId(t);
+      if (seen.has(id) || drawn.length >= maxTargets) continue;
+      seen.add(id);
+      drawn.push(t);
+      counts[index] = (counts[index] ?? 0) + 1;
+    }
+  };
+  // Set priority by set priority: with a key the pooled first tiers, then each member's own order.
+  const indexed = [...outcomes.entries()];
+  for (let start = 0; start < indexed.length;) {
+    const priority = indexed[start]![1].member.priority;
+    let end = start;
+    while (end < indexed.length && indexed[end]![1].member.priority === priority) end++;
+    const group = indexed.slice(start, end);
+    if (key !== undefined) for (const h of pooledHeads(group, key)) take(h.index, h.targets);
+    for (const [index, o] of group) if (!('error' in o)) take(index, o.result.drawn);
+    start = end;
+  }
+  for (const [index, o] of outcomes.entries()) {
     if ('error' in o) {
       members.push({ uri: o.member.uri, targets: 0, error: { code: o.error.code, message: o.error.message } });
       children.push({
@@ -161,14 +215,7 @@ export function joinMembers(
       continue;
     }
     const r = o.result;
-    let count = 0;
-    for (const t of r.drawn) {
-      const id = targetId(t);
-      if (seen.has(id) || drawn.length >= maxTargets) continue;
-      seen.add(id);
-      drawn.push(t);
-      count++;
-    }
+    const count = counts[index] ?? 0;
     entries.push(...r.plan.entries);
     ttl = Math.min(ttl, r.plan.ttl);
     stale ||= r.stale;

@@ -39,6 +39,10 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
           { uri: A, priority: 1, weight: 3 },
           { uri: B, priority: 1, weight: 1 },
         ],
+        even: [
+          { uri: A, priority: 1, weight: 1 },
+          { uri: B, priority: 1, weight: 1 },
+        ],
         halfbroken: [
           { uri: 'nope.carriers.test', priority: 1 },
           { uri: B, priority: 2 },
@@ -93,6 +97,66 @@ describe('destination sets', { skip: skipUnless('nsd') }, () => {
     for (let i = 0; i < 2000; i++)
       if (carrier(l.locateCached('set:shared', { key: `k${i}` })!.targets[0]!) === A) fromA++;
     assert.ok(Math.abs(fromA / 2000 - 0.75) < 0.03, `A first for ${fromA} of 2000`);
+  });
+
+  test("with a key, equal-priority members pool their servers: a failed server's keys spread over all five others", async () => {
+    const l = make();
+    await l.locate('set:even');
+    const KEYS = 6000;
+    const first = (key: string): string => l.locateCached('set:even', { key })!.targets[0]!.host;
+    const before = new Map<string, string>();
+    const shares = new Map<string, number>();
+    for (let i = 0; i < KEYS; i++) {
+      const host = first(`k${i}`);
+      before.set(`k${i}`, host);
+      shares.set(host, (shares.get(host) ?? 0) + 1);
+    }
+    assert.equal(shares.size, 6, 'all six servers of both carriers are first for some keys');
+    for (const [host, n] of shares)
+      assert.ok(Math.abs(n / KEYS - 1 / 6) < 0.03, `${host} first for ${n} of ${KEYS} (within 3 %)`);
+    const a1 = (await l.locate('set:even', { key: 'k0' })).targets.find((t) => t.host === `a1.${A}`)!;
+    l.markFailed(a1, { reason: 'timeout' });
+    const moved = new Map<string, number>();
+    for (const [key, was] of before) {
+      const now = first(key);
+      if (was !== a1.host) assert.equal(now, was, `${key} moved from ${was}, which did not fail`);
+      else moved.set(now, (moved.get(now) ?? 0) + 1);
+    }
+    assert.deepEqual(
+      [...moved.keys()].sort(),
+      [`a2.${A}`, `a3.${A}`, `b1.${B}`, `b2.${B}`, `b3.${B}`],
+      "a1's keys go to both carriers",
+    );
+    const counts = [...moved.values()];
+    assert.ok(Math.max(...counts) / Math.min(...counts) <= 1.5, `moved ${JSON.stringify([...moved])}`);
+  });
+
+  test("with a key, a member's backup tier still comes before the next set priority", async () => {
+    const l = make({
+      sets: {
+        tiers: [
+          { uri: 'pool.carriers.test', priority: 1 },
+          { uri: A, priority: 1 },
+          { uri: B, priority: 2 },
+        ],
+      },
+    });
+    const r = await l.locate('set:tiers', { key: 'zoe' });
+    const hosts = r.targets.map((t) => t.host);
+    assert.equal(hosts.length, 13);
+    assert.deepEqual(
+      hosts
+        .slice(0, 9)
+        .map((h) => h.split('.')[1])
+        .sort(),
+      [...Array<string>(3).fill('carrier-a'), ...Array<string>(6).fill('pool')],
+      'the first tiers of both priority-1 members, pooled',
+    );
+    assert.equal(hosts[9], 'backup.pool.carriers.test', "pool's SRV priority 20 before carrier B (set priority 2)");
+    assert.deepEqual(
+      hosts.slice(10).map((h) => h.split('.')[1]),
+      ['carrier-b', 'carrier-b', 'carrier-b'],
+    );
   });
 
   test("failover walks from carrier A to carrier B once A's servers have failed", async () => {

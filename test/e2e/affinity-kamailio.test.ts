@@ -187,6 +187,8 @@ describe('end to end: affinity keys and a destination set through Kamailio', { s
       Math.max(...Object.values(movedTo)) / Math.min(...Object.values(movedTo)) <= 1.5,
       `moved ${JSON.stringify(movedTo)}`,
     );
+    console.log("SHARES", JSON.stringify(shares), JSON.stringify(movedTo)
+    );
 
     await servers.get('a2')!.stop();
     await servers.get('a3')!.stop();

@@ -3,7 +3,7 @@ import { withAddressing } from '../../src/core/target';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { createSocket, Socket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -74,14 +74,26 @@ describe('OPTIONS prober against sipp', { skip: skipUnlessSipp() }, () => {
 });
 
 describe('OPTIONS prober details', () => {
-  test('UDP retransmits at T1 doubling; stray responses are ignored and counted', async () => {
+  test('UDP retransmits at T1 doubling; stray responses are ignored and counted', async (t) => {
+    // A mock clock drives the retransmission timer; the copies cross a real socket. Each copy must leave exactly
+    // when the schedule says (not 1 ms before), so the test holds however slow the machine is.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const sends = t.mock.method(Socket.prototype, 'send');
     const sock = createSocket('udp4');
     const port = await freePort();
-    const arrivals: number[] = [];
     await new Promise<void>((r) => sock.bind(port, '127.0.0.1', () => r()));
+    const clientSends = (): number => sends.mock.calls.filter((c) => c.this !== sock).length;
+    let arrivals = 0;
+    let arrived: (() => void) | undefined;
+    const arrival = (n: number): Promise<void> =>
+      new Promise<void>((r) => {
+        if (arrivals >= n) r();
+        else arrived = () => arrivals >= n && r();
+      });
     sock.on('message', (buf, rinfo) => {
-      arrivals.push(performance.now());
-      if (arrivals.length < 4) return;
+      arrivals++;
+      arrived?.();
+      if (arrivals < 4) return;
       const req = buf.toString();
       const via = /^Via: (.*)$/m.exec(req)![1];
       const callId = /^Call-ID: (.*)$/m.exec(req)![1];
@@ -91,21 +103,26 @@ describe('OPTIONS prober details', () => {
       sock.send(Buffer.from(stray), rinfo.port, rinfo.address);
       sock.send(Buffer.from(real), rinfo.port, rinfo.address);
     });
+    t.after(() => sock.close());
     const stats = { stray: 0, malformed: 0 };
-    const r = await sendOptions(target('127.0.0.1', port, 'udp'), { timeoutMs: 5000, t1Ms: 50, stats });
-    sock.close();
+    const pending = sendOptions(target('127.0.0.1', port, 'udp'), { timeoutMs: 5000, t1Ms: 50, stats });
+    await arrival(1);
+    const seen: number[] = [clientSends()];
+    for (const [n, gap] of [50, 100, 200].entries()) {
+      t.mock.timers.tick(gap - 1);
+      seen.push(clientSends());
+      t.mock.timers.tick(1);
+      seen.push(clientSends());
+      await arrival(n + 2);
+    }
+    assert.deepEqual(seen, [1, 1, 2, 2, 3, 3, 4], 'copies leave at 50, 150 and 350 ms: T1 doubling, not a ms early');
+    const r = await pending;
     assert.deepEqual(
       r.kind === 'response' && [r.status, r.reason],
       [404, 'Not Here'],
       'any final response but 503 counts as an answer',
     );
     assert.deepEqual(stats, { stray: 1, malformed: 1 });
-    const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
-    assert.equal(gaps.length, 3);
-    assert.ok(
-      gaps[1]! > gaps[0]! * 1.5 && gaps[2]! > gaps[1]! * 1.5,
-      `each gap about doubles: ${gaps.map((g) => g.toFixed(0)).join(',')}`,
-    );
   });
 
   test('the retransmission schedule: T1 doubling up to T2 = 4 s, inside timer F', () => {

@@ -5,7 +5,7 @@
  */
 import { withEnum, type EnumStep } from '../enum/step';
 import { SipLocateError, unexpected } from '../errors';
-import { planTargets, type Plan } from '../rfc3263/plan';
+import { planHead, planTargets, type Plan } from '../rfc3263/plan';
 import { joinMembers, orderMembers, SET_PREFIX, type Member, type MemberDraw, type SetDraw } from '../sets';
 import type { LocateOptions, LocateResult, Target, TraceNode } from '../types';
 import type { Settings } from './options';
@@ -52,7 +52,7 @@ export class SetLocate {
       });
     return this.result(
       name,
-      joinMembers(name, outcomes, this.parts.s.maxTargets, options.trace === true),
+      joinMembers(name, outcomes, this.parts.s.maxTargets, options.trace === true, key),
       options.trace === true,
       key,
     );
@@ -68,7 +68,7 @@ export class SetLocate {
       if (!p) return undefined;
       outcomes.push({ member, result: this.memberDraw(member.uri, p, key) });
     }
-    return this.result(name, joinMembers(name, outcomes, this.parts.s.maxTargets, false), false, key);
+    return this.result(name, joinMembers(name, outcomes, this.parts.s.maxTargets, false, key), false, key);
   }
 
   /** Every target of a set's SIP members (a member that fails to resolve gives none), duplicates removed, at most maxTargets. */
@@ -118,6 +118,7 @@ export class SetLocate {
       destination: p.destination,
       plan: p.plan,
       drawn,
+      head: key === undefined ? [] : planHead(p.plan, s.family),
       stale: p.stale || p.plan.stale === true,
     };
     const trace =

@@ -2,7 +2,7 @@ import type { SrvData } from '../dns/types';
 import type { FamilyPolicy, Target, Transport } from '../types';
 import { targetId, withAddressing } from '../target';
 import { orderByFamily, type HostAddresses } from './addresses';
-import { MAX_SRV, orderSrv } from './srv';
+import { MAX_SRV, orderSrv, srvId } from './srv';
 
 /** Targets from an SRV RRset: ordered anew (RFC 2782 weights) every time targets are drawn. */
 export interface SrvPlanEntry {
@@ -154,4 +154,27 @@ export function planTargets(
     }
   }
   return out;
+}
+
+/** One server of a plan's first tier: its hashing identity, its SRV weight and its targets in family order. */
+export interface HeadUnit {
+  id: string;
+  weight: number;
+  targets: Target[];
+}
+
+/**
+ * The first tier of a plan: the SRV records of the best priority of its first entry (one unit each, `host:port` as
+ * hashed by srvId), or the first entry's host as one unit of weight 1. Units without addresses are left out.
+ */
+export function planHead(plan: Plan, family: FamilyPolicy): HeadUnit[] {
+  const first = prepare(plan, family).prepared[0];
+  if (!first) return [];
+  if ('fixed' in first) {
+    const t = first.fixed[0];
+    return t ? [{ id: `${t.host}:${t.port}`, weight: 1, targets: first.fixed }] : [];
+  }
+  return (first.groups[0] ?? [])
+    .filter((g) => g.targets.length > 0)
+    .map((g) => ({ id: srvId(g.srv), weight: g.srv.weight, targets: g.targets }));
 }

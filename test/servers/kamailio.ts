@@ -50,7 +50,11 @@ export function skipUnlessKamailio(): string | false {
  * Starts Kamailio with `config`, in which `listen=udp:127.0.0.1:5060` is replaced by a free port; waits until it listens.
  * `replace` gives further text substitutions (e.g. the Node-RED URL).
  */
-export async function startKamailio(config: string, replace: Array<[string, string]> = []): Promise<RunningKamailio> {
+export async function startKamailio(
+  config: string,
+  replace: Array<[string, string]> = [],
+  opts: { shmMb?: number } = {},
+): Promise<RunningKamailio> {
   const dir = mkdtempSync(join(tmpdir(), 'sip-kamailio-'));
   const port = await freePort('127.0.0.1');
   let text = config.replace('listen=udp:127.0.0.1:5060', `listen=udp:127.0.0.1:${port}`);
@@ -65,7 +69,7 @@ export async function startKamailio(config: string, replace: Array<[string, stri
       '-DD',
       '-E',
       '-m',
-      '32',
+      String(opts.shmMb ?? 32),
       '-M',
       '8',
       '-Y',

@@ -9,11 +9,12 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import chromiumHarness from '../test/browser/chromium.ts';
 
+// The one launch of Debian's Chromium, shared with the browser tests (this script runs under tsx).
+const { CHROMIUM, launchChromium } = chromiumHarness;
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const docs = join(root, 'docs');
-const CHROMIUM = '/usr/bin/chromium';
 const VIEWPORT = { width: 1600, height: 1000 };
 /** How long the demo may take to come up (Node-RED loads every example). */
 const DEMO_START_MS = 120_000;
@@ -187,19 +188,7 @@ if (!existsSync(CHROMIUM)) throw new Error(`screenshots: ${CHROMIUM} is missing 
 const demo = await startDemo(await freePorts());
 let browser;
 try {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   const page = await openEditor(browser, demo.url);
   await quickStart(page);
   await tryIt(page);

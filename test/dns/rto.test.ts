@@ -1,7 +1,7 @@
 // The retransmission timer (RFC 6298 style) with made-up round trips: no clock is read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RetransmitTimer, RTO_MARGIN_MS, RTO_MIN_MS } from '../../src/core/dns/rto';
+import { ADAPTED_BACKOFF, RetransmitTimer, RTO_MARGIN_MS, RTO_MIN_MS } from '../../src/core/dns/rto';
 
 const bounds = { initialMs: 2000, maxMs: 5000, adaptive: true };
 
@@ -21,10 +21,20 @@ test('converges on a steady 20 ms round trip: srtt 20, the timeout at the floor 
   for (let i = 0; i < 40; i++) t.sample(20);
   assert.equal(t.snapshot().srttMs, 20);
   assert.equal(t.timeout(0), 20 + RTO_MARGIN_MS);
+  assert.equal(ADAPTED_BACKOFF, 1.5);
   assert.deepEqual(
     [1, 2, 3].map((n) => t.timeout(n)),
-    [60, 120, 240],
-    'backoff doubles per copy of one question',
+    [45, 68, 101],
+    'an adapted timeout grows by half per copy of one question',
+  );
+});
+
+test('the classic timer (adaptive off) still doubles per copy, samples or not', () => {
+  const t = new RetransmitTimer({ ...bounds, adaptive: false });
+  for (let i = 0; i < 40; i++) t.sample(20);
+  assert.deepEqual(
+    [0, 1, 2].map((n) => t.timeout(n)),
+    [2000, 4000, 5000],
   );
 });
 

@@ -1,7 +1,7 @@
 /**
  * The retransmission timer of one nameserver, after TCP's RTO (RFC 6298): a smoothed round trip and its variance
  * from measured answers, a floor just above the round trip, the configured timeout as first guess and ceiling,
- * and a doubling per retransmission of the same question. Samples from retransmitted questions are not taken
+ * and a backoff per retransmission of the same question (x1.5 once adapted, x2 for the first guess). Samples from retransmitted questions are not taken
  * (Karn's rule): the caller only samples questions that were sent once.
  */
 
@@ -15,8 +15,14 @@ const ALPHA = 1 / 8;
 const BETA = 1 / 4;
 /** Variance multiplier (RFC 6298 K). */
 const K = 4;
-/** Largest backoff exponent taken into account (2^10 x the RTO is past any ceiling). */
-const MAX_BACKOFF_EXP = 10;
+/** Largest backoff exponent taken into account (1.5^16 x the RTO is past any ceiling). */
+const MAX_BACKOFF_EXP = 16;
+/**
+ * Backoff per retransmission of an adapted timeout: a timer just above a measured round trip that expires again
+ * means loss more often than a slow server, so it grows by half (two losses cost 2.5 timeouts, not 3); the first
+ * guess, which knows nothing of the path, doubles as in RFC 6298.
+ */
+export const ADAPTED_BACKOFF = 1.5;
 
 /** Bounds of a retransmission timer. */
 export interface RtoBounds {
@@ -59,10 +65,14 @@ export class RetransmitTimer {
     return Math.round(Math.min(initialMs, Math.max(floor, rto)));
   }
 
-  /** The timeout after the `copies`-th copy of one question (0 = first): doubled per retransmission, capped at maxMs. */
+  /**
+   * The timeout after the `copies`-th copy of one question (0 = first), capped at maxMs: x1.5 per retransmission
+   * once adapted (ADAPTED_BACKOFF), x2 for the first guess and the classic timer.
+   */
   timeout(copies: number): number {
     const ceiling = Math.max(this.bounds.initialMs, this.bounds.maxMs);
-    return Math.min(ceiling, this.base() * 2 ** Math.min(MAX_BACKOFF_EXP, Math.max(0, copies)));
+    const factor = this.bounds.adaptive && this.srtt !== undefined ? ADAPTED_BACKOFF : 2;
+    return Math.min(ceiling, Math.round(this.base() * factor ** Math.min(MAX_BACKOFF_EXP, Math.max(0, copies))));
   }
 
   /** The state shown in nameserverStates(): smoothed round trip and variance (null before the first sample), samples. */

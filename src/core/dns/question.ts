@@ -34,7 +34,7 @@ export interface RetryConfig {
   health: NameserverHealth;
   /** First guess and ceiling of each nameserver's retransmission timeout, ms. */
   timeoutMs: number;
-  /** Ceiling of the timeout as it doubles per retransmission, ms. */
+  /** Ceiling of the timeout as it grows per retransmission, ms. */
   maxTimeoutMs: number;
   /** UDP copies of one question per nameserver. */
   tries: number;

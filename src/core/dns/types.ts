@@ -109,7 +109,7 @@ export interface DnsClientOptions {
   timeoutMs?: number;
   /** UDP copies of one question per nameserver (default 3); the budget is nameservers x tries. */
   tries?: number;
-  /** Cap of the retransmission timeout, which doubles per retransmission, ms (default 5000; never below timeoutMs). */
+  /** Cap of the retransmission timeout, which grows per retransmission (x2, x1.5 once adapted), ms (default 5000; never below timeoutMs). */
   maxTimeoutMs?: number;
   /** Adapt each nameserver's timeout to its measured round trips, RFC 6298 style (default true; false pins it to timeoutMs). */
   adaptive?: boolean;

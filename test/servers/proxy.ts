@@ -126,7 +126,9 @@ export async function startProxy(o: ProxyOptions): Promise<DnsProxy> {
         up.close();
       };
       const guard = setTimeout(done, 10_000); // the upstream's reply, at least 10 s on a busy machine
-      up.on('message', (answer) => {
+      up.on('message', (answer, from) => {
+        // Only the upstream's answer: a packet from elsewhere (a forged answer sprayed over the ports) is dropped.
+        if (from.port !== upPort || from.address !== upHost) return;
         clearTimeout(guard);
         done();
         let out: Buffer = answer;

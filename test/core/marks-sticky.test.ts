@@ -8,6 +8,7 @@ import type { Target } from '../../src/core/types';
 import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
 import { startProxy, type DnsProxy } from '../servers/proxy';
 import { seeded } from '../rfc3263/seeded';
+import { COUNTED } from '../support/counting';
 
 const URI = 'sip:example.test;transport=udp';
 const key = (t: Target): string => `${t.address}:${t.port}`;
@@ -26,11 +27,11 @@ describe('marks, failover and sticky servers', { skip: skipUnless('bind') }, () 
     await server?.stop();
   });
   const make = (o: LocatorTestOptions = {}): ReturnType<typeof createTestLocator> =>
-    createTestLocator({ nameservers: [proxy.nameserver], clock, random: seeded(5), family: 'ipv4', ...o });
+    createTestLocator({ ...COUNTED, nameservers: [proxy.nameserver], clock, random: seeded(5), family: 'ipv4', ...o });
 
   test('concurrent misses for one destination share one plan: 200 at once ask DNS what one asks', async () => {
     const counted = async (n: number): Promise<{ asked: number; wire: number }> => {
-      const dnsClient = createDnsClient({ nameservers: [proxy.nameserver] });
+      const dnsClient = createDnsClient({ ...COUNTED, nameservers: [proxy.nameserver] });
       let asked = 0;
       const querier: DnsQuerier = {
         query: (name, type, o) => {

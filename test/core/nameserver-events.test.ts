@@ -7,6 +7,7 @@ import { createLocator } from '../../src/core/locator';
 import type { ResolverEvent } from '../../src/core/events';
 import type { QueryEvent } from '../../src/core/dns/types';
 import { reply, startFakeDns } from '../servers/fake-dns';
+import { COUNTED } from '../support/counting';
 
 // The 1 s DNS timeout (not 50 ms): an answer from the fake must arrive within it even on a busy machine.
 test('a silent nameserver is one nameserver-down event, its return one nameserver-up; every query is handed to onQuery', async () => {
@@ -15,6 +16,7 @@ test('a silent nameserver is one nameserver-down event, its return one nameserve
     silent ? [] : [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 0, data: '127.0.0.5' }] })],
   );
   const l = createLocator({
+    ...COUNTED,
     nameservers: [fake.nameserver],
     timeoutMs: 1000,
     tries: 1,

@@ -16,6 +16,7 @@ import { createRedisStore } from '../../src/store/redis';
 import { skipUnlessRedis, startRedis, type RunningRedis } from '../servers/redis';
 import { until } from '../support/wait';
 import { reply, soa, startFakeDns, type FakeDnsServer, type FakeQuery } from '../servers/fake-dns';
+import { COUNTED } from '../support/counting';
 
 type Mode = 'up' | 'servfail';
 
@@ -47,7 +48,14 @@ describe('last good plans', () => {
   after(async () => {
     await dns.server.stop();
   });
-  const options = { transports: ['udp' as const], family: 'ipv4' as const, timeoutMs: 200, tries: 1, dns0x20: false };
+  const options = {
+    ...COUNTED,
+    transports: ['udp' as const],
+    family: 'ipv4' as const,
+    timeoutMs: 200,
+    tries: 1,
+    dns0x20: false,
+  };
 
   test('a fresh plan is reported once; another instance routes from it with stale: true while DNS fails, [stale] in the trace; fresh again when DNS answers', async () => {
     dns.mode = 'up';

@@ -5,6 +5,7 @@ import { DnsCache, entryBytes, type CacheEntry } from '../../src/core/dns/cache'
 import { createDnsClient } from '../../src/core/dns/client';
 import type { DnsRecord } from '../../src/core/dns/types';
 import { reply, startFakeDns } from '../servers/fake-dns';
+import { COUNTED } from '../support/counting';
 
 function aEntry(name: string, count: number): CacheEntry {
   const records: DnsRecord[] = Array.from({ length: count }, (_, i) => ({
@@ -66,7 +67,13 @@ test('the client passes cacheBytes on: an answer larger than the bound is used b
       })),
     }),
   ]);
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1, cacheBytes: 2000 });
+  const c = createDnsClient({
+    ...COUNTED,
+    nameservers: [fake.nameserver],
+    timeoutMs: 1000,
+    tries: 1,
+    cacheBytes: 2000,
+  });
   assert.equal((await c.query('big.example.test', 'A')).records.length, 40);
   assert.equal((await c.query('big.example.test', 'A')).fromCache, false);
   assert.equal(fake.queries.length, 2);

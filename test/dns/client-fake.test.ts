@@ -5,6 +5,9 @@ import type * as dnsPacket from 'dns-packet';
 import { createDnsClient } from '../../src/core/dns/client';
 import { SipLocateError } from '../../src/core/errors';
 import { deadNameserver, reply, soa, startFakeDns, type FakeQuery } from '../servers/fake-dns';
+// Questions and packets are counted at the server and in the stats: the classic timer (COUNTED) keeps a slow turn of
+// a loaded machine from looking like a second question (the adaptive timer's retransmissions are retransmit.test.ts's).
+import { COUNTED } from '../support/counting';
 
 const A = (name: string, data: string, ttl = 60): dnsPacket.Answer => ({ type: 'A', name, ttl, data });
 const SRV = (name: string, target: string, port = 5060, ttl = 60): dnsPacket.Answer => ({
@@ -30,7 +33,7 @@ test('0x20: the question goes out in mixed case and the echoed case is required'
     reply(q, { questionName: q.name.toLowerCase(), answers: [A(q.name, '192.0.2.66')] }),
     { bytes: good(q), delayMs: 20 },
   ]);
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
   const name = 'abcdefghijklmnopqrstuvwx.example.test';
   const a = await c.query(name, 'A');
   assert.deepEqual(
@@ -50,7 +53,7 @@ test('a reply with another question is dropped and the real answer that follows 
     reply(q, { questionType: 'AAAA' }),
     { bytes: good(q), delayMs: 15 },
   ]);
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
   const a = await c.query('www.example.test', 'A');
   assert.deepEqual(
     a.records.map((r) => r.data),
@@ -67,7 +70,7 @@ test('garbage from the server counts as a wrong ID: the query moves to TCP and s
   const fake = await startFakeDns((q) =>
     q.transport === 'udp' ? [Buffer.from('garbage that is not DNS')] : [good(q)],
   );
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
   const a = await c.query('www.example.test', 'A');
   assert.deepEqual(
     a.records.map((r) => r.data),
@@ -85,7 +88,7 @@ test('a wrong ID from the server moves the query to TCP (RFC 5452 9.3) and the T
   const fake = await startFakeDns((q) =>
     q.transport === 'udp' ? [reply(q, { id: (q.id + 1) & 0xffff, answers: [A(q.name, '203.0.113.1')] })] : [good(q)],
   );
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
   const a = await c.query('www.example.test', 'A');
   assert.deepEqual(
     a.records.map((r) => r.data),
@@ -107,7 +110,7 @@ test('TC: the partial UDP answer is never used; TCP gives the whole answer', asy
       ? [reply(q, { truncated: true, answers: [A(q.name, '203.0.113.7')] })]
       : [reply(q, { answers: [A(q.name, '192.0.2.1'), A(q.name, '192.0.2.2')] })],
   );
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 1000, tries: 1 });
   const a = await c.query('big.example.test', 'A');
   assert.deepEqual(a.records.map((r) => r.data).sort(), ['192.0.2.1', '192.0.2.2']);
   assert.equal(c.stats().truncated, 1);
@@ -137,14 +140,14 @@ test('SERVFAIL, REFUSED and NOTIMP move on to the next nameserver', async () => 
     const bad = await startFakeDns((q) => [reply(q, { rcode })]);
     const ok = await startFakeDns((q) => [good(q)]);
     const c = createDnsClient({
+      ...COUNTED,
       nameservers: [bad.nameserver, ok.nameserver],
       timeoutMs: 1000,
       tries: 1,
-      adaptive: false,
     });
     const a = await c.query('www.example.test', 'A');
     assert.equal(a.nameserver, ok.nameserver, `after ${code}`);
-    const only = createDnsClient({ nameservers: [bad.nameserver], timeoutMs: 1000, tries: 2, adaptive: false });
+    const only = createDnsClient({ ...COUNTED, nameservers: [bad.nameserver], timeoutMs: 1000, tries: 2 });
     assert.equal(await codeOf(only.query('www.example.test', 'A')), code);
     assert.equal(bad.queries.length, 3, `${code}: one query from the pair, two tries alone`);
     c.close();
@@ -156,7 +159,7 @@ test('SERVFAIL, REFUSED and NOTIMP move on to the next nameserver', async () => 
 
 test('a silent nameserver times out per attempt, the timeout doubles per round up to maxTimeoutMs, the budget is nameservers x tries', async () => {
   const silent = await startFakeDns(() => []);
-  const c = createDnsClient({ nameservers: [silent.nameserver], timeoutMs: 100, tries: 3 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [silent.nameserver], timeoutMs: 100, tries: 3 });
   let t0 = performance.now();
   await assert.rejects(c.query('www.example.test', 'A'), { code: 'ETIMEOUT', message: /within 400 ms/ });
   let ms = performance.now() - t0;
@@ -164,7 +167,13 @@ test('a silent nameserver times out per attempt, the timeout doubles per round u
   // Timers never fire early, so the sum of the three timeouts is a lower bound; the count of timeouts bounds it from above.
   assert.ok(ms >= 690, `100 + 200 + 400 ms expected, took ${ms} ms`);
   assert.equal(c.stats().timeouts, 3);
-  const capped = createDnsClient({ nameservers: [silent.nameserver], timeoutMs: 100, maxTimeoutMs: 150, tries: 3 });
+  const capped = createDnsClient({
+    ...COUNTED,
+    nameservers: [silent.nameserver],
+    timeoutMs: 100,
+    maxTimeoutMs: 150,
+    tries: 3,
+  });
   t0 = performance.now();
   await assert.rejects(capped.query('www.example.test', 'A'), { code: 'ETIMEOUT', message: /within 150 ms/ });
   ms = performance.now() - t0;
@@ -179,7 +188,7 @@ test('a silent nameserver times out per attempt, the timeout doubles per round u
 test('ECONNREFUSED moves on at once and is not retried on that nameserver', async () => {
   const dead = await deadNameserver();
   const ok = await startFakeDns((q) => [good(q)]);
-  const c = createDnsClient({ nameservers: [dead, ok.nameserver], timeoutMs: 2000, tries: 3 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [dead, ok.nameserver], timeoutMs: 2000, tries: 3 });
   const a = await c.query('www.example.test', 'A');
   assert.equal(c.stats().timeouts, 0, 'refused must not wait for the timeout');
   assert.equal(a.nameserver, ok.nameserver);
@@ -196,7 +205,7 @@ test('malformed replies are an error for the attempt, never an exception', async
     b.writeUInt16BE(40, 6);
     return [b];
   });
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 300, tries: 2 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 300, tries: 2 });
   assert.equal(await codeOf(c.query('www.example.test', 'A')), 'EBADRESP');
   assert.equal(c.stats().malformed, 2);
   c.close();
@@ -205,7 +214,7 @@ test('malformed replies are an error for the attempt, never an exception', async
 
 test('FORMERR without OPT: the query is sent again without EDNS', async () => {
   const fake = await startFakeDns((q) => (q.hasOpt ? [reply(q, { rcode: 1, opt: false })] : [good(q)]));
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 500, tries: 1 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 500, tries: 1 });
   await c.query('www.example.test', 'A');
   assert.deepEqual(
     fake.queries.map((q) => q.hasOpt),
@@ -219,7 +228,7 @@ test('a server that answers in lower case only: 0x20 is turned off for it after 
   const fake = await startFakeDns((q) => [
     reply(q, { questionName: q.name.toLowerCase(), answers: [A(q.name.toLowerCase(), '192.0.2.1')] }),
   ]);
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 150, tries: 1 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 150, tries: 1 });
   const a = await c.query('abcdefghijklmnopqrstuvwxyz.example.test', 'A');
   assert.deepEqual(
     a.records.map((r) => r.data),
@@ -235,7 +244,7 @@ test('a server that answers in lower case only: 0x20 is turned off for it after 
 
 test('identical queries in flight are merged into one', async () => {
   const fake = await startFakeDns((q) => [{ bytes: good(q), delayMs: 30 }]);
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 1000, adaptive: false });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 1000 });
   const all = await Promise.all(Array.from({ length: 20 }, () => c.query('www.example.test', 'A')));
   assert.equal(all.length, 20);
   assert.equal(fake.queries.length, 1);
@@ -254,9 +263,7 @@ test('negative answers are cached for min(SOA TTL, MINIMUM); TTL floor and cap a
     if (n.startsWith('long')) return [reply(q, { answers: [A(q.name, '192.0.2.8', 99999)] })];
     return [reply(q, { answers: [A(q.name, '192.0.2.1', 5)] })];
   });
-  // Questions are counted at the server: the classic timer (2 s) keeps a slow turn of a loaded machine from
-  // looking like a second question (the adaptive timer's retransmissions are retransmit.test.ts's).
-  const c = createDnsClient({ nameservers: [fake.nameserver], clock, minTtl: 10, maxTtl: 600, adaptive: false });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], clock, minTtl: 10, maxTtl: 600 });
   t.after(async () => {
     c.close();
     await fake.stop();

@@ -5,6 +5,7 @@ import { createDnsClient } from '../../src/core/dns/client';
 import { SipLocateError } from '../../src/core/errors';
 import { DNS_SERVER_KINDS, skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
 import { startProxy, type DnsProxy } from '../servers/proxy';
+import { COUNTED } from '../support/counting';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -30,7 +31,7 @@ for (const kind of DNS_SERVER_KINDS) {
     });
     const client = (): ReturnType<typeof createDnsClient> => {
       proxy.reset();
-      return createDnsClient({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2 });
+      return createDnsClient({ ...COUNTED, nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2 });
     };
 
     test('NAPTR answer: three SIP records with their fields', async () => {

@@ -9,6 +9,7 @@ import { codeOf } from './helpers';
 import { until } from '../support/wait';
 import { createLocator } from '../../src/core/locator';
 import { setMaxListeners } from 'node:events';
+import { COUNTED } from '../support/counting';
 
 /** A promise with its resolve function, to hold a slot until the test lets go. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -97,6 +98,7 @@ test("a flood under one silent domain: unrelated lookups start at once; aborted 
       : [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.1' }] })],
   );
   const c = createDnsClient({
+    ...COUNTED,
     nameservers: [fake.nameserver],
     timeoutMs: 5000,
     tries: 3,
@@ -137,7 +139,7 @@ test('a caller that gives up does not cancel a query another caller still waits 
   const fake = await startFakeDns((q) => [
     { bytes: reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.7' }] }), delayMs: 60 },
   ]);
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 2000, tries: 1 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 2000, tries: 1 });
   const abort = new AbortController();
   const leaving = codeOf(c.query('shared.example.test', 'A', { signal: abort.signal }));
   const staying = c.query('shared.example.test', 'A', { signal: new AbortController().signal });
@@ -156,7 +158,13 @@ test("the locator's resolveTimeoutMs cancels the DNS work of a plan: sockets clo
   const silent = await startFakeDns(() => []);
   t.after(() => silent.stop());
   // A 1 s deadline (not less): on a busy machine the first round must still go out before it.
-  const l = createLocator({ nameservers: [silent.nameserver], timeoutMs: 5000, tries: 3, resolveTimeoutMs: 1000 });
+  const l = createLocator({
+    ...COUNTED,
+    nameservers: [silent.nameserver],
+    timeoutMs: 5000,
+    tries: 3,
+    resolveTimeoutMs: 1000,
+  });
   t.after(() => l.close());
   assert.equal(await codeOf(l.locate('sip:example.test')), 'ETIMEOUT');
   await until(() => l.dns!.stats().inFlight === 0, 'every socket of the plan is closed');

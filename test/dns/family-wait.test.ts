@@ -3,12 +3,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLocator } from '../../src/core/locator';
 import { reply, startFakeDns } from '../servers/fake-dns';
+import { COUNTED } from '../support/counting';
 
 test('a silent AAAA does not hold the locate: the A addresses come back, the plan is not cached, the AAAA question goes on', async () => {
   const fake = await startFakeDns((q) =>
     q.type === 'A' ? [reply(q, { answers: [{ type: 'A', name: q.name, ttl: 60, data: '192.0.2.5' }] })] : [],
   );
-  const l = createLocator({ nameservers: [fake.nameserver], timeoutMs: 2000, tries: 1, addressLookup: 'dns' });
+  const l = createLocator({
+    ...COUNTED,
+    nameservers: [fake.nameserver],
+    timeoutMs: 2000,
+    tries: 1,
+    addressLookup: 'dns',
+  });
   const uri = 'sip:pbx.example.test:5060';
   const r = await l.locate(uri);
   assert.deepEqual(

@@ -7,6 +7,7 @@ import { createDnsClient } from '../../src/core/dns/client';
 import { createLocator } from '../../src/core/locator';
 import { SipLocateError } from '../../src/core/errors';
 import { deadNameserver, reply, startFakeDns, type FakeDnsServer, type FakeQuery } from '../servers/fake-dns';
+import { COUNTED } from '../support/counting';
 
 const A = (name: string): dnsPacket.Answer => ({ type: 'A', name, ttl: 300, data: '192.0.2.1' });
 // 1 s, not less: a fake that answers at once must be in time even on a busy machine (a late answer is a timeout).
@@ -36,7 +37,7 @@ test('one healthy nameserver behind silent, refused, SERVFAIL, REFUSED, truncati
   const s = await faulty();
   t.after(() => stopAll(s));
   const order = ['silent', 'refused', 'servfail', 'refusing', 'truncCut', 'slow', 'healthy'];
-  const c = createDnsClient({ nameservers: order.map((k) => ns(s[k]!)), timeoutMs: TIMEOUT, tries: 2 });
+  const c = createDnsClient({ ...COUNTED, nameservers: order.map((k) => ns(s[k]!)), timeoutMs: TIMEOUT, tries: 2 });
   t.after(() => c.close());
   const t0 = performance.now();
   const a = await c.query('www.example.test', 'A');
@@ -61,7 +62,7 @@ test('all nameservers down: the right code within nameservers x tries x timeout'
     [['truncCut'], 'EBADRESP', 0, 0],
   ];
   for (const [names, code, budget, timeouts] of cases) {
-    const c = createDnsClient({ nameservers: names.map((k) => ns(s[k]!)), timeoutMs: TIMEOUT, tries: 2 });
+    const c = createDnsClient({ ...COUNTED, nameservers: names.map((k) => ns(s[k]!)), timeoutMs: TIMEOUT, tries: 2 });
     t.after(() => c.close());
     const t0 = performance.now();
     const err = await c.query('www.example.test', 'A').then(
@@ -81,7 +82,13 @@ test('all nameservers down: the right code within nameservers x tries x timeout'
 test('the locator bounds a whole resolution with resolveTimeoutMs, whatever the per-attempt timeouts', async (t) => {
   const silent = await startFakeDns(() => []);
   t.after(() => silent.stop());
-  const l = createLocator({ nameservers: [silent.nameserver], timeoutMs: 2000, tries: 3, resolveTimeoutMs: 300 });
+  const l = createLocator({
+    ...COUNTED,
+    nameservers: [silent.nameserver],
+    timeoutMs: 2000,
+    tries: 3,
+    resolveTimeoutMs: 300,
+  });
   t.after(() => l.close());
   const t0 = performance.now();
   const err = await l.locate('sip:example.test').then(

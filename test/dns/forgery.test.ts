@@ -5,6 +5,7 @@ import { createSocket } from 'node:dgram';
 import type * as dnsPacket from 'dns-packet';
 import { createDnsClient } from '../../src/core/dns/client';
 import { reply, startFakeDns, type FakeQuery } from '../servers/fake-dns';
+import { COUNTED } from '../support/counting';
 
 const A = (name: string, data: string): dnsPacket.Answer => ({ type: 'A', name, ttl: 300, data });
 
@@ -19,7 +20,7 @@ test('replies from another port are dropped by the kernel (connected socket): re
     for (let p = 32768; p < 61000; p += 7, sprayed++) forger.send(forged, p, '127.0.0.1');
     return [{ bytes: reply(q, { answers: [A(q.name, '192.0.2.1')] }), delayMs: 40 }];
   });
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 4000, tries: 1 }); // generous: the outcome is asserted, not the time, and a parallel test may hog the CPU;
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 4000, tries: 1 }); // generous: the outcome is asserted, not the time, and a parallel test may hog the CPU;
   const a = await c.query('www.example.test', 'A');
   assert.deepEqual(
     a.records.map((r) => r.data),
@@ -41,7 +42,7 @@ test('a flood of guessed IDs from the server address races the real answer: the 
     );
     return [...flood, { bytes: reply(q, { answers: [A(q.name, '192.0.2.1')] }), delayMs: 20 }];
   });
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 4000, tries: 1 }); // generous: the outcome is asserted, not the time, and a parallel test may hog the CPU;
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 4000, tries: 1 }); // generous: the outcome is asserted, not the time, and a parallel test may hog the CPU;
   const a = await c.query('www.example.test', 'A');
   assert.deepEqual(
     a.records.map((r) => r.data),
@@ -66,7 +67,7 @@ test('the right ID with another question or another case never counts: dropped, 
     reply(q, { questionType: 'AAAA', answers: [{ type: 'AAAA', name: q.name, ttl: 300, data: '2001:db8::66' }] }),
     { bytes: reply(q, { answers: [A(q.name, '192.0.2.1')] }), delayMs: 20 },
   ]);
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 4000, tries: 1 }); // generous: the outcome is asserted, not the time, and a parallel test may hog the CPU;
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 4000, tries: 1 }); // generous: the outcome is asserted, not the time, and a parallel test may hog the CPU;
   const a = await c.query('wwwexample.example.test', 'A');
   assert.deepEqual(
     a.records.map((r) => r.data),

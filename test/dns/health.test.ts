@@ -6,6 +6,7 @@ import { SERVER_RETRY_BASE_MS } from '../../src/core/dns/health';
 import { skipUnless, startDnsServer, type RunningDnsServer } from '../servers/dns-servers';
 import { reply, startFakeDns, type FakeDnsServer } from '../servers/fake-dns';
 import { until } from '../support/wait';
+import { COUNTED } from '../support/counting';
 
 describe('a silent first nameserver in front of NSD', { skip: skipUnless('nsd') }, () => {
   let nsd: RunningDnsServer;
@@ -23,6 +24,7 @@ describe('a silent first nameserver in front of NSD', { skip: skipUnless('nsd') 
     silent.queries.length = 0;
     let now = 1_000_000;
     const c = createDnsClient({
+      ...COUNTED,
       nameservers: [silent.nameserver, nsd.nameserver],
       timeoutMs: 200,
       tries: 2,
@@ -69,6 +71,7 @@ test('a failing server that answers a probe is healthy again and first in line',
   ]);
   let now = 5_000_000;
   const c = createDnsClient({
+    ...COUNTED,
     nameservers: [flaky.nameserver, other.nameserver],
     timeoutMs: 150,
     tries: 1,
@@ -92,7 +95,12 @@ test('a failing server that answers a probe is healthy again and first in line',
 test('SERVFAIL and REFUSED count as failures; all servers failing are still asked, fewest failures first', async () => {
   const servfail = await startFakeDns((q) => [reply(q, { rcode: 2 })]);
   const refusing = await startFakeDns((q) => [reply(q, { rcode: 5 })]);
-  const c = createDnsClient({ nameservers: [servfail.nameserver, refusing.nameserver], timeoutMs: 500, tries: 2 });
+  const c = createDnsClient({
+    ...COUNTED,
+    nameservers: [servfail.nameserver, refusing.nameserver],
+    timeoutMs: 500,
+    tries: 2,
+  });
   await assert.rejects(c.query('x.example.test', 'A'), { code: 'EREFUSED' });
   assert.deepEqual(
     c.nameserverStates().map((s) => [s.state, s.consecutiveFailures, s.lastError]),

@@ -8,6 +8,9 @@ import { createLocator } from '../../src/core/locator';
 import { MAX_COPIES } from '../../src/core/dns/slots';
 import { codeOf } from './helpers';
 import { reply, startFakeDns, type FakeQuery } from '../servers/fake-dns';
+// Tests that count copies with a fake the client has no round trip from yet use COUNTED (the classic timer);
+// the adaptive timer's own tests below do not.
+import { COUNTED } from '../support/counting';
 
 const A = (name: string, data = '192.0.2.1'): dnsPacket.Answer => ({ type: 'A', name, ttl: 60, data });
 
@@ -16,7 +19,7 @@ test('an answer to the first copy that arrives after the retransmission is taken
   const fake = await startFakeDns((q: FakeQuery) =>
     n++ === 0 ? [{ bytes: reply(q, { answers: [A(q.name)] }), delayMs: 250 }] : [],
   );
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 100, tries: 3 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [fake.nameserver], timeoutMs: 100, tries: 3 });
   const a = await c.query('abcdefghijklmnop.example.test', 'A');
   assert.deepEqual(
     a.records.map((r) => r.data),
@@ -34,13 +37,14 @@ test('hedged: a late first server gets one copy, the second healthy one answers;
   const silent = await startFakeDns(() => []);
   const ok = await startFakeDns((q) => [reply(q, { answers: [A(q.name, '192.0.2.2')] })]);
   // 300 ms: the second server's answer comes well within its first timeout, even on a busy machine.
-  const c = createDnsClient({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 300, tries: 3 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 300, tries: 3 });
   assert.equal((await c.query('www.example.test', 'A')).nameserver, ok.nameserver);
   assert.deepEqual([silent.queries.length, ok.queries.length], [1, 1]);
   c.close();
   silent.queries.length = 0;
   ok.queries.length = 0;
   const plain = createDnsClient({
+    ...COUNTED,
     nameservers: [silent.nameserver, ok.nameserver],
     timeoutMs: 300,
     tries: 3,
@@ -60,7 +64,7 @@ test('hedged: a late first server gets one copy, the second healthy one answers;
 test('mayHedge false (the question budget is spent) keeps the copies on the first server', async () => {
   const silent = await startFakeDns(() => []);
   const ok = await startFakeDns((q) => [reply(q, { answers: [A(q.name)] })]);
-  const c = createDnsClient({ nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 200, tries: 2 });
+  const c = createDnsClient({ ...COUNTED, nameservers: [silent.nameserver, ok.nameserver], timeoutMs: 200, tries: 2 });
   let asked = 0;
   const a = await c.query('www.example.test', 'A', { mayHedge: () => (asked++, false) });
   assert.equal(a.nameserver, ok.nameserver, "after the first server's copies are used up, the next server is asked");
@@ -71,31 +75,47 @@ test('mayHedge false (the question budget is spent) keeps the copies on the firs
   await ok.stop();
 });
 
-test('the timer adapts: after answered questions, a lost copy is sent again long before timeoutMs; the retransmitted question is not sampled', async () => {
-  let drop = false;
-  const seen = new Set<string>();
-  const fake = await startFakeDns((q) => {
-    const key = q.name.toLowerCase();
-    if (drop && !seen.has(key)) {
-      seen.add(key);
-      return [];
-    }
-    return [reply(q, { answers: [A(q.name)] })];
-  });
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 5000, tries: 3 });
-  for (let i = 0; i < 8; i++) await c.query(`warm${i}.example.test`, 'A');
-  drop = true;
-  const t0 = performance.now();
-  await c.query('lost.example.test', 'A');
-  const ms = performance.now() - t0;
-  assert.ok(
-    fake.queries.filter((q) => q.name.toLowerCase() === 'lost.example.test').length >= 2,
-    'the lost copy was sent again',
-  );
-  assert.ok(ms < 2500, `retransmitted after the adapted timeout, not after 5000 ms: ${ms.toFixed(0)} ms`);
-  c.close();
-  await fake.stop();
-});
+// The test's timeout is a failsafe: an unadapted timer is never fired by the mock clock, so the question would hang.
+test(
+  'the timer adapts: after answered questions, a lost copy is sent again long before timeoutMs; the retransmitted question is not sampled',
+  { timeout: 20_000 },
+  async (t) => {
+    let drop = false;
+    const seen = new Set<string>();
+    // Resolved when the first copy of the lost question reaches the fake (which drops it).
+    let lostArrived = (): void => undefined;
+    const firstCopy = new Promise<void>((r) => (lostArrived = r));
+    const fake = await startFakeDns((q) => {
+      const key = q.name.toLowerCase();
+      if (drop && !seen.has(key)) {
+        seen.add(key);
+        lostArrived();
+        return [];
+      }
+      return [reply(q, { answers: [A(q.name)] })];
+    });
+    const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 5000, tries: 3 });
+    t.after(async () => {
+      c.close();
+      await fake.stop();
+    });
+    for (let i = 0; i < 8; i++) await c.query(`warm${i}.example.test`, 'A');
+    // From here the test owns the clock: the adapted timeout is measured in mock time, so a busy machine cannot
+    // stretch it past the bound, and 2499 ms of mock time cannot reach the 5000 ms of an unadapted timer.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    drop = true;
+    const lost = c.query('lost.example.test', 'A');
+    await firstCopy;
+    t.mock.timers.tick(2499);
+    await lost;
+    t.mock.timers.reset();
+    assert.equal(
+      fake.queries.filter((q) => q.name.toLowerCase() === 'lost.example.test').length,
+      2,
+      'the lost copy was sent again within 2499 ms of mock time, and answered',
+    );
+  },
+);
 
 test('a hedged copy counts against maxQueriesPerLocate: with the budget spent, copies stay on the first server', async () => {
   const silent = await startFakeDns(() => []);
@@ -103,6 +123,7 @@ test('a hedged copy counts against maxQueriesPerLocate: with the budget spent, c
   const copiesToSilent = async (budget: number): Promise<number> => {
     silent.queries.length = 0;
     const l = createLocator({
+      ...COUNTED,
       nameservers: [silent.nameserver, ok.nameserver],
       timeoutMs: 300,
       tries: 2,

@@ -6,6 +6,7 @@ import { createDnsClient } from '../../src/core/dns/client';
 import { decodeReply } from '../../src/core/dns/codec';
 import { CASE_REPROBE_MS } from '../../src/core/dns/retries';
 import { reply, startFakeDns } from '../servers/fake-dns';
+import { COUNTED } from '../support/counting';
 
 function withExtendedRcode(upper: number, lower: number): Buffer {
   return dnsPacket.encode({
@@ -50,7 +51,13 @@ test('0x20 turned off for a server after a case mismatch is tried again once CAS
     }),
   ]);
   let now = 1_000_000;
-  const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 400, tries: 1, clock: { now: () => now } });
+  const c = createDnsClient({
+    ...COUNTED,
+    nameservers: [fake.nameserver],
+    timeoutMs: 400,
+    tries: 1,
+    clock: { now: () => now },
+  });
   const name = (i: number): string => `abcdefghijklmnopqrstuvwxyz${i}.example.test`;
   await c.query(name(1), 'A');
   assert.equal(fake.queries.length, 2, 'mixed case timed out, then plain case answered');

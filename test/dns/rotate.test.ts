@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createDnsClient } from '../../src/core/dns/client';
 import { createTestLocator } from '../../src/core/locator';
 import { reply, startFakeDns, type FakeDnsServer } from '../servers/fake-dns';
+import { COUNTED } from '../support/counting';
 
 describe('options rotate', () => {
   const servers: FakeDnsServer[] = [];
@@ -31,17 +32,17 @@ describe('options rotate', () => {
 
   test('without rotate every question goes to the first server; with it, six questions start at each server twice', async () => {
     reset();
-    // The timer is pinned (adaptive false): a copy hedged to the next server on a busy machine would count there.
-    const plain = createDnsClient({ nameservers: servers.map((s) => s.nameserver), dns0x20: false, adaptive: false });
+    // The timer is pinned (COUNTED): a copy hedged to the next server on a busy machine would count there.
+    const plain = createDnsClient({ ...COUNTED, nameservers: servers.map((s) => s.nameserver), dns0x20: false });
     for (let i = 0; i < 6; i++) await plain.query(`n${i}.example.test`, 'A');
     plain.close();
     assert.deepEqual(counts(), [6, 0, 0]);
     reset();
     const rotating = createDnsClient({
+      ...COUNTED,
       nameservers: servers.map((s) => s.nameserver),
       dns0x20: false,
       rotate: true,
-      adaptive: false,
     });
     const answeredBy: string[] = [];
     for (let i = 0; i < 6; i++) answeredBy.push((await rotating.query(`r${i}.example.test`, 'A')).nameserver);
@@ -59,6 +60,7 @@ describe('options rotate', () => {
     const path = join(dir, 'resolv.conf');
     writeFileSync(path, 'options rotate\n');
     const locator = createTestLocator({
+      ...COUNTED,
       system: { resolvConfPath: path, getServers: () => servers.map((s) => s.nameserver) },
       addressLookup: 'dns',
       dns0x20: false,

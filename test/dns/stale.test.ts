@@ -6,6 +6,7 @@ import { createLocator } from '../../src/core/locator';
 import { reply, soa, startFakeDns, type FakeQuery } from '../servers/fake-dns';
 import { codeOf } from './helpers';
 import { until } from '../support/wait';
+import { COUNTED } from '../support/counting';
 
 type Mode = 'up' | 'silent' | 'servfail' | 'nxdomain';
 
@@ -40,6 +41,7 @@ test('silent nameservers: expired data is served stale after staleAnswerMs with 
   const fake = await switchable();
   let now = 10_000_000;
   const c = createDnsClient({
+    ...COUNTED,
     nameservers: [fake.server.nameserver],
     timeoutMs: 200,
     tries: 1,

@@ -30,6 +30,7 @@ import {
   hostileEnumZoneText,
   HUGE_NUMBER,
 } from './hostile-zone';
+import { COUNTED } from '../support/counting';
 
 describe('ENUM regexp size bound and cache', () => {
   test('counted repetition above the bound is refused before compiling, with the reason', () => {
@@ -123,6 +124,7 @@ describe('ENUM hostile answers against NSD', { skip: skipUnless('nsd') }, () => 
   test(`ENUM asks at most ${MAX_ENUM_QUERIES} questions even when maxQueriesPerLocate allows 64`, async () => {
     // Chains of 6 names under each of 8 suffixes would take 48 questions.
     const l = createLocator({
+      ...COUNTED,
       nameservers: [served.proxy.nameserver],
       timeoutMs: 2000,
       tries: 2,

@@ -10,6 +10,7 @@ import { SipLocateError } from '../../src/core/errors';
 import type { TraceNode } from '../../src/core/types';
 import { DNS_SERVER_KINDS, skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 import { startProxy, type DnsProxy } from '../servers/proxy';
+import { COUNTED } from '../support/counting';
 
 const ZONES = [
   { origin: 'e164.arpa', file: zonePath('e164.arpa.zone') },
@@ -41,6 +42,7 @@ for (const kind of DNS_SERVER_KINDS) {
     });
     const locator = (o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
       createLocator({
+        ...COUNTED,
         nameservers: [proxy.nameserver],
         timeoutMs: 1000,
         tries: 2,
@@ -137,7 +139,7 @@ for (const kind of DNS_SERVER_KINDS) {
       const naptr = proxy.questions.filter((q) => q.toUpperCase().startsWith('NAPTR'));
       assert.equal(naptr.length, 4, `carrier, e164.arpa, loop1, loop2: ${naptr.join(', ')}`);
       assert.ok(naptr.length <= MAX_ENUM_QUERIES);
-      const client = createDnsClient({ nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2 });
+      const client = createDnsClient({ ...COUNTED, nameservers: [proxy.nameserver], timeoutMs: 1000, tries: 2 });
       try {
         const capped = await lookupEnum(client, '+12025550104', SUFFIXES, undefined, 3);
         assert.equal(capped.queries, 3, 'carrier, e164.arpa, hop1: the budget stops before hop2');

@@ -8,17 +8,24 @@ import { until } from '../support/wait';
 import { skipUnless } from '../servers/dns-servers';
 import { notes, nsdWithProxy } from '../system/harness';
 import { FANOUT_ORIGIN, fanoutZoneText } from './fanout-zone';
+import { COUNTED } from '../support/counting';
 
 describe('maxQueriesPerLocate against NSD and a 64 x 64 zone', { skip: skipUnless('nsd') }, () => {
   const served = nsdWithProxy([{ origin: FANOUT_ORIGIN, text: fanoutZoneText() }]);
 
   test('the default budget: at most 64 questions reach the server, the targets found so far come back with a trace note', async () => {
     served.proxy.reset();
-    const l = createLocator({ nameservers: [served.proxy.nameserver], timeoutMs: 1000, tries: 2, transports: ['udp'] });
+    const l = createLocator({
+      ...COUNTED,
+      nameservers: [served.proxy.nameserver],
+      timeoutMs: 1000,
+      tries: 2,
+      transports: ['udp'],
+    });
     try {
       const r = await l.locate('sip:amp.test', { trace: true });
       // TCP connections repeat truncated UDP questions (64-record RRsets), and retransmissions repeat a question
-      // on its socket when a busy machine answers later than the adapted timer: they ask nothing new.
+      // on its socket when a busy machine answers later than the timer: they ask nothing new.
       assert.ok(served.proxy.udpQueries <= 64 * MAX_COPIES, `sent ${served.proxy.udpQueries} UDP queries`);
       assert.ok(new Set(served.proxy.questions.map((q) => q.toLowerCase())).size <= 64);
       assert.ok(served.proxy.udpQueries >= 30, `expanded until the budget: ${served.proxy.udpQueries} queries`);
@@ -48,6 +55,7 @@ describe('maxQueriesPerLocate against NSD and a 64 x 64 zone', { skip: skipUnles
   test('a budget of 10: exactly 10 distinct questions, targets from the lowest SRV priorities', async () => {
     served.proxy.reset();
     const l = createLocator({
+      ...COUNTED,
       nameservers: [served.proxy.nameserver],
       timeoutMs: 1000,
       tries: 2,
@@ -76,6 +84,7 @@ describe('maxQueriesPerLocate against NSD and a 64 x 64 zone', { skip: skipUnles
 
   test('a budget spent before any address was found fails with EBUDGET', async () => {
     const l = createLocator({
+      ...COUNTED,
       nameservers: [served.proxy.nameserver],
       timeoutMs: 1000,
       tries: 2,

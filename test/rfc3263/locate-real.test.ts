@@ -7,6 +7,7 @@ import type { Target } from '../../src/core/types';
 import { DNS_SERVER_KINDS, skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 import { startProxy, type DnsProxy } from '../servers/proxy';
 import { seeded } from './seeded';
+import { COUNTED } from '../support/counting';
 
 const ZONES = [
   { origin: 'example.test', file: zonePath('example.test.zone') },
@@ -28,6 +29,7 @@ for (const kind of DNS_SERVER_KINDS) {
     });
     const locator = (o: CreateLocatorOptions = {}): ReturnType<typeof createLocator> =>
       createLocator({
+        ...COUNTED,
         nameservers: [proxy.nameserver],
         timeoutMs: 1000,
         tries: 2,

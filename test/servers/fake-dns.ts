@@ -91,6 +91,9 @@ export function soa(zone: string, minimum = 60, ttl = 300): dnsPacket.Answer {
 function parse(raw: Buffer, transport: 'udp' | 'tcp'): FakeQuery | undefined {
   try {
     const p = dnsPacket.decode(raw);
+    // A response is no question: a server neither counts nor answers one (the forgery tests spray forged answers
+    // over the loopback ports, and a late answer may reach a port a fake took over).
+    if (p.type === 'response') return undefined;
     const q = p.questions?.[0];
     if (!q) return undefined;
     return {

@@ -104,13 +104,19 @@ export async function startProxy(o: ProxyOptions): Promise<DnsProxy> {
   };
   const front = createSocket('udp4');
   front.on('message', (msg, rinfo) => {
-    proxy.udpQueries++;
+    let question: string | undefined;
     try {
-      const q = dnsPacket.decode(msg).questions?.[0];
-      if (q) proxy.questions.push(`${q.type} ${q.name.toLowerCase()}`);
+      const p = dnsPacket.decode(msg);
+      // A response is no question: neither counted nor forwarded (the forgery tests spray forged answers over the
+      // loopback ports, and a late answer may reach a port the proxy took over).
+      if (p.type === 'response') return;
+      const q = p.questions?.[0];
+      if (q) question = `${q.type} ${q.name.toLowerCase()}`;
     } catch {
-      // counted anyway
+      // garbage: counted and forwarded anyway
     }
+    proxy.udpQueries++;
+    if (question) proxy.questions.push(question);
     if (lost()) return;
     later(() => {
       const up = createSocket('udp4');
@@ -120,7 +126,9 @@ export async function startProxy(o: ProxyOptions): Promise<DnsProxy> {
         up.close();
       };
       const guard = setTimeout(done, 10_000); // the upstream's reply, at least 10 s on a busy machine
-      up.on('message', (answer) => {
+      up.on('message', (answer, from) => {
+        // Only the upstream's answer: a packet from elsewhere (a forged answer sprayed over the ports) is dropped.
+        if (from.port !== upPort || from.address !== upHost) return;
         clearTimeout(guard);
         done();
         let out: Buffer = answer;

@@ -12,6 +12,7 @@ import type { SystemLookup } from '../../src/core/system/lookup';
 import { skipUnless, startDnsServer, zonePath, type RunningDnsServer } from '../servers/dns-servers';
 import { flatten, nsdWithProxy } from './harness';
 import { startFakeDns, reply, type FakeDnsServer } from '../servers/fake-dns';
+import { COUNTED } from '../support/counting';
 
 /** An injected OS resolver: answers from a table and records each call. */
 function fakeLookup(
@@ -32,7 +33,13 @@ const systemNodes = (node: TraceNode | undefined): TraceNode[] => flatten(node).
 describe('addressLookup against NSD serving example.test', { skip: skipUnless('nsd') }, () => {
   const served = nsdWithProxy([{ origin: 'example.test', file: zonePath('example.test.zone') }]);
   const locator = (lookup: SystemLookup, o: LocatorTestOptions = {}): ReturnType<typeof createTestLocator> =>
-    createTestLocator({ nameservers: [served.proxy.nameserver], transports: ['udp'], system: { lookup }, ...o });
+    createTestLocator({
+      ...COUNTED,
+      nameservers: [served.proxy.nameserver],
+      transports: ['udp'],
+      system: { lookup },
+      ...o,
+    });
 
   test('dns-then-system (default): NXDOMAIN for the host, the OS answers; source system, TTL systemTtl (30 s)', async () => {
     const lookup = fakeLookup({
@@ -212,6 +219,7 @@ describe('DNS failures are not handed to the OS', () => {
   test('SERVFAIL for A/AAAA: ESERVFAIL, the OS is not asked', async () => {
     const lookup = fakeLookup({ 'broken.test': [{ address: '192.0.2.40', family: 4 }] });
     const l = createTestLocator({
+      ...COUNTED,
       nameservers: [fake.nameserver],
       transports: ['udp'],
       tries: 1,

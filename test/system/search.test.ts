@@ -11,6 +11,7 @@ import { searchCandidates } from '../../src/core/system/search';
 import { skipUnless } from '../servers/dns-servers';
 import { notes, nsdWithProxy, zoneText } from './harness';
 import { startFakeDns, type FakeDnsServer } from '../servers/fake-dns';
+import { COUNTED } from '../support/counting';
 
 test('searchCandidates follows glibc: fewer dots than ndots tries the search list first, a trailing dot none', () => {
   const search = { domains: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5 };
@@ -72,6 +73,7 @@ describe(
     };
     const locator = (resolvConf: string, o: LocatorTestOptions = {}): ReturnType<typeof createTestLocator> =>
       createTestLocator({
+        ...COUNTED,
         system: { resolvConfPath: resolvConf, getServers: () => [served.proxy.nameserver] },
         transports: ['udp'],
         addressLookup: 'dns',
@@ -152,6 +154,7 @@ describe(
 
     test('explicit nameservers keep working as before: no search list', async () => {
       const l = createTestLocator({
+        ...COUNTED,
         nameservers: [served.proxy.nameserver],
         system: { resolvConfPath: conf('ignored.conf', 'search cluster.test\n') },
         transports: ['udp'],
@@ -190,6 +193,7 @@ describe('options timeout and attempts from resolv.conf', () => {
     const path = join(dir, 'resolv.conf');
     writeFileSync(path, 'options timeout:1 attempts:1\n');
     const l = createTestLocator({
+      ...COUNTED,
       system: { resolvConfPath: path, getServers: () => [silent.nameserver] },
       transports: ['udp'],
       addressLookup: 'dns',

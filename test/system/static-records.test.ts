@@ -8,6 +8,7 @@ import { SipLocateError } from '../../src/core/errors';
 import type { TraceNode } from '../../src/core/types';
 import { skipUnless, zonePath } from '../servers/dns-servers';
 import { flatten, nsdWithProxy } from './harness';
+import { COUNTED } from '../support/counting';
 
 const LINES = [
   '; lab PBX',
@@ -132,6 +133,7 @@ describe('static records answer before DNS (NSD serving example.test)', { skip: 
   test('a static NAPTR/SRV/A chain is located without one DNS question and shows [static] in the trace', async () => {
     served.proxy.reset();
     const l = createLocator({
+      ...COUNTED,
       nameservers: [served.proxy.nameserver],
       staticRecords: LINES,
       transports: ['udp'],
@@ -158,6 +160,7 @@ describe('static records answer before DNS (NSD serving example.test)', { skip: 
   test('split horizon: a static A overrides DNS for that name; other names still come from DNS', async () => {
     served.proxy.reset();
     const l = createLocator({
+      ...COUNTED,
       nameservers: [served.proxy.nameserver],
       staticRecords: 'sip2.example.test. IN A 192.0.2.77',
       transports: ['udp'],

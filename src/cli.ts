@@ -6,6 +6,7 @@ import { DEFAULT_TRANSPORTS, DNS_OPTIONS, LOCATOR_CHOICES, LOCATOR_OPTIONS } fro
 import { runLab } from './lab-command';
 import type { FamilyPolicy, LocateResult, TraceNode, Transport } from './core/types';
 import type { DnsRecord, NameserverState } from './core/dns/types';
+import type { TimerState } from './core/dns/rto';
 
 /** The defaults the help shows, from the options tables. */
 const D = { ...DNS_OPTIONS, ...LOCATOR_OPTIONS };
@@ -214,9 +215,15 @@ function treeLines(node: TraceNode, depth: number, out: string[]): void {
 function nameserverLines(states: readonly NameserverState[]): string {
   const lines = states.map(
     (s) =>
-      `  ${s.address}  ${s.state}${s.consecutiveFailures ? ` (${s.consecutiveFailures} failures in a row, last ${escapeControls(String(s.lastError))}, retry at ${new Date(s.retryAt ?? 0).toISOString()})` : ''}`,
+      `  ${s.address}  ${s.state}${s.consecutiveFailures ? ` (${s.consecutiveFailures} failures in a row, last ${escapeControls(String(s.lastError))}, retry at ${new Date(s.retryAt ?? 0).toISOString()})` : ''}${timerText(s.timer)}`,
   );
   return ['nameservers:', ...lines].join('\n') + '\n';
+}
+
+/** A nameserver's timer as --trace shows it: round trip, timeout and early copy, once a round trip was measured. */
+function timerText(t: TimerState): string {
+  if (t.srttMs === null) return '';
+  return `  round trip ${t.srttMs} ms, timeout ${t.timeoutMs} ms${t.hedgeMs === null ? '' : `, early copy at ${t.hedgeMs} ms`}`;
 }
 
 function table(result: LocateResult): string {

@@ -57,6 +57,7 @@ export type {
   DnsClientStats,
   NameserverState,
 } from './dns/types';
+export type { TimerState } from './dns/rto';
 export { locateResponse, type ResponseOptions } from './rfc3263/response';
 export { parseSipUri, parseVia, type ViaHeader } from './uri';
 export { parseTelUri, type TelNumber } from './enum/tel';

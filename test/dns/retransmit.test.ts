@@ -6,6 +6,7 @@ import type * as dnsPacket from 'dns-packet';
 import { createDnsClient } from '../../src/core/dns/client';
 import { createLocator } from '../../src/core/locator';
 import { MAX_COPIES } from '../../src/core/dns/slots';
+import { UdpLane } from '../../src/core/dns/udp';
 import { codeOf } from './helpers';
 import { reply, startFakeDns, type FakeQuery } from '../servers/fake-dns';
 // Tests that count copies with a fake the client has no round trip from yet use COUNTED (the classic timer);
@@ -166,3 +167,62 @@ test('a silent server after adaptation gets copies beyond tries while they fit i
   c.close();
   await fake.stop();
 });
+
+test(
+  'the early copy: a first copy unanswered at the hedge point (about the 95th percentile of the round trip) gets a second one on its socket, before its timeout; the copy after waits for that timeout',
+  { timeout: 20_000 },
+  async (t) => {
+    let drop = 0;
+    let arrived = (): void => undefined;
+    // Warm-up answers come 30 ms late (a path with a round trip of 30 ms or more); the test question's copies are dropped.
+    const fake = await startFakeDns((q) => {
+      if (q.name.toLowerCase() !== 'lost.example.test')
+        return [{ bytes: reply(q, { answers: [A(q.name)] }), delayMs: 30 }];
+      arrived();
+      return drop-- > 0 ? [] : [reply(q, { answers: [A(q.name)] })];
+    });
+    const c = createDnsClient({ nameservers: [fake.nameserver], timeoutMs: 5000, tries: 3 });
+    t.after(async () => {
+      c.close();
+      await fake.stop();
+    });
+    for (let i = 0; i < 12; i++) await c.query(`warm${i}.example.test`, 'A');
+    const { timeoutMs, hedgeMs, srttMs } = c.nameserverStates()[0]!.timer;
+    assert.ok(srttMs !== null && srttMs >= 30, `a round trip of 30 ms or more was measured: ${srttMs}`);
+    assert.ok(hedgeMs !== null && hedgeMs > srttMs && hedgeMs < timeoutMs, `hedge ${hedgeMs} < timeout ${timeoutMs}`);
+    // From here the test owns the clock; copies are counted as they leave (the lane's send), not as they arrive.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const sends = t.mock.method(UdpLane.prototype, 'send');
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    drop = 2;
+    const first = new Promise<void>((r) => (arrived = r));
+    const lost = c.query('lost.example.test', 'A');
+    await first;
+    const seen: number[] = [sends.mock.callCount()];
+    t.mock.timers.tick(hedgeMs - 1);
+    await turn();
+    seen.push(sends.mock.callCount());
+    t.mock.timers.tick(1);
+    await turn();
+    seen.push(sends.mock.callCount());
+    t.mock.timers.tick(timeoutMs - hedgeMs - 1);
+    await turn();
+    seen.push(sends.mock.callCount());
+    t.mock.timers.tick(1);
+    await turn();
+    seen.push(sends.mock.callCount());
+    assert.deepEqual(seen, [1, 1, 2, 2, 3], 'copy 2 at the hedge point, copy 3 when copy 1 times out');
+    const answer = await lost;
+    t.mock.timers.reset();
+    assert.deepEqual(
+      answer.records.map((r) => r.data),
+      ['192.0.2.1'],
+    );
+    assert.equal(fake.queries.filter((q) => q.name.toLowerCase() === 'lost.example.test').length, 3);
+    assert.deepEqual(
+      new Set(fake.queries.filter((q) => q.name.toLowerCase() === 'lost.example.test').map((q) => q.id)).size,
+      1,
+      'all three copies on one socket with one ID',
+    );
+  },
+);

@@ -11,7 +11,7 @@ test('before any sample the first guess is timeoutMs; each retransmission double
     [0, 1, 2, 3].map((n) => t.timeout(n)),
     [2000, 4000, 5000, 5000],
   );
-  assert.deepEqual(t.snapshot(), { srttMs: null, rttvarMs: null, samples: 0 });
+  assert.deepEqual(t.snapshot(), { srttMs: null, rttvarMs: null, samples: 0, timeoutMs: 2000, hedgeMs: null });
 });
 
 test('converges on a steady 20 ms round trip: srtt 20, the timeout at the floor srtt + 10 ms', () => {
@@ -78,4 +78,20 @@ test('bad samples (negative, NaN) are ignored', () => {
   t.sample(Number.NaN);
   assert.equal(t.snapshot().samples, 0);
   assert.equal(t.timeout(0), 2000);
+});
+
+test('the early copy (hedgeAt): none before a sample, with the classic timer, or on loopback; about srtt + 2 x rttvar, before the timeout', () => {
+  const t = new RetransmitTimer(bounds);
+  assert.equal(t.hedgeAt(), undefined, 'no round trip measured yet');
+  for (let i = 0; i < 200; i++) t.sample(i % 2 === 0 ? 18 : 22);
+  assert.equal(t.hedgeAt(), 24, 'srtt 20 + 2 x rttvar 2.1, rounded');
+  assert.equal(t.timeout(0), 20 + RTO_MARGIN_MS);
+  assert.deepEqual(t.snapshot(), { srttMs: 20.1, rttvarMs: 2.1, samples: 200, timeoutMs: 30, hedgeMs: 24 });
+  const loopback = new RetransmitTimer(bounds);
+  for (let i = 0; i < 40; i++) loopback.sample(0.3);
+  assert.equal(loopback.timeout(0), RTO_MIN_MS);
+  assert.equal(loopback.hedgeAt(), undefined, 'the timeout is at its 20 ms floor: no room for an early copy');
+  const classic = new RetransmitTimer({ ...bounds, adaptive: false });
+  for (let i = 0; i < 40; i++) classic.sample(20);
+  assert.equal(classic.hedgeAt(), undefined);
 });

@@ -76,6 +76,7 @@ class StubResolver implements DnsClient {
   private readonly limiter: InFlightLimiter;
   private readonly answers: AnswerBuilder;
   private readonly health: NameserverHealth;
+  private readonly retrier: Retrier;
   private readonly closer = new AbortController();
   private closed = false;
 
@@ -110,7 +111,7 @@ class StubResolver implements DnsClient {
     // Every attempt in flight listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.closer.signal);
     this.health = new NameserverHealth(servers, this.now, options.random, options.rotate ?? DNS_SWITCHES.rotate);
-    const retrier = new Retrier({
+    const retrier = (this.retrier = new Retrier({
       health: this.health,
       timeoutMs,
       maxTimeoutMs,
@@ -122,7 +123,7 @@ class StubResolver implements DnsClient {
       limiter: this.limiter,
       counters: this.counters,
       closed: this.closer.signal,
-    });
+    }));
     this.answers = new AnswerBuilder({
       retrier,
       cache: this.cache,
@@ -279,7 +280,7 @@ class StubResolver implements DnsClient {
   }
 
   nameserverStates(): NameserverState[] {
-    return this.health.states();
+    return this.health.states((ns) => this.retrier.timerOf(ns).snapshot());
   }
 
   stats(): DnsClientStats {

@@ -1,4 +1,5 @@
 import type { Nameserver } from './nameservers';
+import type { TimerState } from './rto';
 
 /** First retry delay of a failing nameserver, ms; it doubles with each further consecutive failure. */
 export const SERVER_RETRY_BASE_MS = 5000;
@@ -17,6 +18,8 @@ export interface NameserverState {
   retryAt: number | null;
   /** Error code of the last failure; null when it never failed. */
   lastError: string | null;
+  /** Its retransmission timer: round trip, timeout and early hedge point. */
+  timer: TimerState;
 }
 
 /** Which servers to ask, in order, and which failing servers are due for a background probe. */
@@ -107,14 +110,15 @@ export class NameserverHealth {
     e.retryAt = this.now() + this.delay(e.failures);
   }
 
-  /** Every nameserver's state, in configured order. */
-  states(): NameserverState[] {
+  /** Every nameserver's state, in configured order, with `timer(ns)` as its timer's state. */
+  states(timer: (ns: Nameserver) => TimerState): NameserverState[] {
     return this.entries.map((e) => ({
       address: e.ns.label,
       state: e.failures === 0 ? 'healthy' : 'failing',
       consecutiveFailures: e.failures,
       retryAt: e.failures === 0 ? null : e.retryAt,
       lastError: e.lastError,
+      timer: timer(e.ns),
     }));
   }
 

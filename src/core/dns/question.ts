@@ -1,9 +1,10 @@
 /**
- * One DNS question in flight: its copies to each nameserver (one socket per server), retransmissions, the hedged copy,
- * UDP/TCP and the EDNS and 0x20 fallbacks. The Retrier (retries.ts) starts one per question under the limiter.
+ * One DNS question in flight: its copies to each nameserver (one socket per server), the early copy, retransmissions,
+ * the hedged copy, UDP/TCP and the EDNS and 0x20 fallbacks. The Retrier (retries.ts) starts one per question under the
+ * limiter; what a reply means is interpret.ts.
  */
 import { randomInt } from 'node:crypto';
-import { SipLocateError, type ErrorCode } from '../errors';
+import { SipLocateError } from '../errors';
 import type { Reply } from './codec';
 import type { ExchangeOutcome } from './exchange';
 import type { NameserverHealth } from './health';
@@ -12,19 +13,13 @@ import { randomiseCase } from './names';
 import type { Nameserver } from './nameservers';
 import type { RetransmitTimer } from './rto';
 import { MAX_COPIES, makeRoom, newSlots, pickSlot, type Slot } from './slots';
+import { interpretOutcome } from './interpret';
 import { tcpExchange } from './tcp';
 import type { DnsClientStats, RecordType } from './types';
 import { UdpLane, type LaneOutcome } from './udp';
 
 /** Abort reason of a question's own signal when it ends (it stops a TCP exchange still running). */
 const FINISHED = 'question finished';
-
-const RCODE_ERRORS: Record<string, ErrorCode> = {
-  SERVFAIL: 'ESERVFAIL',
-  REFUSED: 'EREFUSED',
-  NOTIMP: 'ENOTIMP',
-  FORMERR: 'EFORMERR',
-};
 
 /** Outcomes that count against a nameserver's health. */
 const HEALTH_FAILURES: ReadonlySet<string> = new Set(['ETIMEOUT', 'ECONNREFUSED', 'ESERVFAIL', 'EREFUSED']);
@@ -75,6 +70,12 @@ export class Question {
   private tcpAbort: AbortController | undefined;
   private readonly onAbort = (): void => this.aborted();
   private timer: NodeJS.Timeout | undefined;
+  /** The early hedge of the first copy (RetransmitTimer.hedgeAt), if armed. */
+  private early: NodeJS.Timeout | undefined;
+  /** performance.now() when the early copy left (0: none was sent). */
+  private earlySent = 0;
+  /** The socket the early copy went out on. */
+  private earlyLane: UdpLane | undefined;
   /** Counts arm() calls: an expiry handled late belongs to the timer armed last, or is dropped. */
   private armed = 0;
   private last: Slot | undefined;
@@ -124,7 +125,31 @@ export class Question {
           }),
         );
       this.sendTo(first, false);
+      this.armEarly(first);
     });
+  }
+
+  /**
+   * Arms the early hedge: when the first copy is still unanswered at about the 95th percentile of the server's
+   * round trip (before its timeout), one more copy goes out (to a second healthy server, or on the same socket),
+   * while the first copy's own timeout keeps running. One loss then costs a little over one round trip, and the
+   * copy sent when that timeout runs out makes a second loss cheap too: at most two copies are awaited at once.
+   */
+  private armEarly(first: Slot): void {
+    if (!this.hedge) return;
+    const at = this.owner.timerOf(first.ns).hedgeAt();
+    if (at === undefined) return;
+    this.early = setTimeout(() => setImmediate(() => this.onEarly(first)), at);
+  }
+
+  /** The early hedge point passed: one more copy if nothing else was sent and the question budget allows it. */
+  private onEarly(first: Slot): void {
+    this.early = undefined;
+    if (this.done || this.last !== first || this.slots.some((s) => s.copies !== (s === first ? 1 : 0))) return;
+    const target = this.pick('late');
+    if (!target || (target === first && this.mayHedge && !this.mayHedge())) return;
+    this.earlySent = performance.now();
+    this.sendTo(target, false, false);
   }
 
   /** The next server to get a copy: after a timeout ('late') or after an error or refusal ('error'). */
@@ -144,8 +169,11 @@ export class Question {
     return performance.now() - s.firstSent + this.owner.timerOf(s.ns).timeout(s.lane?.copies ?? 0) <= this.budget;
   }
 
-  /** Sends one copy to a slot, opening its socket if needed; `fallback` copies (EDNS, 0x20) do not count against tries. */
-  private sendTo(slot: Slot, fallback: boolean): void {
+  /**
+   * Sends one copy to a slot, opening its socket if needed; `fallback` copies (EDNS, 0x20) do not count against
+   * tries. `timed` false (the early hedge) leaves the running timeout as it is.
+   */
+  private sendTo(slot: Slot, fallback: boolean, timed = true): void {
     if (!slot.lane?.open) {
       makeRoom(this.slots, slot);
       const with0x20 = this.cfg.use0x20 && this.owner.caseAllowed(slot.ns.label);
@@ -166,8 +194,14 @@ export class Question {
     this.cfg.counters.udpAttempts++;
     slot.lastSent = performance.now();
     slot.lane.send();
+    if (!timed) {
+      this.earlyLane = slot.lane;
+      return;
+    }
     this.last = slot;
-    this.arm(this.owner.timerOf(slot.ns).timeout(slot.lane.copies - 1));
+    // The early copy does not back the timeout off: it was sent before any timeout ran out.
+    const early = this.earlyLane === slot.lane ? 1 : 0;
+    this.arm(this.owner.timerOf(slot.ns).timeout(slot.lane.copies - 1 - early));
   }
 
   private arm(ms: number): void {
@@ -244,13 +278,30 @@ export class Question {
       slot.lane = undefined;
       return this.overTcp(slot, lane.q.edns);
     }
-    if (o.kind === 'reply' && lane.copies === 1 && slot.copies === 1) {
-      // Karn's rule: only a question sent once gives a round trip that belongs to it.
-      this.owner.timerOf(slot.ns).sample(performance.now() - lane.sentAt);
-    }
+    if (o.kind === 'reply') this.sampleRoundTrip(slot, lane);
     lane.close();
     slot.lane = undefined;
     this.outcome(slot, o);
+  }
+
+  /**
+   * Karn's rule: only a question sent once gives a round trip that belongs to it. An answer on the first socket
+   * sooner after the early copy than half a round trip can only answer the first copy, so it counts as well (else
+   * the round trips slower than the hedge point would never be sampled, and the hedge point would sink).
+   */
+  private sampleRoundTrip(slot: Slot, lane: UdpLane): void {
+    const timer = this.owner.timerOf(slot.ns);
+    const now = performance.now();
+    if (lane.copies === 1 && slot.copies === 1) return timer.sample(now - lane.sentAt);
+    const srtt = timer.snapshot().srttMs;
+    if (
+      this.earlySent > 0 &&
+      lane.copies === 2 &&
+      slot.copies === 2 &&
+      srtt !== null &&
+      now - this.earlySent < srtt / 2
+    )
+      timer.sample(now - slot.firstSent);
   }
 
   /** Asks one server over TCP (after TC or a wrong ID); its outcome counts as that server's. */
@@ -286,7 +337,7 @@ export class Question {
 
   /** A final outcome from one server: the answer, or an error that moves the question on at once. */
   private outcome(slot: Slot, o: ExchangeOutcome): void {
-    const result = this.interpret(o, slot.ns);
+    const result = interpretOutcome(o, slot.ns, this.qname, this.type);
     if (!(result instanceof SipLocateError)) {
       this.cfg.health.succeeded(slot.ns);
       return this.succeed(result, slot);
@@ -297,6 +348,7 @@ export class Question {
     slot.answered = true;
     this.lastError = result;
     clearTimeout(this.timer);
+    clearTimeout(this.early);
     this.timer = undefined;
     this.armed++;
     this.next('error');
@@ -331,6 +383,7 @@ export class Question {
   private finish(): void {
     this.done = true;
     clearTimeout(this.timer);
+    clearTimeout(this.early);
     this.timer = undefined;
     for (const s of this.slots) {
       s.lane?.close();
@@ -339,38 +392,5 @@ export class Question {
     this.signal.removeEventListener('abort', this.onAbort);
     // A plain reason: abort() without one builds a DOMException (with its stack).
     this.tcpAbort?.abort(FINISHED);
-  }
-
-  private interpret(outcome: ExchangeOutcome, ns: Nameserver): Reply | SipLocateError {
-    const details = { name: this.qname, type: this.type, nameserver: ns.label };
-    const q = this.q;
-    switch (outcome.kind) {
-      case 'reply': {
-        const rcode = outcome.reply.rcode;
-        if (rcode === 'NOERROR' || rcode === 'NXDOMAIN') return outcome.reply;
-        const code = RCODE_ERRORS[rcode] ?? 'EBADRESP';
-        return new SipLocateError(code, `The nameserver ${ns.label} answered ${rcode} for ${q}.`, details);
-      }
-      case 'refused':
-        return new SipLocateError(
-          'ECONNREFUSED',
-          `The nameserver ${ns.label} refused the connection for ${q}.`,
-          details,
-        );
-      case 'malformed':
-        return new SipLocateError(
-          'EBADRESP',
-          `The nameserver ${ns.label} sent a malformed reply for ${q} (${outcome.reason}).`,
-          details,
-        );
-      case 'neterror':
-        return new SipLocateError(
-          'EBADRESP',
-          `No usable reply from ${ns.label} for ${q}: ${outcome.message}.`,
-          details,
-        );
-      default:
-        return new SipLocateError('EBADRESP', `No usable reply from ${ns.label} for ${q}.`, details);
-    }
   }
 }

@@ -15,6 +15,10 @@ const ALPHA = 1 / 8;
 const BETA = 1 / 4;
 /** Variance multiplier (RFC 6298 K). */
 const K = 4;
+/** Variance multiplier of the hedge point: about the 95th percentile of the round trip. */
+const HEDGE_K = 2;
+/** The hedge point is at least this far above the smoothed round trip, ms. */
+const HEDGE_MARGIN_MS = 2;
 /** Largest backoff exponent taken into account (1.5^16 x the RTO is past any ceiling). */
 const MAX_BACKOFF_EXP = 16;
 /**
@@ -32,6 +36,20 @@ export interface RtoBounds {
   maxMs: number;
   /** False: no adaptation, every first copy waits initialMs (the pinned timer). */
   adaptive: boolean;
+}
+
+/** What a nameserver's retransmission timer believes, as nameserverStates() shows it. */
+export interface TimerState {
+  /** Smoothed round trip, ms (null before the first sample). */
+  srttMs: number | null;
+  /** Its mean deviation, ms (null before the first sample). */
+  rttvarMs: number | null;
+  /** Round trips taken. */
+  samples: number;
+  /** The timeout of a first copy now, ms. */
+  timeoutMs: number;
+  /** When an unanswered first copy gets an early second one, ms; null: no early copy (not adapted, or loopback). */
+  hedgeMs: number | null;
 }
 
 /** One nameserver's retransmission timer. */
@@ -66,6 +84,17 @@ export class RetransmitTimer {
   }
 
   /**
+   * When a first copy still unanswered gets an early second copy, ms after it left: about the 95th percentile of
+   * the round trip (srtt + 2 x rttvar, at least RTO_MIN_MS and srtt + 2 ms); undefined when not adapted or when
+   * that is not before the timeout itself (a loopback server: the timeout is at its floor).
+   */
+  hedgeAt(): number | undefined {
+    if (!this.bounds.adaptive || this.srtt === undefined) return undefined;
+    const at = Math.round(Math.max(RTO_MIN_MS, this.srtt + HEDGE_MARGIN_MS, this.srtt + HEDGE_K * this.rttvar));
+    return at < this.base() ? at : undefined;
+  }
+
+  /**
    * The timeout after the `copies`-th copy of one question (0 = first), capped at maxMs: x1.5 per retransmission
    * once adapted (ADAPTED_BACKOFF), x2 for the first guess and the classic timer.
    */
@@ -75,12 +104,14 @@ export class RetransmitTimer {
     return Math.min(ceiling, Math.round(this.base() * factor ** Math.min(MAX_BACKOFF_EXP, Math.max(0, copies))));
   }
 
-  /** The state shown in nameserverStates(): smoothed round trip and variance (null before the first sample), samples. */
-  snapshot(): { srttMs: number | null; rttvarMs: number | null; samples: number } {
+  /** The state shown in nameserverStates(). */
+  snapshot(): TimerState {
     return {
       srttMs: this.srtt === undefined ? null : Math.round(this.srtt * 10) / 10,
       rttvarMs: this.srtt === undefined ? null : Math.round(this.rttvar * 10) / 10,
       samples: this.samples,
+      timeoutMs: this.base(),
+      hedgeMs: this.hedgeAt() ?? null,
     };
   }
 }

@@ -72,8 +72,6 @@ export class Question {
   private timer: NodeJS.Timeout | undefined;
   /** The early hedge of the first copy (RetransmitTimer.hedgeAt), if armed. */
   private early: NodeJS.Timeout | undefined;
-  /** performance.now() when the early copy left (0: none was sent). */
-  private earlySent = 0;
   /** The socket the early copy went out on. */
   private earlyLane: UdpLane | undefined;
   /** Counts arm() calls: an expiry handled late belongs to the timer armed last, or is dropped. */
@@ -148,7 +146,6 @@ export class Question {
     if (this.done || this.last !== first || this.slots.some((s) => s.copies !== (s === first ? 1 : 0))) return;
     const target = this.pick('late');
     if (!target || (target === first && this.mayHedge && !this.mayHedge())) return;
-    this.earlySent = performance.now();
     this.sendTo(target, false, false);
   }
 
@@ -285,22 +282,17 @@ export class Question {
   }
 
   /**
-   * Karn's rule: only a question sent once gives a round trip that belongs to it. An answer on the first socket
-   * sooner after the early copy than half a round trip can only answer the first copy, so it counts as well (else
-   * the round trips slower than the hedge point would never be sampled, and the hedge point would sink).
+   * Karn's rule: only a question sent once gives a round trip that belongs to it. An answer sooner after the early
+   * copy than half a round trip can only answer the first copy (early copies go out on paths of 10 ms and more,
+   * before any timeout), so it counts as well: else the round trips slower than the early copy's time would never
+   * be sampled, and that time would sink.
    */
   private sampleRoundTrip(slot: Slot, lane: UdpLane): void {
     const timer = this.owner.timerOf(slot.ns);
     const now = performance.now();
     if (lane.copies === 1 && slot.copies === 1) return timer.sample(now - lane.sentAt);
-    const srtt = timer.snapshot().srttMs;
-    if (
-      this.earlySent > 0 &&
-      lane.copies === 2 &&
-      slot.copies === 2 &&
-      srtt !== null &&
-      now - this.earlySent < srtt / 2
-    )
+    const srtt = timer.smoothedMs();
+    if (this.earlyLane === lane && lane.copies === 2 && srtt !== undefined && now - lane.sentAt < srtt / 2)
       timer.sample(now - slot.firstSent);
   }
 

@@ -104,6 +104,11 @@ export class RetransmitTimer {
     return Math.min(ceiling, Math.round(this.base() * factor ** Math.min(MAX_BACKOFF_EXP, Math.max(0, copies))));
   }
 
+  /** The smoothed round trip, ms; undefined before the first sample. */
+  smoothedMs(): number | undefined {
+    return this.srtt;
+  }
+
   /** The state shown in nameserverStates(). */
   snapshot(): TimerState {
     return {

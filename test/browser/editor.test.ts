@@ -11,6 +11,40 @@ import { startNodeRedProcess, type NodeRedProcess } from '../servers/node-red';
 
 const shots = join(__dirname, '..', '..', 'test-results', 'browser');
 
+/**
+ * Opens Import > Examples > node-red-contrib-sip-locate and selects `name`, until the dialog's Import button is
+ * enabled (the editor fetches the example first; on a busy machine a click on a tree still being drawn can select
+ * nothing, so the item is clicked again, at most 3 times). The dialog is left open.
+ */
+async function selectExample(page: Page, name: string, shot?: () => Promise<void>): Promise<void> {
+  await page.locator('#red-ui-header-button-sidemenu').click();
+  await page.locator('#menu-item-import').click();
+  await page.locator('#red-ui-clipboard-dialog').waitFor();
+  await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a').click();
+  const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+  const folder = examples.getByText('node-red-contrib-sip-locate', { exact: true });
+  await folder.waitFor();
+  // The editor remembers that an earlier import opened this folder: a click would close it again.
+  const item = examples.getByText(name, { exact: true });
+  if (!(await item.isVisible())) await folder.click();
+  const ok = page.locator('#red-ui-clipboard-dialog-ok');
+  for (let attempt = 1; ; attempt++) {
+    await item.click();
+    try {
+      await page.waitForFunction(
+        () => !document.querySelector<HTMLButtonElement>('#red-ui-clipboard-dialog-ok')?.disabled,
+        undefined,
+        { timeout: 20_000 },
+      );
+      break;
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
+  await shot?.();
+  await ok.click();
+}
+
 describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
   let red: NodeRedProcess;
   let browser: Browser;
@@ -94,15 +128,7 @@ describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
   });
 
   test('an example is imported through the Import menu, deployed, and an inject shows the target in Debug', async () => {
-    await page.locator('#red-ui-header-button-sidemenu').click();
-    await page.locator('#menu-item-import').click();
-    await page.locator('#red-ui-clipboard-dialog').waitFor();
-    await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a').click();
-    const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
-    await examples.getByText('node-red-contrib-sip-locate', { exact: true }).click();
-    await examples.getByText('01 - Locate a SIP URI', { exact: true }).click();
-    await shot('03-import-dialog');
-    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    await selectExample(page, '01 - Locate a SIP URI', () => shot('03-import-dialog'));
     await page.mouse.move(700, 500);
     await page.mouse.click(700, 500);
     await page.locator('#red-ui-header-button-deploy').click();
@@ -431,17 +457,7 @@ describe('the editor in Chromium', { skip: browserSkipReason() }, () => {
   });
 
   test('the failover example: 503 and silence, then the healthy server answers (README screenshot)', async () => {
-    await page.locator('#red-ui-header-button-sidemenu').click();
-    await page.locator('#menu-item-import').click();
-    await page.locator('#red-ui-tab-red-ui-clipboard-dialog-import-tab-examples a').click();
-    const examples = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
-    const folder = examples.getByText('node-red-contrib-sip-locate', { exact: true });
-    await folder.waitFor();
-    // The editor remembers that an earlier import opened this folder: a click would close it again.
-    const item = examples.getByText('02 - Failover until one answers', { exact: true });
-    if (!(await item.isVisible())) await folder.click();
-    await item.click();
-    await page.locator('#red-ui-clipboard-dialog-ok').click();
+    await selectExample(page, '02 - Failover until one answers');
     // 02 shares example 01's resolver (same id): Node-RED says the node exists; "Import copy" reuses that config node.
     await page.getByRole('button', { name: 'Import copy' }).click();
     await page.locator('#red-ui-header-button-deploy').click();

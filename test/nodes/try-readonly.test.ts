@@ -59,7 +59,11 @@ describe('Try it is read-only', { skip: skipUnless('bind') }, () => {
     }
     assert.equal(seen.length, 0);
     const afterwards = (await helper.request().get('/sip-resolver/r1/state').expect(200)).body;
-    assert.deepEqual(afterwards, state);
+    // The DNS client's round-trip timers learn from Try it's questions like from any other: that is measurement, not
+    // state Try it changed; everything else is compared whole.
+    type Body = { nameservers: Array<{ timer: unknown }> };
+    const withoutTimers = (b: Body): unknown => ({ ...b, nameservers: b.nameservers.map(({ timer: _, ...n }) => n) });
+    assert.deepEqual(withoutTimers(afterwards as Body), withoutTimers(state as Body));
     assert.equal(locator.locateCached('sip:ex41.rfc3263.test'), undefined, 'Try it did not fill the plan cache');
   });
 });

@@ -189,6 +189,12 @@ describe('context state store: a real Node-RED with localfilesystem, stopped and
     await red.stop();
     red = await startNodeRedProcess(undefined, {}, { userDir });
     assert.notEqual(red.pid, pidBefore, 'a new process');
+    // The editor's HTTP server is up before the flows are started: the resolver answers 404 (ENOTDEPLOYED) until then.
+    await until(async () => {
+      const res = await fetch(`${red!.url}/sip-resolver/res/state`);
+      await res.arrayBuffer();
+      return res.status === 200;
+    }, 'the restarted resolver is deployed');
     let restored = await state();
     await until(async () => (restored = await state()).store.state !== 'connecting', 'the store is read back').catch(
       () => undefined,

@@ -1,8 +1,9 @@
 /**
  * The retransmission timer of one nameserver, after TCP's RTO (RFC 6298): a smoothed round trip and its variance
  * from measured answers, a floor just above the round trip, the configured timeout as first guess and ceiling,
- * and a backoff per retransmission of the same question (x1.5 once adapted, x2 for the first guess). Samples from retransmitted questions are not taken
- * (Karn's rule): the caller only samples questions that were sent once.
+ * a backoff per retransmission of the same question (x1.5 once adapted, x2 for the first guess), and the early
+ * copy's time (hedgeAt). Samples from retransmitted questions are not taken (Karn's rule): the caller only samples
+ * questions sent once, or answered too soon after the early copy to be its answer.
  */
 
 /** Least retransmission timeout, ms: below this, scheduling noise on a busy host looks like loss. */
